@@ -1,0 +1,59 @@
+/** The single CLI entry: `npx millrace <command> [options]`. */
+import { ConfigError, loadConfig } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+
+interface Command {
+  summary: string;
+  /** Loaded only after the configuration is known to be valid: some modules read it on import. */
+  load(): Promise<{ run(args: string[]): Promise<number | 'running'> }>;
+}
+
+/** A number is the exit code; 'running' means the command serves until SIGTERM. */
+const commands: Record<string, Command> = {
+  start: { summary: 'start local services, provision, and serve the platform (embedded default)', load: () => import('./commands/start.ts') },
+  infra: { summary: 'local services: infra up|down [service...] | infra status [--json]', load: () => import('./commands/infra.ts') },
+  provision: { summary: 'create topics and DLQs, register schemas, apply SQL migrations (idempotent)', load: () => import('./commands/provision.ts') },
+  topics: { summary: 'list the topic catalogue: name, partitions, cleanup, schema subject, DLQ', load: () => import('./commands/topics.ts') },
+  produce: { summary: 'produce JSON lines from stdin as Avro records: --topic T [--key-field F]', load: () => import('./commands/produce.ts') },
+  consume: { summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]', load: () => import('./commands/consume.ts') },
+  api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: millrace <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`millrace: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`millrace: ${error.message}\n`);
+    process.exitCode = 78; // EX_CONFIG
+    return;
+  }
+  try {
+    const outcome = await (await command.load()).run(args);
+    // a finished command exits now rather than waiting on idle keep-alive sockets
+    if (outcome !== 'running') process.exit(outcome);
+  } catch (error) {
+    createLogger('cli').error({ command: name, err: error }, 'command failed');
+    process.stderr.write(`millrace ${name}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,21 @@
+/** The platform's own catalogue (schemas/catalogue.ts), resolved once and looked up by name. */
+import path from 'node:path';
+import { catalogue } from '../schemas/catalogue.ts';
+import { loadConfig } from './config.ts';
+import { CatalogueError, resolveCatalogue, type ResolvedTopic } from './topic-spec.ts';
+
+let resolved: ResolvedTopic[] | undefined;
+
+export function loadCatalogue(): ResolvedTopic[] {
+  resolved ??= resolveCatalogue(catalogue, path.join(loadConfig().repoRoot, 'schemas'));
+  return resolved;
+}
+
+export function topicByName(name: string): ResolvedTopic {
+  const topic = loadCatalogue().find((t) => t.name === name);
+  if (!topic) {
+    const known = loadCatalogue().map((t) => t.name).join(', ');
+    throw new CatalogueError(`unknown topic "${name}"; the catalogue has: ${known}`);
+  }
+  return topic;
+}

@@ -1,0 +1,15 @@
+/** ClickHouse over HTTP with the configured server, user and database. */
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { loadConfig } from './config.ts';
+
+export function createClickHouse(database: string = loadConfig().CLICKHOUSE_DATABASE): ClickHouseClient {
+  const config = loadConfig();
+  return createClient({
+    url: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database,
+  });
+}
+
+export type { ClickHouseClient };

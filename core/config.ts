@@ -1,0 +1,93 @@
+/**
+ * The one place Millrace reads its environment. Every role (CLI, API, processors, sinks, infra)
+ * asks `loadConfig()`; nothing else touches `process.env`. Defaults point at the local services
+ * that `npm run infra:up` starts, so the embedded default needs no configuration at all.
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const PORT = 'a port number from 1 to 65535';
+const port = (fallback: number) => z.coerce.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT).default(fallback);
+const positiveInt = (fallback: number, min = 1) =>
+  z.coerce.number({ error: `an integer >= ${min}` }).int(`an integer >= ${min}`).min(min, `an integer >= ${min}`).default(fallback);
+const httpUrl = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => /^https?:\/\/[^/]+/.test(v), 'an http(s) URL such as http://127.0.0.1:8123');
+
+const hostPortList = z
+  .string()
+  .default('127.0.0.1:9092')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)), 'a comma-separated list of host:port');
+
+const envSchema = z.object({
+  MILLRACE_HOME: z.string().default(path.join(repoRoot, '.millrace')),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+
+  KAFKA_BROKERS: hostPortList,
+  KAFKA_CONTROLLER_PORT: port(9093),
+  KAFKA_CLIENT_ID: z.string().default('millrace'),
+  /** 1 for the single local broker; 3 on a real cluster. */
+  KAFKA_REPLICATION_FACTOR: positiveInt(1),
+
+  SCHEMA_REGISTRY_URL: httpUrl('http://127.0.0.1:8081/apis/ccompat/v7'),
+
+  CLICKHOUSE_URL: httpUrl('http://127.0.0.1:8123'),
+  CLICKHOUSE_TCP_PORT: port(9000),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier').default('millrace'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+
+  POSTGRES_URL: z
+    .string()
+    .default('postgres://postgres@127.0.0.1:5432/millrace')
+    .refine((v) => /^postgres(ql)?:\/\/.+\/[^/]+$/.test(v), 'a postgres:// URL ending in a database name'),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(8080),
+
+  /** How long infra:up waits for each service to answer before naming it as failed. */
+  INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
+});
+
+export type Config = Readonly<z.infer<typeof envSchema>> & { readonly repoRoot: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment; throws ConfigError naming every bad variable and what it expects. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set": `FOO= cmd` should fall back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(cleaned[name])}: expected ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return Object.freeze({ ...result.data, repoRoot });
+}
+
+let cached: Config | undefined;
+
+export function loadConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** host and port of a URL or host:port, for services whose port is implied by their address. */
+export function hostAndPort(address: string): { host: string; port: number } {
+  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+  const fallback = url.protocol === 'https:' ? 443 : 80;
+  return { host: url.hostname, port: url.port ? Number(url.port) : fallback };
+}

@@ -1,0 +1,123 @@
+/**
+ * Numbered SQL migrations in sql/postgres and sql/clickhouse, applied in name order, each once.
+ * Applied migrations are recorded with their sha256; editing one after it ran is an error (add a
+ * new file instead). Postgres runs each file in a transaction under an advisory lock; ClickHouse
+ * has no transactions, so its statements must be idempotent (IF NOT EXISTS) and a file is
+ * recorded only after all of its statements succeeded.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import pg from 'pg';
+import { loadConfig } from './config.ts';
+import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
+
+export interface Migration {
+  name: string;
+  sql: string;
+  sha256: string;
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
+const TABLE = 'millrace_schema_migrations';
+
+export function readMigrations(dir: string): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((name) => {
+      if (!MIGRATION_FILE.test(name)) throw new MigrationError(`${dir}/${name}: name must look like 0001_what_it_does.sql`);
+      const sql = readFileSync(path.join(dir, name), 'utf8');
+      return { name, sql, sha256: createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/** Splits a ClickHouse file into statements: ClickHouse's HTTP interface takes one at a time. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function checkUnchanged(applied: Map<string, string>, migration: Migration, where: string): boolean {
+  const sha = applied.get(migration.name);
+  if (sha === undefined) return false;
+  if (sha !== migration.sha256) {
+    throw new MigrationError(`${where} migration ${migration.name} was edited after it was applied; add a new migration instead`);
+  }
+  return true;
+}
+
+export async function migratePostgres(url = loadConfig().POSTGRES_URL, dir = sqlDir('postgres')): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [TABLE]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${TABLE} (name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ name: string; sha256: string }>(`SELECT name, sha256 FROM ${TABLE}`);
+    const applied = new Map(rows.map((r) => [r.name, r.sha256]));
+    const done: string[] = [];
+    for (const migration of readMigrations(dir)) {
+      if (checkUnchanged(applied, migration, 'postgres')) continue;
+      try {
+        await client.query('BEGIN');
+        await client.query(migration.sql);
+        await client.query(`INSERT INTO ${TABLE} (name, sha256) VALUES ($1, $2)`, [migration.name, migration.sha256]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw new MigrationError(`postgres migration ${migration.name} failed: ${(error as Error).message}`);
+      }
+      done.push(migration.name);
+    }
+    return done;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database if needed; `client` must be one whose default database is another. */
+export async function ensureClickHouseDatabase(client: ClickHouseClient, database = loadConfig().CLICKHOUSE_DATABASE): Promise<void> {
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database, [database])}` });
+}
+
+/** Applies sql/clickhouse with `client`'s default database as the target (see sql/README.md). */
+export async function migrateClickHouse(client: ClickHouseClient, dir = sqlDir('clickhouse')): Promise<string[]> {
+  const table = TABLE;
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${table} (name String, sha256 String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree() ORDER BY name`,
+  });
+  const result = await client.query({ query: `SELECT name, sha256 FROM ${table}`, format: 'JSONEachRow' });
+  const applied = new Map((await result.json<{ name: string; sha256: string }>()).map((r) => [r.name, r.sha256]));
+  const done: string[] = [];
+  for (const migration of readMigrations(dir)) {
+    if (checkUnchanged(applied, migration, 'clickhouse')) continue;
+    for (const statement of splitStatements(migration.sql)) {
+      try {
+        await client.command({ query: statement });
+      } catch (error) {
+        throw new MigrationError(`clickhouse migration ${migration.name} failed at "${statement.slice(0, 80)}": ${(error as Error).message}`);
+      }
+    }
+    await client.command({
+      query: `INSERT INTO ${table} (name, sha256) VALUES (${quoteString(migration.name)}, ${quoteString(migration.sha256)})`,
+    });
+    done.push(migration.name);
+  }
+  return done;
+}
+
+function sqlDir(kind: 'postgres' | 'clickhouse'): string {
+  return path.join(loadConfig().repoRoot, 'sql', kind);
+}

@@ -1,0 +1,132 @@
+/**
+ * `millrace provision`: topics and their DLQs, value schemas (BACKWARD per subject) and the SQL
+ * migrations, all from the catalogue and sql/. Every step is idempotent: a second run changes
+ * nothing. Partitions only grow (Kafka cannot shrink them); retention and cleanup follow the
+ * catalogue on every run.
+ */
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import { createClickHouse } from './clickhouse.ts';
+import { loadConfig } from './config.ts';
+import { createKafka } from './kafka.ts';
+import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres } from './migrations.ts';
+import { Registry } from './registry.ts';
+import type { ResolvedTopic, Cleanup } from './topic-spec.ts';
+
+// kafkajs is CommonJS whose exports Node cannot list for named ESM imports
+const { ConfigResourceTypes } = kafkajs;
+const DLQ_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+interface TopicPlan {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+}
+
+export function cleanupConfig(cleanup: Cleanup): Record<string, string> {
+  return cleanup.policy === 'compact'
+    ? { 'cleanup.policy': 'compact' }
+    : { 'cleanup.policy': 'delete', 'retention.ms': String(cleanup.retentionMs) };
+}
+
+/** The topics a catalogue asks for: each topic, and its DLQ (one partition, kept 30 days). */
+export function planTopics(topics: readonly ResolvedTopic[]): TopicPlan[] {
+  return topics.flatMap((t) => [
+    { name: t.name, partitions: t.partitions, config: cleanupConfig(t.cleanup) },
+    { name: t.dlq, partitions: 1, config: cleanupConfig({ policy: 'delete', retentionMs: DLQ_RETENTION_MS }) },
+  ]);
+}
+
+export interface TopicChanges {
+  created: string[];
+  grown: string[];
+  reconfigured: string[];
+}
+
+export async function provisionTopics(kafka: Kafka, topics: readonly ResolvedTopic[]): Promise<TopicChanges> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await applyTopicPlan(admin, planTopics(topics));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function applyTopicPlan(admin: Admin, plan: TopicPlan[]): Promise<TopicChanges> {
+  const changes: TopicChanges = { created: [], grown: [], reconfigured: [] };
+  const existing = new Set(await admin.listTopics());
+  const missing = plan.filter((t) => !existing.has(t.name));
+  if (missing.length > 0) {
+    const replicationFactor = loadConfig().KAFKA_REPLICATION_FACTOR;
+    const specs: ITopicConfig[] = missing.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      replicationFactor,
+      configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+    }));
+    await admin.createTopics({ topics: specs, waitForLeaders: true });
+    changes.created.push(...missing.map((t) => t.name));
+  }
+
+  const present = plan.filter((t) => existing.has(t.name));
+  if (present.length === 0) return changes;
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+  const grow = present.filter((t) => (metadata.find((m) => m.name === t.name)?.partitions.length ?? 0) < t.partitions);
+  if (grow.length > 0) {
+    await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })) });
+    changes.grown.push(...grow.map((t) => t.name));
+  }
+
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: Object.keys(t.config) })),
+  });
+  for (const t of present) {
+    const current = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
+    const differs = Object.entries(t.config).some(([name, value]) => current.find((c) => c.configName === name)?.configValue !== value);
+    if (!differs) continue;
+    // incremental alteration is not in kafkajs; alterConfigs replaces the topic's overrides with this set
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: t.name,
+          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+    changes.reconfigured.push(t.name);
+  }
+  return changes;
+}
+
+/** Registers every value schema under its TopicNameStrategy subject with BACKWARD compatibility. */
+export async function registerSchemas(registry: Registry, topics: readonly ResolvedTopic[]): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const t of topics) ids[t.subject] = await registry.register(t.subject, t.schemaText, 'BACKWARD');
+  return ids;
+}
+
+export interface ProvisionReport {
+  topics: TopicChanges;
+  schemas: Record<string, number>;
+  migrations: { postgres: string[]; clickhouse: string[] };
+}
+
+/** Everything `millrace provision` does, against the configured services. */
+export async function provisionAll(topics: readonly ResolvedTopic[]): Promise<ProvisionReport> {
+  const bootstrap = createClickHouse('default');
+  await ensureClickHouseDatabase(bootstrap).finally(() => bootstrap.close());
+  const clickhouse = createClickHouse();
+  try {
+    const topicChanges = await provisionTopics(createKafka('millrace-provision'), topics);
+    const schemas = await registerSchemas(new Registry(), topics);
+    const postgres = await migratePostgres();
+    const clickhouseDone = await migrateClickHouse(clickhouse);
+    return { topics: topicChanges, schemas, migrations: { postgres, clickhouse: clickhouseDone } };
+  } finally {
+    await clickhouse.close();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Avro serde on the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through a
+ * Confluent-compatible registry (Apicurio's /apis/ccompat/v7 here). Producers encode with the
+ * latest schema of the topic's subject; consumers decode by the id in the message.
+ */
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { loadConfig } from './config.ts';
+
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
+
+/** The registry refused a schema (incompatible, invalid); the message is the registry's. */
+export class SchemaRefusedError extends Error {
+  override name = 'SchemaRefusedError';
+}
+
+/** A value does not match its topic's schema; `fields` names every offending path. */
+export class RecordInvalidError extends Error {
+  override name = 'RecordInvalidError';
+  constructor(
+    readonly subject: string,
+    readonly fields: string[],
+  ) {
+    super(`record does not match ${subject}: invalid field(s) ${fields.map((f) => `"${f}"`).join(', ')}`);
+  }
+}
+
+/** Bytes that cannot be turned back into a record: not our wire format, or an unknown schema id. */
+export class UndecodableError extends Error {
+  override name = 'UndecodableError';
+}
+
+const MAGIC_BYTE = 0;
+
+export class Registry {
+  readonly url: string;
+  private readonly client: SchemaRegistry;
+  private readonly latestIds = new Map<string, Promise<number>>();
+  private readonly writerTypes = new Map<number, Promise<avro.Type>>();
+
+  constructor(url = loadConfig().SCHEMA_REGISTRY_URL) {
+    this.url = url.replace(/\/$/, '');
+    // retries: a short outage of the registry should not fail a produce or a decode
+    this.client = new SchemaRegistry({ host: this.url, retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
+  }
+
+  async setCompatibility(subject: string, level: Compatibility): Promise<void> {
+    await this.http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+  }
+
+  async compatibility(subject: string): Promise<string | undefined> {
+    const body = await this.http('GET', `/config/${encodeURIComponent(subject)}`, undefined, [404]);
+    return (body as { compatibilityLevel?: string } | undefined)?.compatibilityLevel;
+  }
+
+  /**
+   * Registers a schema under a subject with the given compatibility level (set first: Apicurio
+   * applies its default only to the compatibility-check endpoint, not to registration).
+   * Registering an identical schema again returns the same id. Returns the schema id.
+   */
+  async register(subject: string, schemaText: string, level: Compatibility = 'BACKWARD'): Promise<number> {
+    await this.setCompatibility(subject, level);
+    try {
+      const { id } = await this.client.register(
+        { type: SchemaType.AVRO, schema: schemaText },
+        { subject, compatibility: COMPATIBILITY[level] },
+      );
+      this.latestIds.set(subject, Promise.resolve(id));
+      return id;
+    } catch (error) {
+      throw new SchemaRefusedError(`registry refused the schema for ${subject}: ${(error as Error).message}`);
+    }
+  }
+
+  async subjects(): Promise<string[]> {
+    return (await this.http('GET', '/subjects')) as string[];
+  }
+
+  /** The id of the newest schema of a subject, cached for the life of this object. */
+  latestId(subject: string): Promise<number> {
+    let id = this.latestIds.get(subject);
+    if (!id) {
+      id = this.client.getLatestSchemaId(subject);
+      id.catch(() => this.latestIds.delete(subject));
+      this.latestIds.set(subject, id);
+    }
+    return id;
+  }
+
+  async encode(subject: string, value: unknown): Promise<Buffer> {
+    const id = await this.latestId(subject);
+    try {
+      return await this.client.encode(id, value);
+    } catch (error) {
+      const paths = (error as { paths?: string[][] }).paths;
+      if (paths?.length) throw new RecordInvalidError(subject, paths.map((p) => p.join('.') || '(root)'));
+      throw error;
+    }
+  }
+
+  async decode<T = Record<string, unknown>>(bytes: Buffer | null): Promise<{ schemaId: number; value: T }> {
+    if (!bytes || bytes.length < 5) {
+      throw new UndecodableError(`not Avro in the Confluent wire format: ${bytes?.length ?? 0} bytes, need at least 5`);
+    }
+    if (bytes[0] !== MAGIC_BYTE) {
+      throw new UndecodableError(`not Avro in the Confluent wire format: magic byte ${bytes[0]}, expected 0`);
+    }
+    const schemaId = bytes.readInt32BE(1);
+    const type = await this.writerType(schemaId);
+    try {
+      return { schemaId, value: type.fromBuffer(bytes.subarray(5)) as T };
+    } catch (error) {
+      throw new UndecodableError(`cannot decode with schema id ${schemaId}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The writer schema of an id. Looked up here rather than inside the client library so that
+   * "the registry does not know this id" (the record's fault: DLQ) stays distinguishable from
+   * "the registry is down" (ours: retry, never DLQ).
+   */
+  private writerType(schemaId: number): Promise<avro.Type> {
+    let type = this.writerTypes.get(schemaId);
+    if (!type) {
+      type = this.http('GET', `/schemas/ids/${schemaId}`, undefined, [404]).then((body) => {
+        const schema = (body as { schema?: string } | undefined)?.schema;
+        if (!schema) throw new UndecodableError(`schema id ${schemaId} is unknown to the registry`);
+        return avro.Type.forSchema(JSON.parse(schema) as avro.Schema);
+      });
+      type.catch(() => this.writerTypes.delete(schemaId));
+      this.writerTypes.set(schemaId, type);
+    }
+    return type;
+  }
+
+  private async http(method: string, route: string, body?: unknown, allow: number[] = []): Promise<unknown> {
+    const response = await fetch(`${this.url}${route}`, {
+      method,
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (allow.includes(response.status)) return undefined;
+    const text = await response.text();
+    if (!response.ok) throw new SchemaRefusedError(`registry ${method} ${route}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The local services Millrace runs against, for the CLI (infra/cli.ts) and for tests that need
+ * them up, or need one down for a while (e.g. a ClickHouse outage).
+ */
+import { log } from './log.ts';
+import { type Service, ServiceError, SERVICE_NAMES, type ServiceName } from './service.ts';
+import { clickhouse } from './services/clickhouse.ts';
+import { kafka } from './services/kafka.ts';
+import { postgres } from './services/postgres.ts';
+import { registry } from './services/registry.ts';
+
+export { SERVICE_NAMES, ServiceError, type ServiceName };
+
+const services: Record<ServiceName, Service> = { postgres, clickhouse, kafka, registry };
+
+export interface ServiceStatus {
+  service: ServiceName;
+  ports: number[];
+  pid: number | null;
+  health: 'up' | 'down';
+  version: string | null;
+  /** False for Postgres, which `down` leaves running. */
+  owned: boolean;
+  log: string;
+  note: string | null;
+}
+
+/** One or more services failed; `failures` has one ServiceError per service. */
+export class InfraError extends Error {
+  override name = 'InfraError';
+  constructor(readonly failures: ServiceError[]) {
+    super(failures.map((f) => f.message).join('\n\n'));
+  }
+}
+
+function select(names: readonly string[] = SERVICE_NAMES): Service[] {
+  return names.map((name) => {
+    if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`unknown service "${name}"; known: ${SERVICE_NAMES.join(', ')}`);
+    }
+    return services[name as ServiceName];
+  });
+}
+
+/** Runs `fn` for each service in parallel; throws an InfraError naming every one that failed. */
+async function forEach(list: Service[], fn: (s: Service) => Promise<boolean>): Promise<ServiceName[]> {
+  const results = await Promise.allSettled(list.map(fn));
+  const failures = results.flatMap((r, i) => {
+    const svc = list[i] as Service;
+    if (r.status === 'fulfilled') return [];
+    return [r.reason instanceof ServiceError ? r.reason : new ServiceError(svc.name, String(r.reason), svc.logFile)];
+  });
+  if (failures.length > 0) throw new InfraError(failures);
+  return list.filter((_, i) => (results[i] as PromiseFulfilledResult<boolean>).value).map((s) => s.name);
+}
+
+async function ensureStarted(svc: Service): Promise<boolean> {
+  if (!(await svc.isInstalled())) {
+    await svc.install().catch((err: Error) => {
+      throw new ServiceError(svc.name, `install failed: ${err.message}`, svc.logFile);
+    });
+  }
+  return svc.start();
+}
+
+/** Installs what is missing and starts what is not running; running services are left untouched. */
+export async function infraUp(names?: readonly ServiceName[]): Promise<{ started: ServiceName[] }> {
+  const started = await forEach(select(names), ensureStarted);
+  log.info({ started }, started.length > 0 ? 'services started' : 'all services already running');
+  return { started };
+}
+
+/** Stops the services infra started (all by default); Postgres, the machine's, keeps running. Data is kept. */
+export async function infraDown(names?: readonly ServiceName[]): Promise<{ stopped: ServiceName[] }> {
+  const stopped = await forEach(
+    select(names).filter((s) => s.owned),
+    async (s) => {
+      const running = (await s.pid()) !== undefined;
+      await s.stop();
+      return running;
+    },
+  );
+  return { stopped };
+}
+
+/** Starts one service (installing it if needed) and waits until it answers; true if it was not running. */
+export async function startService(name: ServiceName): Promise<boolean> {
+  return ensureStarted(services[name]);
+}
+
+/** Stops one service infra started. Throws for Postgres, which infra never stops. */
+export async function stopService(name: ServiceName): Promise<void> {
+  await services[name].stop();
+}
+
+export async function infraStatus(): Promise<ServiceStatus[]> {
+  return Promise.all(
+    select().map(async (s): Promise<ServiceStatus> => {
+      const [up, pid, installed] = await Promise.all([s.health(), s.pid(), s.isInstalled()]);
+      const version = up ? await s.version() : undefined;
+      let note: string | null = null;
+      if (!s.owned) note = "the machine's; down leaves it running";
+      else if (!installed) note = 'not installed';
+      else if (up && pid === undefined) note = 'not started by infra';
+      return {
+        service: s.name,
+        ports: [...s.ports],
+        pid: pid ?? null,
+        health: up ? 'up' : 'down',
+        version: version ?? null,
+        owned: s.owned,
+        log: s.logFile,
+        note,
+      };
+    }),
+  );
+}

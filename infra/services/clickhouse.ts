@@ -1,0 +1,114 @@
+/**
+ * ClickHouse from the Debian package (18.16), run as our own process with a generated config:
+ * never the system service, so data and logs stay under MILLRACE_HOME.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { hostAndPort, loadConfig } from '../../core/config.ts';
+import { aptInstall, asRoot } from '../apt.ts';
+import { log } from '../log.ts';
+import { processService } from '../managed.ts';
+import { confDir, dataDir, logFile } from '../paths.ts';
+import { httpGet } from '../probe.ts';
+import { run } from '../process.ts';
+
+const SERVER = '/usr/sbin/clickhouse-server';
+const config = loadConfig();
+const url = config.CLICKHOUSE_URL.replace(/\/+$/, '');
+const { host, port } = hostAndPort(url);
+const tcpPort = config.CLICKHOUSE_TCP_PORT;
+const conf = confDir('clickhouse');
+const configXml = path.join(conf, 'config.xml');
+
+function writeConfig(): void {
+  const data = dataDir('clickhouse');
+  fs.mkdirSync(conf, { recursive: true });
+  fs.mkdirSync(data, { recursive: true });
+  // Logs go to the console, i.e. the one service log file infra keeps. Trailing slashes on the paths
+  // matter to ClickHouse. No interserver_http_port: 18.16 opens one whenever the tag is present.
+  fs.writeFileSync(
+    configXml,
+    `<?xml version="1.0"?>
+<yandex>
+  <logger>
+    <level>information</level>
+    <console>1</console>
+  </logger>
+  <http_port>${port}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>${host}</listen_host>
+  <path>${data}/</path>
+  <tmp_path>${data}/tmp/</tmp_path>
+  <user_files_path>${data}/user_files/</user_files_path>
+  <format_schema_path>${data}/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>536870912</mark_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+`,
+  );
+  fs.writeFileSync(
+    path.join(conf, 'users.xml'),
+    `<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>4000000000</max_memory_usage>
+    </default>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks>
+        <ip>127.0.0.1</ip>
+        <ip>::1</ip>
+      </networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas>
+    <default>
+      <interval>
+        <duration>3600</duration>
+        <queries>0</queries>
+        <errors>0</errors>
+        <result_rows>0</result_rows>
+        <read_rows>0</read_rows>
+        <execution_time>0</execution_time>
+      </interval>
+    </default>
+  </quotas>
+</yandex>
+`,
+  );
+}
+
+export const clickhouse = processService({
+  name: 'clickhouse',
+  host,
+  ports: [port, tcpPort],
+  isInstalled: async () => fs.existsSync(SERVER),
+
+  async install() {
+    const output = logFile('clickhouse');
+    log.info({ service: 'clickhouse', output }, 'installing clickhouse-server and clickhouse-client (apt-get)');
+    await aptInstall(['clickhouse-server', 'clickhouse-client'], output);
+    // Where systemd runs, the package starts its own server on the same ports; ours replaces it.
+    await run(asRoot('systemctl', 'disable', '--now', 'clickhouse-server'), output).catch(() => undefined);
+  },
+
+  health: async () => (await httpGet(`${url}/ping`))?.body.trim() === 'Ok.',
+
+  async version() {
+    const res = await httpGet(`${url}/?query=${encodeURIComponent('SELECT version()')}`);
+    return res?.status === 200 ? res.body.trim() : undefined;
+  },
+
+  async prepare() {
+    writeConfig();
+    return { cmd: SERVER, args: [`--config-file=${configXml}`] };
+  },
+});

@@ -1,0 +1,112 @@
+/** Kafka as a single KRaft node (broker + controller in one JVM), jars resolved by infra/pom.xml. */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { hostAndPort, loadConfig } from '../../core/config.ts';
+import { log } from '../log.ts';
+import { processService } from '../managed.ts';
+import { confDir, dataDir, libDir, logFile } from '../paths.ts';
+import { run } from '../process.ts';
+
+const config = loadConfig();
+const pom = path.join(config.repoRoot, 'infra', 'pom.xml');
+// The pom is the one place the Kafka version is written down.
+const VERSION = /<kafka\.version>([^<]+)</.exec(fs.readFileSync(pom, 'utf8'))?.[1] ?? 'unknown';
+
+const jars = path.join(libDir, `kafka-${VERSION}`);
+// Written after a complete copy, so an interrupted install is redone rather than half-used.
+const installedMarker = path.join(jars, '.installed');
+const broker = config.KAFKA_BROKERS[0] ?? '127.0.0.1:9092';
+const { host, port } = hostAndPort(broker);
+const controllerPort = config.KAFKA_CONTROLLER_PORT;
+const conf = confDir('kafka');
+const serverProperties = path.join(conf, 'server.properties');
+const log4jProperties = path.join(conf, 'log4j.properties');
+const logDirs = dataDir('kafka');
+
+const java = (...args: string[]) => ({
+  cmd: 'java',
+  args: ['-cp', `${jars}/*`, `-Dlog4j.configuration=file:${log4jProperties}`, ...args],
+});
+
+function writeConfig(): void {
+  fs.mkdirSync(conf, { recursive: true });
+  fs.writeFileSync(
+    serverProperties,
+    `process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@${host}:${controllerPort}
+listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}
+advertised.listeners=PLAINTEXT://${host}:${port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=${logDirs}
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+`,
+  );
+  // Everything to stdout, which is the service log file.
+  fs.writeFileSync(
+    log4jProperties,
+    `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+`,
+  );
+}
+
+async function health(): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'millrace-infra',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export const kafka = processService({
+  name: 'kafka',
+  host,
+  ports: [port, controllerPort],
+  health,
+  isInstalled: async () => fs.existsSync(installedMarker),
+
+  async install() {
+    const output = logFile('kafka');
+    log.info({ service: 'kafka', into: jars, output }, `resolving Kafka ${VERSION} jars from Maven Central (mvn)`);
+    await run({ cmd: 'mvn', args: ['-f', pom, '-q', '-B', 'package', `-Dlib.dir=${libDir}`] }, output);
+    fs.writeFileSync(installedMarker, `${VERSION}\n`);
+  },
+
+  // The version of the jars the broker runs from: cheaper than asking it over the protocol.
+  version: async () => VERSION,
+
+  async prepare() {
+    writeConfig();
+    if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
+      const clusterId = randomBytes(16).toString('base64url');
+      log.info({ service: 'kafka', clusterId, logDirs }, 'formatting KRaft storage');
+      await run(java('kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProperties), logFile('kafka'));
+    }
+    return java('-Xms256m', '-Xmx1g', 'kafka.Kafka', serverProperties);
+  },
+});

@@ -1,0 +1,22 @@
+/**
+ * The topic catalogue: the single source for provisioning (topics, schemas, DLQs) and for the
+ * typed helpers in core/. A new pipeline adds its topics here and its `.avsc` files beside this one.
+ */
+import type { TopicSpec } from '../core/topic-spec.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const catalogue: readonly TopicSpec[] = [
+  {
+    name: 'finance.statements.raw',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'finance.statements.raw.avsc',
+  },
+  {
+    name: 'market.quotes.raw',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'market.quotes.raw.avsc',
+  },
+];

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, hostAndPort, parseConfig } from '../../core/config.ts';
+
+describe('config', () => {
+  it('defaults point at the local services', () => {
+    const c = parseConfig({});
+    assert.deepEqual(c.KAFKA_BROKERS, ['127.0.0.1:9092']);
+    assert.equal(c.SCHEMA_REGISTRY_URL, 'http://127.0.0.1:8081/apis/ccompat/v7');
+    assert.equal(c.CLICKHOUSE_URL, 'http://127.0.0.1:8123');
+    assert.equal(c.POSTGRES_URL, 'postgres://postgres@127.0.0.1:5432/millrace');
+    assert.equal(c.API_HOST, '127.0.0.1');
+    assert.equal(c.API_PORT, 8080);
+  });
+
+  it('reads and coerces values', () => {
+    const c = parseConfig({ API_PORT: '9999', KAFKA_BROKERS: 'a:1, b:2', LOG_LEVEL: 'debug' });
+    assert.equal(c.API_PORT, 9999);
+    assert.deepEqual(c.KAFKA_BROKERS, ['a:1', 'b:2']);
+    assert.equal(c.LOG_LEVEL, 'debug');
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(parseConfig({ API_PORT: '' }).API_PORT, 8080);
+  });
+
+  it('names every bad variable and what it expects', () => {
+    assert.throws(
+      () => parseConfig({ API_PORT: '70000', KAFKA_BROKERS: 'nohostport', CLICKHOUSE_URL: 'ftp://x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /API_PORT="70000": expected/);
+        assert.match(error.message, /KAFKA_BROKERS="nohostport": expected a comma-separated list of host:port/);
+        assert.match(error.message, /CLICKHOUSE_URL="ftp:\/\/x": expected an http\(s\) URL/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a ClickHouse database name that is not a plain identifier', () => {
+    assert.throws(() => parseConfig({ CLICKHOUSE_DATABASE: 'x; DROP' }), /CLICKHOUSE_DATABASE="x; DROP": expected a plain identifier/);
+  });
+
+  it('splits addresses into host and port', () => {
+    assert.deepEqual(hostAndPort('127.0.0.1:9092'), { host: '127.0.0.1', port: 9092 });
+    assert.deepEqual(hostAndPort('http://localhost:8081/apis/ccompat/v7'), { host: 'localhost', port: 8081 });
+    assert.deepEqual(hostAndPort('http://example'), { host: 'example', port: 80 });
+  });
+});
+
+describe('config messages', () => {
+  for (const [name, value, expected] of [
+    ['API_PORT', 'eighty', 'a port number from 1 to 65535'],
+    ['API_PORT', '0', 'a port number from 1 to 65535'],
+    ['LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent'],
+    ['INFRA_START_TIMEOUT_MS', '10', 'an integer >= 1000'],
+    ['POSTGRES_URL', 'mysql://x/y', 'a postgres:// URL ending in a database name'],
+  ] as const) {
+    it(`${name}=${value} says it expects ${expected}`, () => {
+      assert.throws(() => parseConfig({ [name]: value }), (error: Error) => error.message.includes(`${name}="${value}": expected ${expected}`));
+    });
+  }
+});
