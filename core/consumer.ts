@@ -60,7 +60,7 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat }) => {
+    eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
       if (batch.messages.length === 0) return;
       const decoded: ConsumedRecord<T>[] = [];
       const dead = [];
@@ -85,6 +85,8 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
       }
       if (dead.length > 0) await dlq.send({ topic: dlqTopicOf(batch.topic), messages: dead, acks: -1 });
       if (decoded.length > 0) await options.handle(decoded);
+      // resolve moves the fetch position; the commit makes it survive a restart
+      resolveOffset(batch.lastOffset());
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
       await heartbeat();

@@ -4,7 +4,8 @@
  * this run started. Pass file paths to run only those.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCatalogue } from '../core/catalogue.ts';
@@ -25,13 +26,25 @@ function testFiles(): string[] {
   });
 }
 
-function runTests(files: string[]): Promise<number> {
+interface Outcome {
+  code: number;
+  passed: number;
+  failed: number;
+}
+
+/** Runs the files with node's test runner: spec to the terminal, TAP to a file for the counts. */
+function runTests(files: string[]): Promise<Outcome> {
+  const tap = path.join(mkdtempSync(path.join(tmpdir(), 'millrace-test-')), 'results.tap');
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=1'];
+  args.push('--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`);
   return new Promise((resolve) => {
     // one file at a time: the integration tests share one broker and one machine's two cores
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-      stdio: 'inherit',
+    const child = spawn(process.execPath, [...args, ...files], { stdio: 'inherit' });
+    child.on('exit', (code) => {
+      const summary = readFileSync(tap, 'utf8');
+      const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+      resolve({ code: code ?? 1, passed: count('pass'), failed: count('fail') + count('cancelled') });
     });
-    child.on('exit', (code) => resolve(code ?? 1));
   });
 }
 
@@ -42,12 +55,16 @@ async function main(): Promise<number> {
   const alreadyUp = new Set(before.filter((s) => s.health === 'up').map((s) => s.service));
   const { started } = await infraUp();
   const stopAfter: ServiceName[] = started.filter((s) => !alreadyUp.has(s));
+  let outcome: Outcome = { code: 1, passed: 0, failed: 0 };
   try {
     await provisionAll(loadCatalogue());
-    return await runTests(files);
+    outcome = await runTests(files);
   } finally {
     if (stopAfter.length > 0) await infraDown(stopAfter);
   }
+  // the closing line, after the services' shutdown logs
+  process.stdout.write(`\ntests: ${outcome.passed} passed, ${outcome.failed} failed\n`);
+  return outcome.code;
 }
 
 process.exit(await main());

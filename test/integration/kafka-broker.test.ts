@@ -69,8 +69,13 @@ describe('kafkajs against the local broker', () => {
     await txn.commit();
     await producer.disconnect();
 
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
-    assert.equal(committed?.partitions[0]?.offset, '7');
+    // the coordinator materialises transactional offsets when the commit marker lands
+    const offset = await eventually('the transactional offset commit', async () => {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+      const value = committed?.partitions[0]?.offset;
+      return value === '-1' ? undefined : value;
+    }, 15_000);
+    assert.equal(offset, '7');
   });
 
   it('consumer groups: two members share six partitions and every record is read once', async () => {
