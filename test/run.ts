@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   const alreadyUp = new Set(before.filter((s) => s.health === 'up').map((s) => s.service));
   const { started } = await infraUp();
   const stopAfter: ServiceName[] = started.filter((s) => !alreadyUp.has(s));
-  let outcome: Outcome = { code: 1, passed: 0, failed: 0 };
+  let outcome: Outcome;
   try {
     await provisionAll(loadCatalogue());
     outcome = await runTests(files);
