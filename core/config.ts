@@ -53,6 +53,10 @@ const envSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
 
+  /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
+  METRICS_PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int().min(0).max(65535).default(0),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
 });
