@@ -6,7 +6,7 @@
  * recorded only after all of its statements succeeded.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import pg from 'pg';
@@ -27,6 +27,7 @@ const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const TABLE = 'millrace_schema_migrations';
 
 export function readMigrations(dir: string): Migration[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()

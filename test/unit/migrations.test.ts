@@ -26,3 +26,9 @@ describe('migrations', () => {
     assert.throws(() => readMigrations(dir), /third.sql: name must look like 0001_what_it_does.sql/);
   });
 });
+
+describe('migrations folder', () => {
+  it('a database without a migrations folder has nothing to apply', () => {
+    assert.deepEqual(readMigrations(path.join(tmpdir(), 'millrace-no-such-folder')), []);
+  });
+});
