@@ -1,6 +1,6 @@
 /**
- * `infra up [service...] | down [service...] | status [--json]`, shared by `npm run infra:*`
- * (this file run directly) and `npx millrace infra`.
+ * `millrace infra up [service...] | down [service...] | status [--json]` (also `npm run infra:*`);
+ * `tsx infra/cli.ts ...` runs it directly.
  * Exit code 1 when a service fails to install or start; `status` exits 0 even when some are down.
  */
 import { fileURLToPath } from 'node:url';
