@@ -1,47 +1,114 @@
 /**
- * The Hono app: request ids, JSON errors `{error, message, request_id}`, and the health
- * resources. Resource routes (ingestion, queries) are mounted here by the pipeline issues.
+ * The Hono app. Every request: request id -> access log -> security headers -> body limit ->
+ * per-IP rate limit -> CORS; protected routes then: authenticate -> per-caller rate limit ->
+ * permission -> validation (zod, the same schemas that generate /openapi.json) -> logic.
+ * Every error is JSON `{error, message, field?, request_id}`.
  */
-import { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { runChecks, type Check } from './readiness.ts';
+import { metricsRegistry } from '../core/metrics.ts';
+import type { Pool } from '../core/postgres.ts';
+import type { ResolvedTopic } from '../core/topic-spec.ts';
+import { authenticate, requirePermission, type AuthEnv } from './auth/middleware.ts';
+import type { Permission } from './auth/roles.ts';
+import { docsPage } from './docs.ts';
+import { ApiError, errorBody } from './errors.ts';
+import type { Ingestor } from './ingest.ts';
+import { rateLimit } from './rate-limit.ts';
+import type { Check } from './readiness.ts';
+import { registerAuth } from './routes/auth.ts';
+import { registerHealth } from './routes/health.ts';
+import { registerKeys } from './routes/keys.ts';
+import { registerTopics } from './routes/topics.ts';
 
 export interface AppDeps {
   log: Logger;
   checks: Record<string, Check>;
+  db: Pool;
+  topics: readonly ResolvedTopic[];
+  ingestor: Ingestor;
 }
 
-export function createApp({ log, checks }: AppDeps): Hono {
-  const app = new Hono();
+function clientIp(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // not served by @hono/node-server (in-process requests in tests)
+  }
+}
+
+export function createApp({ log, checks, db, topics, ingestor }: AppDeps): OpenAPIHono<AuthEnv> {
+  const config = loadConfig();
+  const app = new OpenAPIHono<AuthEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issue = result.error.issues[0];
+      const field = issue?.path.join('.') || result.target;
+      throw new ApiError(400, 'invalid_request', `${result.target} ${field}: ${issue?.message ?? 'invalid'}`, field);
+      // unreachable, but the hook's type wants a Response or void
+      return c.body(null);
+    },
+  });
+
   app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    log.info(
-      { request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      'request',
-    );
+    const ms = Math.round(performance.now() - started);
+    log.info({ request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
   });
-
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    const services = await runChecks(checks);
-    const ready = Object.values(services).every((s) => s.ok);
-    return c.json({ status: ready ? 'ready' : 'not ready', services }, ready ? 200 : 503);
-  });
-
-  app.notFound((c) =>
-    c.json({ error: 'not_found', message: `no route for ${c.req.method} ${c.req.path}`, request_id: c.get('requestId') }, 404),
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: config.API_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
   );
+  app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
+  app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'an API key (`mr_...`) or an access token from /v1/auth/login',
+  });
+  const guard = (permission: Permission) => [
+    authenticate(db),
+    rateLimit(db, config.RATE_LIMIT_PER_KEY, (c) => (c as Context<AuthEnv>).get('principal').subject),
+    requirePermission(permission),
+  ];
+
+  registerHealth(app as unknown as OpenAPIHono, checks);
+  registerAuth(app as unknown as OpenAPIHono, db);
+  registerKeys(app, db, guard('manage_keys'));
+  registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
+
+  app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });
+  app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } }))));
+
+  app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) => {
-    const request_id = c.get('requestId');
-    if (error instanceof HTTPException) {
-      return c.json({ error: 'http_error', message: error.message, request_id }, error.status);
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      return c.json(errorBody(c, error.code, error.message, error.field), error.status);
     }
-    log.error({ request_id, err: error }, 'unhandled error');
-    return c.json({ error: 'internal', message: 'internal error; see the server log for this request id', request_id }, 500);
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      return c.json(errorBody(c, status === 400 ? 'invalid_request' : 'http_error', error.message), status);
+    }
+    log.error({ request_id: c.get('requestId'), err: error }, 'unhandled error');
+    return c.json(errorBody(c, 'internal', 'internal error; see the server log for this request id'), 500);
   });
   return app;
 }

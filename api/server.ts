@@ -1,12 +1,15 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
 import { serve } from '@hono/node-server';
+import { loadCatalogue } from '../core/catalogue.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
+import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { createApp } from './app.ts';
+import { Ingestor } from './ingest.ts';
 import { serviceChecks } from './readiness.ts';
 
 export interface RunningApi {
@@ -17,11 +20,19 @@ export interface RunningApi {
 export async function startApi(): Promise<RunningApi> {
   const config = loadConfig();
   const log = createLogger('api');
+  const kafka = createKafka('millrace-api');
+  const registry = new Registry();
   const clickhouse = createClickHouse();
-  const postgres = createPostgresPool();
+  const db = createPostgresPool(10);
+  const producer = new AvroProducer(kafka, registry);
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
   const app = createApp({
     log,
-    checks: serviceChecks({ kafka: createKafka('millrace-api'), registry: new Registry(), clickhouse, postgres }),
+    db,
+    topics: loadCatalogue(),
+    ingestor: new Ingestor(registry, producer, admin),
+    checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, () => resolve(s));
@@ -33,7 +44,7 @@ export async function startApi(): Promise<RunningApi> {
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([clickhouse.close(), postgres.end()]);
+      await Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close(), db.end()]);
     },
   };
 }

@@ -16,6 +16,8 @@ const commands: Record<string, Command> = {
   topics: { summary: 'list the topic catalogue: name, partitions, cleanup, schema subject, DLQ', load: () => import('./commands/topics.ts') },
   produce: { summary: 'produce JSON lines from stdin as Avro records: --topic T [--key-field F]', load: () => import('./commands/produce.ts') },
   consume: { summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]', load: () => import('./commands/consume.ts') },
+  tenants: { summary: 'tenants create <name>', load: () => import('./commands/tenants.ts') },
+  keys: { summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>', load: () => import('./commands/keys.ts') },
   api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },
 };
 

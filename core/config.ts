@@ -52,6 +52,19 @@ const envSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
+  /** Origins allowed by CORS, comma-separated (`*` for any); empty means no cross-origin access. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  API_BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  /** HS256 key for access and refresh tokens; when unset, one is generated once under MILLRACE_HOME. */
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_S: positiveInt(15 * 60),
+  REFRESH_TOKEN_TTL_S: positiveInt(7 * 24 * 60 * 60),
+  /** Requests per minute, per API key (or token subject) and per client IP. */
+  RATE_LIMIT_PER_KEY: positiveInt(1200),
+  RATE_LIMIT_PER_IP: positiveInt(600),
 
   /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
   METRICS_PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int().min(0).max(65535).default(0),
@@ -75,7 +88,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(cleaned[name])}: expected ${issue.message}`;
+      const shown = /SECRET|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name]);
+      return `${name}=${shown}: expected ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }

@@ -87,6 +87,22 @@ export class Registry {
     return id;
   }
 
+  /**
+   * Checks a value against the newest schema of a subject without encoding it: every offending
+   * field with the type it expects, e.g. `{ field: 'close', expected: 'double' }`.
+   */
+  async validate(subject: string, value: unknown): Promise<{ field: string; expected: string }[]> {
+    const type = await this.writerType(await this.latestId(subject));
+    const problems: { field: string; expected: string }[] = [];
+    type.isValid(value, {
+      errorHook: (path, _value, expected) => {
+        const name = expected.typeName === 'record' || expected.typeName === 'enum' ? JSON.stringify(expected.schema()) : expected.typeName;
+        problems.push({ field: path.join('.') || '(record)', expected: name.length > 120 ? expected.typeName : name });
+      },
+    });
+    return problems;
+  }
+
   async encode(subject: string, value: unknown): Promise<Buffer> {
     const id = await this.latestId(subject);
     try {

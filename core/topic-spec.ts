@@ -16,6 +16,8 @@ export interface TopicSpec {
   cleanup: Cleanup;
   /** file name of the value schema, relative to the catalogue's schema folder. */
   schema: string;
+  /** Writable over HTTP (`POST /v1/topics/{topic}/records`) by roles allowed to ingest. */
+  ingestible?: boolean;
 }
 
 /** A catalogue entry with its schema read, parsed and named for the registry. */

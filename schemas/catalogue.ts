@@ -12,11 +12,13 @@ export const catalogue: readonly TopicSpec[] = [
     partitions: 6,
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'finance.statements.raw.avsc',
+    ingestible: true,
   },
   {
     name: 'market.quotes.raw',
     partitions: 6,
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'market.quotes.raw.avsc',
+    ingestible: true,
   },
 ];

@@ -61,3 +61,17 @@ describe('config messages', () => {
     });
   }
 });
+
+describe('config secrets', () => {
+  it('a bad secret is named but never echoed', () => {
+    assert.throws(
+      () => parseConfig({ JWT_SECRET: 'short-secret' }),
+      (error: Error) => error.message.includes('JWT_SECRET=(hidden): expected at least 32 characters') && !error.message.includes('short-secret'),
+    );
+  });
+
+  it('lists CORS origins', () => {
+    assert.deepEqual(parseConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(parseConfig({}).CORS_ORIGINS, []);
+  });
+});

@@ -1,0 +1,46 @@
+/** Login with email and password, and refresh: both answer with an access and a refresh token. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Pool } from '../../core/postgres.ts';
+import { principalOfLogin } from '../auth/store.ts';
+import { issueTokens, principalOfToken } from '../auth/tokens.ts';
+import { ApiError } from '../errors.ts';
+import { errorResponses, TokensSchema } from '../schemas.ts';
+
+const tokens = { 200: { description: 'tokens', content: { 'application/json': { schema: TokensSchema } } } };
+
+export function registerAuth(app: OpenAPIHono, db: Pool): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/login',
+      tags: ['auth'],
+      summary: 'Exchange email and password for tokens',
+      request: { body: { required: true, content: { 'application/json': { schema: z.object({ email: z.email(), password: z.string().min(1) }) } } } },
+      responses: { ...tokens, ...errorResponses(400, 401, 429) },
+    }),
+    async (c) => {
+      const { email, password } = c.req.valid('json');
+      const principal = await principalOfLogin(db, email, password);
+      if (!principal) throw new ApiError(401, 'unauthorized', 'wrong email or password');
+      return c.json(await issueTokens(principal), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/refresh',
+      tags: ['auth'],
+      summary: 'Exchange a refresh token for new tokens',
+      request: { body: { required: true, content: { 'application/json': { schema: z.object({ refresh_token: z.string().min(1) }) } } } },
+      responses: { ...tokens, ...errorResponses(400, 401, 429) },
+    }),
+    async (c) => {
+      try {
+        const principal = await principalOfToken(c.req.valid('json').refresh_token, 'refresh');
+        return c.json(await issueTokens(principal), 200);
+      } catch (error) {
+        throw new ApiError(401, 'unauthorized', `invalid refresh token: ${(error as Error).message}`);
+      }
+    },
+  );
+}

@@ -1,0 +1,33 @@
+/** Shared request and response schemas: they validate requests and generate /openapi.json. */
+import { z } from '@hono/zod-openapi';
+import { ROLES } from './auth/roles.ts';
+
+export const ErrorSchema = z
+  .object({
+    error: z.string().openapi({ example: 'invalid_request' }),
+    message: z.string(),
+    field: z.string().optional(),
+    request_id: z.string(),
+  })
+  .openapi('Error');
+
+export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429)[]) =>
+  Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } }]));
+
+const DESCRIPTIONS = {
+  400: 'the request is invalid; `field` names the culprit',
+  401: 'missing, invalid, expired or revoked credentials',
+  403: "the caller's role may not do this",
+  404: 'no such resource for this tenant',
+  409: 'conflicts with an existing resource',
+  413: 'the body is larger than the limit',
+  429: 'rate limited; see Retry-After',
+} as const;
+
+export const RoleSchema = z.enum(ROLES);
+
+export const TokensSchema = z
+  .object({ access_token: z.string(), refresh_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() })
+  .openapi('Tokens');
+
+export const bearer = [{ Bearer: [] }];
