@@ -18,6 +18,7 @@ const commands: Record<string, Command> = {
   consume: { summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]', load: () => import('./commands/consume.ts') },
   tenants: { summary: 'tenants create <name>', load: () => import('./commands/tenants.ts') },
   keys: { summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>', load: () => import('./commands/keys.ts') },
+  users: { summary: 'users create --tenant T --email E --role R < password', load: () => import('./commands/users.ts') },
   api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },
 };
 
