@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 
@@ -27,6 +28,23 @@ describe('ClickHouse literals against the real server', () => {
       const [row] = await numbers.json<{ d: string | number; f: number }>();
       assert.equal(Number(row?.d), -2);
       assert.equal(row?.f, 1.25);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('random unicode strings, including control characters, round-trip through the server', async () => {
+    const client = createClickHouse('default');
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 80 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }), async (a, b) => {
+          const value = a + b;
+          const result = await client.query({ query: `SELECT ${sqlValue(value)} AS v`, format: 'JSONEachRow' });
+          const [row] = await result.json<{ v: string }>();
+          return row?.v === value;
+        }),
+        { numRuns: 300, seed: 42 },
+      );
     } finally {
       await client.close();
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { quoteString, sqlIdentifier, sqlValue, SqlValueError } from '../../core/clickhouse-sql.ts';
 
 describe('ClickHouse literals', () => {
@@ -40,5 +41,49 @@ describe('ClickHouse identifiers', () => {
     assert.equal(sqlIdentifier('price', ['symbol', 'price']), '`price`');
     assert.throws(() => sqlIdentifier('price; DROP TABLE x', ['price']), /is not an allowed name/);
     assert.throws(() => sqlIdentifier('`x`', ['`x`']), /not a plain identifier/);
+  });
+});
+
+/** Reads a ClickHouse single-quoted literal back, the way the server's lexer does. */
+function unquote(literal: string): string {
+  assert.ok(literal.startsWith("'") && literal.endsWith("'") && literal.length >= 2, literal);
+  const body = literal.slice(1, -1);
+  const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', b: '\b', f: '\f', "'": "'", '\\': '\\' };
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === "'") assert.fail(`unescaped quote at ${i} in ${literal}`);
+    if (c === '\\') {
+      const next = body[++i];
+      assert.ok(next !== undefined && escapes[next] !== undefined, `dangling or unknown escape in ${literal}`);
+      out += escapes[next];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+describe('ClickHouse literals, properties', () => {
+  it('any string renders as one literal that reads back as itself', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => unquote(quoteString(s)) === s),
+      { numRuns: 2000, seed: 20261123 },
+    );
+  });
+
+  it('strings made of quotes, backslashes and control characters never close the literal early', () => {
+    const hostile = fc.string({ unit: fc.constantFrom("'", '\\', '\n', '\r', '\t', '\0', ';', '-', '"', '`'), maxLength: 60 });
+    fc.assert(fc.property(hostile, (s) => unquote(quoteString(s)) === s), { numRuns: 2000, seed: 7 });
+  });
+
+  it('finite numbers render as literals that parse back to the same number', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (n) => {
+        const text = sqlValue(n).replace(/^\((.*)\)$/, '$1');
+        return Object.is(Number(text), n) || (n === 0 && Number(text) === 0);
+      }),
+      { numRuns: 2000, seed: 11 },
+    );
   });
 });
