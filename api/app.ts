@@ -27,6 +27,7 @@ import type { Check } from './readiness.ts';
 import { registerAuth } from './routes/auth.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerKeys } from './routes/keys.ts';
+import { registerStreams, type StreamDeps } from './routes/streams.ts';
 import { registerTopics } from './routes/topics.ts';
 
 export interface AppDeps {
@@ -35,6 +36,7 @@ export interface AppDeps {
   db: Pool;
   topics: readonly ResolvedTopic[];
   ingestor: Ingestor;
+  streams: Omit<StreamDeps, 'log'>;
 }
 
 function clientIp(c: Context): string {
@@ -45,7 +47,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -92,6 +94,7 @@ export function createApp({ log, checks, db, topics, ingestor }: AppDeps): OpenA
   registerAuth(app as unknown as OpenAPIHono, db);
   registerKeys(app, db, guard('manage_keys'));
   registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
+  registerStreams(app, topics, { ...streams, log }, guard('read'));
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

@@ -32,6 +32,7 @@ export async function startApi(): Promise<RunningApi> {
     db,
     topics: loadCatalogue(),
     ingestor: new Ingestor(registry, producer, admin),
+    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -18,6 +18,8 @@ export interface TopicSpec {
   schema: string;
   /** Writable over HTTP (`POST /v1/topics/{topic}/records`) by roles allowed to ingest. */
   ingestible?: boolean;
+  /** Readable live over HTTP (`GET /v1/streams/{topic}`, server-sent events), per tenant. */
+  streamable?: boolean;
 }
 
 /** A catalogue entry with its schema read, parsed and named for the registry. */

@@ -20,5 +20,6 @@ export const catalogue: readonly TopicSpec[] = [
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'market.quotes.raw.avsc',
     ingestible: true,
+    streamable: true,
   },
 ];

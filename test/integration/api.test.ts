@@ -43,7 +43,7 @@ function quote(i: number, tenant?: string) {
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  app = createApp({ log, checks, db, topics: loadCatalogue(), ingestor: new Ingestor(registry, producer, admin) });
+  app = createApp({ log, checks, db, topics: loadCatalogue(), ingestor: new Ingestor(registry, producer, admin), streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 } });
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
   for (const role of ['admin', 'producer', 'reader'] as const) {
@@ -71,6 +71,7 @@ describe('app shell', () => {
       db,
       topics: [],
       ingestor: new Ingestor(registry, producer, admin),
+      streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
       checks: { ...checks, registry: () => new Registry('http://127.0.0.1:1/apis/ccompat/v7').subjects().then(() => undefined) },
     });
     const response = await broken.request('/readyz');

@@ -1,0 +1,67 @@
+/** `GET /v1/streams/{topic}`: server-sent events of a streamable topic, for the caller's tenant. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/registry.ts';
+import type { ResolvedTopic } from '../../core/topic-spec.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+import { parseStartAt, subscribe } from '../streams.ts';
+
+export interface StreamDeps {
+  kafka: Kafka;
+  registry: Registry;
+  log: Logger;
+  heartbeatMs: number;
+  slowClientMs: number;
+}
+
+export function registerStreams(app: OpenAPIHono<AuthEnv>, topics: readonly ResolvedTopic[], deps: StreamDeps, guard: MiddlewareHandler<AuthEnv>[]): void {
+  const streamable = topics.filter((t) => t.streamable);
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/streams/{topic}',
+      tags: ['streams'],
+      summary: "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
+      security: bearer,
+      middleware: guard,
+      request: {
+        params: z.object({ topic: z.string() }),
+        query: z.object({
+          from: z.string().optional().openapi({ description: '`now` (default), `earliest`, an ISO time or epoch ms, or `partition:offset[,partition:offset...]`' }),
+        }),
+      },
+      responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const name = c.req.valid('param').topic;
+      const topic = streamable.find((t) => t.name === name);
+      if (!topic) throw new ApiError(404, 'not_found', `topic "${name}" cannot be streamed`, 'topic');
+      const startAt = parseStartAt(c.req.valid('query').from);
+      if (!startAt) throw new ApiError(400, 'invalid_request', 'from must be now, earliest, a time, or partition:offset pairs', 'from');
+      const { tenantId } = c.get('principal');
+      return streamSSE(c, async (stream) => {
+        let finish: () => void = () => {};
+        const finished = new Promise<void>((resolve) => (finish = resolve));
+        const subscription = await subscribe({
+          ...deps,
+          topic: topic.name,
+          tenantId,
+          startAt,
+          deliver: (r) => stream.writeSSE({ event: 'record', id: `${r.partition}:${r.offset}`, data: JSON.stringify(r.value) }),
+          onEnd: () => finish(),
+        });
+        const heartbeat = setInterval(() => void stream.writeSSE({ event: 'heartbeat', data: new Date().toISOString() }).catch(() => finish()), deps.heartbeatMs);
+        stream.onAbort(() => finish());
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ topic: topic.name, from: c.req.valid('query').from ?? 'now' }) });
+        await finished;
+        clearInterval(heartbeat);
+        await subscription.stop();
+      });
+    },
+  );
+}
