@@ -70,6 +70,11 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int().min(0).max(65535).default(0),
   METRICS_HOST: z.string().default('127.0.0.1'),
 
+  /** Where the market retriever fetches quote pages; the embedded default serves the fixture site here. */
+  MARKET_SITE_URL: httpUrl('http://127.0.0.1:8090'),
+  /** How often the retriever re-reads the watch list from Postgres. */
+  MARKET_WATCHLIST_REFRESH_MS: positiveInt(30_000, 1000),
+
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
 });

@@ -22,4 +22,11 @@ export const catalogue: readonly TopicSpec[] = [
     ingestible: true,
     streamable: true,
   },
+  {
+    // long enough to re-parse history after a parser fix (`millrace replay`)
+    name: 'market.pages.raw',
+    partitions: 3,
+    cleanup: { policy: 'delete', retentionMs: 365 * DAY_MS },
+    schema: 'market.pages.raw.avsc',
+  },
 ];

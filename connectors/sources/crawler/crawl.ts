@@ -36,7 +36,7 @@ export async function runCrawl(options: CrawlOptions): Promise<CrawlReport> {
       return;
     }
     const task = options.fetcher
-      .fetch(url, options.accept)
+      .fetch(url, options.accept, options.crawl)
       .then(async (page) => {
         report.fetched += 1;
         for (const next of (await options.onPage(page)) ?? []) visit(next);

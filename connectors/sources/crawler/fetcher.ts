@@ -12,6 +12,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { FetchLog, Outcome } from './fetch-log.ts';
 
 export interface FetcherOptions {
+  /** The crawl id fetches are logged under, unless a fetch names its own. */
   crawl: string;
   log: FetchLog;
   logger: Logger;
@@ -76,15 +77,15 @@ export class Fetcher {
   }
 
   /** Fetches a page whose content type starts with one of `accept`; throws FetchError otherwise. */
-  async fetch(url: string, accept: readonly string[] = ['text/html']): Promise<Fetched> {
+  async fetch(url: string, accept: readonly string[] = ['text/html'], crawl = this.options.crawl): Promise<Fetched> {
     const allowed = await this.robotsFor(new URL(url).origin);
     if (!allowed(url)) {
-      this.record(url, url, 0, 0, 0, 1, 'robots');
+      this.record(crawl, url, url, 0, 0, 0, 1, 'robots');
       throw new FetchError('robots', `robots.txt disallows ${url}`);
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const fetched = await this.queueFor(url).add(() => this.attempt(url, attempt));
+        const fetched = await this.queueFor(url).add(() => this.attempt(url, attempt, crawl));
         if (!accept.some((type) => fetched.contentType.startsWith(type))) {
           throw new FetchError('content_type', `${url} is ${fetched.contentType || 'untyped'}, expected ${accept.join(' or ')}`, fetched.status);
         }
@@ -102,7 +103,7 @@ export class Fetcher {
     }
   }
 
-  private async attempt(url: string, attempt: number): Promise<Fetched> {
+  private async attempt(url: string, attempt: number, crawl: string): Promise<Fetched> {
     await this.waitForSlot(new URL(url).host);
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
@@ -128,30 +129,30 @@ export class Fetcher {
     } catch (error) {
       const name = (error as Error).name;
       if (tooLarge) {
-        this.record(url, url, 0, this.o.maxBytes, elapsed(), attempt, 'too_large');
+        this.record(crawl, url, url, 0, this.o.maxBytes, elapsed(), attempt, 'too_large');
         throw new FetchError('too_large', `${url} is larger than ${this.o.maxBytes} bytes`);
       }
       if (name === 'MaxRedirectsError') {
-        this.record(url, url, 0, 0, elapsed(), attempt, 'redirects');
+        this.record(crawl, url, url, 0, 0, elapsed(), attempt, 'redirects');
         throw new FetchError('redirects', `${url} redirects more than ${this.o.maxRedirects} times`);
       }
       const outcome = name === 'TimeoutError' ? 'timeout' : 'network';
-      this.record(url, url, 0, 0, elapsed(), attempt, outcome);
+      this.record(crawl, url, url, 0, 0, elapsed(), attempt, outcome);
       throw new RetryableError(new FetchError(outcome, `${url}: ${(error as Error).message}`));
     }
     const status = response.statusCode;
     const body = response.rawBody ?? Buffer.alloc(0);
     const finalUrl = response.url;
     if (RETRYABLE.has(status)) {
-      this.record(url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
+      this.record(crawl, url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
       const retryAfter = Number(response.headers['retry-after']);
       throw new RetryableError(new FetchError('http_error', `${url} answered ${status}`, status), Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
     }
     if (status >= 400) {
-      this.record(url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
+      this.record(crawl, url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
       throw new FetchError('http_error', `${url} answered ${status}`, status);
     }
-    this.record(url, finalUrl, status, body.length, elapsed(), attempt, 'ok');
+    this.record(crawl, url, finalUrl, status, body.length, elapsed(), attempt, 'ok');
     return { url, finalUrl, status, contentType: String(response.headers['content-type'] ?? ''), body, ms: elapsed() };
   }
 
@@ -179,7 +180,7 @@ export class Fetcher {
     if (!rules) {
       const robotsUrl = `${origin}/robots.txt`;
       rules = this.queueFor(robotsUrl)
-        .add(() => this.attempt(robotsUrl, 1))
+        .add(() => this.attempt(robotsUrl, 1, this.options.crawl))
         .then(
           (fetched) => {
             const parsed = robotsParser(robotsUrl, fetched.body.toString('utf8'));
@@ -195,8 +196,8 @@ export class Fetcher {
     return rules;
   }
 
-  private record(url: string, finalUrl: string, status: number, bytes: number, ms: number, attempt: number, outcome: Outcome): void {
-    this.options.log.record({ crawl: this.options.crawl, url, final_url: finalUrl, status, bytes, ms, attempt, outcome, fetched_at: new Date() });
+  private record(crawl: string, url: string, finalUrl: string, status: number, bytes: number, ms: number, attempt: number, outcome: Outcome): void {
+    this.options.log.record({ crawl, url, final_url: finalUrl, status, bytes, ms, attempt, outcome, fetched_at: new Date() });
   }
 }
 

@@ -25,7 +25,7 @@ function page(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`;
 }
 
-function quotePage(symbol: string, points: PricePoint[]): string {
+export function quotePage(symbol: string, points: PricePoint[]): string {
   const last = points.at(-1)!;
   return page(
     `${symbol} quote`,
@@ -35,7 +35,7 @@ function quotePage(symbol: string, points: PricePoint[]): string {
   );
 }
 
-function historyPage(symbol: string, points: PricePoint[], pageNo: number): string {
+export function historyPage(symbol: string, points: PricePoint[], pageNo: number): string {
   const pages = Math.ceil(points.length / HISTORY_PAGE_SIZE);
   const rows = points
     .slice((pageNo - 1) * HISTORY_PAGE_SIZE, pageNo * HISTORY_PAGE_SIZE)
