@@ -27,6 +27,7 @@ import type { Check } from './readiness.ts';
 import { registerAuth } from './routes/auth.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerKeys } from './routes/keys.ts';
+import { registerStocks } from './routes/stocks.ts';
 import { registerStreams, type StreamDeps } from './routes/streams.ts';
 import { registerTopics } from './routes/topics.ts';
 
@@ -95,6 +96,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams }: AppDep
   registerKeys(app, db, guard('manage_keys'));
   registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
   registerStreams(app, topics, { ...streams, log }, guard('read'));
+  registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

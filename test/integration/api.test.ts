@@ -239,17 +239,39 @@ describe('ingestion over HTTP', () => {
   });
 });
 
+describe('market watch list', () => {
+  it('a producer adds symbols; duplicates are 409; bad tickers 400 naming the field; each tenant sees its own', async () => {
+    const add = (key: string, body: unknown) => call('/v1/stocks', { method: 'POST', key, body: JSON.stringify(body) });
+    assert.equal((await add(keys['a-producer']!, { symbol: 'MSFT', interval_s: 60 })).status, 201);
+    assert.equal((await add(keys['a-producer']!, { symbol: 'MSFT' })).status, 409);
+    const bad = await add(keys['a-producer']!, { symbol: 'ms ft' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { field: string }).field, 'symbol');
+    assert.equal((await add(keys['a-reader']!, { symbol: 'IBM' })).status, 403);
+    assert.equal((await add(keys['b-producer']!, { symbol: 'IBM' })).status, 201);
+    const listA = (await (await call('/v1/stocks', { key: keys['a-reader'] })).json()) as { stocks: { symbol: string; interval_s: number }[] };
+    assert.deepEqual(listA.stocks.map((s) => [s.symbol, s.interval_s]), [['MSFT', 60]]);
+  });
+});
+
 describe('tenant isolation', () => {
   it("for every GET route without path parameters in the OpenAPI document, tenant A never sees tenant B's data", async () => {
     const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, { get?: { security?: unknown } }> };
     const routes = Object.entries(doc.paths).filter(([path, item]) => item.get?.security && !path.includes('{'));
     assert.ok(routes.length >= 2);
+    // tenant B owns something distinctive in every resource; A must never see any of it
+    const marker = `Z${run.toUpperCase()}`;
+    assert.equal((await call('/v1/stocks', { method: 'POST', key: keys['b-producer'], body: JSON.stringify({ symbol: marker }) })).status, 201);
     const bIds = (await (await call('/v1/keys', { key: keys['b-admin'] })).json()) as { keys: { id: string }[] };
+    const secrets = [tenantB, marker, ...bIds.keys.map((k) => k.id)];
     for (const [path] of routes) {
-      const text = await (await call(path, { key: keys['a-admin'] })).text();
-      assert.ok(!text.includes(tenantB), `${path} mentions tenant B`);
-      for (const { id } of bIds.keys) assert.ok(!text.includes(id), `${path} shows tenant B's key ${id}`);
+      const response = await call(path, { key: keys['a-admin'] });
+      assert.equal(response.status, 200, path);
+      const text = await response.text();
+      for (const secret of secrets) assert.ok(!text.includes(secret), `${path} shows tenant B's ${secret}`);
     }
+    const asB = await (await call('/v1/stocks', { key: keys['b-admin'] })).text();
+    assert.ok(asB.includes(marker), 'the marker is visible to its own tenant, so its absence above means something');
   });
 });
 

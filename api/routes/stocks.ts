@@ -1,0 +1,57 @@
+/** The market watch list of the caller's tenant: which symbols the retriever fetches, how often. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { Pool } from '../../core/postgres.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+
+const SymbolSchema = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
+const WatchedSchema = z.object({ symbol: z.string(), interval_s: z.number().int(), added_at: z.string() }).openapi('WatchedSymbol');
+
+export function registerStocks(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] }): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/stocks',
+      tags: ['market'],
+      summary: 'The watch list',
+      security: bearer,
+      middleware: guards.read,
+      responses: { 200: { description: 'watched symbols', content: { 'application/json': { schema: z.object({ stocks: z.array(WatchedSchema) }) } } }, ...errorResponses(401, 403, 429) },
+    }),
+    async (c) => {
+      const { rows } = await db.query<{ symbol: string; interval_s: number; added_at: Date }>(
+        'SELECT symbol, interval_s, added_at FROM market_symbols WHERE tenant_id = $1 ORDER BY symbol',
+        [c.get('principal').tenantId],
+      );
+      return c.json({ stocks: rows.map((r) => ({ ...r, added_at: r.added_at.toISOString() })) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/stocks',
+      tags: ['market'],
+      summary: 'Watch a symbol: the retriever fetches its pages every interval_s seconds (default 3600)',
+      security: bearer,
+      middleware: guards.write,
+      request: {
+        body: { required: true, content: { 'application/json': { schema: z.object({ symbol: SymbolSchema, interval_s: z.number().int().min(10).max(86_400).default(3600) }) } } },
+      },
+      responses: {
+        201: { description: 'watched', content: { 'application/json': { schema: WatchedSchema } } },
+        ...errorResponses(400, 401, 403, 409, 429),
+      },
+    }),
+    async (c) => {
+      const { symbol, interval_s } = c.req.valid('json');
+      const { rows } = await db.query<{ added_at: Date }>(
+        'INSERT INTO market_symbols (tenant_id, symbol, interval_s) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING added_at',
+        [c.get('principal').tenantId, symbol, interval_s],
+      );
+      if (!rows[0]) throw new ApiError(409, 'conflict', `${symbol} is already on the watch list`, 'symbol');
+      return c.json({ symbol, interval_s, added_at: rows[0].added_at.toISOString() }, 201);
+    },
+  );
+}
