@@ -30,6 +30,8 @@ import { registerKeys } from './routes/keys.ts';
 import { registerStocks } from './routes/stocks.ts';
 import { registerStreams, type StreamDeps } from './routes/streams.ts';
 import { registerTopics } from './routes/topics.ts';
+import { registerUploads } from './routes/uploads.ts';
+import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -38,6 +40,7 @@ export interface AppDeps {
   topics: readonly ResolvedTopic[];
   ingestor: Ingestor;
   streams: Omit<StreamDeps, 'log'>;
+  uploads: Uploads;
 }
 
 function clientIp(c: Context): string {
@@ -48,7 +51,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -69,14 +72,14 @@ export function createApp({ log, checks, db, topics, ingestor, streams }: AppDep
     log.info({ request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
   });
   app.use(secureHeaders());
-  app.use(
-    bodyLimit({
-      maxSize: config.API_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: config.API_BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
+    },
+  });
+  // uploads stream to disk under their own, larger cap (UPLOAD_MAX_BYTES)
+  app.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/uploads' ? next() : limitBody(c, next)));
   app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
   app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
 
@@ -97,6 +100,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams }: AppDep
   registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
   registerStreams(app, topics, { ...streams, log }, guard('read'));
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
+  registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

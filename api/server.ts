@@ -1,5 +1,7 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
+import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
@@ -33,6 +35,7 @@ export async function startApi(): Promise<RunningApi> {
     topics: loadCatalogue(),
     ingestor: new Ingestor(registry, producer, admin),
     streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
+    uploads: new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads')),
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -75,6 +75,9 @@ const envSchema = z.object({
   /** How often the retriever re-reads the watch list from Postgres. */
   MARKET_WATCHLIST_REFRESH_MS: positiveInt(30_000, 1000),
 
+  /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
+  UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
+
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
 });

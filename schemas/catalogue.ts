@@ -29,4 +29,10 @@ export const catalogue: readonly TopicSpec[] = [
     cleanup: { policy: 'delete', retentionMs: 365 * DAY_MS },
     schema: 'market.pages.raw.avsc',
   },
+  {
+    name: 'catalog.rows.raw',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'catalog.rows.raw.avsc',
+  },
 ];

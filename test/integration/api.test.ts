@@ -3,7 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { sign } from 'hono/jwt';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createApp } from '../../api/app.ts';
+import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKey, createTenant, createUser } from '../../api/auth/store.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { ApiError, errorBody } from '../../api/errors.ts';
@@ -28,6 +32,7 @@ const admin = kafka.admin();
 const checks = serviceChecks({ kafka, registry, clickhouse, postgres: db });
 const log = createLogger('test');
 let app: ReturnType<typeof createApp>;
+const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
 
 const run = randomBytes(3).toString('hex');
 const tenantA = `a-${run}`;
@@ -43,7 +48,7 @@ function quote(i: number, tenant?: string) {
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  app = createApp({ log, checks, db, topics: loadCatalogue(), ingestor: new Ingestor(registry, producer, admin), streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 } });
+  app = createApp({ log, checks, db, topics: loadCatalogue(), ingestor: new Ingestor(registry, producer, admin), streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 }, uploads });
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
   for (const role of ['admin', 'producer', 'reader'] as const) {
@@ -72,6 +77,7 @@ describe('app shell', () => {
       topics: [],
       ingestor: new Ingestor(registry, producer, admin),
       streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
+      uploads,
       checks: { ...checks, registry: () => new Registry('http://127.0.0.1:1/apis/ccompat/v7').subjects().then(() => undefined) },
     });
     const response = await broken.request('/readyz');

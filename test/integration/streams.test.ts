@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createApp } from '../../api/app.ts';
+import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKey, createTenant } from '../../api/auth/store.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { parseStartAt } from '../../api/streams.ts';
@@ -89,6 +93,7 @@ function build(slowClientMs: number) {
     topics: [{ ...topic, streamable: true }],
     ingestor: new Ingestor(registry, producer, admin),
     streams: { kafka, registry, heartbeatMs: 500, slowClientMs },
+    uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, createLogger('test')),
   });
 }
 

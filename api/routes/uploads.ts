@@ -1,0 +1,136 @@
+/** Product-file uploads (catalog): upload, inspect the columns, process, follow progress and rejections. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { UploadError, type Uploads } from '../../connectors/sources/uploads/uploads.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+
+const UploadSchema = z
+  .object({
+    id: z.string(),
+    filename: z.string().nullable(),
+    format: z.enum(['csv', 'jsonl']),
+    delimiter: z.string().nullable(),
+    bytes: z.number().int(),
+    state: z.enum(['uploaded', 'processing', 'processed', 'failed']),
+    columns: z.array(z.string()).nullable(),
+    total_rows: z.number().int().nullable(),
+    published_rows: z.number().int(),
+    rejected_rows: z.number().int(),
+    error: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi('Upload');
+const IdParams = z.object({ id: z.uuid() });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** Upload failures keep their status and field; anything else is not ours to translate. */
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UploadError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : error.status === 409 ? 'conflict' : 'invalid_upload', error.message, error.field);
+    throw error;
+  }
+}
+
+export function registerUploads(
+  app: OpenAPIHono<AuthEnv>,
+  uploads: Uploads,
+  maxBytes: number,
+  guards: { read: MiddlewareHandler<AuthEnv>[]; ingest: MiddlewareHandler<AuthEnv>[] },
+): void {
+  const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/uploads',
+      tags: ['catalog'],
+      summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
+      security: bearer,
+      middleware: guards.ingest,
+      request: {
+        query: z.object({ filename: z.string().max(255).optional() }),
+        body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
+      },
+      responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },
+    }),
+    async (c) =>
+      c.json(
+        await mapped(() => uploads.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes })),
+        201,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/uploads/{id}',
+      tags: ['catalog'],
+      summary: 'An upload and its progress',
+      security: bearer,
+      middleware: guards.read,
+      request: { params: IdParams },
+      responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => c.json(await mapped(() => uploads.get(tenant(c), c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/uploads/{id}/columns',
+      tags: ['catalog'],
+      summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
+      security: bearer,
+      middleware: guards.read,
+      request: { params: IdParams },
+      responses: {
+        200: json(
+          z.object({
+            columns: z.array(z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) })),
+            sample: z.array(z.record(z.string(), z.string())),
+            rejected_in_sample: z.number().int(),
+          }),
+          'columns',
+        ),
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
+    }),
+    async (c) => c.json(await mapped(() => uploads.columns(tenant(c), c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/uploads/{id}/process',
+      tags: ['catalog'],
+      summary: 'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
+      security: bearer,
+      middleware: guards.ingest,
+      request: {
+        params: IdParams,
+        body: { required: true, content: { 'application/json': { schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }) } } },
+      },
+      responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
+    }),
+    async (c) => {
+      const { columns, taxonomy } = c.req.valid('json');
+      return c.json(await mapped(() => uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null)), 202);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/uploads/{id}/rejections',
+      tags: ['catalog'],
+      summary: 'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
+      security: bearer,
+      middleware: guards.read,
+      request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+      responses: { 200: json(z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const { after, limit } = c.req.valid('query');
+      return c.json({ rejections: await mapped(() => uploads.rejections(tenant(c), c.req.valid('param').id, after, limit)) }, 200);
+    },
+  );
+}

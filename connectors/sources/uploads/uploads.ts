@@ -1,0 +1,194 @@
+/**
+ * The upload source connector: files are streamed to disk under a size cap, described (columns
+ * and inferred types from a sample), then processed: one Avro record per row to catalog.rows.raw
+ * with the selected columns, refused rows recorded with their number and reason. Progress lives
+ * in Postgres, so any API instance can report it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Message } from 'kafkajs';
+import type { Logger } from '../../../core/logger.ts';
+import type { Pool } from '../../../core/postgres.ts';
+import type { AvroProducer } from '../../../core/producer.ts';
+import { readHeader, readRows } from './rows.ts';
+import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './sniff.ts';
+
+export const ROWS_TOPIC = 'catalog.rows.raw';
+const SAMPLE_ROWS = 200;
+const BATCH = 500;
+
+export class UploadError extends Error {
+  override name = 'UploadError';
+  constructor(
+    readonly status: 400 | 404 | 409 | 413 | 415,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Upload {
+  id: string;
+  filename: string | null;
+  format: Format;
+  delimiter: string | null;
+  bytes: number;
+  state: 'uploaded' | 'processing' | 'processed' | 'failed';
+  columns: string[] | null;
+  total_rows: number | null;
+  published_rows: number;
+  rejected_rows: number;
+  error: string | null;
+  created_at: string;
+}
+
+export class Uploads {
+  constructor(
+    private readonly db: Pool,
+    private readonly dir: string,
+    private readonly producer: AvroProducer,
+    private readonly log: Logger,
+  ) {}
+
+  private fileOf(id: string): string {
+    return path.join(this.dir, id, 'original');
+  }
+
+  /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
+  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Upload> {
+    if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
+    const id = randomUUID();
+    const file = this.fileOf(id);
+    await mkdir(path.dirname(file), { recursive: true });
+    let bytes = 0;
+    let head = '';
+    const guard = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (bytes > options.maxBytes) return done(new UploadError(413, `the file is larger than ${options.maxBytes} bytes`));
+        if (head.length < 64 * 1024) {
+          if (chunk.includes(0)) return done(new UploadError(415, 'the file is binary, not CSV or JSON lines text'));
+          head += chunk.toString('utf8');
+        }
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
+    } catch (error) {
+      await rm(path.dirname(file), { recursive: true, force: true });
+      throw error instanceof UploadError ? error : new UploadError(400, `the upload was interrupted: ${(error as Error).message}`);
+    }
+    if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
+      await rm(path.dirname(file), { recursive: true, force: true });
+      throw new UploadError(400, 'the file is empty');
+    }
+    const format = detectFormat(head, options.contentType);
+    const delimiter = format === 'csv' ? detectDelimiter(head) : null;
+    await this.db.query('INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)', [
+      id,
+      tenantId,
+      options.filename ?? null,
+      format,
+      delimiter,
+      bytes,
+    ]);
+    return this.get(tenantId, id);
+  }
+
+  async get(tenantId: string, id: string): Promise<Upload> {
+    const { rows } = await this.db.query<Omit<Upload, 'created_at' | 'bytes'> & { created_at: Date; bytes: string }>(
+      `SELECT id, filename, format, delimiter, bytes, state, columns, total_rows, published_rows, rejected_rows, error, created_at
+       FROM uploads WHERE id = $1 AND tenant_id = $2`,
+      [id, tenantId],
+    );
+    const row = rows[0];
+    if (!row) throw new UploadError(404, `no upload "${id}"`, 'id');
+    return { ...row, bytes: Number(row.bytes), created_at: row.created_at.toISOString() };
+  }
+
+  /** The header and each column's type, inferred from the first rows. */
+  async columns(tenantId: string, id: string): Promise<{ columns: { name: string; type: ColumnType }[]; sample: Record<string, string>[]; rejected_in_sample: number }> {
+    const upload = await this.get(tenantId, id);
+    const sample: Record<string, string>[] = [];
+    let rejected = 0;
+    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',')) {
+      if ('values' in row) sample.push(row.values);
+      else rejected += 1;
+      if (sample.length >= SAMPLE_ROWS) break;
+    }
+    const names = upload.format === 'csv' ? await readHeader(this.fileOf(id), upload.delimiter ?? ',') : [...new Set(sample.flatMap((r) => Object.keys(r)))];
+    return { columns: names.map((name) => ({ name, type: inferType(sample.map((r) => r[name] ?? '')) })), sample: sample.slice(0, 5), rejected_in_sample: rejected };
+  }
+
+  /** Starts publishing the rows in the background; progress is in `get`. */
+  async process(tenantId: string, id: string, columns: string[], taxonomy: string | null): Promise<Upload> {
+    const { columns: known } = await this.columns(tenantId, id);
+    const names = new Set(known.map((c) => c.name));
+    columns.forEach((c, i) => {
+      if (!names.has(c)) throw new UploadError(400, `column "${c}" is not in the file; it has ${[...names].join(', ')}`, `columns.${i}`);
+    });
+    const { rowCount } = await this.db.query(
+      "UPDATE uploads SET state = 'processing', columns = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'uploaded'",
+      [id, tenantId, JSON.stringify(columns)],
+    );
+    if (!rowCount) throw new UploadError(409, `upload "${id}" is already ${(await this.get(tenantId, id)).state}`);
+    void this.publish(tenantId, id, columns, taxonomy).catch(async (error: Error) => {
+      this.log.error({ upload: id, err: error }, 'upload processing failed');
+      await this.db.query("UPDATE uploads SET state = 'failed', error = $2, updated_at = now() WHERE id = $1", [id, error.message]);
+    });
+    return this.get(tenantId, id);
+  }
+
+  async rejections(tenantId: string, id: string, afterRow: number, limit: number): Promise<{ row_number: number; reason: string }[]> {
+    await this.get(tenantId, id);
+    const { rows } = await this.db.query<{ row_number: number; reason: string }>(
+      'SELECT row_number, reason FROM upload_rejections WHERE upload_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3',
+      [id, afterRow, limit],
+    );
+    return rows;
+  }
+
+  private async publish(tenantId: string, id: string, columns: string[], taxonomy: string | null): Promise<void> {
+    const upload = await this.get(tenantId, id);
+    let messages: Message[] = [];
+    let refused: { row: number; error: string }[] = [];
+    let total = 0;
+    const flush = async () => {
+      if (messages.length > 0) await this.producer.sendPrepared(ROWS_TOPIC, messages);
+      if (refused.length > 0) {
+        await this.db.query(
+          `INSERT INTO upload_rejections (upload_id, row_number, reason)
+           SELECT $1, * FROM unnest($2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
+          [id, refused.map((r) => r.row), refused.map((r) => r.error)],
+        );
+      }
+      await this.db.query('UPDATE uploads SET published_rows = published_rows + $2, rejected_rows = rejected_rows + $3, updated_at = now() WHERE id = $1', [
+        id,
+        messages.length,
+        refused.length,
+      ]);
+      messages = [];
+      refused = [];
+    };
+    const now = Date.now();
+    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',')) {
+      total += 1;
+      if ('error' in row) refused.push(row);
+      else {
+        const fields = Object.fromEntries(columns.map((c) => [c, row.values[c] ?? '']));
+        const value = { id: `${id}:${row.row}`, tenant_id: tenantId, event_time: now, source: 'upload', upload_id: id, row_number: row.row, fields, taxonomy };
+        messages.push(await this.producer.prepare(ROWS_TOPIC, { value }));
+      }
+      if (messages.length + refused.length >= BATCH) await flush();
+    }
+    await flush();
+    await this.db.query("UPDATE uploads SET state = 'processed', total_rows = $2, updated_at = now() WHERE id = $1", [id, total]);
+    this.log.info({ upload: id, total }, 'upload processed');
+  }
+}
