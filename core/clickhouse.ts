@@ -1,5 +1,5 @@
 /** ClickHouse over HTTP with the configured server, user and database. */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { loadConfig } from './config.ts';
 
 export function createClickHouse(database: string = loadConfig().CLICKHOUSE_DATABASE): ClickHouseClient {
@@ -9,6 +9,8 @@ export function createClickHouse(database: string = loadConfig().CLICKHOUSE_DATA
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database,
+    // failures surface as rejected promises that callers log with context; the client's own console lines only duplicate them
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }
 

@@ -35,4 +35,13 @@ export const catalogue: readonly TopicSpec[] = [
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'catalog.rows.raw.avsc',
   },
+  {
+    // the sample pipeline (real flights from vega-datasets): a try-it topic with sinks into both databases
+    name: 'samples.flights.raw',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 7 * DAY_MS },
+    schema: 'samples.flights.raw.avsc',
+    ingestible: true,
+    streamable: true,
+  },
 ];

@@ -1,0 +1,49 @@
+/**
+ * `millrace processor <name> [--input T] [--output U] [--session-timeout-ms N] [--concurrency N]`:
+ * runs a processor of processors/index.ts exactly-once until SIGTERM, with Prometheus metrics on
+ * METRICS_HOST:METRICS_PORT. `passthrough` copies --input to --output unchanged.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../core/logger.ts';
+import { startMetricsServer } from '../../core/metrics.ts';
+import { onShutdown, shutdown } from '../../core/shutdown.ts';
+import { processors } from '../../processors/index.ts';
+import { runProcessor } from '../../processors/runtime/index.ts';
+import { positiveOption as positive } from './options.ts';
+
+export async function run(args: string[]): Promise<'running'> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      input: { type: 'string' },
+      output: { type: 'string' },
+      'session-timeout-ms': { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+  });
+  const [name] = positionals;
+  const factory = name ? processors[name] : undefined;
+  if (!factory) {
+    throw new Error(`usage: millrace processor <${Object.keys(processors).join('|')}> [--input T] [--output U] [--session-timeout-ms N] [--concurrency N]`);
+  }
+  const spec = factory({ input: values.input, output: values.output });
+  const log = createLogger('processor', { processor: spec.name });
+
+  const metricsServer = await startMetricsServer();
+  onShutdown('metrics', () => metricsServer.close());
+  const processor = await runProcessor(spec, {
+    log,
+    sessionTimeoutMs: positive('session-timeout-ms', values['session-timeout-ms']),
+    concurrency: positive('concurrency', values.concurrency),
+    onFatal: (error) => {
+      log.fatal({ err: error }, 'processor consumer crashed for good, exiting');
+      process.exitCode = 1;
+      void shutdown('processor crashed').then(() => process.exit(1));
+    },
+  });
+  // closers run newest first: the processor stops (batch in flight committed) before metrics go
+  onShutdown(`processor ${spec.name}`, () => processor.stop());
+  log.info({ input: spec.input, output: spec.output, metrics: metricsServer.url }, 'processor running');
+  return 'running';
+}

@@ -1,0 +1,20 @@
+/** The processors `millrace processor <name>` can run: name -> spec from the command's options. */
+import { passthrough } from './passthrough/index.ts';
+import type { ProcessorSpec } from './runtime/index.ts';
+
+export interface ProcessorArgs {
+  input?: string;
+  output?: string;
+}
+
+export type ProcessorFactory = (args: ProcessorArgs) => ProcessorSpec<never, { id: string }>;
+
+const required = (args: ProcessorArgs, name: keyof ProcessorArgs, processor: string): string => {
+  const value = args[name];
+  if (!value) throw new Error(`processor ${processor} needs --${name}`);
+  return value;
+};
+
+export const processors: Record<string, ProcessorFactory> = {
+  passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
+};
