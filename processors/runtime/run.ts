@@ -22,6 +22,7 @@ import { createKafka, producerDefaults } from '../../core/kafka.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
 import { RecordInvalidError, Registry, UndecodableError } from '../../core/registry.ts';
+import type { ReplayRange } from '../../core/replay-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../../core/topic-spec.ts';
 import { LINEAGE_HEADER, processorGroupOf, transactionalIdOf, type ProcessorSpec } from './spec.ts';
 
@@ -40,6 +41,12 @@ export interface ProcessorOptions {
   transactionTimeoutMs?: number;
   /** The consumer crashed and kafkajs will not restart it: the processor has stopped working. */
   onFatal?: (error: Error) => void;
+  /**
+   * Re-run a slice of the input instead of following it: start at `from`, stop at `until`, call
+   * `onDone` once every partition got there. Give the spec a name of its own (its consumer group
+   * and transactional ids): the outputs are produced again, and idempotent sinks absorb them.
+   */
+  replay?: ReplayRange & { onDone: () => void };
 }
 
 export interface RunningProcessor {
@@ -222,6 +229,20 @@ export async function runProcessor<In, Out extends { id: string }>(
     if (!payload.restart) options.onFatal?.(payload.error);
   });
 
+  const replay = options.replay;
+  /** Replay progress per input partition: the next offset to re-run (starts at `from`). */
+  const replayed = new Map<number, bigint>();
+  const sought = new Set<number>();
+  let announcedDone = false;
+  const checkReplayDone = () => {
+    if (!replay || announcedDone) return;
+    if (![...replay.until].every(([p, until]) => (replayed.get(p) ?? replay.from.get(p)!) >= until)) return;
+    announcedDone = true;
+    log.info({ topic: replay.topic }, 'replay reached the end of its range');
+    replay.onDone();
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => checkReplayDone());
+
   await consumer.subscribe({ topic: spec.input, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
@@ -231,7 +252,18 @@ export async function runProcessor<In, Out extends { id: string }>(
       if (batch.messages.length === 0) return;
       const started = performance.now();
       const { topic, partition } = batch;
-      const lastOffset = batch.lastOffset(); // may be a transaction marker after the last record
+      let lastOffset = batch.lastOffset(); // may be a transaction marker after the last record
+      const until = replay?.until.get(partition);
+      if (replay) {
+        const from = replay.from.get(partition) ?? until ?? 0n;
+        if (!sought.has(partition) && BigInt(batch.messages[0]!.offset) < from) {
+          sought.add(partition);
+          consumer.seek({ topic, partition, offset: String(from) });
+          return;
+        }
+        if (until === undefined || BigInt(batch.messages[0]!.offset) >= until) return; // past the range: nothing more to do here
+        if (BigInt(lastOffset) >= until) lastOffset = String(until - 1n);
+      }
       const owner = await ownerOf(topic, partition).catch((error: Error) => {
         throw new BatchFailedError(`cannot start the producer of ${topic}[${partition}]: ${error.message}`, { cause: error });
       });
@@ -241,9 +273,12 @@ export async function runProcessor<In, Out extends { id: string }>(
       try {
         // the first transaction initialises the producer id: the fence; it waits for the previous owner's transaction to end
         txn = await owner.producer.transaction();
-        owner.next ??= await committedOffset(topic, partition);
+        if (owner.next === undefined || owner.next === null) {
+          owner.next = await committedOffset(topic, partition);
+          log.debug({ topic, partition, committed: String(owner.next), fetchedFrom: batch.firstOffset() }, 'partition producer ready');
+        }
         const floor = owner.next;
-        const messages = floor === null ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= floor);
+        const messages = batch.messages.filter((m) => (floor === null || BigInt(m.offset) >= floor) && BigInt(m.offset) <= BigInt(lastOffset));
         if (messages.length > 0) {
           const { out, dead } = await processMessages(topic, partition, messages);
           if (out.length > 0) await sendChunked(txn, spec.output, out);
@@ -272,6 +307,7 @@ export async function runProcessor<In, Out extends { id: string }>(
         });
       }
       owner.next = BigInt(lastOffset) + 1n;
+      if (replay) replayed.set(partition, owner.next);
       // resolve moves the fetch position (without it kafkajs fetches the same batch again); the commit made it durable
       resolveOffset(lastOffset);
 
@@ -282,6 +318,7 @@ export async function runProcessor<In, Out extends { id: string }>(
       metrics.batchSeconds.observe(labels, (performance.now() - started) / 1000);
       metrics.lag.set({ ...labels, topic, partition: String(partition) }, Number(BigInt(batch.highWatermark) - (BigInt(lastOffset) + 1n)));
       log.debug({ topic, partition, lastOffset, ...counts }, 'batch committed');
+      checkReplayDone();
       await heartbeat(); // may throw "rebalancing": kafkajs rejoins, the batch is already committed
     },
   });

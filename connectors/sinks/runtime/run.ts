@@ -14,6 +14,7 @@ import { createKafka, producerDefaults } from '../../../core/kafka.ts';
 import { createLogger, type Logger } from '../../../core/logger.ts';
 import { metrics } from '../../../core/metrics.ts';
 import { Registry } from '../../../core/registry.ts';
+import type { ReplayRange } from '../../../core/replay-range.ts';
 import { dlqTopicOf } from '../../../core/topic-spec.ts';
 import { prepareRows, type DeadRecord } from './prepare.ts';
 import { AbortedError, backoffMs, sleep } from './retry.ts';
@@ -26,6 +27,13 @@ export interface SinkOptions {
   log?: Logger;
   /** The consumer or the spec failed for good: the sink has stopped working. */
   onFatal?: (error: Error) => void;
+  /**
+   * Re-run a slice of the log instead of following it: start at `from` whatever the table holds,
+   * stop writing at `until`, and call `onDone` once every partition got there. Give the spec a
+   * name of its own (its consumer group); upserts and the ReplacingMergeTree absorb what was
+   * already written.
+   */
+  replay?: ReplayRange & { onDone: () => void };
 }
 
 export interface RunningSink {
@@ -120,13 +128,29 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
     }
   };
 
+  const replay = options.replay;
+  const replayDone = (): boolean => !!replay && [...replay.until].every(([p, until]) => (positions.get(p)?.next ?? replay.from.get(p)!) >= until);
+  let announcedDone = false;
+  const checkReplayDone = () => {
+    if (replay && !announcedDone && replayDone()) {
+      announcedDone = true;
+      log.info({ topic: replay.topic }, 'replay reached the end of its range');
+      replay.onDone();
+    }
+  };
+
   /** The database's position for a partition, combined with where Kafka's fetch stands. */
   const startingPoint = async (payload: EachBatchPayload, first: KafkaMessage) => {
     const { topic, partition } = payload.batch;
+    const fetched = BigInt(first.offset);
+    if (replay) {
+      const from = replay.from.get(partition) ?? replay.until.get(partition) ?? fetched;
+      if (from < fetched) consumer.seek({ topic, partition, offset: String(from) });
+      return { next: from, sought: from < fetched };
+    }
     const stored = await untilDone(payload, 'reading the stored position', () => writer.positions(topic, [partition]));
     if (stored === undefined) return undefined;
     const position = stored.get(partition);
-    const fetched = BigInt(first.offset);
     if (position === undefined) return { next: fetched, sought: false };
     if (writer.authoritative && position < fetched) {
       // the database is behind Kafka's committed offset (restored from a backup, say): rewind once
@@ -137,6 +161,7 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
     return { next: position > fetched ? position : fetched, sought: false };
   };
 
+  consumer.on(consumer.events.GROUP_JOIN, () => checkReplayDone());
   await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
@@ -153,7 +178,8 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
         if (found.sought) return; // the next fetch starts at the stored position
         state = found;
       }
-      const pending = batch.messages.filter((m) => BigInt(m.offset) >= state.next);
+      const until = replay ? (replay.until.get(partition) ?? 0n) : undefined;
+      const pending = batch.messages.filter((m) => BigInt(m.offset) >= state.next && (until === undefined || BigInt(m.offset) < until));
       const skipped = batch.messages.length - pending.length;
       if (skipped > 0) log.info({ partition, skipped, next: String(state.next) }, 'skipping records already in the table');
 
@@ -162,14 +188,16 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
         const slice = pending.slice(i, i + spec.batch.maxRows);
         const last = i + spec.batch.maxRows >= pending.length;
         // the final slice ends past the batch's last offset: transaction markers after it are done too
-        const next = last ? BigInt(batch.lastOffset()) + 1n : BigInt(slice.at(-1)!.offset) + 1n;
+        let next = last ? BigInt(batch.lastOffset()) + 1n : BigInt(slice.at(-1)!.offset) + 1n;
+        if (until !== undefined && next > until) next = until;
         if (next <= state.next) break;
         const start = state.next;
         const outcome = await untilDone(payload, 'write', async (retry): Promise<WriteOutcome> => {
           const { rows, dead } = await prepareRows(spec, registry, topic, partition, slice);
           await toDlq(dead);
           const refusedRow = (row: PreparedRow, error: Error) => toDlq([{ source: row.source, error }]);
-          return writer.write({ topic, partition, start, next, rows, verify: retry }, refusedRow);
+          // a replay rewrites on purpose: reading the table's position back would skip it all
+          return writer.write({ topic, partition, start, next, rows, verify: retry && !replay }, refusedRow);
         });
         if (!outcome) return;
         state.next = outcome.durable;
@@ -187,6 +215,7 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
         log.debug({ partition, next: String(outcome.durable), written: outcome.written, refused: outcome.refused }, 'batch durable');
         await payload.heartbeat();
       }
+      checkReplayDone();
     },
   });
 

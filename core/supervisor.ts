@@ -1,0 +1,77 @@
+/**
+ * A small process supervisor for `millrace start`: each role (a sink, a processor, a source) runs
+ * as its own `millrace <command>` child, so one crashing does not take the others down. A child
+ * that exits unexpectedly is started again after a back-off (1 s doubling to 30 s, reset once it
+ * stayed up a minute). `stop()` sends SIGTERM to every child (each commits its batch in flight and
+ * leaves its group), and SIGKILL to any still alive after the grace period.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from './logger.ts';
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millrace.js');
+const STABLE_MS = 60_000;
+const MAX_BACKOFF_MS = 30_000;
+
+export interface Role {
+  /** What the logs call it, e.g. `sink samples-flights-clickhouse`. */
+  name: string;
+  args: string[];
+  /** Added to the inherited environment (e.g. the role's own METRICS_PORT). */
+  env?: Record<string, string>;
+}
+
+export interface Supervisor {
+  /** Live children by role name (pids), for status and tests. */
+  pids(): Record<string, number | undefined>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function supervise(roles: readonly Role[], log: Logger): Supervisor {
+  const children = new Map<string, ChildProcess>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+
+  const launch = (role: Role, backoffMs: number): void => {
+    const startedAt = Date.now();
+    // children write their JSON logs to our stderr, so one stream holds the whole platform
+    const child = spawn(process.execPath, [cli, ...role.args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...role.env } });
+    children.set(role.name, child);
+    log.info({ child: role.name, pid: child.pid }, 'role started');
+    child.on('exit', (code, signal) => {
+      children.delete(role.name);
+      if (stopping) return;
+      const next = Date.now() - startedAt > STABLE_MS ? 1_000 : Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+      log.error({ child: role.name, code, signal, restartInMs: next }, 'role exited, restarting');
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!stopping) launch(role, next);
+      }, next);
+      timers.add(timer);
+    });
+  };
+  for (const role of roles) launch(role, 500);
+
+  return {
+    pids: () => Object.fromEntries([...children].map(([name, child]) => [name, child.pid])),
+    async stop(graceMs = 25_000) {
+      stopping = true;
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all(
+        [...children.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+      log.info('every role stopped');
+    },
+  };
+}

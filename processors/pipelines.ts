@@ -1,0 +1,21 @@
+/**
+ * The pipelines `millrace start` runs, as data: for each, the processors and sinks it is made of
+ * (names from processors/index.ts and connectors/sinks/index.ts, with their command-line options).
+ * A new pipeline adds an entry here.
+ */
+export interface Pipeline {
+  name: string;
+  /** `millrace <args>` per role: `processor <name> ...` or `sink <name> ...` */
+  roles: string[][];
+}
+
+export const pipelines: readonly Pipeline[] = [
+  {
+    // real flights produced to samples.flights.raw land in both databases
+    name: 'samples.flights',
+    roles: [
+      ['sink', 'samples-flights-clickhouse'],
+      ['sink', 'samples-flights-postgres'],
+    ],
+  },
+];
