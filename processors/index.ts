@@ -1,4 +1,5 @@
 /** The processors `millrace processor <name>` can run: name -> spec from the command's options. */
+import { financeScoring } from './finance/index.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
 
@@ -16,5 +17,6 @@ const required = (args: ProcessorArgs, name: keyof ProcessorArgs, processor: str
 };
 
 export const processors: Record<string, ProcessorFactory> = {
+  'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
   passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
 };

@@ -11,6 +11,15 @@ export interface Pipeline {
 
 export const pipelines: readonly Pipeline[] = [
   {
+    // statements -> default probabilities (ONNX) -> Postgres (entities) and ClickHouse (analytics)
+    name: 'finance.scoring',
+    roles: [
+      ['processor', 'finance-scoring'],
+      ['sink', 'finance-scores-postgres'],
+      ['sink', 'finance-scores-clickhouse'],
+    ],
+  },
+  {
     // real flights produced to samples.flights.raw land in both databases
     name: 'samples.flights',
     roles: [

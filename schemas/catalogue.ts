@@ -15,6 +15,14 @@ export const catalogue: readonly TopicSpec[] = [
     ingestible: true,
   },
   {
+    // default-probability scores (processors/finance): anyone may consume them
+    name: 'finance.statements.scored',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 365 * DAY_MS },
+    schema: 'finance.statements.scored.avsc',
+    streamable: true,
+  },
+  {
     name: 'market.quotes.raw',
     partitions: 6,
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },

@@ -9,6 +9,7 @@ import { PostgresWriter } from './postgres/writer.ts';
 import { checkSpec, type SinkSpec } from './runtime/spec.ts';
 import { runSink, type RunningSink, type SinkOptions } from './runtime/run.ts';
 import type { SinkWriter } from './runtime/writer.ts';
+import { scoresToClickHouse, scoresToPostgres } from './finance-scores.ts';
 import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
 
 // each spec has its own record type; the registry only needs to run them
@@ -16,6 +17,8 @@ import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
 export const sinks: Record<string, SinkSpec<any>> = {
   [flightsToClickHouse.name]: flightsToClickHouse,
   [flightsToPostgres.name]: flightsToPostgres,
+  [scoresToClickHouse.name]: scoresToClickHouse,
+  [scoresToPostgres.name]: scoresToPostgres,
 };
 
 export interface SinkOverrides {

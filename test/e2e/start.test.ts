@@ -69,6 +69,10 @@ describe('millrace start', () => {
       await eventually('every role process gone', () => (pids.every((pid) => !alive(pid)) ? true : undefined), 30_000);
     } finally {
       if (start.child.exitCode === null) await start.kill('SIGKILL');
+      // a SIGKILLed supervisor cannot stop its children: do it for it
+      for (const line of start.logs.filter((l) => l.msg === 'role started')) {
+        if (alive(line.pid as number)) process.kill(line.pid as number, 'SIGKILL');
+      }
     }
   });
 });

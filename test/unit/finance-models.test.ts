@@ -325,10 +325,10 @@ describe('finance model files and manifest', () => {
   });
 });
 
-describe('finance.scores.avsc', () => {
+describe('finance.statements.scored.avsc', () => {
   it('is a valid catalogue schema and takes a score with its envelope', async () => {
     const [topic] = resolveCatalogue(
-      [{ name: 'finance.statements.scored', partitions: 6, cleanup: { policy: 'delete', retentionMs: 1000 }, schema: 'finance.scores.avsc' }],
+      [{ name: 'finance.statements.scored', partitions: 6, cleanup: { policy: 'delete', retentionMs: 1000 }, schema: 'finance.statements.scored.avsc' }],
       SCHEMAS_DIR,
     );
     const [score] = await scorer.score([statements[0]!]);

@@ -80,7 +80,8 @@ export class ClickHouseWriter<T> implements SinkWriter {
     if (missing.length > 0) throw new SinkSpecError(`${where} has no column ${missing.join(', ')}`);
   }
 
-  async positions(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
+  /** ClickHouse data lives beside the Kafka it was written from (one MILLRACE_HOME), so the cluster is implied. */
+  async positions(topic: string, partitions: readonly number[], _clusterId?: string): Promise<Map<number, bigint>> {
     if (partitions.length === 0) return new Map();
     const found = await this.rows<{ partition: number; next: string }>(
       `SELECT _partition AS partition, toString(max(_offset) + 1) AS next FROM ${this.spec.table}
@@ -93,7 +94,7 @@ export class ClickHouseWriter<T> implements SinkWriter {
     let rows = batch.rows;
     if (batch.verify) {
       // the previous attempt may have landed before its connection broke: the table knows
-      const stored = (await this.positions(batch.topic, [batch.partition])).get(batch.partition);
+      const stored = (await this.positions(batch.topic, [batch.partition], batch.clusterId)).get(batch.partition);
       if (stored !== undefined) rows = rows.filter((r) => r.offset >= stored);
     }
     let written = 0;

@@ -73,10 +73,10 @@ export class PostgresWriter<T> implements SinkWriter {
     if (unique.length === 0) throw new SinkSpecError(`sink ${this.spec.name}: ${this.spec.table}.${this.spec.key} needs a unique index (the upsert's conflict target)`);
   }
 
-  async positions(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
+  async positions(topic: string, partitions: readonly number[], clusterId: string): Promise<Map<number, bigint>> {
     const { rows } = await this.pool.query<{ partition: number; next_offset: string }>(
-      'SELECT partition, next_offset FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = ANY($3::int[])',
-      [this.spec.name, topic, partitions],
+      'SELECT partition, next_offset FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = ANY($3::int[]) AND cluster_id = $4',
+      [this.spec.name, topic, partitions, clusterId],
     );
     return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
   }
@@ -91,11 +91,12 @@ export class PostgresWriter<T> implements SinkWriter {
          ON CONFLICT (sink, topic, partition) DO NOTHING`,
         [this.spec.name, batch.topic, batch.partition],
       );
-      const { rows: locked } = await client.query<{ next_offset: string }>(
-        'SELECT next_offset FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+      const { rows: locked } = await client.query<{ next_offset: string; cluster_id: string | null }>(
+        'SELECT next_offset, cluster_id FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
         [this.spec.name, batch.topic, batch.partition],
       );
-      const stored = BigInt(locked[0]!.next_offset);
+      // offsets of another cluster's log say nothing about this one
+      const stored = locked[0]!.cluster_id === batch.clusterId ? BigInt(locked[0]!.next_offset) : 0n;
       if (stored >= batch.next) {
         await client.query('ROLLBACK');
         return { durable: stored, written: 0, refused: 0 };
@@ -124,12 +125,10 @@ export class PostgresWriter<T> implements SinkWriter {
           isDataError,
         );
       }
-      await client.query('UPDATE sink_offsets SET next_offset = $4, updated_at = now() WHERE sink = $1 AND topic = $2 AND partition = $3', [
-        this.spec.name,
-        batch.topic,
-        batch.partition,
-        batch.next.toString(),
-      ]);
+      await client.query(
+        'UPDATE sink_offsets SET next_offset = $4, cluster_id = $5, updated_at = now() WHERE sink = $1 AND topic = $2 AND partition = $3',
+        [this.spec.name, batch.topic, batch.partition, batch.next.toString(), batch.clusterId],
+      );
       await client.query('COMMIT');
       return { durable: batch.next, written, refused: refusedCount };
     } catch (error) {

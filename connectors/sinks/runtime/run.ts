@@ -65,6 +65,9 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
   });
   const dlq: Producer = kafka.producer({ ...producerDefaults, idempotent: true });
   await Promise.all([consumer.connect(), dlq.connect()]);
+  const admin = kafka.admin();
+  await admin.connect();
+  const { clusterId } = await admin.describeCluster().finally(() => admin.disconnect());
 
   const stopping = new AbortController();
   /** Per assigned partition: the next offset to write, once read from the database. */
@@ -148,7 +151,7 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
       if (from < fetched) consumer.seek({ topic, partition, offset: String(from) });
       return { next: from, sought: from < fetched };
     }
-    const stored = await untilDone(payload, 'reading the stored position', () => writer.positions(topic, [partition]));
+    const stored = await untilDone(payload, 'reading the stored position', () => writer.positions(topic, [partition], clusterId));
     if (stored === undefined) return undefined;
     const position = stored.get(partition);
     if (position === undefined) return { next: fetched, sought: false };
@@ -182,6 +185,11 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
       const pending = batch.messages.filter((m) => BigInt(m.offset) >= state.next && (until === undefined || BigInt(m.offset) < until));
       const skipped = batch.messages.length - pending.length;
       if (skipped > 0) log.info({ partition, skipped, next: String(state.next) }, 'skipping records already in the table');
+      if (pending.length === 0 && BigInt(batch.lastOffset()) < state.next) {
+        // everything fetched is already in the table: fetch from the stored position next
+        consumer.seek({ topic, partition, offset: String(state.next) });
+        return;
+      }
 
       for (let i = 0; i < pending.length || (i === 0 && skipped > 0); i += spec.batch.maxRows) {
         const started = performance.now();
@@ -197,7 +205,7 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
           await toDlq(dead);
           const refusedRow = (row: PreparedRow, error: Error) => toDlq([{ source: row.source, error }]);
           // a replay rewrites on purpose: reading the table's position back would skip it all
-          return writer.write({ topic, partition, start, next, rows, verify: retry && !replay }, refusedRow);
+          return writer.write({ clusterId, topic, partition, start, next, rows, verify: retry && !replay }, refusedRow);
         });
         if (!outcome) return;
         state.next = outcome.durable;

@@ -15,6 +15,8 @@ export interface PreparedRow {
  * the sink believed the database stood when the slice was cut.
  */
 export interface PartitionBatch {
+  /** The Kafka cluster the offsets belong to (a formatted-again local Kafka starts a new log). */
+  clusterId: string;
   topic: string;
   partition: number;
   start: bigint;
@@ -43,8 +45,8 @@ export interface SinkWriter {
   readonly authoritative: boolean;
   /** Verifies the table fits the spec; SinkSpecError when it does not (fatal), anything else is retried. */
   check(): Promise<void>;
-  /** The next offset stored per partition of `topic`; a partition never written is absent. */
-  positions(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>>;
+  /** The next offset stored per partition of `topic` in this cluster; a partition never written is absent. */
+  positions(topic: string, partitions: readonly number[], clusterId: string): Promise<Map<number, bigint>>;
   /** Makes the batch durable exactly once; throws on anything but a refused row (the sink retries). */
   write(batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome>;
   close(): Promise<void>;
