@@ -22,6 +22,7 @@ const commands: Record<string, Command> = {
   processor: { summary: 'run a processor exactly-once: processor passthrough --input T --output U', load: () => import('./commands/processor.ts') },
   sink: { summary: 'run a sink exactly-once: sink <name> [--topic T] [--table X] [--as NAME]', load: () => import('./commands/sink.ts') },
   replay: { summary: 'replay --topic T --from <offset|time> --sink NAME | --processor NAME: re-run a slice of the log', load: () => import('./commands/replay.ts') },
+  train: { summary: 'train text-classifier --data FILE --text COL --label COL --out DIR: train and export to ONNX', load: () => import('./commands/train.ts') },
   source: { summary: 'run a source connector: source market-retriever | fixture-site', load: () => import('./commands/source.ts') },
   api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },
 };

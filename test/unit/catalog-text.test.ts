@@ -57,3 +57,30 @@ describe('the linear text classifier on real data', () => {
     assert.ok(accuracy > baseline, `accuracy ${accuracy.toFixed(3)} vs majority ${baseline.toFixed(3)}`);
   });
 });
+
+describe('the text classifier exported to ONNX', () => {
+  it('gives the TypeScript model’s probabilities (1e-5) and labels on held-out movie titles, in one batch', async () => {
+    const { exportOnnx } = await import('../../models/text-classifier/onnx.ts');
+    const { GenreModel } = await import('../../processors/catalog/genre-model.ts');
+    const entry = require.resolve('vega-datasets');
+    const movies = (JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])
+      .filter((m) => typeof m.Title === 'string' && m['Major Genre'])
+      .map((m) => ({ text: String(m.Title), label: m['Major Genre']! }));
+    const model = train(movies.filter((_, i) => i % 5 !== 0), { dimensions: 1 << 14, epochs: 3 });
+    const held = movies.filter((_, i) => i % 5 === 0).map((m) => m.text);
+    const onnxModel = await GenreModel.load(exportOnnx(model, { id: 'movies-genre', version: 'test' }), {
+      id: 'movies-genre',
+      version: 'test',
+      labels: model.labels,
+      dimensions: model.dimensions,
+    });
+    const scored = await onnxModel.predict(held);
+    await onnxModel.release();
+    assert.equal(scored.length, held.length);
+    held.forEach((text, i) => {
+      const expected = predict(model, text);
+      assert.equal(scored[i]!.label, expected.label, text);
+      expected.probabilities.forEach((p, c) => assert.ok(Math.abs(scored[i]!.probabilities[c]! - p) < 1e-5, `${text}: class ${c}`));
+    });
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * Runs an exported text classifier (models/text-classifier/onnx.ts) with onnxruntime-node: a batch
+ * of texts is featurised, padded to its longest feature list, and scored in one session.run.
+ */
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { featurise } from '../../models/text-classifier/features.ts';
+
+export interface GenrePrediction {
+  label: string;
+  confidence: number;
+  probabilities: Float32Array;
+}
+
+export class GenreModel {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly labels: string[],
+    readonly dimensions: number,
+    readonly id: string,
+    readonly version: string,
+  ) {}
+
+  /** `manifest`: what the export wrote beside the model (onnxruntime-node does not expose a model's metadata). */
+  static async load(
+    onnxBytes: Uint8Array,
+    manifest: { id: string; version: string; labels: string[]; dimensions: number },
+    options: InferenceSession.SessionOptions = {},
+  ): Promise<GenreModel> {
+    const session = await InferenceSession.create(onnxBytes, options);
+    return new GenreModel(session, manifest.labels, manifest.dimensions, manifest.id, manifest.version);
+  }
+
+  async predict(texts: readonly string[]): Promise<GenrePrediction[]> {
+    if (texts.length === 0) return [];
+    const features = texts.map((t) => featurise(t, this.dimensions));
+    const width = Math.max(1, ...features.map((f) => f.indices.length));
+    const indices = new BigInt64Array(texts.length * width);
+    const values = new Float32Array(texts.length * width);
+    features.forEach((f, row) => {
+      f.indices.forEach((index, n) => (indices[row * width + n] = BigInt(index)));
+      values.set(f.values, row * width);
+    });
+    const { probabilities } = await this.session.run({
+      indices: new Tensor('int64', indices, [texts.length, width]),
+      values: new Tensor('float32', values, [texts.length, width]),
+    });
+    const p = probabilities!.data as Float32Array;
+    const classes = this.labels.length;
+    return texts.map((_, row) => {
+      const own = p.slice(row * classes, (row + 1) * classes);
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (own[c]! > own[best]!) best = c;
+      return { label: this.labels[best]!, confidence: own[best]!, probabilities: own };
+    });
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
