@@ -72,6 +72,8 @@ const envSchema = z.object({
 
   /** Where the market retriever fetches quote pages; the embedded default serves the fixture site here. */
   MARKET_SITE_URL: httpUrl('http://127.0.0.1:8090'),
+  /** The catalog genre model (manifest.json + model.onnx from `millrace train text-classifier`). */
+  CATALOG_GENRE_MODEL_DIR: z.string().default(path.join(repoRoot, 'models', 'catalog-genre')),
   /** How often the retriever re-reads the watch list from Postgres. */
   MARKET_WATCHLIST_REFRESH_MS: positiveInt(30_000, 1000),
 

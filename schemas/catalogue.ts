@@ -52,4 +52,12 @@ export const catalogue: readonly TopicSpec[] = [
     ingestible: true,
     streamable: true,
   },
+  {
+    // classified product rows (processors/catalog): ClickHouse and the upload's result file read them
+    name: 'catalog.rows.classified',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'catalog.rows.classified.avsc',
+    streamable: true,
+  },
 ];

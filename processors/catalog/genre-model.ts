@@ -2,6 +2,9 @@
  * Runs an exported text classifier (models/text-classifier/onnx.ts) with onnxruntime-node: a batch
  * of texts is featurised, padded to its longest feature list, and scored in one session.run.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { featurise } from '../../models/text-classifier/features.ts';
 
@@ -57,4 +60,13 @@ export class GenreModel {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** Loads the model `millrace train text-classifier` wrote into `dir`, checking its sha256. */
+export async function loadGenreModel(dir: string, options: InferenceSession.SessionOptions = {}): Promise<GenreModel> {
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { id: string; version: string; file: string; sha256: string; labels: string[]; dimensions: number };
+  const bytes = await readFile(path.join(dir, manifest.file));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== manifest.sha256) throw new Error(`${dir}/${manifest.file}: sha256 ${sha256} is not the manifest's ${manifest.sha256}`);
+  return GenreModel.load(bytes, manifest, options);
 }

@@ -1,0 +1,72 @@
+/**
+ * Taxonomies in Postgres: saving one makes a new version (with its reference items, in one
+ * transaction); reading resolves `id` (the latest) or `id@version`.
+ */
+import type { Pool } from '../../core/postgres.ts';
+import { taxonomySchema, type Taxonomy } from './taxonomy.ts';
+import type { Reference } from './reference-store.ts';
+
+export interface StoredTaxonomy {
+  id: string;
+  version: number;
+  taxonomy: Taxonomy;
+  references: Reference[];
+}
+
+export class TaxonomyNotFoundError extends Error {
+  override name = 'TaxonomyNotFoundError';
+}
+
+/** `id` or `id@version`, as uploads name it. */
+export function parseTaxonomyRef(ref: string): { id: string; version?: number } {
+  const match = /^([a-z0-9][a-z0-9_-]{0,63})(?:@([1-9]\d*))?$/.exec(ref);
+  if (!match) throw new TaxonomyNotFoundError(`taxonomy ${JSON.stringify(ref)} is not "id" or "id@version"`);
+  return { id: match[1]!, version: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+export async function saveTaxonomy(db: Pool, tenantId: string, id: string, taxonomy: Taxonomy, references: readonly Reference[]): Promise<StoredTaxonomy> {
+  const unknown = references.find((r) => !taxonomy.genres.includes(r.genre));
+  if (unknown) throw new TaxonomyNotFoundError(`reference "${unknown.text}" has genre ${JSON.stringify(unknown.genre)}, which the taxonomy does not list`);
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    // serialises concurrent saves of one taxonomy: each gets its own version number
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taxonomy:${tenantId}:${id}`]);
+    const { rows } = await client.query<{ version: number }>(
+      `INSERT INTO catalog_taxonomies (tenant_id, id, version, body)
+       SELECT $1, $2, coalesce(max(version), 0) + 1, $3 FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2
+       RETURNING version`,
+      [tenantId, id, JSON.stringify(taxonomy)],
+    );
+    const version = rows[0]!.version;
+    if (references.length > 0) {
+      await client.query(
+        `INSERT INTO catalog_references (tenant_id, taxonomy_id, version, text, genre)
+         SELECT $1, $2, $3, r.text, r.genre FROM jsonb_to_recordset($4::jsonb) AS r(text text, genre text)`,
+        [tenantId, id, version, JSON.stringify(references)],
+      );
+    }
+    await client.query('COMMIT');
+    return { id, version, taxonomy, references: [...references] };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Promise<StoredTaxonomy> {
+  const { id, version } = parseTaxonomyRef(ref);
+  const { rows } = await db.query<{ version: number; body: unknown }>(
+    `SELECT version, body FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2 AND ($3::int IS NULL OR version = $3)
+      ORDER BY version DESC LIMIT 1`,
+    [tenantId, id, version ?? null],
+  );
+  if (!rows[0]) throw new TaxonomyNotFoundError(`taxonomy ${ref} does not exist for tenant ${tenantId}`);
+  const { rows: references } = await db.query<Reference>(
+    'SELECT text, genre FROM catalog_references WHERE tenant_id = $1 AND taxonomy_id = $2 AND version = $3',
+    [tenantId, id, rows[0].version],
+  );
+  return { id, version: rows[0].version, taxonomy: taxonomySchema.parse(rows[0].body), references };
+}
