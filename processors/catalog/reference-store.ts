@@ -30,10 +30,17 @@ export class ReferenceStore {
 
   nearest(text: string, k = 5): Neighbour[] {
     const query = featurise(text, this.dimensions);
-    return this.items
-      .map(({ text: t, genre, vector }) => ({ text: t, genre, similarity: cosine(query, vector) }))
-      .sort((a, b) => b.similarity - a.similarity)
-      .slice(0, k);
+    // keep the k best while scanning, not a sort of every item
+    const best: Neighbour[] = [];
+    for (const { text: t, genre, vector } of this.items) {
+      const similarity = cosine(query, vector);
+      if (best.length === k && similarity <= best[k - 1]!.similarity) continue;
+      let at = best.findIndex((n) => similarity > n.similarity);
+      if (at === -1) at = best.length;
+      best.splice(at, 0, { text: t, genre, similarity });
+      if (best.length > k) best.pop();
+    }
+    return best;
   }
 
   /**
