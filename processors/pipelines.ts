@@ -11,6 +11,14 @@ export interface Pipeline {
 
 export const pipelines: readonly Pipeline[] = [
   {
+    // uploaded product rows -> genre and attributes -> ClickHouse (and uploads' result files)
+    name: 'catalog.classification',
+    roles: [
+      ['processor', 'catalog-classification'],
+      ['sink', 'catalog-rows-clickhouse'],
+    ],
+  },
+  {
     // statements -> default probabilities (ONNX) -> Postgres (entities) and ClickHouse (analytics)
     name: 'finance.scoring',
     roles: [

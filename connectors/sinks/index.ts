@@ -9,6 +9,7 @@ import { PostgresWriter } from './postgres/writer.ts';
 import { checkSpec, type SinkSpec } from './runtime/spec.ts';
 import { runSink, type RunningSink, type SinkOptions } from './runtime/run.ts';
 import type { SinkWriter } from './runtime/writer.ts';
+import { classifiedToClickHouse } from './catalog-rows.ts';
 import { scoresToClickHouse, scoresToPostgres } from './finance-scores.ts';
 import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
 
@@ -19,6 +20,7 @@ export const sinks: Record<string, SinkSpec<any>> = {
   [flightsToPostgres.name]: flightsToPostgres,
   [scoresToClickHouse.name]: scoresToClickHouse,
   [scoresToPostgres.name]: scoresToPostgres,
+  [classifiedToClickHouse.name]: classifiedToClickHouse,
 };
 
 export interface SinkOverrides {

@@ -2,10 +2,22 @@
  * The finance scoring processor: `finance.statements.raw` -> `finance.statements.scored`. A batch
  * is validated record by record (a statement that would make a ratio undefined goes to the DLQ
  * naming the field), then every valid statement is scored in one ONNX run per model.
+ *
+ * The models are the active version of `finance.default-probability` in the model registry, loaded
+ * from Postgres on the first batch and swapped, without a restart, when another version is
+ * activated; a batch is scored by one version, which every score names. On start the bundled
+ * models/finance is registered, and activated if no version is.
  */
+import type { Logger } from '../../core/logger.ts';
+import { createPostgresPool, type Pool } from '../../core/postgres.ts';
+import { MODELS_DIR } from '../../models/finance/manifest.ts';
+import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/registry.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { FinanceScorer, type FinanceScore } from './score.ts';
 import { parseStatement, type Statement } from './statement.ts';
+
+export const FINANCE_MODEL_ID = 'finance.default-probability';
+const DESCRIPTION = 'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
 export interface StatementRecord {
   id: string;
@@ -30,13 +42,77 @@ export type ScoreRecord = Omit<FinanceScore, 'kind'> & {
   kind: FinanceScore['kind'];
 };
 
-export function financeScoring(topics = { input: 'finance.statements.raw', output: 'finance.statements.scored' }): ProcessorSpec<StatementRecord, ScoreRecord> {
-  // loaded on the first batch, once: the sessions are the expensive part
-  let scorer: Promise<FinanceScorer> | undefined;
+/** Registers the bundled models/finance version, and activates it when the model has no active version. */
+export async function registerBundledModels(db: Pool): Promise<void> {
+  const { model_id, version } = await registerVersion(db, MODELS_DIR, { description: DESCRIPTION });
+  await activateIfNoneActive(db, model_id, version);
+}
+
+export interface FinanceScoringOptions {
+  /** How often the active version is read besides the notifications (see watchActiveVersion). */
+  checkIntervalMs?: number;
+}
+
+export type FinanceScoringSpec = ProcessorSpec<StatementRecord, ScoreRecord> & {
+  /** The model version in use, once the first batch has loaded one. */
+  modelVersion(): string | undefined;
+  /** Stops following the registry and releases the models; the processor must be stopped first. */
+  close(): Promise<void>;
+};
+
+interface Loaded {
+  scorer: FinanceScorer;
+  /** batches scoring with it right now: a replaced scorer is released when the last one ends */
+  leases: number;
+  retired: boolean;
+}
+
+export function financeScoring(
+  topics = { input: 'finance.statements.raw', output: 'finance.statements.scored' },
+  options: FinanceScoringOptions = {},
+): FinanceScoringSpec {
+  let current: Loaded | undefined;
+  let db: Pool | undefined;
+  let watch: ActiveVersionWatch | undefined;
+  let starting: Promise<void> | undefined;
+  let log: Logger | undefined;
+
+  const release = ({ scorer }: Loaded) =>
+    void scorer.release().catch((error: Error) => log?.warn({ err: error, version: scorer.modelVersion }, 'releasing a replaced model failed'));
+  const retire = (loaded: Loaded) => {
+    loaded.retired = true;
+    if (loaded.leases === 0) release(loaded);
+  };
+
+  const start = async (watchLog: Logger) => {
+    db ??= createPostgresPool(2);
+    const pool = db;
+    await registerBundledModels(pool);
+    watch = await watchActiveVersion(
+      pool,
+      FINANCE_MODEL_ID,
+      async ({ version }) => {
+        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) => FinanceScorer.load({ dir, intraOpNumThreads: 1, interOpNumThreads: 1 }));
+        const previous = current;
+        current = { scorer, leases: 0, retired: false };
+        if (previous) retire(previous);
+      },
+      { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
+    );
+  };
+
   return {
     name: 'finance-scoring',
     ...topics,
-    async transform(records) {
+    modelVersion: () => current?.scorer.modelVersion,
+    async close() {
+      await watch?.close();
+      if (current) retire(current);
+      current = undefined;
+      await db?.end();
+      db = undefined;
+    },
+    async transform(records, ctx) {
       const valid: { index: number; statement: Statement }[] = [];
       const results: TransformResult<ScoreRecord>[] = records.map((record, index) => {
         try {
@@ -46,8 +122,23 @@ export function financeScoring(topics = { input: 'finance.statements.raw', outpu
           return error as Error;
         }
       });
-      scorer ??= FinanceScorer.load({ intraOpNumThreads: 1, interOpNumThreads: 1 });
-      const scores = await (await scorer).score(valid.map((v) => v.statement));
+      // a failed start (Postgres down) fails the batch, which is retried, and the start with it
+      log ??= ctx.log;
+      starting ??= start(ctx.log).catch((error: Error) => {
+        starting = undefined;
+        throw error;
+      });
+      await starting;
+      const loaded = current;
+      if (!loaded) throw new Error(`model ${FINANCE_MODEL_ID} has no active version: activate one with millrace models activate`);
+      loaded.leases++;
+      let scores: FinanceScore[];
+      try {
+        scores = await loaded.scorer.score(valid.map((v) => v.statement));
+      } finally {
+        loaded.leases--;
+        if (loaded.retired && loaded.leases === 0) release(loaded);
+      }
       valid.forEach(({ index }, i) => {
         const { value, topic, partition, offset } = records[index]!;
         results[index] = [

@@ -1,0 +1,404 @@
+/**
+ * The model registry in Postgres (sql/postgres/0008_model_registry.sql). A version is a manifest
+ * directory: `manifest.json` (`id`, `version`, `models[].file` and `.sha256`) and the files it
+ * lists. Registering stores all of it, the files as bytea, so any process on any machine loads an
+ * activated version from Postgres alone (`loadVersion`), checked against the version's sha256.
+ * A version's content never changes: the same version with other bytes is refused.
+ *
+ * One version per model is active. `activateVersion` switches it in a transaction that ends with
+ * `NOTIFY millrace_model_activated, '<model id>'`; `watchActiveVersion` follows the active version
+ * of a model with LISTEN on a dedicated connection (re-established when it drops) and a periodic
+ * check for whatever a lost connection missed.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+import { loadConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Pool, PoolClient } from '../core/postgres.ts';
+
+export const ACTIVATED_CHANNEL = 'millrace_model_activated';
+const MANIFEST_FILE = 'manifest.json';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+export const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+export const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+
+/** What the registry relies on; a manifest may carry anything else (finance's holds formulas and sources). */
+const manifestSchema = z.object({
+  id: z.string().regex(MODEL_ID, 'lower-case letters, digits, ".", "_" or "-"'),
+  version: z.string().regex(VERSION, 'letters, digits, ".", "+", "_" or "-"'),
+  description: z.string().optional(),
+  models: z
+    .array(
+      z.object({
+        // a plain file name: the directory is rebuilt from these names when a version is loaded
+        file: z.string().regex(/^\w[\w.-]*$/, 'a file name in the manifest directory'),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+      }),
+    )
+    .min(1, 'at least one model file'),
+});
+
+export class ModelRegistryError extends Error {
+  override name = 'ModelRegistryError';
+}
+
+/** The version exists with other content: a version's bytes never change. */
+export class VersionConflictError extends ModelRegistryError {
+  override name = 'VersionConflictError';
+}
+
+export class UnknownModelError extends ModelRegistryError {
+  override name = 'UnknownModelError';
+  constructor(readonly modelId: string) {
+    super(`no model "${modelId}" in the registry`);
+  }
+}
+
+export class UnknownVersionError extends ModelRegistryError {
+  override name = 'UnknownVersionError';
+  constructor(
+    readonly modelId: string,
+    readonly version: string,
+  ) {
+    super(`model "${modelId}" has no version "${version}"`);
+  }
+}
+
+interface VersionFile {
+  name: string;
+  sha256: string;
+  content: Buffer;
+}
+
+/** A version's identity: sha256 over each file's name and sha256, in name order (manifest.json included). */
+export function versionSha256(files: readonly { name: string; sha256: string }[]): string {
+  const hash = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) hash.update(`${f.name}\0${f.sha256}\n`);
+  return hash.digest('hex');
+}
+
+/** Reads a manifest directory, checking every listed file against its sha256 in the manifest. */
+export async function readVersionDir(dir: string): Promise<{ manifest: Record<string, unknown> & z.infer<typeof manifestSchema>; files: VersionFile[]; sha256: string }> {
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  const raw = await readFile(manifestPath).catch((error: NodeJS.ErrnoException) => {
+    throw new ModelRegistryError(`${manifestPath}: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new ModelRegistryError(`${manifestPath}: not JSON (${(error as Error).message})`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ModelRegistryError(`${manifestPath}: ${issue.path.join('.') || 'manifest'}: ${issue.message}`);
+  }
+  const files: VersionFile[] = [{ name: MANIFEST_FILE, sha256: sha256(raw), content: raw }];
+  for (const entry of parsed.data.models) {
+    if (files.some((f) => f.name === entry.file)) continue; // several models may share a file
+    const content = await readFile(path.join(dir, entry.file)).catch((error: Error) => {
+      throw new ModelRegistryError(`${path.join(dir, entry.file)}: ${error.message}`);
+    });
+    const actual = sha256(content);
+    if (actual !== entry.sha256) throw new ModelRegistryError(`${path.join(dir, entry.file)}: sha256 ${actual} is not the manifest's ${entry.sha256}`);
+    files.push({ name: entry.file, sha256: actual, content });
+  }
+  return { manifest: { ...(json as Record<string, unknown>), ...parsed.data }, files, sha256: versionSha256(files) };
+}
+
+export interface ModelVersion {
+  model_id: string;
+  version: string;
+  sha256: string;
+  active: boolean;
+  created_at: Date;
+  activated_at: Date | null;
+}
+
+const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activated_at';
+
+async function inTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined); // the connection may be what failed; the error that matters is `error`
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Registers the manifest directory `dir` as a version of the model its manifest names (the model
+ * is created on first use). The same version with the same content again changes nothing
+ * (`created: false`); with other content it is refused.
+ */
+export async function registerVersion(db: Pool, dir: string, options: { description?: string } = {}): Promise<ModelVersion & { created: boolean }> {
+  const { manifest, files, sha256: digest } = await readVersionDir(dir);
+  const description = options.description ?? manifest.description ?? null;
+  return inTransaction(db, async (client) => {
+    await client.query(
+      'INSERT INTO models (id, description) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)',
+      [manifest.id, description],
+    );
+    const inserted = await client.query<ModelVersion>(
+      `INSERT INTO model_versions (model_id, version, sha256, manifest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${VERSION_COLUMNS}`,
+      [manifest.id, manifest.version, digest, manifest],
+    );
+    if (inserted.rows[0]) {
+      for (const f of files) {
+        await client.query('INSERT INTO model_version_files (model_id, version, name, sha256, content) VALUES ($1, $2, $3, $4, $5)', [
+          manifest.id,
+          manifest.version,
+          f.name,
+          f.sha256,
+          f.content,
+        ]);
+      }
+      return { ...inserted.rows[0], created: true };
+    }
+    const { rows } = await client.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`, [
+      manifest.id,
+      manifest.version,
+    ]);
+    const existing = rows[0]!;
+    if (existing.sha256 !== digest) {
+      throw new VersionConflictError(
+        `${manifest.id} ${manifest.version} is already registered with sha256 ${existing.sha256}, and ${dir} has sha256 ${digest}: ` +
+          'a version never changes, register this content under a new version',
+      );
+    }
+    return { ...existing, created: false };
+  });
+}
+
+export interface ModelSummary {
+  id: string;
+  description: string | null;
+  created_at: Date;
+  active_version: string | null;
+  versions: number;
+}
+
+export async function listModels(db: Pool): Promise<ModelSummary[]> {
+  const { rows } = await db.query<ModelSummary>(
+    `SELECT m.id, m.description, m.created_at,
+            (SELECT v.version FROM model_versions v WHERE v.model_id = m.id AND v.active) AS active_version,
+            (SELECT count(*)::int FROM model_versions v WHERE v.model_id = m.id) AS versions
+       FROM models m ORDER BY m.id`,
+  );
+  return rows;
+}
+
+/** The versions of a model, oldest first; UnknownModelError when there is no such model. */
+export async function listVersions(db: Pool, modelId: string): Promise<(ModelVersion & { manifest: Record<string, unknown> })[]> {
+  const { rows } = await db.query<ModelVersion & { manifest: Record<string, unknown> }>(
+    `SELECT ${VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ')}, v.manifest
+       FROM models m LEFT JOIN model_versions v ON v.model_id = m.id
+      WHERE m.id = $1 ORDER BY v.created_at, v.version`,
+    [modelId],
+  );
+  if (rows.length === 0) throw new UnknownModelError(modelId);
+  return rows.filter((r) => r.version !== null);
+}
+
+export async function activeVersion(db: Pool, modelId: string): Promise<ModelVersion | null> {
+  const { rows } = await db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND active`, [modelId]);
+  return rows[0] ?? null;
+}
+
+export type ActivatedVersion = ModelVersion & { previous_version: string | null };
+
+/**
+ * Makes `version` the active version of `modelId`; the watchers are notified when the transaction
+ * commits. Activating the active version again only notifies.
+ */
+export async function activateVersion(db: Pool, modelId: string, version: string): Promise<ActivatedVersion> {
+  return (await activate(db, modelId, version, false))!;
+}
+
+/** Activates `version` unless the model already has an active version (then returns null). */
+export async function activateIfNoneActive(db: Pool, modelId: string, version: string): Promise<ActivatedVersion | null> {
+  return activate(db, modelId, version, true);
+}
+
+async function activate(db: Pool, modelId: string, version: string, ifNoneActive: boolean): Promise<ActivatedVersion | null> {
+  return inTransaction(db, async (client) => {
+    // the model row serialises activations of one model: without it, two at once could both leave theirs active
+    const model = await client.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
+    if (model.rowCount === 0) throw new UnknownModelError(modelId);
+    const current = await client.query<{ version: string }>('SELECT version FROM model_versions WHERE model_id = $1 AND active', [modelId]);
+    const previous = current.rows[0]?.version ?? null;
+    if (ifNoneActive && previous !== null) return null;
+    const exists = await client.query('SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2', [modelId, version]);
+    if (exists.rowCount === 0) throw new UnknownVersionError(modelId, version);
+    if (previous !== version) {
+      await client.query('UPDATE model_versions SET active = false WHERE model_id = $1 AND active', [modelId]);
+      await client.query('UPDATE model_versions SET active = true, activated_at = now() WHERE model_id = $1 AND version = $2', [modelId, version]);
+    }
+    await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
+    const { rows } = await client.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`, [modelId, version]);
+    return { ...rows[0]!, previous_version: previous };
+  });
+}
+
+/**
+ * Rebuilds a version's directory from Postgres in a temporary directory, checks it against the
+ * version's sha256, hands it to `load` (e.g. `dir => FinanceScorer.load({ dir })`) and removes it.
+ */
+export async function loadVersion<T>(db: Pool, modelId: string, version: string, load: (dir: string) => Promise<T>): Promise<T> {
+  const { rows: versions } = await db.query<{ sha256: string }>('SELECT sha256 FROM model_versions WHERE model_id = $1 AND version = $2', [modelId, version]);
+  if (!versions[0]) throw new UnknownVersionError(modelId, version);
+  const { rows: files } = await db.query<VersionFile>('SELECT name, sha256, content FROM model_version_files WHERE model_id = $1 AND version = $2', [
+    modelId,
+    version,
+  ]);
+  const corrupt = files.find((f) => sha256(f.content) !== f.sha256);
+  if (corrupt || versionSha256(files) !== versions[0].sha256) {
+    throw new ModelRegistryError(`${modelId} ${version}: the stored files do not match the version's sha256 ${versions[0].sha256}${corrupt ? ` (${corrupt.name})` : ''}`);
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'millrace-model-'));
+  try {
+    for (const f of files) await writeFile(path.join(dir, f.name), f.content);
+    return await load(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface WatchOptions {
+  log: Logger;
+  /** The fallback: how often the active version is read whatever the notifications say (default 30 s). */
+  checkIntervalMs?: number;
+  /** First wait before connecting the listener again; doubles up to 30 s (default 1 s). */
+  reconnectMs?: number;
+}
+
+export interface ActiveVersionWatch {
+  /** Reads the active version now and waits for `onActive` if it changed; rejects if either fails. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Calls `onActive` with the active version of `modelId` on start and whenever another one is
+ * activated. Calls never overlap; one that throws is retried at the next notification or check,
+ * so the previous version stays in use until a new one loads. The first check is awaited: this
+ * rejects if it fails, and resolves having called `onActive` unless no version is active.
+ */
+export async function watchActiveVersion(
+  db: Pool,
+  modelId: string,
+  onActive: (version: ModelVersion) => Promise<void>,
+  { log, checkIntervalMs = 30_000, reconnectMs = 1000 }: WatchOptions,
+): Promise<ActiveVersionWatch> {
+  let current: string | undefined;
+  let closed = false;
+  let listener: pg.Client | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let backoff = reconnectMs;
+
+  let running: Promise<void> | undefined;
+  let again = false;
+  const checkOnce = async () => {
+    const active = await activeVersion(db, modelId);
+    if (!active) {
+      log.warn({ model_id: modelId, in_use: current ?? null }, 'the model has no active version');
+      return;
+    }
+    if (active.version === current) return;
+    await onActive(active);
+    log.info({ model_id: modelId, version: active.version, previous: current ?? null }, 'model version in use');
+    current = active.version;
+  };
+  const check = (): Promise<void> => {
+    if (running) {
+      again = true; // a notification during a load: read again once it is done
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await checkOnce();
+      } while (again && !closed);
+    })().finally(() => (running = undefined));
+    return running;
+  };
+  const checkInBackground = () =>
+    void check().catch((error: Error) => log.error({ model_id: modelId, err: error, in_use: current ?? null }, 'cannot switch to the active model version'));
+
+  const connect = async () => {
+    reconnectTimer = undefined;
+    const client = new pg.Client({
+      connectionString: loadConfig().POSTGRES_URL,
+      application_name: 'millrace-model-watch',
+      keepAlive: true,
+      // the watch serves a process that something else keeps alive (a processor's consumer): it never does so alone
+      stream: () => new Socket().unref(),
+    });
+    let lost = false;
+    const onLost = (error?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (listener === client) listener = undefined;
+      void client.end().catch(() => undefined);
+      if (closed) return;
+      log.warn({ model_id: modelId, err: error, retry_ms: backoff }, 'model listener connection lost, reconnecting');
+      reconnectTimer = setTimeout(() => void connect(), backoff);
+      backoff = Math.min(backoff * 2, 30_000);
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', (message) => {
+      if (message.channel === ACTIVATED_CHANNEL && message.payload === modelId) checkInBackground();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${ACTIVATED_CHANNEL}`);
+    } catch (error) {
+      onLost(error as Error);
+      return;
+    }
+    if (closed) {
+      await client.end();
+      return;
+    }
+    listener = client;
+    backoff = reconnectMs;
+    // activations while nobody listened were not delivered
+    checkInBackground();
+  };
+
+  const interval = setInterval(checkInBackground, checkIntervalMs);
+  interval.unref();
+  const watch: ActiveVersionWatch = {
+    check,
+    async close() {
+      closed = true;
+      clearInterval(interval);
+      clearTimeout(reconnectTimer);
+      await listener?.end();
+      await running?.catch(() => undefined);
+    },
+  };
+  await connect();
+  try {
+    await check();
+  } catch (error) {
+    await watch.close();
+    throw error;
+  }
+  return watch;
+}
