@@ -27,10 +27,12 @@ import type { Check } from './readiness.ts';
 import { registerAuth } from './routes/auth.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerKeys } from './routes/keys.ts';
+import { registerModels } from './routes/models.ts';
 import { registerStocks } from './routes/stocks.ts';
 import { registerStreams, type StreamDeps } from './routes/streams.ts';
 import { registerTopics } from './routes/topics.ts';
 import { registerUploads } from './routes/uploads.ts';
+import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 
 export interface AppDeps {
@@ -100,7 +102,9 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads 
   registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
   registerStreams(app, topics, { ...streams, log }, guard('read'));
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
+  registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') });
   registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
+  registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });
