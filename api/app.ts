@@ -27,6 +27,7 @@ import type { Check } from './readiness.ts';
 import { registerAuth } from './routes/auth.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerKeys } from './routes/keys.ts';
+import { registerFinance } from './routes/predictions.ts';
 import { registerModels } from './routes/models.ts';
 import { registerStocks } from './routes/stocks.ts';
 import { registerStreams, type StreamDeps } from './routes/streams.ts';
@@ -34,6 +35,8 @@ import { registerTopics } from './routes/topics.ts';
 import { registerUploads } from './routes/uploads.ts';
 import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
+import type { UploadResults } from '../connectors/sources/uploads/results.ts';
+import { registerUploadResults } from './routes/upload-results.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -43,6 +46,8 @@ export interface AppDeps {
   ingestor: Ingestor;
   streams: Omit<StreamDeps, 'log'>;
   uploads: Uploads;
+  /** Progress and result files of uploads (they read ClickHouse); tests that need neither leave it out. */
+  uploadResults?: UploadResults;
 }
 
 function clientIp(c: Context): string {
@@ -53,7 +58,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams, uploads }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -80,8 +85,8 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads 
       throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
     },
   });
-  // uploads stream to disk under their own, larger cap (UPLOAD_MAX_BYTES)
-  app.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/uploads' ? next() : limitBody(c, next)));
+  // uploads (and bulk predictions) stream to disk under their own, larger cap (UPLOAD_MAX_BYTES)
+  app.use((c, next) => (c.req.method === 'POST' && (c.req.path === '/v1/uploads' || c.req.path === '/v1/predictions/bulk') ? next() : limitBody(c, next)));
   app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
   app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
 
@@ -104,7 +109,9 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads 
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
   registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') });
   registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
+  registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
+  if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

@@ -1,6 +1,7 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
@@ -29,13 +30,15 @@ export async function startApi(): Promise<RunningApi> {
   const producer = new AvroProducer(kafka, registry);
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
+  const uploads = new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
   const app = createApp({
     log,
     db,
     topics: loadCatalogue(),
     ingestor: new Ingestor(registry, producer, admin),
     streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
-    uploads: new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads')),
+    uploads,
+    uploadResults: new UploadResults(uploads, db, clickhouse),
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -7,6 +7,7 @@
  */
 import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { toDlqMessage } from './dlq.ts';
+import { chunkMessages } from './message-chunks.ts';
 import { producerDefaults } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { UndecodableError, type Registry } from './registry.ts';
@@ -83,7 +84,7 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
           dead.push(toDlqMessage({ topic: batch.topic, partition: batch.partition, message }, error, stage));
         }
       }
-      if (dead.length > 0) await dlq.send({ topic: dlqTopicOf(batch.topic), messages: dead, acks: -1 });
+      for (const messages of chunkMessages(dead)) await dlq.send({ topic: dlqTopicOf(batch.topic), messages, acks: -1 });
       if (decoded.length > 0) await options.handle(decoded);
       // resolve moves the fetch position; the commit makes it survive a restart
       resolveOffset(batch.lastOffset());

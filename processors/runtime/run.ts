@@ -19,6 +19,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer, Transacti
 import type { ConsumedRecord } from '../../core/consumer.ts';
 import { toDlqMessage } from '../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
+import { chunkMessages } from '../../core/message-chunks.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
 import { RecordInvalidError, Registry, UndecodableError } from '../../core/registry.ts';
@@ -69,9 +70,6 @@ interface PartitionOwner {
   /** Next offset to process: unknown until the producer is initialised, then read; null: nothing committed. */
   next: bigint | null | undefined;
 }
-
-/** Output records per `send` (kept well below the broker's 1 MB batch limit for one partition). */
-const SEND_CHUNK_BYTES = 512 * 1024;
 
 export async function runProcessor<In, Out extends { id: string }>(
   spec: ProcessorSpec<In, Out>,
@@ -192,19 +190,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   };
 
   const sendChunked = async (txn: Transaction, topic: string, messages: Message[]) => {
-    let chunk: Message[] = [];
-    let bytes = 0;
-    for (const message of messages) {
-      chunk.push(message);
-      bytes += (message.value as Buffer | null)?.length ?? 0;
-      bytes += 100; // key, headers, record overhead: a rough bound is enough
-      if (bytes >= SEND_CHUNK_BYTES) {
-        await txn.send({ topic, messages: chunk, acks: -1 });
-        chunk = [];
-        bytes = 0;
-      }
-    }
-    if (chunk.length > 0) await txn.send({ topic, messages: chunk, acks: -1 });
+    for (const chunk of chunkMessages(messages)) await txn.send({ topic, messages: chunk, acks: -1 });
   };
 
   let markJoined: () => void = () => {};

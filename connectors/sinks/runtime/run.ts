@@ -12,6 +12,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import { toDlqMessage } from '../../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../../core/kafka.ts';
 import { createLogger, type Logger } from '../../../core/logger.ts';
+import { chunkMessages } from '../../../core/message-chunks.ts';
 import { metrics } from '../../../core/metrics.ts';
 import { Registry } from '../../../core/registry.ts';
 import type { ReplayRange } from '../../../core/replay-range.ts';
@@ -92,7 +93,9 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
     for (const { source, error } of dead) {
       log.warn({ partition: source.partition, offset: source.message.offset, errorClass: error.name, reason: error.message }, 'record to DLQ');
     }
-    await dlq.send({ topic: dlqTopicOf(spec.topic), acks: -1, messages: dead.map(({ source, error }) => toDlqMessage(source, error, spec.stage)) });
+    for (const messages of chunkMessages(dead.map(({ source, error }) => toDlqMessage(source, error, spec.stage)))) {
+      await dlq.send({ topic: dlqTopicOf(spec.topic), acks: -1, messages });
+    }
     metrics.dlq.inc(labels, dead.length);
   };
 

@@ -1,0 +1,82 @@
+/** Background jobs of the caller's tenant (bulk predictions): state, counts and refused rows. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { BulkError, REJECTIONS_IN_JOB, type FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+
+const RejectionSchema = z
+  .object({
+    row_number: z.number().int().openapi({ description: '1-based, the header excluded' }),
+    field: z.string().nullable().openapi({ description: 'the field at fault, when one is' }),
+    reason: z.string(),
+  })
+  .openapi('Rejection');
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    type: z.literal('finance_bulk'),
+    state: z.enum(['publishing', 'scoring', 'completed', 'failed']).openapi({
+      description: 'publishing: rows are being read and published; scoring: every row is read, waiting for scores; completed: every accepted row is scored; failed: see error',
+    }),
+    filename: z.string().nullable(),
+    format: z.enum(['csv', 'jsonl']),
+    bytes: z.number().int(),
+    rows_read: z.number().int(),
+    total_rows: z.number().int().nullable(),
+    accepted: z.number().int().openapi({ description: 'rows published to finance.statements.raw' }),
+    scored: z.number().int().openapi({ description: 'accepted rows whose score is in Postgres finance_scores' }),
+    rejected: z.number().int(),
+    rejections: z.array(RejectionSchema).openapi({ description: `the first ${REJECTIONS_IN_JOB}; all of them at GET /v1/jobs/{id}/rejections` }),
+    error: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    completed_at: z.string().nullable(),
+  })
+  .openapi('Job');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const IdParams = z.object({ id: z.uuid() });
+
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof BulkError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : 'invalid_request', error.message, error.field);
+    throw error;
+  }
+}
+
+export function registerJobs(app: OpenAPIHono<AuthEnv>, bulk: FinanceBulk, guard: MiddlewareHandler<AuthEnv>[]): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/jobs/{id}',
+      tags: ['finance'],
+      summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
+      security: bearer,
+      middleware: guard,
+      request: { params: IdParams },
+      responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => c.json(await mapped(() => bulk.get(c.get('principal').tenantId, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/jobs/{id}/rejections',
+      tags: ['finance'],
+      summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
+      security: bearer,
+      middleware: guard,
+      request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+      responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const { after, limit } = c.req.valid('query');
+      return c.json({ rejections: await mapped(() => bulk.rejections(c.get('principal').tenantId, c.req.valid('param').id, after, limit)) }, 200);
+    },
+  );
+}
