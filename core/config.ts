@@ -72,6 +72,16 @@ const envSchema = z.object({
 
   /** Where the market retriever fetches quote pages; the embedded default serves the fixture site here. */
   MARKET_SITE_URL: httpUrl('http://127.0.0.1:8090'),
+  /** Risk categories from the ensemble default probability: medium, high and critical start here (ascending, in (0, 1)). */
+  FINANCE_RISK_THRESHOLDS: z
+    .string()
+    .default('0.01,0.05,0.20')
+    .transform((v, ctx) => {
+      const [medium, high, critical, ...rest] = v.split(',').map((x) => Number(x.trim()));
+      const valid = [medium, high, critical].every((x) => x !== undefined && x > 0 && x < 1) && rest.length === 0 && medium! < high! && high! < critical!;
+      if (!valid) ctx.addIssue({ code: 'custom', message: 'three ascending probabilities in (0, 1): medium,high,critical (e.g. 0.01,0.05,0.20)' });
+      return { medium: medium!, high: high!, critical: critical! };
+    }),
   /** The catalog genre model (manifest.json + model.onnx from `millrace train text-classifier`). */
   CATALOG_GENRE_MODEL_DIR: z.string().default(path.join(repoRoot, 'models', 'catalog-genre')),
   /** How often the retriever re-reads the watch list from Postgres. */

@@ -5,6 +5,7 @@
  * TypeScript (ensemble.ts), so category thresholds can change without rebuilding a model.
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { loadConfig } from '../../core/config.ts';
 import { loadManifest, MODELS_DIR, readModel } from '../../models/finance/manifest.ts';
 import { altman, FINANCE_MODELS, INPUT_NAME, ohlson, STATEMENT_COLUMNS, zmijewski } from '../../models/finance/models.ts';
 import { altmanZone, ensembleProbability, riskCategory, riskThresholds, type AltmanZone, type PeriodKind, type RiskCategory, type RiskThresholds } from './ensemble.ts';
@@ -49,7 +50,8 @@ export class FinanceScorer {
   static async load(options: ScorerOptions = {}): Promise<FinanceScorer> {
     const dir = options.dir ?? MODELS_DIR;
     const manifest = loadManifest(dir);
-    const thresholds = riskThresholds(options.thresholds);
+    // FINANCE_RISK_THRESHOLDS unless the caller gives its own
+    const thresholds = riskThresholds(options.thresholds ?? loadConfig().FINANCE_RISK_THRESHOLDS);
     const sessionOptions: InferenceSession.SessionOptions = {
       executionMode: 'sequential',
       ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),

@@ -20,6 +20,14 @@ describe('config', () => {
     assert.equal(c.LOG_LEVEL, 'debug');
   });
 
+  it('reads finance risk thresholds, refusing ones that are not ascending probabilities', () => {
+    assert.deepEqual(parseConfig({}).FINANCE_RISK_THRESHOLDS, { medium: 0.01, high: 0.05, critical: 0.2 });
+    assert.deepEqual(parseConfig({ FINANCE_RISK_THRESHOLDS: '0.02, 0.1, 0.3' }).FINANCE_RISK_THRESHOLDS, { medium: 0.02, high: 0.1, critical: 0.3 });
+    for (const bad of ['0.05,0.01,0.2', '0.01,0.05', '0.01,0.05,1.5', 'low,high,critical']) {
+      assert.throws(() => parseConfig({ FINANCE_RISK_THRESHOLDS: bad }), /FINANCE_RISK_THRESHOLDS=.*three ascending probabilities/);
+    }
+  });
+
   it('treats an empty variable as unset', () => {
     assert.equal(parseConfig({ API_PORT: '' }).API_PORT, 8080);
   });
