@@ -61,7 +61,7 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
+    eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary }) => {
       if (batch.messages.length === 0) return;
       const decoded: ConsumedRecord<T>[] = [];
       const dead = [];
@@ -89,7 +89,9 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
       // resolve moves the fetch position; the commit makes it survive a restart
       resolveOffset(batch.lastOffset());
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      // the batch's own commit: consumer.commitOffsets is silently skipped once a stop has begun, which would
+      // repeat this batch after a SIGTERM
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
       await heartbeat();
     },
   });

@@ -33,7 +33,8 @@ export async function run(args: string[]): Promise<number | 'running'> {
       const lines = records.map((r) =>
         JSON.stringify({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, schema_id: r.schemaId, value: r.value }),
       );
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // committed only once the lines left the process: a write still buffered when SIGTERM ends it would be lost
+      await new Promise<void>((resolve, reject) => process.stdout.write(`${lines.join('\n')}\n`, (error) => (error ? reject(error) : resolve())));
     },
   });
   onShutdown('consumer', () => consumer.stop());

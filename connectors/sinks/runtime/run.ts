@@ -213,8 +213,9 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
         if (!outcome) return;
         state.next = outcome.durable;
         // durable in the database: now Kafka may know (a crash before this only repeats skipped work)
+        // the batch's own commit: consumer.commitOffsets is silently skipped once a stop has begun
         const committed = await untilDone(payload, 'offset commit', () =>
-          consumer.commitOffsets([{ topic, partition, offset: String(outcome.durable) }]).then(() => true),
+          payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(outcome.durable) }] }] }).then(() => true),
         );
         if (!committed) return;
         resolveOffset((outcome.durable - 1n).toString());
