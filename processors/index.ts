@@ -1,8 +1,7 @@
 /** The processors `millrace processor <name>` can run: name -> spec from the command's options. */
-import { loadConfig } from '../core/config.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { catalogClassification } from './catalog/index.ts';
-import { loadGenreModel, type GenreModel } from './catalog/genre-model.ts';
+import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
@@ -22,11 +21,9 @@ const required = (args: ProcessorArgs, name: keyof ProcessorArgs, processor: str
 
 export const processors: Record<string, ProcessorFactory> = {
   'catalog-classification': (args) => {
-    let model: Promise<GenreModel> | undefined;
-    return catalogClassification(
-      { db: createPostgresPool(2), model: () => (model ??= loadGenreModel(loadConfig().CATALOG_GENRE_MODEL_DIR, { intraOpNumThreads: 1 })) },
-      { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' },
-    );
+    const db = createPostgresPool(3);
+    const model = activeGenreModel(db);
+    return catalogClassification({ db, model: () => model.get() }, { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' });
   },
   'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
   passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),

@@ -1,10 +1,11 @@
 /**
  * `millrace train text-classifier --data FILE --text COL[,COL...] --label COL --out DIR [--id ID] [--version V]
- *   [--dimensions N] [--epochs N]`: trains the linear text classifier in TypeScript on a CSV (any
+ *   [--dimensions N] [--epochs N] [--register | --activate]`: trains the linear text classifier in TypeScript on a CSV (any
  * delimiter) or JSON-lines file, measures it on a fixed fifth held out (every fifth row), retrains
  * on everything, and writes DIR/model.onnx with DIR/manifest.json (id, version, sha256, labels,
  * dimensions, inputs, outputs, held-out accuracy and macro-F1). Rows without text or label are
- * skipped and counted.
+ * skipped and counted. `--register` stores the version in the model registry, `--activate` also
+ * makes it the one the catalog processor uses (it switches without a restart).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
@@ -15,9 +16,11 @@ import { detectDelimiter, detectFormat } from '../../connectors/sources/uploads/
 import { evaluate } from '../../models/text-classifier/evaluate.ts';
 import { predict, train } from '../../models/text-classifier/model.ts';
 import { exportOnnx } from '../../models/text-classifier/onnx.ts';
+import { createPostgresPool } from '../../core/postgres.ts';
+import { activateVersion, registerVersion } from '../../models/registry.ts';
 import { positiveOption } from './options.ts';
 
-const USAGE = 'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N]';
+const USAGE = 'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,6 +35,8 @@ export async function run(args: string[]): Promise<number> {
       version: { type: 'string' },
       dimensions: { type: 'string' },
       epochs: { type: 'string' },
+      register: { type: 'boolean' },
+      activate: { type: 'boolean' },
     },
   });
   if (positionals[0] !== 'text-classifier' || !values.data || !values.text || !values.label || !values.out) throw new Error(USAGE);
@@ -78,6 +83,8 @@ export async function run(args: string[]): Promise<number> {
     kind: 'text-classifier',
     file: 'model.onnx',
     sha256: createHash('sha256').update(bytes).digest('hex'),
+    // the registry's list of files (models/registry.ts)
+    models: [{ file: 'model.onnx', sha256: createHash('sha256').update(bytes).digest('hex') }],
     labels: model.labels,
     dimensions,
     inputs: [
@@ -88,8 +95,17 @@ export async function run(args: string[]): Promise<number> {
     training: { data: path.basename(values.data), rows: examples.length, skipped, epochs, heldOut: { rows: heldOut.length, ...quality } },
   };
   await writeFile(path.join(values.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (values.register || values.activate) {
+    const db = createPostgresPool(1);
+    try {
+      await registerVersion(db, values.out, { description: `text classifier: ${model.labels.length} labels, trained on ${path.basename(values.data)}` });
+      if (values.activate) await activateVersion(db, id, version);
+    } finally {
+      await db.end();
+    }
+  }
   process.stdout.write(
-    `trained ${id}@${version} on ${examples.length} rows (${skipped} skipped), ${model.labels.length} labels; held-out accuracy ${quality.accuracy.toFixed(3)}, macro-F1 ${quality.macroF1.toFixed(3)}; wrote ${values.out}/model.onnx\n`,
+    `trained ${id}@${version} on ${examples.length} rows (${skipped} skipped), ${model.labels.length} labels; held-out accuracy ${quality.accuracy.toFixed(3)}, macro-F1 ${quality.macroF1.toFixed(3)}; wrote ${values.out}/model.onnx${values.activate ? ', registered and activated' : values.register ? ', registered' : ''}\n`,
   );
   return 0;
 }

@@ -1,0 +1,61 @@
+/**
+ * The catalog processor's genre model: the registry's active version of `catalog-genre`, loaded
+ * from Postgres and swapped without a restart when another version is activated (`millrace train
+ * ... --activate`, or the models API). On first use the bundled model (CATALOG_GENRE_MODEL_DIR) is
+ * registered, and activated if the registry has none.
+ */
+import { loadConfig } from '../../core/config.ts';
+import { createLogger } from '../../core/logger.ts';
+import type { Pool } from '../../core/postgres.ts';
+import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/registry.ts';
+import { loadGenreModel, type GenreModel } from './genre-model.ts';
+
+export const GENRE_MODEL_ID = 'catalog-genre';
+/** A replaced model is released after this long: batches that took it before the swap finish first. */
+const RELEASE_AFTER_MS = 60_000;
+
+export interface ActiveGenreModel {
+  /** The model in use (waits for the first load). */
+  get(): Promise<GenreModel>;
+  close(): Promise<void>;
+}
+
+export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number } = {}): ActiveGenreModel {
+  let current: GenreModel | undefined;
+  let watch: ActiveVersionWatch | undefined;
+  let starting: Promise<void> | undefined;
+  const log = createLogger('catalog-genre-model');
+
+  const start = async () => {
+    const bundled = await registerVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, { description: 'catalog genre classifier (bundled)' });
+    await activateIfNoneActive(db, bundled.model_id, bundled.version);
+    watch = await watchActiveVersion(
+      db,
+      GENRE_MODEL_ID,
+      async ({ version }) => {
+        const next = await loadVersion(db, GENRE_MODEL_ID, version, (dir) => loadGenreModel(dir, { intraOpNumThreads: 1, interOpNumThreads: 1 }));
+        const previous = current;
+        current = next;
+        if (previous) setTimeout(() => void previous.release().catch(() => undefined), RELEASE_AFTER_MS).unref();
+      },
+      { log, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
+    );
+  };
+
+  return {
+    async get() {
+      starting ??= start().catch((error: Error) => {
+        starting = undefined; // the next batch tries again (Postgres away, say)
+        throw error;
+      });
+      await starting;
+      if (!current) throw new Error(`the model registry has no active version of ${GENRE_MODEL_ID}`);
+      return current;
+    },
+    async close() {
+      await watch?.close();
+      await current?.release();
+      current = undefined;
+    },
+  };
+}
