@@ -1,4 +1,5 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
@@ -12,6 +13,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { createApp } from './app.ts';
+import { attachUploadSockets } from './upload-socket.ts';
 import { Ingestor } from './ingest.ts';
 import { serviceChecks } from './readiness.ts';
 
@@ -31,6 +33,7 @@ export async function startApi(): Promise<RunningApi> {
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
+  const uploadResults = new UploadResults(uploads, db, clickhouse);
   const app = createApp({
     log,
     db,
@@ -38,13 +41,14 @@ export async function startApi(): Promise<RunningApi> {
     ingestor: new Ingestor(registry, producer, admin),
     streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads,
-    uploadResults: new UploadResults(uploads, db, clickhouse),
+    uploadResults,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, () => resolve(s));
     s.once('error', reject);
   });
+  attachUploadSockets(server as Server, { db, results: uploadResults, log });
   const url = `http://${config.API_HOST}:${config.API_PORT}`;
   log.info({ url }, 'api listening');
   return {

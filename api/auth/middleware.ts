@@ -13,23 +13,25 @@ export type AuthEnv = { Variables: { principal: Principal; requestId: string } }
 
 const challenge = { 'www-authenticate': 'Bearer' };
 
+/** The principal of a bearer token (an API key or an access token), or a 401 saying why. */
+export async function principalOfBearer(db: Pool, token: string | undefined): Promise<Principal> {
+  if (!token) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <api key or access token>', undefined, challenge);
+  if (token.startsWith('mr_')) {
+    const principal = await principalOfKey(db, token);
+    if (!principal) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key', undefined, challenge);
+    return principal;
+  }
+  try {
+    return await principalOfToken(token, 'access');
+  } catch (error) {
+    throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
+  }
+}
+
 export function authenticate(db: Pool): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization');
-    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (!token) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <api key or access token>', undefined, challenge);
-    let principal: Principal | undefined;
-    if (token.startsWith('mr_')) {
-      principal = await principalOfKey(db, token);
-      if (!principal) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key', undefined, challenge);
-    } else {
-      try {
-        principal = await principalOfToken(token, 'access');
-      } catch (error) {
-        throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
-      }
-    }
-    c.set('principal', principal);
+    const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    c.set('principal', await principalOfBearer(db, token));
     await next();
   };
 }

@@ -10,10 +10,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
+import WebSocket from 'ws';
 import { createApp } from '../../api/app.ts';
 import { createKey, createTenant } from '../../api/auth/store.ts';
 import { Ingestor } from '../../api/ingest.ts';
+import { attachUploadSockets } from '../../api/upload-socket.ts';
 import { classifiedToClickHouse } from '../../connectors/sinks/catalog-rows.ts';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { UploadResults } from '../../connectors/sources/uploads/results.ts';
@@ -39,6 +44,7 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-catalog-')), producer, log);
+const results = new UploadResults(uploads, db, clickhouse);
 let app: ReturnType<typeof createApp>;
 let key: string;
 
@@ -57,10 +63,22 @@ before(async () => {
     ingestor: new Ingestor(registry, producer, admin),
     streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads,
-    uploadResults: new UploadResults(uploads, db, clickhouse),
+    uploadResults: results,
   });
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
+
+/** The WebSocket's messages until it closes, or the HTTP status it was refused with. */
+function socketMessages(url: string): Promise<{ messages: Record<string, unknown>[]; code?: number; refused?: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const messages: Record<string, unknown>[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+    ws.on('close', (code) => resolve({ messages, code }));
+    ws.on('unexpected-response', (_req, res) => resolve({ messages, refused: res.statusCode }));
+    ws.on('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
+  });
+}
 
 /** Reads an SSE response to its end, returning the events. */
 async function events(response: Response): Promise<{ event: string; data: Record<string, unknown> }[]> {
@@ -121,6 +139,22 @@ describe('catalog: upload -> columns -> process -> classify -> result', () => {
 
     const rejections = (await (await app.request(`/v1/uploads/${id}/rejections`, { headers: auth() })).json()) as { rejections: { row_number: number }[] };
     assert.deepEqual(rejections.rejections.map((r) => r.row_number).sort((a, b) => a - b), [...bad].sort((a, b) => a - b), 'each malformed row by its number');
+
+    // the same progress over a WebSocket, on a real server (token in the query, as browsers must)
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
+    await new Promise((r) => server.once('listening', r));
+    attachUploadSockets(server, { db, results, log });
+    const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/uploads`;
+    try {
+      const live = await socketMessages(`${base}/${id}/ws?access_token=${key}`);
+      assert.equal(live.code, 1000, 'closed normally once done');
+      assert.equal(live.messages.at(-1)?.event, 'done');
+      assert.equal(live.messages.at(-1)?.percent, 100);
+      assert.equal((await socketMessages(`${base}/${id}/ws?access_token=mr_nobody_nothing`)).refused, 401);
+      assert.equal((await socketMessages(`${base}/no-such-upload/ws?access_token=${key}`)).refused, 404);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
 
     const result = await app.request(`/v1/uploads/${id}/result`, { headers: auth() });
     assert.equal(result.status, 200);
