@@ -30,6 +30,8 @@ import { registerKeys } from './routes/keys.ts';
 import { registerFinance } from './routes/predictions.ts';
 import { registerModels } from './routes/models.ts';
 import { registerStocks } from './routes/stocks.ts';
+import { registerMarketQueries } from './routes/market-queries.ts';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { registerStreams, type StreamDeps } from './routes/streams.ts';
 import { registerTopics } from './routes/topics.ts';
 import { registerUploads } from './routes/uploads.ts';
@@ -48,6 +50,8 @@ export interface AppDeps {
   uploads: Uploads;
   /** Progress and result files of uploads (they read ClickHouse); tests that need neither leave it out. */
   uploadResults?: UploadResults;
+  /** Market bars and indicators (ClickHouse); tests that need none leave it out. */
+  clickhouse?: ClickHouseClient;
 }
 
 function clientIp(c: Context): string {
@@ -58,7 +62,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, clickhouse }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -107,6 +111,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerTopics(app, topics, ingestor, { read: guard('read'), ingest: guard('ingest') });
   registerStreams(app, topics, { ...streams, log }, guard('read'));
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
+  if (clickhouse) registerMarketQueries(app, { db, clickhouse }, guard('read'));
   registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') });
   registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
   registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });

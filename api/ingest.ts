@@ -6,7 +6,7 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/registry.ts';
-import type { ResolvedTopic } from '../core/topic-spec.ts';
+import { recordKey, type ResolvedTopic } from '../core/topic-spec.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const partitionOf = kafkajs.Partitioners.DefaultPartitioner();
@@ -37,7 +37,7 @@ export class Ingestor {
         continue;
       }
       const value = { ...(record as Record<string, unknown>), tenant_id: tenantId } as unknown as { id: string };
-      const message = await this.producer.prepare(topic.name, { value });
+      const message = await this.producer.prepare(topic.name, { value, key: recordKey(topic, value) });
       message.partition = partitionOf({ topic: topic.name, partitionMetadata, message });
       accepted.push({ index, id: value.id, message });
     }

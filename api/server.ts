@@ -42,6 +42,7 @@ export async function startApi(): Promise<RunningApi> {
     streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads,
     uploadResults,
+    clickhouse,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -18,6 +18,11 @@ export interface TopicSpec {
   schema: string;
   /** Writable over HTTP (`POST /v1/topics/{topic}/records`) by roles allowed to ingest. */
   ingestible?: boolean;
+  /**
+   * The fields whose values, joined by ':', key a record (default: its id). Records that must be
+   * read in order, one symbol's prices, share a key and so a partition.
+   */
+  key?: readonly string[];
   /** Readable live over HTTP (`GET /v1/streams/{topic}`, server-sent events), per tenant. */
   streamable?: boolean;
 }
@@ -40,6 +45,9 @@ export class CatalogueError extends Error {
 }
 
 export const dlqTopicOf = (topic: string): string => `${topic}${DLQ_SUFFIX}`;
+/** A record's Kafka key under its topic's `key` fields. */
+export const recordKey = (topic: Pick<TopicSpec, 'key'>, value: { id: string }): string =>
+  topic.key ? topic.key.map((field) => String((value as unknown as Record<string, unknown>)[field])).join(':') : value.id;
 export const valueSubjectOf = (topic: string): string => `${topic}-value`;
 
 export function resolveTopic(spec: TopicSpec, schemaDir: string): ResolvedTopic {
@@ -70,6 +78,8 @@ export function resolveTopic(spec: TopicSpec, schemaDir: string): ResolvedTopic 
   if (missing.length > 0) {
     throw new CatalogueError(`${where}: schema ${spec.schema} lacks envelope field(s) ${missing.join(', ')}`);
   }
+  const unknownKey = (spec.key ?? []).filter((f) => !fieldNames.has(f));
+  if (unknownKey.length > 0) throw new CatalogueError(`${where}: key field(s) ${unknownKey.join(', ')} are not in schema ${spec.schema}`);
   return { ...spec, dlq: dlqTopicOf(spec.name), subject: valueSubjectOf(spec.name), schemaText, type };
 }
 

@@ -3,6 +3,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { catalogClassification } from './catalog/index.ts';
 import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
+import { marketFeatures, marketParser } from './market/index.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
 
@@ -26,5 +27,7 @@ export const processors: Record<string, ProcessorFactory> = {
     return catalogClassification({ db, model: () => model.get() }, { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' });
   },
   'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
+  'market-parser': (args) => marketParser({ input: args.input ?? 'market.pages.raw', output: args.output ?? 'market.quotes.raw' }),
+  'market-features': (args) => marketFeatures({ input: args.input ?? 'market.quotes.raw', output: args.output ?? 'market.quotes.enriched' }),
   passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
 };

@@ -28,6 +28,19 @@ export const pipelines: readonly Pipeline[] = [
     ],
   },
   {
+    // watched symbols' pages (the demo site serves stocks.csv) -> quotes -> indicators -> ClickHouse and Postgres
+    name: 'market.quotes',
+    roles: [
+      ['source', 'fixture-site'],
+      ['source', 'market-retriever'],
+      ['processor', 'market-parser'],
+      ['processor', 'market-features'],
+      ['sink', 'market-quotes-clickhouse'],
+      ['sink', 'market-indicators-clickhouse'],
+      ['sink', 'market-latest-postgres'],
+    ],
+  },
+  {
     // real flights produced to samples.flights.raw land in both databases
     name: 'samples.flights',
     roles: [

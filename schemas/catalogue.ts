@@ -27,6 +27,7 @@ export const catalogue: readonly TopicSpec[] = [
     partitions: 6,
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'market.quotes.raw.avsc',
+    key: ['tenant_id', 'symbol'],
     ingestible: true,
     streamable: true,
   },
@@ -36,6 +37,15 @@ export const catalogue: readonly TopicSpec[] = [
     partitions: 3,
     cleanup: { policy: 'delete', retentionMs: 365 * DAY_MS },
     schema: 'market.pages.raw.avsc',
+  },
+  {
+    // quotes with their indicators (processors/market), one symbol per key so in order: ClickHouse and Postgres read them
+    name: 'market.quotes.enriched',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 365 * DAY_MS },
+    schema: 'market.quotes.enriched.avsc',
+    key: ['tenant_id', 'symbol'],
+    streamable: true,
   },
   {
     name: 'catalog.rows.raw',

@@ -11,6 +11,7 @@ import { runSink, type RunningSink, type SinkOptions } from './runtime/run.ts';
 import type { SinkWriter } from './runtime/writer.ts';
 import { classifiedToClickHouse } from './catalog-rows.ts';
 import { scoresToClickHouse, scoresToPostgres } from './finance-scores.ts';
+import { indicatorsToClickHouse, latestToPostgres, quotesToClickHouse } from './market.ts';
 import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
 
 // each spec has its own record type; the registry only needs to run them
@@ -21,6 +22,9 @@ export const sinks: Record<string, SinkSpec<any>> = {
   [scoresToClickHouse.name]: scoresToClickHouse,
   [scoresToPostgres.name]: scoresToPostgres,
   [classifiedToClickHouse.name]: classifiedToClickHouse,
+  [quotesToClickHouse.name]: quotesToClickHouse,
+  [indicatorsToClickHouse.name]: indicatorsToClickHouse,
+  [latestToPostgres.name]: latestToPostgres,
 };
 
 export interface SinkOverrides {

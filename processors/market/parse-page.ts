@@ -38,6 +38,8 @@ export class PageLayoutError extends Error {
   override name = 'PageLayoutError';
 }
 
+export type Selectors = { readonly [K in keyof typeof SELECTORS]: string };
+
 export const SELECTORS = {
   quotePrice: '#quote .price[data-field="close"]',
   quoteTime: '#quote time.as-of',
@@ -64,7 +66,8 @@ function required($: CheerioAPI, selector: string) {
   return found.first();
 }
 
-export function parsePage(page: PageRecord): QuoteRecord[] {
+/** `selectors`: the page layout the parser expects (a layout change is fixed here). */
+export function parsePage(page: PageRecord, selectors: Selectors = SELECTORS): QuoteRecord[] {
   if (page.status !== 200) throw new PageLayoutError(`page answered ${page.status}`);
   const $ = load(gunzipSync(page.body_gzip).toString('utf8'));
   const quote = (ts: number, close: number): QuoteRecord => ({
@@ -82,18 +85,18 @@ export function parsePage(page: PageRecord): QuoteRecord[] {
     source_url: page.url,
   });
   if (page.kind === 'quote') {
-    const close = price(required($, SELECTORS.quotePrice).text(), SELECTORS.quotePrice);
-    const ts = day(required($, SELECTORS.quoteTime).attr('datetime'), `${SELECTORS.quoteTime}[datetime]`);
+    const close = price(required($, selectors.quotePrice).text(), selectors.quotePrice);
+    const ts = day(required($, selectors.quoteTime).attr('datetime'), `${selectors.quoteTime}[datetime]`);
     return [quote(ts, close)];
   }
-  const rows = $(SELECTORS.historyRows);
-  if (rows.length === 0) throw new PageLayoutError(`missing selector "${SELECTORS.historyRows}"`);
+  const rows = $(selectors.historyRows);
+  if (rows.length === 0) throw new PageLayoutError(`missing selector "${selectors.historyRows}"`);
   return rows.toArray().map((row) => {
     const cell = (selector: string) => {
       const found = $(row).find(selector);
-      if (found.length === 0) throw new PageLayoutError(`missing selector "${SELECTORS.historyRows} ${selector}"`);
+      if (found.length === 0) throw new PageLayoutError(`missing selector "${selectors.historyRows} ${selector}"`);
       return found.text();
     };
-    return quote(day(cell(SELECTORS.historyDate), SELECTORS.historyDate), price(cell(SELECTORS.historyClose), SELECTORS.historyClose));
+    return quote(day(cell(selectors.historyDate), selectors.historyDate), price(cell(selectors.historyClose), selectors.historyClose));
   });
 }

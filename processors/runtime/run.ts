@@ -26,6 +26,7 @@ import { RecordInvalidError, Registry, UndecodableError } from '../../core/regis
 import type { ReplayRange } from '../../core/replay-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../../core/topic-spec.ts';
 import { LINEAGE_HEADER, processorGroupOf, transactionalIdOf, type ProcessorSpec } from './spec.ts';
+import { ensureChangelog, restoreState, type StateStore } from './state.ts';
 
 export interface ProcessorOptions {
   kafka?: Kafka;
@@ -69,6 +70,8 @@ interface PartitionOwner {
   producer: Producer;
   /** Next offset to process: unknown until the producer is initialised, then read; null: nothing committed. */
   next: bigint | null | undefined;
+  /** The partition's keyed state (specs with `state`), restored once the producer has fenced the previous owner. */
+  state?: StateStore;
 }
 
 export async function runProcessor<In, Out extends { id: string }>(
@@ -82,6 +85,8 @@ export async function runProcessor<In, Out extends { id: string }>(
   const stage = `processor.${spec.name}`;
   const outputSubject = valueSubjectOf(spec.output);
   const labels = { role: 'processor', name: spec.name };
+  // a replay runs under another name: its state writes would corrupt the live processor's changelog
+  if (spec.state && options.replay) throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
 
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -132,7 +137,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   };
 
   /** Decode, transform, encode: the messages to write and the dead letters, nothing sent yet. */
-  const processMessages = async (topic: string, partition: number, messages: KafkaMessage[]) => {
+  const processMessages = async (topic: string, partition: number, messages: KafkaMessage[], state: StateStore | undefined) => {
     const records: ConsumedRecord<In>[] = [];
     const originals: KafkaMessage[] = [];
     const dead: Message[] = [];
@@ -160,7 +165,7 @@ export async function runProcessor<In, Out extends { id: string }>(
       }
     }
 
-    const results = records.length > 0 ? await spec.transform(records, { log }) : [];
+    const results = records.length > 0 ? await spec.transform(records, state ? { log, state } : { log }) : [];
     if (!Array.isArray(results) || results.length !== records.length) {
       throw new Error(`transform of ${spec.name} returned ${Array.isArray(results) ? results.length : typeof results} result(s) for ${records.length} record(s)`);
     }
@@ -179,7 +184,7 @@ export async function runProcessor<In, Out extends { id: string }>(
       };
       try {
         const encoded: Message[] = [];
-        for (const value of result) encoded.push({ key: value.id, value: await registry.encode(outputSubject, value), headers });
+        for (const value of result) encoded.push({ key: spec.key ? spec.key(value) : value.id, value: await registry.encode(outputSubject, value), headers });
         out.push(...encoded);
       } catch (error) {
         if (!(error instanceof RecordInvalidError)) throw error;
@@ -229,6 +234,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   };
   consumer.on(consumer.events.GROUP_JOIN, () => checkReplayDone());
 
+  if (spec.state) await ensureChangelog(admin, spec.state.topic, spec.input);
   await consumer.subscribe({ topic: spec.input, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
@@ -261,13 +267,16 @@ export async function runProcessor<In, Out extends { id: string }>(
         txn = await owner.producer.transaction();
         if (owner.next === undefined || owner.next === null) {
           owner.next = await committedOffset(topic, partition);
+          if (spec.state) owner.state = await restoreState(kafka, spec.state.topic, partition, log);
           log.debug({ topic, partition, committed: String(owner.next), fetchedFrom: batch.firstOffset() }, 'partition producer ready');
         }
         const floor = owner.next;
         const messages = batch.messages.filter((m) => (floor === null || BigInt(m.offset) >= floor) && BigInt(m.offset) <= BigInt(lastOffset));
         if (messages.length > 0) {
-          const { out, dead } = await processMessages(topic, partition, messages);
+          const { out, dead } = await processMessages(topic, partition, messages, owner.state);
           if (out.length > 0) await sendChunked(txn, spec.output, out);
+          const changes = owner.state?.changes(partition) ?? [];
+          if (changes.length > 0) await sendChunked(txn, spec.state!.topic, changes);
           if (dead.length > 0) await sendChunked(txn, dlqTopicOf(topic), dead);
           const next = (BigInt(lastOffset) + 1n).toString();
           await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
@@ -276,7 +285,9 @@ export async function runProcessor<In, Out extends { id: string }>(
           log.info({ topic, partition, firstOffset: batch.firstOffset(), lastOffset, committed: String(floor) }, 'skipping records the previous owner committed');
         }
         await txn.commit(); // nothing registered (all skipped): ends locally, no request
+        owner.state?.commit();
       } catch (error) {
+        owner.state?.rollback();
         let aborted = false;
         try {
           if (txn?.isActive()) await txn.abort();

@@ -4,6 +4,7 @@
  */
 import type { ConsumedRecord } from '../../core/consumer.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { PartitionState } from './state.ts';
 
 export type { ConsumedRecord };
 
@@ -12,6 +13,8 @@ export type TransformResult<Out> = Out[] | Error;
 
 export interface TransformContext {
   log: Logger;
+  /** The input partition's keyed state, when the spec declares `state`. */
+  state?: PartitionState;
 }
 
 export interface ProcessorSpec<In, Out extends { id: string }> {
@@ -21,6 +24,16 @@ export interface ProcessorSpec<In, Out extends { id: string }> {
   input: string;
   /** Output topic; values are encoded with the newest schema of `<output>-value`, keyed by `id`. */
   output: string;
+  /**
+   * The output record's Kafka key (default: its `id`). Records that must be processed in order, say
+   * one symbol's prices, need a key they share, so that they land in one partition.
+   */
+  key?(value: Out): string;
+  /**
+   * Keyed state kept across batches in a compacted changelog topic (`ctx.state`), at least as many
+   * partitions as the input; see state.ts.
+   */
+  state?: { topic: string };
   /**
    * Batch-aware: one entry per input record, in order. May be async (a model scores the whole batch
    * at once). Throwing (or rejecting) fails the whole batch: the transaction is aborted and the batch

@@ -72,7 +72,7 @@ describe('market retriever', () => {
     assert.equal(pages.length, 1 + historyPages);
     const history = pages
       .filter((p) => p.kind === 'history')
-      .flatMap(parsePage)
+      .flatMap((p) => parsePage(p))
       .sort((a, b) => a.ts - b.ts);
     assert.deepEqual(
       history.map((q) => [new Date(q.ts).toISOString().slice(0, 10), q.close]),

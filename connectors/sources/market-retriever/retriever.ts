@@ -1,6 +1,7 @@
 /**
- * The market retriever: for a tenant's symbol, fetches the quote page (every run) and the history
- * pages (one resumable crawl a day), and publishes each page as fetched, gzip-compressed, to
+ * The market retriever: for a tenant's symbol, fetches the history pages (one resumable crawl a
+ * day, oldest first) and then the quote page (every run), so a symbol's bars reach the indicators in
+ * time order, and publishes each page as fetched, gzip-compressed, to
  * market.pages.raw, keyed by symbol. Parsing happens downstream, so a parser fix can re-read
  * stored pages instead of fetching again.
  */
@@ -37,15 +38,6 @@ export class MarketRetriever {
       this.deps.producer.send(PAGES_TOPIC, [{ key: symbol, value: this.record(tenantId, symbol, kind, page) }]);
     const report: RetrieveReport = { pages: 0, failed: [] };
 
-    const quoteUrl = `${site}/quotes/${encodeURIComponent(symbol)}`;
-    try {
-      await publish('quote', await this.deps.fetcher.fetch(quoteUrl, ['text/html'], `market-quote:${tenantId}:${symbol}:${now.getTime()}`));
-      report.pages += 1;
-    } catch (error) {
-      if (!(error instanceof FetchError)) throw error;
-      report.failed.push({ url: quoteUrl, outcome: error.outcome, message: error.message });
-    }
-
     const history = await runCrawl({
       crawl: `market-history:${tenantId}:${symbol}:${now.toISOString().slice(0, 10)}`,
       fetcher: this.deps.fetcher,
@@ -59,6 +51,15 @@ export class MarketRetriever {
     });
     report.pages += history.fetched;
     report.failed.push(...history.failed);
+
+    const quoteUrl = `${site}/quotes/${encodeURIComponent(symbol)}`;
+    try {
+      await publish('quote', await this.deps.fetcher.fetch(quoteUrl, ['text/html'], `market-quote:${tenantId}:${symbol}:${now.getTime()}`));
+      report.pages += 1;
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      report.failed.push({ url: quoteUrl, outcome: error.outcome, message: error.message });
+    }
     this.deps.logger.info({ tenantId, symbol, pages: report.pages, failed: report.failed.length }, 'retrieved');
     return report;
   }

@@ -1,0 +1,78 @@
+/**
+ * The market pipeline's sinks: every bar (market.quotes.raw) into ClickHouse market_quotes, the
+ * enriched bars into ClickHouse market_indicators and the latest per symbol into Postgres
+ * market_latest. Bars come in order per symbol (one key, one partition), and market-features
+ * enriches only bars newer than the symbol's last, so the upsert keeps the newest.
+ */
+import type { EnrichedQuote } from '../../processors/market/index.ts';
+import type { QuoteRecord } from '../../processors/market/parse-page.ts';
+import { defineSink, type SinkSpec } from './runtime/spec.ts';
+
+const indicators = {
+  return_1: (q: EnrichedQuote) => q.return_1,
+  sma20: (q: EnrichedQuote) => q.sma20,
+  sma50: (q: EnrichedQuote) => q.sma50,
+  ema20: (q: EnrichedQuote) => q.ema20,
+  ema50: (q: EnrichedQuote) => q.ema50,
+  volatility20: (q: EnrichedQuote) => q.volatility20,
+  rsi14: (q: EnrichedQuote) => q.rsi14,
+};
+
+export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
+  name: 'market-quotes-clickhouse',
+  topic: 'market.quotes.raw',
+  target: 'clickhouse',
+  table: 'market_quotes',
+  key: 'id',
+  columns: {
+    id: (q) => q.id,
+    tenant_id: (q) => q.tenant_id,
+    symbol: (q) => q.symbol,
+    ts: (q) => new Date(q.ts),
+    open: (q) => q.open,
+    high: (q) => q.high,
+    low: (q) => q.low,
+    close: (q) => q.close,
+    volume: (q) => q.volume,
+    source: (q) => q.source,
+    source_url: (q) => q.source_url,
+    event_time: (q) => new Date(q.event_time),
+  },
+});
+
+export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
+  name: 'market-indicators-clickhouse',
+  topic: 'market.quotes.enriched',
+  target: 'clickhouse',
+  table: 'market_indicators',
+  key: 'id',
+  columns: {
+    id: (q) => q.id,
+    tenant_id: (q) => q.tenant_id,
+    symbol: (q) => q.symbol,
+    ts: (q) => new Date(q.ts),
+    close: (q) => q.close,
+    ...indicators,
+    event_time: (q) => new Date(q.event_time),
+  },
+});
+
+export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
+  name: 'market-latest-postgres',
+  topic: 'market.quotes.enriched',
+  target: 'postgres',
+  table: 'market_latest',
+  key: 'symbol_key',
+  columns: {
+    symbol_key: (q) => `${q.tenant_id}:${q.symbol}`,
+    tenant_id: (q) => q.tenant_id,
+    symbol: (q) => q.symbol,
+    quote_id: (q) => q.id,
+    ts: (q) => new Date(q.ts),
+    close: (q) => q.close,
+    ...indicators,
+    updated_at: (q) => new Date(q.event_time),
+    source_partition: (_, meta) => meta.partition,
+    source_offset: (_, meta) => meta.offset,
+  },
+});

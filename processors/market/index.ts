@@ -1,0 +1,76 @@
+/**
+ * The market processors.
+ *
+ * `market-parser`: market.pages.raw -> market.quotes.raw. A page whose layout changed goes to the
+ * DLQ naming the selector; the pages stay on their topic, so after a fix `millrace replay` parses
+ * them again without fetching.
+ *
+ * `market-features`: market.quotes.raw -> market.quotes.enriched. Each symbol's indicator state (the
+ * last 50 closes and running averages, indicators.ts) is kept in a compacted changelog topic
+ * written in the same transaction as the output, rather than re-read from ClickHouse: ClickHouse is
+ * filled by a sink that runs behind, so state read there could be older than the quotes already
+ * enriched, and a restart would compute different indicators for the same bars.
+ *
+ * Both key their output by tenant and symbol, so one symbol's bars stay in order in one partition.
+ */
+import type { ProcessorSpec } from '../runtime/index.ts';
+import { perRecord } from '../runtime/index.ts';
+import { step, type IndicatorState, type Indicators } from './indicators.ts';
+import { parsePage, SELECTORS, type PageRecord, type QuoteRecord, type Selectors } from './parse-page.ts';
+
+export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> &
+  Indicators & {
+    source_topic: string;
+    source_partition: number;
+    source_offset: number;
+  };
+
+const symbolKey = (q: { tenant_id: string; symbol: string }) => `${q.tenant_id}:${q.symbol}`;
+
+export function marketParser(
+  topics: { input: string; output: string },
+  options: { name?: string; selectors?: Selectors } = {},
+): ProcessorSpec<PageRecord, QuoteRecord> {
+  const selectors = options.selectors ?? SELECTORS;
+  return { name: options.name ?? 'market-parser', ...topics, key: symbolKey, transform: perRecord(({ value }) => parsePage(value, selectors)) };
+}
+
+/** The changelog of market-features' indicator state. */
+export const FEATURES_STATE_TOPIC = 'market.indicators.state';
+
+export function marketFeatures(topics: { input: string; output: string; state?: string }): ProcessorSpec<QuoteRecord, EnrichedQuote> {
+  return {
+    name: 'market-features',
+    input: topics.input,
+    output: topics.output,
+    key: symbolKey,
+    state: { topic: topics.state ?? FEATURES_STATE_TOPIC },
+    transform: perRecord((record, ctx) => {
+      const quote = record.value;
+      const key = symbolKey(quote);
+      const next = step(ctx.state!.get<IndicatorState>(key), quote.ts, quote.close);
+      // a bar not newer than the symbol's last (a re-fetched page, a replay) changes nothing: its
+      // enriched record was written when it first came in order
+      if (!next) return [];
+      ctx.state!.put(key, next.state);
+      return [
+        {
+          id: quote.id,
+          tenant_id: quote.tenant_id,
+          event_time: quote.event_time,
+          symbol: quote.symbol,
+          ts: quote.ts,
+          open: quote.open,
+          high: quote.high,
+          low: quote.low,
+          close: quote.close,
+          volume: quote.volume,
+          ...next.indicators,
+          source_topic: record.topic,
+          source_partition: record.partition,
+          source_offset: Number(record.offset),
+        },
+      ];
+    }),
+  };
+}
