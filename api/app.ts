@@ -39,6 +39,7 @@ import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { registerUploadResults } from './routes/upload-results.ts';
 import type { Analytics } from './analytics/analytics.ts';
 import { registerAnalytics } from './routes/analytics.ts';
+import { registerDashboard } from './routes/dashboard.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -117,6 +118,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
   if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
   if (analytics) registerAnalytics(app, analytics, { read: guard('read'), query: guard('analytics') });
+  registerDashboard(app);
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });
