@@ -39,6 +39,9 @@ import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { registerUploadResults } from './routes/upload-results.ts';
+import type { Analytics } from './analytics/analytics.ts';
+import { registerAnalytics } from './routes/analytics.ts';
+import { registerDashboard } from './routes/dashboard.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -52,6 +55,8 @@ export interface AppDeps {
   uploadResults?: UploadResults;
   /** Market bars and indicators (ClickHouse); tests that need none leave it out. */
   clickhouse?: ClickHouseClient;
+  /** Dashboard queries on ClickHouse; tests that need none leave it out. */
+  analytics?: Analytics;
 }
 
 function clientIp(c: Context): string {
@@ -62,7 +67,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, clickhouse }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, clickhouse, analytics }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -117,6 +122,8 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
   if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
+  if (analytics) registerAnalytics(app, analytics, { read: guard('read'), query: guard('analytics') });
+  registerDashboard(app);
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

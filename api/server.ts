@@ -12,6 +12,7 @@ import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
+import { Analytics } from './analytics/analytics.ts';
 import { createApp } from './app.ts';
 import { attachUploadSockets } from './upload-socket.ts';
 import { Ingestor } from './ingest.ts';
@@ -43,6 +44,7 @@ export async function startApi(): Promise<RunningApi> {
     uploads,
     uploadResults,
     clickhouse,
+    analytics: new Analytics(clickhouse, config.ANALYTICS_CACHE_TTL_MS),
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

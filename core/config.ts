@@ -65,6 +65,8 @@ const envSchema = z.object({
   /** Requests per minute, per API key (or token subject) and per client IP. */
   RATE_LIMIT_PER_KEY: positiveInt(1200),
   RATE_LIMIT_PER_IP: positiveInt(600),
+  /** How long GET /v1/analytics/{view} answers are reused per tenant and query; 0 turns the cache off. */
+  ANALYTICS_CACHE_TTL_MS: positiveInt(5_000, 0),
 
   /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
   METRICS_PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int().min(0).max(65535).default(0),
