@@ -1,0 +1,356 @@
+/**
+ * 3 million real flights (vega-datasets flights-3m.parquet) through Millrace, each stage next to the
+ * baseline that bounds it, in one run:
+ *   ingest      parquet (streamed by row group) -> Avro -> a 6-partition topic; baseline: the same
+ *               encoded bytes produced by kafkajs alone, same batching
+ *   processor   the runtime with a realistic transform (decode, features, batch ONNX, encode,
+ *               exactly-once); baseline: a raw kafkajs consume-then-produce loop over the same topic
+ *   sinks       the topic into ClickHouse and into Postgres; baselines: clickhouse-client inserting
+ *               the same rows from a file, psql \copy of the same file
+ *   end to end  produce -> processor -> both sinks (each its own process), until the last row is
+ *               queryable in ClickHouse; peak RSS of every process; then the latency from produce
+ *               to visible in ClickHouse at a fixed offered load
+ *   api         bench/api-analytics.ts with 50 connections
+ *   check       count and sum(delay) per origin in ClickHouse equal those read from the parquet file
+ * Prints a table and writes bench/results/flights-<time>.json.
+ * Run (services up: `npm run infra:up && npm run provision`): npm run bench -- flights [N]
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import type { KafkaMessage, Message } from 'kafkajs';
+import { startSink } from '../connectors/sinks/index.ts';
+import type { SampleFlight } from '../connectors/sinks/samples-flights.ts';
+import { createClickHouse } from '../core/clickhouse.ts';
+import { loadConfig } from '../core/config.ts';
+import { createKafka, producerDefaults } from '../core/kafka.ts';
+import { createPostgresPool } from '../core/postgres.ts';
+import { provisionTopics, registerSchemas } from '../core/provision.ts';
+import { Registry } from '../core/registry.ts';
+import { resolveTopic, valueSubjectOf } from '../core/topic-spec.ts';
+import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
+import { eventually, flightTopic, vegaDataFile } from '../test/integration/helpers.ts';
+import { waitForCommitted } from '../test/integration/processor-helpers.ts';
+import { dropTables, sampleSinks } from '../test/integration/sink-helpers.ts';
+import { flightsScoring } from './flights-transform.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const N = Number(process.argv[2] ?? 3_000_000);
+const SEND = 5_000; // records per produce request, the same for the platform and the baselines
+const run = randomBytes(3).toString('hex');
+const kafka = createKafka('millrace-bench');
+const registry = new Registry();
+const clickhouse = createClickHouse();
+const db = createPostgresPool(2);
+const sh = promisify(execFile);
+
+interface Row {
+  stage: string;
+  records: number;
+  seconds: number;
+  perSecond: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const extra: Record<string, unknown> = {};
+const say = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+const time = async <T>(stage: string, records: number, work: () => Promise<T>, note?: string): Promise<T> => {
+  say(`${stage}...`);
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  rows.push({ stage, records, seconds, perSecond: Math.round(records / seconds), note });
+  say(`${stage}: ${seconds.toFixed(1)} s`);
+  return result;
+};
+
+/** The flights in row-group chunks (bounded memory), in the sample pipeline's envelope. */
+async function* parquetFlights(count: number): AsyncGenerator<SampleFlight[]> {
+  const file = await asyncBufferFromFile(vegaDataFile('flights-3m.parquet'));
+  const metadata = await parquetMetadataAsync(file);
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = Math.min(start + Number(group.num_rows), count);
+    if (start >= end) return;
+    const chunk = (await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, compressors })) as {
+      date: Date;
+      delay: bigint;
+      distance: bigint;
+      origin: string;
+      destination: string;
+    }[];
+    yield chunk.map((f, i) => ({
+      id: `f${start + i}`,
+      tenant_id: 'bench',
+      event_time: f.date.getTime(),
+      origin: f.origin,
+      destination: f.destination,
+      distance: Number(f.distance),
+      delay: Number(f.delay),
+    }));
+    start = end;
+  }
+}
+
+const sendAll = async (producer: ReturnType<typeof kafka.producer>, topic: string, messages: Message[]) => {
+  for (let i = 0; i < messages.length; i += SEND) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND) });
+};
+
+/** Stage 1: parquet -> Avro -> topic, and the same bytes raw; also the reference aggregates. */
+async function ingest(topic: string, rawTopic: string) {
+  const subject = valueSubjectOf(topic);
+  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
+  await producer.connect();
+  const encoded: Buffer[] = [];
+  const byOrigin = new Map<string, { count: number; delay: number }>();
+  let bytes = 0;
+  await time('ingest: parquet -> Avro -> Kafka', N, async () => {
+    for await (const chunk of parquetFlights(N)) {
+      const messages: Message[] = [];
+      for (const flight of chunk) {
+        const value = await registry.encode(subject, flight);
+        messages.push({ key: flight.id, value });
+        encoded.push(value);
+        bytes += value.length;
+        const o = byOrigin.get(flight.origin) ?? { count: 0, delay: 0 };
+        o.count += 1;
+        o.delay += flight.delay;
+        byOrigin.set(flight.origin, o);
+      }
+      await sendAll(producer, topic, messages);
+    }
+  });
+  rows.at(-1)!.note = `${(bytes / 1e6 / rows.at(-1)!.seconds).toFixed(1)} MB/s`;
+  await time('baseline: the same bytes, kafkajs alone', N, () => sendAll(producer, rawTopic, encoded.map((value, i) => ({ key: `f${i}`, value }))));
+  rows.at(-1)!.note = `${(bytes / 1e6 / rows.at(-1)!.seconds).toFixed(1)} MB/s`;
+  await producer.disconnect();
+  extra.avroBytes = bytes;
+  return byOrigin;
+}
+
+/** A raw kafkajs loop: fetch a batch, send its bytes on, no decoding, no transactions. */
+async function rawLoop(input: string, output: string): Promise<void> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${run}` });
+  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  let copied = 0;
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      await sendAll(producer, output, batch.messages.map((m: KafkaMessage) => ({ key: m.key, value: m.value })));
+      copied += batch.messages.length;
+    },
+  });
+  await eventually('the raw loop to copy everything', () => (copied >= N ? true : undefined), 1_800_000);
+  await Promise.all([consumer.disconnect(), producer.disconnect()]);
+}
+
+async function scoredTopic(name: string) {
+  const topic = resolveTopic({ name: `bench.${name}_${run}.scored`, partitions: 6, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema: 'flights-scored.avsc' }, here);
+  await provisionTopics(kafka, [topic]);
+  await registerSchemas(registry, [topic]);
+  return topic.name;
+}
+
+const count = async (table: string) =>
+  Number(((await (await clickhouse.query({ query: `SELECT count() AS n FROM ${table} FINAL`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n));
+const pgCount = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+
+/** Stage 3 baselines: the same rows from a TSV file, straight into each database. */
+async function directLoads(table: string): Promise<void> {
+  const file = path.join(tmpdir(), `millrace-flights-${run}.tsv`);
+  const out = createWriteStream(file);
+  let line = 0;
+  for await (const chunk of parquetFlights(N)) {
+    // the sinks' lineage columns get partition 0 and the line number
+    const text = chunk.map((f) => [f.id, f.tenant_id, new Date(f.event_time).toISOString().slice(0, 19).replace('T', ' '), f.origin, f.destination, f.distance, f.delay, 0, line++].join('\t')).join('\n');
+    if (!out.write(`${text}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+  const columns = 'id, tenant_id, event_time, origin, destination, distance, delay';
+  const { CLICKHOUSE_DATABASE } = loadConfig();
+  await time('baseline: clickhouse-client INSERT from the file', N, () =>
+    sh('bash', ['-c', `clickhouse-client --port ${loadConfig().CLICKHOUSE_TCP_PORT} --database ${CLICKHOUSE_DATABASE} --query "INSERT INTO ${table}_direct (${columns}, _partition, _offset) FORMAT TabSeparated" < ${file}`]),
+  );
+  await time('baseline: psql \\copy from the file', N, () =>
+    sh('psql', [loadConfig().POSTGRES_URL, '-c', `\\copy ${table}_direct (${columns}, source_partition, source_offset) FROM '${file}'`]),
+  );
+  await sh('rm', ['-f', file]);
+}
+
+/** Peak and current RSS (MB) of a process, from /proc. */
+function rss(pid: number): { peakMb: number; nowMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peakMb: Math.round(kb('VmHWM') / 1024), nowMb: Math.round(kb('VmRSS') / 1024) };
+}
+
+function child(args: string[], name: string): ChildProcess {
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  proc.stderr!.on('data', (d: Buffer) => (String(d).includes('"level":50') ? say(`${name}: ${String(d).slice(0, 300)}`) : undefined));
+  return proc;
+}
+const stopChild = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', () => resolve()), proc.kill('SIGTERM'))));
+
+/** Stage 4: produce -> processor -> sinks as separate processes; RSS sampled; then latency at fixed loads. */
+async function endToEnd() {
+  const input = (await flightTopic(`bench_e2e_${run}`, 6)).name;
+  const output = await scoredTopic('e2e');
+  const sinks = await sampleSinks(output, { batch: { maxRows: 10_000, maxMs: 500 } });
+  const cli = path.join(root, 'bin', 'millrace.js');
+  const tsx = ['--import', 'tsx'];
+  const procs = {
+    processor: child([...tsx, path.join(here, 'flights-processor.ts'), input, output, `bench-e2e-${run}`], 'processor'),
+    clickhouseSink: child([cli, 'sink', 'samples-flights-clickhouse', '--topic', output, '--table', sinks.table, '--as', `bench-ch-${run}`, '--max-rows', '10000', '--max-ms', '500'], 'clickhouse sink'),
+    postgresSink: child([cli, 'sink', 'samples-flights-postgres', '--topic', output, '--table', sinks.table, '--as', `bench-pg-${run}`, '--max-rows', '10000', '--max-ms', '500'], 'postgres sink'),
+  };
+  const samples: Record<string, number[]> = { processor: [], clickhouseSink: [], postgresSink: [], bench: [] };
+  const sampler = setInterval(() => {
+    for (const [name, proc] of Object.entries(procs)) if (proc.pid && proc.exitCode === null) samples[name]!.push(rss(proc.pid).nowMb);
+    samples.bench!.push(rss(process.pid).nowMb);
+  }, 5_000);
+
+  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
+  await producer.connect();
+  const subject = valueSubjectOf(input);
+  await time('end to end: produce -> processor -> sinks, until all rows are in ClickHouse', N, async () => {
+    for await (const chunk of parquetFlights(N)) {
+      const messages = await Promise.all(chunk.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })));
+      await sendAll(producer, input, messages);
+    }
+    await eventually('every row in ClickHouse', async () => ((await count(sinks.table)) >= N ? true : undefined), 1_800_000);
+  });
+  await eventually('every row in Postgres', async () => ((await pgCount(sinks.table)) >= N ? true : undefined), 1_800_000);
+
+  // latency: records stamped with their send time, visible when a poll of ClickHouse sees them
+  const latency: Record<string, { p50: number; p95: number; p99: number; records: number; pollMs: number }> = {};
+  const seen = new Map<number, bigint>();
+  const POLL_MS = 100;
+  for (const perSecond of [1_000, 10_000]) {
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling || latencies.length < sentAt.size) {
+        const where = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
+        const result = await clickhouse.query({ query: `SELECT id, _partition, _offset FROM ${sinks.table} WHERE id LIKE 'lat-%'${where ? ` AND (${where} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : ''}`, format: 'JSONEachRow' });
+        const now = performance.now();
+        for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
+          const at = sentAt.get(row.id);
+          if (at !== undefined) latencies.push(now - at);
+          if (BigInt(row._offset) > (seen.get(row._partition) ?? -1n)) seen.set(row._partition, BigInt(row._offset));
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    })();
+    const seconds = 20;
+    const tick = 50; // ms: sends of perSecond / 20 records
+    const base = [...(await parquetFlights(1).next()).value!][0]!;
+    const started = performance.now();
+    for (let t = 0; t < (seconds * 1000) / tick; t++) {
+      const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => ({ ...base, id: `lat-${perSecond}-${t}-${i}` }));
+      const messages = await Promise.all(batch.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })));
+      const at = performance.now();
+      for (const f of batch) sentAt.set(f.id, at);
+      await producer.send({ topic: input, acks: -1, messages });
+      const next = started + (t + 1) * tick;
+      if (next > performance.now()) await new Promise((r) => setTimeout(r, next - performance.now()));
+    }
+    polling = false;
+    await Promise.race([poller, new Promise((r) => setTimeout(r, 60_000))]);
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+    latency[`${perSecond}/s`] = { p50: q(0.5), p95: q(0.95), p99: q(0.99), records: latencies.length, pollMs: POLL_MS };
+    say(`latency at ${perSecond}/s: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${latencies.length} of ${sentAt.size} records`);
+  }
+  clearInterval(sampler);
+  const memory = Object.fromEntries(
+    Object.entries(procs).map(([name, proc]) => {
+      const s = samples[name]!;
+      return [name, { peakMb: rss(proc.pid!).peakMb, firstSampleMb: s[0], lastSampleMb: s.at(-1), samples: s.length }];
+    }),
+  );
+  memory.bench = { peakMb: rss(process.pid).peakMb, firstSampleMb: samples.bench![0], lastSampleMb: samples.bench!.at(-1), samples: samples.bench!.length };
+  await producer.disconnect();
+  await Promise.all(Object.values(procs).map(stopChild));
+  await dropTables(sinks.table);
+  return { latency, memory };
+}
+
+async function main(): Promise<void> {
+  say(`${N.toLocaleString('en')} flights from flights-3m.parquet`);
+  const topic = (await flightTopic(`bench_flights_${run}`, 6)).name;
+  const rawTopic = (await flightTopic(`bench_flights_raw_${run}`, 6)).name;
+  const byOrigin = await ingest(topic, rawTopic);
+
+  const scored = await scoredTopic('scored');
+  const spec = await flightsScoring(topic, scored, `bench-flights-${run}`);
+  await time('processor: decode, features, batch ONNX, encode (exactly-once)', N, async () => {
+    const processor = await runProcessor(spec, { kafka, registry });
+    await waitForCommitted(kafka, processorGroupOf(spec.name), topic, N, 1_800_000);
+    await processor.stop();
+  });
+  const rawOut = (await flightTopic(`bench_flights_copy_${run}`, 6)).name;
+  await time('baseline: raw kafkajs consume-then-produce', N, () => rawLoop(topic, rawOut));
+
+  const sinks = await sampleSinks(topic, { batch: { maxRows: 10_000, maxMs: 500 } });
+  await clickhouse.command({ query: `CREATE TABLE ${sinks.table}_direct AS ${sinks.table}` });
+  await db.query(`CREATE TABLE ${sinks.table}_direct (LIKE ${sinks.table} INCLUDING ALL)`);
+  for (const [stage, sinkSpec, rowsIn] of [
+    ['sink: Kafka -> ClickHouse', sinks.clickhouse, count],
+    ['sink: Kafka -> Postgres', sinks.postgres, pgCount],
+  ] as const) {
+    await time(stage, N, async () => {
+      const sink = await startSink(sinkSpec, { kafka, registry });
+      await eventually(stage, async () => ((await rowsIn(sinks.table)) >= N ? true : undefined), 1_800_000);
+      await sink.stop();
+    });
+  }
+  await directLoads(sinks.table);
+
+  // correctness: per origin, what ClickHouse holds equals what the parquet file says
+  const held = await (await clickhouse.query({ query: `SELECT origin, count() AS n, sum(delay) AS delay FROM ${sinks.table} FINAL GROUP BY origin`, format: 'JSONEachRow' })).json<{ origin: string; n: string; delay: string }>();
+  const mismatches = held.filter((h) => byOrigin.get(h.origin)?.count !== Number(h.n) || byOrigin.get(h.origin)?.delay !== Number(h.delay)).length + Math.abs(byOrigin.size - held.length);
+  extra.check = { origins: byOrigin.size, mismatches };
+  say(`check: ${byOrigin.size} origins, ${mismatches} mismatching count or sum(delay)`);
+  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${sinks.table}_direct` });
+  await db.query(`DROP TABLE IF EXISTS ${sinks.table}_direct`);
+  await dropTables(sinks.table);
+
+  Object.assign(extra, await endToEnd());
+
+  say('api: bench/api-analytics.ts, 50 connections');
+  const api = await sh(process.execPath, ['--import', 'tsx', path.join(here, 'api-analytics.ts'), '10', '50'], { cwd: root, maxBuffer: 16 << 20 });
+  extra.api = api.stdout;
+
+  const ratio = (a: string, b: string) => (rows.find((r) => r.stage.startsWith(b))!.perSecond / rows.find((r) => r.stage.startsWith(a))!.perSecond).toFixed(2);
+  const out = [
+    `${'stage'.padEnd(78)} ${'records'.padStart(9)} ${'s'.padStart(7)} ${'records/s'.padStart(10)}`,
+    ...rows.map((r) => `${r.stage.padEnd(78)} ${String(r.records).padStart(9)} ${r.seconds.toFixed(1).padStart(7)} ${String(r.perSecond).padStart(10)}  ${r.note ?? ''}`),
+    '',
+    `ratios (baseline / Millrace): ingest ${ratio('ingest', 'baseline: the same bytes')}x, processor ${ratio('processor', 'baseline: raw kafkajs')}x, ` +
+      `ClickHouse ${ratio('sink: Kafka -> ClickHouse', 'baseline: clickhouse-client')}x, Postgres ${ratio('sink: Kafka -> Postgres', 'baseline: psql')}x`,
+    `latency produce -> visible in ClickHouse (ms): ${JSON.stringify(extra.latency)}`,
+    `memory (MB, RSS): ${JSON.stringify(extra.memory)}`,
+    `check: ${JSON.stringify(extra.check)}`,
+    '',
+    String(extra.api),
+  ].join('\n');
+  process.stdout.write(`${out}\n`);
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  const file = path.join(here, 'results', `flights-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), records: N, rows, ...extra }, null, 2));
+  say(`results: ${path.relative(root, file)}`);
+  await Promise.all([clickhouse.close(), db.end()]);
+}
+
+await main();
+process.exit(0);
