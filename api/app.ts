@@ -37,6 +37,8 @@ import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { registerUploadResults } from './routes/upload-results.ts';
+import type { Datasets } from '../connectors/sources/image-search/datasets.ts';
+import { registerDatasets } from './routes/datasets.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -48,6 +50,8 @@ export interface AppDeps {
   uploads: Uploads;
   /** Progress and result files of uploads (they read ClickHouse); tests that need neither leave it out. */
   uploadResults?: UploadResults;
+  /** Image datasets (they crawl and publish); tests that need none leave it out. */
+  datasets?: Datasets;
 }
 
 function clientIp(c: Context): string {
@@ -58,7 +62,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, datasets }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -112,6 +116,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
   if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
+  if (datasets) registerDatasets(app, datasets, { read: guard('read'), write: guard('ingest') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

@@ -3,6 +3,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { catalogClassification } from './catalog/index.ts';
 import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
+import { imageValidationFromConfig } from './images/wiring.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
 
@@ -26,5 +27,6 @@ export const processors: Record<string, ProcessorFactory> = {
     return catalogClassification({ db, model: () => model.get() }, { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' });
   },
   'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
+  'image-validation': (args) => imageValidationFromConfig({ input: args.input ?? 'crawl.images.raw', output: args.output ?? 'crawl.images.accepted' }),
   passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
 };
