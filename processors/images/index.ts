@@ -116,7 +116,13 @@ export function imageValidation(deps: ImageValidationDeps, topics = { input: 'cr
   /** A verdict stored before a crash whose file was not written yet: download again and write it, if the bytes are the same. */
   const restoreFile = async (image: FoundImage, verdict: StoredVerdict): Promise<void> => {
     if (await store.hasFile(verdict.path!, verdict.bytes!)) return;
-    const { body } = await download(image);
+    let body: Buffer;
+    try {
+      ({ body } = await download(image));
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      throw new ImageRecordError(`${image.url} was accepted but its file is missing and cannot be downloaded again: ${error.message}`);
+    }
     if (sha256Of(body) !== verdict.sha256) throw new ImageRecordError(`${image.url} changed since it was accepted (sha256 differs); its file cannot be restored`);
     await store.writeFile(verdict.path!, body);
   };

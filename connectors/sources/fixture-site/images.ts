@@ -57,10 +57,10 @@ function random(seed: string): () => number {
   };
 }
 
-const GRID = 5;
+const GRID = 8;
 
 /**
- * RGB pixels of a smooth picture: a 5x5 grid of random colours, bilinearly interpolated. Being
+ * RGB pixels of a smooth picture: an 8x8 grid of random colours, bilinearly interpolated. Being
  * smooth, its shape survives resizing, as a photograph's does; different seeds look unrelated.
  */
 export function patternPixels(seed: string, width: number, height: number): Buffer {
@@ -93,13 +93,28 @@ export async function generateImage(term: string, image: Generated): Promise<Buf
     .toBuffer();
 }
 
+/** Encoding costs ~20 ms an image, more than validating it: images are kept once made (they never change), up to a bound. */
+const made = new Map<string, Promise<Buffer>>();
+const MADE_MAX = 10_000;
+
+function cachedImage(term: string, image: Generated): Promise<Buffer> {
+  const key = `${term}#${image.pattern}#${image.width}x${image.height}.${image.encoding}`;
+  let bytes = made.get(key);
+  if (!bytes) {
+    if (made.size >= MADE_MAX) made.clear();
+    bytes = generateImage(term, image);
+    made.set(key, bytes);
+  }
+  return bytes;
+}
+
 /** The bytes of result `n` for `term`, or null when it is missing (404). */
 export async function resultBytes(term: string, n: number): Promise<Buffer | null> {
   const result = IMAGE_RESULTS[n];
   if (!result || 'missing' in result.body) return null;
   if ('sameBytesAs' in result.body) return resultBytes(term, result.body.sameBytesAs);
   if ('html' in result.body) return Buffer.from(result.body.html);
-  const bytes = await generateImage(term, result.body.image);
+  const bytes = await cachedImage(term, result.body.image);
   return result.body.truncated ? bytes.subarray(0, Math.floor(bytes.length / 2)) : bytes;
 }
 

@@ -35,6 +35,8 @@ export interface CrawlDeps {
   log: Logger;
   /** URL templates with {q}. */
   searchEndpoints: readonly string[];
+  /** Where found images are published (FOUND_TOPIC; benchmarks use a topic of their own). */
+  topic?: string;
 }
 
 /** The id of a found image: the same for the same image URL in the same dataset, however often it is published. */
@@ -96,7 +98,7 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
               position: results.images.indexOf(image),
             },
           }));
-          if (records.length > 0) await producer.send(FOUND_TOPIC, records);
+          if (records.length > 0) await producer.send(deps.topic ?? FOUND_TOPIC, records);
           await recordPage(db, target.id, keyword, pageUrl, results.next, records.map((r) => r.value));
           for (const image of fresh) seen.add(image);
           found.set(keyword, (found.get(keyword) ?? 0) + fresh.length);

@@ -87,6 +87,8 @@ export interface DatasetsDeps {
   /** Root of the dataset folders (<root>/<tenant>/<dataset>/). */
   root: string;
   fetcher?: Partial<Omit<FetcherOptions, 'crawl' | 'log' | 'logger'>>;
+  /** Where found images are published (default crawl.images.raw). */
+  topic?: string;
 }
 
 interface DatasetRow {
@@ -238,7 +240,7 @@ export class Datasets {
         const fetchLog = new FetchLog(this.deps.clickhouse);
         const fetcher = new Fetcher({ ...this.deps.fetcher, crawl: id, log: fetchLog, logger: log });
         try {
-          await crawlDataset({ db, producer: this.deps.producer, fetcher, log, searchEndpoints: this.deps.searchEndpoints }, target);
+          await crawlDataset({ db, producer: this.deps.producer, fetcher, log, searchEndpoints: this.deps.searchEndpoints, topic: this.deps.topic }, target);
         } finally {
           await fetchLog.flush().catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
         }
