@@ -31,7 +31,7 @@ import { imageValidation, type AcceptedImage, type FoundImage } from '../../proc
 import { DatasetImageStore } from '../../processors/images/store.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../processors/runtime/index.ts';
 import { eventually } from './helpers.ts';
-import { readCommitted, waitForCommitted } from './processor-helpers.ts';
+import { MillraceProcess, readCommitted, waitForCommitted } from './processor-helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const registry = new Registry();
@@ -267,7 +267,7 @@ describe('image datasets', () => {
   });
 
   it('stops at per_keyword image URLs per keyword, over all its search terms', { timeout: 120_000 }, async () => {
-    const response = await create({ name: 'few', keywords: ['okapi'], per_keyword: 8, min_width: 32, min_height: 32, extras: { okapi: ['forest giraffe'] } });
+    const response = await create({ name: 'few', keywords: ['Okapi'], per_keyword: 8, min_width: 32, min_height: 32, extras: { OKAPI: ['Forest Giraffe'] } });
     const created = (await response.json()) as DatasetStatus;
     assert.deepEqual(created.keywords[0]!.terms, ['okapi', 'okapis', 'forest giraffe']);
     const requests = searchRequests();
@@ -286,5 +286,50 @@ describe('image datasets', () => {
       assert.equal(response.status, 404, route);
     }
     assert.equal((await get('/v1/datasets/no-such-dataset')).status, 404);
+  });
+
+  it('a processor killed (SIGKILL) mid-dataset and started again: exact counts, every file, each accepted image published once', { timeout: 240_000 }, async () => {
+    await processor.stop(); // the command-line processor alone from here
+    const env = { CRAWL_DATASETS_DIR: root, CRAWL_RATE_PER_HOST: '40', LOG_LEVEL: 'info' };
+    const first = new MillraceProcess(['processor', 'image-validation'], env);
+    await first.waitForLog('the first processor to join', (l) => l.msg === 'partitions assigned');
+    const response = await create({ name: 'crash', keywords: Array.from({ length: 8 }, (_, i) => `crash${suffix}k${i}`), per_keyword: 100, min_width: 32, min_height: 32 });
+    const crashId = ((await response.json()) as DatasetStatus).id;
+    await eventually('some verdicts', async () => ((await status(crashId)).counts.validated >= 30 ? true : undefined), 120_000);
+    await first.kill('SIGKILL');
+    const killedAt = (await status(crashId)).counts.validated;
+    assert.ok(killedAt < 192, `killed mid-dataset (${killedAt} of 192 judged)`);
+    const second = new MillraceProcess(['processor', 'image-validation'], env);
+    try {
+      const done = await eventually(
+        'the dataset to be validated after the restart',
+        async () => {
+          const s = await status(crashId);
+          return s.state === 'done' ? s : undefined;
+        },
+        180_000,
+      );
+      // 16 search terms of 12 results; every format allowed: 6 accepted, 4 rejected and 2 duplicates a term
+      assert.deepEqual(done.counts, {
+        found: 192,
+        validated: 192,
+        downloaded: 176,
+        accepted: 96,
+        rejected: { total: 64, by_reason: { corrupt: 16, download_failed: 16, too_small: 16, unknown_format: 16 } },
+        duplicates: { total: 32, exact: 16, near: 16 },
+      });
+      const lines = (await (await get(`/v1/datasets/${crashId}/export`)).text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
+      assert.equal(lines.length, 96);
+      for (const line of lines) assert.equal(sha256(readFileSync(line.path)), line.sha256, line.path);
+      await waitForCommitted(kafka, processorGroupOf('image-validation'), FOUND_TOPIC, 0);
+      const published: string[] = [];
+      for (const r of await readCommitted(kafka, 'crawl.images.accepted')) {
+        const { value } = await registry.decode<AcceptedImage>(r.value);
+        if (value.dataset_id === crashId) published.push(value.url);
+      }
+      assert.deepEqual(published.sort(), lines.map((l) => l.source_url).sort(), 'each accepted image once, under read_committed');
+    } finally {
+      await second.kill('SIGTERM');
+    }
   });
 });

@@ -113,13 +113,14 @@ export class Datasets {
   constructor(private readonly deps: DatasetsDeps) {}
 
   async create(tenantId: string, input: DatasetInput): Promise<DatasetStatus> {
-    const keywords = [...new Set(input.keywords.map((k) => k.trim().toLowerCase()))].map((keyword) => ({
-      keyword,
-      terms: expandKeyword(keyword, input.extras?.[keyword] ?? []),
-    }));
-    for (const key of Object.keys(input.extras ?? {})) {
-      if (!keywords.some((k) => k.keyword === key.trim().toLowerCase())) throw new DatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
+    const normalise = (keyword: string) => keyword.trim().toLowerCase();
+    const names = [...new Set(input.keywords.map(normalise))];
+    const extras = new Map<string, string[]>();
+    for (const [key, terms] of Object.entries(input.extras ?? {})) {
+      if (!names.includes(normalise(key))) throw new DatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
+      extras.set(normalise(key), [...(extras.get(normalise(key)) ?? []), ...terms]);
     }
+    const keywords = names.map((keyword) => ({ keyword, terms: expandKeyword(keyword, extras.get(keyword)) }));
     const id = randomUUID();
     await this.deps.db.query(
       'INSERT INTO image_datasets (id, tenant_id, name, keywords, per_keyword, min_width, min_height, formats) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
