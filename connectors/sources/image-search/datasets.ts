@@ -238,7 +238,8 @@ export class Datasets {
         );
         const target = targets[0];
         if (!target || target.crawl_state !== 'crawling') return;
-        const fetchLog = new FetchLog(this.deps.clickhouse);
+        // written as it goes (a crawl's pages are few): a process killed mid-crawl keeps the record of what it fetched
+        const fetchLog = new FetchLog(this.deps.clickhouse, 1);
         const fetcher = new Fetcher({ ...this.deps.fetcher, crawl: id, log: fetchLog, logger: log });
         try {
           await crawlDataset({ db, producer: this.deps.producer, fetcher, log, searchEndpoints: this.deps.searchEndpoints, topic: this.deps.topic }, target);
