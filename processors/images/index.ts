@@ -10,8 +10,7 @@ import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
 import { FetchError, type Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
-import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
-import type { ConsumedRecord } from '../runtime/index.ts';
+import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { CorruptImageError, decodeImage } from './decode.ts';
 import { hexOf } from './dhash.ts';
 import { sniffImageFormat } from './sniff.ts';
@@ -146,7 +145,11 @@ export function imageValidation(deps: ImageValidationDeps, topics = { input: 'cr
         judgement = { verdict: 'rejected', reason: 'download_failed', detail: `${error.outcome}: ${error.message}`, downloaded: false, content_type: null, format: null, bytes: null };
       }
       verdict = await store.decide(candidate, judgement);
-      if (verdict.verdict === 'accepted' && body) await store.writeFile(verdict.path!, body);
+      if (verdict.verdict === 'accepted') {
+        // the verdict may be another instance's, decided meanwhile: these bytes are its file only if they hash the same
+        if (judgement.verdict === 'accepted' && judgement.sha256 === verdict.sha256) await store.writeFile(verdict.path!, body!);
+        else await restoreFile(image, verdict);
+      }
     }
     return verdict.verdict === 'accepted' ? [accepted(record, verdict)] : [];
   };

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Pool } from '../../core/postgres.ts';
+import type { Pool, PoolClient } from '../../core/postgres.ts';
 import { toSigned64 } from './dhash.ts';
 import { extensionOf, type ImageFormat } from './sniff.ts';
 
@@ -56,6 +56,41 @@ export interface StoredVerdict {
 
 const COLUMNS = 'verdict, reason, format, width, height, bytes, sha256, dhash::text AS dhash, content_type, duplicate_of, path';
 
+/** The columns a verdict writes besides its key. */
+interface ItemRow {
+  verdict: 'accepted' | 'rejected' | 'duplicate';
+  reason: string | null;
+  detail: string | null;
+  downloaded: boolean;
+  content_type: string | null;
+  format: ImageFormat | null;
+  width: number | null;
+  height: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  dhash: string | null;
+  distance: number | null;
+  duplicate_of: string | null;
+  path: string | null;
+}
+
+const rejectedRow = (j: Extract<Judgement, { verdict: 'rejected' }>): ItemRow => ({
+  verdict: 'rejected',
+  reason: j.reason,
+  detail: j.detail,
+  downloaded: j.downloaded,
+  content_type: j.content_type,
+  format: j.format,
+  width: j.width ?? null,
+  height: j.height ?? null,
+  bytes: j.bytes,
+  sha256: null,
+  dhash: null,
+  distance: null,
+  duplicate_of: null,
+  path: null,
+});
+
 export class DatasetImageStore {
   private readonly settingsCache = new Map<string, Promise<DatasetSettings | null>>();
 
@@ -97,63 +132,60 @@ export class DatasetImageStore {
         candidate.dataset_id,
         candidate.url,
       ]);
-      if (before[0]) {
-        await client.query('COMMIT');
-        return before[0];
-      }
-      const row: Record<string, unknown> = { ...judgement, dhash: null, sha256: null, duplicate_of: null, distance: null, path: null };
-      if (judgement.verdict === 'accepted') {
-        Object.assign(row, { sha256: judgement.sha256, dhash: toSigned64(judgement.dhash), downloaded: true, reason: null, detail: null });
-        const { rows: same } = await client.query<{ url: string }>(
-          "SELECT url FROM image_dataset_items WHERE dataset_id = $1 AND verdict = 'accepted' AND sha256 = $2",
-          [candidate.dataset_id, judgement.sha256],
+      const row = before[0] ? undefined : judgement.verdict === 'rejected' ? rejectedRow(judgement) : await this.acceptedOrDuplicate(client, candidate, judgement);
+      let stored = before[0];
+      if (row) {
+        const names = Object.keys(row) as (keyof ItemRow)[];
+        const { rows } = await client.query<StoredVerdict>(
+          `INSERT INTO image_dataset_items (dataset_id, url, record_id, keyword, ${names.join(', ')})
+           VALUES ($1, $2, $3, $4, ${names.map((_, i) => `$${i + 5}`).join(', ')}) RETURNING ${COLUMNS}`,
+          [candidate.dataset_id, candidate.url, candidate.record_id, candidate.keyword, ...names.map((n) => row[n])],
         );
-        // a linear scan of the dataset's accepted hashes: fine for thousands; a BK-tree would serve millions
-        const { rows: near } = same[0]
-          ? { rows: [] }
-          : await client.query<{ url: string; distance: number }>(
-              `SELECT url, bit_count((dhash # $2::bigint)::bit(64))::int AS distance FROM image_dataset_items
-               WHERE dataset_id = $1 AND verdict = 'accepted' AND bit_count((dhash # $2::bigint)::bit(64)) <= $3
-               ORDER BY distance, url LIMIT 1`,
-              [candidate.dataset_id, row.dhash, this.nearDistance],
-            );
-        if (same[0]) Object.assign(row, { verdict: 'duplicate', reason: 'exact', duplicate_of: same[0].url, distance: 0 });
-        else if (near[0]) Object.assign(row, { verdict: 'duplicate', reason: 'near', duplicate_of: near[0].url, distance: near[0].distance });
-        else row.path = path.join(candidate.tenant_id, candidate.dataset_id, `${judgement.sha256}.${extensionOf(judgement.format)}`);
+        stored = rows[0];
       }
-      const { rows } = await client.query<StoredVerdict>(
-        `INSERT INTO image_dataset_items (dataset_id, url, record_id, keyword, verdict, reason, detail, downloaded, content_type, format, width, height, bytes, sha256, dhash, distance, duplicate_of, path)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         RETURNING ${COLUMNS}`,
-        [
-          candidate.dataset_id,
-          candidate.url,
-          candidate.record_id,
-          candidate.keyword,
-          row.verdict,
-          row.reason ?? null,
-          row.detail ?? null,
-          row.downloaded,
-          row.content_type ?? null,
-          row.format ?? null,
-          row.width ?? null,
-          row.height ?? null,
-          row.bytes ?? null,
-          row.sha256,
-          row.dhash,
-          row.distance,
-          row.duplicate_of,
-          row.path,
-        ],
-      );
       await client.query('COMMIT');
-      return rows[0]!;
+      return stored!;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
+  }
+
+  /** Under the dataset's lock: an exact copy (same sha256) or a near one (dHash within the distance) of an accepted image is a duplicate. */
+  private async acceptedOrDuplicate(client: PoolClient, candidate: Candidate, judgement: Extract<Judgement, { verdict: 'accepted' }>): Promise<ItemRow> {
+    const dhash = toSigned64(judgement.dhash);
+    const row: ItemRow = {
+      verdict: 'accepted',
+      reason: null,
+      detail: null,
+      downloaded: true,
+      content_type: judgement.content_type,
+      format: judgement.format,
+      width: judgement.width,
+      height: judgement.height,
+      bytes: judgement.bytes,
+      sha256: judgement.sha256,
+      dhash,
+      distance: null,
+      duplicate_of: null,
+      path: path.join(candidate.tenant_id, candidate.dataset_id, `${judgement.sha256}.${extensionOf(judgement.format)}`),
+    };
+    const { rows: same } = await client.query<{ url: string }>("SELECT url FROM image_dataset_items WHERE dataset_id = $1 AND verdict = 'accepted' AND sha256 = $2", [
+      candidate.dataset_id,
+      judgement.sha256,
+    ]);
+    if (same[0]) return { ...row, verdict: 'duplicate', reason: 'exact', duplicate_of: same[0].url, distance: 0, path: null };
+    // a linear scan of the dataset's accepted hashes: fine for thousands; a BK-tree would serve millions
+    const { rows: near } = await client.query<{ url: string; distance: number }>(
+      `SELECT url, bit_count((dhash # $2::bigint)::bit(64))::int AS distance FROM image_dataset_items
+       WHERE dataset_id = $1 AND verdict = 'accepted' AND bit_count((dhash # $2::bigint)::bit(64)) <= $3
+       ORDER BY distance, url LIMIT 1`,
+      [candidate.dataset_id, dhash, this.nearDistance],
+    );
+    if (near[0]) return { ...row, verdict: 'duplicate', reason: 'near', duplicate_of: near[0].url, distance: near[0].distance, path: null };
+    return row;
   }
 
   absolute(relative: string): string {
