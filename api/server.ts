@@ -11,7 +11,7 @@ import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
-import { datasetsDirOf } from '../processors/images/wiring.ts';
+import { datasetsDirOf } from '../processors/images/store.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { createApp } from './app.ts';

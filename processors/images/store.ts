@@ -12,9 +12,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Config } from '../../core/config.ts';
 import type { Pool, PoolClient } from '../../core/postgres.ts';
 import { toSigned64 } from './dhash.ts';
 import { extensionOf, type ImageFormat } from './sniff.ts';
+
+/** The root of the dataset folders (the API reports them, the processor writes them). */
+export const datasetsDirOf = (config: Config): string => config.CRAWL_DATASETS_DIR ?? path.join(config.MILLRACE_HOME, 'datasets');
 
 export type RejectReason = 'download_failed' | 'unknown_format' | 'format_not_allowed' | 'corrupt' | 'too_small';
 

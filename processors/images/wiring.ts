@@ -1,15 +1,12 @@
 /** The image validate processor as `millrace processor image-validation` runs it: its clients from the configuration. */
-import path from 'node:path';
 import { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
 import { Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
-import { loadConfig, type Config } from '../../core/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { imageValidation } from './index.ts';
-import { DatasetImageStore } from './store.ts';
-
-export const datasetsDirOf = (config: Config): string => config.CRAWL_DATASETS_DIR ?? path.join(config.MILLRACE_HOME, 'datasets');
+import { DatasetImageStore, datasetsDirOf } from './store.ts';
 
 export function imageValidationFromConfig(topics?: { input: string; output: string }) {
   const config = loadConfig();
