@@ -99,7 +99,7 @@ const envSchema = z.object({
   /** Where accepted dataset images are stored (<dir>/<tenant>/<dataset>/<sha256>.<ext>); default $MILLRACE_HOME/datasets. */
   CRAWL_DATASETS_DIR: z.string().optional(),
   /** Images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one kept. */
-  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce.number({ error: 'an integer from 0 to 64' }).int('an integer from 0 to 64').min(0).max(64).default(6),
+  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce.number({ error: 'an integer from 0 to 64' }).int('an integer from 0 to 64').min(0, 'an integer from 0 to 64').max(64, 'an integer from 0 to 64').default(6),
   /** Largest image downloaded; a larger one is rejected as download_failed. */
   CRAWL_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
   /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
