@@ -42,6 +42,8 @@ import { registerUploadResults } from './routes/upload-results.ts';
 import type { Analytics } from './analytics/analytics.ts';
 import { registerAnalytics } from './routes/analytics.ts';
 import { registerDashboard } from './routes/dashboard.ts';
+import type { Datasets } from '../connectors/sources/image-search/datasets.ts';
+import { registerDatasets } from './routes/datasets.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -57,6 +59,8 @@ export interface AppDeps {
   clickhouse?: ClickHouseClient;
   /** Dashboard queries on ClickHouse; tests that need none leave it out. */
   analytics?: Analytics;
+  /** Image datasets (they crawl and publish); tests that need none leave it out. */
+  datasets?: Datasets;
 }
 
 function clientIp(c: Context): string {
@@ -67,7 +71,7 @@ function clientIp(c: Context): string {
   }
 }
 
-export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, clickhouse, analytics }: AppDeps): OpenAPIHono<AuthEnv> {
+export function createApp({ log, checks, db, topics, ingestor, streams, uploads, uploadResults, clickhouse, analytics, datasets }: AppDeps): OpenAPIHono<AuthEnv> {
   const config = loadConfig();
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: (result, c) => {
@@ -124,6 +128,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
   if (analytics) registerAnalytics(app, analytics, { read: guard('read'), query: guard('analytics') });
   registerDashboard(app);
+  if (datasets) registerDatasets(app, datasets, { read: guard('read'), write: guard('ingest') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { Datasets } from '../connectors/sources/image-search/datasets.ts';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
@@ -10,6 +11,7 @@ import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
+import { datasetsDirOf } from '../processors/images/store.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { Analytics } from './analytics/analytics.ts';
@@ -35,6 +37,15 @@ export async function startApi(): Promise<RunningApi> {
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
   const uploadResults = new UploadResults(uploads, db, clickhouse);
+  const datasets = new Datasets({
+    db,
+    producer,
+    clickhouse,
+    log: createLogger('datasets'),
+    searchEndpoints: config.CRAWL_SEARCH_ENDPOINTS,
+    root: datasetsDirOf(config),
+    fetcher: { ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST, concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST },
+  });
   const app = createApp({
     log,
     db,
@@ -45,6 +56,7 @@ export async function startApi(): Promise<RunningApi> {
     uploadResults,
     clickhouse,
     analytics: new Analytics(clickhouse, config.ANALYTICS_CACHE_TTL_MS),
+    datasets,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -52,12 +64,15 @@ export async function startApi(): Promise<RunningApi> {
     s.once('error', reject);
   });
   attachUploadSockets(server as Server, { db, results: uploadResults, log });
+  const resumed = await datasets.resumeUnfinished();
+  if (resumed.length > 0) log.info({ datasets: resumed }, 'resuming dataset crawls');
   const url = `http://${config.API_HOST}:${config.API_PORT}`;
   log.info({ url }, 'api listening');
   return {
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await datasets.idle(); // a crawl ends by itself (its pages are few); one cut short would be resumed by the next start
       await Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close(), db.end()]);
     },
   };

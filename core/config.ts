@@ -92,6 +92,22 @@ const envSchema = z.object({
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
 
+  /** Image search endpoints the dataset crawler queries, comma-separated URL templates with {q} for the search term. */
+  CRAWL_SEARCH_ENDPOINTS: z
+    .string()
+    .default('http://127.0.0.1:8090/search/images?q={q}')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')), 'a comma-separated list of http(s) URLs containing {q}'),
+  /** Where accepted dataset images are stored (<dir>/<tenant>/<dataset>/<sha256>.<ext>); default $MILLRACE_HOME/datasets. */
+  CRAWL_DATASETS_DIR: z.string().optional(),
+  /** Images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one kept. */
+  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce.number({ error: 'an integer from 0 to 64' }).int('an integer from 0 to 64').min(0, 'an integer from 0 to 64').max(64, 'an integer from 0 to 64').default(6),
+  /** Largest image downloaded; a larger one is rejected as download_failed. */
+  CRAWL_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
+  CRAWL_RATE_PER_HOST: z.coerce.number({ error: 'a number >= 0' }).min(0, 'a number >= 0').default(5),
+  CRAWL_CONCURRENCY_PER_HOST: positiveInt(4),
+
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
 });

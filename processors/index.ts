@@ -4,6 +4,7 @@ import { catalogClassification } from './catalog/index.ts';
 import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
 import { marketFeatures, marketParser } from './market/index.ts';
+import { imageValidationFromConfig } from './images/wiring.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
 
@@ -29,5 +30,6 @@ export const processors: Record<string, ProcessorFactory> = {
   'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
   'market-parser': (args) => marketParser({ input: args.input ?? 'market.pages.raw', output: args.output ?? 'market.quotes.raw' }),
   'market-features': (args) => marketFeatures({ input: args.input ?? 'market.quotes.raw', output: args.output ?? 'market.quotes.enriched' }),
+  'image-validation': (args) => imageValidationFromConfig({ input: args.input ?? 'crawl.images.raw', output: args.output ?? 'crawl.images.accepted' }),
   passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
 };

@@ -41,6 +41,11 @@ export const pipelines: readonly Pipeline[] = [
     ],
   },
   {
+    // found images -> downloaded, validated, deduplicated -> dataset folders + Postgres (the API crawls, see connectors/sources/image-search)
+    name: 'crawl.images',
+    roles: [['processor', 'image-validation']],
+  },
+  {
     // real flights produced to samples.flights.raw land in both databases
     name: 'samples.flights',
     roles: [

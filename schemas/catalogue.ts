@@ -70,4 +70,19 @@ export const catalogue: readonly TopicSpec[] = [
     schema: 'catalog.rows.classified.avsc',
     streamable: true,
   },
+  {
+    // image URLs found by the dataset crawler (connectors/sources/image-search)
+    name: 'crawl.images.raw',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'crawl.images.raw.avsc',
+  },
+  {
+    // images the validate processor (processors/images) accepted into their dataset
+    name: 'crawl.images.accepted',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'crawl.images.accepted.avsc',
+    streamable: true,
+  },
 ];

@@ -30,14 +30,16 @@ export class FetchLog {
 
   record(entry: FetchLogEntry): void {
     this.pending.push(entry);
-    if (this.pending.length >= this.flushEvery) void this.flush();
+    // a failure here loses this batch of log rows only; an explicit flush() reports failures to its caller
+    if (this.pending.length >= this.flushEvery) this.flush().catch(() => undefined);
   }
 
   /** Writes what is pending; resolves once everything recorded so far is in ClickHouse. */
   flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    this.flushing = this.flushing.then(async () => {
+    // after the previous write, whether or not it failed: one failed insert must not fail every later flush
+    this.flushing = this.flushing.catch(() => undefined).then(async () => {
       if (batch.length === 0) return;
       const values = batch.map((e) => ({ ...e, fetched_at: Math.floor(e.fetched_at.getTime() / 1000) }));
       await this.clickhouse.insert({ table: 'fetch_log', values, format: 'JSONEachRow' });

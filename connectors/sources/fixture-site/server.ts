@@ -1,11 +1,13 @@
 /**
  * The fixture web site the crawlers are tested and demonstrated against (there is no internet
  * here): quote and history pages generated from the real prices of stocks.csv, a robots.txt, and
- * misbehaving endpoints (throttling, flaky 5xx, oversized, mislabelled, redirect loops, slow).
+ * misbehaving endpoints (throttling, flaky 5xx, oversized, mislabelled, redirect loops, slow), and
+ * an image search engine (images.ts).
  * It counts concurrent requests per client so tests can check the crawler's politeness.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveImageSearch } from './images.ts';
 import { loadStocks, type PricePoint } from './stocks.ts';
 
 export const HISTORY_PAGE_SIZE = 24;
@@ -61,6 +63,7 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
       attempts.set(key, n);
       return n;
     };
+    if (await serveImageSearch(url, res)) return;
     const [, section, name] = url.pathname.split('/');
     switch (section) {
       case 'robots.txt':

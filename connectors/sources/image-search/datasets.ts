@@ -1,0 +1,258 @@
+/**
+ * Image datasets: a dataset is created by the API, crawled by it (crawl-job.ts), and validated by
+ * the image-validation processor; its progress, counts and manifest are read from Postgres, so any
+ * API instance can report them.
+ *
+ * Why the crawl runs in the API process rather than as a source connector of its own: a crawl is
+ * started by a request and is small (a few results pages per search term; the heavy part, the image
+ * downloads, is the processor's), like an upload's publishing, so a separate long-running role would
+ * only add a queue to poll. Crawls that were running when an API process stopped are resumed by the
+ * next one to start (`resumeUnfinished`), and a Postgres advisory lock held for the length of a crawl
+ * keeps two instances from crawling one dataset at once.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { ClickHouseClient } from '../../../core/clickhouse.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { Pool } from '../../../core/postgres.ts';
+import type { AvroProducer } from '../../../core/producer.ts';
+import { FetchLog } from '../crawler/fetch-log.ts';
+import { Fetcher, type FetcherOptions } from '../crawler/fetcher.ts';
+import { crawlDataset, type CrawlTarget } from './crawl-job.ts';
+import { expandKeyword } from './keywords.ts';
+
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DatasetInput {
+  name: string;
+  keywords: string[];
+  per_keyword: number;
+  min_width: number;
+  min_height: number;
+  formats: string[];
+  /** Extra search terms per keyword. */
+  extras?: Record<string, string[]>;
+}
+
+export interface DatasetStatus {
+  id: string;
+  name: string;
+  /** crawling -> validating (every page crawled, images being judged) -> done; or failed (the crawl). */
+  state: 'crawling' | 'validating' | 'done' | 'failed';
+  error: string | null;
+  keywords: { keyword: string; terms: string[] }[];
+  per_keyword: number;
+  min_width: number;
+  min_height: number;
+  formats: string[];
+  search_pages: { fetched: number; failed: number };
+  counts: {
+    found: number;
+    /** Images judged so far (every verdict). */
+    validated: number;
+    downloaded: number;
+    accepted: number;
+    rejected: { total: number; by_reason: Record<string, number> };
+    duplicates: { total: number; exact: number; near: number };
+  };
+  folder: string;
+  created_at: string;
+}
+
+export interface ManifestLine {
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  format: string;
+  keyword: string;
+  source_url: string;
+}
+
+export interface DatasetsDeps {
+  db: Pool;
+  producer: AvroProducer;
+  clickhouse: ClickHouseClient;
+  log: Logger;
+  searchEndpoints: readonly string[];
+  /** Root of the dataset folders (<root>/<tenant>/<dataset>/). */
+  root: string;
+  fetcher?: Partial<Omit<FetcherOptions, 'crawl' | 'log' | 'logger'>>;
+  /** Where found images are published (default crawl.images.raw). */
+  topic?: string;
+}
+
+interface DatasetRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  keywords: { keyword: string; terms: string[] }[];
+  per_keyword: number;
+  min_width: number;
+  min_height: number;
+  formats: string[];
+  crawl_state: 'crawling' | 'crawled' | 'failed';
+  error: string | null;
+  created_at: Date;
+}
+
+const MANIFEST_PAGE = 1000;
+
+export class Datasets {
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: DatasetsDeps) {}
+
+  async create(tenantId: string, input: DatasetInput): Promise<DatasetStatus> {
+    const normalise = (keyword: string) => keyword.trim().toLowerCase();
+    const names = [...new Set(input.keywords.map(normalise))];
+    const extras = new Map<string, string[]>();
+    for (const [key, terms] of Object.entries(input.extras ?? {})) {
+      if (!names.includes(normalise(key))) throw new DatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
+      extras.set(normalise(key), [...(extras.get(normalise(key)) ?? []), ...terms]);
+    }
+    const keywords = names.map((keyword) => ({ keyword, terms: expandKeyword(keyword, extras.get(keyword)) }));
+    const id = randomUUID();
+    await this.deps.db.query(
+      'INSERT INTO image_datasets (id, tenant_id, name, keywords, per_keyword, min_width, min_height, formats) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [id, tenantId, input.name, JSON.stringify(keywords), input.per_keyword, input.min_width, input.min_height, [...new Set(input.formats)]],
+    );
+    this.start(id);
+    return this.status(tenantId, id);
+  }
+
+  private async row(tenantId: string, id: string): Promise<DatasetRow> {
+    const { rows } = await this.deps.db.query<DatasetRow>('SELECT * FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    if (!rows[0]) throw new DatasetError(404, `no dataset "${id}"`, 'id');
+    return rows[0];
+  }
+
+  async status(tenantId: string, id: string): Promise<DatasetStatus> {
+    const row = await this.row(tenantId, id);
+    const [{ rows: crawled }, { rows: verdicts }] = await Promise.all([
+      this.deps.db.query<{ found: number; fetched: number; failed: number }>(
+        `SELECT (SELECT count(*)::int FROM image_dataset_candidates WHERE dataset_id = $1) AS found,
+                (SELECT count(*)::int FROM image_dataset_pages WHERE dataset_id = $1 AND error IS NULL) AS fetched,
+                (SELECT count(*)::int FROM image_dataset_pages WHERE dataset_id = $1 AND error IS NOT NULL) AS failed`,
+        [id],
+      ),
+      this.deps.db.query<{ verdict: string; reason: string | null; n: number; downloaded: number }>(
+        'SELECT verdict, reason, count(*)::int AS n, (count(*) FILTER (WHERE downloaded))::int AS downloaded FROM image_dataset_items WHERE dataset_id = $1 GROUP BY 1, 2',
+        [id],
+      ),
+    ]);
+    const { found, fetched, failed } = crawled[0]!;
+    const sum = (filter: (v: (typeof verdicts)[number]) => boolean, of: 'n' | 'downloaded' = 'n') => verdicts.filter(filter).reduce((s, v) => s + v[of], 0);
+    const validated = sum(() => true);
+    const rejected = verdicts.filter((v) => v.verdict === 'rejected');
+    const state = row.crawl_state === 'failed' ? 'failed' : row.crawl_state === 'crawling' ? 'crawling' : validated >= found ? 'done' : 'validating';
+    return {
+      id: row.id,
+      name: row.name,
+      state,
+      error: row.error,
+      keywords: row.keywords,
+      per_keyword: row.per_keyword,
+      min_width: row.min_width,
+      min_height: row.min_height,
+      formats: row.formats,
+      search_pages: { fetched, failed },
+      counts: {
+        found,
+        validated,
+        downloaded: sum(() => true, 'downloaded'),
+        accepted: sum((v) => v.verdict === 'accepted'),
+        rejected: { total: sum((v) => v.verdict === 'rejected'), by_reason: Object.fromEntries(rejected.map((v) => [v.reason ?? 'unknown', v.n])) },
+        duplicates: { total: sum((v) => v.verdict === 'duplicate'), exact: sum((v) => v.reason === 'exact'), near: sum((v) => v.reason === 'near') },
+      },
+      folder: path.join(this.deps.root, row.tenant_id, row.id),
+      created_at: row.created_at.toISOString(),
+    };
+  }
+
+  /** The manifest of the accepted images, a page of rows at a time (404 before the first line). */
+  async manifest(tenantId: string, id: string): Promise<AsyncIterable<ManifestLine>> {
+    await this.row(tenantId, id);
+    const { db, root } = this.deps;
+    return (async function* () {
+      for (let after = ''; ; ) {
+        const { rows } = await db.query<{ url: string; path: string; sha256: string; width: number; height: number; format: string; keyword: string }>(
+          `SELECT url, path, sha256, width, height, format, keyword FROM image_dataset_items
+           WHERE dataset_id = $1 AND verdict = 'accepted' AND url > $2 ORDER BY url LIMIT $3`,
+          [id, after, MANIFEST_PAGE],
+        );
+        for (const r of rows) yield { path: path.join(root, r.path), sha256: r.sha256, width: r.width, height: r.height, format: r.format, keyword: r.keyword, source_url: r.url };
+        if (rows.length < MANIFEST_PAGE) return;
+        after = rows.at(-1)!.url;
+      }
+    })();
+  }
+
+  /** Starts the crawl of every dataset still crawling (its API process stopped); returns their ids. */
+  async resumeUnfinished(): Promise<string[]> {
+    const { rows } = await this.deps.db.query<{ id: string }>("SELECT id FROM image_datasets WHERE crawl_state = 'crawling' ORDER BY created_at");
+    for (const { id } of rows) this.start(id);
+    return rows.map((r) => r.id);
+  }
+
+  /** Resolves when the crawls this instance runs have ended. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running.values());
+  }
+
+  private start(id: string): void {
+    if (this.running.has(id)) return;
+    const run = this.crawl(id)
+      .catch(async (error: Error) => {
+        this.deps.log.error({ dataset: id, err: error }, 'dataset crawl failed');
+        await this.deps.db.query("UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1", [id, error.message]);
+      })
+      .catch((error: Error) => this.deps.log.error({ dataset: id, err: error }, 'cannot record the failed crawl'))
+      .finally(() => this.running.delete(id));
+    this.running.set(id, run);
+  }
+
+  private async crawl(id: string): Promise<void> {
+    const { db, log } = this.deps;
+    const lock = await db.connect();
+    const key = `image_dataset_crawl:${id}`;
+    try {
+      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key]);
+      if (!rows[0]!.locked) {
+        log.info({ dataset: id }, 'another process is crawling this dataset');
+        return;
+      }
+      try {
+        const { rows: targets } = await db.query<CrawlTarget & { crawl_state: string }>(
+          'SELECT id, tenant_id, per_keyword, keywords, crawl_state FROM image_datasets WHERE id = $1',
+          [id],
+        );
+        const target = targets[0];
+        if (!target || target.crawl_state !== 'crawling') return;
+        // written as it goes (a crawl's pages are few): a process killed mid-crawl keeps the record of what it fetched
+        const fetchLog = new FetchLog(this.deps.clickhouse, 1);
+        const fetcher = new Fetcher({ ...this.deps.fetcher, crawl: id, log: fetchLog, logger: log });
+        try {
+          await crawlDataset({ db, producer: this.deps.producer, fetcher, log, searchEndpoints: this.deps.searchEndpoints, topic: this.deps.topic }, target);
+        } finally {
+          await fetchLog.flush().catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
+        }
+        await db.query("UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1", [id]);
+        log.info({ dataset: id }, 'dataset crawled');
+      } finally {
+        await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      }
+    } finally {
+      lock.release();
+    }
+  }
+}
