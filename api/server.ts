@@ -1,7 +1,5 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
-import type { Server } from 'node:http';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
@@ -13,6 +11,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { createApp } from './app.ts';
+import { listen } from './listen.ts';
 import { attachUploadSockets } from './upload-socket.ts';
 import { Ingestor } from './ingest.ts';
 import { serviceChecks } from './readiness.ts';
@@ -45,11 +44,8 @@ export async function startApi(): Promise<RunningApi> {
     clickhouse,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, () => resolve(s));
-    s.once('error', reject);
-  });
-  attachUploadSockets(server as Server, { db, results: uploadResults, log });
+  const server = await listen(app.fetch, { hostname: config.API_HOST, port: config.API_PORT, requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS });
+  attachUploadSockets(server, { db, results: uploadResults, log });
   const url = `http://${config.API_HOST}:${config.API_PORT}`;
   log.info({ url }, 'api listening');
   return {
