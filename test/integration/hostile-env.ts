@@ -9,3 +9,4 @@ process.env.API_REQUEST_TIMEOUT_MS = '2000';
 process.env.RATE_LIMIT_PER_KEY = '1000000';
 process.env.RATE_LIMIT_PER_IP = '1000000';
 process.env.CRAWL_ALLOWED_HOSTS = '127.0.0.1';
+process.env.LOG_LEVEL ??= 'warn'; // thousands of access-log lines would bury the failures
