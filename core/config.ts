@@ -97,7 +97,7 @@ const envSchema = z.object({
   CRAWL_ALLOWED_HOSTS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean)),
 
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),

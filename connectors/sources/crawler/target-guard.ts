@@ -12,7 +12,9 @@ import { lookup as lookupCallback } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
-const nonPublic = new BlockList();
+// Two lists: one BlockList checks IPv4 addresses against IPv6 rules too (as IPv4-mapped), so a
+// ::ffff:0:0/96 rule in a shared list would refuse every IPv4 address.
+const nonPublicV4 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -25,23 +27,24 @@ for (const [network, prefix] of [
   ['198.18.0.0', 15],
   ['224.0.0.0', 3],
 ] as const) {
-  nonPublic.addSubnet(network, prefix, 'ipv4');
+  nonPublicV4.addSubnet(network, prefix, 'ipv4');
 }
+const nonPublicV6 = new BlockList();
 for (const [network, prefix] of [
-  ['::', 127], // unspecified and loopback
-  ['::ffff:0:0', 96],
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d
+  ['::ffff:0:0', 96], // IPv4-mapped: refused whatever the IPv4 address
   ['64:ff9b::', 96],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const) {
-  nonPublic.addSubnet(network, prefix, 'ipv6');
+  nonPublicV6.addSubnet(network, prefix, 'ipv6');
 }
 
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 0) return false;
-  return !nonPublic.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return !nonPublicV4.check(address, 'ipv4');
+  return family === 6 && !nonPublicV6.check(address, 'ipv6');
 }
 
 /** A host as compared with the allowance: lower case, no IPv6 brackets, no trailing dot (`localhost.`). */
