@@ -64,7 +64,7 @@ let app: ReturnType<typeof createApp>;
 let sequence = 0;
 
 /** Everything the platform said it accepted: must still be there at the end. */
-const acceptedRecords: { id: string; partition: number; offset: string }[] = [];
+const acceptedRecords: { topic: string; id: string; partition: number; offset: string }[] = [];
 const acceptedUploads = new Map<string, { bytes: number }>();
 
 const quote = (id = `hostile-${run}-${++sequence}`) => ({
@@ -169,9 +169,12 @@ async function stillServes(): Promise<void> {
   assert.equal(response.status, 200, 'a valid record is still accepted');
   const { results } = (await response.json()) as { results: { id: string; partition: number; offset: string }[] };
   assert.ok(results[0] && 'offset' in results[0], 'the valid record got an offset');
-  acceptedRecords.push({ id: control.id, partition: results[0].partition, offset: results[0].offset });
-  const ends = new Map((await admin.fetchTopicOffsets(QUOTES)).map((p) => [p.partition, BigInt(p.high)]));
-  const missing = acceptedRecords.filter((r) => BigInt(r.offset) >= (ends.get(r.partition) ?? 0n));
+  acceptedRecords.push({ topic: QUOTES, id: control.id, partition: results[0].partition, offset: results[0].offset });
+  const ends = new Map<string, bigint>();
+  for (const topic of new Set(acceptedRecords.map((r) => r.topic))) {
+    for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, BigInt(p.high));
+  }
+  const missing = acceptedRecords.filter((r) => BigInt(r.offset) >= (ends.get(`${r.topic}:${r.partition}`) ?? 0n));
   assert.deepEqual(missing, [], 'every accepted record is below its partition end');
   const gone = await pooled([...acceptedUploads], 4, async ([id, { bytes }]) => {
     const upload = await request('GET', `/v1/uploads/${id}`, { key: keys.a_reader });
@@ -272,7 +275,7 @@ describe('hostile inputs', () => {
       const { problems, body } = await differences(response, c.expect);
       if (response.status === 200) {
         const results = (body as { results: ({ id: string; partition: number; offset: string } | { field: string })[] }).results;
-        for (const r of results) if ('offset' in r) acceptedRecords.push({ id: r.id, partition: r.partition, offset: r.offset });
+        for (const r of results) if ('offset' in r) acceptedRecords.push({ topic: c.topic ?? QUOTES, id: r.id, partition: r.partition, offset: r.offset });
         const seen = results.map((r) => ('offset' in r ? 'ok' : `field:${r.field}`));
         if (c.expect.results && JSON.stringify(seen) !== JSON.stringify(c.expect.results)) problems.push(`results ${JSON.stringify(seen)}, expected ${JSON.stringify(c.expect.results)}`);
       }
@@ -536,7 +539,7 @@ describe('hostile inputs', () => {
             body: JSON.stringify([quote()]),
           });
           if (posted.status !== 200) problems.push(`a valid record got ${posted.status} while slow clients wait`);
-          else for (const r of ((await posted.json()) as { results: { id: string; partition: number; offset: string }[] }).results) acceptedRecords.push(r);
+          else for (const r of ((await posted.json()) as { results: { id: string; partition: number; offset: string }[] }).results) acceptedRecords.push({ topic: QUOTES, ...r });
         }
         for (const { ms, response } of await Promise.all(slow)) {
           if (ms > c.expect.closed_within_ms!) problems.push(`the socket stayed open ${ms} ms`);
@@ -558,27 +561,34 @@ describe('hostile inputs', () => {
     }
   });
 
-  it('nothing accepted was lost: every accepted record is on the topic with its id', async () => {
-    const byPartition = new Map<number, bigint>();
-    for (const r of acceptedRecords) byPartition.set(r.partition, [byPartition.get(r.partition), BigInt(r.offset)].reduce((a, b) => (a === undefined || b! < a ? b : a))!);
+  it('nothing accepted was lost: every accepted record is on its topic with its id', async () => {
+    const at = (r: { topic: string; partition: number; offset: string }) => `${r.topic}:${r.partition}:${r.offset}`;
+    const wanted = new Set(acceptedRecords.map(at));
     const found = new Map<string, string>();
-    const wanted = new Set(acceptedRecords.map((r) => `${r.partition}:${r.offset}`));
     const consumer = kafka.consumer({ groupId: `hostile-readback-${run}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: QUOTES });
+    const topicsRead = [...new Set(acceptedRecords.map((r) => r.topic))];
+    await consumer.subscribe({ topics: topicsRead });
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const at = `${partition}:${message.offset}`;
-        if (wanted.has(at)) found.set(at, ((await registry.decode<{ id: string }>(message.value)).value).id);
+      eachMessage: async ({ topic, partition, message }) => {
+        const key = at({ topic, partition, offset: message.offset });
+        if (wanted.has(key)) found.set(key, (await registry.decode<{ id: string }>(message.value)).value.id);
       },
     });
-    for (const [partition, offset] of byPartition) consumer.seek({ topic: QUOTES, partition, offset: offset.toString() });
+    // each partition read from the first offset accepted on it
+    const firstOffsets = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    for (const r of acceptedRecords) {
+      const key = `${r.topic}:${r.partition}`;
+      const offset = BigInt(r.offset);
+      if (!firstOffsets.has(key) || offset < firstOffsets.get(key)!.offset) firstOffsets.set(key, { topic: r.topic, partition: r.partition, offset });
+    }
+    for (const { topic, partition, offset } of firstOffsets.values()) consumer.seek({ topic, partition, offset: offset.toString() });
     try {
       await eventually('every accepted record read back', () => (found.size >= wanted.size ? true : undefined), 120_000);
     } finally {
       await consumer.disconnect();
     }
-    const lost = acceptedRecords.filter((r) => found.get(`${r.partition}:${r.offset}`) !== r.id);
+    const lost = acceptedRecords.filter((r) => found.get(at(r)) !== r.id);
     assert.deepEqual(lost, [], 'accepted records missing or changed');
     assert.ok(acceptedRecords.length > 20, `${acceptedRecords.length} records accepted and read back`);
   });
