@@ -20,7 +20,7 @@ import type { ResolvedTopic } from '../core/topic-spec.ts';
 import { authenticate, requirePermission, type AuthEnv } from './auth/middleware.ts';
 import type { Permission } from './auth/roles.ts';
 import { docsPage } from './docs.ts';
-import { ApiError, errorBody } from './errors.ts';
+import { ApiError, errorBody, isDataException } from './errors.ts';
 import type { Ingestor } from './ingest.ts';
 import { rateLimit } from './rate-limit.ts';
 import type { Check } from './readiness.ts';
@@ -139,6 +139,10 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return c.json(errorBody(c, error.code, error.message, error.field), error.status);
+    }
+    if (isDataException(error)) {
+      log.warn({ request_id: c.get('requestId'), err: error }, 'a value refused by Postgres');
+      return c.json(errorBody(c, 'invalid_request', `a value cannot be stored: ${error.message}`), 400);
     }
     if (error instanceof HTTPException) {
       const status = error.status;

@@ -15,6 +15,39 @@ export type RecordResult =
   | { index: number; id: string; partition: number; offset: string }
   | { index: number; error: 'invalid_record'; message: string; field: string; expected?: string };
 
+/**
+ * What Avro's check lets through but the platform cannot keep: a double that is not finite (JSON
+ * has no Infinity, but parses 1e400 as one), and a timestamp-millis outside what the tables store
+ * as a ClickHouse DateTime (seconds since 1970 in 32 bits), which would be silently wrapped there.
+ * Only declared fields are looked at: their shape is already checked, so the walk is shallow.
+ */
+const TIMESTAMP_RANGE_MS = { min: 0, max: 2 ** 32 * 1000 - 1 };
+const fieldsOf = new Map<string, { names: string[]; timestamps: Set<string> }>();
+
+function nonFinitePaths(value: unknown, path: string): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [path];
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${path}.${k}`));
+  return [];
+}
+
+function unstorable(topic: ResolvedTopic, record: Record<string, unknown>): { field: string; expected: string }[] {
+  let fields = fieldsOf.get(topic.name);
+  if (!fields) {
+    const isTimestamp = (t: unknown): boolean =>
+      Array.isArray(t) ? t.some(isTimestamp) : typeof t === 'object' && t !== null && (t as { logicalType?: unknown }).logicalType === 'timestamp-millis';
+    const declared = (JSON.parse(topic.schemaText) as { fields?: { name: string; type: unknown }[] }).fields ?? [];
+    fields = { names: declared.map((f) => f.name), timestamps: new Set(declared.filter((f) => isTimestamp(f.type)).map((f) => f.name)) };
+    fieldsOf.set(topic.name, fields);
+  }
+  return fields.names.flatMap((name) => {
+    const value = record[name];
+    if (fields.timestamps.has(name) && typeof value === 'number' && (value < TIMESTAMP_RANGE_MS.min || value > TIMESTAMP_RANGE_MS.max)) {
+      return [{ field: name, expected: 'a timestamp-millis from 1970-01-01 to 2106-02-07 (milliseconds since 1970)' }];
+    }
+    return nonFinitePaths(value, name).map((field) => ({ field, expected: 'a finite number' }));
+  });
+}
+
 export class Ingestor {
   private readonly partitionCounts = new Map<string, Promise<number>>();
 
@@ -64,6 +97,7 @@ export class Ingestor {
       return { message: `tenant_id must be your tenant "${tenantId}" (or left out)`, field: 'tenant_id' };
     }
     const problems = await this.registry.validate(topic.subject, { ...record, tenant_id: tenantId });
+    if (problems.length === 0) problems.push(...unstorable(topic, record as Record<string, unknown>));
     const first = problems[0];
     if (!first) return undefined;
     const more = problems.length > 1 ? ` (and ${problems.slice(1).map((p) => p.field).join(', ')})` : '';

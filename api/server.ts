@@ -1,7 +1,5 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
-import type { Server } from 'node:http';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { Datasets } from '../connectors/sources/image-search/datasets.ts';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
@@ -16,6 +14,7 @@ import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { Analytics } from './analytics/analytics.ts';
 import { createApp } from './app.ts';
+import { listen } from './listen.ts';
 import { attachUploadSockets } from './upload-socket.ts';
 import { Ingestor } from './ingest.ts';
 import { serviceChecks } from './readiness.ts';
@@ -59,11 +58,8 @@ export async function startApi(): Promise<RunningApi> {
     datasets,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, () => resolve(s));
-    s.once('error', reject);
-  });
-  attachUploadSockets(server as Server, { db, results: uploadResults, log });
+  const server = await listen(app.fetch, { hostname: config.API_HOST, port: config.API_PORT, requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS });
+  attachUploadSockets(server, { db, results: uploadResults, log });
   const resumed = await datasets.resumeUnfinished();
   if (resumed.length > 0) log.info({ datasets: resumed }, 'resuming dataset crawls');
   const url = `http://${config.API_HOST}:${config.API_PORT}`;

@@ -89,6 +89,18 @@ const envSchema = z.object({
   /** How often the retriever re-reads the watch list from Postgres. */
   MARKET_WATCHLIST_REFRESH_MS: positiveInt(30_000, 1000),
 
+  /**
+   * A request (headers and body) must arrive whole within this time, or the server answers 408 and
+   * closes the connection: a client trickling bytes (slowloris) cannot hold a socket for long.
+   * Node's default is 5 minutes; the default here lets a 200 MB upload through at ~1 MB/s.
+   */
+  API_REQUEST_TIMEOUT_MS: positiveInt(300_000, 100),
+  /** Hosts the crawler may fetch although they resolve to loopback, private or link-local addresses (comma-separated; empty: none). */
+  CRAWL_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean)),
+
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
 

@@ -1,7 +1,7 @@
 /** Access and refresh tokens: HS256 JWTs naming the subject, tenant, role and kind. */
 import { sign, verify } from 'hono/jwt';
 import { loadConfig } from '../../core/config.ts';
-import type { Role } from './roles.ts';
+import { ROLES, type Role } from './roles.ts';
 import type { Principal } from './store.ts';
 import { jwtSecret } from './secret.ts';
 
@@ -33,5 +33,7 @@ export async function principalOfToken(token: string, kind: Kind): Promise<Princ
   const claims = (await verify(token, jwtSecret(), 'HS256')) as Partial<Claims>;
   if (claims.kind !== kind) throw new Error(`a ${claims.kind ?? 'unknown'} token cannot be used as a ${kind} token`);
   if (!claims.sub || !claims.tenant || !claims.role) throw new Error('token lacks sub, tenant or role');
+  // a role this version does not know (renamed, or a token from elsewhere) would fail the permission check with a 500
+  if (!(ROLES as readonly unknown[]).includes(claims.role)) throw new Error(`token names an unknown role "${String(claims.role).slice(0, 50)}"`);
   return { subject: claims.sub, tenantId: claims.tenant, role: claims.role };
 }

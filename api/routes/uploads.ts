@@ -23,14 +23,18 @@ const UploadSchema = z
   })
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
+const isPlainFileName = (name: string) => name !== '.' && name !== '..' && ![...name].some((ch) => ch === '/' || ch === '\\' || ch < ' ' || ch === '\u007f');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** The same codes the app gives these statuses elsewhere (a body over the API limit is payload_too_large too). */
+const UPLOAD_ERROR_CODES: Partial<Record<number, string>> = { 404: 'not_found', 409: 'conflict', 413: 'payload_too_large' };
 
 /** Upload failures keep their status and field; anything else is not ours to translate. */
 async function mapped<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof UploadError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : error.status === 409 ? 'conflict' : 'invalid_upload', error.message, error.field);
+    if (error instanceof UploadError) throw new ApiError(error.status, UPLOAD_ERROR_CODES[error.status] ?? 'invalid_upload', error.message, error.field);
     throw error;
   }
 }
@@ -51,7 +55,14 @@ export function registerUploads(
       security: bearer,
       middleware: guards.ingest,
       request: {
-        query: z.object({ filename: z.string().max(255).optional() }),
+        // the name is only recorded (files are stored under the upload id), but it is shown and sent back: no paths, no control characters
+        query: z.object({
+          filename: z
+            .string()
+            .max(255)
+            .refine(isPlainFileName, 'a plain file name: no path, no control characters')
+            .optional(),
+        }),
         body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
       },
       responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },

@@ -1,3 +1,4 @@
+import './allow-local-crawl.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

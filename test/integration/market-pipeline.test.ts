@@ -6,6 +6,7 @@
  * change sends pages to the DLQ naming the selector; a fixed parser replayed over the stored pages
  * recovers their quotes without fetching again.
  */
+import './allow-local-crawl.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';

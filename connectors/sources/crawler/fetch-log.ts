@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
 import { quoteString } from '../../../core/clickhouse-sql.ts';
 
-export type Outcome = 'ok' | 'http_error' | 'robots' | 'too_large' | 'content_type' | 'redirects' | 'timeout' | 'network';
+export type Outcome = 'ok' | 'http_error' | 'robots' | 'too_large' | 'content_type' | 'redirects' | 'timeout' | 'network' | 'refused';
 
 export interface FetchLogEntry {
   crawl: string;

@@ -3,13 +3,16 @@
  * requests in flight and `ratePerSecond` starts a second; robots.txt obeyed (fetched once per
  * origin); 429, 5xx, timeouts and network errors retried with capped exponential back-off
  * (Retry-After honoured); responses capped at `maxBytes`; content types checked; redirects
- * bounded. Every attempt is written to the fetch log.
+ * bounded; targets that are not public http(s) URLs refused (target-guard.ts), redirects included.
+ * Every attempt is written to the fetch log.
  */
 import { gotScraping, type Response } from 'got-scraping';
 import PQueue from 'p-queue';
 import robotsParserModule from 'robots-parser';
+import { loadConfig } from '../../../core/config.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { FetchLog, Outcome } from './fetch-log.ts';
+import { guardedLookup, refusalOf } from './target-guard.ts';
 
 export interface FetcherOptions {
   /** The crawl id fetches are logged under, unless a fetch names its own. */
@@ -26,6 +29,8 @@ export interface FetcherOptions {
   retries?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Hosts fetched although they are loopback, private or link-local; CRAWL_ALLOWED_HOSTS by default. */
+  allowedHosts?: readonly string[];
 }
 
 export interface Fetched {
@@ -72,12 +77,19 @@ export class Fetcher {
       retries: 3,
       backoffMs: 250,
       maxBackoffMs: 10_000,
+      allowedHosts: loadConfig().CRAWL_ALLOWED_HOSTS,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as Required<Omit<FetcherOptions, 'crawl' | 'log' | 'logger'>>;
   }
 
   /** Fetches a page whose content type starts with one of `accept`; throws FetchError otherwise. */
   async fetch(url: string, accept: readonly string[] = ['text/html'], crawl = this.options.crawl): Promise<Fetched> {
+    // before robots.txt: fetching that is already a request to the target's host
+    const refusal = await refusalOf(url, this.o.allowedHosts);
+    if (refusal) {
+      this.record(crawl, url, url, 0, 0, 0, 1, 'refused');
+      throw new FetchError('refused', `${url.slice(0, 200)}: ${refusal}`);
+    }
     const allowed = await this.robotsFor(new URL(url).origin);
     if (!allowed(url)) {
       this.record(crawl, url, url, 0, 0, 0, 1, 'robots');
@@ -107,6 +119,7 @@ export class Fetcher {
     await this.waitForSlot(new URL(url).host);
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    let refusedRedirect: string | undefined;
     const request = gotScraping({
       url,
       headers: { 'user-agent': this.o.userAgent },
@@ -115,6 +128,20 @@ export class Fetcher {
       timeout: { request: this.o.timeoutMs },
       retry: { limit: 0 }, // retried here, so that every attempt is logged and rate-limited
       responseType: 'buffer',
+      dnsLookup: guardedLookup(this.o.allowedHosts),
+      hooks: {
+        // a public page may redirect to an internal address: every hop is checked like the first
+        beforeRedirect: [
+          async (next) => {
+            const target = String(next.url);
+            const refusal = await refusalOf(target, this.o.allowedHosts);
+            if (refusal) {
+              refusedRedirect = `${url} redirects to ${target}: ${refusal}`;
+              throw new Error(refusedRedirect);
+            }
+          },
+        ],
+      },
     });
     let tooLarge = false;
     request.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
@@ -128,6 +155,12 @@ export class Fetcher {
       response = (await request) as Response<Buffer>;
     } catch (error) {
       const name = (error as Error).name;
+      const code = (error as { code?: string }).code;
+      if (refusedRedirect || code === 'EREFUSEDTARGET' || code === 'ERR_UNSUPPORTED_PROTOCOL') {
+        // got checks a redirect's protocol before the beforeRedirect hook runs
+        this.record(crawl, url, url, 0, 0, elapsed(), attempt, 'refused');
+        throw new FetchError('refused', refusedRedirect ?? `${url}: ${(error as Error).message}`);
+      }
       if (tooLarge) {
         this.record(crawl, url, url, 0, this.o.maxBytes, elapsed(), attempt, 'too_large');
         throw new FetchError('too_large', `${url} is larger than ${this.o.maxBytes} bytes`);

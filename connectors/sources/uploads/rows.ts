@@ -1,8 +1,9 @@
 /**
  * Streams the rows of an uploaded file, one at a time, never the whole file in memory. CSV: the
  * first record is the header; a record with another field count, broken quoting, an oversized
- * field or bytes that are not UTF-8 is yielded as a rejection with its row number, and reading
- * goes on. JSON lines: each line one object.
+ * row or bytes that are not UTF-8 is yielded as a rejection with its row number, and reading goes
+ * on. JSON lines: each line one object, refused likewise when it is too large, nested too deeply
+ * to write back, or holds a number past the double range.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -11,12 +12,33 @@ import type { Format } from './sniff.ts';
 
 export type Row = { row: number; values: Record<string, string> } | { row: number; error: string };
 
-/** Longest field accepted; a row with a longer one is rejected. */
-export const MAX_FIELD_CHARS = 1024 * 1024;
+/**
+ * Largest row accepted (its fields' UTF-8 bytes): each row becomes one Kafka record, and the broker
+ * refuses records past ~1 MB (message.max.bytes) — one such row used to fail the whole upload.
+ */
+export const MAX_ROW_BYTES = 900 * 1024;
+const TOO_LONG = `the row is longer than ${MAX_ROW_BYTES} bytes`;
 /** Past this a record is not even assembled in memory: the parser gives up on it. */
 const PARSER_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
-const cell = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v));
+/** A JSON line that cannot become a row; the message is the row's rejection reason. */
+class RowRefusedError extends Error {}
+
+/** A JSON value as cell text: strings as they are, anything else as JSON. */
+function cell(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  try {
+    return JSON.stringify(v, (_key, x: unknown) => {
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify would silently write as null
+      if (typeof x === 'number' && !Number.isFinite(x)) throw new RowRefusedError('a number is out of range (beyond ±1.8e308)');
+      return x;
+    });
+  } catch (error) {
+    if (error instanceof RowRefusedError) throw error;
+    throw new RowRefusedError(`nested too deeply (${(error as Error).message})`); // a RangeError: out of stack
+  }
+}
 
 /** The header of a CSV file: its first record, names trimmed, blanks named column_<n>. */
 export async function readHeader(file: string, delimiter: string): Promise<string[]> {
@@ -43,7 +65,16 @@ export async function* readRows(file: string, format: Format, delimiter = ','): 
 async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
   const source = createReadStream(file);
   const parser = source.pipe(
-    parse({ bom: true, delimiter, relax_column_count: true, skip_records_with_error: true, max_record_size: PARSER_MAX_RECORD_BYTES, encoding: 'utf8' }),
+    parse({
+      bom: true,
+      delimiter,
+      // files joined from several sources mix line endings; the first one seen would otherwise be the only one
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_column_count: true,
+      skip_records_with_error: true,
+      max_record_size: PARSER_MAX_RECORD_BYTES,
+      encoding: 'utf8',
+    }),
   );
   // skipped records are announced by events; they are queued and yielded in order with the rest
   const skipped: string[] = [];
@@ -63,7 +94,7 @@ async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
       }
       row += 1;
       if (record.some((v) => v.includes('\uFFFD'))) yield { row, error: 'not valid UTF-8' };
-      else if (record.some((v) => v.length > MAX_FIELD_CHARS)) yield { row, error: `a field is longer than ${MAX_FIELD_CHARS} characters` };
+      else if (record.reduce((bytes, v) => bytes + Buffer.byteLength(v), 0) > MAX_ROW_BYTES) yield { row, error: TOO_LONG };
       else if (record.length !== header.length) yield { row, error: `expected ${header.length} fields, got ${record.length}` };
       else yield { row, values: Object.fromEntries(header.map((h, i) => [h, record[i]!])) };
     }
@@ -83,6 +114,10 @@ async function* jsonLines(file: string): AsyncGenerator<Row> {
       yield { row, error: 'not valid UTF-8' };
       continue;
     }
+    if (Buffer.byteLength(text) > MAX_ROW_BYTES) {
+      yield { row, error: TOO_LONG };
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -94,6 +129,14 @@ async function* jsonLines(file: string): AsyncGenerator<Row> {
       yield { row, error: 'not a JSON object' };
       continue;
     }
-    yield { row, values: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cell(v)])) };
+    let values: Record<string, string>;
+    try {
+      values = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cell(v)]));
+    } catch (error) {
+      if (!(error instanceof RowRefusedError)) throw error;
+      yield { row, error: error.message };
+      continue;
+    }
+    yield { row, values };
   }
 }

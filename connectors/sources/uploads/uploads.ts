@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Message } from 'kafkajs';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
+import { chunkMessages } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './sniff.ts';
@@ -20,6 +21,8 @@ import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
 const BATCH = 500;
+/** How much of a file tells its format, delimiter and whether it is text at all. */
+const HEAD_BYTES = 64 * 1024;
 
 export class UploadError extends Error {
   override name = 'UploadError';
@@ -62,6 +65,9 @@ export class Uploads {
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Upload> {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
+    if (/^multipart\//i.test(options.contentType ?? '')) {
+      throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
+    }
     const id = randomUUID();
     const file = this.fileOf(id);
     await mkdir(path.dirname(file), { recursive: true });
@@ -69,11 +75,13 @@ export class Uploads {
     let head = '';
     const guard = new Transform({
       transform(chunk: Buffer, _encoding, done) {
+        // the first HEAD_BYTES are sniffed, however the body happens to be chunked
+        const sniffed = bytes < HEAD_BYTES ? chunk.subarray(0, HEAD_BYTES - bytes) : undefined;
         bytes += chunk.length;
         if (bytes > options.maxBytes) return done(new UploadError(413, `the file is larger than ${options.maxBytes} bytes`));
-        if (head.length < 64 * 1024) {
-          if (chunk.includes(0)) return done(new UploadError(415, 'the file is binary, not CSV or JSON lines text'));
-          head += chunk.toString('utf8');
+        if (sniffed) {
+          if (sniffed.includes(0)) return done(new UploadError(415, 'the file is binary, not CSV or JSON lines text'));
+          head += sniffed.toString('utf8');
         }
         done(null, chunk);
       },
@@ -160,7 +168,8 @@ export class Uploads {
     let refused: { row: number; error: string }[] = [];
     let total = 0;
     const flush = async () => {
-      if (messages.length > 0) await this.producer.sendPrepared(ROWS_TOPIC, messages);
+      // 500 wide rows make a produce request far past the broker's 1 MB per partition batch
+      for (const chunk of chunkMessages(messages)) await this.producer.sendPrepared(ROWS_TOPIC, chunk);
       if (refused.length > 0) {
         await this.db.query(
           `INSERT INTO upload_rejections (upload_id, row_number, reason)
