@@ -5,7 +5,7 @@ import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
-import { loadConfig } from '../core/config.ts';
+import { loadConfig, trustedCrawlHosts } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
@@ -43,7 +43,7 @@ export async function startApi(): Promise<RunningApi> {
     log: createLogger('datasets'),
     searchEndpoints: config.CRAWL_SEARCH_ENDPOINTS,
     root: datasetsDirOf(config),
-    fetcher: { ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST, concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST },
+    fetcher: { ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST, concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST, allowedHosts: trustedCrawlHosts(config) },
   });
   const app = createApp({
     log,

@@ -79,7 +79,7 @@ const crawlSeconds = (performance.now() - started) / 1000;
 for (const { terms } of crawled.keywords) for (const term of terms) for (let n = 0; n < IMAGE_RESULTS.length; n++) await resultBytes(term, n);
 
 const fetchLog = new FetchLog(clickhouse);
-const fetcher = new Fetcher({ crawl: `bench-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0, concurrencyPerHost: 8, retries: 1 });
+const fetcher = new Fetcher({ crawl: `bench-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0, concurrencyPerHost: 8, retries: 1, allowedHosts: [new URL(site.url).hostname] });
 const spec = imageValidation({ store: new DatasetImageStore(db, root, loadConfig().CRAWL_NEAR_DUPLICATE_DISTANCE), fetcher, fetchLog }, { input: input.name, output: output.name });
 started = performance.now();
 const processor = await runProcessor({ ...spec, name: `image-validation-bench-${run}` }, { kafka, registry });

@@ -36,7 +36,7 @@ const rows: [string, string, string][] = [];
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en');
 
 // 1. the fetcher alone: every history page of every symbol, again and again under new crawl ids
-const fetcher = new Fetcher({ crawl: `bench-${run}`, log, logger, ratePerSecondPerHost: 0 });
+const fetcher = new Fetcher({ crawl: `bench-${run}`, log, logger, ratePerSecondPerHost: 0, allowedHosts: [new URL(site.url).hostname] });
 const fetched: Fetched[] = [];
 let fetchedPages = 0;
 let started = performance.now();

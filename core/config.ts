@@ -104,7 +104,11 @@ const envSchema = z.object({
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
 
-  /** Image search endpoints the dataset crawler queries, comma-separated URL templates with {q} for the search term. */
+  /**
+   * Image search endpoints the dataset crawler queries, comma-separated URL templates with {q} for the
+   * search term. Configured by the operator, so their hosts (and images they serve) may be fetched
+   * even when local, as CRAWL_ALLOWED_HOSTS would allow.
+   */
   CRAWL_SEARCH_ENDPOINTS: z
     .string()
     .default('http://127.0.0.1:8090/search/images?q={q}')
@@ -154,6 +158,12 @@ export function loadConfig(): Config {
 }
 
 /** host and port of a URL or host:port, for services whose port is implied by their address. */
+/** The hosts the crawlers may fetch although local: CRAWL_ALLOWED_HOSTS and the search endpoints' hosts. */
+export const trustedCrawlHosts = (config: Pick<Config, 'CRAWL_ALLOWED_HOSTS' | 'CRAWL_SEARCH_ENDPOINTS'>): string[] => [
+  ...config.CRAWL_ALLOWED_HOSTS,
+  ...config.CRAWL_SEARCH_ENDPOINTS.map((template) => new URL(template.replace('{q}', 'q')).hostname.replace(/^\[|\]$/g, '').toLowerCase()),
+];
+
 export function hostAndPort(address: string): { host: string; port: number } {
   const url = new URL(address.includes('://') ? address : `tcp://${address}`);
   const fallback = url.protocol === 'https:' ? 443 : 80;

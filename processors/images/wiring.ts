@@ -2,7 +2,7 @@
 import { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
 import { Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
-import { loadConfig } from '../../core/config.ts';
+import { loadConfig, trustedCrawlHosts } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { imageValidation } from './index.ts';
@@ -18,6 +18,7 @@ export function imageValidationFromConfig(topics?: { input: string; output: stri
     ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST,
     concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST,
     maxBytes: config.CRAWL_IMAGE_MAX_BYTES,
+    allowedHosts: trustedCrawlHosts(config),
   });
   const store = new DatasetImageStore(createPostgresPool(4), datasetsDirOf(config), config.CRAWL_NEAR_DUPLICATE_DISTANCE);
   return imageValidation({ store, fetcher, fetchLog }, topics);

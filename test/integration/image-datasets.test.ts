@@ -4,6 +4,7 @@
  * every image, and the counts, files, manifest, progress stream, redelivery and resumption are
  * checked against what the fixture says each image is.
  */
+import './allow-local-crawl.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -292,11 +293,15 @@ describe('image datasets', () => {
     await processor.stop(); // the command-line processor alone from here
     const env = { CRAWL_DATASETS_DIR: root, CRAWL_RATE_PER_HOST: '40', LOG_LEVEL: 'info' };
     const first = new MillraceProcess(['processor', 'image-validation'], env);
-    await first.waitForLog('the first processor to join', (l) => l.msg === 'partitions assigned');
-    const response = await create({ name: 'crash', keywords: Array.from({ length: 8 }, (_, i) => `crash${suffix}k${i}`), per_keyword: 100, min_width: 32, min_height: 32 });
-    const crashId = ((await response.json()) as DatasetStatus).id;
-    await eventually('some verdicts', async () => ((await status(crashId)).counts.validated >= 30 ? true : undefined), 120_000);
-    await first.kill('SIGKILL');
+    let crashId: string;
+    try {
+      await first.waitForLog('the first processor to join', (l) => l.msg === 'partitions assigned');
+      const response = await create({ name: 'crash', keywords: Array.from({ length: 8 }, (_, i) => `crash${suffix}k${i}`), per_keyword: 100, min_width: 32, min_height: 32 });
+      crashId = ((await response.json()) as DatasetStatus).id;
+      await eventually('some verdicts', async () => ((await status(crashId)).counts.validated >= 30 ? true : undefined), 120_000);
+    } finally {
+      await first.kill('SIGKILL'); // also when the test fails before: a processor left running would judge the next run's images
+    }
     const killedAt = (await status(crashId)).counts.validated;
     assert.ok(killedAt < 192, `killed mid-dataset (${killedAt} of 192 judged)`);
     const second = new MillraceProcess(['processor', 'image-validation'], env);
