@@ -32,8 +32,7 @@ export async function saveDataset(db: Pool, tenantId: string, name: string, defi
     const latest = rows[0];
     if (latest?.same) {
       await client.query('COMMIT');
-      const { same: _same, ...dataset } = latest;
-      return { ...dataset, created: false };
+      return { tenant_id: latest.tenant_id, name: latest.name, version: latest.version, definition: latest.definition, created_at: latest.created_at, created: false };
     }
     const inserted = await client.query<Dataset>('INSERT INTO training_datasets (tenant_id, name, version, definition) VALUES ($1, $2, $3, $4) RETURNING *', [
       tenantId,
