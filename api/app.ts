@@ -39,7 +39,7 @@ import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { registerUploadResults } from './routes/upload-results.ts';
-import { registerTrainingDatasets } from './routes/training.ts';
+import { registerTrainingDatasets, registerTrainingJobs } from './routes/training.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -119,6 +119,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
   if (uploadResults) registerUploadResults(app, uploadResults, guard('read'));
   if (clickhouse) registerTrainingDatasets(app, { db, clickhouse }, { read: guard('read'), write: guard('analytics') });
+  registerTrainingJobs(app, { db, ingestor }, { read: guard('read'), write: guard('analytics') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

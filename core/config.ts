@@ -90,6 +90,13 @@ const envSchema = z.object({
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
 
+  /** A trainer's claim on a job lasts this long unless renewed (every third of it); a dead trainer's job is claimed again after it. */
+  TRAINER_LEASE_MS: positiveInt(30_000, 1000),
+  /** How often an idle trainer looks for claimable jobs besides the requests it consumes (queued elsewhere, or orphaned). */
+  TRAINER_POLL_MS: positiveInt(2000, 100),
+  /** Online predictions wait this long to share one ONNX run with requests arriving meanwhile. */
+  PREDICT_BATCH_WINDOW_MS: positiveInt(2, 0),
+
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),
 });

@@ -70,4 +70,20 @@ export const catalogue: readonly TopicSpec[] = [
     schema: 'catalog.rows.classified.avsc',
     streamable: true,
   },
+  {
+    // training jobs to run (POST /v1/training-jobs): `millrace trainer` instances share them in one group
+    name: 'models.training.requests',
+    partitions: 3,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'models.training.requests.avsc',
+  },
+  {
+    // what trainers report, one job's events in order (keyed by job)
+    name: 'models.training.events',
+    partitions: 3,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'models.training.events.avsc',
+    key: ['job_id'],
+    streamable: true,
+  },
 ];

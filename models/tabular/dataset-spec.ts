@@ -106,11 +106,11 @@ function fromWhere(definition: DatasetDefinition, tenantId: string): string {
 
 const labelSql = (definition: DatasetDefinition) => `toUInt8(${renderCondition(TABLES[definition.table]!, definition.label)})`;
 
-/** Rows as [feature..., label, holdout] in the definition's feature order. */
+/** Rows as {f0...fn, label, holdout}, features in the definition's order (18.16 has no JSONCompactEachRow). */
 export function rowsQuery(definition: DatasetDefinition, tenantId: string): string {
   const table = TABLES[definition.table]!;
-  const features = definition.features.map((f) => table.features[f]!.sql);
-  return `SELECT ${[...features, labelSql(definition), `cityHash64(id) % ${HOLDOUT_EVERY} = 0`].join(', ')} ${fromWhere(definition, tenantId)}`;
+  const features = definition.features.map((f, j) => `${table.features[f]!.sql} AS f${j}`);
+  return `SELECT ${[...features, `${labelSql(definition)} AS label`, `cityHash64(id) % ${HOLDOUT_EVERY} = 0 AS holdout`].join(', ')} ${fromWhere(definition, tenantId)}`;
 }
 
 /** One row: rows, positives. */

@@ -76,12 +76,12 @@ export interface DatasetRow {
 
 /** Streams the dataset's rows from ClickHouse, features in the definition's order. */
 export async function* streamDataset(clickhouse: ClickHouseClient, dataset: Dataset): AsyncGenerator<DatasetRow> {
-  const result = await clickhouse.query({ query: rowsQuery(dataset.definition, dataset.tenant_id), format: 'JSONCompactEachRow' });
-  const width = dataset.definition.features.length;
+  const result = await clickhouse.query({ query: rowsQuery(dataset.definition, dataset.tenant_id), format: 'JSONEachRow' });
+  const names = dataset.definition.features.map((_, j) => `f${j}`);
   for await (const batch of result.stream()) {
     for (const row of batch) {
-      const values = row.json<RawValue[]>();
-      yield { features: values.slice(0, width), label: Number(values[width]) === 1 ? 1 : 0, holdout: Number(values[width + 1]) === 1 };
+      const values = row.json<Record<string, RawValue>>();
+      yield { features: names.map((n) => values[n]!), label: Number(values.label) === 1 ? 1 : 0, holdout: Number(values.holdout) === 1 };
     }
   }
 }
