@@ -5,7 +5,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
+import { loadConfig } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
 import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/registry.ts';
+import { EncodingError } from '../../models/tabular/encoding.ts';
+import { NoModelError, TabularPredictors } from '../../models/tabular/predictor.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
@@ -43,7 +47,25 @@ function notFound(error: unknown): never {
   throw error;
 }
 
-export function registerModels(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; activate: MiddlewareHandler<AuthEnv>[] }): void {
+const PredictInput = z
+  .object({ rows: z.array(z.record(z.string(), z.unknown())).min(1).max(1000).openapi({ description: 'feature values by name, as the dataset names them' }) })
+  .openapi('PredictInput', { example: { rows: [{ hour: 18, weekday: 5, distance: 740, origin: 'ORD' }] } });
+const PredictOutput = z
+  .object({
+    model_id: z.string(),
+    version: z.string().openapi({ description: 'the active version that answered' }),
+    predictions: z.array(z.object({ label: z.union([z.literal(0), z.literal(1)]), probability: z.number().openapi({ description: 'P(label = 1)' }) })),
+  })
+  .openapi('Predictions');
+
+export function registerModels(
+  app: OpenAPIHono<AuthEnv>,
+  db: Pool,
+  guards: { read: MiddlewareHandler<AuthEnv>[]; activate: MiddlewareHandler<AuthEnv>[] },
+  log: Logger,
+): void {
+  // a model loads on its first prediction; its LISTEN connection does not keep a process alive
+  const predictors = new TabularPredictors(db, log, loadConfig().PREDICT_BATCH_WINDOW_MS);
   app.openapi(
     createRoute({
       method: 'get',
@@ -102,6 +124,29 @@ export function registerModels(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { re
       const { id, version } = c.req.valid('param');
       const activated = await activateVersion(db, id, version).catch(notFound);
       return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/models/{id}/predict',
+      tags: ['models'],
+      summary: "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
+      security: bearer,
+      middleware: guards.read,
+      request: { params: params.pick({ id: true }), body: { required: true, content: { 'application/json': { schema: PredictInput } } } },
+      responses: { 200: { description: 'one prediction per row, in order', content: { 'application/json': { schema: PredictOutput } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      try {
+        const { version, predictions } = await predictors.predict(id, c.get('principal').tenantId, c.req.valid('json').rows);
+        return c.json({ model_id: id, version, predictions }, 200);
+      } catch (error) {
+        if (error instanceof NoModelError) throw new ApiError(404, 'not_found', error.message, 'id');
+        if (error instanceof EncodingError) throw new ApiError(400, 'invalid_request', error.message, error.field);
+        throw error;
+      }
     },
   );
 }

@@ -43,17 +43,24 @@ export async function testApi(deps: { db: Pool; clickhouse: ClickHouseClient; ka
   const tenant = `${label}-${randomBytes(4).toString('hex')}`;
   await createTenant(db, tenant);
   const keys = { admin: (await createKey(db, tenant, 'admin')).key, analyst: (await createKey(db, tenant, 'analyst')).key, reader: (await createKey(db, tenant, 'reader')).key };
+  // in-process requests have no socket: a client address of their own keeps this tenant's requests out of the
+  // per-IP rate limit that every other in-process caller on this database shares
+  const connection = { incoming: { socket: { remoteAddress: `test:${tenant}` } } };
   return {
     tenant,
     keys,
     app,
     call: (url, key, init = {}) =>
       Promise.resolve(
-        app.request(url, {
-          method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        }),
+        app.request(
+          url,
+          {
+            method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+          },
+          connection,
+        ),
       ),
     close: async () => {
       await Promise.all([producer.disconnect(), admin.disconnect()]);
