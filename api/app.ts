@@ -90,8 +90,9 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
       throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
     },
   });
-  // uploads (and bulk predictions) stream to disk under their own, larger cap (UPLOAD_MAX_BYTES)
-  app.use((c, next) => (c.req.method === 'POST' && (c.req.path === '/v1/uploads' || c.req.path === '/v1/predictions/bulk') ? next() : limitBody(c, next)));
+  // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
+  const streamedBodies = (path: string) => path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
+  app.use((c, next) => (c.req.method === 'POST' && streamedBodies(c.req.path) ? next() : limitBody(c, next)));
   app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
   app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
 

@@ -72,20 +72,26 @@ export function encodeInto(encoding: Encoding, values: readonly RawValue[], out:
   });
 }
 
-/** Encodes rows given as objects by feature name, checking each value's type. */
+/** What is wrong with a row given as an object by feature name, if anything; fields named `<prefix><feature>`. */
+export function rowProblem(encoding: Encoding, row: Record<string, unknown>, prefix: string): EncodingError | undefined {
+  for (const f of encoding.features) {
+    const value = row[f.name];
+    const field = `${prefix}${f.name}`;
+    if (value === undefined || value === null) return new EncodingError(field, `${field} is missing`);
+    if (f.kind === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) return new EncodingError(field, `${field} must be a finite number`);
+    if (f.kind === 'categorical' && typeof value !== 'string') return new EncodingError(field, `${field} must be a string`);
+  }
+  return undefined;
+}
+
+/** Encodes rows given as objects by feature name; throws the first row's problem. */
 export function encodeObjects(encoding: Encoding, rows: readonly Record<string, unknown>[]): Float32Array {
   const width = encodedWidth(encoding);
   const out = new Float32Array(rows.length * width);
   rows.forEach((row, i) => {
-    const values = encoding.features.map((f) => {
-      const value = row[f.name];
-      const field = `rows.${i}.${f.name}`;
-      if (value === undefined || value === null) throw new EncodingError(field, `${field} is missing`);
-      if (f.kind === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) throw new EncodingError(field, `${field} must be a finite number`);
-      if (f.kind === 'categorical' && typeof value !== 'string') throw new EncodingError(field, `${field} must be a string`);
-      return value as RawValue;
-    });
-    encodeInto(encoding, values, out, i * width);
+    const problem = rowProblem(encoding, row, `rows.${i}.`);
+    if (problem) throw problem;
+    encodeInto(encoding, encoding.features.map((f) => row[f.name] as RawValue), out, i * width);
   });
   return out;
 }

@@ -40,6 +40,9 @@ class LoadedVersion {
   private waitingRows = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = Promise.resolve();
+  /** Batches holding this version (POST /v1/models/{id}/batch): it is released only once they let go. */
+  private holds = 0;
+  private retiring: (() => void) | undefined;
 
   constructor(
     readonly manifest: TabularManifest,
@@ -94,8 +97,19 @@ class LoadedVersion {
     });
   }
 
-  /** Releases the session once the batches already gathered have run. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) this.retiring?.();
+    };
+  }
+
+  /** Releases the session once nothing holds it and the batches already gathered have run. */
   async retire(): Promise<void> {
+    if (this.holds > 0) await new Promise<void>((resolve) => (this.retiring = resolve));
     this.flush();
     await this.running;
     await this.session?.release();
@@ -118,13 +132,26 @@ export class TabularPredictors {
 
   /** Predicts with the active version of `modelId`, which must be one of `tenantId`'s tabular models. */
   async predict(modelId: string, tenantId: string, rows: readonly Record<string, unknown>[]): Promise<{ version: string; predictions: Prediction[] }> {
-    const followed = await this.follow(modelId);
+    const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
+    return { version: loaded.manifest.version, predictions: await loaded.predict(rows) };
+  }
+
+  /**
+   * The active version of `modelId` for a batch: it stays usable until `release`, even if another
+   * version is activated meanwhile, so every row of the batch is scored by one version.
+   */
+  async hold(modelId: string, tenantId: string): Promise<{ version: string; manifest: TabularManifest; predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]>; release(): void }> {
+    const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
+    const release = loaded.hold();
+    return { version: loaded.manifest.version, manifest: loaded.manifest, predict: (rows) => loaded.predict(rows), release };
+  }
+
+  private servable(followed: Followed, modelId: string, tenantId: string): LoadedVersion {
     const loaded = followed.current;
-    // another tenant's model is answered as no model at all
     if (!loaded) throw new NoModelError(`model "${modelId}" has no active version`);
     // another tenant's model, or one that is no tabular classifier (finance's), is no model here
     if (!loaded.servable || loaded.manifest.lineage.tenant_id !== tenantId) throw new NoModelError(`no tabular model "${modelId}" for this tenant`);
-    return { version: loaded.manifest.version, predictions: await loaded.predict(rows) };
+    return loaded;
   }
 
   private follow(modelId: string): Promise<Followed> {

@@ -110,6 +110,26 @@ describe('POST /v1/models/{id}/predict', () => {
     body.predictions.forEach((p, i) => assert.ok(Math.abs(p.probability - want[i]!) < 1e-5, `row ${i}`));
   });
 
+  it('scores JSON lines in a streamed batch, larger than the JSON body limit, answering every line in order', { timeout: 60_000 }, async () => {
+    const rows = requestRows(20_000, 5);
+    const lines = rows.map((r) => JSON.stringify(r));
+    lines.splice(1500, 0, '{"hour": 3', ''); // a broken line, then a blank one
+    lines.splice(3000, 0, JSON.stringify({ hour: 3, weekday: 1, distance: 100 }));
+    const raw = `${lines.join('\n')}\n`;
+    assert.ok(raw.length > 1024 * 1024, `${raw.length} bytes`);
+    const response = await api.call(`/v1/models/${modelId}/batch`, api.keys.reader, { raw, contentType: 'application/x-ndjson' });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get('x-model-version'), '2');
+    const answers = (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as { line: number; probability?: number; error?: string; field?: string; message?: string });
+    assert.equal(answers.length, 20_002, 'one answer per non-empty line');
+    assert.deepEqual(answers.map((a) => a.line), [...Array(20_003).keys()].map((i) => i + 1).filter((n) => n !== 1502));
+    assert.deepEqual(answers[1500], { line: 1501, error: 'invalid_row', message: 'line 1501 is not JSON' });
+    assert.deepEqual(answers[2999], { line: 3001, error: 'invalid_row', field: 'origin', message: 'line 3001: origin is missing' });
+    const scored = answers.filter((a) => a.error === undefined);
+    const want = expected('2', rows);
+    scored.forEach((a, i) => assert.ok(Math.abs(a.probability! - want[i]!) < 1e-5, `row ${i}`));
+  });
+
   it('refuses rows that do not fit with a 400 naming the field, and unknown or foreign models with a 404', async () => {
     const refused = async (rows: unknown[], field: string, message: RegExp) => {
       const response = await predict(rows);

@@ -20,7 +20,8 @@ export interface TestApi {
   tenant: string;
   keys: { admin: string; analyst: string; reader: string };
   app: ReturnType<typeof createApp>;
-  call(url: string, key: string, init?: { method?: string; body?: unknown }): Promise<Response>;
+  /** `body` is sent as JSON, `raw` as it is under `contentType`. */
+  call(url: string, key: string, init?: { method?: string; body?: unknown; raw?: string; contentType?: string }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -55,9 +56,9 @@ export async function testApi(deps: { db: Pool; clickhouse: ClickHouseClient; ka
         app.request(
           url,
           {
-            method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+            method: init.method ?? (init.body === undefined && init.raw === undefined ? 'GET' : 'POST'),
+            headers: { authorization: `Bearer ${key}`, 'content-type': init.contentType ?? 'application/json' },
+            body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
           },
           connection,
         ),
