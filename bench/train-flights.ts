@@ -37,6 +37,7 @@ import { Registry } from '../core/registry.ts';
 import { activateVersion } from '../models/registry.ts';
 import { ALGORITHM_NAMES, parseParams } from '../models/tabular/algorithms.ts';
 import { saveDataset } from '../models/tabular/datasets.ts';
+import { TabularPredictors } from '../models/tabular/predictor.ts';
 import { trainOnDataset } from '../models/tabular/train.ts';
 import { buildManifest, codeVersion, registerTrained } from '../models/tabular/version.ts';
 
@@ -146,9 +147,12 @@ await createTenant(db, tenant);
 const key = (await createKey(db, tenant, 'reader')).key;
 // in-process requests have no socket: each phase gets a client address of its own, under the per-IP limit
 let connection = { incoming: { socket: { remoteAddress: `bench:${tenant}:warm-up` } } };
-const predictOnce = async (row: Flight) => {
+const features = (row: Flight) => {
   const at = new Date(row.event_time);
-  const body = { rows: [{ hour: at.getUTCHours(), weekday: ((at.getUTCDay() + 6) % 7) + 1, month: at.getUTCMonth() + 1, distance: row.distance, origin: row.origin, destination: row.destination }] };
+  return { hour: at.getUTCHours(), weekday: ((at.getUTCDay() + 6) % 7) + 1, month: at.getUTCMonth() + 1, distance: row.distance, origin: row.origin, destination: row.destination };
+};
+const predictOnce = async (row: Flight) => {
+  const body = { rows: [features(row)] };
   const t = performance.now();
   const response = await app.request(`/v1/models/${modelId}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }, connection);
   if (response.status !== 200) throw new Error(`predict: ${response.status} ${await response.text()}`);
@@ -171,6 +175,30 @@ for (const clients of [1, 16]) {
   const { sorted, perSecond } = await latencies(clients, clients === 1 ? 400 : 30);
   print(`  ${String(clients).padStart(2)} client(s): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, ${perSecond.toFixed(0)} requests/s`);
 }
+
+// the same without HTTP, authentication and the rate limits' Postgres round trips: the model's own share
+const predictors = new TabularPredictors(db, log, 2);
+await predictors.predict(modelId, tenant, [features(flights[0]!)]);
+const direct: number[] = [];
+for (let i = 0; i < 400; i++) {
+  const t = performance.now();
+  await predictors.predict(modelId, tenant, [features(flights[i]!)]);
+  direct.push(performance.now() - t);
+}
+direct.sort((a, b) => a - b);
+print(`   in process, no HTTP/auth/rate limit: p50 ${percentile(direct, 50).toFixed(1)} ms, p99 ${percentile(direct, 99).toFixed(1)} ms (the 2 ms batch window included)`);
+await predictors.close();
+
+const batchRows = flights.slice(0, 50_000);
+connection = { incoming: { socket: { remoteAddress: `bench:${tenant}:batch` } } };
+started = performance.now();
+const batch = await app.request(
+  `/v1/models/${modelId}/batch`,
+  { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body: batchRows.map((f) => JSON.stringify(features(f))).join('\n') },
+  connection,
+);
+const answered = (await batch.text()).trim().split('\n').length;
+print(`batch scoring (POST /v1/models/{id}/batch): ${answered.toLocaleString()} rows in ${seconds(performance.now() - started)}, ${Math.round(answered / ((performance.now() - started) / 1000)).toLocaleString()} rows/s`);
 
 if (!values.keep) {
   await db.query('DELETE FROM models WHERE id = $1', [modelId]);

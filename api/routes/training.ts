@@ -13,7 +13,7 @@ import type { Pool } from '../../core/postgres.ts';
 import { datasetDefinitionSchema, describeLabel, featuresOf, HOLDOUT_EVERY } from '../../models/tabular/dataset-spec.ts';
 import { datasetStats, getDataset, saveDataset, UnknownDatasetError, type Dataset } from '../../models/tabular/datasets.ts';
 import { ALGORITHM_NAMES, parseParams } from '../../models/tabular/algorithms.ts';
-import { createJob, EVENTS_TOPIC, getJob, jobEvents, recordEvent, REQUESTS_TOPIC, type TrainingJob } from '../../models/tabular/jobs.ts';
+import { createJob, EVENTS_TOPIC, getJob, jobEvents, REQUESTS_TOPIC, type TrainingJob } from '../../models/tabular/jobs.ts';
 import type { TrainingRequest } from '../../models/tabular/trainer.ts';
 import type { Ingestor } from '../ingest.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -204,8 +204,7 @@ export function registerTrainingJobs(
         model_id: `${tenantId}.${input.model ?? `${dataset.name}-${input.algorithm.replace('_', '-')}`}`,
       };
       // the row first, so the job is visible at once; the record is what wakes a trainer
-      await createJob(db, job);
-      await recordEvent(db, (event) => produce(EVENTS_TOPIC, tenantId, event), job, 'queued', { dataset: dataset.name, dataset_version: dataset.version, algorithm: input.algorithm });
+      await createJob(db, (event) => produce(EVENTS_TOPIC, tenantId, event), job);
       const request: Omit<TrainingRequest, 'tenant_id'> = {
         id: job.id,
         event_time: Date.now(),

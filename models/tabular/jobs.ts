@@ -4,7 +4,7 @@
  * any trainer claims a queued job or one whose lease ran out (its trainer died). Events are kept
  * in order per job for the SSE route, and published to models.training.events.
  */
-import type { Pool } from '../../core/postgres.ts';
+import type { Pool, PoolClient } from '../../core/postgres.ts';
 import type { AvroProducer } from '../../core/producer.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -43,14 +43,29 @@ export const MAX_ATTEMPTS = 3;
 
 export type NewJob = Pick<TrainingJob, 'id' | 'tenant_id' | 'dataset_name' | 'dataset_version' | 'algorithm' | 'params' | 'model_id'>;
 
-/** Creates the job unless it exists (a request delivered again); true when created. */
-export async function createJob(db: Pool, job: NewJob): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-    [job.id, job.tenant_id, job.dataset_name, job.dataset_version, job.algorithm, JSON.stringify(job.params), job.model_id],
-  );
-  return rowCount === 1;
+/**
+ * Creates the job unless it exists (a request delivered again), with its `queued` event: both
+ * commit only after the event is on models.training.events, so no trainer can claim the job (and
+ * publish `started`) before `queued` is there. True when created.
+ */
+export async function createJob(db: Pool, publish: PublishEvent, job: NewJob): Promise<boolean> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rowCount } = await client.query(
+      `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [job.id, job.tenant_id, job.dataset_name, job.dataset_version, job.algorithm, JSON.stringify(job.params), job.model_id],
+    );
+    if (rowCount === 1) await recordEvent(client, publish, job, 'queued', { dataset: job.dataset_name, dataset_version: job.dataset_version, algorithm: job.algorithm });
+    await client.query('COMMIT');
+    return rowCount === 1;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 export async function getJob(db: Pool, tenantId: string, id: string): Promise<TrainingJob | null> {
@@ -129,7 +144,7 @@ export const publishWith =
   };
 
 /** Records an event in Postgres (for the SSE route) and publishes it to models.training.events. */
-export async function recordEvent(db: Pool, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<void> {
+export async function recordEvent(db: Pool | PoolClient, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<void> {
   const { rows } = await db.query<{ seq: string; created_at: Date }>('INSERT INTO training_job_events (job_id, kind, detail) VALUES ($1, $2, $3) RETURNING seq::text, created_at', [
     job.id,
     kind,

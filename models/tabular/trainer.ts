@@ -84,7 +84,7 @@ export async function startTrainer({ kafka, registry, db, clickhouse, log, group
         if (!params.success) throw new TrainingRefused(`params: ${params.error.issues[0]?.path.join('.')}: ${params.error.issues[0]?.message}`);
         await getDataset(db, request.tenant_id, request.dataset_name, request.dataset_version);
         const job = { id: request.id, tenant_id: request.tenant_id, dataset_name: request.dataset_name, dataset_version: request.dataset_version, algorithm, params: params.data, model_id: request.model_id };
-        if (await createJob(db, job)) await recordEvent(db, publish, job, 'queued', { dataset: request.dataset_name, dataset_version: request.dataset_version, algorithm });
+        await createJob(db, publish, job);
       } catch (error) {
         if (!(error instanceof TrainingRefused || error instanceof UnknownDatasetError || error instanceof SyntaxError)) throw error; // Postgres down: the batch is retried
         log.warn({ job_id: request.id, reason: (error as Error).message }, 'training request to DLQ');
