@@ -130,6 +130,27 @@ describe('POST /v1/models/{id}/predict', () => {
     scored.forEach((a, i) => assert.ok(Math.abs(a.probability! - want[i]!) < 1e-5, `row ${i}`));
   });
 
+  it('a batch keeps the version it began with when another is activated meanwhile', { timeout: 60_000 }, async () => {
+    const rows = requestRows(4000, 6);
+    const encoder = new TextEncoder();
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => void (feed = controller) });
+    const send = (part: Record<string, unknown>[]) => feed.enqueue(encoder.encode(part.map((r) => `${JSON.stringify(r)}\n`).join('')));
+    send(rows.slice(0, 2000));
+    const response = await api.call(`/v1/models/${modelId}/batch`, api.keys.reader, { raw: body, contentType: 'application/x-ndjson' });
+    assert.equal(response.headers.get('x-model-version'), '2');
+    const text = response.text();
+
+    await activateVersion(db, modelId, '1');
+    await eventually('version 1 answering single predictions', async () => (((await (await predict(requestRows(1, 7))).json()) as PredictBody).version === '1' ? true : undefined), 20_000);
+    send(rows.slice(2000));
+    feed.close();
+    const answers = (await text).trim().split('\n').map((l) => JSON.parse(l) as { probability: number });
+    assert.equal(answers.length, 4000);
+    const want = expected('2', rows);
+    answers.forEach((a, i) => assert.ok(Math.abs(a.probability - want[i]!) < 1e-5, `row ${i}: scored by version 2 throughout`));
+  });
+
   it('refuses rows that do not fit with a 400 naming the field, and unknown or foreign models with a 404', async () => {
     const refused = async (rows: unknown[], field: string, message: RegExp) => {
       const response = await predict(rows);

@@ -21,7 +21,7 @@ export interface TestApi {
   keys: { admin: string; analyst: string; reader: string };
   app: ReturnType<typeof createApp>;
   /** `body` is sent as JSON, `raw` as it is under `contentType`. */
-  call(url: string, key: string, init?: { method?: string; body?: unknown; raw?: string; contentType?: string }): Promise<Response>;
+  call(url: string, key: string, init?: { method?: string; body?: unknown; raw?: string | ReadableStream<Uint8Array>; contentType?: string }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -59,6 +59,7 @@ export async function testApi(deps: { db: Pool; clickhouse: ClickHouseClient; ka
             method: init.method ?? (init.body === undefined && init.raw === undefined ? 'GET' : 'POST'),
             headers: { authorization: `Bearer ${key}`, 'content-type': init.contentType ?? 'application/json' },
             body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+            ...(init.raw instanceof ReadableStream ? { duplex: 'half' } : {}),
           },
           connection,
         ),
