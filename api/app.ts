@@ -44,6 +44,7 @@ import { registerAnalytics } from './routes/analytics.ts';
 import { registerDashboard } from './routes/dashboard.ts';
 import type { Datasets } from '../connectors/sources/image-search/datasets.ts';
 import { registerDatasets } from './routes/datasets.ts';
+import { registerTrainingDatasets, registerTrainingJobs } from './routes/training.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -98,8 +99,9 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
       throw new ApiError(413, 'payload_too_large', `the body is larger than ${config.API_BODY_LIMIT_BYTES} bytes`);
     },
   });
-  // uploads (and bulk predictions) stream to disk under their own, larger cap (UPLOAD_MAX_BYTES)
-  app.use((c, next) => (c.req.method === 'POST' && (c.req.path === '/v1/uploads' || c.req.path === '/v1/predictions/bulk') ? next() : limitBody(c, next)));
+  // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
+  const streamedBodies = (path: string) => path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
+  app.use((c, next) => (c.req.method === 'POST' && streamedBodies(c.req.path) ? next() : limitBody(c, next)));
   app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
   app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
 
@@ -121,7 +123,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerStreams(app, topics, { ...streams, log }, guard('read'));
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
   if (clickhouse) registerMarketQueries(app, { db, clickhouse }, guard('read'));
-  registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') });
+  registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') }, log);
   registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
   registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });
@@ -129,6 +131,8 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   if (analytics) registerAnalytics(app, analytics, { read: guard('read'), query: guard('analytics') });
   registerDashboard(app);
   if (datasets) registerDatasets(app, datasets, { read: guard('read'), write: guard('ingest') });
+  if (clickhouse) registerTrainingDatasets(app, { db, clickhouse }, { read: guard('read'), write: guard('analytics') });
+  registerTrainingJobs(app, { db, ingestor }, { read: guard('read'), write: guard('analytics') });
 
   app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });

@@ -23,6 +23,7 @@ const commands: Record<string, Command> = {
   sink: { summary: 'run a sink exactly-once: sink <name> [--topic T] [--table X] [--as NAME]', load: () => import('./commands/sink.ts') },
   replay: { summary: 'replay --topic T --from <offset|time> --sink NAME | --processor NAME: re-run a slice of the log', load: () => import('./commands/replay.ts') },
   train: { summary: 'train text-classifier --data FILE --text COL --label COL --out DIR: train and export to ONNX', load: () => import('./commands/train.ts') },
+  trainer: { summary: 'run a training worker (models.training.requests): trainer [--group G]; start any number', load: () => import('./commands/trainer.ts') },
   source: { summary: 'run a source connector: source market-retriever | fixture-site', load: () => import('./commands/source.ts') },
   models: { summary: 'model registry: models register <dir> | models activate <id> <version> | models list [<id>]', load: () => import('./commands/models.ts') },
   api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },

@@ -123,6 +123,12 @@ const envSchema = z.object({
   /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
   CRAWL_RATE_PER_HOST: z.coerce.number({ error: 'a number >= 0' }).min(0, 'a number >= 0').default(5),
   CRAWL_CONCURRENCY_PER_HOST: positiveInt(4),
+  /** A trainer's claim on a job lasts this long unless renewed (every third of it); a dead trainer's job is claimed again after it. */
+  TRAINER_LEASE_MS: positiveInt(30_000, 1000),
+  /** How often an idle trainer looks for claimable jobs besides the requests it consumes (queued elsewhere, or orphaned). */
+  TRAINER_POLL_MS: positiveInt(2000, 100),
+  /** Online predictions wait this long to share one ONNX run with requests arriving meanwhile. */
+  PREDICT_BATCH_WINDOW_MS: positiveInt(2, 0),
 
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),

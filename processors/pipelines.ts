@@ -53,4 +53,9 @@ export const pipelines: readonly Pipeline[] = [
       ['sink', 'samples-flights-postgres'],
     ],
   },
+  {
+    // training jobs (POST /v1/training-jobs) -> ONNX model versions in the registry; start more trainers to train more at once
+    name: 'models.training',
+    roles: [['trainer']],
+  },
 ];

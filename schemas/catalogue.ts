@@ -83,6 +83,21 @@ export const catalogue: readonly TopicSpec[] = [
     partitions: 6,
     cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
     schema: 'crawl.images.accepted.avsc',
+  },
+  {
+    // training jobs to run (POST /v1/training-jobs): `millrace trainer` instances share them in one group
+    name: 'models.training.requests',
+    partitions: 3,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'models.training.requests.avsc',
+  },
+  {
+    // what trainers report, one job's events in order (keyed by job)
+    name: 'models.training.events',
+    partitions: 3,
+    cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+    schema: 'models.training.events.avsc',
+    key: ['job_id'],
     streamable: true,
   },
 ];

@@ -4,8 +4,13 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { stream } from 'hono/streaming';
 import type { Pool } from '../../core/postgres.ts';
+import { loadConfig } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
 import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/registry.ts';
+import { EncodingError, rowProblem } from '../../models/tabular/encoding.ts';
+import { NoModelError, TabularPredictors } from '../../models/tabular/predictor.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
@@ -43,7 +48,29 @@ function notFound(error: unknown): never {
   throw error;
 }
 
-export function registerModels(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; activate: MiddlewareHandler<AuthEnv>[] }): void {
+const PredictInput = z
+  .object({ rows: z.array(z.record(z.string(), z.unknown())).min(1).max(1000).openapi({ description: 'feature values by name, as the dataset names them' }) })
+  .openapi('PredictInput', { example: { rows: [{ hour: 18, weekday: 5, distance: 740, origin: 'ORD' }] } });
+const PredictOutput = z
+  .object({
+    model_id: z.string(),
+    version: z.string().openapi({ description: 'the active version that answered' }),
+    predictions: z.array(z.object({ label: z.union([z.literal(0), z.literal(1)]), probability: z.number().openapi({ description: 'P(label = 1)' }) })),
+  })
+  .openapi('Predictions');
+
+export function registerModels(
+  app: OpenAPIHono<AuthEnv>,
+  db: Pool,
+  guards: { read: MiddlewareHandler<AuthEnv>[]; activate: MiddlewareHandler<AuthEnv>[] },
+  log: Logger,
+): void {
+  // a model loads on its first prediction; its LISTEN connection does not keep a process alive
+  const predictors = new TabularPredictors(db, log, loadConfig().PREDICT_BATCH_WINDOW_MS);
+  const noModel = (error: unknown): never => {
+    if (error instanceof NoModelError) throw new ApiError(404, 'not_found', error.message, 'id');
+    throw error;
+  };
   app.openapi(
     createRoute({
       method: 'get',
@@ -104,4 +131,122 @@ export function registerModels(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { re
       return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
     },
   );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/models/{id}/predict',
+      tags: ['models'],
+      summary: "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
+      security: bearer,
+      middleware: guards.read,
+      request: { params: params.pick({ id: true }), body: { required: true, content: { 'application/json': { schema: PredictInput } } } },
+      responses: { 200: { description: 'one prediction per row, in order', content: { 'application/json': { schema: PredictOutput } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      try {
+        const { version, predictions } = await predictors.predict(id, c.get('principal').tenantId, c.req.valid('json').rows);
+        return c.json({ model_id: id, version, predictions }, 200);
+      } catch (error) {
+        if (error instanceof EncodingError) throw new ApiError(400, 'invalid_request', error.message, error.field);
+        return noModel(error);
+      }
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/models/{id}/batch',
+      tags: ['models'],
+      summary:
+        'Score many rows: a JSON-lines body (one row object a line, streamed, up to UPLOAD_MAX_BYTES) gets a JSON-lines answer, ' +
+        '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +
+        'version active when the request began (header x-model-version)',
+      security: bearer,
+      middleware: guards.read,
+      request: { params: params.pick({ id: true }), body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
+      // no content schema: zod-openapi would take a *json* media type for one answer of c.json()
+      responses: { 200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' }, ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const body = c.req.raw.body;
+      if (!body) throw new ApiError(400, 'invalid_request', 'the body must be JSON lines, one row object a line');
+      const held = await predictors.hold(c.req.valid('param').id, c.get('principal').tenantId).catch(noModel);
+      c.header('content-type', 'application/x-ndjson');
+      c.header('x-model-version', held.version);
+      return stream(
+        c,
+        async (out) => {
+          try {
+            await scoreLines(body, loadConfig().UPLOAD_MAX_BYTES, held, (lines) => out.write(lines));
+          } finally {
+            held.release();
+          }
+        },
+        async (error, out) => {
+          log.error({ err: error, request_id: c.get('requestId') }, 'batch scoring failed');
+          await out.write(`${JSON.stringify({ error: 'internal', message: 'scoring stopped; see the server log for this request id' })}\n`);
+        },
+      );
+    },
+  );
 }
+
+const BATCH_ROWS = 1024;
+
+/** Reads JSON lines, scores them in chunks of BATCH_ROWS, and writes one answer line per non-empty input line. */
+async function scoreLines(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  model: Pick<Awaited<ReturnType<TabularPredictors['hold']>>, 'manifest' | 'predict'>,
+  write: (lines: string) => Promise<unknown>,
+): Promise<void> {
+  let pending: { line: number; row: Record<string, unknown> }[] = [];
+  let answers: string[] = [];
+  const flush = async () => {
+    const predictions = pending.length > 0 ? await model.predict(pending.map((p) => p.row)) : [];
+    pending.forEach((p, i) => answers.push(JSON.stringify({ line: p.line, ...predictions[i] })));
+    if (answers.length > 0) await write(`${answers.join('\n')}\n`);
+    pending = [];
+    answers = [];
+  };
+  // answers go out in line order: an error line waits for the rows scored before it
+  const refuse = async (line: number, message: string, field?: string) => {
+    await flush();
+    answers.push(JSON.stringify({ line, error: 'invalid_row', ...(field ? { field } : {}), message }));
+  };
+  let bytes = 0;
+  let number = 0;
+  let rest = '';
+  const decoder = new TextDecoder();
+  const handle = async (text: string) => {
+    number++;
+    if (!text.trim()) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch {
+      return refuse(number, `line ${number} is not JSON`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return refuse(number, `line ${number} is not a JSON object`);
+    const problem = rowProblem(model.manifest.encoding, row as Record<string, unknown>, '');
+    if (problem) return refuse(number, `line ${number}: ${problem.message}`, problem.field);
+    pending.push({ line: number, row: row as Record<string, unknown> });
+    if (pending.length >= BATCH_ROWS) await flush();
+  };
+  for await (const chunk of body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) {
+      await flush();
+      await write(`${JSON.stringify({ error: 'payload_too_large', message: `the body is larger than ${maxBytes} bytes: lines after ${number} were not read` })}\n`);
+      return;
+    }
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) await handle(line);
+  }
+  rest += decoder.decode();
+  if (rest) await handle(rest);
+  await flush();
+}
+

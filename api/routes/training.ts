@@ -1,0 +1,266 @@
+/**
+ * The model platform's training side: datasets (named, versioned queries over whitelisted
+ * ClickHouse columns) and training jobs (queued to models.training.requests, run by
+ * `millrace trainer`, followed over server-sent events).
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { topicByName } from '../../core/catalogue.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import type { Pool } from '../../core/postgres.ts';
+import { datasetDefinitionSchema, describeLabel, featuresOf, HOLDOUT_EVERY } from '../../models/tabular/dataset-spec.ts';
+import { datasetStats, getDataset, saveDataset, UnknownDatasetError, type Dataset } from '../../models/tabular/datasets.ts';
+import { ALGORITHM_NAMES, parseParams } from '../../models/tabular/algorithms.ts';
+import { createJob, EVENTS_TOPIC, getJob, jobEvents, REQUESTS_TOPIC, type TrainingJob } from '../../models/tabular/jobs.ts';
+import type { TrainingRequest } from '../../models/tabular/trainer.ts';
+import type { Ingestor } from '../ingest.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+
+const NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const DatasetInput = z
+  .object({ name: NAME })
+  .and(datasetDefinitionSchema)
+  .openapi('TrainingDatasetInput', {
+    example: { name: 'flight-delays', table: 'samples_flights', features: ['hour', 'weekday', 'distance', 'origin'], label: { column: 'delay', op: '>', value: 15 }, filter: [] },
+  });
+const DatasetSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    created_at: z.string(),
+    table: z.string(),
+    features: z.array(z.object({ name: z.string(), kind: z.enum(['numeric', 'categorical']), description: z.string() })),
+    label: z.string().openapi({ example: 'delay > 15' }),
+    filter: z.array(z.unknown()),
+    holdout: z.string().openapi({ description: 'which rows evaluation holds out' }),
+  })
+  .openapi('TrainingDataset');
+const DatasetStatsSchema = DatasetSchema.extend({
+  rows: z.number().int(),
+  label_balance: z.object({ positive: z.number().int(), negative: z.number().int(), positive_rate: z.number().nullable() }),
+}).openapi('TrainingDatasetStats');
+
+const datasetJson = (d: Dataset) => ({
+  name: d.name,
+  version: d.version,
+  created_at: d.created_at.toISOString(),
+  table: d.definition.table,
+  features: featuresOf(d.definition),
+  label: describeLabel(d.definition.label),
+  filter: d.definition.filter,
+  holdout: `cityHash64(id) % ${HOLDOUT_EVERY} = 0`,
+});
+
+export async function datasetFound<T>(work: () => Promise<T>, field = 'name'): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UnknownDatasetError) throw new ApiError(404, 'not_found', error.message, field);
+    throw error;
+  }
+}
+
+export function registerTrainingDatasets(
+  app: OpenAPIHono<AuthEnv>,
+  deps: { db: Pool; clickhouse: ClickHouseClient },
+  guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] },
+): void {
+  const { db, clickhouse } = deps;
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/training-datasets',
+      tags: ['models'],
+      summary: 'Define a training dataset (whitelisted table, features, label rule, filters); a changed definition becomes its next version',
+      security: bearer,
+      middleware: guards.write,
+      request: { body: { required: true, content: { 'application/json': { schema: DatasetInput } } } },
+      responses: { 201: json(DatasetSchema, 'a new version'), 200: json(DatasetSchema, 'the same as the latest version'), ...errorResponses(400, 401, 403, 429) },
+    }),
+    async (c) => {
+      const { name, ...definition } = c.req.valid('json');
+      const saved = await saveDataset(db, c.get('principal').tenantId, name, definition);
+      return c.json(datasetJson(saved), saved.created ? 201 : 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/training-datasets/{name}',
+      tags: ['models'],
+      summary: "A dataset's schema, row count and label balance (the latest version, or ?version=N)",
+      security: bearer,
+      middleware: guards.read,
+      request: { params: z.object({ name: NAME }), query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
+      responses: { 200: json(DatasetStatsSchema, 'the dataset'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const dataset = await datasetFound(() => getDataset(db, c.get('principal').tenantId, c.req.valid('param').name, c.req.valid('query').version));
+      const { rows, positives } = await datasetStats(clickhouse, dataset);
+      return c.json(
+        { ...datasetJson(dataset), rows, label_balance: { positive: positives, negative: rows - positives, positive_rate: rows > 0 ? positives / rows : null } },
+        200,
+      );
+    },
+  );
+}
+
+const JobInput = z
+  .object({
+    dataset: NAME,
+    dataset_version: z.number().int().min(1).optional().openapi({ description: 'default: the latest' }),
+    algorithm: z.enum(ALGORITHM_NAMES),
+    params: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'the algorithm\'s parameters; defaults fill the rest' }),
+    model: NAME.optional().openapi({ description: 'the model the version belongs to (registry id <tenant>.<model>); default <dataset>-<algorithm>' }),
+  })
+  .openapi('TrainingJobInput', { example: { dataset: 'flight-delays', algorithm: 'gradient_boosting', params: { trees: 100 } } });
+const JobSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    reason: z.string().nullable().openapi({ description: 'why it failed' }),
+    dataset: z.string(),
+    dataset_version: z.number().int(),
+    algorithm: z.string(),
+    params: z.record(z.string(), z.unknown()),
+    model_id: z.string(),
+    model_version: z.string().nullable(),
+    metrics: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'held-out accuracy, AUC, log-loss, calibration error; the majority-class baseline; ONNX agreement' }),
+    attempts: z.number().int(),
+    created_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi('TrainingJob');
+
+const jobJson = (j: TrainingJob) => ({
+  id: j.id,
+  status: j.status,
+  reason: j.reason,
+  dataset: j.dataset_name,
+  dataset_version: j.dataset_version,
+  algorithm: j.algorithm,
+  params: j.params,
+  model_id: j.model_id,
+  model_version: j.model_version,
+  metrics: j.metrics,
+  attempts: j.attempts,
+  created_at: j.created_at.toISOString(),
+  finished_at: j.finished_at?.toISOString() ?? null,
+});
+
+const JobParams = z.object({ id: z.uuid() });
+const TERMINAL = new Set(['done', 'failed']);
+
+export function registerTrainingJobs(
+  app: OpenAPIHono<AuthEnv>,
+  deps: { db: Pool; ingestor: Ingestor; eventPollMs?: number },
+  guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] },
+): void {
+  const { db } = deps;
+  // through the Ingestor, as any client's records: checked against the topic's schema, keyed as the catalogue says
+  const produce = async (topic: string, tenantId: string, value: { id: string }) => {
+    const [result] = await deps.ingestor.ingest(topicByName(topic), tenantId, [value]);
+    if (!result || 'error' in result) throw new Error(`${topic} refused a record of our own: ${result && 'message' in result ? result.message : 'no result'}`);
+  };
+  const jobOf = async (tenantId: string, id: string) => {
+    const job = await getJob(db, tenantId, id);
+    if (!job) throw new ApiError(404, 'not_found', `no training job ${id} for this tenant`, 'id');
+    return job;
+  };
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/training-jobs',
+      tags: ['models'],
+      summary: 'Train a model on a dataset: queued to models.training.requests and run by a `millrace trainer`',
+      security: bearer,
+      middleware: guards.write,
+      request: { body: { required: true, content: { 'application/json': { schema: JobInput } } } },
+      responses: { 202: json(JobSchema.extend({ events: z.string() }), 'queued'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const tenantId = c.get('principal').tenantId;
+      const params = parseParams(input.algorithm, input.params);
+      if (!params.success) {
+        const issue = params.error.issues[0]!;
+        const field = ['params', ...issue.path].join('.');
+        throw new ApiError(400, 'invalid_request', `${field}: ${issue.message}`, field);
+      }
+      const dataset = await datasetFound(() => getDataset(db, tenantId, input.dataset, input.dataset_version), 'dataset');
+      const job = {
+        id: randomUUID(),
+        tenant_id: tenantId,
+        dataset_name: dataset.name,
+        dataset_version: dataset.version,
+        algorithm: input.algorithm,
+        params: params.data,
+        model_id: `${tenantId}.${input.model ?? `${dataset.name}-${input.algorithm.replace('_', '-')}`}`,
+      };
+      // the row first, so the job is visible at once; the record is what wakes a trainer
+      await createJob(db, (event) => produce(EVENTS_TOPIC, tenantId, event), job);
+      const request: Omit<TrainingRequest, 'tenant_id'> = {
+        id: job.id,
+        event_time: Date.now(),
+        dataset_name: job.dataset_name,
+        dataset_version: job.dataset_version,
+        algorithm: job.algorithm,
+        params_json: JSON.stringify(job.params),
+        model_id: job.model_id,
+      };
+      await produce(REQUESTS_TOPIC, tenantId, request);
+      const stored = (await getJob(db, tenantId, job.id))!;
+      return c.json({ ...jobJson(stored), events: `/v1/training-jobs/${job.id}/events` }, 202);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/training-jobs/{id}',
+      tags: ['models'],
+      summary: 'A training job: status (and why it failed), the registered version and its held-out metrics',
+      security: bearer,
+      middleware: guards.read,
+      request: { params: JobParams },
+      responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => c.json(jobJson(await jobOf(c.get('principal').tenantId, c.req.valid('param').id)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/training-jobs/{id}/events',
+      tags: ['models'],
+      summary: "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
+      security: bearer,
+      middleware: guards.read,
+      request: { params: JobParams },
+      responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const job = await jobOf(c.get('principal').tenantId, c.req.valid('param').id);
+      const lastSeen = c.req.header('last-event-id');
+      let after = lastSeen && /^\d+$/.test(lastSeen) ? lastSeen : '0';
+      return streamSSE(c, async (stream) => {
+        let open = true;
+        stream.onAbort(() => {
+          open = false;
+        });
+        while (open) {
+          for (const event of await jobEvents(db, job.id, after)) {
+            await stream.writeSSE({ event: event.kind, id: event.seq, data: JSON.stringify({ ...event.detail, at: event.created_at.toISOString() }) });
+            after = event.seq;
+            if (TERMINAL.has(event.kind)) return;
+          }
+          await stream.sleep(deps.eventPollMs ?? 250);
+        }
+      });
+    },
+  );
+}

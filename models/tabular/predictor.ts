@@ -1,0 +1,199 @@
+/**
+ * Online predictions with the active version of a tabular model. Each model is loaded on its
+ * first request and then follows the registry (watchActiveVersion): an activation switches it
+ * without a restart, the previous version answering until the new one has loaded. Requests that
+ * arrive within a short window share one ONNX run.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Logger } from '../../core/logger.ts';
+import { metrics } from '../../core/metrics.ts';
+import type { Pool } from '../../core/postgres.ts';
+import { loadVersion, watchActiveVersion, type ActiveVersionWatch } from '../registry.ts';
+import { encodedWidth, encodeObjects } from './encoding.ts';
+import { MODEL_FILE, type TabularManifest } from './version.ts';
+
+/** No servable model of that id for the caller. */
+export class NoModelError extends Error {
+  override name = 'NoModelError';
+}
+
+export interface Prediction {
+  label: 0 | 1;
+  probability: number;
+}
+
+/** Largest batch of rows one ONNX run takes; more wait for the next. */
+const MAX_BATCH_ROWS = 4096;
+
+interface Waiting {
+  rows: Float32Array;
+  count: number;
+  resolve: (predictions: Prediction[]) => void;
+  reject: (error: Error) => void;
+}
+
+/** One loaded version: its session (none when the version is no tabular model) and the batch being gathered for it. */
+class LoadedVersion {
+  private waiting: Waiting[] = [];
+  private waitingRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = Promise.resolve();
+  /** Batches holding this version (POST /v1/models/{id}/batch): it is released only once they let go. */
+  private holds = 0;
+  private retiring: (() => void) | undefined;
+
+  constructor(
+    readonly manifest: TabularManifest,
+    private readonly session: InferenceSession | undefined,
+    private readonly windowMs: number,
+  ) {}
+
+  get servable(): boolean {
+    return this.session !== undefined;
+  }
+
+  predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]> {
+    const encoded = encodeObjects(this.manifest.encoding, rows);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ rows: encoded, count: rows.length, resolve, reject });
+      this.waitingRows += rows.length;
+      if (this.waitingRows >= MAX_BATCH_ROWS) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting;
+    const total = this.waitingRows;
+    this.waiting = [];
+    this.waitingRows = 0;
+    if (batch.length === 0) return;
+    metrics.batchSize.observe({ role: 'predict', name: this.manifest.id }, total);
+    // one run at a time per version: ONNX Runtime would queue them anyway, this keeps the order
+    this.running = this.running.then(async () => {
+      try {
+        const width = encodedWidth(this.manifest.encoding);
+        const X = new Float32Array(total * width);
+        let at = 0;
+        for (const w of batch) {
+          X.set(w.rows, at);
+          at += w.rows.length;
+        }
+        const out = await this.session!.run({ features: new Tensor('float32', X, [total, width]) });
+        const probabilities = out.probabilities!.data as Float32Array;
+        const labels = out.label!.data as BigInt64Array;
+        let row = 0;
+        for (const w of batch) {
+          w.resolve(Array.from({ length: w.count }, (_, i) => ({ label: Number(labels[row + i]) as 0 | 1, probability: probabilities[2 * (row + i) + 1]! })));
+          row += w.count;
+        }
+      } catch (error) {
+        for (const w of batch) w.reject(error as Error);
+      }
+    });
+  }
+
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) this.retiring?.();
+    };
+  }
+
+  /** Releases the session once nothing holds it and the batches already gathered have run. */
+  async retire(): Promise<void> {
+    if (this.holds > 0) await new Promise<void>((resolve) => (this.retiring = resolve));
+    this.flush();
+    await this.running;
+    await this.session?.release();
+  }
+}
+
+interface Followed {
+  current?: LoadedVersion;
+  watch: ActiveVersionWatch;
+}
+
+export class TabularPredictors {
+  private readonly models = new Map<string, Promise<Followed>>();
+
+  constructor(
+    private readonly db: Pool,
+    private readonly log: Logger,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Predicts with the active version of `modelId`, which must be one of `tenantId`'s tabular models. */
+  async predict(modelId: string, tenantId: string, rows: readonly Record<string, unknown>[]): Promise<{ version: string; predictions: Prediction[] }> {
+    const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
+    return { version: loaded.manifest.version, predictions: await loaded.predict(rows) };
+  }
+
+  /**
+   * The active version of `modelId` for a batch: it stays usable until `release`, even if another
+   * version is activated meanwhile, so every row of the batch is scored by one version.
+   */
+  async hold(modelId: string, tenantId: string): Promise<{ version: string; manifest: TabularManifest; predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]>; release(): void }> {
+    const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
+    const release = loaded.hold();
+    return { version: loaded.manifest.version, manifest: loaded.manifest, predict: (rows) => loaded.predict(rows), release };
+  }
+
+  private servable(followed: Followed, modelId: string, tenantId: string): LoadedVersion {
+    const loaded = followed.current;
+    if (!loaded) throw new NoModelError(`model "${modelId}" has no active version`);
+    // another tenant's model, or one that is no tabular classifier (finance's), is no model here
+    if (!loaded.servable || loaded.manifest.lineage.tenant_id !== tenantId) throw new NoModelError(`no tabular model "${modelId}" for this tenant`);
+    return loaded;
+  }
+
+  private follow(modelId: string): Promise<Followed> {
+    let followed = this.models.get(modelId);
+    if (!followed) {
+      followed = this.startFollowing(modelId);
+      followed.catch(() => this.models.delete(modelId)); // the next request tries again
+      this.models.set(modelId, followed);
+    }
+    return followed;
+  }
+
+  private async startFollowing(modelId: string): Promise<Followed> {
+    const { rowCount } = await this.db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
+    if (rowCount === 0) throw new NoModelError(`no model "${modelId}" in the registry`);
+    const followed = {} as Followed;
+    followed.watch = await watchActiveVersion(
+      this.db,
+      modelId,
+      async (version) => {
+        const next = await loadVersion(this.db, modelId, version.version, async (dir) => {
+          const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as TabularManifest;
+          if (manifest.kind !== 'tabular-classifier') return new LoadedVersion(manifest, undefined, this.windowMs);
+          const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), { executionMode: 'sequential', intraOpNumThreads: 1 });
+          return new LoadedVersion(manifest, session, this.windowMs);
+        });
+        const previous = followed.current;
+        followed.current = next;
+        if (previous) void previous.retire().catch((error: Error) => this.log.warn({ model_id: modelId, err: error }, 'cannot release the previous version'));
+      },
+      { log: this.log },
+    );
+    return followed;
+  }
+
+  async close(): Promise<void> {
+    const all = await Promise.allSettled(this.models.values());
+    this.models.clear();
+    for (const result of all) {
+      if (result.status !== 'fulfilled') continue;
+      await result.value.watch.close();
+      await result.value.current?.retire();
+    }
+  }
+}
