@@ -64,11 +64,15 @@ export interface AppDeps {
   datasets?: Datasets;
 }
 
-function clientIp(c: Context): string {
+/**
+ * The client's address, or undefined for a request that came through no socket (in-process
+ * `app.request` in tests: all of them would share one bucket); the per-key limit still applies.
+ */
+function clientIp(c: Context): string | undefined {
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    return getConnInfo(c).remote.address;
   } catch {
-    return 'unknown'; // not served by @hono/node-server (in-process requests in tests)
+    return undefined;
   }
 }
 
@@ -102,7 +106,10 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
   const streamedBodies = (path: string) => path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
   app.use((c, next) => (c.req.method === 'POST' && streamedBodies(c.req.path) ? next() : limitBody(c, next)));
-  app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => `ip:${clientIp(c)}`));
+  app.use('/v1/*', rateLimit(db, config.RATE_LIMIT_PER_IP, (c) => {
+      const ip = clientIp(c);
+      return ip === undefined ? undefined : `ip:${ip}`;
+    }));
   app.use(cors({ origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS, exposeHeaders: ['x-request-id', 'retry-after'] }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {

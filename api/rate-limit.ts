@@ -20,9 +20,11 @@ export async function hit(db: Pool, bucket: string): Promise<{ hits: number; ret
   return { hits: row.hits, retryAfterS: Math.max(1, Math.ceil(Number(row.retry))) };
 }
 
-export function rateLimit(db: Pool, limit: number, bucketOf: (c: Parameters<MiddlewareHandler>[0]) => string): MiddlewareHandler {
+/** `bucketOf` may name no bucket: that request is not counted by this limit. */
+export function rateLimit(db: Pool, limit: number, bucketOf: (c: Parameters<MiddlewareHandler>[0]) => string | undefined): MiddlewareHandler {
   return async (c, next) => {
     const bucket = bucketOf(c);
+    if (bucket === undefined) return next();
     const { hits, retryAfterS } = await hit(db, bucket);
     c.header('ratelimit-limit', String(limit));
     c.header('ratelimit-remaining', String(Math.max(0, limit - hits)));
