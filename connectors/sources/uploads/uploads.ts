@@ -35,6 +35,11 @@ export class UploadError extends Error {
   }
 }
 
+/** A file must be the body itself: a multipart form around it would be read as rows. */
+export function refuseMultipart(contentType = ''): void {
+  if (/^multipart\//i.test(contentType)) throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
+}
+
 export interface Upload {
   id: string;
   filename: string | null;
@@ -65,9 +70,7 @@ export class Uploads {
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Upload> {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
-    if (/^multipart\//i.test(options.contentType ?? '')) {
-      throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
-    }
+    refuseMultipart(options.contentType);
     const id = randomUUID();
     const file = this.fileOf(id);
     await mkdir(path.dirname(file), { recursive: true });
