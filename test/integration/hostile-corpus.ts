@@ -32,6 +32,16 @@ export interface UploadCase extends Base {
   rows?: { columns: string[]; published: number; rejected: number; reason?: string };
 }
 
+export interface BulkCase extends Base {
+  entry: 'bulk';
+  body: Part[];
+  content_type?: string;
+  filename?: string;
+  expect: HttpExpect;
+  /** once read, the job accepted and refused so many rows; some refusal names `reason` (field or text) */
+  job?: { accepted: number; rejected: number; reason?: string };
+}
+
 export interface RecordsCase extends Base {
   entry: 'records';
   topic?: string;
@@ -91,7 +101,7 @@ export interface SocketCase extends Base {
   expect: { status?: number; closed_within_ms?: number; no_upload_kept?: boolean; served_meanwhile?: boolean };
 }
 
-export type Case = UploadCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase;
+export type Case = UploadCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase;
 export type Entry = Case['entry'];
 
 export function loadCorpus(): Case[] {
