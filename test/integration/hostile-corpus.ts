@@ -28,7 +28,7 @@ export interface UploadCase extends Base {
   content_type?: string;
   filename?: string;
   expect: HttpExpect;
-  /** processing the upload with these columns publishes and rejects so many rows; some reason contains `reason` */
+  /** processing the upload with these columns (`["*"]`: all) publishes and rejects so many rows; some reason contains `reason` */
   rows?: { columns: string[]; published: number; rejected: number; reason?: string };
 }
 

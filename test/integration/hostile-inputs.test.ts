@@ -200,7 +200,12 @@ describe('hostile inputs', () => {
       const upload = body as { id: string; bytes: number };
       acceptedUploads.set(upload.id, { bytes: upload.bytes });
       if (!c.rows) return { id: c.id, problems };
-      const started = await request('POST', `/v1/uploads/${upload.id}/process`, { key: keys.a_producer, body: JSON.stringify({ columns: c.rows.columns }), contentType: 'application/json' });
+      // ["*"]: every column of the file
+      const columns =
+        c.rows.columns.join() === '*'
+          ? ((await (await request('GET', `/v1/uploads/${upload.id}/columns`, { key: keys.a_reader })).json()) as { columns: { name: string }[] }).columns.map((col) => col.name)
+          : c.rows.columns;
+      const started = await request('POST', `/v1/uploads/${upload.id}/process`, { key: keys.a_producer, body: JSON.stringify({ columns }), contentType: 'application/json' });
       if (started.status !== 202) return { id: c.id, problems: [`process: ${started.status} ${await started.text()}`] };
       const done = await eventually(
         `${c.id} processed`,
