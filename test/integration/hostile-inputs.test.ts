@@ -62,6 +62,11 @@ const keys: Record<string, string> = {};
 const tokens: Record<string, string> = {};
 let app: ReturnType<typeof createApp>;
 let sequence = 0;
+/**
+ * The client address in-process requests present: per-IP rate limits are counted in the shared
+ * Postgres, and without one every in-process request on the machine shares the bucket `ip:unknown`.
+ */
+const ownClient = { incoming: { socket: { remoteAddress: `hostile-test-${run}` } } };
 
 /** Everything the platform said it accepted: must still be there at the end. */
 const acceptedRecords: { topic: string; id: string; partition: number; offset: string }[] = [];
@@ -129,7 +134,7 @@ const withTokens = (text: string) => text.replace(/\$[a-z0-9_]+/g, (name) => tok
 async function request(method: string, url: string, init: { key?: string; headers?: Record<string, string>; body?: RequestInit['body']; contentType?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = { ...(init.key ? { authorization: `Bearer ${init.key}` } : {}), ...init.headers };
   if (init.contentType) headers['content-type'] = init.contentType;
-  return app.request(url, { method, headers, body: init.body });
+  return app.request(url, { method, headers, body: init.body }, ownClient);
 }
 
 /** Compares a response with its expected outcome; returns the differences, none when it matches. */
