@@ -31,3 +31,8 @@ export const TokensSchema = z
   .openapi('Tokens');
 
 export const bearer = [{ Bearer: [] }];
+
+const isPlainFileName = (name: string) => name !== '.' && name !== '..' && ![...name].some((ch) => ch === '/' || ch === '\\' || ch < ' ' || ch === '\u007f');
+
+/** An uploaded file's name: only recorded (files are stored under their id), but shown and sent back, so no paths, no control characters. */
+export const FileNameSchema = z.string().max(255).refine(isPlainFileName, 'a plain file name: no path, no control characters');

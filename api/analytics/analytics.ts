@@ -15,7 +15,8 @@ export class Analytics {
     private readonly clickhouse: ClickHouseClient,
     cacheTtlMs: number,
   ) {
-    this.cache = new TtlCache(cacheTtlMs);
+    // bounded memory: at most 200 answers of at most 10,000 rows each
+    this.cache = new TtlCache(cacheTtlMs, 200);
   }
 
   /** The answer and whether it came from the cache; the key is the tenant and the SQL of the normalised query. */

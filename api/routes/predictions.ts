@@ -27,7 +27,7 @@ import type { ResolvedTopic } from '../../core/topic-spec.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import type { Ingestor } from '../ingest.ts';
-import { bearer, ErrorSchema, errorResponses } from '../schemas.ts';
+import { bearer, ErrorSchema, errorResponses, FileNameSchema } from '../schemas.ts';
 import { decodeCursor, encodeCursor, registerCompanies } from './companies.ts';
 import { JobSchema, registerJobs } from './jobs.ts';
 
@@ -210,7 +210,7 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
       security: bearer,
       middleware: guards.ingest,
       request: {
-        query: z.object({ filename: z.string().max(255).optional() }),
+        query: z.object({ filename: FileNameSchema.optional() }),
         body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
       },
       responses: { 202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'), ...errorResponses(400, 401, 403, 413, 429), 415: json(ErrorSchema, 'not text') },

@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { UploadError, type Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { bearer, errorResponses, FileNameSchema } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -23,7 +23,6 @@ const UploadSchema = z
   })
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
-const isPlainFileName = (name: string) => name !== '.' && name !== '..' && ![...name].some((ch) => ch === '/' || ch === '\\' || ch < ' ' || ch === '\u007f');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** The same codes the app gives these statuses elsewhere (a body over the API limit is payload_too_large too). */
@@ -55,14 +54,7 @@ export function registerUploads(
       security: bearer,
       middleware: guards.ingest,
       request: {
-        // the name is only recorded (files are stored under the upload id), but it is shown and sent back: no paths, no control characters
-        query: z.object({
-          filename: z
-            .string()
-            .max(255)
-            .refine(isPlainFileName, 'a plain file name: no path, no control characters')
-            .optional(),
-        }),
+        query: z.object({ filename: FileNameSchema.optional() }),
         body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
       },
       responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },

@@ -108,7 +108,11 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  api?.kill('SIGTERM');
+  if (api && api.exitCode === null) {
+    const exited = new Promise((resolve) => api.once('exit', resolve));
+    api.kill('SIGTERM');
+    await exited;
+  }
   await Promise.all([producer.disconnect(), db.end(), clickhouse.close()]);
 });
 

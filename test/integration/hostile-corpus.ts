@@ -28,8 +28,18 @@ export interface UploadCase extends Base {
   content_type?: string;
   filename?: string;
   expect: HttpExpect;
-  /** processing the upload with these columns publishes and rejects so many rows; some reason contains `reason` */
+  /** processing the upload with these columns (`["*"]`: all) publishes and rejects so many rows; some reason contains `reason` */
   rows?: { columns: string[]; published: number; rejected: number; reason?: string };
+}
+
+export interface BulkCase extends Base {
+  entry: 'bulk';
+  body: Part[];
+  content_type?: string;
+  filename?: string;
+  expect: HttpExpect;
+  /** once read, the job accepted and refused so many rows; some refusal names `reason` (field or text) */
+  job?: { accepted: number; rejected: number; reason?: string };
 }
 
 export interface RecordsCase extends Base {
@@ -91,7 +101,7 @@ export interface SocketCase extends Base {
   expect: { status?: number; closed_within_ms?: number; no_upload_kept?: boolean; served_meanwhile?: boolean };
 }
 
-export type Case = UploadCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase;
+export type Case = UploadCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase;
 export type Entry = Case['entry'];
 
 export function loadCorpus(): Case[] {

@@ -23,7 +23,7 @@ import type { Pool } from '../../../core/postgres.ts';
 import type { ResolvedTopic } from '../../../core/topic-spec.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import { detectDelimiter, detectFormat, type Format } from '../uploads/sniff.ts';
-import { UploadError } from '../uploads/uploads.ts';
+import { refuseMultipart, UploadError } from '../uploads/uploads.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
 export { UploadError as BulkError };
@@ -111,6 +111,7 @@ export class FinanceBulk {
    */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Job> {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
+    refuseMultipart(options.contentType);
     const id = randomUUID();
     const file = this.fileOf(id);
     await mkdir(path.dirname(file), { recursive: true });

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Message } from 'kafkajs';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import { chunkMessages } from '../../../core/message-chunks.ts';
+import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './sniff.ts';
@@ -21,6 +21,8 @@ import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
 const BATCH = 500;
+/** The broker takes records up to message.max.bytes (1 MiB and 12 bytes, with the batch framing). */
+const MAX_RECORD_BYTES = 1000 * 1000;
 /** How much of a file tells its format, delimiter and whether it is text at all. */
 const HEAD_BYTES = 64 * 1024;
 
@@ -33,6 +35,11 @@ export class UploadError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A file must be the body itself: a multipart form around it would be read as rows. */
+export function refuseMultipart(contentType = ''): void {
+  if (/^multipart\//i.test(contentType)) throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
 }
 
 export interface Upload {
@@ -65,9 +72,7 @@ export class Uploads {
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Upload> {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
-    if (/^multipart\//i.test(options.contentType ?? '')) {
-      throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
-    }
+    refuseMultipart(options.contentType);
     const id = randomUUID();
     const file = this.fileOf(id);
     await mkdir(path.dirname(file), { recursive: true });
@@ -192,7 +197,10 @@ export class Uploads {
       else {
         const fields = Object.fromEntries(columns.map((c) => [c, row.values[c] ?? '']));
         const value = { id: `${id}:${row.row}`, tenant_id: tenantId, event_time: now, source: 'upload', upload_id: id, row_number: row.row, fields, taxonomy };
-        messages.push(await this.producer.prepare(ROWS_TOPIC, { value }));
+        const message = await this.producer.prepare(ROWS_TOPIC, { value });
+        // the row itself is under MAX_ROW_BYTES, but its column names come along in every record
+        if (messageBytes(message) > MAX_RECORD_BYTES) refused.push({ row: row.row, error: `the row makes a ${messageBytes(message)}-byte record, past ${MAX_RECORD_BYTES}` });
+        else messages.push(message);
       }
       if (messages.length + refused.length >= BATCH) await flush();
     }
