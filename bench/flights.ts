@@ -23,11 +23,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { startSink } from '../connectors/sinks/index.ts';
-import type { SampleFlight } from '../connectors/sinks/samples-flights.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka, producerDefaults } from '../core/kafka.ts';
@@ -36,7 +33,8 @@ import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/registry.ts';
 import { resolveTopic, valueSubjectOf } from '../core/topic-spec.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
-import { eventually, flightTopic, vegaDataFile } from '../test/integration/helpers.ts';
+import { parquetFlights } from '../test/integration/flights-parquet.ts';
+import { eventually, flightTopic } from '../test/integration/helpers.ts';
 import { waitForCommitted } from '../test/integration/processor-helpers.ts';
 import { dropTables, sampleSinks } from '../test/integration/sink-helpers.ts';
 import { flightsScoring } from './flights-transform.ts';
@@ -62,6 +60,14 @@ interface Row {
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
 const say = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+const resultsFile = path.join(here, 'results', `flights-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+/** The figures so far, rewritten after every stage: a later stage failing loses none of them. */
+const save = () => {
+  mkdirSync(path.dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, JSON.stringify({ date: new Date().toISOString(), records: N, rows, ...extra }, null, 2));
+};
+/** Dropping a table of millions of rows can outlast a request timeout while merges run: not a reason to lose the figures. */
+const cleanUp = (table: string) => dropTables(table).catch((error: Error) => say(`could not drop ${table}: ${error.message}`));
 const time = async <T>(stage: string, records: number, work: () => Promise<T>, note?: string): Promise<T> => {
   say(`${stage}...`);
   const started = performance.now();
@@ -69,36 +75,9 @@ const time = async <T>(stage: string, records: number, work: () => Promise<T>, n
   const seconds = (performance.now() - started) / 1000;
   rows.push({ stage, records, seconds, perSecond: Math.round(records / seconds), note });
   say(`${stage}: ${seconds.toFixed(1)} s`);
+  save();
   return result;
 };
-
-/** The flights in row-group chunks (bounded memory), in the sample pipeline's envelope. */
-async function* parquetFlights(count: number): AsyncGenerator<SampleFlight[]> {
-  const file = await asyncBufferFromFile(vegaDataFile('flights-3m.parquet'));
-  const metadata = await parquetMetadataAsync(file);
-  let start = 0;
-  for (const group of metadata.row_groups) {
-    const end = Math.min(start + Number(group.num_rows), count);
-    if (start >= end) return;
-    const chunk = (await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, compressors })) as {
-      date: Date;
-      delay: bigint;
-      distance: bigint;
-      origin: string;
-      destination: string;
-    }[];
-    yield chunk.map((f, i) => ({
-      id: `f${start + i}`,
-      tenant_id: 'bench',
-      event_time: f.date.getTime(),
-      origin: f.origin,
-      destination: f.destination,
-      distance: Number(f.distance),
-      delay: Number(f.delay),
-    }));
-    start = end;
-  }
-}
 
 const sendAll = async (producer: ReturnType<typeof kafka.producer>, topic: string, messages: Message[]) => {
   for (let i = 0; i < messages.length; i += SEND) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND) });
@@ -281,7 +260,7 @@ async function endToEnd() {
   memory.bench = { peakMb: rss(process.pid).peakMb, firstSampleMb: samples.bench![0], lastSampleMb: samples.bench!.at(-1), samples: samples.bench!.length };
   await producer.disconnect();
   await Promise.all(Object.values(procs).map(stopChild));
-  await dropTables(sinks.table);
+  await cleanUp(sinks.table);
   return { latency, memory };
 }
 
@@ -321,11 +300,13 @@ async function main(): Promise<void> {
   const mismatches = held.filter((h) => byOrigin.get(h.origin)?.count !== Number(h.n) || byOrigin.get(h.origin)?.delay !== Number(h.delay)).length + Math.abs(byOrigin.size - held.length);
   extra.check = { origins: byOrigin.size, mismatches };
   say(`check: ${byOrigin.size} origins, ${mismatches} mismatching count or sum(delay)`);
-  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${sinks.table}_direct` });
+  save();
+  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${sinks.table}_direct` }).catch((error: Error) => say(`could not drop ${sinks.table}_direct: ${error.message}`));
   await db.query(`DROP TABLE IF EXISTS ${sinks.table}_direct`);
-  await dropTables(sinks.table);
+  await cleanUp(sinks.table);
 
   Object.assign(extra, await endToEnd());
+  save();
 
   say('api: bench/api-analytics.ts, 50 connections');
   // a failure there (timeouts under 50 connections) is a figure too, not a reason to lose the others
@@ -348,10 +329,8 @@ async function main(): Promise<void> {
     String(extra.api),
   ].join('\n');
   process.stdout.write(`${out}\n`);
-  mkdirSync(path.join(here, 'results'), { recursive: true });
-  const file = path.join(here, 'results', `flights-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), records: N, rows, ...extra }, null, 2));
-  say(`results: ${path.relative(root, file)}`);
+  save();
+  say(`results: ${path.relative(root, resultsFile)}`);
   await Promise.all([clickhouse.close(), db.end()]);
 }
 

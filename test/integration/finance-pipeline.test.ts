@@ -18,10 +18,11 @@ import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/registry.ts';
 import { dlqTopicOf, resolveTopic } from '../../core/topic-spec.ts';
-import { financeScoring, type StatementRecord } from '../../processors/finance/index.ts';
+import { financeScoring } from '../../processors/finance/index.ts';
 import { FinanceScorer } from '../../processors/finance/score.ts';
 import { parseStatement } from '../../processors/finance/statement.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
+import { statements } from './finance-statements.ts';
 import { eventually } from './helpers.ts';
 import { readCommitted } from './processor-helpers.ts';
 
@@ -34,36 +35,6 @@ async function topic(name: string, schema: string) {
   await provisionTopics(createKafka('millrace-test'), [resolved]);
   await registerSchemas(new Registry(), [resolved]);
   return resolved.name;
-}
-
-/** Statements across the range the models see: profitable and loss-making, over- and under-levered. */
-function statements(n: number): (StatementRecord & Record<string, number | string>)[] {
-  let seed = 7;
-  const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  return Array.from({ length: n }, (_, i) => {
-    const ta = 50 + r() * 5000;
-    return {
-      id: `stmt-${suffix}-${i}`,
-      tenant_id: 'acme',
-      event_time: Date.UTC(2025, 0, 1) + i * 1000,
-      source: 'test',
-      company_id: `co-${i % 97}`,
-      period: i % 3 === 0 ? 'quarterly' : 'annual',
-      period_end: 20089 + (i % 8) * 91,
-      total_assets: ta,
-      total_liabilities: ta * (0.2 + r() * 1.0),
-      current_assets: ta * (0.1 + r() * 0.5),
-      current_liabilities: ta * (0.05 + r() * 0.4),
-      net_income: ta * (r() * 0.2 - 0.08),
-      net_income_prev: ta * (r() * 0.2 - 0.08),
-      funds_from_operations: ta * (r() * 0.25 - 0.05),
-      retained_earnings: ta * (r() * 0.6 - 0.2),
-      ebit: ta * (r() * 0.25 - 0.05),
-      market_value_equity: ta * r() * 2,
-      sales: ta * (0.3 + r() * 1.5),
-      price_level_index: 100,
-    };
-  });
 }
 
 describe('finance pipeline', () => {
@@ -83,7 +54,7 @@ describe('finance pipeline', () => {
     await pg.query(`CREATE TABLE ${table} (LIKE finance_scores INCLUDING ALL)`);
     await ch.command({ query: `CREATE TABLE ${table} AS finance_scores` });
 
-    const valid = statements(1000);
+    const valid = statements(`stmt-${suffix}`, 1000);
     const broken = [
       { ...valid[0]!, id: `stmt-${suffix}-no-assets`, total_assets: 0 },
       { ...valid[1]!, id: `stmt-${suffix}-no-current-liabilities`, current_liabilities: 0 },

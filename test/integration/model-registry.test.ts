@@ -37,9 +37,10 @@ import {
   VersionConflictError,
   watchActiveVersion,
 } from '../../models/registry.ts';
-import { FINANCE_MODEL_ID, financeScoring, registerBundledModels, type ScoreRecord, type StatementRecord } from '../../processors/finance/index.ts';
+import { FINANCE_MODEL_ID, financeScoring, registerBundledModels, type ScoreRecord } from '../../processors/finance/index.ts';
 import { FinanceScorer } from '../../processors/finance/score.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
+import { statements } from './finance-statements.ts';
 import { eventually } from './helpers.ts';
 import { cli, readCommitted, waitForCommitted } from './processor-helpers.ts';
 
@@ -269,36 +270,6 @@ describe('following the active version', () => {
     }
   });
 });
-
-/** Statements across the range the models see, ids `<prefix>-<i>`, the same figures for the same i. */
-function statements(prefix: string, n: number): StatementRecord[] {
-  let seed = 11;
-  const r = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  return Array.from({ length: n }, (_, i) => {
-    const ta = 50 + r() * 5000;
-    return {
-      id: `${prefix}-${i}`,
-      tenant_id: 'acme',
-      event_time: Date.UTC(2025, 0, 1) + i * 1000,
-      source: 'test',
-      company_id: `co-${i % 41}`,
-      period: i % 3 === 0 ? 'quarterly' : 'annual',
-      period_end: 20089 + (i % 8) * 91,
-      total_assets: ta,
-      total_liabilities: ta * (0.2 + r()),
-      current_assets: ta * (0.1 + r() * 0.5),
-      current_liabilities: ta * (0.05 + r() * 0.4),
-      net_income: ta * (r() * 0.2 - 0.08),
-      net_income_prev: ta * (r() * 0.2 - 0.08),
-      funds_from_operations: ta * (r() * 0.25 - 0.05),
-      retained_earnings: ta * (r() * 0.6 - 0.2),
-      ebit: ta * (r() * 0.25 - 0.05),
-      market_value_equity: ta * r() * 2,
-      sales: ta * (0.3 + r() * 1.5),
-      price_level_index: 100,
-    } as StatementRecord;
-  });
-}
 
 async function topic(name: string, schema: string): Promise<string> {
   const schemas = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');

@@ -95,19 +95,28 @@ export const headerText = (headers: IHeaders | undefined): Record<string, string
   Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
 
 /**
- * Every record of a topic a read_committed consumer sees, reading until its position reaches the
- * end of every partition (aborted records and transaction markers included in the position, so
- * the count is exact, not "enough"). A transaction left open blocks the end: this times out.
+ * Every record of a topic (from the offsets given, else from the start) a read_committed consumer
+ * sees, reading until its position reaches the end of every partition (aborted records and
+ * transaction markers included in the position, so the count is exact, not "enough"). A
+ * transaction left open blocks the end: this times out.
  */
-export async function readCommitted(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<ReadRecord[]> {
+export async function readCommitted(kafka: Kafka, topic: string, timeoutMs = 60_000, from?: ReadonlyMap<number, string>): Promise<ReadRecord[]> {
+  const groupId = `test-read-${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const position = new Map<number, bigint>(ends.map(({ partition }) => [partition, 0n]));
+  const ends = await admin
+    .fetchTopicOffsets(topic)
+    .then(async (ends) => {
+      // a new group starts where it has committed offsets: there, when a start is given
+      if (from) await admin.setOffsets({ groupId, topic, partitions: [...from].map(([partition, offset]) => ({ partition, offset })) });
+      return ends;
+    })
+    .finally(() => admin.disconnect());
+  const position = new Map<number, bigint>(ends.map(({ partition }) => [partition, BigInt(from?.get(partition) ?? 0)]));
   const done = () => ends.every(({ partition, high }) => position.get(partition)! >= BigInt(high));
 
   const records: ReadRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `test-read-${randomUUID()}`, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 });
   await consumer.connect();
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const next = BigInt(payload.lastOffset) + 1n;

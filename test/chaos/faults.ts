@@ -1,0 +1,59 @@
+/**
+ * The faults the harness injects: SIGKILL of a running role (processor, sink, source, API), and a
+ * stop then start of a service (the broker, the schema registry, ClickHouse, Postgres) after an
+ * outage of a few seconds. Postgres is the machine's cluster, stopped in `immediate` mode: a crash,
+ * recovered from its WAL on start.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { startService, stopService } from '../../infra/index.ts';
+import type { Platform, RoleKind } from './platform.ts';
+
+export const FAULT_KINDS = ['kill processor', 'kill sink', 'kill source', 'kill api', 'stop broker', 'stop registry', 'stop clickhouse', 'stop postgres'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface InjectedFault {
+  kind: FaultKind;
+  /** the role killed (with its pid) or the service stopped */
+  target: string;
+  atMs: number;
+  /** how long the service stayed down; 0 for a kill (the supervisor restarts the role) */
+  downMs: number;
+}
+
+const services = { 'stop broker': 'kafka', 'stop registry': 'registry', 'stop clickhouse': 'clickhouse', 'stop postgres': 'postgres' } as const;
+
+/** The fault kinds this platform can take (no `kill source` when no source role runs). */
+export function possibleFaults(platform: Platform): FaultKind[] {
+  return FAULT_KINDS.filter((kind) => !kind.startsWith('kill ') || platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)));
+}
+
+async function stopMachinePostgres(): Promise<void> {
+  const version = readdirSync('/etc/postgresql').sort((a, b) => Number(b) - Number(a))[0]!;
+  await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'immediate']);
+}
+
+export async function inject(kind: FaultKind, platform: Platform, downMs: number, random: () => number, startedAt: number): Promise<InjectedFault> {
+  const atMs = Date.now() - startedAt;
+  if (kind.startsWith('kill ')) {
+    const pids = platform.supervisor.pids();
+    const alive = platform.roles.filter((r) => r.kind === kind.slice(5) && pids[r.name] !== undefined);
+    // every role of the kind may be between a kill and its restart: wait for one
+    if (alive.length === 0) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      return inject(kind, platform, downMs, random, startedAt);
+    }
+    const role = alive[Math.floor(random() * alive.length)]!;
+    const pid = pids[role.name]!;
+    process.kill(pid, 'SIGKILL');
+    return { kind, target: `${role.name} (pid ${pid})`, atMs, downMs: 0 };
+  }
+  const service = services[kind as keyof typeof services];
+  const down = Date.now();
+  if (service === 'postgres') await stopMachinePostgres();
+  else await stopService(service);
+  await new Promise((r) => setTimeout(r, downMs));
+  await startService(service);
+  return { kind, target: service, atMs, downMs: Date.now() - down };
+}

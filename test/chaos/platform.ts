@@ -1,0 +1,29 @@
+/**
+ * The platform under test, as `millrace start` runs it: every role of the chosen pipelines and the
+ * API, each its own `millrace` child under core/supervisor (a killed child is started again), so the
+ * harness can SIGKILL any of them by name.
+ */
+import { createLogger } from '../../core/logger.ts';
+import { supervise, type Role, type Supervisor } from '../../core/supervisor.ts';
+import { pipelines } from '../../processors/pipelines.ts';
+
+export type RoleKind = 'processor' | 'sink' | 'source' | 'api';
+
+export interface Platform {
+  supervisor: Supervisor;
+  roles: readonly (Role & { kind: RoleKind })[];
+  apiUrl: string;
+}
+
+export function startPlatform(pipelineNames: readonly string[], apiPort: number): Platform {
+  const chosen = pipelines.filter((p) => pipelineNames.includes(p.name));
+  const unknown = pipelineNames.filter((n) => !pipelines.some((p) => p.name === n));
+  if (unknown.length > 0) throw new Error(`no pipeline ${unknown.join(', ')} in processors/pipelines.ts`);
+  // a fault makes every role log errors by the hundred; the harness tells the story (CHAOS_LOG_LEVEL=error to see them)
+  const env = { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'fatal' };
+  const roles = [
+    ...chosen.flatMap((p) => p.roles).map((args) => ({ name: args.slice(0, 2).join(' '), args, kind: args[0] as RoleKind, env })),
+    { name: 'api', args: ['api'], kind: 'api' as const, env: { ...env, API_PORT: String(apiPort) } },
+  ];
+  return { supervisor: supervise(roles, createLogger('chaos')), roles, apiUrl: `http://127.0.0.1:${apiPort}` };
+}
