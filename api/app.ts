@@ -130,7 +130,7 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   registerStreams(app, topics, { ...streams, log }, guard('read'));
   registerStocks(app, db, { read: guard('read'), write: guard('ingest') });
   if (clickhouse) registerMarketQueries(app, { db, clickhouse }, guard('read'));
-  registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') }, log);
+  registerModels(app, db, { read: guard('read'), activate: guard('manage_keys') }, log, clickhouse);
   registerUploads(app, uploads, config.UPLOAD_MAX_BYTES, { read: guard('read'), ingest: guard('ingest') });
   registerFinance(app, { db, topics, ingestor, log }, { read: guard('read'), ingest: guard('ingest') });
   registerTaxonomies(app, db, { read: guard('read'), write: guard('ingest') });

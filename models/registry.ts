@@ -6,9 +6,10 @@
  * A version's content never changes: the same version with other bytes is refused.
  *
  * One version per model is active. `activateVersion` switches it in a transaction that ends with
- * `NOTIFY millrace_model_activated, '<model id>'`; `watchActiveVersion` follows the active version
- * of a model with LISTEN on a dedicated connection (re-established when it drops) and a periodic
- * check for whatever a lost connection missed.
+ * `NOTIFY millrace_model_activated, '<model id>'` (attaching or detaching a shadow version,
+ * models/shadows.ts, notifies the same way); `watchActiveVersion` follows the active version of a
+ * model with LISTEN on a dedicated connection (re-established when it drops) and a periodic check
+ * for whatever a lost connection missed; `watchModel` follows any view of what serves a model.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -125,7 +126,7 @@ export interface ModelVersion {
 
 const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activated_at';
 
-async function inTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
   try {
     await client.query('BEGIN');
@@ -202,10 +203,11 @@ export async function listModels(db: Pool): Promise<ModelSummary[]> {
   return rows;
 }
 
-/** The versions of a model, oldest first; UnknownModelError when there is no such model. */
-export async function listVersions(db: Pool, modelId: string): Promise<(ModelVersion & { manifest: Record<string, unknown> })[]> {
-  const { rows } = await db.query<ModelVersion & { manifest: Record<string, unknown> }>(
-    `SELECT ${VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ')}, v.manifest
+/** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when there is no such model. */
+export async function listVersions(db: Pool, modelId: string): Promise<(ModelVersion & { shadow: boolean; manifest: Record<string, unknown> })[]> {
+  const { rows } = await db.query<ModelVersion & { shadow: boolean; manifest: Record<string, unknown> }>(
+    `SELECT ${VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ')}, v.manifest,
+            EXISTS (SELECT 1 FROM model_shadows s WHERE s.model_id = v.model_id AND s.version = v.version AND NOT v.active) AS shadow
        FROM models m LEFT JOIN model_versions v ON v.model_id = m.id
       WHERE m.id = $1 ORDER BY v.created_at, v.version`,
     [modelId],
@@ -214,7 +216,7 @@ export async function listVersions(db: Pool, modelId: string): Promise<(ModelVer
   return rows.filter((r) => r.version !== null);
 }
 
-export async function activeVersion(db: Pool, modelId: string): Promise<ModelVersion | null> {
+export async function activeVersion(db: Pick<PoolClient, 'query'>, modelId: string): Promise<ModelVersion | null> {
   const { rows } = await db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND active`, [modelId]);
   return rows[0] ?? null;
 }
@@ -298,10 +300,20 @@ export interface ActiveVersionWatch {
  * so the previous version stays in use until a new one loads. The first check is awaited: this
  * rejects if it fails, and resolves having called `onActive` unless no version is active.
  */
-export async function watchActiveVersion(
+export function watchActiveVersion(db: Pool, modelId: string, onActive: (version: ModelVersion) => Promise<void>, options: WatchOptions): Promise<ActiveVersionWatch> {
+  return watchModel(db, modelId, () => activeVersion(db, modelId), (active) => active.version, onActive, options);
+}
+
+/**
+ * Follows what serves `modelId` as watchActiveVersion does, for any view of it: `read` gives it
+ * (null: no active version), `identity` tells two apart, `onChange` gets each new one.
+ */
+export async function watchModel<T>(
   db: Pool,
   modelId: string,
-  onActive: (version: ModelVersion) => Promise<void>,
+  read: () => Promise<T | null>,
+  identity: (state: T) => string,
+  onChange: (state: T) => Promise<void>,
   { log, checkIntervalMs = 30_000, reconnectMs = 1000 }: WatchOptions,
 ): Promise<ActiveVersionWatch> {
   let current: string | undefined;
@@ -313,15 +325,16 @@ export async function watchActiveVersion(
   let running: Promise<void> | undefined;
   let again = false;
   const checkOnce = async () => {
-    const active = await activeVersion(db, modelId);
-    if (!active) {
+    const state = await read();
+    if (!state) {
       log.warn({ model_id: modelId, in_use: current ?? null }, 'the model has no active version');
       return;
     }
-    if (active.version === current) return;
-    await onActive(active);
-    log.info({ model_id: modelId, version: active.version, previous: current ?? null }, 'model version in use');
-    current = active.version;
+    const seen = identity(state);
+    if (seen === current) return;
+    await onChange(state);
+    log.info({ model_id: modelId, version: seen, previous: current ?? null }, 'model version in use');
+    current = seen;
   };
   const check = (): Promise<void> => {
     if (running) {

@@ -4,6 +4,7 @@ import { catalogClassification } from './catalog/index.ts';
 import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
 import { marketFeatures, marketParser } from './market/index.ts';
+import { modelScoring } from './model-scoring/index.ts';
 import { imageValidationFromConfig } from './images/wiring.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
@@ -11,6 +12,8 @@ import type { ProcessorSpec } from './runtime/index.ts';
 export interface ProcessorArgs {
   input?: string;
   output?: string;
+  /** The model a scoring processor follows (model-scoring). */
+  model?: string;
 }
 
 export type ProcessorFactory = (args: ProcessorArgs) => ProcessorSpec<never, { id: string }>;
@@ -28,6 +31,11 @@ export const processors: Record<string, ProcessorFactory> = {
     return catalogClassification({ db, model: () => model.get() }, { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' });
   },
   'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
+  'model-scoring': (args) => modelScoring(required(args, 'model', 'model-scoring'), {
+    input: args.input ?? 'samples.flights.raw',
+    output: args.output ?? 'samples.flights.scored',
+    shadow: 'samples.flights.shadow',
+  }),
   'market-parser': (args) => marketParser({ input: args.input ?? 'market.pages.raw', output: args.output ?? 'market.quotes.raw' }),
   'market-features': (args) => marketFeatures({ input: args.input ?? 'market.quotes.raw', output: args.output ?? 'market.quotes.enriched' }),
   'image-validation': (args) => imageValidationFromConfig({ input: args.input ?? 'crawl.images.raw', output: args.output ?? 'crawl.images.accepted' }),

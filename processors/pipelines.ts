@@ -54,6 +54,15 @@ export const pipelines: readonly Pipeline[] = [
     ],
   },
   {
+    // tabular models' scores of flights (active: samples.flights.scored, shadow: samples.flights.shadow) -> ClickHouse;
+    // the scoring processor follows one model: start it with `millrace processor model-scoring --model <id>`
+    name: 'models.scoring',
+    roles: [
+      ['sink', 'model-scores-clickhouse'],
+      ['sink', 'model-shadow-scores-clickhouse'],
+    ],
+  },
+  {
     // training jobs (POST /v1/training-jobs) -> ONNX model versions in the registry; start more trainers to train more at once
     name: 'models.training',
     roles: [['trainer']],

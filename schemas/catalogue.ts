@@ -63,6 +63,21 @@ export const catalogue: readonly TopicSpec[] = [
     streamable: true,
   },
   {
+    // flights scored by the active version of a tabular model (processors/model-scoring): anyone may consume them
+    name: 'samples.flights.scored',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 7 * DAY_MS },
+    schema: 'samples.flights.scored.avsc',
+    streamable: true,
+  },
+  {
+    // the same flights scored by shadow versions, written in the same transactions: read only by the ClickHouse sink
+    name: 'samples.flights.shadow',
+    partitions: 6,
+    cleanup: { policy: 'delete', retentionMs: 7 * DAY_MS },
+    schema: 'samples.flights.shadow.avsc',
+  },
+  {
     // classified product rows (processors/catalog): ClickHouse and the upload's result file read them
     name: 'catalog.rows.classified',
     partitions: 6,

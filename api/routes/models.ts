@@ -1,6 +1,8 @@
 /**
  * The model registry (models/registry.ts): the models, their versions, and which one is active.
- * Activating a version switches every processor that scores with the model, without a restart.
+ * Activating a version switches every processor that scores with the model, without a restart;
+ * attaching one in shadow mode makes the scoring processors score the same records with it too,
+ * into ClickHouse only, and the comparison endpoint sets it against the active version.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
@@ -8,7 +10,10 @@ import { stream } from 'hono/streaming';
 import type { Pool } from '../../core/postgres.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { compareShadow } from '../../models/comparison.ts';
 import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/registry.ts';
+import { attachShadow, detachShadow, ShadowOfActiveError, type Shadow } from '../../models/shadows.ts';
 import { EncodingError, rowProblem } from '../../models/tabular/encoding.ts';
 import { NoModelError, TabularPredictors } from '../../models/tabular/predictor.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -48,6 +53,42 @@ function notFound(error: unknown): never {
   throw error;
 }
 
+const ShadowSchema = z.object({ model_id: z.string(), version: z.string(), attached_at: z.string() }).openapi('ShadowVersion');
+const shadowJson = (s: Shadow) => ({ model_id: s.model_id, version: s.version, attached_at: s.attached_at.toISOString() });
+
+const MetricsSchema = z
+  .object({ rows: z.number().int(), positive_rate: z.number(), accuracy: z.number(), auc: z.number(), log_loss: z.number(), calibration_error: z.number() })
+  .openapi('BinaryMetrics');
+const ComparisonSchema = z
+  .object({
+    model_id: z.string(),
+    version: z.string().openapi({ description: 'the shadow version' }),
+    records: z.number().int().openapi({ description: 'records scored by both the shadow version and the active version, in one transaction' }),
+    active_versions: z.array(z.object({ version: z.string(), records: z.number().int() })).openapi({ description: 'the active versions it was compared with' }),
+    agreement: z.number().nullable().openapi({ description: 'share of the records where both predicted the same class' }),
+    mean_abs_probability_diff: z.number().nullable(),
+    active: MetricsSchema.nullable().openapi({ description: "the active version's metrics on these records, against the dataset's label rule" }),
+    shadow: MetricsSchema.nullable(),
+    delta: z
+      .object({ accuracy: z.number(), auc: z.number(), log_loss: z.number(), calibration_error: z.number() })
+      .nullable()
+      .openapi({ description: 'shadow minus active' }),
+  })
+  .openapi('ShadowComparison');
+
+/** A version of one of the tenant's tabular models (its training lineage names the tenant), else a 404. */
+async function tenantVersion(db: Pool, modelId: string, version: string, tenantId: string): Promise<void> {
+  const { rows } = await db.query<{ kind: string | null; tenant_id: string | null }>(
+    "SELECT manifest ->> 'kind' AS kind, manifest -> 'lineage' ->> 'tenant_id' AS tenant_id FROM model_versions WHERE model_id = $1 AND version = $2",
+    [modelId, version],
+  );
+  if (!rows[0]) {
+    const { rowCount } = await db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
+    notFound(rowCount === 0 ? new UnknownModelError(modelId) : new UnknownVersionError(modelId, version));
+  }
+  if (rows[0].kind !== 'tabular-classifier' || rows[0].tenant_id !== tenantId) throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
+}
+
 const PredictInput = z
   .object({ rows: z.array(z.record(z.string(), z.unknown())).min(1).max(1000).openapi({ description: 'feature values by name, as the dataset names them' }) })
   .openapi('PredictInput', { example: { rows: [{ hour: 18, weekday: 5, distance: 740, origin: 'ORD' }] } });
@@ -64,6 +105,7 @@ export function registerModels(
   db: Pool,
   guards: { read: MiddlewareHandler<AuthEnv>[]; activate: MiddlewareHandler<AuthEnv>[] },
   log: Logger,
+  clickhouse?: ClickHouseClient,
 ): void {
   // a model loads on its first prediction; its LISTEN connection does not keep a process alive
   const predictors = new TabularPredictors(db, log, loadConfig().PREDICT_BATCH_WINDOW_MS);
@@ -98,14 +140,22 @@ export function registerModels(
       responses: {
         200: {
           description: 'versions',
-          content: { 'application/json': { schema: z.object({ versions: z.array(VersionSchema.extend({ manifest: z.record(z.string(), z.unknown()) })) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                versions: z.array(
+                  VersionSchema.extend({ shadow: z.boolean().openapi({ description: 'attached in shadow mode' }), manifest: z.record(z.string(), z.unknown()) }),
+                ),
+              }),
+            },
+          },
         },
         ...errorResponses(401, 403, 404, 429),
       },
     }),
     async (c) => {
       const versions = await listVersions(db, c.req.valid('param').id).catch(notFound);
-      return c.json({ versions: versions.map((v) => ({ ...versionJson(v), manifest: v.manifest })) }, 200);
+      return c.json({ versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) }, 200);
     },
   );
   app.openapi(
@@ -131,6 +181,72 @@ export function registerModels(
       return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
     },
   );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/models/{id}/versions/{version}/shadow',
+      tags: ['models'],
+      summary:
+        "Attach a version of one of the tenant's tabular models in shadow mode: the scoring processors score the same records with it too, " +
+        'without a restart, its scores going to ClickHouse only (never to the public scored topic); again: no change',
+      security: bearer,
+      middleware: guards.activate,
+      request: { params },
+      responses: {
+        200: { description: 'attached', content: { 'application/json': { schema: ShadowSchema } } },
+        ...errorResponses(401, 403, 404, 409, 429),
+      },
+    }),
+    async (c) => {
+      const { id, version } = c.req.valid('param');
+      await tenantVersion(db, id, version, c.get('principal').tenantId);
+      try {
+        return c.json(shadowJson(await attachShadow(db, id, version)), 200);
+      } catch (error) {
+        if (error instanceof ShadowOfActiveError) throw new ApiError(409, 'conflict', error.message, 'version');
+        return notFound(error);
+      }
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/models/{id}/versions/{version}/shadow',
+      tags: ['models'],
+      summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
+      security: bearer,
+      middleware: guards.activate,
+      request: { params },
+      responses: { 200: { description: 'detached', content: { 'application/json': { schema: ShadowSchema } } }, ...errorResponses(401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const { id, version } = c.req.valid('param');
+      await tenantVersion(db, id, version, c.get('principal').tenantId);
+      return c.json(shadowJson(await detachShadow(db, id, version).catch(notFound)), 200);
+    },
+  );
+  if (clickhouse) {
+    app.openapi(
+      createRoute({
+        method: 'get',
+        path: '/v1/models/{id}/versions/{version}/comparison',
+        tags: ['models'],
+        summary:
+          'A shadow version against the active version on the same records (those both scored while it was attached): ' +
+          'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',
+        security: bearer,
+        middleware: guards.read,
+        request: { params },
+        responses: { 200: { description: 'the comparison', content: { 'application/json': { schema: ComparisonSchema } } }, ...errorResponses(401, 403, 404, 429) },
+      }),
+      async (c) => {
+        const { id, version } = c.req.valid('param');
+        const tenantId = c.get('principal').tenantId;
+        await tenantVersion(db, id, version, tenantId);
+        return c.json({ model_id: id, version, ...(await compareShadow(clickhouse, tenantId, id, version)) }, 200);
+      },
+    );
+  }
   app.openapi(
     createRoute({
       method: 'post',

@@ -1,7 +1,8 @@
 /**
- * `millrace processor <name> [--input T] [--output U] [--session-timeout-ms N] [--concurrency N]`:
+ * `millrace processor <name> [--input T] [--output U] [--model ID] [--session-timeout-ms N] [--concurrency N]`:
  * runs a processor of processors/index.ts exactly-once until SIGTERM, with Prometheus metrics on
- * METRICS_HOST:METRICS_PORT. `passthrough` copies --input to --output unchanged.
+ * METRICS_HOST:METRICS_PORT. `passthrough` copies --input to --output unchanged; `model-scoring`
+ * scores with the active (and shadow) versions of --model.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../core/logger.ts';
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<'running'> {
     options: {
       input: { type: 'string' },
       output: { type: 'string' },
+      model: { type: 'string' },
       'session-timeout-ms': { type: 'string' },
       concurrency: { type: 'string' },
     },
@@ -25,9 +27,9 @@ export async function run(args: string[]): Promise<'running'> {
   const [name] = positionals;
   const factory = name ? processors[name] : undefined;
   if (!factory) {
-    throw new Error(`usage: millrace processor <${Object.keys(processors).join('|')}> [--input T] [--output U] [--session-timeout-ms N] [--concurrency N]`);
+    throw new Error(`usage: millrace processor <${Object.keys(processors).join('|')}> [--input T] [--output U] [--model ID] [--session-timeout-ms N] [--concurrency N]`);
   }
-  const spec = factory({ input: values.input, output: values.output });
+  const spec = factory({ input: values.input, output: values.output, model: values.model });
   const log = createLogger('processor', { processor: spec.name });
 
   const metricsServer = await startMetricsServer();

@@ -12,6 +12,7 @@ import type { SinkWriter } from './runtime/writer.ts';
 import { classifiedToClickHouse } from './catalog-rows.ts';
 import { scoresToClickHouse, scoresToPostgres } from './finance-scores.ts';
 import { indicatorsToClickHouse, latestToPostgres, quotesToClickHouse } from './market.ts';
+import { modelScoresToClickHouse, shadowScoresToClickHouse } from './model-scores.ts';
 import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
 
 // each spec has its own record type; the registry only needs to run them
@@ -25,6 +26,8 @@ export const sinks: Record<string, SinkSpec<any>> = {
   [quotesToClickHouse.name]: quotesToClickHouse,
   [indicatorsToClickHouse.name]: indicatorsToClickHouse,
   [latestToPostgres.name]: latestToPostgres,
+  [modelScoresToClickHouse.name]: modelScoresToClickHouse,
+  [shadowScoresToClickHouse.name]: shadowScoresToClickHouse,
 };
 
 export interface SinkOverrides {

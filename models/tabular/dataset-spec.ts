@@ -6,26 +6,36 @@
  */
 import { z } from 'zod';
 import { sqlIdentifier, sqlValue } from '../../core/clickhouse-sql.ts';
+import type { RawValue } from './datasets.ts';
 
 type ColumnType = 'number' | 'string' | 'time';
 export type FeatureKind = 'numeric' | 'categorical';
 
+/** A record of the table's topic as the scoring processor decodes it (times in epoch milliseconds). */
+export type SourceRecord = Record<string, unknown>;
+
 interface TableSpec {
+  /** The topic whose records the sink lands in the table: what a model trained on the table scores. */
+  topic: string;
   columns: Record<string, ColumnType>;
-  /** Feature name -> a fixed expression over the table's columns. */
-  features: Record<string, { kind: FeatureKind; sql: string; description: string }>;
+  /** Feature name -> a fixed expression over the table's columns, and the same value computed from a record. */
+  features: Record<string, { kind: FeatureKind; sql: string; description: string; of: (record: SourceRecord) => RawValue }>;
 }
+
+/** A record's time as the table's DateTime holds it: UTC, whole seconds. */
+const timeOf = (record: SourceRecord, column = 'event_time') => new Date(Math.floor(Number(record[column]) / 1000) * 1000);
 
 export const TABLES: Record<string, TableSpec> = {
   samples_flights: {
+    topic: 'samples.flights.raw',
     columns: { event_time: 'time', origin: 'string', destination: 'string', distance: 'number', delay: 'number' },
     features: {
-      hour: { kind: 'numeric', sql: "toHour(event_time, 'UTC')", description: 'hour of departure, 0-23 (UTC)' },
-      weekday: { kind: 'numeric', sql: "toDayOfWeek(event_time, 'UTC')", description: 'day of week, 1 (Monday) to 7' },
-      month: { kind: 'numeric', sql: "toMonth(event_time, 'UTC')", description: 'month, 1-12' },
-      distance: { kind: 'numeric', sql: 'toFloat64(distance)', description: 'miles' },
-      origin: { kind: 'categorical', sql: 'origin', description: 'origin airport code' },
-      destination: { kind: 'categorical', sql: 'destination', description: 'destination airport code' },
+      hour: { kind: 'numeric', sql: "toHour(event_time, 'UTC')", description: 'hour of departure, 0-23 (UTC)', of: (r) => timeOf(r).getUTCHours() },
+      weekday: { kind: 'numeric', sql: "toDayOfWeek(event_time, 'UTC')", description: 'day of week, 1 (Monday) to 7', of: (r) => ((timeOf(r).getUTCDay() + 6) % 7) + 1 },
+      month: { kind: 'numeric', sql: "toMonth(event_time, 'UTC')", description: 'month, 1-12', of: (r) => timeOf(r).getUTCMonth() + 1 },
+      distance: { kind: 'numeric', sql: 'toFloat64(distance)', description: 'miles', of: (r) => Number(r.distance) },
+      origin: { kind: 'categorical', sql: 'origin', description: 'origin airport code', of: (r) => String(r.origin) },
+      destination: { kind: 'categorical', sql: 'destination', description: 'destination airport code', of: (r) => String(r.destination) },
     },
   },
 };
@@ -120,4 +130,21 @@ export function statsQuery(definition: DatasetDefinition, tenantId: string): str
 
 export function describeLabel(label: DatasetDefinition['label']): string {
   return `${label.column} ${label.op} ${JSON.stringify(label.value)}`;
+}
+
+/** The features of a record of the table's topic, in the definition's order: what `rowsQuery` gives for its row. */
+export function recordFeatures(definition: DatasetDefinition, record: SourceRecord): RawValue[] {
+  const table = TABLES[definition.table]!;
+  return definition.features.map((f) => table.features[f]!.of(record));
+}
+
+/** The label rule of the definition applied to a record of the table's topic, as `rowsQuery` applies it to its row. */
+export function recordLabel(definition: DatasetDefinition, record: SourceRecord): 0 | 1 {
+  const { column, op, value } = definition.label;
+  const time = TABLES[definition.table]!.columns[column] === 'time';
+  const actual = time ? timeOf(record, column).getTime() : record[column];
+  const wanted = time ? Date.parse(String(value)) : value;
+  const compare = typeof actual === 'number' && typeof wanted === 'number' ? actual - wanted : String(actual) < String(wanted) ? -1 : String(actual) > String(wanted) ? 1 : 0;
+  const holds = { '=': compare === 0, '!=': compare !== 0, '>': compare > 0, '>=': compare >= 0, '<': compare < 0, '<=': compare <= 0 }[op];
+  return holds ? 1 : 0;
 }

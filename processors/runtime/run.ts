@@ -2,9 +2,9 @@
  * The processor runtime: consume-transform-produce, exactly-once, for any `ProcessorSpec`.
  *
  * Every fetched batch of one input partition becomes one Kafka transaction holding the output
- * records, the DLQ records and the consumer offset (last offset + 1). A failure anywhere aborts it
- * and the batch is fetched again from the last committed position; the consumer reads with
- * read_committed and commits nothing itself.
+ * records (those of side outputs too), the DLQ records and the consumer offset (last offset + 1).
+ * A failure anywhere aborts it and the batch is fetched again from the last committed position;
+ * the consumer reads with read_committed and commits nothing itself.
  *
  * Fencing (kafkajs' TxnOffsetCommit stops at v1, so the broker cannot fence by consumer
  * generation): each input partition has its own transactional producer, transactionalId
@@ -83,7 +83,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   const log = options.log ?? createLogger('processor', { processor: spec.name });
   const groupId = processorGroupOf(spec.name);
   const stage = `processor.${spec.name}`;
-  const outputSubject = valueSubjectOf(spec.output);
+  const outputs = new Set([spec.output, ...(spec.sideOutputs ?? [])]);
   const labels = { role: 'processor', name: spec.name };
   // a replay runs under another name: its state writes would corrupt the live processor's changelog
   if (spec.state && options.replay) throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
@@ -169,7 +169,7 @@ export async function runProcessor<In, Out extends { id: string }>(
     if (!Array.isArray(results) || results.length !== records.length) {
       throw new Error(`transform of ${spec.name} returned ${Array.isArray(results) ? results.length : typeof results} result(s) for ${records.length} record(s)`);
     }
-    const out: Message[] = [];
+    const out = new Map<string, Message[]>([...outputs].map((topic) => [topic, []]));
     for (const [i, result] of results.entries()) {
       const message = originals[i]!;
       if (result instanceof Error) {
@@ -183,9 +183,13 @@ export async function runProcessor<In, Out extends { id: string }>(
         [LINEAGE_HEADER.sourceOffset]: message.offset,
       };
       try {
-        const encoded: Message[] = [];
-        for (const value of result) encoded.push({ key: spec.key ? spec.key(value) : value.id, value: await registry.encode(outputSubject, value), headers });
-        out.push(...encoded);
+        const encoded: [string, Message][] = [];
+        for (const value of result) {
+          const target = spec.route ? spec.route(value) : spec.output;
+          if (!outputs.has(target)) throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
+          encoded.push([target, { key: spec.key ? spec.key(value) : value.id, value: await registry.encode(valueSubjectOf(target), value), headers }]);
+        }
+        for (const [target, message] of encoded) out.get(target)!.push(message);
       } catch (error) {
         if (!(error instanceof RecordInvalidError)) throw error;
         toDlq(message, error); // the transform made something the output schema refuses: this record's fault
@@ -274,13 +278,13 @@ export async function runProcessor<In, Out extends { id: string }>(
         const messages = batch.messages.filter((m) => (floor === null || BigInt(m.offset) >= floor) && BigInt(m.offset) <= BigInt(lastOffset));
         if (messages.length > 0) {
           const { out, dead } = await processMessages(topic, partition, messages, owner.state);
-          if (out.length > 0) await sendChunked(txn, spec.output, out);
+          for (const [target, messages] of out) if (messages.length > 0) await sendChunked(txn, target, messages);
           const changes = owner.state?.changes(partition) ?? [];
           if (changes.length > 0) await sendChunked(txn, spec.state!.topic, changes);
           if (dead.length > 0) await sendChunked(txn, dlqTopicOf(topic), dead);
           const next = (BigInt(lastOffset) + 1n).toString();
           await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
-          counts = { in: messages.length, out: out.length, dead: dead.length };
+          counts = { in: messages.length, out: [...out.values()].reduce((n, m) => n + m.length, 0), dead: dead.length };
         } else {
           log.info({ topic, partition, firstOffset: batch.firstOffset(), lastOffset, committed: String(floor) }, 'skipping records the previous owner committed');
         }

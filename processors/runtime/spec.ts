@@ -25,6 +25,13 @@ export interface ProcessorSpec<In, Out extends { id: string }> {
   /** Output topic; values are encoded with the newest schema of `<output>-value`, keyed by `id`. */
   output: string;
   /**
+   * Further topics the transform writes to, in the same transaction as `output` (a shadow model's
+   * scores beside the public ones); `route` chooses each record's topic.
+   */
+  sideOutputs?: readonly string[];
+  /** The topic of an output record: `output` (the default) or one of `sideOutputs`; encoded with that topic's newest schema. */
+  route?(value: Out): string;
+  /**
    * The output record's Kafka key (default: its `id`). Records that must be processed in order, say
    * one symbol's prices, need a key they share, so that they land in one partition.
    */

@@ -1,0 +1,40 @@
+/**
+ * The model-scoring sinks: the active versions' scores (`samples.flights.scored`) into
+ * `model_scores`, the shadow versions' (`samples.flights.shadow`) into `model_shadow_scores`.
+ */
+import type { ActiveScore, ShadowScore } from '../../processors/model-scoring/index.ts';
+import { defineSink, type SinkSpec } from './runtime/spec.ts';
+
+const columns = {
+  id: (s: ActiveScore) => s.id,
+  tenant_id: (s: ActiveScore) => s.tenant_id,
+  model_id: (s: ActiveScore) => s.model_id,
+  model_version: (s: ActiveScore) => s.model_version,
+  label: (s: ActiveScore) => s.label,
+  probability: (s: ActiveScore) => s.probability,
+  actual: (s: ActiveScore) => s.actual,
+  event_time: (s: ActiveScore) => new Date(s.event_time),
+};
+
+export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
+  name: 'model-scores-clickhouse',
+  topic: 'samples.flights.scored',
+  target: 'clickhouse',
+  table: 'model_scores',
+  key: 'id',
+  columns,
+});
+
+export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink({
+  name: 'model-shadow-scores-clickhouse',
+  topic: 'samples.flights.shadow',
+  target: 'clickhouse',
+  table: 'model_shadow_scores',
+  key: 'id',
+  columns: {
+    ...columns,
+    active_version: (s: ShadowScore) => s.active_version,
+    active_label: (s: ShadowScore) => s.active_label,
+    active_probability: (s: ShadowScore) => s.active_probability,
+  },
+});

@@ -1,0 +1,183 @@
+/**
+ * The model-scoring processor: the records of a tabular model's dataset table's topic
+ * (`samples.flights.raw`) scored by the model's active version into the public
+ * `samples.flights.scored`, and by each shadow version (models/shadows.ts) into
+ * `samples.flights.shadow`, which only the ClickHouse sink reads. Both are written in the batch's
+ * one transaction, and a shadow score carries the active score of the same record, so the
+ * comparison (GET /v1/models/{id}/versions/{v}/comparison) counts exactly the records both scored.
+ *
+ * The versions are loaded from the registry on the first batch and followed (watchModel): an
+ * activation, an attached or a detached shadow switches them without a restart; a batch is scored
+ * by one set of versions, which every score names. Only the records of the model's tenant (its
+ * training lineage) are scored; the others produce nothing.
+ */
+import type { Logger } from '../../core/logger.ts';
+import { createPostgresPool, type Pool } from '../../core/postgres.ts';
+import { watchModel, type ActiveVersionWatch } from '../../models/registry.ts';
+import { servingVersions, type Serving } from '../../models/shadows.ts';
+import { recordFeatures, recordLabel, type SourceRecord } from '../../models/tabular/dataset-spec.ts';
+import { TabularScorer } from '../../models/tabular/scorer.ts';
+import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
+
+export interface SourceEnvelope extends SourceRecord {
+  id: string;
+  tenant_id: string;
+  event_time: number;
+}
+
+interface ScoreLineage {
+  id: string;
+  tenant_id: string;
+  event_time: number;
+  source_topic: string;
+  source_partition: number;
+  source_offset: number;
+  model_id: string;
+}
+
+export type ActiveScore = ScoreLineage & { model_version: string; label: number; probability: number; actual: number };
+export type ShadowScore = ActiveScore & { active_version: string; active_label: number; active_probability: number };
+export type ModelScore = ActiveScore | ShadowScore;
+
+const isShadow = (score: ModelScore): score is ShadowScore => 'active_version' in score;
+
+/** A loaded version and the batches scoring with it: a replaced one is released when the last ends. */
+interface Loaded {
+  scorer: TabularScorer;
+  leases: number;
+  retired: boolean;
+}
+
+interface InUse {
+  active: Loaded;
+  shadows: Loaded[];
+}
+
+export type ModelScoringSpec = ProcessorSpec<SourceEnvelope, ModelScore> & {
+  /** The versions in use, once the first batch has loaded them. */
+  versions(): { active: string; shadows: string[] } | undefined;
+  /** Stops following the registry and releases the models; the processor must be stopped first. */
+  close(): Promise<void>;
+};
+
+export const modelScoringName = (modelId: string) => `model-scoring.${modelId}`;
+
+export function modelScoring(
+  modelId: string,
+  topics = { input: 'samples.flights.raw', output: 'samples.flights.scored', shadow: 'samples.flights.shadow' },
+  options: { checkIntervalMs?: number } = {},
+): ModelScoringSpec {
+  let inUse: InUse | undefined;
+  let db: Pool | undefined;
+  let watch: ActiveVersionWatch | undefined;
+  let starting: Promise<void> | undefined;
+  let log: Logger | undefined;
+
+  const release = (loaded: Loaded) =>
+    void loaded.scorer.release().catch((error: Error) => log?.warn({ err: error, version: loaded.scorer.version }, 'releasing a replaced model failed'));
+  const retire = (loaded: Loaded) => {
+    loaded.retired = true;
+    if (loaded.leases === 0) release(loaded);
+  };
+  const members = (set: InUse) => [set.active, ...set.shadows];
+
+  const switchTo = async (pool: Pool, serving: Serving) => {
+    const loaded = new Map((inUse ? members(inUse) : []).map((l) => [l.scorer.version, l]));
+    const fresh: Loaded[] = [];
+    const obtain = async (version: string) => {
+      const have = loaded.get(version);
+      if (have) return have;
+      const loading = { scorer: await TabularScorer.load(pool, modelId, version), leases: 0, retired: false };
+      fresh.push(loading);
+      return loading;
+    };
+    let next: InUse;
+    try {
+      const active = await obtain(serving.active.version);
+      const shadows: Loaded[] = [];
+      for (const version of serving.shadows) shadows.push(await obtain(version));
+      // a shadow scores the active version's records: another tenant's model has no business with them
+      const tenant = active.scorer.manifest.lineage.tenant_id;
+      next = { active, shadows: shadows.filter((s) => s.scorer.manifest.lineage.tenant_id === tenant) };
+    } catch (error) {
+      fresh.forEach(release); // the versions in use stay; the watch tries again at the next notification or check
+      throw error;
+    }
+    const kept = new Set(members(next));
+    for (const unused of [...loaded.values(), ...fresh]) if (!kept.has(unused)) retire(unused);
+    inUse = next;
+  };
+
+  const start = async (watchLog: Logger) => {
+    db ??= createPostgresPool(2);
+    const pool = db;
+    watch = await watchModel(
+      pool,
+      modelId,
+      () => servingVersions(pool, modelId),
+      (s) => [s.active.version, ...s.shadows.map((v) => `shadow ${v}`)].join(', '),
+      (serving) => switchTo(pool, serving),
+      { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
+    );
+  };
+
+  return {
+    name: modelScoringName(modelId),
+    input: topics.input,
+    output: topics.output,
+    sideOutputs: [topics.shadow],
+    route: (score) => (isShadow(score) ? topics.shadow : topics.output),
+    versions: () => (inUse ? { active: inUse.active.scorer.version, shadows: inUse.shadows.map((s) => s.scorer.version) } : undefined),
+    async close() {
+      await watch?.close();
+      if (inUse) members(inUse).forEach(retire);
+      inUse = undefined;
+      await db?.end();
+      db = undefined;
+    },
+    async transform(records, ctx) {
+      // a failed start (Postgres down) fails the batch, which is retried, and the start with it
+      log ??= ctx.log;
+      starting ??= start(ctx.log).catch((error: Error) => {
+        starting = undefined;
+        throw error;
+      });
+      await starting;
+      const set = inUse;
+      if (!set) throw new Error(`model ${modelId} has no active version: activate one (POST /v1/models/${modelId}/versions/<version>/activate)`);
+      const { manifest } = set.active.scorer;
+      const definition = manifest.lineage.dataset.definition;
+      const mine = records.flatMap((r, index) => (r.value.tenant_id === manifest.lineage.tenant_id ? [{ index, record: r }] : []));
+      const features = mine.map(({ record }) => recordFeatures(definition, record.value));
+      const leased = members(set);
+      leased.forEach((l) => l.leases++);
+      let scored: Awaited<ReturnType<TabularScorer['score']>>[];
+      try {
+        scored = await Promise.all(leased.map((l) => l.scorer.score(features)));
+      } finally {
+        for (const l of leased) if (--l.leases === 0 && l.retired) release(l);
+      }
+      const [active, ...shadows] = scored;
+      const results: TransformResult<ModelScore>[] = records.map(() => []);
+      mine.forEach(({ index, record }, i) => {
+        const { value, topic, partition, offset } = record;
+        const lineage = { id: value.id, tenant_id: value.tenant_id, event_time: value.event_time, source_topic: topic, source_partition: partition, source_offset: Number(offset), model_id: modelId };
+        const actual = recordLabel(definition, value);
+        const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
+        results[index] = [
+          own,
+          ...set.shadows.map((shadow, s) => ({
+            ...lineage,
+            model_version: shadow.scorer.version,
+            ...shadows[s]![i]!,
+            active_version: own.model_version,
+            active_label: own.label,
+            active_probability: own.probability,
+            actual,
+          })),
+        ];
+      });
+      return results;
+    },
+  };
+}
