@@ -1,5 +1,5 @@
 /**
- * `millrace replay --topic T --from <offset|time> (--sink NAME [--table X] | --processor NAME [--output U]) [--partition P]`:
+ * `millrace replay --topic T --from <offset|time> (--sink NAME [--table X] | --processor NAME [--output U] [--model ID]) [--partition P]`:
  * re-runs a sink or a processor over a slice of the log (from the offset, or the first record at or
  * after the time, to the end of the log now), under a consumer group of its own, then exits. The
  * live sink or processor is not disturbed; upserts, the ReplacingMergeTree and consumers keyed on
@@ -16,7 +16,7 @@ import { replayRange, replaySize } from '../../core/replay-range.ts';
 import { processors } from '../../processors/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
 
-const USAGE = 'usage: millrace replay --topic T --from <offset|ISO time> (--sink NAME [--table X] | --processor NAME [--output U]) [--partition P]';
+const USAGE = 'usage: millrace replay --topic T --from <offset|ISO time> (--sink NAME [--table X] | --processor NAME [--output U] [--model ID]) [--partition P]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -28,6 +28,7 @@ export async function run(args: string[]): Promise<number> {
       table: { type: 'string' },
       processor: { type: 'string' },
       output: { type: 'string' },
+      model: { type: 'string' },
       partition: { type: 'string' },
     },
   });
@@ -67,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
   } else {
     const factory = processors[values.processor!];
     if (!factory) throw new Error(`unknown processor ${values.processor} (known: ${Object.keys(processors).join(', ')})`);
-    const base = factory({ input: values.topic, output: values.output });
+    const base = factory({ input: values.topic, output: values.output, model: values.model });
     const spec = { ...base, name: `${base.name}.replay.${suffix}` };
     const processor = await runProcessor(spec, { kafka, log, replay: { ...range, onDone: () => done() } });
     await finished;
