@@ -185,21 +185,30 @@ describe('training jobs through the API and a trainer', () => {
     assert.ok(decoded.every((e) => e.tenant_id === api.tenant));
   });
 
-  it('SSE sends events in seq order across a digit boundary, and resumes after Last-Event-ID', async () => {
-    // seqs are global: these are past any the sequence will reach, and go from 17 to 18 digits
+  it('SSE sends events in numeric seq order where text order differs (17 then 18 digits), and resumes after Last-Event-ID', async () => {
+    // seqs are global: these are far past any the sequence will reach, random so that runs do not collide;
+    // as text, the 18-digit ones (1...) sort before the 17-digit ones (9...)
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
+    const low = BigInt(`9${digits(15)}0`);
+    const high = BigInt(`1${digits(16)}0`);
+    const seqs = [low, low + 1n, high, high + 1n].map(String);
+    const kinds = ['queued', 'started', 'progress', 'done'];
     const id = randomUUID();
     await db.query(
       `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id, status, finished_at)
        VALUES ($1, $2, 'delays', 1, 'logistic_regression', '{}', $3, 'succeeded', now())`,
       [id, api.tenant, `${api.tenant}.digits`],
     );
-    const seqs = ['99999999999999998', '99999999999999999', '100000000000000000', '100000000000000001'];
-    const kinds = ['queued', 'started', 'progress', 'done'];
-    for (const [i, seq] of seqs.entries()) await db.query("INSERT INTO training_job_events (job_id, seq, kind, detail) VALUES ($1, $2, $3, '{}')", [id, seq, kinds[i]]);
-    const events = await sse(await api.call(`/v1/training-jobs/${id}/events`, api.keys.reader));
-    assert.deepEqual(events.map((e) => [e.id, e.event]), seqs.map((seq, i) => [seq, kinds[i]]));
-    const resumed = await sse(await api.app.request(`/v1/training-jobs/${id}/events`, { headers: { authorization: `Bearer ${api.keys.reader}`, 'last-event-id': seqs[1]! } }, { incoming: { socket: { remoteAddress: `test:${api.tenant}` } } }));
-    assert.deepEqual(resumed.map((e) => e.id), seqs.slice(2));
+    try {
+      for (const [i, seq] of seqs.entries()) await db.query("INSERT INTO training_job_events (job_id, seq, kind, detail) VALUES ($1, $2, $3, '{}')", [id, seq, kinds[i]]);
+      const events = await sse(await api.call(`/v1/training-jobs/${id}/events`, api.keys.reader));
+      assert.deepEqual(events.map((e) => [e.id, e.event]), seqs.map((seq, i) => [seq, kinds[i]]));
+      const headers = { authorization: `Bearer ${api.keys.reader}`, 'last-event-id': seqs[1]! };
+      const resumed = await sse(await api.app.request(`/v1/training-jobs/${id}/events`, { headers }, { incoming: { socket: { remoteAddress: `test:${api.tenant}` } } }));
+      assert.deepEqual(resumed.map((e) => e.id), seqs.slice(2));
+    } finally {
+      await db.query('DELETE FROM training_jobs WHERE id = $1', [id]); // and its events
+    }
   });
 
   it("records a trainer's event only while the job is its own: one that lost the job is told so", async () => {
