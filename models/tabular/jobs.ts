@@ -153,7 +153,7 @@ export type PublishEvent = (event: TrainingEventRecord) => Promise<void>;
 export const publishWith =
   (producer: AvroProducer): PublishEvent =>
   async (event) => {
-    await producer.send(EVENTS_TOPIC, [{ key: event.job_id, value: event }]);
+    await producer.send(EVENTS_TOPIC, [{ value: event }]); // keyed by job_id, as the catalogue says
   };
 
 /**

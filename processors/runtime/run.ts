@@ -16,6 +16,7 @@
  * fetched when the partition was assigned may predate the previous owner's last commit.
  */
 import type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
+import { catalogueKey } from '../../core/catalogue.ts';
 import type { ConsumedRecord } from '../../core/consumer.ts';
 import { toDlqMessage } from '../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
@@ -84,6 +85,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   const groupId = processorGroupOf(spec.name);
   const stage = `processor.${spec.name}`;
   const outputSubject = valueSubjectOf(spec.output);
+  const outputKey = spec.key ?? ((value: Out) => catalogueKey(spec.output, value));
   const labels = { role: 'processor', name: spec.name };
   // a replay runs under another name: its state writes would corrupt the live processor's changelog
   if (spec.state && options.replay) throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
@@ -184,7 +186,7 @@ export async function runProcessor<In, Out extends { id: string }>(
       };
       try {
         const encoded: Message[] = [];
-        for (const value of result) encoded.push({ key: spec.key ? spec.key(value) : value.id, value: await registry.encode(outputSubject, value), headers });
+        for (const value of result) encoded.push({ key: outputKey(value), value: await registry.encode(outputSubject, value), headers });
         out.push(...encoded);
       } catch (error) {
         if (!(error instanceof RecordInvalidError)) throw error;
