@@ -23,7 +23,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import { startSink } from '../connectors/sinks/index.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
@@ -38,6 +38,7 @@ import { eventually, flightTopic } from '../test/integration/helpers.ts';
 import { waitForCommitted } from '../test/integration/processor-helpers.ts';
 import { dropTables, sampleSinks } from '../test/integration/sink-helpers.ts';
 import { flightsScoring } from './flights-transform.ts';
+import { rawLoop } from './raw-loop.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -113,23 +114,6 @@ async function ingest(topic: string, rawTopic: string) {
   await producer.disconnect();
   extra.avroBytes = bytes;
   return byOrigin;
-}
-
-/** A raw kafkajs loop: fetch a batch, send its bytes on, no decoding, no transactions. */
-async function rawLoop(input: string, output: string): Promise<void> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${run}` });
-  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  let copied = 0;
-  await consumer.subscribe({ topic: input, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      await sendAll(producer, output, batch.messages.map((m: KafkaMessage) => ({ key: m.key, value: m.value })));
-      copied += batch.messages.length;
-    },
-  });
-  await eventually('the raw loop to copy everything', () => (copied >= N ? true : undefined), 1_800_000);
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
 }
 
 async function scoredTopic(name: string) {
@@ -278,7 +262,7 @@ async function main(): Promise<void> {
     await processor.stop();
   });
   const rawOut = (await flightTopic(`bench_flights_copy_${run}`, 6)).name;
-  await time('baseline: raw kafkajs consume-then-produce', N, () => rawLoop(topic, rawOut));
+  await time('baseline: raw kafkajs consume-then-produce', N, () => rawLoop({ kafka, input: topic, output: rawOut, count: N, sendSize: SEND, timeoutMs: 1_800_000 }));
 
   const sinks = await sampleSinks(topic, { batch: { maxRows: 10_000, maxMs: 500 } });
   await clickhouse.command({ query: `CREATE TABLE ${sinks.table}_direct AS ${sinks.table}` });

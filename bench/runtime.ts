@@ -9,13 +9,12 @@
  * Run (services up: `npm run infra:up && npm run provision`): node --import tsx bench/runtime.ts [N]
  */
 import { performance } from 'node:perf_hooks';
-import { randomBytes } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
 import { startSink } from '../connectors/sinks/index.ts';
-import { createKafka, producerDefaults } from '../core/kafka.ts';
+import { createKafka } from '../core/kafka.ts';
 import { Registry } from '../core/registry.ts';
 import { passthrough } from '../processors/passthrough/index.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
+import { rawLoop } from './raw-loop.ts';
 import { eventually } from '../test/integration/helpers.ts';
 import { manyFlights, produceFlights, topicPair, waitForCommitted } from '../test/integration/processor-helpers.ts';
 import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks } from '../test/integration/sink-helpers.ts';
@@ -31,38 +30,13 @@ const record = (stage: string, ms: number) => {
   process.stderr.write(`${stage}: ${(ms / 1000).toFixed(2)} s\n`);
 };
 
-/** A raw kafkajs loop: fetch a batch, send its bytes to the output, commit. */
-async function rawLoop(input: string, output: string): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${randomBytes(4).toString('hex')}` });
-  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  let copied = 0;
-  await consumer.subscribe({ topic: input, fromBeginning: true });
-  const started = performance.now();
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      // in sends of at most 1,000 records: a whole fetched batch can exceed the broker's 1 MB message limit
-      for (let i = 0; i < batch.messages.length; i += 1000) {
-        const messages = batch.messages.slice(i, i + 1000).map((m: KafkaMessage) => ({ key: m.key, value: m.value }));
-        await producer.send({ topic: output, acks: -1, messages });
-      }
-      copied += batch.messages.length;
-    },
-  });
-  await eventually('the raw loop to copy everything', () => (copied >= N ? true : undefined), 600_000);
-  const ms = performance.now() - started;
-  await consumer.disconnect();
-  await producer.disconnect();
-  return ms;
-}
-
 async function main(): Promise<void> {
   const { input, output } = await topicPair('bench', 6, 6);
   const rawOut = (await topicPair('bench_raw', 6, 6)).output;
   process.stderr.write(`producing ${N} flights to ${input.name}...\n`);
   await produceFlights(kafka, registry, input.name, manyFlights(N), 5000);
 
-  record('raw kafkajs consume-then-produce', await rawLoop(input.name, rawOut.name));
+  record('raw kafkajs consume-then-produce', await rawLoop({ kafka, input: input.name, output: rawOut.name, count: N, sendSize: 1000, timeoutMs: 600_000 }));
 
   const spec = passthrough({ input: input.name, output: output.name });
   let started = performance.now();

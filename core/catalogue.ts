@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { catalogue } from '../schemas/catalogue.ts';
 import { loadConfig } from './config.ts';
-import { CatalogueError, resolveCatalogue, type ResolvedTopic } from './topic-spec.ts';
+import { CatalogueError, recordKey, resolveCatalogue, type ResolvedTopic } from './topic-spec.ts';
 
 let resolved: ResolvedTopic[] | undefined;
 
@@ -19,3 +19,12 @@ export function topicByName(name: string): ResolvedTopic {
   }
   return topic;
 }
+
+const specs = new Map(catalogue.map((t) => [t.name, t]));
+
+/**
+ * The Kafka key of a record of `topic`: its catalogue `key` fields joined by ':', or its id when it
+ * declares none or the catalogue does not have it (a test's own topic). Reads the declarations only,
+ * no schema files.
+ */
+export const catalogueKey = <T extends { id: string }>(topic: string, value: T): string => recordKey(specs.get(topic) ?? {}, value);

@@ -4,12 +4,13 @@
  * offending fields named. Idempotent producer, acks from all in-sync replicas.
  */
 import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { catalogueKey } from './catalogue.ts';
 import { producerDefaults } from './kafka.ts';
 import { valueSubjectOf } from './topic-spec.ts';
 import type { Registry } from './registry.ts';
 
 export interface OutgoingRecord<T> {
-  /** Defaults to the record's `id`, so one record always lands on one partition. */
+  /** Defaults to the key the catalogue declares for the topic (core/catalogue.ts `catalogueKey`), else the record's `id`. */
   key?: string;
   value: T;
   headers?: IHeaders;
@@ -36,7 +37,7 @@ export class AvroProducer {
   /** Encodes one record for `topic`; throws RecordInvalidError naming the fields that do not fit. */
   async prepare<T extends { id: string }>(topic: string, record: OutgoingRecord<T>): Promise<Message> {
     return {
-      key: record.key ?? record.value.id,
+      key: record.key ?? catalogueKey(topic, record.value),
       value: await this.registry.encode(valueSubjectOf(topic), record.value),
       headers: record.headers,
     };

@@ -246,21 +246,18 @@ export function registerTrainingJobs(
     async (c) => {
       const job = await jobOf(c.get('principal').tenantId, c.req.valid('param').id);
       const lastSeen = c.req.header('last-event-id');
-      const after = lastSeen && /^\d+$/.test(lastSeen) ? lastSeen : '0';
+      let after = lastSeen && /^\d+$/.test(lastSeen) ? lastSeen : '0';
       return streamSSE(c, async (stream) => {
         let open = true;
         stream.onAbort(() => {
           open = false;
         });
-        // every poll reads all of the job's events past Last-Event-ID and sends those not sent yet: a
-        // sequence number is taken at insert but visible at commit, so "after the last one sent" could
-        // skip one committed late
-        const sent = new Set<string>();
+        // one job's events commit in seq order (models/tabular/jobs.ts), so each poll reads only those
+        // after the last one sent: an index range that is empty between events
         while (open) {
           for (const event of await jobEvents(db, job.id, after)) {
-            if (sent.has(event.seq)) continue;
-            sent.add(event.seq);
             await stream.writeSSE({ event: event.kind, id: event.seq, data: JSON.stringify({ ...event.detail, at: event.created_at.toISOString() }) });
+            after = event.seq;
             if (TERMINAL.has(event.kind)) return;
           }
           await stream.sleep(deps.eventPollMs ?? 250);

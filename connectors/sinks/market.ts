@@ -6,6 +6,7 @@
  */
 import type { EnrichedQuote } from '../../processors/market/index.ts';
 import type { QuoteRecord } from '../../processors/market/parse-page.ts';
+import { catalogueKey } from '../../core/catalogue.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 
 const indicators = {
@@ -64,7 +65,7 @@ export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
   table: 'market_latest',
   key: 'symbol_key',
   columns: {
-    symbol_key: (q) => `${q.tenant_id}:${q.symbol}`,
+    symbol_key: (q) => catalogueKey('market.quotes.enriched', q), // tenant and symbol: the topic's record key
     tenant_id: (q) => q.tenant_id,
     symbol: (q) => q.symbol,
     quote_id: (q) => q.id,

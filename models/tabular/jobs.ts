@@ -57,7 +57,7 @@ export async function createJob(db: Pool, publish: PublishEvent, job: NewJob): P
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
       [job.id, job.tenant_id, job.dataset_name, job.dataset_version, job.algorithm, JSON.stringify(job.params), job.model_id],
     );
-    if (rowCount === 1) await recordEvent(client, publish, job, 'queued', { dataset: job.dataset_name, dataset_version: job.dataset_version, algorithm: job.algorithm });
+    if (rowCount === 1) await insertEvent(client, publish, job, 'queued', { dataset: job.dataset_name, dataset_version: job.dataset_version, algorithm: job.algorithm });
     await client.query('COMMIT');
     return rowCount === 1;
   } catch (error) {
@@ -105,23 +105,36 @@ export async function releaseJob(db: Pool, id: string, worker: string): Promise<
   );
 }
 
-/** Ends a running job; false when it had already ended (another trainer finished it). */
+/**
+ * Ends the job `worker` holds, with its terminal event (`done` or `failed`) in the same transaction;
+ * false when the job is no longer this worker's (another trainer took it over) or had ended.
+ */
 export async function finishJob(
   db: Pool,
-  id: string,
+  publish: PublishEvent,
+  job: Pick<TrainingJob, 'id' | 'tenant_id'>,
+  worker: string,
   outcome: { status: 'succeeded'; model_version: string; metrics: Record<string, unknown> } | { status: 'failed'; reason: string },
+  event: { kind: 'done' | 'failed'; detail: Record<string, unknown> },
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE training_jobs SET status = $2, reason = $3, model_version = $4, metrics = $5, lease_until = NULL, finished_at = now(), updated_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running')`,
-    [id, outcome.status, outcome.status === 'failed' ? outcome.reason : null, outcome.status === 'succeeded' ? outcome.model_version : null, outcome.status === 'succeeded' ? JSON.stringify(outcome.metrics) : null],
-  );
-  return rowCount === 1;
+  return holding(db, job.id, worker, async (client) => {
+    await client.query(
+      `UPDATE training_jobs SET status = $2, reason = $3, model_version = $4, metrics = $5, lease_until = NULL, finished_at = now(), updated_at = now() WHERE id = $1`,
+      [job.id, outcome.status, outcome.status === 'failed' ? outcome.reason : null, outcome.status === 'succeeded' ? outcome.model_version : null, outcome.status === 'succeeded' ? JSON.stringify(outcome.metrics) : null],
+    );
+    await insertEvent(client, publish, job, event.kind, event.detail);
+  });
 }
 
-/** Events after `afterSeq`, in order. */
+/**
+ * Events after `afterSeq`, in order. `ORDER BY e.seq`, not `seq`: a bare name would sort by the
+ * output column, the text, and put 10 before 9.
+ */
 export async function jobEvents(db: Pool, jobId: string, afterSeq: string): Promise<JobEvent[]> {
-  const { rows } = await db.query<JobEvent>('SELECT seq::text, job_id, kind, detail, created_at FROM training_job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq', [jobId, afterSeq]);
+  const { rows } = await db.query<JobEvent>(
+    'SELECT e.seq::text AS seq, e.job_id, e.kind, e.detail, e.created_at FROM training_job_events e WHERE e.job_id = $1 AND e.seq > $2 ORDER BY e.seq',
+    [jobId, afterSeq],
+  );
   return rows;
 }
 
@@ -140,12 +153,42 @@ export type PublishEvent = (event: TrainingEventRecord) => Promise<void>;
 export const publishWith =
   (producer: AvroProducer): PublishEvent =>
   async (event) => {
-    await producer.send(EVENTS_TOPIC, [{ key: event.job_id, value: event }]);
+    await producer.send(EVENTS_TOPIC, [{ value: event }]); // keyed by job_id, as the catalogue says
   };
 
-/** Records an event in Postgres (for the SSE route) and publishes it to models.training.events. */
-export async function recordEvent(db: Pool | PoolClient, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<void> {
-  const { rows } = await db.query<{ seq: string; created_at: Date }>('INSERT INTO training_job_events (job_id, kind, detail) VALUES ($1, $2, $3) RETURNING seq::text, created_at', [
+/**
+ * Records an event of the job `worker` holds; false (nothing recorded) when the job is no longer
+ * its own: a trainer whose lease ran out and was taken over stops at its next event.
+ */
+export async function recordEvent(db: Pool, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, worker: string, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<boolean> {
+  return holding(db, job.id, worker, (client) => insertEvent(client, publish, job, kind, detail));
+}
+
+/**
+ * Runs `work` in a transaction holding the job's row lock, if `worker` holds the job. Writers of one
+ * job's events take it (createJob's new row is locked by its own transaction), so each job's events
+ * commit in seq order, and reach Kafka in that order too, even while a trainer that lost its lease
+ * still runs: reading "after the last seq sent" never skips one committed late.
+ */
+async function holding(db: Pool, jobId: string, worker: string, work: (client: PoolClient) => Promise<void>): Promise<boolean> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rowCount } = await client.query("SELECT 1 FROM training_jobs WHERE id = $1 AND claimed_by = $2 AND status = 'running' FOR UPDATE", [jobId, worker]);
+    if (rowCount === 1) await work(client);
+    await client.query('COMMIT');
+    return rowCount === 1;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Inserts an event (for the SSE route) and publishes it to models.training.events, inside the caller's transaction. */
+async function insertEvent(client: PoolClient, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<void> {
+  const { rows } = await client.query<{ seq: string; created_at: Date }>('INSERT INTO training_job_events (job_id, kind, detail) VALUES ($1, $2, $3) RETURNING seq::text, created_at', [
     job.id,
     kind,
     JSON.stringify(detail),

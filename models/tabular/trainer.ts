@@ -105,18 +105,19 @@ export async function startTrainer({ kafka, registry, db, clickhouse, log, group
         .then((mine) => (lost ||= !mine))
         .catch((error: Error) => jobLog.warn({ err: error }, 'cannot renew the lease; trying again'));
     }, leaseMs / 3);
-    const event = (kind: Parameters<typeof recordEvent>[3], detail: Record<string, unknown>) => recordEvent(db, publish, job, kind, detail);
+    const event = async (kind: Parameters<typeof recordEvent>[4], detail: Record<string, unknown>) => {
+      if (!(await recordEvent(db, publish, job, workerId, kind, detail))) throw new Interrupted('another trainer took the job over');
+    };
     const fail = async (reason: string) => {
       jobLog.warn({ reason }, 'training job failed');
-      if (await finishJob(db, job.id, { status: 'failed', reason })) await event('failed', { reason });
+      await finishJob(db, publish, job, workerId, { status: 'failed', reason }, { kind: 'failed', detail: { reason } });
     };
     try {
       await event('started', { worker: workerId, attempt: job.attempts });
       const done = await versionOfJob(db, job.id); // a trainer registered it and died before saying so
       if (done) {
-        if (await finishJob(db, job.id, { status: 'succeeded', model_version: done.version, metrics: done.manifest.metrics })) {
-          await event('done', { model_id: done.model_id, version: done.version, metrics: done.manifest.metrics.holdout });
-        }
+        const finished = { model_id: done.model_id, version: done.version, metrics: done.manifest.metrics.holdout };
+        await finishJob(db, publish, job, workerId, { status: 'succeeded', model_version: done.version, metrics: done.manifest.metrics }, { kind: 'done', detail: finished });
         return;
       }
       if (job.attempts > MAX_ATTEMPTS) return await fail(`gave up after ${MAX_ATTEMPTS} attempts: the trainer running it stopped each time`);
@@ -147,9 +148,8 @@ export async function startTrainer({ kafka, registry, db, clickhouse, log, group
       const registered = await registerTrained(db, trained.onnx, manifest);
       const activated = await activateIfNoneActive(db, registered.model_id, registered.version);
       await event('registered', { model_id: registered.model_id, version: registered.version, created: registered.created, activated: activated !== null, onnx_sha256: registered.manifest.lineage.onnx_sha256 });
-      if (await finishJob(db, job.id, { status: 'succeeded', model_version: registered.version, metrics: registered.manifest.metrics })) {
-        await event('done', { model_id: registered.model_id, version: registered.version, metrics: registered.manifest.metrics.holdout });
-      }
+      const finished = { model_id: registered.model_id, version: registered.version, metrics: registered.manifest.metrics.holdout };
+      await finishJob(db, publish, job, workerId, { status: 'succeeded', model_version: registered.version, metrics: registered.manifest.metrics }, { kind: 'done', detail: finished });
       jobLog.info({ model_id: registered.model_id, version: registered.version, auc: trained.metrics.auc, training_ms: trained.training_ms }, 'training job done');
     } catch (error) {
       if (error instanceof Interrupted) {

@@ -11,7 +11,8 @@
  * filled by a sink that runs behind, so state read there could be older than the quotes already
  * enriched, and a restart would compute different indicators for the same bars.
  *
- * Both key their output by tenant and symbol, so one symbol's bars stay in order in one partition.
+ * Both write topics the catalogue keys by tenant and symbol, so one symbol's bars stay in order in one
+ * partition; the runtime keys their output so.
  */
 import type { ProcessorSpec } from '../runtime/index.ts';
 import { perRecord } from '../runtime/index.ts';
@@ -25,14 +26,12 @@ export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> &
     source_offset: number;
   };
 
-const symbolKey = (q: { tenant_id: string; symbol: string }) => `${q.tenant_id}:${q.symbol}`;
-
 export function marketParser(
   topics: { input: string; output: string },
   options: { name?: string; selectors?: Selectors } = {},
 ): ProcessorSpec<PageRecord, QuoteRecord> {
   const selectors = options.selectors ?? SELECTORS;
-  return { name: options.name ?? 'market-parser', ...topics, key: symbolKey, transform: perRecord(({ value }) => parsePage(value, selectors)) };
+  return { name: options.name ?? 'market-parser', ...topics, transform: perRecord(({ value }) => parsePage(value, selectors)) };
 }
 
 /** The changelog of market-features' indicator state. */
@@ -43,11 +42,10 @@ export function marketFeatures(topics: { input: string; output: string; state?: 
     name: 'market-features',
     input: topics.input,
     output: topics.output,
-    key: symbolKey,
     state: { topic: topics.state ?? FEATURES_STATE_TOPIC },
     transform: perRecord((record, ctx) => {
       const quote = record.value;
-      const key = symbolKey(quote);
+      const key = `${quote.tenant_id}:${quote.symbol}`; // the symbol's state, whatever the topics' keys
       const next = step(ctx.state!.get<IndicatorState>(key), quote.ts, quote.close);
       // a bar not newer than the symbol's last (a re-fetched page, a replay) changes nothing: its
       // enriched record was written when it first came in order

@@ -16,6 +16,7 @@
  * fetched when the partition was assigned may predate the previous owner's last commit.
  */
 import type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer, Transaction } from 'kafkajs';
+import { catalogueKey } from '../../core/catalogue.ts';
 import type { ConsumedRecord } from '../../core/consumer.ts';
 import { toDlqMessage } from '../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
@@ -84,6 +85,7 @@ export async function runProcessor<In, Out extends { id: string }>(
   const groupId = processorGroupOf(spec.name);
   const stage = `processor.${spec.name}`;
   const outputs = new Set([spec.output, ...(spec.sideOutputs ?? [])]);
+  const recordKeyOf = (target: string, value: Out) => (spec.key ? spec.key(value) : catalogueKey(target, value));
   const labels = { role: 'processor', name: spec.name };
   // a replay runs under another name: its state writes would corrupt the live processor's changelog
   if (spec.state && options.replay) throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
@@ -187,7 +189,7 @@ export async function runProcessor<In, Out extends { id: string }>(
         for (const value of result) {
           const target = spec.route ? spec.route(value) : spec.output;
           if (!outputs.has(target)) throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
-          encoded.push([target, { key: spec.key ? spec.key(value) : value.id, value: await registry.encode(valueSubjectOf(target), value), headers }]);
+          encoded.push([target, { key: recordKeyOf(target, value), value: await registry.encode(valueSubjectOf(target), value), headers }]);
         }
         for (const [target, message] of encoded) out.get(target)!.push(message);
       } catch (error) {

@@ -22,7 +22,7 @@ export interface ProcessorSpec<In, Out extends { id: string }> {
   name: string;
   /** Input topic (Avro in the Confluent wire format). */
   input: string;
-  /** Output topic; values are encoded with the newest schema of `<output>-value`, keyed by `id`. */
+  /** Output topic; values are encoded with the newest schema of `<output>-value`, keyed as the catalogue says (`catalogueKey`). */
   output: string;
   /**
    * Further topics the transform writes to, in the same transaction as `output` (a shadow model's
@@ -32,8 +32,9 @@ export interface ProcessorSpec<In, Out extends { id: string }> {
   /** The topic of an output record: `output` (the default) or one of `sideOutputs`; encoded with that topic's newest schema. */
   route?(value: Out): string;
   /**
-   * The output record's Kafka key (default: its `id`). Records that must be processed in order, say
-   * one symbol's prices, need a key they share, so that they land in one partition.
+   * The output record's Kafka key, overriding the default: the output topic's catalogue `key`, or the
+   * record's `id` (a topic without one, or not in the catalogue). Records that must be processed in
+   * order, say one symbol's prices, need a key they share, so that they land in one partition.
    */
   key?(value: Out): string;
   /**

@@ -212,6 +212,12 @@ describe('market: pages -> quotes -> indicators -> ClickHouse, Postgres and the 
     assert.equal(inverted.status, 400);
     assert.equal(((await inverted.json()) as { field: string }).field, 'from');
     assert.equal((await app.request('/v1/stocks/MSFT/quotes?interval=minute', { headers: auth() })).status, 400);
+
+    // keyed by tenant and symbol as the catalogue declares: the runtime's default, the specs name no key
+    for (const topic of ['market.quotes.raw', 'market.quotes.enriched']) {
+      const keys = new Set((await readCommitted(kafka, topic)).map((r) => r.key).filter((k) => k?.startsWith(`${tenantId}:`)));
+      assert.deepEqual([...keys].sort(), [`${tenantId}:AAPL`, `${tenantId}:MSFT`], topic);
+    }
   });
 
   it('a changed layout goes to the DLQ naming the selector; a fixed parser replayed over the stored pages recovers the quotes', { timeout: 300_000 }, async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadCatalogue, topicByName } from '../../core/catalogue.ts';
+import { catalogueKey, loadCatalogue, topicByName } from '../../core/catalogue.ts';
 import { planTopics } from '../../core/provision.ts';
 import { CatalogueError, resolveCatalogue, type TopicSpec } from '../../core/topic-spec.ts';
 
@@ -40,6 +40,15 @@ describe('the platform catalogue', () => {
   it('looks topics up by name and names the known ones when asked for an unknown one', () => {
     assert.equal(topicByName('market.quotes.raw').partitions, 6);
     assert.throws(() => topicByName('market.quotes.nope'), /unknown topic "market.quotes.nope"; the catalogue has: .*market.quotes.raw/);
+  });
+
+  it('keys a record as its topic declares: key fields joined by ":", else (no key, or a topic not in the catalogue) its id', () => {
+    const quote = { id: 'q-1', tenant_id: 'acme', symbol: 'MSFT' };
+    assert.equal(catalogueKey('market.quotes.raw', quote), 'acme:MSFT');
+    assert.equal(catalogueKey('market.quotes.enriched', quote), 'acme:MSFT');
+    assert.equal(catalogueKey('models.training.events', { id: 'j:7', job_id: 'j' }), 'j');
+    assert.equal(catalogueKey('samples.flights.raw', quote), 'q-1');
+    assert.equal(catalogueKey('test.adhoc.topic', quote), 'q-1');
   });
 
   it('plans each topic and a single-partition DLQ kept 30 days', () => {

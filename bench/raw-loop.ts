@@ -1,0 +1,43 @@
+/**
+ * The baseline the processor runtime is measured against (bench/flights.ts, bench/runtime.ts): a
+ * plain kafkajs loop that fetches a batch and sends its bytes on, with no decoding and no
+ * transactions, from the beginning of `input` until `count` records are copied.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { producerDefaults } from '../core/kafka.ts';
+import { eventually } from '../test/integration/helpers.ts';
+
+export interface RawLoopOptions {
+  kafka: Kafka;
+  input: string;
+  output: string;
+  count: number;
+  /** Records per produce request: a whole fetched batch can exceed the broker's 1 MB message limit. */
+  sendSize: number;
+  timeoutMs: number;
+}
+
+/** Milliseconds from the consumer's start until `count` records were copied. */
+export async function rawLoop({ kafka, input, output, count, sendSize, timeoutMs }: RawLoopOptions): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomBytes(4).toString('hex')}` });
+  const producer = kafka.producer({ ...producerDefaults, idempotent: true });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  let copied = 0;
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  const started = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (let i = 0; i < batch.messages.length; i += sendSize) {
+        const messages = batch.messages.slice(i, i + sendSize).map((m: KafkaMessage) => ({ key: m.key, value: m.value }));
+        await producer.send({ topic: output, acks: -1, messages });
+      }
+      copied += batch.messages.length;
+    },
+  });
+  await eventually('the raw loop to copy everything', () => (copied >= count ? true : undefined), timeoutMs);
+  const ms = performance.now() - started;
+  await Promise.all([consumer.disconnect(), producer.disconnect()]);
+  return ms;
+}
