@@ -21,7 +21,14 @@ export interface DriveReport {
   seconds: number;
 }
 
-export async function drive(kafka: Kafka, registry: Registry, source: StreamSource, perSecond: number, log: (line: string) => void): Promise<DriveReport> {
+export interface DriveHooks {
+  /** awaited before each batch with the records sent so far: the harness holds the stream until a fault is under way */
+  gate?(sent: number): Promise<void>;
+  /** after each committed batch */
+  progress?(sent: number): void;
+}
+
+export async function drive(kafka: Kafka, registry: Registry, source: StreamSource, perSecond: number, log: (line: string) => void, hooks: DriveHooks = {}): Promise<DriveReport> {
   const encoder = new AvroProducer(kafka, registry);
   const transactionalId = `chaos-driver-${source.run}`;
   const connect = async (): Promise<Producer> => {
@@ -33,9 +40,13 @@ export async function drive(kafka: Kafka, registry: Registry, source: StreamSour
   await source.prime();
   const report: DriveReport = { sent: 0, transactions: 0, retried: 0, seconds: 0 };
   const started = Date.now();
+  let heldMs = 0; // time held at the gate does not count as owed load
   while (source.remaining > 0) {
+    const holding = Date.now();
+    await hooks.gate?.(report.sent);
+    heldMs += Date.now() - holding;
     // as many records as the offered load owes by now, so the stream catches up after an outage
-    const owed = Math.round(((Date.now() - started) / 1000) * perSecond) - report.sent;
+    const owed = Math.round(((Date.now() - started - heldMs) / 1000) * perSecond) - report.sent;
     if (owed <= 0) {
       await new Promise((r) => setTimeout(r, TICK_MS));
       continue;
@@ -67,6 +78,7 @@ export async function drive(kafka: Kafka, registry: Registry, source: StreamSour
     }
     report.transactions += 1;
     report.sent += batch.reduce((n, b) => n + b.messages.length, 0);
+    hooks.progress?.(report.sent);
   }
   await producer.disconnect();
   report.seconds = (Date.now() - started) / 1000;

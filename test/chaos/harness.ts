@@ -102,17 +102,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   try {
     const source = new StreamSource(run, tenant, plan, TAXONOMY);
-    const driving = drive(clients.kafka, clients.registry, source, options.perSecond, log);
+    // the stream in faults + 1 segments: fault k comes when segment k is sent, and segment k + 1 waits until it has begun,
+    // so every fault meets records in flight however long the outages take
+    const segment = options.records / (options.faults + 1);
+    let sent = 0;
+    let begun = 0;
+    const until = async (ready: () => boolean) => {
+      while (!ready()) await new Promise((r) => setTimeout(r, 50));
+    };
+    const driving = drive(clients.kafka, clients.registry, source, options.perSecond, log, {
+      gate: (n) => until(() => begun >= Math.min(options.faults, Math.floor(n / segment))),
+      progress: (n) => (sent = n),
+    });
     const faults: InjectedFault[] = [];
-    const driveSeconds = options.records / options.perSecond;
     const kinds = possibleFaults(platform).filter((k) => options.kinds?.includes(k) ?? true);
     for (const kind of faultSchedule(kinds, options.faults, random)) {
-      // faults spread over the drive, at random gaps around the mean
-      await new Promise((r) => setTimeout(r, ((driveSeconds * 1000) / (options.faults + 1)) * (0.5 + random())));
+      await until(() => sent >= (faults.length + 1) * segment - options.perSecond / 2);
+      // a random moment within the next half second of load
+      await new Promise((r) => setTimeout(r, random() * 500));
       const [low, high] = options.outageMs;
+      begun += 1;
       const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt);
       faults.push(fault);
-      log(`fault ${faults.length}/${options.faults}: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`);
+      log(`fault ${faults.length}/${options.faults} after ${sent.toLocaleString('en')} records: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`);
     }
     const driven = await driving;
     log(`driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`);
