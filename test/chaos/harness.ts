@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { infraUp } from '../../infra/index.ts';
+import { random as seeded } from '../integration/training-helpers.ts';
 import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
 import { startPlatform } from './platform.ts';
@@ -47,18 +48,6 @@ export interface ChaosReport {
   lost: number;
   duplicated: number;
   seconds: number;
-}
-
-/** A small deterministic generator (mulberry32), so a seed repeats a fault schedule. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every kind once in a random order, again and again: a few faults still cover every kind. */
