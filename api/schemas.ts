@@ -11,7 +11,7 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429)[]) =>
+export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429 | 503)[]) =>
   Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } }]));
 
 const DESCRIPTIONS = {
@@ -22,6 +22,7 @@ const DESCRIPTIONS = {
   409: 'conflicts with an existing resource',
   413: 'the body is larger than the limit',
   429: 'rate limited; see Retry-After',
+  503: 'the work would take too long now; see Retry-After',
 } as const;
 
 export const RoleSchema = z.enum(ROLES);

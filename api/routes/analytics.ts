@@ -103,7 +103,7 @@ export function registerAnalytics(
           limit: z.coerce.number().int().min(1).max(10_000).default(1000),
         }),
       },
-      responses: { 200: { description: 'the aggregates', content: { 'application/json': { schema: ResultSchema } } }, ...errorResponses(400, 401, 403, 429) },
+      responses: { 200: { description: 'the aggregates', content: { 'application/json': { schema: ResultSchema } } }, ...errorResponses(400, 401, 403, 429, 503) },
     }),
     async (c) => {
       const { view } = c.req.valid('param');
