@@ -6,6 +6,7 @@
  */
 import type { Pool, PoolClient } from '../../core/postgres.ts';
 import type { AvroProducer } from '../../core/producer.ts';
+import { inTransaction } from '../registry.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -49,23 +50,15 @@ export type NewJob = Pick<TrainingJob, 'id' | 'tenant_id' | 'dataset_name' | 'da
  * publish `started`) before `queued` is there. True when created.
  */
 export async function createJob(db: Pool, publish: PublishEvent, job: NewJob): Promise<boolean> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     const { rowCount } = await client.query(
       `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
       [job.id, job.tenant_id, job.dataset_name, job.dataset_version, job.algorithm, JSON.stringify(job.params), job.model_id],
     );
     if (rowCount === 1) await insertEvent(client, publish, job, 'queued', { dataset: job.dataset_name, dataset_version: job.dataset_version, algorithm: job.algorithm });
-    await client.query('COMMIT');
     return rowCount === 1;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function getJob(db: Pool, tenantId: string, id: string): Promise<TrainingJob | null> {
@@ -171,19 +164,11 @@ export async function recordEvent(db: Pool, publish: PublishEvent, job: Pick<Tra
  * still runs: reading "after the last seq sent" never skips one committed late.
  */
 async function holding(db: Pool, jobId: string, worker: string, work: (client: PoolClient) => Promise<void>): Promise<boolean> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     const { rowCount } = await client.query("SELECT 1 FROM training_jobs WHERE id = $1 AND claimed_by = $2 AND status = 'running' FOR UPDATE", [jobId, worker]);
     if (rowCount === 1) await work(client);
-    await client.query('COMMIT');
     return rowCount === 1;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Inserts an event (for the SSE route) and publishes it to models.training.events, inside the caller's transaction. */
