@@ -16,7 +16,7 @@ import { loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { metricsRegistry } from '../core/metrics.ts';
 import type { Pool } from '../core/postgres.ts';
-import type { ResolvedTopic } from '../core/topic-spec.ts';
+import type { ResolvedTopic } from '../schemas/topic-spec.ts';
 import { authenticate, requirePermission, type AuthEnv } from './auth/middleware.ts';
 import type { Permission } from './auth/roles.ts';
 import { docsPage } from './docs.ts';

@@ -6,7 +6,7 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/registry.ts';
-import { recordKey, type ResolvedTopic } from '../core/topic-spec.ts';
+import { recordKey, type ResolvedTopic } from '../schemas/topic-spec.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const partitionOf = kafkajs.Partitioners.DefaultPartitioner();

@@ -9,7 +9,7 @@ import { loadConfig, trustedCrawlHosts } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
-import { datasetsDirOf } from '../processors/images/store.ts';
+import { datasetsDirOf } from '../domain/images/store.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
 import { Analytics } from './analytics/analytics.ts';

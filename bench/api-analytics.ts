@@ -18,7 +18,7 @@ import { analyticsSql, normaliseQuery } from '../api/analytics/query.ts';
 import { createKey, createTenant } from '../api/auth/store.ts';
 import { createClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { createPostgresPool } from '../core/postgres.ts';
-import { vegaDataFile } from '../test/integration/helpers.ts';
+import { vegaDataFile } from '../testkit/helpers.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.argv[2] ?? 5);

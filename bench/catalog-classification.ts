@@ -11,8 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../core/config.ts';
 import { classifierContext, classifyBatch } from '../processors/catalog/classify.ts';
 import { loadGenreModel } from '../processors/catalog/genre-model.ts';
-import { ReferenceStore } from '../processors/catalog/reference-store.ts';
-import { taxonomySchema } from '../processors/catalog/taxonomy.ts';
+import { ReferenceStore } from '../domain/catalog/reference-store.ts';
+import { taxonomySchema } from '../domain/catalog/taxonomy.ts';
 
 const require = createRequire(import.meta.url);
 const movies = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])

@@ -5,8 +5,8 @@
  * Run: node --import tsx bench/finance-scoring.ts
  */
 import { performance } from 'node:perf_hooks';
-import { FinanceScorer } from '../processors/finance/score.ts';
-import { parseStatement, type Statement } from '../processors/finance/statement.ts';
+import { FinanceScorer } from '../domain/finance/score.ts';
+import { parseStatement, type Statement } from '../domain/finance/statement.ts';
 
 const BATCH_SIZES = [1, 100, 1_000, 10_000];
 const MIN_MS = 1_500;

@@ -31,12 +31,12 @@ import { createKafka, producerDefaults } from '../core/kafka.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/registry.ts';
-import { resolveTopic, valueSubjectOf } from '../core/topic-spec.ts';
+import { resolveTopic, valueSubjectOf } from '../schemas/topic-spec.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
-import { parquetFlights } from '../test/integration/flights-parquet.ts';
-import { eventually, flightTopic } from '../test/integration/helpers.ts';
-import { waitForCommitted } from '../test/integration/processor-helpers.ts';
-import { dropTables, sampleSinks } from '../test/integration/sink-helpers.ts';
+import { parquetFlights } from '../testkit/flights-parquet.ts';
+import { eventually, flightTopic } from '../testkit/helpers.ts';
+import { waitForCommitted } from '../testkit/processor-helpers.ts';
+import { dropTables, sampleSinks } from '../testkit/sink-helpers.ts';
 import { flightsScoring } from './flights-transform.ts';
 import { rawLoop } from './raw-loop.ts';
 

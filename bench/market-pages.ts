@@ -8,8 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { FetchLog } from '../connectors/sources/crawler/fetch-log.ts';
-import { Fetcher, type Fetched } from '../connectors/sources/crawler/fetcher.ts';
+import { FetchLog } from '../domain/crawl/fetch-log.ts';
+import { Fetcher, type Fetched } from '../domain/crawl/fetcher.ts';
 import { HISTORY_PAGE_SIZE, startFixtureSite } from '../connectors/sources/fixture-site/server.ts';
 import { loadStocks } from '../connectors/sources/fixture-site/stocks.ts';
 import { MarketRetriever } from '../connectors/sources/market-retriever/retriever.ts';
@@ -18,7 +18,8 @@ import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/registry.ts';
-import { parsePage, type PageRecord } from '../processors/market/parse-page.ts';
+import { parsePage } from '../domain/market/parse-page.ts';
+import type { PageRecord } from '../schemas/records/market.ts';
 
 const seconds = Number(process.argv[2] ?? '5');
 const DAY_MS = 86_400_000;

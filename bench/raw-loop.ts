@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { producerDefaults } from '../core/kafka.ts';
-import { eventually } from '../test/integration/helpers.ts';
+import { eventually } from '../testkit/helpers.ts';
 
 export interface RawLoopOptions {
   kafka: Kafka;

@@ -15,9 +15,9 @@ import { Registry } from '../core/registry.ts';
 import { passthrough } from '../processors/passthrough/index.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
 import { rawLoop } from './raw-loop.ts';
-import { eventually } from '../test/integration/helpers.ts';
-import { manyFlights, produceFlights, topicPair, waitForCommitted } from '../test/integration/processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks } from '../test/integration/sink-helpers.ts';
+import { eventually } from '../testkit/helpers.ts';
+import { manyFlights, produceFlights, topicPair, waitForCommitted } from '../testkit/processor-helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks } from '../testkit/sink-helpers.ts';
 
 const N = Number(process.argv[2] ?? 100_000);
 const kafka = createKafka('millrace-bench');

@@ -13,11 +13,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKey } from '../api/auth/store.ts';
-import { drive } from '../test/chaos/driver.ts';
-import { startPlatform } from '../test/chaos/platform.ts';
-import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from '../test/chaos/setup.ts';
-import { planFor, StreamSource } from '../test/chaos/streams.ts';
-import { DLQ_TOPICS, markTopics } from '../test/chaos/verify.ts';
+import { drive } from '../testkit/chaos/driver.ts';
+import { startPlatform } from '../testkit/chaos/platform.ts';
+import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from '../testkit/chaos/setup.ts';
+import { planFor, StreamSource } from '../testkit/chaos/streams.ts';
+import { DLQ_TOPICS, markTopics } from '../testkit/chaos/verify.ts';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: '1000' } } });
 const minutes = Number(values.minutes);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { catalogue } from '../schemas/catalogue.ts';
 import { loadConfig } from './config.ts';
-import { CatalogueError, recordKey, resolveCatalogue, type ResolvedTopic } from './topic-spec.ts';
+import { CatalogueError, recordKey, resolveCatalogue, type ResolvedTopic } from '../schemas/topic-spec.ts';
 
 let resolved: ResolvedTopic[] | undefined;
 

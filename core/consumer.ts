@@ -11,7 +11,7 @@ import { chunkMessages } from './message-chunks.ts';
 import { producerDefaults } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { UndecodableError, type Registry } from './registry.ts';
-import { dlqTopicOf } from './topic-spec.ts';
+import { dlqTopicOf } from '../schemas/topic-spec.ts';
 
 export interface ConsumedRecord<T> {
   topic: string;

@@ -6,7 +6,7 @@
 import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { catalogueKey } from './catalogue.ts';
 import { producerDefaults } from './kafka.ts';
-import { valueSubjectOf } from './topic-spec.ts';
+import { valueSubjectOf } from '../schemas/topic-spec.ts';
 import type { Registry } from './registry.ts';
 
 export interface OutgoingRecord<T> {

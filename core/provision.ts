@@ -11,7 +11,7 @@ import { loadConfig } from './config.ts';
 import { createKafka } from './kafka.ts';
 import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres } from './migrations.ts';
 import { Registry } from './registry.ts';
-import type { ResolvedTopic, Cleanup } from './topic-spec.ts';
+import type { ResolvedTopic, Cleanup } from '../schemas/topic-spec.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const { ConfigResourceTypes } = kafkajs;

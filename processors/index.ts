@@ -5,7 +5,7 @@ import { activeGenreModel } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
 import { marketFeatures, marketParser } from './market/index.ts';
 import { modelScoring } from './model-scoring/index.ts';
-import { imageValidationFromConfig } from './images/wiring.ts';
+import { imageValidationFromConfig } from './images/from-config.ts';
 import { passthrough } from './passthrough/index.ts';
 import type { ProcessorSpec } from './runtime/index.ts';
 

@@ -2,7 +2,7 @@
  * The topic catalogue: the single source for provisioning (topics, schemas, DLQs) and for the
  * typed helpers in core/. A new pipeline adds its topics here and its `.avsc` files beside this one.
  */
-import type { TopicSpec } from '../core/topic-spec.ts';
+import type { TopicSpec } from './topic-spec.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -13,17 +13,26 @@ import { provisionAll } from '../core/provision.ts';
 import { infraDown, infraStatus, infraUp, type ServiceName } from '../infra/index.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = ['unit', 'integration', 'e2e'];
+const root = path.dirname(here);
+/** The folders whose unit tests sit next to their code (`foo.ts` + `foo.test.ts`). */
+const codeFolders = ['schemas', 'core', 'infra', 'models', 'domain', 'processors', 'connectors', 'api', 'bin'];
+/** Integration and end-to-end tests, which span components and talk to the real services. */
+const suites = ['integration', 'e2e'];
 
+const testsUnder = (dir: string): string[] => {
+  try {
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+};
+
+/** Unit tests first (they need no service), then the integration and end-to-end suites. */
 function testFiles(): string[] {
-  return suites.flatMap((suite) => {
-    const dir = path.join(here, suite);
-    try {
-      return readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(dir, f));
-    } catch {
-      return [];
-    }
-  });
+  return [...codeFolders.map((f) => path.join(root, f)), ...suites.map((s) => path.join(here, s))].flatMap(testsUnder);
 }
 
 interface Outcome {

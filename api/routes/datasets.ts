@@ -7,7 +7,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { DatasetError, type Datasets } from '../../connectors/sources/image-search/datasets.ts';
-import { IMAGE_FORMATS } from '../../processors/images/sniff.ts';
+import { IMAGE_FORMATS } from '../../domain/images/sniff.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';

@@ -23,7 +23,7 @@ import { UploadError } from '../../connectors/sources/uploads/uploads.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
-import type { ResolvedTopic } from '../../core/topic-spec.ts';
+import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import type { Ingestor } from '../ingest.ts';

@@ -2,8 +2,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
-import { loadTaxonomy, saveTaxonomy, TaxonomyNotFoundError } from '../../processors/catalog/taxonomy-store.ts';
-import { taxonomySchema } from '../../processors/catalog/taxonomy.ts';
+import { loadTaxonomy, saveTaxonomy, TaxonomyNotFoundError } from '../../domain/catalog/taxonomy-store.ts';
+import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';

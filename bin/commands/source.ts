@@ -3,8 +3,8 @@
  *   market-retriever  fetches the watch list's quote and history pages into market.pages.raw
  *   fixture-site      serves the demo quote site (stocks.csv prices) on MARKET_SITE_URL's port
  */
-import { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
-import { Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
+import { FetchLog } from '../../domain/crawl/fetch-log.ts';
+import { Fetcher } from '../../domain/crawl/fetcher.ts';
 import { startFixtureSite } from '../../connectors/sources/fixture-site/server.ts';
 import { MarketRetriever } from '../../connectors/sources/market-retriever/retriever.ts';
 import { scheduleRetriever } from '../../connectors/sources/market-retriever/schedule.ts';

@@ -1,6 +1,6 @@
 /** Classified product rows into ClickHouse `catalog_rows` (analytics, and uploads' result files). */
-import type { ClassifiedRow } from '../../processors/catalog/index.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
+import type { ClassifiedRow } from '../../schemas/records/catalog.ts';
 
 export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
   name: 'catalog-rows-clickhouse',

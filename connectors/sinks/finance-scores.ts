@@ -1,6 +1,6 @@
 /** The finance pipeline's sinks: `finance.statements.scored` into `finance_scores` in Postgres and ClickHouse. */
-import type { ScoreRecord } from '../../processors/finance/index.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
+import type { ScoreRecord } from '../../schemas/records/finance.ts';
 
 const DAY_MS = 86_400_000;
 /** Avro date (days since 1970-01-01) as the ISO date both databases parse. */

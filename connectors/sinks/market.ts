@@ -4,10 +4,9 @@
  * market_latest. Bars come in order per symbol (one key, one partition), and market-features
  * enriches only bars newer than the symbol's last, so the upsert keeps the newest.
  */
-import type { EnrichedQuote } from '../../processors/market/index.ts';
-import type { QuoteRecord } from '../../processors/market/parse-page.ts';
 import { catalogueKey } from '../../core/catalogue.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
+import type { EnrichedQuote, QuoteRecord } from '../../schemas/records/market.ts';
 
 const indicators = {
   return_1: (q: EnrichedQuote) => q.return_1,

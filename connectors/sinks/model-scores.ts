@@ -2,8 +2,8 @@
  * The model-scoring sinks: the active versions' scores (`samples.flights.scored`) into
  * `model_scores`, the shadow versions' (`samples.flights.shadow`) into `model_shadow_scores`.
  */
-import type { ActiveScore, ShadowScore } from '../../processors/model-scoring/index.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
+import type { ActiveScore, ShadowScore } from '../../schemas/records/model-scores.ts';
 
 const columns = {
   id: (s: ActiveScore) => s.id,

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
+/** The registry id the bundled finance ensembles are registered and scored under. */
+export const FINANCE_MODEL_ID = 'finance.default-probability';
 export const MODELS_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const MANIFEST_FILE = 'manifest.json';
 

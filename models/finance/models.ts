@@ -5,6 +5,7 @@
  * default, both [N] double.
  */
 import { DataType, Graph } from './graph.ts';
+import type { PeriodKind } from '../../schemas/records/finance.ts';
 
 export const INPUT_NAME = 'statements';
 
@@ -170,4 +171,4 @@ export function buildGraph(model: FinanceModel): Graph {
 export const ENSEMBLES = {
   annual: [ohlson, zmijewski],
   quarterly: [ohlson, zmijewski, altman],
-} as const satisfies Record<string, readonly FinanceModel[]>;
+} as const satisfies Record<PeriodKind, readonly FinanceModel[]>;

@@ -21,7 +21,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import type { Registry } from '../../core/registry.ts';
-import { dlqTopicOf } from '../../core/topic-spec.ts';
+import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { activateIfNoneActive } from '../registry.ts';
 import { ALGORITHMS, parseParams, type Algorithm } from './algorithms.ts';
 import { getDataset, UnknownDatasetError } from './datasets.ts';

@@ -4,7 +4,7 @@
  * only the buckets that occur are returned, sorted by index. The same function feeds training,
  * the TypeScript model and the ONNX model, and the reference store's cosine search.
  */
-import { normalise } from '../../processors/catalog/normalise.ts';
+import { normalise } from './normalise.ts';
 
 export interface SparseVector {
   indices: Int32Array;

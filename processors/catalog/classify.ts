@@ -5,8 +5,9 @@
  * Every result says what decided it.
  */
 import type { GenreModel } from './genre-model.ts';
-import type { ReferenceStore } from './reference-store.ts';
-import { AttributeMatcher, type AttributeMatch, type Taxonomy } from './taxonomy.ts';
+import type { ReferenceStore } from '../../domain/catalog/reference-store.ts';
+import { AttributeMatcher, type Taxonomy } from '../../domain/catalog/taxonomy.ts';
+import type { AttributeMatch } from '../../schemas/records/catalog.ts';
 
 export interface Classification {
   genre: string | null;

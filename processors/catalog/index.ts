@@ -8,38 +8,11 @@ import type { Pool } from '../../core/postgres.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { classifierContext, classifyBatch, type ClassifierContext } from './classify.ts';
 import type { GenreModel } from './genre-model.ts';
-import { ReferenceStore } from './reference-store.ts';
-import { loadTaxonomy, TaxonomyNotFoundError } from './taxonomy-store.ts';
-import type { AttributeMatch } from './taxonomy.ts';
+import { ReferenceStore } from '../../domain/catalog/reference-store.ts';
+import { loadTaxonomy, TaxonomyNotFoundError } from '../../domain/catalog/taxonomy-store.ts';
+import type { ClassifiedRow, UploadedRow } from '../../schemas/records/catalog.ts';
 
-export interface UploadedRow {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  upload_id: string;
-  row_number: number;
-  fields: Record<string, string>;
-  taxonomy: string | null;
-}
 
-export interface ClassifiedRow {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  upload_id: string;
-  row_number: number;
-  taxonomy: string;
-  genre: string | null;
-  confidence: number;
-  decided_by: 'model' | 'reference' | 'none';
-  model_id: string;
-  model_version: string;
-  attributes: Record<string, AttributeMatch>;
-  fields: Record<string, string>;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
-}
 
 /** A taxonomy named without a version is re-read after this long: a new version is picked up. */
 const LATEST_TTL_MS = 60_000;

@@ -10,37 +10,16 @@
  */
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
-import { MODELS_DIR } from '../../models/finance/manifest.ts';
+import { FINANCE_MODEL_ID, MODELS_DIR } from '../../models/finance/manifest.ts';
 import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/registry.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
-import { FinanceScorer, type FinanceScore } from './score.ts';
-import { parseStatement, type Statement } from './statement.ts';
+import { FinanceScorer } from '../../domain/finance/score.ts';
+import { parseStatement, type Statement } from '../../domain/finance/statement.ts';
+import type { FinanceScore, ScoreRecord, StatementRecord } from '../../schemas/records/finance.ts';
 
-export const FINANCE_MODEL_ID = 'finance.default-probability';
 const DESCRIPTION = 'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
-export interface StatementRecord {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source: string;
-  company_id: string;
-  period: 'annual' | 'quarterly';
-  /** days since 1970-01-01 (Avro date) */
-  period_end: number;
-}
 
-export type ScoreRecord = Omit<FinanceScore, 'kind'> & {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
-  company_id: string;
-  period: number;
-  kind: FinanceScore['kind'];
-};
 
 /** Registers the bundled models/finance version, and activates it when the model has no active version. */
 export async function registerBundledModels(db: Pool): Promise<void> {

@@ -3,7 +3,7 @@
  * Decoding the whole image is what finds a corrupt one: a truncated file often has an intact header.
  */
 import sharp from 'sharp';
-import { DHASH_HEIGHT, DHASH_WIDTH, dHash } from './dhash.ts';
+import { DHASH_HEIGHT, DHASH_WIDTH, dHash } from '../../domain/images/dhash.ts';
 
 /** Refuses decompression bombs: more pixels than this is not a dataset image. */
 const MAX_PIXELS = 50_000_000;

@@ -8,46 +8,16 @@
  */
 import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
-import type { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
-import { FetchError, type Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
+import type { FetchLog } from '../../domain/crawl/fetch-log.ts';
+import { FetchError, type Fetcher } from '../../domain/crawl/fetcher.ts';
 import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { CorruptImageError, decodeImage } from './decode.ts';
-import { hexOf } from './dhash.ts';
-import { sniffImageFormat } from './sniff.ts';
-import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from './store.ts';
+import { hexOf } from '../../domain/images/dhash.ts';
+import { sniffImageFormat } from '../../domain/images/sniff.ts';
+import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from '../../domain/images/store.ts';
+import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
 
-export interface FoundImage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source: string;
-  dataset_id: string;
-  keyword: string;
-  search_term: string;
-  url: string;
-  page_url: string;
-  position: number;
-}
 
-export interface AcceptedImage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  dataset_id: string;
-  keyword: string;
-  url: string;
-  path: string;
-  sha256: string;
-  dhash: string;
-  format: 'png' | 'jpeg' | 'gif' | 'webp';
-  width: number;
-  height: number;
-  bytes: number;
-  content_type: string;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
-}
 
 export interface ImageValidationDeps {
   store: DatasetImageStore;

@@ -16,15 +16,10 @@
  */
 import type { ProcessorSpec } from '../runtime/index.ts';
 import { perRecord } from '../runtime/index.ts';
-import { step, type IndicatorState, type Indicators } from './indicators.ts';
-import { parsePage, SELECTORS, type PageRecord, type QuoteRecord, type Selectors } from './parse-page.ts';
+import { step, type IndicatorState } from './indicators.ts';
+import { parsePage, SELECTORS, type Selectors } from '../../domain/market/parse-page.ts';
+import type { EnrichedQuote, PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
 
-export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> &
-  Indicators & {
-    source_topic: string;
-    source_partition: number;
-    source_offset: number;
-  };
 
 export function marketParser(
   topics: { input: string; output: string },

@@ -5,6 +5,8 @@
  * its output, and rebuild it on restart. A quote not newer than the state's last one changes
  * nothing (replays and duplicates are harmless).
  */
+import type { Indicators } from '../../schemas/records/market.ts';
+
 export const WINDOW = 50;
 
 export interface IndicatorState {
@@ -18,15 +20,6 @@ export interface IndicatorState {
   avg_loss14: number | null;
 }
 
-export interface Indicators {
-  return_1: number | null;
-  sma20: number | null;
-  sma50: number | null;
-  ema20: number | null;
-  ema50: number | null;
-  volatility20: number | null;
-  rsi14: number | null;
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -18,6 +18,7 @@ import { servingVersions, type Serving } from '../../models/shadows.ts';
 import { recordFeatures, recordLabel, type SourceRecord } from '../../models/tabular/dataset-spec.ts';
 import { TabularScorer } from '../../models/tabular/scorer.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
+import type { ActiveScore, ModelScore, ShadowScore } from '../../schemas/records/model-scores.ts';
 
 export interface SourceEnvelope extends SourceRecord {
   id: string;
@@ -25,19 +26,7 @@ export interface SourceEnvelope extends SourceRecord {
   event_time: number;
 }
 
-interface ScoreLineage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
-  model_id: string;
-}
 
-export type ActiveScore = ScoreLineage & { model_version: string; label: number; probability: number; actual: number };
-export type ShadowScore = ActiveScore & { active_version: string; active_label: number; active_probability: number };
-export type ModelScore = ActiveScore | ShadowScore;
 
 const isShadow = (score: ModelScore): score is ShadowScore => 'active_version' in score;
 

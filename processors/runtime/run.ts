@@ -25,7 +25,7 @@ import { createLogger, type Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
 import { RecordInvalidError, Registry, UndecodableError } from '../../core/registry.ts';
 import type { ReplayRange } from '../../core/replay-range.ts';
-import { dlqTopicOf, valueSubjectOf } from '../../core/topic-spec.ts';
+import { dlqTopicOf, valueSubjectOf } from '../../schemas/topic-spec.ts';
 import { LINEAGE_HEADER, processorGroupOf, transactionalIdOf, type ProcessorSpec } from './spec.ts';
 import { ensureChangelog, restoreState, type StateStore } from './state.ts';
 

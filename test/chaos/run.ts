@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS, type FaultKind } from './faults.ts';
-import { formatReport, runChaos } from './harness.ts';
+import { FAULT_KINDS, type FaultKind } from '../../testkit/chaos/faults.ts';
+import { formatReport, runChaos } from '../../testkit/chaos/harness.ts';
 
 const { values } = parseArgs({
   options: {

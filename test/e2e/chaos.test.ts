@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAULT_KINDS } from '../chaos/faults.ts';
-import { formatReport, runChaos } from '../chaos/harness.ts';
+import { FAULT_KINDS } from '../../testkit/chaos/faults.ts';
+import { formatReport, runChaos } from '../../testkit/chaos/harness.ts';
 
 describe('chaos', () => {
   it('loses and duplicates nothing under two faults of every kind', { timeout: 900_000 }, async () => {

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { flights } from '../integration/helpers.ts';
-import { cli, MillraceProcess } from '../integration/processor-helpers.ts';
-import { eventually } from '../integration/helpers.ts';
+import { flights } from '../../testkit/helpers.ts';
+import { cli, MillraceProcess } from '../../testkit/processor-helpers.ts';
+import { eventually } from '../../testkit/helpers.ts';
 
 const alive = (pid: number) => {
   try {

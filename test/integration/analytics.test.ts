@@ -17,7 +17,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
-import { flights, type Flight } from './helpers.ts';
+import { flights, type Flight } from '../../testkit/helpers.ts';
 
 const clickhouse = createClickHouse();
 const db = createPostgresPool(2);

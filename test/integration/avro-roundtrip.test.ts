@@ -5,8 +5,8 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { RecordInvalidError, Registry } from '../../core/registry.ts';
-import type { ResolvedTopic } from '../../core/topic-spec.ts';
-import { eventually, flights, flightTopic, type Flight } from './helpers.ts';
+import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 describe('Avro on Kafka through the registry', () => {
   const kafka = createKafka('millrace-test');

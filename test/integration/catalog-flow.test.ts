@@ -33,7 +33,7 @@ import { Registry } from '../../core/registry.ts';
 import { loadGenreModel } from '../../processors/catalog/genre-model.ts';
 import { catalogClassification } from '../../processors/catalog/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
-import { eventually, vegaDataFile } from './helpers.ts';
+import { eventually, vegaDataFile } from '../../testkit/helpers.ts';
 
 const ROWS = 50_000;
 const kafka = createKafka('millrace-test');

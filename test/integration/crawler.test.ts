@@ -6,8 +6,8 @@ import { createClickHouse } from '../../core/clickhouse.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 import { createLogger } from '../../core/logger.ts';
 import { runCrawl } from '../../connectors/sources/crawler/crawl.ts';
-import { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
-import { FetchError, Fetcher, type FetcherOptions } from '../../connectors/sources/crawler/fetcher.ts';
+import { FetchLog } from '../../domain/crawl/fetch-log.ts';
+import { FetchError, Fetcher, type FetcherOptions } from '../../domain/crawl/fetcher.ts';
 import { HISTORY_PAGE_SIZE, startFixtureSite, type FixtureSite } from '../../connectors/sources/fixture-site/server.ts';
 import { loadStocks } from '../../connectors/sources/fixture-site/stocks.ts';
 

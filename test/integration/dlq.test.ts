@@ -6,7 +6,7 @@ import { createKafka, producerDefaults } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
-import { eventually, flights, flightTopic, type Flight } from './helpers.ts';
+import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 describe('undecodable records go to the DLQ and the stream goes on', () => {
   it('an unknown schema id and a non-Avro record land in <topic>.dlq with reason and origin', async () => {

@@ -30,10 +30,10 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
 import { financeScoring } from '../../processors/finance/index.ts';
-import { FinanceScorer } from '../../processors/finance/score.ts';
-import { parseStatement } from '../../processors/finance/statement.ts';
+import { FinanceScorer } from '../../domain/finance/score.ts';
+import { parseStatement } from '../../domain/finance/statement.ts';
 import { runProcessor, type RunningProcessor } from '../../processors/runtime/index.ts';
-import { eventually } from './helpers.ts';
+import { eventually } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const registry = new Registry();

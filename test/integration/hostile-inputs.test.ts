@@ -22,8 +22,8 @@ import { issueTokens } from '../../api/auth/tokens.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { listen } from '../../api/listen.ts';
 import { runCrawl } from '../../connectors/sources/crawler/crawl.ts';
-import { FetchLog } from '../../connectors/sources/crawler/fetch-log.ts';
-import { FetchError, Fetcher } from '../../connectors/sources/crawler/fetcher.ts';
+import { FetchLog } from '../../domain/crawl/fetch-log.ts';
+import { FetchError, Fetcher } from '../../domain/crawl/fetcher.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
 import { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
@@ -40,8 +40,8 @@ import { processorGroupOf, runProcessor } from '../../processors/runtime/index.t
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { build } from '../fixtures/hostile/payload.ts';
 import { batches, casesOf, loadCorpus, pooled, type BulkCase, type CrawlCase, type HttpCase, type HttpExpect, type KafkaCase, type RecordsCase, type SocketCase, type UploadCase } from './hostile-corpus.ts';
-import { eventually, flights } from './helpers.ts';
-import { readCommitted, topicPair, waitForCommitted } from './processor-helpers.ts';
+import { eventually, flights } from '../../testkit/helpers.ts';
+import { readCommitted, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';
 
 const corpus = loadCorpus();
 const kafka = createKafka('millrace-test');

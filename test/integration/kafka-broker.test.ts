@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Admin, EachMessagePayload } from 'kafkajs';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
-import { eventually } from './helpers.ts';
+import { eventually } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const unique = (name: string) => `test.${name}_${randomBytes(4).toString('hex')}.raw`;

@@ -20,8 +20,8 @@ import { saveDataset } from '../../models/tabular/datasets.ts';
 import { encodedWidth, encodeObjects } from '../../models/tabular/encoding.ts';
 import { trainOnDataset, type TrainedModel } from '../../models/tabular/train.ts';
 import { buildManifest, registerTrained } from '../../models/tabular/version.ts';
-import { eventually } from './helpers.ts';
-import { DELAY_DATASET, insertFlights, ORIGINS, random, ruledFlights, testApi, type TestApi } from './training-helpers.ts';
+import { eventually } from '../../testkit/helpers.ts';
+import { DELAY_DATASET, insertFlights, ORIGINS, random, ruledFlights, testApi, type TestApi } from '../../testkit/training-helpers.ts';
 
 const db = createPostgresPool(4);
 const clickhouse = createClickHouse();

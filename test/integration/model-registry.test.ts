@@ -24,7 +24,7 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/registry.ts';
-import { resolveTopic } from '../../core/topic-spec.ts';
+import { resolveTopic } from '../../schemas/topic-spec.ts';
 import { MODELS_DIR } from '../../models/finance/manifest.ts';
 import {
   activateVersion,
@@ -37,12 +37,14 @@ import {
   VersionConflictError,
   watchActiveVersion,
 } from '../../models/registry.ts';
-import { FINANCE_MODEL_ID, financeScoring, registerBundledModels, type ScoreRecord } from '../../processors/finance/index.ts';
-import { FinanceScorer } from '../../processors/finance/score.ts';
+import { FINANCE_MODEL_ID } from '../../models/finance/manifest.ts';
+import { financeScoring, registerBundledModels } from '../../processors/finance/index.ts';
+import { FinanceScorer } from '../../domain/finance/score.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
-import { statements } from './finance-statements.ts';
-import { eventually } from './helpers.ts';
-import { cli, readCommitted, waitForCommitted } from './processor-helpers.ts';
+import { statements } from '../../testkit/finance-statements.ts';
+import { eventually } from '../../testkit/helpers.ts';
+import { cli, readCommitted, waitForCommitted } from '../../testkit/processor-helpers.ts';
+import type { ScoreRecord } from '../../schemas/records/finance.ts';
 
 const suffix = randomBytes(4).toString('hex');
 const TEST_MODEL = `test.model-${suffix}`;

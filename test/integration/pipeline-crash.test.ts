@@ -10,8 +10,8 @@ import { createKafka } from '../../core/kafka.ts';
 import { Registry } from '../../core/registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf } from '../../processors/runtime/index.ts';
-import { decodeFlights, manyFlights, MillraceProcess, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from './processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from './sink-helpers.ts';
+import { decodeFlights, manyFlights, MillraceProcess, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
 
 const TOTAL = 100_000;
 const KILLS = 5;

@@ -6,8 +6,8 @@ import { metrics } from '../../core/metrics.ts';
 import { Registry } from '../../core/registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
-import { manyFlights, produceFlights, sums, topicPair } from './processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from './sink-helpers.ts';
+import { manyFlights, produceFlights, sums, topicPair } from '../../testkit/processor-helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
 
 const TOTAL = 100_000;
 

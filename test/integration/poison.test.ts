@@ -9,11 +9,11 @@ import { startSink } from '../../connectors/sinks/index.ts';
 import { readDlqContext } from '../../core/dlq.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { Registry } from '../../core/registry.ts';
-import { dlqTopicOf } from '../../core/topic-spec.ts';
+import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { perRecord, runProcessor, type ProcessorSpec } from '../../processors/runtime/index.ts';
-import type { Flight } from './helpers.ts';
-import { manyFlights, produceFlights, readCommitted, sums, topicPair } from './processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from './sink-helpers.ts';
+import type { Flight } from '../../testkit/helpers.ts';
+import { manyFlights, produceFlights, readCommitted, sums, topicPair } from '../../testkit/processor-helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
 
 class FlightRejectedError extends Error {
   override name = 'FlightRejectedError';

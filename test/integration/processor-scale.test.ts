@@ -9,8 +9,8 @@ import { createKafka } from '../../core/kafka.ts';
 import { Registry } from '../../core/registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf } from '../../processors/runtime/index.ts';
-import { eventually } from './helpers.ts';
-import { decodeFlights, manyFlights, MillraceProcess, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from './processor-helpers.ts';
+import { eventually } from '../../testkit/helpers.ts';
+import { decodeFlights, manyFlights, MillraceProcess, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';
 
 const TOTAL = 100_000;
 

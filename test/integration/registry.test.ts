@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry, SchemaRefusedError } from '../../core/registry.ts';
-import { fixtures, flightTopic } from './helpers.ts';
+import { fixtures, flightTopic } from '../../testkit/helpers.ts';
 
 const schema = (file: string) => readFileSync(path.join(fixtures, file), 'utf8');
 

@@ -12,9 +12,9 @@ import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/registry.ts';
-import { cli, decodeFlights, manyFlights, produceFlights, readCommitted, sums } from './processor-helpers.ts';
-import { flightTopic } from './helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from './sink-helpers.ts';
+import { cli, decodeFlights, manyFlights, produceFlights, readCommitted, sums } from '../../testkit/processor-helpers.ts';
+import { flightTopic } from '../../testkit/helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
 
 const replay = (...args: string[]) => promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { createKafka } from '../../core/kafka.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
-import { flights, flightTopic } from './helpers.ts';
+import { flights, flightTopic } from '../../testkit/helpers.ts';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'millrace.js');
 

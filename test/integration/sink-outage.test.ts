@@ -13,9 +13,9 @@ import { createKafka } from '../../core/kafka.ts';
 import { metrics } from '../../core/metrics.ts';
 import { Registry } from '../../core/registry.ts';
 import { startService, stopService } from '../../infra/index.ts';
-import { manyFlights, produceFlights, sums } from './processor-helpers.ts';
-import { flightTopic } from './helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows, type Holdings } from './sink-helpers.ts';
+import { manyFlights, produceFlights, sums } from '../../testkit/processor-helpers.ts';
+import { flightTopic } from '../../testkit/helpers.ts';
+import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows, type Holdings } from '../../testkit/sink-helpers.ts';
 
 const TOTAL = 100_000;
 const OUTAGE_MS = 20_000;

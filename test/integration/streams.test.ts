@@ -14,8 +14,8 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
-import type { ResolvedTopic } from '../../core/topic-spec.ts';
-import { flights, flightTopic, type Flight } from './helpers.ts';
+import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import { flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const registry = new Registry();

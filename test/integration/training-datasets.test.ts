@@ -10,7 +10,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/registry.ts';
-import { DELAY_DATASET, insertFlights, ruledFlights, testApi, type TestApi } from './training-helpers.ts';
+import { DELAY_DATASET, insertFlights, ruledFlights, testApi, type TestApi } from '../../testkit/training-helpers.ts';
 
 const db = createPostgresPool(4);
 const clickhouse = createClickHouse();

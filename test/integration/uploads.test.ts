@@ -13,7 +13,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/registry.ts';
-import { eventually, vegaDataFile } from './helpers.ts';
+import { eventually, vegaDataFile } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const registry = new Registry();

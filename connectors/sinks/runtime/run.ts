@@ -16,7 +16,7 @@ import { chunkMessages } from '../../../core/message-chunks.ts';
 import { metrics } from '../../../core/metrics.ts';
 import { Registry } from '../../../core/registry.ts';
 import type { ReplayRange } from '../../../core/replay-range.ts';
-import { dlqTopicOf } from '../../../core/topic-spec.ts';
+import { dlqTopicOf } from '../../../schemas/topic-spec.ts';
 import { prepareRows, type DeadRecord } from './prepare.ts';
 import { AbortedError, backoffMs, sleep } from './retry.ts';
 import { SinkSpecError, checkSpec, type ResolvedSinkSpec, type SinkSpec } from './spec.ts';

@@ -3,8 +3,8 @@
  * Fetcher, skipping every URL the fetch log says this crawl already fetched. Failures are
  * collected with their reason; they never stop the rest.
  */
-import { FetchError, type Fetched, type Fetcher } from './fetcher.ts';
-import type { FetchLog } from './fetch-log.ts';
+import { FetchError, type Fetched, type Fetcher } from '../../../domain/crawl/fetcher.ts';
+import type { FetchLog } from '../../../domain/crawl/fetch-log.ts';
 
 export interface CrawlOptions {
   crawl: string;

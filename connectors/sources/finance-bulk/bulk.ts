@@ -20,7 +20,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import type { ResolvedTopic } from '../../../core/topic-spec.ts';
+import type { ResolvedTopic } from '../../../schemas/topic-spec.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import { detectDelimiter, detectFormat, type Format } from '../uploads/sniff.ts';
 import { refuseMultipart, UploadError } from '../uploads/uploads.ts';

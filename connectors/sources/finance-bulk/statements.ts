@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { activeVersion, loadVersion } from '../../../models/registry.ts';
-import { FINANCE_MODEL_ID } from '../../../processors/finance/index.ts';
-import { FinanceScorer } from '../../../processors/finance/score.ts';
+import { FINANCE_MODEL_ID } from '../../../models/finance/manifest.ts';
+import { FinanceScorer } from '../../../domain/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import { parseStatement, StatementInvalidError, type Statement } from '../../../processors/finance/statement.ts';
+import { parseStatement, StatementInvalidError, type Statement } from '../../../domain/finance/statement.ts';
 
 export const STATEMENTS_TOPIC = 'finance.statements.raw';
 export const KINDS = ['annual', 'quarterly'] as const;

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
-import { FetchError, type Fetcher } from '../crawler/fetcher.ts';
+import { FetchError, type Fetcher } from '../../../domain/crawl/fetcher.ts';
 import { parseSearchResults } from './search-results.ts';
 
 export const FOUND_TOPIC = 'crawl.images.raw';

@@ -16,8 +16,8 @@ import type { ClickHouseClient } from '../../../core/clickhouse.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
-import { FetchLog } from '../crawler/fetch-log.ts';
-import { Fetcher, type FetcherOptions } from '../crawler/fetcher.ts';
+import { FetchLog } from '../../../domain/crawl/fetch-log.ts';
+import { Fetcher, type FetcherOptions } from '../../../domain/crawl/fetcher.ts';
 import { crawlDataset, type CrawlTarget } from './crawl-job.ts';
 import { expandKeyword } from './keywords.ts';
 

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from '../../../core/logger.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
-import type { PageRecord } from '../../../processors/market/parse-page.ts';
 import { runCrawl, type CrawlReport } from '../crawler/crawl.ts';
-import { FetchError, type Fetched, type Fetcher } from '../crawler/fetcher.ts';
-import type { FetchLog } from '../crawler/fetch-log.ts';
+import { FetchError, type Fetched, type Fetcher } from '../../../domain/crawl/fetcher.ts';
+import type { FetchLog } from '../../../domain/crawl/fetch-log.ts';
+import type { PageRecord } from '../../../schemas/records/market.ts';
 
 export const PAGES_TOPIC = 'market.pages.raw';
 

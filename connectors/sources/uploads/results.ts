@@ -9,7 +9,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { stringify } from 'csv-stringify';
 import { quoteString } from '../../../core/clickhouse-sql.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import { loadTaxonomy } from '../../../processors/catalog/taxonomy-store.ts';
+import { loadTaxonomy } from '../../../domain/catalog/taxonomy-store.ts';
 import { UploadError, type Uploads } from './uploads.ts';
 
 export interface UploadProgress {

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { TtlCache } from './cache.ts';
+import { analyticsSql, namedRows, normaliseQuery } from './query.ts';
+import { ApiError } from '../errors.ts';
+
+const fieldOf = (work: () => unknown): string | undefined => {
+  try {
+    work();
+  } catch (error) {
+    assert.ok(error instanceof ApiError && error.status === 400, String(error));
+    return error.field;
+  }
+  assert.fail('expected a 400');
+};
+
+describe('analytics queries', () => {
+  it('normalises: distinct names, default metrics, filters sorted and grouped by dimension', () => {
+    const q = normaliseQuery('finance_scores', { dimensions: 'category, kind,category', filter: ['kind:annual', 'category:low', 'category:high', 'category:low'], limit: 10 });
+    assert.deepEqual(q.dimensions, ['category', 'kind']);
+    assert.deepEqual(q.metrics, ['statements']);
+    assert.deepEqual(q.filters, [['category', ['high', 'low']], ['kind', ['annual']]]);
+    const reordered = normaliseQuery('finance_scores', { dimensions: 'category,kind', filter: ['category:high', 'kind:annual', 'category:low'], limit: 10 });
+    assert.equal(analyticsSql(reordered, 't'), analyticsSql(q, 't'));
+  });
+
+  it('a 400 names the field: unknown dimension, metric, filter dimension, bucket of the view, reversed range', () => {
+    assert.equal(fieldOf(() => normaliseQuery('flights', { dimensions: 'tenant_id', limit: 1 })), 'dimensions');
+    assert.equal(fieldOf(() => normaliseQuery('flights', { metrics: 'sum(delay)', limit: 1 })), 'metrics');
+    assert.equal(fieldOf(() => normaliseQuery('flights', { filter: 'tenant_id:other', limit: 1 })), 'filter');
+    assert.equal(fieldOf(() => normaliseQuery('flights', { filter: 'origin', limit: 1 })), 'filter');
+    assert.equal(fieldOf(() => normaliseQuery('finance_scores', { bucket: 'hour', limit: 1 })), 'bucket');
+    assert.equal(fieldOf(() => normaliseQuery('flights', { dimensions: 'origin,destination,origin,x', limit: 1 })), 'dimensions');
+    assert.equal(fieldOf(() => normaliseQuery('flights', { from: '2024-02-01', to: '2024-01-01', limit: 1 })), 'to');
+  });
+
+  it('builds one tenant-scoped SELECT with positional aliases and UTC buckets', () => {
+    const q = normaliseQuery('flights', { dimensions: 'origin', metrics: 'flights,mean_delay', bucket: 'day', from: '2024-01-01T00:00:00Z', filter: "origin:O'Hare", limit: 5 });
+    assert.equal(
+      analyticsSql(q, "acme'"),
+      "SELECT toString(toStartOfDay(`event_time`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, count() AS m0, avg(delay) AS m1\n" +
+        'FROM samples_flights FINAL\n' +
+        "WHERE tenant_id = 'acme\\''\n  AND `event_time` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
+        'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
+    );
+    const dates = normaliseQuery('finance_scores', { bucket: 'month', from: '2024-01-15T10:00:00Z', limit: 1 });
+    assert.match(analyticsSql(dates, 't'), /toString\(toStartOfMonth\(`period_end`\)\) AS t_bucket[\s\S]*`period_end` >= toDate\('2024-01-15'\)/);
+  });
+
+  it('rows come back named, buckets as ISO instants, counts as numbers', () => {
+    const q = normaliseQuery('flights', { dimensions: 'origin', metrics: 'flights', bucket: 'hour', limit: 5 });
+    assert.deepEqual(namedRows(q, [{ t_bucket: '2024-01-01 13:00:00', d0: 'SEA', m0: '12' }]), [{ bucket: '2024-01-01T13:00:00Z', origin: 'SEA', flights: 12 }]);
+    const d = normaliseQuery('finance_scores', { bucket: 'week', limit: 5 });
+    assert.deepEqual(namedRows(d, [{ t_bucket: '2024-01-01', m0: 3 }]), [{ bucket: '2024-01-01T00:00:00Z', statements: 3 }]);
+  });
+
+  it('whatever a filter value holds, it appears in the SQL only inside its quoted literal', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (value) => {
+        const sql = analyticsSql(normaliseQuery('flights', { filter: `origin:${value}`, limit: 1 }), 'acme');
+        const withoutLiterals = sql.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+        return withoutLiterals === "SELECT count() AS m0\nFROM samples_flights FINAL\nWHERE tenant_id = ''\n  AND `origin` IN ('')\nLIMIT 2";
+      }),
+      { numRuns: 1000, seed: 42 },
+    );
+  });
+});
+
+describe('analytics cache', () => {
+  it('reuses an answer within the TTL, reloads after, and forgets failures', async () => {
+    let now = 0;
+    let loads = 0;
+    const cache = new TtlCache<number>(1000, 2, () => now);
+    const load = () => Promise.resolve(++loads);
+    assert.deepEqual([await cache.get('a', load).value, cache.get('a', load).hit], [1, true]);
+    now = 1000;
+    assert.equal(await cache.get('a', load).value, 2);
+    const failing = cache.get('b', () => Promise.reject(new Error('down')));
+    await assert.rejects(failing.value);
+    assert.equal(cache.get('b', load).hit, false);
+  });
+
+  it('keeps at most maxEntries, dropping the oldest; TTL 0 never caches', async () => {
+    const cache = new TtlCache<string>(60_000, 2);
+    for (const k of ['a', 'b', 'c']) await cache.get(k, async () => k).value;
+    assert.equal(cache.get('a', async () => 'a2').hit, false);
+    assert.equal(cache.get('c', async () => 'c2').hit, true);
+    const off = new TtlCache<string>(0);
+    await off.get('a', async () => 'a').value;
+    assert.equal(off.get('a', async () => 'a').hit, false);
+  });
+});

@@ -1,0 +1,50 @@
+/** The market topics' record types: market.pages.raw, market.quotes.raw, market.quotes.enriched. */
+
+/** A fetched quote or history page (market.pages.raw). */
+export interface PageRecord {
+  id: string;
+  tenant_id: string;
+  event_time: number;
+  source: string;
+  symbol: string;
+  kind: 'quote' | 'history';
+  url: string;
+  status: number;
+  content_type: string;
+  body_gzip: Buffer;
+}
+
+/** One bar of one symbol (market.quotes.raw). */
+export interface QuoteRecord {
+  id: string;
+  tenant_id: string;
+  event_time: number;
+  source: string;
+  symbol: string;
+  ts: number;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  close: number;
+  volume: number | null;
+  source_url: string | null;
+}
+
+/** The indicators of a bar, null until enough closes were seen. */
+export interface Indicators {
+  return_1: number | null;
+  sma20: number | null;
+  sma50: number | null;
+  ema20: number | null;
+  ema50: number | null;
+  volatility20: number | null;
+  rsi14: number | null;
+}
+
+/** A bar with its indicators and lineage (market.quotes.enriched). */
+export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> &
+  Indicators & {
+    source_topic: string;
+    source_partition: number;
+    source_offset: number;
+  };

@@ -1,0 +1,187 @@
+/**
+ * The chaos harness: the platform (every role of the flights, finance and catalog pipelines, the
+ * market sources and the API, as supervised processes) on the local services, a known stream of
+ * records with unique ids driven through it at a fixed load, and faults injected at random times
+ * meanwhile (kills of each kind of role, stops of each service). When the stream is in, every id is
+ * looked for in every topic and table of its pipeline: exactly once, or it counts as lost or
+ * duplicated. `npm run chaos` (test/chaos/run.ts) prints the table; test/e2e/chaos.test.ts runs a
+ * small variant in CI.
+ */
+import { randomBytes } from 'node:crypto';
+import { infraUp } from '../../infra/index.ts';
+import { random as seeded } from '../training-helpers.ts';
+import { drive, type DriveReport } from './driver.ts';
+import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
+import { startPlatform } from './platform.ts';
+import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from './setup.ts';
+import { idPrefix, planFor, StreamSource, type StreamPlan } from './streams.ts';
+import { DLQ_TOPICS, markTopics, tableIds, tally, TARGETS, topicIds, type Tally } from './verify.ts';
+
+export interface ChaosOptions {
+  records: number;
+  faults: number;
+  /** offered load of the driver */
+  perSecond: number;
+  /** how long a stopped service stays down, ms (a random length in the range) */
+  outageMs: [number, number];
+  /** only these kinds of fault (all by default) */
+  kinds?: readonly FaultKind[];
+  /** to repeat a run's fault schedule */
+  seed?: number;
+  /** how long the platform gets to take in the whole stream after the last fault */
+  settleMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  run: string;
+  seed: number;
+  plan: StreamPlan;
+  drive: DriveReport;
+  faults: InjectedFault[];
+  faultsByKind: Record<string, number>;
+  tallies: Tally[];
+  deadLettered: number;
+  /** polls of the API's /readyz during the run that failed (it is killed, its databases stop) */
+  apiUnready: number;
+  apiPolls: number;
+  lost: number;
+  duplicated: number;
+  seconds: number;
+}
+
+/** Every kind once in a random order, again and again: a few faults still cover every kind. */
+function faultSchedule(kinds: readonly FaultKind[], count: number, random: () => number): FaultKind[] {
+  const out: FaultKind[] = [];
+  while (out.length < count) out.push(...[...kinds].sort(() => random() - 0.5));
+  return out.slice(0, count);
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`));
+  const seed = options.seed ?? randomBytes(4).readUInt32BE();
+  const random = seeded(seed);
+  const run = randomBytes(3).toString('hex');
+  const startedAt = Date.now();
+
+  const { clients, tenant } = await prepare(run);
+
+  const topics = [...new Set(TARGETS.flatMap((t) => (t.kind === 'topic' ? [t.topic] : [])).concat(DLQ_TOPICS))];
+  const marks = await markTopics(clients.kafka, topics);
+  const plan = planFor(options.records);
+  log(`run ${run} (seed ${seed}): ${options.records.toLocaleString('en')} records (${JSON.stringify(plan)}) at ${options.perSecond}/s, ${options.faults} faults`);
+
+  const platform = startPlatform(PIPELINES, await freePort());
+  // the API's readiness once a second, counted from its first ready answer (its start-up is not an outage)
+  let apiPolls = 0;
+  let apiUnready = 0;
+  let apiUp = false;
+  const poller = setInterval(() => {
+    fetch(`${platform.apiUrl}/readyz`, { signal: AbortSignal.timeout(900) }).then(
+      (r) => count(r.ok),
+      () => count(false),
+    );
+  }, 1_000);
+  const count = (ready: boolean) => {
+    apiUp ||= ready;
+    if (!apiUp) return;
+    apiPolls += 1;
+    apiUnready += ready ? 0 : 1;
+  };
+
+  try {
+    const source = new StreamSource(run, tenant, plan, TAXONOMY);
+    // the stream in faults + 1 segments: fault k comes when segment k is sent, and segment k + 1 waits until it has begun,
+    // so every fault meets records in flight however long the outages take
+    const segment = options.records / (options.faults + 1);
+    let sent = 0;
+    let begun = 0;
+    const until = async (ready: () => boolean) => {
+      while (!ready()) await new Promise((r) => setTimeout(r, 50));
+    };
+    const driving = drive(clients.kafka, clients.registry, source, options.perSecond, log, {
+      gate: (n) => until(() => begun >= Math.min(options.faults, Math.floor(n / segment))),
+      progress: (n) => (sent = n),
+    });
+    const faults: InjectedFault[] = [];
+    const kinds = possibleFaults(platform).filter((k) => options.kinds?.includes(k) ?? true);
+    for (const kind of faultSchedule(kinds, options.faults, random)) {
+      await until(() => sent >= (faults.length + 1) * segment - options.perSecond / 2);
+      // a random moment within the next half second of load
+      await new Promise((r) => setTimeout(r, random() * 500));
+      const [low, high] = options.outageMs;
+      begun += 1;
+      const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt);
+      faults.push(fault);
+      log(`fault ${faults.length}/${options.faults} after ${sent.toLocaleString('en')} records: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`);
+    }
+    const driven = await driving;
+    log(`driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`);
+
+    // every table holds every id, or the settle time is up: then count what is where
+    const expected = (stream: keyof StreamPlan) => plan[stream];
+    const settleBy = Date.now() + (options.settleMs ?? 300_000);
+    for (const target of TARGETS) {
+      if (target.kind === 'topic') continue;
+      const prefix = idPrefix(run, target.stream);
+      while ((await tableIds(clients, target, prefix).catch(() => ({ present: -1 }))).present < expected(target.stream) && Date.now() < settleBy) {
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+    log(`settled after ${((Date.now() - startedAt) / 1000).toFixed(0)} s; counting every id in every topic and table`);
+    const tallies: Tally[] = [];
+    for (const target of TARGETS) {
+      const prefix = idPrefix(run, target.stream);
+      if (target.kind === 'topic') {
+        const ids = await topicIds(clients, target.topic, marks.get(target.topic)!, prefix);
+        tallies.push(tally(target.name, expected(target.stream), ids.size, [...ids.values()].reduce((a, b) => a + b, 0)));
+      } else {
+        const { present, rows } = await tableIds(clients, target, prefix);
+        tallies.push(tally(target.name, expected(target.stream), present, rows));
+      }
+    }
+    let deadLettered = 0;
+    for (const topic of DLQ_TOPICS) for (const n of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += n;
+
+    const faultsByKind = Object.fromEntries(kinds.map((k) => [k, faults.filter((f) => f.kind === k).length]));
+    return {
+      run,
+      seed,
+      plan,
+      drive: driven,
+      faults,
+      faultsByKind,
+      tallies,
+      deadLettered,
+      apiUnready,
+      apiPolls,
+      lost: tallies.reduce((n, t) => n + Math.max(0, t.lost), 0),
+      duplicated: tallies.reduce((n, t) => n + Math.max(0, t.duplicated), 0),
+      seconds: (Date.now() - startedAt) / 1000,
+    };
+  } finally {
+    clearInterval(poller);
+    // every service back up, whatever happened, before the roles are asked to stop
+    await infraUp().catch(() => undefined);
+    await platform.supervisor.stop();
+    await closeClients(clients);
+  }
+}
+
+/** The table `npm run chaos` prints. */
+export function formatReport(report: ChaosReport): string {
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  return [
+    `run ${report.run}, seed ${report.seed}, ${report.seconds.toFixed(0)} s`,
+    '',
+    'faults injected',
+    ...Object.entries(report.faultsByKind).map(([kind, n]) => `  ${kind.padEnd(18)} ${pad(n, 4)}`),
+    `  ${'total'.padEnd(18)} ${pad(report.faults.length, 4)}`,
+    '',
+    `${'where'.padEnd(34)} ${pad('records', 9)} ${pad('present', 9)} ${pad('lost', 6)} ${pad('duplicated', 11)}`,
+    ...report.tallies.map((t) => `${t.target.padEnd(34)} ${pad(t.expected, 9)} ${pad(t.present, 9)} ${pad(t.lost, 6)} ${pad(t.duplicated, 11)}`),
+    '',
+    `dead-lettered: ${report.deadLettered}; driver: ${report.drive.sent} sent in ${report.drive.transactions} transactions, ${report.drive.retried} retried; API not ready in ${report.apiUnready} of ${report.apiPolls} polls`,
+    `lost ${report.lost}, duplicated ${report.duplicated}`,
+  ].join('\n');
+}
