@@ -8,6 +8,7 @@ import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
 
 /** An opaque cursor: base64url of the JSON of the last row's sort key. */
 export const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -27,7 +28,7 @@ export function decodeCursor<T>(cursor: string, valid: (v: unknown) => v is T): 
 const LatestSchema = z.object({
   id: z.string(),
   period_end: z.string(),
-  kind: z.enum(['annual', 'quarterly']),
+  kind: z.enum(PERIOD_KINDS),
   probability: z.number(),
   category: z.enum(['low', 'medium', 'high', 'critical']),
   scored_at: z.string(),

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
-import { AMOUNTS, checkStatement, epochDay, KINDS, sharedScorer, StatementInputError, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
+import { AMOUNTS, checkStatement, epochDay, sharedScorer, StatementInputError, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
 import { UploadError } from '../../connectors/sources/uploads/uploads.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -30,6 +30,7 @@ import type { Ingestor } from '../ingest.ts';
 import { bearer, ErrorSchema, errorResponses, FileNameSchema } from '../schemas.ts';
 import { decodeCursor, encodeCursor, registerCompanies } from './companies.ts';
 import { JobSchema, registerJobs } from './jobs.ts';
+import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
 
 export interface FinanceDeps {
   db: Pool;
@@ -60,7 +61,7 @@ export const PredictionSchema = z
     id: z.string(),
     company_id: z.string(),
     period_end: z.string(),
-    kind: z.enum(KINDS),
+    kind: z.enum(PERIOD_KINDS),
     probability: z.number(),
     category: z.enum(CATEGORIES),
     ohlson_probability: z.number(),
@@ -96,7 +97,7 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
   const bulk = new FinanceBulk(db, deps.bulkDir ?? path.join(config.MILLRACE_HOME, 'finance-bulk'), ingestor, statementsTopic, log.child({ component: 'finance-bulk' }));
   const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
 
-  for (const kind of KINDS) {
+  for (const kind of PERIOD_KINDS) {
     app.openapi(
       createRoute({
         method: 'post',
@@ -231,10 +232,10 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
     company: z.string().min(1).max(200).optional(),
     period: z
       .string()
-      .refine((v) => (KINDS as readonly string[]).includes(v) || epochDay(v) !== undefined, 'annual, quarterly, or a period end as YYYY-MM-DD')
+      .refine((v) => (PERIOD_KINDS as readonly string[]).includes(v) || epochDay(v) !== undefined, 'annual, quarterly, or a period end as YYYY-MM-DD')
       .optional()
       .openapi({ description: 'annual or quarterly (the kind), or a period end date YYYY-MM-DD' }),
-    kind: z.enum(KINDS).optional(),
+    kind: z.enum(PERIOD_KINDS).optional(),
     category: z.enum(CATEGORIES).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     cursor: z.string().max(1000).optional().openapi({ description: 'next_cursor of the previous page' }),
@@ -259,7 +260,7 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
         where.push(sql.replace('?', `$${params.length}`));
       };
       if (q.company !== undefined) add('company_id = ?', q.company);
-      if (q.period !== undefined) add((KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
+      if (q.period !== undefined) add((PERIOD_KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
       if (q.kind !== undefined) add('kind = ?', q.kind);
       if (q.category !== undefined) add('category = ?', q.category);
       if (q.cursor !== undefined) {

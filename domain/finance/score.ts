@@ -7,10 +7,10 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadConfig } from '../../core/config.ts';
 import { loadManifest, MODELS_DIR, readModel } from '../../models/finance/manifest.ts';
-import { altman, FINANCE_MODELS, INPUT_NAME, ohlson, STATEMENT_COLUMNS, zmijewski } from '../../models/finance/models.ts';
+import { altman, FINANCE_MODELS, INPUT_NAME, ohlson, zmijewski } from '../../models/finance/models.ts';
 import { altmanZone, ensembleProbability, riskCategory, riskThresholds, type RiskThresholds } from './ensemble.ts';
 import type { Statement } from './statement.ts';
-import type { FinanceScore } from '../../schemas/records/finance.ts';
+import { STATEMENT_AMOUNTS, type FinanceScore } from '../../schemas/records/finance.ts';
 
 
 export interface ScorerOptions {
@@ -80,9 +80,9 @@ export class FinanceScorer {
 
   /** Each model's raw outputs for a batch, by model id: one session.run per model. */
   async run(statements: readonly Statement[]): Promise<Map<string, Outputs>> {
-    const width = STATEMENT_COLUMNS.length;
+    const width = STATEMENT_AMOUNTS.length;
     const data = new Float64Array(statements.length * width);
-    statements.forEach((statement, row) => STATEMENT_COLUMNS.forEach((column, c) => (data[row * width + c] = statement[column])));
+    statements.forEach((statement, row) => STATEMENT_AMOUNTS.forEach((column, c) => (data[row * width + c] = statement[column])));
     const feeds = { [INPUT_NAME]: new Tensor('float64', data, [statements.length, width]) };
     const outputs = new Map<string, Outputs>();
     // one after another: runs in parallel would take more cores than the session options allow

@@ -4,7 +4,7 @@
  * StatementInvalidError naming the field, never scored as NaN.
  */
 import { z } from 'zod';
-import type { Column } from '../../models/finance/models.ts';
+import { PERIOD_KINDS, type StatementAmount } from '../../schemas/records/finance.ts';
 
 export class StatementInvalidError extends Error {
   override name = 'StatementInvalidError';
@@ -26,7 +26,7 @@ const amount = z.number({ error: 'expected a finite number' });
 const positive = amount.positive('must be > 0: it divides another field');
 
 const fields = z.object({
-  period: z.enum(['annual', 'quarterly'], { error: 'expected annual or quarterly' }),
+  period: z.enum(PERIOD_KINDS, { error: 'expected annual or quarterly' }),
   total_assets: positive,
   total_liabilities: positive,
   current_assets: positive,
@@ -42,7 +42,7 @@ const fields = z.object({
 });
 
 /** Every ratio the models take, as [numerator, denominator]; a WC numerator is current assets less liabilities. */
-const RATIOS: [Column | 'working_capital', Column][] = [
+const RATIOS: [StatementAmount | 'working_capital', StatementAmount][] = [
   ['total_assets', 'price_level_index'],
   ['total_liabilities', 'total_assets'],
   ['working_capital', 'total_assets'],

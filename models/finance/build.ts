@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IR_VERSION, OPSET } from './graph.ts';
 import { MANIFEST_FILE, MODELS_DIR, sha256 } from './manifest.ts';
-import { ALTMAN_PROBABILITY_MAPPING, ALTMAN_ZONES, ENSEMBLES, FINANCE_MODELS, INPUT_NAME, STATEMENT_COLUMNS, altman, buildGraph, type FinanceModel } from './models.ts';
+import { ALTMAN_PROBABILITY_MAPPING, ALTMAN_ZONES, ENSEMBLES, FINANCE_MODELS, INPUT_NAME, altman, buildGraph, type FinanceModel } from './models.ts';
+import { STATEMENT_AMOUNTS } from '../../schemas/records/finance.ts';
 
 export const MANIFEST_ID = 'finance.default-probability';
 /** Bump when any model, the Altman mapping or an ensemble changes: scores name this version. */
@@ -23,7 +24,7 @@ function entry(model: FinanceModel, bytes: Uint8Array) {
     ir_version: IR_VERSION,
     opset: OPSET,
     precision: model.precision,
-    inputs: [{ name: INPUT_NAME, type: 'tensor(double)', shape: ['N', STATEMENT_COLUMNS.length], columns: [...STATEMENT_COLUMNS] }],
+    inputs: [{ name: INPUT_NAME, type: 'tensor(double)', shape: ['N', STATEMENT_AMOUNTS.length], columns: [...STATEMENT_AMOUNTS] }],
     outputs: model.outputs.map((o) => ({ name: o.name, type: 'tensor(double)', shape: ['N'], description: o.description })),
     source: model.source,
     formula: model.formula,

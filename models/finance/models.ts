@@ -1,32 +1,15 @@
 /**
  * The three published default models as ONNX graphs, each with the coefficients of its paper.
  * All three read the same [N, 12] double input (statement currency, millions; one row per
- * statement, columns in STATEMENT_COLUMNS order) and output their score and a probability of
+ * statement, columns in STATEMENT_AMOUNTS order) and output their score and a probability of
  * default, both [N] double.
  */
 import { DataType, Graph } from './graph.ts';
-import type { PeriodKind } from '../../schemas/records/finance.ts';
+import { STATEMENT_AMOUNTS, type PeriodKind, type StatementAmount } from '../../schemas/records/finance.ts';
 
 export const INPUT_NAME = 'statements';
 
-/** Named as the fields of finance.statements.raw. */
-export const STATEMENT_COLUMNS = [
-  'total_assets',
-  'total_liabilities',
-  'current_assets',
-  'current_liabilities',
-  'net_income',
-  'net_income_prev',
-  'funds_from_operations',
-  'retained_earnings',
-  'ebit',
-  'market_value_equity',
-  'sales',
-  'price_level_index',
-] as const;
-
-export type Column = (typeof STATEMENT_COLUMNS)[number];
-type Columns = Record<Column, string>;
+type Columns = Record<StatementAmount, string>;
 
 /** Altman (1968): every firm of the original sample above 2.99 survived, every one below 1.81 failed. */
 export const ALTMAN_ZONES = { safeAbove: 2.99, distressBelow: 1.81 } as const;
@@ -161,7 +144,7 @@ export const FINANCE_MODELS = [ohlson, zmijewski, altman] as const;
 
 export function buildGraph(model: FinanceModel): Graph {
   const g = new Graph(model.id);
-  const [score, probability] = model.graph(g, g.input(INPUT_NAME, STATEMENT_COLUMNS));
+  const [score, probability] = model.graph(g, g.input(INPUT_NAME, STATEMENT_AMOUNTS));
   g.output(model.outputs[0].name, score, model.outputs[0].description);
   g.output(model.outputs[1].name, probability, model.outputs[1].description);
   return g;

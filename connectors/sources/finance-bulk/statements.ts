@@ -15,27 +15,13 @@ import { FINANCE_MODEL_ID } from '../../../models/finance/manifest.ts';
 import { FinanceScorer } from '../../../domain/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { parseStatement, StatementInvalidError, type Statement } from '../../../domain/finance/statement.ts';
+import { OPTIONAL_AMOUNTS, PERIOD_KINDS, STATEMENT_AMOUNTS, type PeriodKind, type StatementAmount, type StatementRecord } from '../../../schemas/records/finance.ts';
 
 export const STATEMENTS_TOPIC = 'finance.statements.raw';
-export const KINDS = ['annual', 'quarterly'] as const;
-export type Kind = (typeof KINDS)[number];
-
-/** The amounts of a statement, in the Avro schema's order; price_level_index may be left out (100). */
-export const AMOUNTS = [
-  'total_assets',
-  'total_liabilities',
-  'current_assets',
-  'current_liabilities',
-  'net_income',
-  'net_income_prev',
-  'funds_from_operations',
-  'retained_earnings',
-  'ebit',
-  'market_value_equity',
-  'sales',
-] as const;
-export type Amount = (typeof AMOUNTS)[number] | 'price_level_index';
-export const OPTIONAL_AMOUNTS = ['price_level_index'] as const;
+type OptionalAmount = (typeof OPTIONAL_AMOUNTS)[number];
+const isOptional = (name: StatementAmount): name is OptionalAmount => (OPTIONAL_AMOUNTS as readonly string[]).includes(name);
+/** The amounts a statement must give, in the schema's order. */
+export const AMOUNTS = STATEMENT_AMOUNTS.filter((name): name is Exclude<StatementAmount, OptionalAmount> => !isOptional(name));
 
 /** Columns a bulk file must have (price_level_index is optional). */
 export const REQUIRED_COLUMNS = ['company_id', 'period', 'period_end', ...AMOUNTS] as const;
@@ -54,40 +40,17 @@ export class StatementInputError extends Error {
   }
 }
 
-/** The value of finance.statements.raw. */
-export interface StatementValue {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source: string;
-  company_id: string;
-  period: Kind;
-  /** days since 1970-01-01 (Avro date) */
-  period_end: number;
-  total_assets: number;
-  total_liabilities: number;
-  current_assets: number;
-  current_liabilities: number;
-  net_income: number;
-  net_income_prev: number;
-  funds_from_operations: number;
-  retained_earnings: number;
-  ebit: number;
-  market_value_equity: number;
-  sales: number;
-  price_level_index: number;
-}
 
 /** A statement that passed every check: the record to publish and what the scorer takes. */
 export interface CheckedStatement {
-  value: StatementValue;
+  value: StatementRecord;
   statement: Statement;
   /** YYYY-MM-DD */
   periodEnd: string;
 }
 
 /** `fs_` + 32 hex digits of sha256 over tenant, company, period end and kind. */
-export function statementId(tenantId: string, companyId: string, periodEnd: string, kind: Kind): string {
+export function statementId(tenantId: string, companyId: string, periodEnd: string, kind: PeriodKind): string {
   return `fs_${createHash('sha256').update(JSON.stringify([tenantId, companyId, periodEnd, kind])).digest('hex').slice(0, 32)}`;
 }
 
@@ -107,20 +70,20 @@ export const isoDay = (days: number): string => new Date(days * DAY_MS).toISOStr
 export interface StatementFields {
   company_id: string;
   period_end: string;
-  amounts: Partial<Record<Amount, number>>;
+  amounts: Partial<Record<StatementAmount, number>>;
 }
 
 /**
  * Checks a statement whose shape is already known (JSON numbers, text id and date) and builds its
  * record. Throws StatementInputError naming the field.
  */
-export function checkStatement(tenantId: string, kind: Kind, fields: StatementFields, source: string, eventTime = Date.now()): CheckedStatement {
+export function checkStatement(tenantId: string, kind: PeriodKind, fields: StatementFields, source: string, eventTime = Date.now()): CheckedStatement {
   const companyId = fields.company_id.trim();
   if (companyId === '') throw new StatementInputError('company_id', 'must not be empty');
   if (companyId.length > MAX_COMPANY_ID_CHARS) throw new StatementInputError('company_id', `longer than ${MAX_COMPANY_ID_CHARS} characters`);
   const days = epochDay(fields.period_end);
   if (days === undefined) throw new StatementInputError('period_end', `expected a real day as YYYY-MM-DD, got ${JSON.stringify(fields.period_end)}`);
-  const amounts = {} as Record<Amount, number>;
+  const amounts = {} as Record<StatementAmount, number>;
   for (const name of AMOUNTS) {
     const v = fields.amounts[name];
     if (v === undefined) throw new StatementInputError(name, 'missing');
@@ -159,22 +122,22 @@ export function checkRow(tenantId: string, values: Record<string, string>, event
   const text = (name: string) => (values[name] ?? '').trim();
   const period = text('period');
   if (period === '') throw new StatementInputError('period', 'missing');
-  if (!(KINDS as readonly string[]).includes(period)) throw new StatementInputError('period', `expected annual or quarterly, got ${JSON.stringify(period)}`);
+  if (!(PERIOD_KINDS as readonly string[]).includes(period)) throw new StatementInputError('period', `expected annual or quarterly, got ${JSON.stringify(period)}`);
   const companyId = text('company_id');
   if (companyId === '') throw new StatementInputError('company_id', 'missing');
   const periodEnd = text('period_end');
   if (periodEnd === '') throw new StatementInputError('period_end', 'missing');
-  const amounts: Partial<Record<Amount, number>> = {};
-  for (const name of [...AMOUNTS, ...OPTIONAL_AMOUNTS]) {
+  const amounts: Partial<Record<StatementAmount, number>> = {};
+  for (const name of STATEMENT_AMOUNTS) {
     const v = text(name);
     if (v === '') {
-      if ((OPTIONAL_AMOUNTS as readonly string[]).includes(name)) continue;
+      if (isOptional(name)) continue;
       throw new StatementInputError(name, 'missing');
     }
     if (!NUMBER.test(v)) throw new StatementInputError(name, `expected a number, got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`);
     amounts[name] = Number(v);
   }
-  return checkStatement(tenantId, period as Kind, { company_id: companyId, period_end: periodEnd, amounts }, 'bulk', eventTime);
+  return checkStatement(tenantId, period as PeriodKind, { company_id: companyId, period_end: periodEnd, amounts }, 'bulk', eventTime);
 }
 
 let loaded: { version: string; scorer: Promise<FinanceScorer> } | undefined;
