@@ -39,11 +39,11 @@ import { registerTaxonomies } from './routes/taxonomies.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { registerUploadResults } from './routes/upload-results.ts';
-import type { Analytics } from './analytics/analytics.ts';
+import type { Analytics } from './analytics/run-query.ts';
 import { registerAnalytics } from './routes/analytics.ts';
 import { registerDashboard } from './routes/dashboard.ts';
-import type { Datasets } from '../connectors/sources/image-search/datasets.ts';
-import { registerDatasets } from './routes/datasets.ts';
+import type { Datasets } from '../connectors/sources/image-search/image-datasets.ts';
+import { registerDatasets } from './routes/image-datasets.ts';
 import { registerTrainingDatasets, registerTrainingJobs } from './routes/training.ts';
 
 export interface AppDeps {

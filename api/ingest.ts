@@ -5,7 +5,7 @@
  */
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { AvroProducer } from '../core/producer.ts';
-import type { Registry } from '../core/registry.ts';
+import type { Registry } from '../core/schema-registry.ts';
 import { recordKey, type ResolvedTopic } from '../schemas/topic-spec.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports

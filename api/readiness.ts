@@ -2,7 +2,7 @@
 import type { Kafka } from 'kafkajs';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Pool } from '../core/postgres.ts';
-import type { Registry } from '../core/registry.ts';
+import type { Registry } from '../core/schema-registry.ts';
 
 export type Check = () => Promise<void>;
 

@@ -1,6 +1,6 @@
 /** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
 import path from 'node:path';
-import { Datasets } from '../connectors/sources/image-search/datasets.ts';
+import { Datasets } from '../connectors/sources/image-search/image-datasets.ts';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
@@ -9,10 +9,10 @@ import { loadConfig, trustedCrawlHosts } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
-import { datasetsDirOf } from '../domain/images/store.ts';
+import { datasetsDirOf } from '../domain/images/image-store.ts';
 import { AvroProducer } from '../core/producer.ts';
-import { Registry } from '../core/registry.ts';
-import { Analytics } from './analytics/analytics.ts';
+import { Registry } from '../core/schema-registry.ts';
+import { Analytics } from './analytics/run-query.ts';
 import { createApp } from './app.ts';
 import { listen } from './listen.ts';
 import { attachUploadSockets } from './upload-socket.ts';

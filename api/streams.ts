@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
-import type { Registry } from '../core/registry.ts';
+import type { Registry } from '../core/schema-registry.ts';
 
 export type StartAt = { kind: 'now' } | { kind: 'earliest' } | { kind: 'timestamp'; ms: number } | { kind: 'offsets'; offsets: Map<number, string> };
 

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { analyticsSql, normaliseQuery } from '../api/analytics/query.ts';
-import { createKey, createTenant } from '../api/auth/store.ts';
+import { createKey, createTenant } from '../api/auth/accounts.ts';
 import { createClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { vegaDataFile } from '../testkit/helpers.ts';

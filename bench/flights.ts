@@ -30,7 +30,7 @@ import { loadConfig } from '../core/config.ts';
 import { createKafka, producerDefaults } from '../core/kafka.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
-import { Registry } from '../core/registry.ts';
+import { Registry } from '../core/schema-registry.ts';
 import { resolveTopic, valueSubjectOf } from '../schemas/topic-spec.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
 import { parquetFlights } from '../testkit/flights-parquet.ts';

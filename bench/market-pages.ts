@@ -17,7 +17,7 @@ import { createClickHouse } from '../core/clickhouse.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { AvroProducer } from '../core/producer.ts';
-import { Registry } from '../core/registry.ts';
+import { Registry } from '../core/schema-registry.ts';
 import { parsePage } from '../domain/market/parse-page.ts';
 import type { PageRecord } from '../schemas/records/market.ts';
 

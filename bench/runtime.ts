@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { startSink } from '../connectors/sinks/index.ts';
 import { createKafka } from '../core/kafka.ts';
-import { Registry } from '../core/registry.ts';
+import { Registry } from '../core/schema-registry.ts';
 import { passthrough } from '../processors/passthrough/index.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
 import { rawLoop } from './raw-loop.ts';

@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createKey } from '../api/auth/store.ts';
+import { createKey } from '../api/auth/accounts.ts';
 import { drive } from '../testkit/chaos/driver.ts';
 import { startPlatform } from '../testkit/chaos/platform.ts';
 import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from '../testkit/chaos/setup.ts';

@@ -10,7 +10,7 @@ import { toDlqMessage } from './dlq.ts';
 import { chunkMessages } from './message-chunks.ts';
 import { producerDefaults } from './kafka.ts';
 import type { Logger } from './logger.ts';
-import { UndecodableError, type Registry } from './registry.ts';
+import { UndecodableError, type Registry } from './schema-registry.ts';
 import { dlqTopicOf } from '../schemas/topic-spec.ts';
 
 export interface ConsumedRecord<T> {

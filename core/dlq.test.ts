@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readDlqContext, toDlqMessage } from './dlq.ts';
-import { UndecodableError } from './registry.ts';
+import { UndecodableError } from './schema-registry.ts';
 
 describe('DLQ records', () => {
   const source = { topic: 'a.b.raw', partition: 4, message: { key: Buffer.from('k'), value: Buffer.from('v'), headers: { trace: 't1' }, offset: '17' } };

@@ -7,7 +7,7 @@ import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs
 import { catalogueKey } from './catalogue.ts';
 import { producerDefaults } from './kafka.ts';
 import { valueSubjectOf } from '../schemas/topic-spec.ts';
-import type { Registry } from './registry.ts';
+import type { Registry } from './schema-registry.ts';
 
 export interface OutgoingRecord<T> {
   /** Defaults to the key the catalogue declares for the topic (core/catalogue.ts `catalogueKey`), else the record's `id`. */

@@ -10,7 +10,7 @@ import { createClickHouse } from './clickhouse.ts';
 import { loadConfig } from './config.ts';
 import { createKafka } from './kafka.ts';
 import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres } from './migrations.ts';
-import { Registry } from './registry.ts';
+import { Registry } from './schema-registry.ts';
 import type { ResolvedTopic, Cleanup } from '../schemas/topic-spec.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports

@@ -7,7 +7,7 @@ import { type Service, ServiceError, SERVICE_NAMES, type ServiceName } from './s
 import { clickhouse } from './services/clickhouse.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
-import { registry } from './services/registry.ts';
+import { registry } from './services/schema-registry.ts';
 
 export { SERVICE_NAMES, ServiceError, type ServiceName };
 

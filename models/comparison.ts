@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { sqlValue } from '../core/clickhouse-sql.ts';
-import { binaryMetrics, type BinaryMetrics } from './tabular/metrics.ts';
+import { binaryMetrics, type BinaryMetrics } from './tabular/evaluation.ts';
 
 export interface Comparison {
   /** Records scored by both, the shadow version and the active version of the time. */

@@ -5,7 +5,7 @@
  * and detaching notify like an activation, so scoring processors follow without a restart.
  */
 import type { Pool, PoolClient } from '../core/postgres.ts';
-import { activeVersion, ACTIVATED_CHANNEL, inTransaction, UnknownModelError, UnknownVersionError, type ModelVersion } from './registry.ts';
+import { activeVersion, ACTIVATED_CHANNEL, inTransaction, UnknownModelError, UnknownVersionError, type ModelVersion } from './model-registry.ts';
 
 export interface Shadow {
   model_id: string;

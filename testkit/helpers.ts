@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '../core/kafka.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
-import { Registry } from '../core/registry.ts';
+import { Registry } from '../core/schema-registry.ts';
 import { resolveTopic, type ResolvedTopic } from '../schemas/topic-spec.ts';
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');

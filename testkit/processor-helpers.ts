@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { AvroProducer } from '../core/producer.ts';
-import type { Registry } from '../core/registry.ts';
+import type { Registry } from '../core/schema-registry.ts';
 import { LINEAGE_HEADER } from '../processors/runtime/index.ts';
 import { eventually, flights, flightTopic, type Flight } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../api/app.ts';
-import { createKey, createTenant } from '../api/auth/store.ts';
+import { createKey, createTenant } from '../api/auth/accounts.ts';
 import { Ingestor } from '../api/ingest.ts';
 import { serviceChecks } from '../api/readiness.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
@@ -14,7 +14,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
 import { AvroProducer } from '../core/producer.ts';
-import type { Registry } from '../core/registry.ts';
+import type { Registry } from '../core/schema-registry.ts';
 
 export interface TestApi {
   tenant: string;

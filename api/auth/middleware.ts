@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
 import { ApiError } from '../errors.ts';
 import { can, type Permission } from './roles.ts';
-import { principalOfKey, type Principal } from './store.ts';
+import { principalOfKey, type Principal } from './accounts.ts';
 import { principalOfToken } from './tokens.ts';
 
 export type AuthEnv = { Variables: { principal: Principal; requestId: string } };

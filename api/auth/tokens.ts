@@ -2,7 +2,7 @@
 import { sign, verify } from 'hono/jwt';
 import { loadConfig } from '../../core/config.ts';
 import { ROLES, type Role } from './roles.ts';
-import type { Principal } from './store.ts';
+import type { Principal } from './accounts.ts';
 import { jwtSecret } from './secret.ts';
 
 type Kind = 'access' | 'refresh';

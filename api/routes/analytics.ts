@@ -4,7 +4,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { Analytics } from '../analytics/analytics.ts';
+import type { Analytics } from '../analytics/run-query.ts';
 import { MAX_DIMENSIONS, MAX_FILTER_VALUES, normaliseQuery } from '../analytics/query.ts';
 import { BUCKETS, bucketsOf, VIEW_NAMES, VIEWS, type ViewSpec } from '../analytics/views.ts';
 import type { AuthEnv } from '../auth/middleware.ts';

@@ -1,7 +1,7 @@
 /** Login with email and password, and refresh: both answer with an access and a refresh token. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
-import { principalOfLogin } from '../auth/store.ts';
+import { principalOfLogin } from '../auth/accounts.ts';
 import { issueTokens, principalOfToken } from '../auth/tokens.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, TokensSchema } from '../schemas.ts';

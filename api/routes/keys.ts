@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { createKey, listKeys, revokeKey } from '../auth/store.ts';
+import { createKey, listKeys, revokeKey } from '../auth/accounts.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses, RoleSchema } from '../schemas.ts';
 

@@ -12,7 +12,7 @@ import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { compareShadow } from '../../models/comparison.ts';
-import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/registry.ts';
+import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/model-registry.ts';
 import { attachShadow, detachShadow, ShadowOfActiveError, type Shadow } from '../../models/shadows.ts';
 import { EncodingError, rowProblem } from '../../models/tabular/encoding.ts';
 import { NoModelError, TabularPredictors } from '../../models/tabular/predictor.ts';

@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../core/logger.ts';
-import type { Registry } from '../../core/registry.ts';
+import type { Registry } from '../../core/schema-registry.ts';
 import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';

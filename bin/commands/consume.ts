@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { startAvroConsumer } from '../../core/consumer.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
 
 

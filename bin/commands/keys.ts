@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { assertRole, createKey, revokeKey } from '../../api/auth/store.ts';
+import { assertRole, createKey, revokeKey } from '../../api/auth/accounts.ts';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

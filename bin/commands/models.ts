@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { activateVersion, listModels, listVersions, registerVersion } from '../../models/registry.ts';
+import { activateVersion, listModels, listVersions, registerVersion } from '../../models/model-registry.ts';
 
 const USAGE = 'usage: millrace models register <dir> [--description D] | models activate <id> <version> | models list [<id>]';
 

@@ -9,7 +9,7 @@ import type { Message } from 'kafkajs';
 import { topicByName } from '../../core/catalogue.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry, RecordInvalidError } from '../../core/registry.ts';
+import { Registry, RecordInvalidError } from '../../core/schema-registry.ts';
 
 
 const BATCH = 500;

@@ -1,6 +1,6 @@
 /** `millrace tenants create <name>`: bootstrap a tenant without the API. */
 import { createPostgresPool } from '../../core/postgres.ts';
-import { createTenant } from '../../api/auth/store.ts';
+import { createTenant } from '../../api/auth/accounts.ts';
 
 export async function run(args: string[]): Promise<number> {
   const [action, name] = args;

@@ -12,12 +12,12 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readRows } from '../../connectors/sources/uploads/rows.ts';
-import { detectDelimiter, detectFormat } from '../../connectors/sources/uploads/sniff.ts';
+import { detectDelimiter, detectFormat } from '../../connectors/sources/uploads/file-shape.ts';
 import { evaluate } from '../../models/text-classifier/evaluate.ts';
 import { predict, train } from '../../models/text-classifier/model.ts';
 import { exportOnnx } from '../../models/text-classifier/onnx.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { activateVersion, registerVersion } from '../../models/registry.ts';
+import { activateVersion, registerVersion } from '../../models/model-registry.ts';
 import { positiveOption } from './options.ts';
 
 const USAGE = 'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { text } from 'node:stream/consumers';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { assertRole, createUser } from '../../api/auth/store.ts';
+import { assertRole, createUser } from '../../api/auth/accounts.ts';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

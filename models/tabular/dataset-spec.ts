@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { sqlIdentifier, sqlValue } from '../../core/clickhouse-sql.ts';
-import type { RawValue } from './datasets.ts';
+import type { RawValue } from './training-datasets.ts';
 
 type ColumnType = 'number' | 'string' | 'time';
 export type FeatureKind = 'numeric' | 'categorical';

@@ -10,7 +10,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
 import type { Pool } from '../../core/postgres.ts';
-import { loadVersion, watchActiveVersion, type ActiveVersionWatch } from '../registry.ts';
+import { loadVersion, watchActiveVersion, type ActiveVersionWatch } from '../model-registry.ts';
 import { encodedWidth, encodeObjects } from './encoding.ts';
 import { MODEL_FILE, type TabularManifest } from './version.ts';
 

@@ -9,7 +9,7 @@ import { predictInProcess } from './algorithms.ts';
 import { GBDT_DEFAULTS, trainGbdt } from './gbdt.ts';
 import { LOGISTIC_DEFAULTS, trainLogistic } from './logistic.ts';
 import type { Matrix } from './matrix.ts';
-import { auc, binaryMetrics } from './metrics.ts';
+import { auc, binaryMetrics } from './evaluation.ts';
 import { exportTabularOnnx, type TabularModel } from './onnx.ts';
 import { onnxProbabilities } from './train.ts';
 

@@ -8,10 +8,10 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { ALGORITHMS, predictInProcess, type Algorithm } from './algorithms.ts';
 import { featuresOf } from './dataset-spec.ts';
-import { streamDataset, type Dataset, type RawValue } from './datasets.ts';
+import { streamDataset, type Dataset, type RawValue } from './training-datasets.ts';
 import { encodedColumns, encodedWidth, encodeInto, fitEncoding, type Encoding } from './encoding.ts';
 import type { Matrix, Progress } from './matrix.ts';
-import { binaryMetrics, majorityBaseline, type BinaryMetrics } from './metrics.ts';
+import { binaryMetrics, majorityBaseline, type BinaryMetrics } from './evaluation.ts';
 import { exportTabularOnnx, type TabularModel } from './onnx.ts';
 
 /** A reason a job cannot succeed whatever trainer runs it: reported, not retried. */

@@ -20,12 +20,12 @@ import { toDlqMessage } from '../../core/dlq.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import type { Registry } from '../../core/registry.ts';
+import type { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
-import { activateIfNoneActive } from '../registry.ts';
+import { activateIfNoneActive } from '../model-registry.ts';
 import { ALGORITHMS, parseParams, type Algorithm } from './algorithms.ts';
-import { getDataset, UnknownDatasetError } from './datasets.ts';
-import { claimJob, createJob, finishJob, publishWith, recordEvent, releaseJob, renewLease, REQUESTS_TOPIC, MAX_ATTEMPTS, type TrainingJob } from './jobs.ts';
+import { getDataset, UnknownDatasetError } from './training-datasets.ts';
+import { claimJob, createJob, finishJob, publishWith, recordEvent, releaseJob, renewLease, REQUESTS_TOPIC, MAX_ATTEMPTS, type TrainingJob } from './training-jobs.ts';
 import { trainOnDataset, TrainingRefused } from './train.ts';
 import { buildManifest, codeVersion, registerTrained, versionOfJob } from './version.ts';
 

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../core/config.ts';
 import type { Pool } from '../../core/postgres.ts';
-import { registerVersion, VersionConflictError } from '../registry.ts';
+import { registerVersion, VersionConflictError } from '../model-registry.ts';
 import type { DatasetDefinition } from './dataset-spec.ts';
 import type { Encoding } from './encoding.ts';
-import type { BinaryMetrics } from './metrics.ts';
+import type { BinaryMetrics } from './evaluation.ts';
 import type { TrainedModel } from './train.ts';
 
 export const MODEL_FILE = 'model.onnx';

@@ -7,7 +7,7 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
-import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/registry.ts';
+import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import { loadGenreModel, type GenreModel } from './genre-model.ts';
 
 export const GENRE_MODEL_ID = 'catalog-genre';

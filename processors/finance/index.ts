@@ -11,7 +11,7 @@
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
 import { FINANCE_MODEL_ID, MODELS_DIR } from '../../models/finance/manifest.ts';
-import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/registry.ts';
+import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';
 import { parseStatement, type Statement } from '../../domain/finance/statement.ts';

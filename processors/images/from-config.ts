@@ -6,7 +6,7 @@ import { loadConfig, trustedCrawlHosts } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { imageValidation } from './index.ts';
-import { DatasetImageStore, datasetsDirOf } from '../../domain/images/store.ts';
+import { DatasetImageStore, datasetsDirOf } from '../../domain/images/image-store.ts';
 
 export function imageValidationFromConfig(topics?: { input: string; output: string }) {
   const config = loadConfig();

@@ -13,8 +13,8 @@ import { FetchError, type Fetcher } from '../../domain/crawl/fetcher.ts';
 import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { CorruptImageError, decodeImage } from './decode.ts';
 import { hexOf } from '../../domain/images/dhash.ts';
-import { sniffImageFormat } from '../../domain/images/sniff.ts';
-import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from '../../domain/images/store.ts';
+import { sniffImageFormat } from '../../domain/images/image-format.ts';
+import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from '../../domain/images/image-store.ts';
 import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
 
 

@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
-import { watchModel, type ActiveVersionWatch } from '../../models/registry.ts';
+import { watchModel, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import { servingVersions, type Serving } from '../../models/shadows.ts';
 import { recordFeatures, recordLabel, type SourceRecord } from '../../models/tabular/dataset-spec.ts';
 import { TabularScorer } from '../../models/tabular/scorer.ts';

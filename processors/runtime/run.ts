@@ -23,7 +23,7 @@ import { createKafka, producerDefaults } from '../../core/kafka.ts';
 import { chunkMessages } from '../../core/message-chunks.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
-import { RecordInvalidError, Registry, UndecodableError } from '../../core/registry.ts';
+import { RecordInvalidError, Registry, UndecodableError } from '../../core/schema-registry.ts';
 import type { ReplayRange } from '../../core/replay-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../../schemas/topic-spec.ts';
 import { LINEAGE_HEADER, processorGroupOf, transactionalIdOf, type ProcessorSpec } from './spec.ts';

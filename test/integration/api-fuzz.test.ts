@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { sign } from 'hono/jwt';
 import { createApp } from '../../api/app.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
-import { createKey, createTenant } from '../../api/auth/store.ts';
+import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
 import { UploadResults } from '../../connectors/sources/uploads/results.ts';
@@ -27,7 +27,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { pooled } from './hostile-corpus.ts';
 import { arbitraryOf, garbageBody, nastyString, operationsOf, type OpenApiDoc, type Operation } from './openapi-arbitraries.ts';
 

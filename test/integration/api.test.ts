@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../api/app.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
-import { createKey, createTenant, createUser } from '../../api/auth/store.ts';
+import { createKey, createTenant, createUser } from '../../api/auth/accounts.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { ApiError, errorBody } from '../../api/errors.ts';
 import { Ingestor } from '../../api/ingest.ts';
@@ -20,7 +20,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { eventually } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');

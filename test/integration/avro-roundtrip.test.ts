@@ -4,7 +4,7 @@ import { startAvroConsumer, type ConsumedRecord } from '../../core/consumer.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { RecordInvalidError, Registry } from '../../core/registry.ts';
+import { RecordInvalidError, Registry } from '../../core/schema-registry.ts';
 import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
 import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 

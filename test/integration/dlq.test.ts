@@ -5,7 +5,7 @@ import { readDlqContext, type DlqContext } from '../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 describe('undecodable records go to the DLQ and the stream goes on', () => {

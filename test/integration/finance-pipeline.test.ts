@@ -16,7 +16,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf, resolveTopic } from '../../schemas/topic-spec.ts';
 import { financeScoring } from '../../processors/finance/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';

@@ -5,7 +5,7 @@ import { IMAGE_RESULTS, generateImage, resultBytes } from '../../connectors/sour
 import { decodeImage } from '../../processors/images/decode.ts';
 import { dHash, hammingDistance, hexOf, toSigned64 } from '../../domain/images/dhash.ts';
 import { judgeBytes } from '../../processors/images/index.ts';
-import { extensionOf, sniffImageFormat } from '../../domain/images/sniff.ts';
+import { extensionOf, sniffImageFormat } from '../../domain/images/image-format.ts';
 
 const image = (encoding: 'png' | 'jpeg' | 'gif' | 'webp') => generateImage('sniff', { pattern: 1, width: 40, height: 30, encoding });
 

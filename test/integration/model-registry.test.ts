@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../api/app.ts';
-import { createKey, createTenant } from '../../api/auth/store.ts';
+import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { serviceChecks } from '../../api/readiness.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
@@ -23,7 +23,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { resolveTopic } from '../../schemas/topic-spec.ts';
 import { MODELS_DIR } from '../../models/finance/manifest.ts';
 import {
@@ -36,7 +36,7 @@ import {
   registerVersion,
   VersionConflictError,
   watchActiveVersion,
-} from '../../models/registry.ts';
+} from '../../models/model-registry.ts';
 import { FINANCE_MODEL_ID } from '../../models/finance/manifest.ts';
 import { financeScoring, registerBundledModels } from '../../processors/finance/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';

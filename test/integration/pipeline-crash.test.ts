@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createKafka } from '../../core/kafka.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf } from '../../processors/runtime/index.ts';
 import { decodeFlights, manyFlights, MillraceProcess, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { metrics } from '../../core/metrics.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
 import { manyFlights, produceFlights, sums, topicPair } from '../../testkit/processor-helpers.ts';

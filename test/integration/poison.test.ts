@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { readDlqContext } from '../../core/dlq.ts';
 import { createKafka } from '../../core/kafka.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { perRecord, runProcessor, type ProcessorSpec } from '../../processors/runtime/index.ts';
 import type { Flight } from '../../testkit/helpers.ts';

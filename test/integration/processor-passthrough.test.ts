@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createKafka } from '../../core/kafka.ts';
 import { metrics } from '../../core/metrics.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
 import { decodeFlights, manyFlights, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createKafka } from '../../core/kafka.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf } from '../../processors/runtime/index.ts';
 import { eventually } from '../../testkit/helpers.ts';

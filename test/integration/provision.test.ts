@@ -12,7 +12,7 @@ import { loadConfig } from '../../core/config.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres, MigrationError } from '../../core/migrations.ts';
 import { provisionAll } from '../../core/provision.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 
 describe('millrace provision', () => {
   it('creates topics, DLQs, subjects and tables; a second run changes nothing', async () => {

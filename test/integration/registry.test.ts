@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { Registry, SchemaRefusedError } from '../../core/registry.ts';
+import { Registry, SchemaRefusedError } from '../../core/schema-registry.ts';
 import { fixtures, flightTopic } from '../../testkit/helpers.ts';
 
 const schema = (file: string) => readFileSync(path.join(fixtures, file), 'utf8');

@@ -11,7 +11,7 @@ import { startSink } from '../../connectors/sinks/index.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { cli, decodeFlights, manyFlights, produceFlights, readCommitted, sums } from '../../testkit/processor-helpers.ts';
 import { flightTopic } from '../../testkit/helpers.ts';
 import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';

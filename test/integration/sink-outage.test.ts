@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { metrics } from '../../core/metrics.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { startService, stopService } from '../../infra/index.ts';
 import { manyFlights, produceFlights, sums } from '../../testkit/processor-helpers.ts';
 import { flightTopic } from '../../testkit/helpers.ts';

@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../api/app.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
-import { createKey, createTenant } from '../../api/auth/store.ts';
+import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { parseStartAt } from '../../api/streams.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
 import { flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 

@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../api/app.ts';
-import { createKey, createTenant } from '../../api/auth/store.ts';
+import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { Ingestor } from '../../api/ingest.ts';
 import { ROWS_TOPIC, Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { eventually, vegaDataFile } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');

@@ -7,7 +7,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { producerDefaults } from '../../core/kafka.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import type { Registry } from '../../core/registry.ts';
+import type { Registry } from '../../core/schema-registry.ts';
 import type { StreamSource } from './streams.ts';
 
 const TICK_MS = 100;

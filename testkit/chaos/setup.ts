@@ -4,13 +4,13 @@
  * market symbols it watches (so the market sources have work to do).
  */
 import { createServer } from 'node:net';
-import { createTenant } from '../../api/auth/store.ts';
+import { createTenant } from '../../api/auth/accounts.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { provisionAll } from '../../core/provision.ts';
-import { Registry } from '../../core/registry.ts';
+import { Registry } from '../../core/schema-registry.ts';
 import { infraUp } from '../../infra/index.ts';
 import { saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import type { Clients } from './verify.ts';

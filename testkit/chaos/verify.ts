@@ -8,7 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { quoteString } from '../../core/clickhouse-sql.ts';
-import type { Registry } from '../../core/registry.ts';
+import type { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { readCommitted } from '../processor-helpers.ts';
 import { STREAM_TOPICS, type StreamName } from './streams.ts';

@@ -4,7 +4,7 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { DlqSource } from '../../../core/dlq.ts';
-import { UndecodableError, type Registry } from '../../../core/registry.ts';
+import { UndecodableError, type Registry } from '../../../core/schema-registry.ts';
 import type { ResolvedSinkSpec, RecordMeta } from './spec.ts';
 import type { PreparedRow } from './writer.ts';
 

@@ -14,7 +14,7 @@ import { createKafka, producerDefaults } from '../../../core/kafka.ts';
 import { createLogger, type Logger } from '../../../core/logger.ts';
 import { chunkMessages } from '../../../core/message-chunks.ts';
 import { metrics } from '../../../core/metrics.ts';
-import { Registry } from '../../../core/registry.ts';
+import { Registry } from '../../../core/schema-registry.ts';
 import type { ReplayRange } from '../../../core/replay-range.ts';
 import { dlqTopicOf } from '../../../schemas/topic-spec.ts';
 import { prepareRows, type DeadRecord } from './prepare.ts';

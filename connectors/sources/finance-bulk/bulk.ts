@@ -22,7 +22,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import type { ResolvedTopic } from '../../../schemas/topic-spec.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
-import { detectDelimiter, detectFormat, type Format } from '../uploads/sniff.ts';
+import { detectDelimiter, detectFormat, type Format } from '../uploads/file-shape.ts';
 import { refuseMultipart, UploadError } from '../uploads/uploads.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 

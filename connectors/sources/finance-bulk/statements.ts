@@ -10,7 +10,7 @@
  * `finance_scores` (written by the API, then upserted by the pipeline) are one and the same.
  */
 import { createHash } from 'node:crypto';
-import { activeVersion, loadVersion } from '../../../models/registry.ts';
+import { activeVersion, loadVersion } from '../../../models/model-registry.ts';
 import { FINANCE_MODEL_ID } from '../../../models/finance/manifest.ts';
 import { FinanceScorer } from '../../../domain/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';

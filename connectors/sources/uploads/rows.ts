@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
-import type { Format } from './sniff.ts';
+import type { Format } from './file-shape.ts';
 
 export type Row = { row: number; values: Record<string, string> } | { row: number; error: string };
 

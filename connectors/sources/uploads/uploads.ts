@@ -16,7 +16,7 @@ import type { Pool } from '../../../core/postgres.ts';
 import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
-import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './sniff.ts';
+import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './file-shape.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;

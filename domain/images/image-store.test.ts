@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../core/config.ts';
-import { datasetsDirOf } from './store.ts';
+import { datasetsDirOf } from './image-store.ts';
 
 describe('image dataset configuration', () => {
   it('defaults: the fixture engine, datasets under MILLRACE_HOME, near-duplicates within 6 bits, polite', () => {

@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolClient } from '../../core/postgres.ts';
 import type { AvroProducer } from '../../core/producer.ts';
-import { inTransaction } from '../registry.ts';
+import { inTransaction } from '../model-registry.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Config } from '../../core/config.ts';
 import type { Pool, PoolClient } from '../../core/postgres.ts';
 import { toSigned64 } from './dhash.ts';
-import { extensionOf, type ImageFormat } from './sniff.ts';
+import { extensionOf, type ImageFormat } from './image-format.ts';
 
 /** The root of the dataset folders (the API reports them, the processor writes them). */
 export const datasetsDirOf = (config: Config): string => config.CRAWL_DATASETS_DIR ?? path.join(config.MILLRACE_HOME, 'datasets');

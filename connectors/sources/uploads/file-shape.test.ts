@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { detectDelimiter, detectFormat, inferType } from './sniff.ts';
+import { detectDelimiter, detectFormat, inferType } from './file-shape.ts';
 
 describe('upload sniffing', () => {
   it('detects CSV or JSON lines from the content type or the first bytes', () => {
