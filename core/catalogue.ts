@@ -6,11 +6,23 @@ import { CatalogueError, recordKey, resolveCatalogue, type ResolvedTopic } from 
 
 let resolved: ResolvedTopic[] | undefined;
 
+/**
+ * The platform catalogue with every schema read and checked; resolved once per process.
+ *
+ * @example
+ * for (const topic of loadCatalogue()) log.info({ topic: topic.name, partitions: topic.partitions });
+ */
 export function loadCatalogue(): ResolvedTopic[] {
   resolved ??= resolveCatalogue(catalogue, path.join(loadConfig().repoRoot, 'schemas'));
   return resolved;
 }
 
+/**
+ * One topic of the catalogue; an unknown name throws CatalogueError listing the known ones.
+ *
+ * @example
+ * const { partitions, subject } = topicByName('market.quotes.raw');
+ */
 export function topicByName(name: string): ResolvedTopic {
   const topic = loadCatalogue().find((t) => t.name === name);
   if (!topic) {

@@ -24,7 +24,13 @@ export function quoteString(value: string): string {
   return `'${value.replace(/[\\'\n\r\t\0\b\f]/g, (c) => STRING_ESCAPES[c] ?? c)}'`;
 }
 
-/** Renders a JavaScript value as a ClickHouse literal. */
+/**
+ * Renders a JavaScript value as a ClickHouse literal.
+ *
+ * @example
+ * `SELECT count() FROM samples_flights WHERE tenant_id = ${sqlValue(tenant)} AND delay > ${sqlValue(-5)}`
+ * // ... WHERE tenant_id = 'acme' AND delay > (-5)
+ */
 export function sqlValue(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   switch (typeof value) {
@@ -51,7 +57,12 @@ export function sqlValue(value: unknown): string {
   throw new SqlValueError(`cannot render a ${typeof value} as a ClickHouse literal`);
 }
 
-/** A whitelisted identifier, back-quoted; anything not in the whitelist is refused. */
+/**
+ * A whitelisted identifier, back-quoted; anything not in the whitelist is refused.
+ *
+ * @example
+ * `SELECT ${sqlIdentifier(column, VIEW_COLUMNS)} FROM ...` // throws SqlValueError for any other name
+ */
 export function sqlIdentifier(name: string, allowed: Iterable<string>): string {
   for (const candidate of allowed) {
     if (candidate === name) {

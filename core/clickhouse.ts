@@ -2,6 +2,14 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { loadConfig } from './config.ts';
 
+/**
+ * A ClickHouse client for the configured server (CLICKHOUSE_URL, _USER, _PASSWORD), on `database`.
+ *
+ * @example
+ * const clickhouse = createClickHouse();
+ * const rows = await (await clickhouse.query({ query: 'SELECT count() AS n FROM samples_flights', format: 'JSONEachRow' })).json();
+ * await clickhouse.close();
+ */
 export function createClickHouse(database: string = loadConfig().CLICKHOUSE_DATABASE): ClickHouseClient {
   const config = loadConfig();
   return createClient({

@@ -158,6 +158,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 
 let cached: Config | undefined;
 
+/**
+ * The process' configuration, parsed from the environment once (ConfigError on a bad variable).
+ *
+ * @example
+ * const { KAFKA_BROKERS, POSTGRES_URL } = loadConfig();
+ */
 export function loadConfig(): Config {
   cached ??= parseConfig(process.env);
   return cached;

@@ -13,6 +13,14 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * A kafkajs client on KAFKA_BROKERS whose logs go through pino (WARN and above unless LOG_LEVEL is debug).
+ *
+ * @example
+ * const kafka = createKafka('millrace-replay');
+ * const admin = kafka.admin();
+ * await admin.connect();
+ */
 export function createKafka(clientId = loadConfig().KAFKA_CLIENT_ID): Kafka {
   const log = createLogger('kafkajs', { clientId });
   return new KafkaClient({

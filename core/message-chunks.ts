@@ -23,6 +23,12 @@ function headersSize(headers: IHeaders | undefined): number {
 
 export const messageBytes = (m: Message): number => size(m.value as Buffer | string | null) + size(m.key as Buffer | string | null) + headersSize(m.headers) + RECORD_OVERHEAD;
 
+/**
+ * Splits messages into sends of at most `maxBytes` (a message larger than that goes alone).
+ *
+ * @example
+ * for (const chunk of chunkMessages(messages)) await producer.send({ topic, messages: chunk });
+ */
 export function* chunkMessages(messages: readonly Message[], maxBytes = MAX_SEND_BYTES): Generator<Message[]> {
   let chunk: Message[] = [];
   let bytes = 0;

@@ -39,7 +39,14 @@ export const metrics = {
   }),
 };
 
-/** Serves /metrics; resolves once listening, with the URL (useful when the port was 0). */
+/**
+ * Serves /metrics; resolves once listening, with the URL (useful when the port was 0).
+ *
+ * @example
+ * const server = await startMetricsServer(0, '127.0.0.1');
+ * log.info({ url: server.url }, 'metrics');
+ * await server.close();
+ */
 export async function startMetricsServer(port = loadConfig().METRICS_PORT, host = loadConfig().METRICS_HOST): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {

@@ -58,6 +58,12 @@ function checkUnchanged(applied: Map<string, string>, migration: Migration, wher
   return true;
 }
 
+/**
+ * Applies sql/postgres in order under an advisory lock; returns the names it applied (none when up to date).
+ *
+ * @example
+ * const applied = await migratePostgres();
+ */
 export async function migratePostgres(url = loadConfig().POSTGRES_URL, dir = sqlDir('postgres')): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -93,7 +99,13 @@ export async function ensureClickHouseDatabase(client: ClickHouseClient, databas
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database, [database])}` });
 }
 
-/** Applies sql/clickhouse with `client`'s default database as the target (see sql/README.md). */
+/**
+ * Applies sql/clickhouse with `client`'s default database as the target (see sql/README.md).
+ *
+ * @example
+ * const clickhouse = createClickHouse();
+ * const applied = await migrateClickHouse(clickhouse);
+ */
 export async function migrateClickHouse(client: ClickHouseClient, dir = sqlDir('clickhouse')): Promise<string[]> {
   const table = TABLE;
   await client.command({

@@ -16,6 +16,15 @@ export interface OutgoingRecord<T> {
   headers?: IHeaders;
 }
 
+/**
+ * Sends typed records as Avro: validated and encoded against the topic's newest registered schema.
+ *
+ * @example
+ * const producer = new AvroProducer(createKafka(), new Registry());
+ * await producer.connect();
+ * await producer.send('market.quotes.raw', [{ value: quote }]); // keyed as the catalogue declares
+ * await producer.disconnect();
+ */
 export class AvroProducer {
   private readonly producer: Producer;
 

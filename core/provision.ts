@@ -115,7 +115,13 @@ export interface ProvisionReport {
   migrations: { postgres: string[]; clickhouse: string[] };
 }
 
-/** Everything `millrace provision` does, against the configured services. */
+/**
+ * Everything `millrace provision` does, against the configured services.
+ *
+ * @example
+ * const report = await provisionAll(loadCatalogue());
+ * log.info({ created: report.topics.created }, 'provisioned');
+ */
 export async function provisionAll(topics: readonly ResolvedTopic[]): Promise<ProvisionReport> {
   const bootstrap = createClickHouse('default');
   await ensureClickHouseDatabase(bootstrap).finally(() => bootstrap.close());

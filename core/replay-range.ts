@@ -20,6 +20,10 @@ export class ReplayRangeError extends Error {
 /**
  * `from`: a non-negative integer is an offset (in every partition, or the one given); anything
  * else must parse as a time (ISO 8601, e.g. 2026-11-23T10:00:00Z).
+ *
+ * @example
+ * const range = await replayRange(createKafka(), 'market.pages.raw', '2026-11-23T10:00:00Z');
+ * const records = replaySize(range);
  */
 export async function replayRange(kafka: Kafka, topic: string, from: string, partition?: number): Promise<ReplayRange> {
   const admin = kafka.admin();

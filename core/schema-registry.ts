@@ -32,6 +32,14 @@ export class UndecodableError extends Error {
 
 const MAGIC_BYTE = 0;
 
+/**
+ * The schema registry's Confluent-compatible API (SCHEMA_REGISTRY_URL): registration with a compatibility level, and Avro in the Confluent wire format.
+ *
+ * @example
+ * const registry = new Registry();
+ * const bytes = await registry.encode('market.quotes.raw-value', quote);
+ * const { value, schemaId } = await registry.decode(bytes);
+ */
 export class Registry {
   readonly url: string;
   private readonly client: SchemaRegistry;

@@ -11,6 +11,13 @@ const closers: { name: string; close: Closer }[] = [];
 let installed = false;
 let stopping: Promise<void> | undefined;
 
+/**
+ * Registers a closer to run on SIGTERM/SIGINT, newest first.
+ *
+ * @example
+ * onShutdown('consumer', () => consumer.stop());
+ * onShutdown('producer', () => producer.disconnect()); // runs before the consumer's
+ */
 export function onShutdown(name: string, close: Closer): void {
   closers.push({ name, close });
   if (installed) return;
