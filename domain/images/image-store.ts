@@ -61,21 +61,10 @@ export interface StoredVerdict {
 const COLUMNS = 'verdict, reason, format, width, height, bytes, sha256, dhash::text AS dhash, content_type, duplicate_of, path';
 
 /** The columns a verdict writes besides its key. */
-interface ItemRow {
-  verdict: 'accepted' | 'rejected' | 'duplicate';
-  reason: string | null;
+interface ItemRow extends StoredVerdict {
   detail: string | null;
   downloaded: boolean;
-  content_type: string | null;
-  format: ImageFormat | null;
-  width: number | null;
-  height: number | null;
-  bytes: number | null;
-  sha256: string | null;
-  dhash: string | null;
   distance: number | null;
-  duplicate_of: string | null;
-  path: string | null;
 }
 
 const rejectedRow = (j: Extract<Judgement, { verdict: 'rejected' }>): ItemRow => ({

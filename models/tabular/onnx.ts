@@ -31,20 +31,23 @@ const tensor = (name: string, elemType: number, dims: (string | number)[]) => ({
   type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
 });
 
+/** An ai.onnx.ml classifier reading `features`, giving `label` and `probabilities`. */
+const classifierNode = (opType: string, attributes: Attribute[]): Node => ({
+  name: 'classifier',
+  opType,
+  domain: 'ai.onnx.ml',
+  input: ['features'],
+  output: ['label', 'probabilities'],
+  attribute: attributes,
+});
+
 function linearNode(model: LogisticModel): Node {
-  return {
-    name: 'classifier',
-    opType: 'LinearClassifier',
-    domain: 'ai.onnx.ml',
-    input: ['features'],
-    output: ['label', 'probabilities'],
-    attribute: [
-      attribute.floats('coefficients', model.coefficients),
-      attribute.floats('intercepts', [model.intercept]),
-      attribute.ints('classlabels_ints', [0, 1]),
-      attribute.string('post_transform', 'LOGISTIC'),
-    ],
-  };
+  return classifierNode('LinearClassifier', [
+    attribute.floats('coefficients', model.coefficients),
+    attribute.floats('intercepts', [model.intercept]),
+    attribute.ints('classlabels_ints', [0, 1]),
+    attribute.string('post_transform', 'LOGISTIC'),
+  ]);
 }
 
 function treeNode(model: GbdtModel): Node {
@@ -72,30 +75,23 @@ function treeNode(model: GbdtModel): Node {
       }
     }),
   );
-  return {
-    name: 'classifier',
-    opType: 'TreeEnsembleClassifier',
-    domain: 'ai.onnx.ml',
-    input: ['features'],
-    output: ['label', 'probabilities'],
-    attribute: [
-      attribute.ints('nodes_treeids', nodes.treeIds),
-      attribute.ints('nodes_nodeids', nodes.nodeIds),
-      attribute.ints('nodes_featureids', nodes.features),
-      attribute.strings('nodes_modes', nodes.modes),
-      attribute.floats('nodes_values', nodes.values),
-      attribute.ints('nodes_truenodeids', nodes.trueIds),
-      attribute.ints('nodes_falsenodeids', nodes.falseIds),
-      attribute.ints('class_treeids', leaves.treeIds),
-      attribute.ints('class_nodeids', leaves.nodeIds),
-      // one score, for class 1: the binary case, [1 - p, p] after LOGISTIC
-      attribute.ints('class_ids', leaves.treeIds.map(() => 0)),
-      attribute.floats('class_weights', leaves.weights),
-      attribute.floats('base_values', [model.base]),
-      attribute.ints('classlabels_int64s', [0, 1]),
-      attribute.string('post_transform', 'LOGISTIC'),
-    ],
-  };
+  return classifierNode('TreeEnsembleClassifier', [
+    attribute.ints('nodes_treeids', nodes.treeIds),
+    attribute.ints('nodes_nodeids', nodes.nodeIds),
+    attribute.ints('nodes_featureids', nodes.features),
+    attribute.strings('nodes_modes', nodes.modes),
+    attribute.floats('nodes_values', nodes.values),
+    attribute.ints('nodes_truenodeids', nodes.trueIds),
+    attribute.ints('nodes_falsenodeids', nodes.falseIds),
+    attribute.ints('class_treeids', leaves.treeIds),
+    attribute.ints('class_nodeids', leaves.nodeIds),
+    // one score, for class 1: the binary case, [1 - p, p] after LOGISTIC
+    attribute.ints('class_ids', leaves.treeIds.map(() => 0)),
+    attribute.floats('class_weights', leaves.weights),
+    attribute.floats('base_values', [model.base]),
+    attribute.ints('classlabels_int64s', [0, 1]),
+    attribute.string('post_transform', 'LOGISTIC'),
+  ]);
 }
 
 export function exportTabularOnnx(model: TabularModel, width: number, meta: { id: string; version: string; columns: string[] }): Uint8Array {

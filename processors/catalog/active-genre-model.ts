@@ -9,6 +9,7 @@ import { createLogger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import { loadGenreModel, type GenreModel } from './genre-model.ts';
+import { startOnce } from '../../core/start-once.ts';
 
 export const GENRE_MODEL_ID = 'catalog-genre';
 /** A replaced model is released after this long: batches that took it before the swap finish first. */
@@ -23,10 +24,10 @@ export interface ActiveGenreModel {
 export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number } = {}): ActiveGenreModel {
   let current: GenreModel | undefined;
   let watch: ActiveVersionWatch | undefined;
-  let starting: Promise<void> | undefined;
   const log = createLogger('catalog-genre-model');
 
-  const start = async () => {
+  // a failed start is retried by the next batch (Postgres away, say)
+  const start = startOnce(async () => {
     const bundled = await registerVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, { description: 'catalog genre classifier (bundled)' });
     await activateIfNoneActive(db, bundled.model_id, bundled.version);
     watch = await watchActiveVersion(
@@ -40,15 +41,11 @@ export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number }
       },
       { log, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
     );
-  };
+  });
 
   return {
     async get() {
-      starting ??= start().catch((error: Error) => {
-        starting = undefined; // the next batch tries again (Postgres away, say)
-        throw error;
-      });
-      await starting;
+      await start();
       if (!current) throw new Error(`the model registry has no active version of ${GENRE_MODEL_ID}`);
       return current;
     },

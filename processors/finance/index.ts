@@ -16,6 +16,7 @@ import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';
 import { parseStatement, type Statement } from '../../domain/finance/statement.ts';
 import type { FinanceScore, ScoreRecord, StatementRecord } from '../../schemas/records/finance.ts';
+import { startOnce } from '../../core/start-once.ts';
 
 const DESCRIPTION = 'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
@@ -53,7 +54,6 @@ export function financeScoring(
   let current: Loaded | undefined;
   let db: Pool | undefined;
   let watch: ActiveVersionWatch | undefined;
-  let starting: Promise<void> | undefined;
   let log: Logger | undefined;
 
   const release = ({ scorer }: Loaded) =>
@@ -63,7 +63,7 @@ export function financeScoring(
     if (loaded.leases === 0) release(loaded);
   };
 
-  const start = async (watchLog: Logger) => {
+  const start = startOnce(async (watchLog: Logger) => {
     db ??= createPostgresPool(2);
     const pool = db;
     await registerBundledModels(pool);
@@ -78,7 +78,7 @@ export function financeScoring(
       },
       { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
     );
-  };
+  });
 
   return {
     name: 'finance-scoring',
@@ -103,11 +103,7 @@ export function financeScoring(
       });
       // a failed start (Postgres down) fails the batch, which is retried, and the start with it
       log ??= ctx.log;
-      starting ??= start(ctx.log).catch((error: Error) => {
-        starting = undefined;
-        throw error;
-      });
-      await starting;
+      await start(ctx.log);
       const loaded = current;
       if (!loaded) throw new Error(`model ${FINANCE_MODEL_ID} has no active version: activate one with millrace models activate`);
       loaded.leases++;

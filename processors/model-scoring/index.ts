@@ -19,6 +19,7 @@ import { recordFeatures, recordLabel, type SourceRecord } from '../../models/tab
 import { TabularScorer } from '../../models/tabular/scorer.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import type { ActiveScore, ModelScore, ShadowScore } from '../../schemas/records/model-scores.ts';
+import { startOnce } from '../../core/start-once.ts';
 
 export interface SourceEnvelope extends SourceRecord {
   id: string;
@@ -59,7 +60,6 @@ export function modelScoring(
   let inUse: InUse | undefined;
   let db: Pool | undefined;
   let watch: ActiveVersionWatch | undefined;
-  let starting: Promise<void> | undefined;
   let log: Logger | undefined;
 
   const release = (loaded: Loaded) =>
@@ -97,7 +97,7 @@ export function modelScoring(
     inUse = next;
   };
 
-  const start = async (watchLog: Logger) => {
+  const start = startOnce(async (watchLog: Logger) => {
     db ??= createPostgresPool(2);
     const pool = db;
     watch = await watchModel(
@@ -108,7 +108,7 @@ export function modelScoring(
       (serving) => switchTo(pool, serving),
       { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
     );
-  };
+  });
 
   return {
     name: modelScoringName(modelId),
@@ -127,11 +127,7 @@ export function modelScoring(
     async transform(records, ctx) {
       // a failed start (Postgres down) fails the batch, which is retried, and the start with it
       log ??= ctx.log;
-      starting ??= start(ctx.log).catch((error: Error) => {
-        starting = undefined;
-        throw error;
-      });
-      await starting;
+      await start(ctx.log);
       const set = inUse;
       if (!set) throw new Error(`model ${modelId} has no active version: activate one (POST /v1/models/${modelId}/versions/<version>/activate)`);
       const { manifest } = set.active.scorer;

@@ -1,10 +1,8 @@
 /** The catalog topics' record types: catalog.rows.raw and catalog.rows.classified. */
+import type { Envelope, Lineage } from './envelope.ts';
 
 /** One row of an uploaded product file (catalog.rows.raw). */
-export interface UploadedRow {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface UploadedRow extends Envelope {
   upload_id: string;
   row_number: number;
   fields: Record<string, string>;
@@ -20,10 +18,7 @@ export interface AttributeMatch {
 }
 
 /** A classified row with its lineage (catalog.rows.classified). */
-export interface ClassifiedRow {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface ClassifiedRow extends Envelope, Lineage {
   upload_id: string;
   row_number: number;
   taxonomy: string;
@@ -34,7 +29,4 @@ export interface ClassifiedRow {
   model_version: string;
   attributes: Record<string, AttributeMatch>;
   fields: Record<string, string>;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
 }

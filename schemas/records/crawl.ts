@@ -1,10 +1,8 @@
 /** The image-dataset topics' record types: crawl.images.raw and crawl.images.accepted. */
+import type { Envelope, Lineage } from './envelope.ts';
 
 /** An image a search result pointed at (crawl.images.raw). */
-export interface FoundImage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface FoundImage extends Envelope {
   source: string;
   dataset_id: string;
   keyword: string;
@@ -15,10 +13,7 @@ export interface FoundImage {
 }
 
 /** An image fetched, validated and stored (crawl.images.accepted). */
-export interface AcceptedImage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface AcceptedImage extends Envelope, Lineage {
   dataset_id: string;
   keyword: string;
   url: string;
@@ -30,7 +25,4 @@ export interface AcceptedImage {
   height: number;
   bytes: number;
   content_type: string;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
 }

@@ -1,4 +1,5 @@
 /** The finance topics' record types: finance.statements.raw and finance.statements.scored. */
+import type { Envelope, Lineage } from './envelope.ts';
 
 /** The period a statement covers; each has its ensemble of models. */
 export const PERIOD_KINDS = ['annual', 'quarterly'] as const;
@@ -27,10 +28,7 @@ export type StatementAmount = (typeof STATEMENT_AMOUNTS)[number];
 export const OPTIONAL_AMOUNTS = ['price_level_index'] as const;
 
 /** A financial statement (finance.statements.raw): the one shape the API, bulk jobs, processor and models share. */
-export type StatementRecord = {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export type StatementRecord = Envelope & {
   source: string;
   company_id: string;
   period: PeriodKind;
@@ -57,13 +55,9 @@ export interface FinanceScore {
 }
 
 /** A scored statement with its lineage (finance.statements.scored). */
-export type ScoreRecord = Omit<FinanceScore, 'kind'> & {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
+export type ScoreRecord = Omit<FinanceScore, 'kind'> &
+  Envelope &
+  Lineage & {
   company_id: string;
   period: number;
   kind: FinanceScore['kind'];

@@ -1,10 +1,8 @@
 /** The market topics' record types: market.pages.raw, market.quotes.raw, market.quotes.enriched. */
+import type { Envelope, Lineage } from './envelope.ts';
 
 /** A fetched quote or history page (market.pages.raw). */
-export interface PageRecord {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface PageRecord extends Envelope {
   source: string;
   symbol: string;
   kind: 'quote' | 'history';
@@ -15,10 +13,7 @@ export interface PageRecord {
 }
 
 /** One bar of one symbol (market.quotes.raw). */
-export interface QuoteRecord {
-  id: string;
-  tenant_id: string;
-  event_time: number;
+export interface QuoteRecord extends Envelope {
   source: string;
   symbol: string;
   ts: number;
@@ -42,9 +37,4 @@ export interface Indicators {
 }
 
 /** A bar with its indicators and lineage (market.quotes.enriched). */
-export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> &
-  Indicators & {
-    source_topic: string;
-    source_partition: number;
-    source_offset: number;
-  };
+export type EnrichedQuote = Omit<QuoteRecord, 'source' | 'source_url'> & Indicators & Lineage;

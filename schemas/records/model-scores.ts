@@ -1,14 +1,7 @@
 /** The tabular model scores' record types: samples.flights.scored (active) and samples.flights.shadow. */
+import type { Envelope, Lineage } from './envelope.ts';
 
-interface ScoreLineage {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  source_topic: string;
-  source_partition: number;
-  source_offset: number;
-  model_id: string;
-}
+type ScoreLineage = Envelope & Lineage & { model_id: string };
 
 /** A record scored by the model's active version. */
 export type ActiveScore = ScoreLineage & { model_version: string; label: number; probability: number; actual: number };
