@@ -4,6 +4,7 @@ import { defineSink, type SinkSpec } from './runtime/spec.ts';
 
 export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
   name: 'catalog-rows-clickhouse',
+  description: "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",
   topic: 'catalog.rows.classified',
   target: 'clickhouse',
   table: 'catalog_rows',

@@ -25,6 +25,7 @@ const columns = {
 
 export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-postgres',
+  description: "Default-probability scores into Postgres: the entities the predictions and companies API reads, and what marks a bulk job's rows as scored.",
   topic: 'finance.statements.scored',
   target: 'postgres',
   table: 'finance_scores',
@@ -39,6 +40,7 @@ export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
 
 export const scoresToClickHouse: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-clickhouse',
+  description: 'Default-probability scores into ClickHouse: the `finance_scores` analytics view and its rollups.',
   topic: 'finance.statements.scored',
   target: 'clickhouse',
   table: 'finance_scores',

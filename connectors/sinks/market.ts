@@ -21,6 +21,7 @@ const indicators = {
 
 export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
   name: 'market-quotes-clickhouse',
+  description: 'Every bar into ClickHouse, with its daily rollup `market_quotes_daily`: the quotes API reads it.',
   topic: 'market.quotes.raw',
   target: 'clickhouse',
   table: 'market_quotes',
@@ -43,6 +44,7 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
 
 export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
   name: 'market-indicators-clickhouse',
+  description: 'Enriched bars (returns, moving averages, volatility, RSI) into ClickHouse: the indicators API reads them.',
   topic: 'market.quotes.enriched',
   target: 'clickhouse',
   table: 'market_indicators',
@@ -60,6 +62,7 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
 
 export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
   name: 'market-latest-postgres',
+  description: "The latest enriched bar of each symbol into Postgres, keyed by tenant and symbol: bars come in order per symbol and market-features enriches only bars newer than the symbol's last, so the upsert keeps the newest.",
   topic: 'market.quotes.enriched',
   target: 'postgres',
   table: 'market_latest',

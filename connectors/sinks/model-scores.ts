@@ -18,6 +18,7 @@ const columns = {
 
 export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
   name: 'model-scores-clickhouse',
+  description: "The active model versions' scores of the sample flights into ClickHouse.",
   topic: 'samples.flights.scored',
   target: 'clickhouse',
   table: 'model_scores',
@@ -27,6 +28,7 @@ export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
 
 export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink({
   name: 'model-shadow-scores-clickhouse',
+  description: "Shadow model versions' scores, each with the active version's score of the same record, into ClickHouse: what the version comparison (GET /v1/models/{id}/versions/{v}/comparison) counts.",
   topic: 'samples.flights.shadow',
   target: 'clickhouse',
   table: 'model_shadow_scores',

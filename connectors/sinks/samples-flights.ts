@@ -23,6 +23,7 @@ const columns = {
 
 export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-clickhouse',
+  description: 'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
   topic: 'samples.flights.raw',
   target: 'clickhouse',
   table: 'samples_flights',
@@ -32,6 +33,7 @@ export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
 
 export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-postgres',
+  description: "The sample flights, as produced, into Postgres: the sample pipeline's second database.",
   topic: 'samples.flights.raw',
   target: 'postgres',
   table: 'samples_flights',
