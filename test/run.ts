@@ -14,9 +14,11 @@ import { infraDown, infraStatus, infraUp, type ServiceName } from '../infra/inde
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const suites = ['unit', 'integration', 'e2e'];
+/** Unit tests that sit next to the code they test, outside test/ (run first, with the unit suite). */
+const colocated = ['../bin/components'];
 
 function testFiles(): string[] {
-  return suites.flatMap((suite) => {
+  return [suites[0]!, ...colocated, ...suites.slice(1)].flatMap((suite) => {
     const dir = path.join(here, suite);
     try {
       return readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(dir, f));
