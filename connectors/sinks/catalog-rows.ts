@@ -2,6 +2,14 @@
 import type { ClassifiedRow } from '../../processors/catalog/index.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 
+/**
+ * `catalog-rows-clickhouse`: catalog.rows.classified -> ClickHouse `catalog_rows`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink catalog-rows-clickhouse
+ * ```
+ */
 export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
   name: 'catalog-rows-clickhouse',
   description: "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",

@@ -23,6 +23,14 @@ const columns = {
   model_version: (s: ScoreRecord) => s.model_version,
 };
 
+/**
+ * `finance-scores-postgres`: finance.statements.scored -> Postgres `finance_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink finance-scores-postgres
+ * ```
+ */
 export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-postgres',
   description: "Default-probability scores into Postgres: the entities the predictions and companies API reads, and what marks a bulk job's rows as scored.",
@@ -38,6 +46,14 @@ export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
   },
 });
 
+/**
+ * `finance-scores-clickhouse`: finance.statements.scored -> ClickHouse `finance_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink finance-scores-clickhouse
+ * ```
+ */
 export const scoresToClickHouse: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-clickhouse',
   description: 'Default-probability scores into ClickHouse: the `finance_scores` analytics view and its rollups.',

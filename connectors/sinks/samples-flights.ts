@@ -21,6 +21,14 @@ const columns = {
   delay: (f: SampleFlight) => f.delay,
 };
 
+/**
+ * `samples-flights-clickhouse`: samples.flights.raw -> ClickHouse `samples_flights`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink samples-flights-clickhouse
+ * ```
+ */
 export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-clickhouse',
   description: 'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
@@ -31,6 +39,14 @@ export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
   columns,
 });
 
+/**
+ * `samples-flights-postgres`: samples.flights.raw -> Postgres `samples_flights`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink samples-flights-postgres
+ * ```
+ */
 export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-postgres',
   description: "The sample flights, as produced, into Postgres: the sample pipeline's second database.",
