@@ -73,12 +73,26 @@ export function defineComponent(spec: ComponentSpec): ComponentSpec {
   return spec;
 }
 
-/** The dead-letter topics of a processor or sink: `<input>.dlq` per input topic (the catalogue creates them). */
+/**
+ * The dead-letter topics of a processor or sink: `<input>.dlq` per input topic (provisioning creates them).
+ *
+ * @example
+ * ```ts
+ * deadLetterTopics(financeScoringComponent); // ['finance.statements.raw.dlq']
+ * ```
+ */
 export function deadLetterTopics(spec: ComponentSpec): string[] {
   return spec.kind === 'source' ? [] : spec.input.map((topic) => `${topic}.dlq`);
 }
 
-/** The first sentence of a description: the component's one-line summary. */
+/**
+ * The first sentence of a description: the component's one-line summary.
+ *
+ * @example
+ * ```ts
+ * summaryOf({ description: 'Adds indicators to each quote. Each symbol...' }); // 'Adds indicators to each quote.'
+ * ```
+ */
 export function summaryOf(spec: Pick<ComponentSpec, 'description'>): string {
   const match = /^(.+?[.!?])(\s|$)/s.exec(spec.description.trim());
   return (match?.[1] ?? spec.description).replace(/\s+/g, ' ').trim();

@@ -6,7 +6,14 @@ import { flowOf } from './topics.ts';
 
 const WIDTH = 100;
 
-/** Words of `text` in lines of at most `width` characters, each line after `indent`. */
+/**
+ * Words of `text` in lines of at most `width` characters, each line after `indent` (a longer word stands alone).
+ *
+ * @example
+ * ```ts
+ * wrap('aa bb cc dd', '  ', 8); // '  aa bb\n  cc dd'
+ * ```
+ */
 export function wrap(text: string, indent: string, width = WIDTH): string {
   const lines: string[] = [];
   let line = '';
