@@ -35,10 +35,40 @@ function usage(): string {
   return `usage: millrace <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
+/**
+ * `millrace help`: the commands and the components; `millrace help <component>` its spec;
+ * `millrace help <command>` its summary (and, for processor, sink and source, their components).
+ * Needs no valid configuration: the specs are data.
+ */
+async function help(topic: string | undefined): Promise<number> {
+  const { components, componentByName, UnknownComponentError } = await import('./components/registry.ts');
+  const { renderComponentHelp, renderComponentList } = await import('./components/help.ts');
+  if (topic === undefined) {
+    process.stdout.write(`${usage()}\n${renderComponentList(components)}`);
+    return 0;
+  }
+  const command = commands[topic];
+  if (command) {
+    const kind = ({ processor: 'processor', sink: 'sink', source: 'source' } as const)[topic as 'processor' | 'sink' | 'source'];
+    const own = kind ? components.filter((c) => c.kind === kind).map((c) => c.name) : [];
+    const listed = own.length > 0 ? `${kind}s (npx millrace help <${kind}>): ${own.join(', ')}\n` : '';
+    process.stdout.write(`millrace ${topic}: ${command.summary}\n${listed}`);
+    return 0;
+  }
+  try {
+    process.stdout.write(renderComponentHelp(componentByName(topic)));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof UnknownComponentError)) throw error;
+    process.stderr.write(`millrace help: ${error.message}\n(commands: ${Object.keys(commands).join(', ')})\n`);
+    return 2;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(usage());
+    process.exitCode = await help(name === 'help' ? args[0] : undefined);
     return;
   }
   const command = commands[name];

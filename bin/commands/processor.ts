@@ -12,18 +12,17 @@ import { processors } from '../../processors/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
 import { positiveOption as positive } from './options.ts';
 
+/** The command's flags (processors/component.ts documents them; a test keeps the two in step). */
+export const processorOptions = {
+  input: { type: 'string' },
+  output: { type: 'string' },
+  model: { type: 'string' },
+  'session-timeout-ms': { type: 'string' },
+  concurrency: { type: 'string' },
+} as const;
+
 export async function run(args: string[]): Promise<'running'> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      input: { type: 'string' },
-      output: { type: 'string' },
-      model: { type: 'string' },
-      'session-timeout-ms': { type: 'string' },
-      concurrency: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: processorOptions });
   const [name] = positionals;
   const factory = name ? processors[name] : undefined;
   if (!factory) {

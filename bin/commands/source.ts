@@ -17,7 +17,8 @@ import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
 
-const sources: Record<string, () => Promise<void>> = {
+/** The sources this command runs (their specs: connectors/sources/components.ts). */
+export const sources: Record<string, () => Promise<void>> = {
   'market-retriever': async () => {
     const config = loadConfig();
     const logger = createLogger('source', { source: 'market-retriever' });

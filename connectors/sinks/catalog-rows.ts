@@ -2,8 +2,17 @@
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 import type { ClassifiedRow } from '../../schemas/records/catalog.ts';
 
+/**
+ * `catalog-rows-clickhouse`: catalog.rows.classified -> ClickHouse `catalog_rows`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink catalog-rows-clickhouse
+ * ```
+ */
 export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
   name: 'catalog-rows-clickhouse',
+  description: "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",
   topic: 'catalog.rows.classified',
   target: 'clickhouse',
   table: 'catalog_rows',

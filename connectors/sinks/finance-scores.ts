@@ -23,8 +23,17 @@ const columns = {
   model_version: (s: ScoreRecord) => s.model_version,
 };
 
+/**
+ * `finance-scores-postgres`: finance.statements.scored -> Postgres `finance_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink finance-scores-postgres
+ * ```
+ */
 export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-postgres',
+  description: "Default-probability scores into Postgres: the entities the predictions and companies API reads, and what marks a bulk job's rows as scored.",
   topic: 'finance.statements.scored',
   target: 'postgres',
   table: 'finance_scores',
@@ -37,8 +46,17 @@ export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink({
   },
 });
 
+/**
+ * `finance-scores-clickhouse`: finance.statements.scored -> ClickHouse `finance_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink finance-scores-clickhouse
+ * ```
+ */
 export const scoresToClickHouse: SinkSpec<ScoreRecord> = defineSink({
   name: 'finance-scores-clickhouse',
+  description: 'Default-probability scores into ClickHouse: the `finance_scores` analytics view and its rollups.',
   topic: 'finance.statements.scored',
   target: 'clickhouse',
   table: 'finance_scores',

@@ -18,8 +18,17 @@ const indicators = {
   rsi14: (q: EnrichedQuote) => q.rsi14,
 };
 
+/**
+ * `market-quotes-clickhouse`: market.quotes.raw -> ClickHouse `market_quotes`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink market-quotes-clickhouse
+ * ```
+ */
 export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
   name: 'market-quotes-clickhouse',
+  description: 'Every bar into ClickHouse, with its daily rollup `market_quotes_daily`: the quotes API reads it.',
   topic: 'market.quotes.raw',
   target: 'clickhouse',
   table: 'market_quotes',
@@ -40,8 +49,17 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
   },
 });
 
+/**
+ * `market-indicators-clickhouse`: market.quotes.enriched -> ClickHouse `market_indicators`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink market-indicators-clickhouse
+ * ```
+ */
 export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
   name: 'market-indicators-clickhouse',
+  description: 'Enriched bars (returns, moving averages, volatility, RSI) into ClickHouse: the indicators API reads them.',
   topic: 'market.quotes.enriched',
   target: 'clickhouse',
   table: 'market_indicators',
@@ -57,8 +75,17 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
   },
 });
 
+/**
+ * `market-latest-postgres`: market.quotes.enriched -> Postgres `market_latest`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink market-latest-postgres
+ * ```
+ */
 export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
   name: 'market-latest-postgres',
+  description: "The latest enriched bar of each symbol into Postgres, keyed by tenant and symbol: bars come in order per symbol and market-features enriches only bars newer than the symbol's last, so the upsert keeps the newest.",
   topic: 'market.quotes.enriched',
   target: 'postgres',
   table: 'market_latest',

@@ -16,8 +16,17 @@ const columns = {
   event_time: (s: ActiveScore) => new Date(s.event_time),
 };
 
+/**
+ * `model-scores-clickhouse`: samples.flights.scored -> ClickHouse `model_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink model-scores-clickhouse
+ * ```
+ */
 export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
   name: 'model-scores-clickhouse',
+  description: "The active model versions' scores of the sample flights into ClickHouse.",
   topic: 'samples.flights.scored',
   target: 'clickhouse',
   table: 'model_scores',
@@ -25,8 +34,17 @@ export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
   columns,
 });
 
+/**
+ * `model-shadow-scores-clickhouse`: samples.flights.shadow -> ClickHouse `model_shadow_scores`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink model-shadow-scores-clickhouse
+ * ```
+ */
 export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink({
   name: 'model-shadow-scores-clickhouse',
+  description: "Shadow model versions' scores, each with the active version's score of the same record, into ClickHouse: what the version comparison (GET /v1/models/{id}/versions/{v}/comparison) counts.",
   topic: 'samples.flights.shadow',
   target: 'clickhouse',
   table: 'model_shadow_scores',

@@ -21,8 +21,17 @@ const columns = {
   delay: (f: SampleFlight) => f.delay,
 };
 
+/**
+ * `samples-flights-clickhouse`: samples.flights.raw -> ClickHouse `samples_flights`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink samples-flights-clickhouse
+ * ```
+ */
 export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-clickhouse',
+  description: 'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
   topic: 'samples.flights.raw',
   target: 'clickhouse',
   table: 'samples_flights',
@@ -30,8 +39,17 @@ export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
   columns,
 });
 
+/**
+ * `samples-flights-postgres`: samples.flights.raw -> Postgres `samples_flights`.
+ *
+ * @example
+ * ```sh
+ * npx millrace sink samples-flights-postgres
+ * ```
+ */
 export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink({
   name: 'samples-flights-postgres',
+  description: "The sample flights, as produced, into Postgres: the sample pipeline's second database.",
   topic: 'samples.flights.raw',
   target: 'postgres',
   table: 'samples_flights',

@@ -22,6 +22,24 @@ describe('the millrace CLI', () => {
     assert.match(run.stderr, /provision/);
   });
 
+  it('help lists the commands and the components; help <component> prints its spec; an unknown one is refused naming the known', () => {
+    const list = millrace(['help']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /commands:\n[\s\S]*provision[\s\S]*components \(npx millrace help <component>\):\n {2}sources +uploads, /);
+    assert.match(list.stdout, /processors +catalog-classification, /);
+
+    const spec = millrace(['help', 'finance-scores-postgres']);
+    assert.equal(spec.status, 0, spec.stderr);
+    assert.match(spec.stdout, /^finance-scores-postgres \(sink\)\n/);
+    assert.match(spec.stdout, /\n {2}input +finance\.statements\.scored\n/);
+    assert.match(spec.stdout, /\n {2}--max-rows +integer +5000\n/);
+    assert.match(spec.stdout, /\nexample:\n {2}npx millrace sink finance-scores-postgres\n/);
+
+    const unknown = millrace(['help', 'finance-scorer']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown component "finance-scorer"; known: .*finance-scoring/);
+  });
+
   it('produce sends the good lines and names the bad ones by line and field', () => {
     const refused = millrace(['produce', '--topic', 'market.quotes.nope'], '{}');
     assert.equal(refused.status, 1);

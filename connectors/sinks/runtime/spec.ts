@@ -30,6 +30,8 @@ export type ColumnMap<T> = Readonly<Record<string, (value: T, meta: RecordMeta) 
 export interface SinkSpec<T = Record<string, unknown>> {
   /** `[a-z][a-z0-9_-]*`: consumer group `millrace.sink.<name>`, DLQ stage `sink.<name>`, metrics label. */
   name: string;
+  /** What the rows are for (who reads the table), for `millrace help <sink>` and docs/components.md; the runtime ignores it. */
+  description?: string;
   topic: string;
   target: 'postgres' | 'clickhouse';
   /** A plain identifier (Postgres also `schema.table`); the table must exist (see the target's README). */

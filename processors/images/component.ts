@@ -1,0 +1,58 @@
+/** The image-validation processor's component spec (what `millrace help image-validation` prints). */
+import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, POSTGRES_URL } from '../../core/component-fields.ts';
+import { processorComponent } from '../component.ts';
+
+/**
+ * `image-validation`: found images -> downloaded, judged, deduplicated and stored images.
+ *
+ * @example
+ * ```sh
+ * CRAWL_NEAR_DUPLICATE_DISTANCE=4 npx millrace processor image-validation
+ * ```
+ */
+export const imageValidationComponent = processorComponent({
+  name: 'image-validation',
+  description:
+    'Downloads, judges, deduplicates and stores the images a dataset crawl found. ' +
+    'Each image is downloaded through the polite crawler Fetcher (robots.txt, per-host limits, size cap, fetch log), ' +
+    'its format sniffed from the bytes (the content type may lie), its dimensions and dHash decoded, and it is judged: rejected with a reason ' +
+    '(download_failed, unknown_format, format_not_allowed, corrupt, too_small), an exact (sha256) or near (dHash) duplicate of one the dataset has, ' +
+    'or accepted: stored as a file, its metadata in Postgres, and published. Verdicts are kept once per image in Postgres, so a redelivered record is neither downloaded nor judged again. ' +
+    'A record naming a dataset its tenant does not have goes to the DLQ.',
+  input: 'crawl.images.raw',
+  output: 'crawl.images.accepted',
+  writes: ['files `$CRAWL_DATASETS_DIR/<tenant>/<dataset>/<sha256>.<ext>`', 'Postgres image_dataset_items (one verdict per image)', 'ClickHouse fetch_log'],
+  env: [
+    {
+      name: 'CRAWL_DATASETS_DIR',
+      type: 'path',
+      default: '$MILLRACE_HOME/datasets',
+      description: 'where accepted images are stored',
+      example: '/srv/millrace/datasets',
+    },
+    {
+      name: 'CRAWL_NEAR_DUPLICATE_DISTANCE',
+      type: 'integer',
+      default: '6',
+      description: 'images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one is kept',
+      example: '4',
+    },
+    { name: 'CRAWL_IMAGE_MAX_BYTES', type: 'integer', default: '10485760', description: 'largest image downloaded; a larger one is rejected as download_failed', example: '5242880' },
+    { name: 'CRAWL_RATE_PER_HOST', type: 'number', default: '5', description: 'downloads started per second per host (0: no limit)', example: '2' },
+    { name: 'CRAWL_CONCURRENCY_PER_HOST', type: 'integer', default: '4', description: 'downloads in flight per host', example: '2' },
+    { ...CRAWL_ALLOWED_HOSTS, description: `${CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too` },
+    {
+      name: 'CRAWL_SEARCH_ENDPOINTS',
+      type: 'url list',
+      default: 'http://127.0.0.1:8090/search/images?q={q}',
+      description: 'the image search endpoints (URL templates with {q}); their hosts may be fetched even when local',
+      example: 'https://images.example/search?q={q}',
+    },
+    { ...POSTGRES_URL, description: 'the Postgres database: datasets, verdicts and accepted images' },
+    { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
+  ],
+  example: [
+    'npx millrace processor image-validation',
+    '# images arrive when a dataset is crawled: POST /v1/datasets {"name":"cats","keywords":["cat"],"per_keyword":50}',
+  ].join('\n'),
+});
