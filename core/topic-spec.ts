@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
+import { MillraceError } from './errors.ts';
 
 export type Cleanup = { policy: 'delete'; retentionMs: number } | { policy: 'compact' };
 
@@ -40,8 +41,9 @@ export const ENVELOPE_FIELDS = ['id', 'tenant_id', 'event_time'] as const;
 export const DLQ_SUFFIX = '.dlq';
 const TOPIC_NAME = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
-export class CatalogueError extends Error {
+export class CatalogueError extends MillraceError {
   override name = 'CatalogueError';
+  override readonly code = 'catalogue_invalid';
 }
 
 export const dlqTopicOf = (topic: string): string => `${topic}${DLQ_SUFFIX}`;

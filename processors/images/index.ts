@@ -15,6 +15,7 @@ import { CorruptImageError, decodeImage } from './decode.ts';
 import { hexOf } from './dhash.ts';
 import { sniffImageFormat } from './sniff.ts';
 import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from './store.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface FoundImage {
   id: string;
@@ -59,8 +60,10 @@ export interface ImageValidationDeps {
 }
 
 /** A record this processor cannot handle whatever it retries: it goes to the DLQ. */
-export class ImageRecordError extends Error {
+export class ImageRecordError extends MillraceError {
   override name = 'ImageRecordError';
+  override readonly code = 'image_record';
+  override readonly status = 400;
 }
 
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { load, type CheerioAPI } from 'cheerio';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface PageRecord {
   id: string;
@@ -34,8 +35,9 @@ export interface QuoteRecord {
   source_url: string | null;
 }
 
-export class PageLayoutError extends Error {
+export class PageLayoutError extends MillraceError {
   override name = 'PageLayoutError';
+  override readonly code = 'page_layout';
 }
 
 export type Selectors = { readonly [K in keyof typeof SELECTORS]: string };

@@ -15,6 +15,7 @@ import { FINANCE_MODEL_ID } from '../../../processors/finance/index.ts';
 import { FinanceScorer } from '../../../processors/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { parseStatement, StatementInvalidError, type Statement } from '../../../processors/finance/statement.ts';
+import { MillraceError } from '../../../core/errors.ts';
 
 export const STATEMENTS_TOPIC = 'finance.statements.raw';
 export const KINDS = ['annual', 'quarterly'] as const;
@@ -44,13 +45,13 @@ export const MAX_COMPANY_ID_CHARS = 200;
 const DAY_MS = 86_400_000;
 
 /** A refused statement: the field at fault (when one is) and why. */
-export class StatementInputError extends Error {
+export class StatementInputError extends MillraceError {
   override name = 'StatementInputError';
   constructor(
     readonly field: string | null,
     readonly reason: string,
   ) {
-    super(field ? `${field}: ${reason}` : reason);
+    super(field ? `${field}: ${reason}` : reason, { code: 'invalid_statement', status: 400, details: field === null ? undefined : { field } });
   }
 }
 
