@@ -9,18 +9,17 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { metricsRegistry } from '../core/metrics.ts';
 import type { Pool } from '../core/postgres.ts';
-import type { ResolvedTopic } from '../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../core/topic-checks.ts';
 import { authenticate, requirePermission, type AuthEnv } from './auth/middleware.ts';
 import type { Permission } from './auth/roles.ts';
 import { docsPage } from './docs.ts';
-import { ApiError, errorBody, isDataException } from './errors.ts';
+import { ApiError, errorBody, errorResponse } from './errors.ts';
 import type { Ingestor } from './ingest.ts';
 import { rateLimit } from './rate-limit.ts';
 import type { Check } from './readiness.ts';
@@ -146,21 +145,6 @@ export function createApp({ log, checks, db, topics, ingestor, streams, uploads,
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } }))));
 
   app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
-  app.onError((error, c) => {
-    if (error instanceof ApiError) {
-      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-      return c.json(errorBody(c, error.code, error.message, error.field), error.status);
-    }
-    if (isDataException(error)) {
-      log.warn({ request_id: c.get('requestId'), err: error }, 'a value refused by Postgres');
-      return c.json(errorBody(c, 'invalid_request', `a value cannot be stored: ${error.message}`), 400);
-    }
-    if (error instanceof HTTPException) {
-      const status = error.status;
-      return c.json(errorBody(c, status === 400 ? 'invalid_request' : 'http_error', error.message), status);
-    }
-    log.error({ request_id: c.get('requestId'), err: error }, 'unhandled error');
-    return c.json(errorBody(c, 'internal', 'internal error; see the server log for this request id'), 500);
-  });
+  app.onError((error, c) => errorResponse(c, error, log));
   return app;
 }

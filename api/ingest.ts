@@ -6,7 +6,8 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
 import type { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/schema-registry.ts';
-import { recordKey, type ResolvedTopic } from '../schemas/topic-spec.ts';
+import { recordKey } from '../schemas/topic-spec.ts';
+import { type ResolvedTopic } from '../core/topic-checks.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const partitionOf = kafkajs.Partitioners.DefaultPartitioner();

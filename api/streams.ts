@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/schema-registry.ts';
+import { MillraceError } from '../core/errors.ts';
 
 export type StartAt = { kind: 'now' } | { kind: 'earliest' } | { kind: 'timestamp'; ms: number } | { kind: 'offsets'; offsets: Map<number, string> };
 
@@ -18,8 +19,9 @@ export interface LiveRecord {
   value: unknown;
 }
 
-export class SlowClientError extends Error {
+export class SlowClientError extends MillraceError {
   override name = 'SlowClientError';
+  override readonly code = 'slow_client';
 }
 
 /** `now`, `earliest`, an ISO time or epoch ms, or `p:o[,p:o...]`; undefined when it is none of these. */

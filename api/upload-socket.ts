@@ -7,13 +7,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { UploadError } from '../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
+import { httpErrorOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
 import { principalOfBearer } from './auth/middleware.ts';
 import { can } from './auth/roles.ts';
-import { ApiError } from './errors.ts';
 
 const PATH = /^\/v1\/uploads\/([^/]+)\/ws$/;
 
@@ -40,8 +39,9 @@ export function attachUploadSockets(server: Server, deps: { db: Pool; results: U
         tenantId = principal.tenantId;
         await deps.results.progress(tenantId, id); // 404 before the upgrade
       } catch (error) {
-        if (error instanceof ApiError) return refuse(socket, error.status, error.code, error.message);
-        if (error instanceof UploadError) return refuse(socket, error.status, 'not_found', error.message);
+        // a refused token or an unknown upload: the answer app.onError would give, as a plain HTTP error
+        const answer = httpErrorOf(error);
+        if (!answer.internal) return refuse(socket, answer.status, answer.body.error, answer.body.message);
         deps.log.error({ err: error, upload: id }, 'upload socket failed before the upgrade');
         return refuse(socket, 503, 'unavailable', 'progress is unavailable right now');
       }

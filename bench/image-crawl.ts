@@ -26,7 +26,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { resolveTopic } from '../schemas/topic-spec.ts';
+import { resolveTopic } from '../core/topic-checks.ts';
 import { imageValidation } from '../processors/images/index.ts';
 import { DatasetImageStore } from '../domain/images/image-store.ts';
 import { runProcessor } from '../processors/runtime/index.ts';

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { catalogueKey, loadCatalogue, topicByName } from './catalogue.ts';
 import { planTopics } from './provision.ts';
-import { CatalogueError, resolveCatalogue, type TopicSpec } from '../schemas/topic-spec.ts';
+import { type TopicSpec } from '../schemas/topic-spec.ts';
+import { CatalogueError, resolveCatalogue } from './topic-checks.ts';
 
 const schemaDir = mkdtempSync(path.join(tmpdir(), 'millrace-schemas-'));
 const envelope = [

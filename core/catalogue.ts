@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { catalogue } from '../schemas/catalogue.ts';
 import { loadConfig } from './config.ts';
-import { CatalogueError, recordKey, resolveCatalogue, type ResolvedTopic } from '../schemas/topic-spec.ts';
+import { recordKey } from '../schemas/topic-spec.ts';
+import { CatalogueError, resolveCatalogue, type ResolvedTopic } from './topic-checks.ts';
 
 let resolved: ResolvedTopic[] | undefined;
 

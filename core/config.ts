@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
+import { MillraceError } from './errors.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -136,8 +137,9 @@ const envSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof envSchema>> & { readonly repoRoot: string };
 
-export class ConfigError extends Error {
+export class ConfigError extends MillraceError {
   override name = 'ConfigError';
+  override readonly code = 'config_invalid';
 }
 
 /** Parses an environment; throws ConfigError naming every bad variable and what it expects. */

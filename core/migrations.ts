@@ -12,6 +12,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
+import { MillraceError } from './errors.ts';
 
 export interface Migration {
   name: string;
@@ -19,8 +20,9 @@ export interface Migration {
   sha256: string;
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends MillraceError {
   override name = 'MigrationError';
+  override readonly code = 'migration_failed';
 }
 
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;

@@ -11,7 +11,8 @@ import { loadConfig } from './config.ts';
 import { createKafka } from './kafka.ts';
 import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres } from './migrations.ts';
 import { Registry } from './schema-registry.ts';
-import type { ResolvedTopic, Cleanup } from '../schemas/topic-spec.ts';
+import type { Cleanup } from '../schemas/topic-spec.ts';
+import type { ResolvedTopic } from './topic-checks.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const { ConfigResourceTypes } = kafkajs;

@@ -4,6 +4,7 @@
  * live consumers' business).
  */
 import type { Kafka } from 'kafkajs';
+import { MillraceError } from './errors.ts';
 
 export interface ReplayRange {
   topic: string;
@@ -13,8 +14,10 @@ export interface ReplayRange {
   until: Map<number, bigint>;
 }
 
-export class ReplayRangeError extends Error {
+export class ReplayRangeError extends MillraceError {
   override name = 'ReplayRangeError';
+  override readonly code = 'replay_range';
+  override readonly status = 400;
 }
 
 /**

@@ -6,28 +6,35 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { loadConfig } from './config.ts';
+import { MillraceError } from './errors.ts';
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
 
 /** The registry refused a schema (incompatible, invalid); the message is the registry's. */
-export class SchemaRefusedError extends Error {
+export class SchemaRefusedError extends MillraceError {
   override name = 'SchemaRefusedError';
+  override readonly code = 'schema_refused';
 }
 
 /** A value does not match its topic's schema; `fields` names every offending path. */
-export class RecordInvalidError extends Error {
+export class RecordInvalidError extends MillraceError {
   override name = 'RecordInvalidError';
   constructor(
     readonly subject: string,
     readonly fields: string[],
   ) {
-    super(`record does not match ${subject}: invalid field(s) ${fields.map((f) => `"${f}"`).join(', ')}`);
+    super(`record does not match ${subject}: invalid field(s) ${fields.map((f) => `"${f}"`).join(', ')}`, {
+      code: 'record_invalid',
+      status: 400,
+      details: { subject, fields, ...(fields[0] === undefined ? {} : { field: fields[0] }) },
+    });
   }
 }
 
 /** Bytes that cannot be turned back into a record: not our wire format, or an unknown schema id. */
-export class UndecodableError extends Error {
+export class UndecodableError extends MillraceError {
   override name = 'UndecodableError';
+  override readonly code = 'undecodable';
 }
 
 const MAGIC_BYTE = 0;

@@ -8,6 +8,7 @@ import { clickhouse } from './services/clickhouse.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
 import { registry } from './services/schema-registry.ts';
+import { MillraceError } from '../core/errors.ts';
 
 export { SERVICE_NAMES, ServiceError, type ServiceName };
 
@@ -26,8 +27,9 @@ export interface ServiceStatus {
 }
 
 /** One or more services failed; `failures` has one ServiceError per service. */
-export class InfraError extends Error {
+export class InfraError extends MillraceError {
   override name = 'InfraError';
+  override readonly code = 'infra_failed';
   constructor(readonly failures: ServiceError[]) {
     super(failures.map((f) => f.message).join('\n\n'));
   }

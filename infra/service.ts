@@ -1,5 +1,6 @@
 /** What every local service looks like to `up`, `down` and `status`. */
 import { tail } from './process.ts';
+import { MillraceError } from '../core/errors.ts';
 
 export const SERVICE_NAMES = ['postgres', 'clickhouse', 'kafka', 'registry'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -27,8 +28,9 @@ export interface Service {
 }
 
 /** A service failed to install or start; the message names it and ends with its recent log. */
-export class ServiceError extends Error {
+export class ServiceError extends MillraceError {
   override name = 'ServiceError';
+  override readonly code = 'service_failed';
   constructor(
     readonly service: ServiceName,
     problem: string,

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool, PoolClient } from '../core/postgres.ts';
+import { MillraceError, type MillraceErrorOptions } from '../core/errors.ts';
 
 export const ACTIVATED_CHANNEL = 'millrace_model_activated';
 const MANIFEST_FILE = 'manifest.json';
@@ -46,19 +47,25 @@ const manifestSchema = z.object({
     .min(1, 'at least one model file'),
 });
 
-export class ModelRegistryError extends Error {
+export class ModelRegistryError extends MillraceError {
   override name = 'ModelRegistryError';
+  constructor(message: string, options: MillraceErrorOptions = {}) {
+    super(message, { code: 'model_registry', ...options });
+  }
 }
 
 /** The version exists with other content: a version's bytes never change. */
 export class VersionConflictError extends ModelRegistryError {
   override name = 'VersionConflictError';
+  constructor(message: string) {
+    super(message, { code: 'version_conflict', status: 409, details: { field: 'version' } });
+  }
 }
 
 export class UnknownModelError extends ModelRegistryError {
   override name = 'UnknownModelError';
   constructor(readonly modelId: string) {
-    super(`no model "${modelId}" in the registry`);
+    super(`no model "${modelId}" in the registry`, { code: 'not_found', status: 404, details: { field: 'id' } });
   }
 }
 
@@ -68,7 +75,7 @@ export class UnknownVersionError extends ModelRegistryError {
     readonly modelId: string,
     readonly version: string,
   ) {
-    super(`model "${modelId}" has no version "${version}"`);
+    super(`model "${modelId}" has no version "${version}"`, { code: 'not_found', status: 404, details: { field: 'version' } });
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Pool, PoolClient } from '../core/postgres.ts';
 import { activeVersion, ACTIVATED_CHANNEL, inTransaction, UnknownModelError, UnknownVersionError, type ModelVersion } from './model-registry.ts';
+import { MillraceError } from '../core/errors.ts';
 
 export interface Shadow {
   model_id: string;
@@ -19,8 +20,11 @@ export interface Serving {
   shadows: string[];
 }
 
-export class ShadowOfActiveError extends Error {
+export class ShadowOfActiveError extends MillraceError {
   override name = 'ShadowOfActiveError';
+  constructor(message: string) {
+    super(message, { code: 'conflict', status: 409, details: { field: 'version' } });
+  }
 }
 
 async function lockModel(client: PoolClient, modelId: string): Promise<void> {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createKafka } from '../core/kafka.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { resolveTopic, type ResolvedTopic } from '../schemas/topic-spec.ts';
+import { resolveTopic, type ResolvedTopic } from '../core/topic-checks.ts';
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
 

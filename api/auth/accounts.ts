@@ -7,6 +7,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { hash, verify } from '@node-rs/argon2';
 import type { Pool } from '../../core/postgres.ts';
 import { ROLES, type Role } from './roles.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface Principal {
   tenantId: string;
@@ -15,8 +16,10 @@ export interface Principal {
   subject: string;
 }
 
-export class AuthStoreError extends Error {
+export class AuthStoreError extends MillraceError {
   override name = 'AuthStoreError';
+  override readonly code = 'auth_store';
+  override readonly status = 400;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

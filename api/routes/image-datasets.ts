@@ -6,10 +6,9 @@ import { Readable } from 'node:stream';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { DatasetError, type Datasets } from '../../connectors/sources/image-search/image-datasets.ts';
+import type { Datasets } from '../../connectors/sources/image-search/image-datasets.ts';
 import { IMAGE_FORMATS } from '../../domain/images/image-format.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 
 const Term = z.string().trim().min(1).max(100);
@@ -52,15 +51,6 @@ const StatusSchema = z
   .openapi('Dataset');
 const IdParam = z.object({ id: z.string().min(1).max(100) });
 
-const mapped = async <T>(work: () => Promise<T>): Promise<T> => {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof DatasetError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : 'invalid_request', error.message, error.field);
-    throw error;
-  }
-};
-
 export function registerDatasets(
   app: OpenAPIHono<AuthEnv>,
   datasets: Datasets,
@@ -78,7 +68,7 @@ export function registerDatasets(
       request: { body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
       responses: { 201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 429) },
     }),
-    async (c) => c.json(await mapped(() => datasets.create(c.get('principal').tenantId, c.req.valid('json'))), 201),
+    async (c) => c.json(await datasets.create(c.get('principal').tenantId, c.req.valid('json')), 201),
   );
   app.openapi(
     createRoute({
@@ -91,7 +81,7 @@ export function registerDatasets(
       request: { params: IdParam },
       responses: { 200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 404, 429) },
     }),
-    async (c) => c.json(await mapped(() => datasets.status(c.get('principal').tenantId, c.req.valid('param').id)), 200),
+    async (c) => c.json(await datasets.status(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -107,7 +97,7 @@ export function registerDatasets(
     async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await mapped(() => datasets.status(tenantId, id)); // 404 before the stream starts
+      const first = await datasets.status(tenantId, id); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
         let aborted = false;
         stream.onAbort(() => {
@@ -135,7 +125,7 @@ export function registerDatasets(
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const lines = await mapped(() => datasets.manifest(c.get('principal').tenantId, id));
+      const lines = await datasets.manifest(c.get('principal').tenantId, id);
       const body = Readable.from(
         (async function* () {
           for await (const line of lines) yield Buffer.from(`${JSON.stringify(line)}\n`);

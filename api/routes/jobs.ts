@@ -1,9 +1,8 @@
 /** Background jobs of the caller's tenant (bulk predictions): state, counts and refused rows. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { BulkError, REJECTIONS_IN_JOB, type FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
+import { REJECTIONS_IN_JOB, type FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 
 const RejectionSchema = z
@@ -40,15 +39,6 @@ export const JobSchema = z
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const IdParams = z.object({ id: z.uuid() });
 
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof BulkError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : 'invalid_request', error.message, error.field);
-    throw error;
-  }
-}
-
 export function registerJobs(app: OpenAPIHono<AuthEnv>, bulk: FinanceBulk, guard: MiddlewareHandler<AuthEnv>[]): void {
   app.openapi(
     createRoute({
@@ -61,7 +51,7 @@ export function registerJobs(app: OpenAPIHono<AuthEnv>, bulk: FinanceBulk, guard
       request: { params: IdParams },
       responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
     }),
-    async (c) => c.json(await mapped(() => bulk.get(c.get('principal').tenantId, c.req.valid('param').id)), 200),
+    async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -76,7 +66,7 @@ export function registerJobs(app: OpenAPIHono<AuthEnv>, bulk: FinanceBulk, guard
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');
-      return c.json({ rejections: await mapped(() => bulk.rejections(c.get('principal').tenantId, c.req.valid('param').id, after, limit)) }, 200);
+      return c.json({ rejections: await bulk.rejections(c.get('principal').tenantId, c.req.valid('param').id, after, limit) }, 200);
     },
   );
 }

@@ -13,9 +13,9 @@ import type { Logger } from '../../core/logger.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { compareShadow } from '../../models/comparison.ts';
 import { activateVersion, listModels, listVersions, UnknownModelError, UnknownVersionError, type ModelVersion } from '../../models/model-registry.ts';
-import { attachShadow, detachShadow, ShadowOfActiveError, type Shadow } from '../../models/shadows.ts';
-import { EncodingError, rowProblem } from '../../models/tabular/encoding.ts';
-import { NoModelError, TabularPredictors } from '../../models/tabular/predictor.ts';
+import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts';
+import { rowProblem } from '../../models/tabular/encoding.ts';
+import { TabularPredictors } from '../../models/tabular/predictor.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
@@ -46,12 +46,6 @@ const versionJson = (v: ModelVersion) => ({
   created_at: v.created_at.toISOString(),
   activated_at: v.activated_at?.toISOString() ?? null,
 });
-
-function notFound(error: unknown): never {
-  if (error instanceof UnknownModelError) throw new ApiError(404, 'not_found', error.message, 'id');
-  if (error instanceof UnknownVersionError) throw new ApiError(404, 'not_found', error.message, 'version');
-  throw error;
-}
 
 const ShadowSchema = z.object({ model_id: z.string(), version: z.string(), attached_at: z.string() }).openapi('ShadowVersion');
 const shadowJson = (s: Shadow) => ({ model_id: s.model_id, version: s.version, attached_at: s.attached_at.toISOString() });
@@ -84,7 +78,7 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
   );
   if (!rows[0]) {
     const { rowCount } = await db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
-    notFound(rowCount === 0 ? new UnknownModelError(modelId) : new UnknownVersionError(modelId, version));
+    throw rowCount === 0 ? new UnknownModelError(modelId) : new UnknownVersionError(modelId, version);
   }
   if (rows[0].kind !== 'tabular-classifier' || rows[0].tenant_id !== tenantId) throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
@@ -109,10 +103,6 @@ export function registerModels(
 ): void {
   // a model loads on its first prediction; its LISTEN connection does not keep a process alive
   const predictors = new TabularPredictors(db, log, loadConfig().PREDICT_BATCH_WINDOW_MS);
-  const noModel = (error: unknown): never => {
-    if (error instanceof NoModelError) throw new ApiError(404, 'not_found', error.message, 'id');
-    throw error;
-  };
   app.openapi(
     createRoute({
       method: 'get',
@@ -154,7 +144,7 @@ export function registerModels(
       },
     }),
     async (c) => {
-      const versions = await listVersions(db, c.req.valid('param').id).catch(notFound);
+      const versions = await listVersions(db, c.req.valid('param').id);
       return c.json({ versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) }, 200);
     },
   );
@@ -177,7 +167,7 @@ export function registerModels(
     }),
     async (c) => {
       const { id, version } = c.req.valid('param');
-      const activated = await activateVersion(db, id, version).catch(notFound);
+      const activated = await activateVersion(db, id, version);
       return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
     },
   );
@@ -200,12 +190,7 @@ export function registerModels(
     async (c) => {
       const { id, version } = c.req.valid('param');
       await tenantVersion(db, id, version, c.get('principal').tenantId);
-      try {
-        return c.json(shadowJson(await attachShadow(db, id, version)), 200);
-      } catch (error) {
-        if (error instanceof ShadowOfActiveError) throw new ApiError(409, 'conflict', error.message, 'version');
-        return notFound(error);
-      }
+      return c.json(shadowJson(await attachShadow(db, id, version)), 200);
     },
   );
   app.openapi(
@@ -222,7 +207,7 @@ export function registerModels(
     async (c) => {
       const { id, version } = c.req.valid('param');
       await tenantVersion(db, id, version, c.get('principal').tenantId);
-      return c.json(shadowJson(await detachShadow(db, id, version).catch(notFound)), 200);
+      return c.json(shadowJson(await detachShadow(db, id, version)), 200);
     },
   );
   if (clickhouse) {
@@ -260,13 +245,8 @@ export function registerModels(
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      try {
-        const { version, predictions } = await predictors.predict(id, c.get('principal').tenantId, c.req.valid('json').rows);
-        return c.json({ model_id: id, version, predictions }, 200);
-      } catch (error) {
-        if (error instanceof EncodingError) throw new ApiError(400, 'invalid_request', error.message, error.field);
-        return noModel(error);
-      }
+      const { version, predictions } = await predictors.predict(id, c.get('principal').tenantId, c.req.valid('json').rows);
+      return c.json({ model_id: id, version, predictions }, 200);
     },
   );
   app.openapi(
@@ -287,7 +267,7 @@ export function registerModels(
     async (c) => {
       const body = c.req.raw.body;
       if (!body) throw new ApiError(400, 'invalid_request', 'the body must be JSON lines, one row object a line');
-      const held = await predictors.hold(c.req.valid('param').id, c.get('principal').tenantId).catch(noModel);
+      const held = await predictors.hold(c.req.valid('param').id, c.get('principal').tenantId);
       c.header('content-type', 'application/x-ndjson');
       c.header('x-model-version', held.version);
       return stream(

@@ -18,12 +18,11 @@ import path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
-import { AMOUNTS, checkStatement, epochDay, sharedScorer, StatementInputError, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
-import { UploadError } from '../../connectors/sources/uploads/uploads.ts';
+import { AMOUNTS, checkStatement, epochDay, sharedScorer, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
-import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import type { Ingestor } from '../ingest.ts';
@@ -117,13 +116,7 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
         const body = c.req.valid('json');
         const { company_id, period_end, ...amounts } = body;
         const tenantId = tenant(c);
-        let checked;
-        try {
-          checked = checkStatement(tenantId, kind, { company_id, period_end, amounts }, 'api');
-        } catch (error) {
-          if (error instanceof StatementInputError) throw new ApiError(400, 'invalid_statement', error.message, error.field ?? undefined);
-          throw error;
-        }
+        const checked = checkStatement(tenantId, kind, { company_id, period_end, amounts }, 'api');
         const topic = statementsTopic();
         const [score] = await (await sharedScorer(db)).score([checked.statement]);
         const { value } = checked;
@@ -217,14 +210,9 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
       responses: { 202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'), ...errorResponses(400, 401, 403, 413, 429), 415: json(ErrorSchema, 'not text') },
     }),
     async (c) => {
-      try {
-        const job = await bulk.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes });
-        c.header('location', `/v1/jobs/${job.id}`);
-        return c.json(job, 202);
-      } catch (error) {
-        if (error instanceof UploadError) throw new ApiError(error.status, error.status === 400 ? 'invalid_upload' : error.status === 413 ? 'payload_too_large' : 'unsupported_media_type', error.message, error.field);
-        throw error;
-      }
+      const job = await bulk.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes });
+      c.header('location', `/v1/jobs/${job.id}`);
+      return c.json(job, 202);
     },
   );
 

@@ -5,7 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/schema-registry.ts';
-import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';

@@ -2,10 +2,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
-import { loadTaxonomy, saveTaxonomy, TaxonomyNotFoundError } from '../../domain/catalog/taxonomy-store.ts';
+import { loadTaxonomy, saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 
 const IdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64') });
@@ -16,14 +15,6 @@ const StoredSchema = z
   .openapi('Taxonomy');
 
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] }): void {
-  const found = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof TaxonomyNotFoundError) throw new ApiError(/does not exist/.test(error.message) ? 404 : 400, 'taxonomy', error.message);
-      throw error;
-    }
-  };
   app.openapi(
     createRoute({
       method: 'put',
@@ -37,7 +28,7 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, db: Pool, guards: 
     }),
     async (c) => {
       const { references, ...taxonomy } = c.req.valid('json');
-      const saved = await found(() => saveTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id, taxonomy, references));
+      const saved = await saveTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id, taxonomy, references);
       return c.json({ id: saved.id, version: saved.version, ...saved.taxonomy, references: saved.references.length }, 201);
     },
   );
@@ -55,7 +46,7 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, db: Pool, guards: 
     async (c) => {
       const { id } = c.req.valid('param');
       const { version } = c.req.valid('query');
-      const stored = await found(() => loadTaxonomy(db, c.get('principal').tenantId, version ? `${id}@${version}` : id));
+      const stored = await loadTaxonomy(db, c.get('principal').tenantId, version ? `${id}@${version}` : id);
       return c.json({ id: stored.id, version: stored.version, ...stored.taxonomy, references: stored.references.length }, 200);
     },
   );

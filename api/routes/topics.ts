@@ -1,7 +1,7 @@
 /** Ingestible topics and producing to them over HTTP. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import type { Ingestor } from '../ingest.ts';

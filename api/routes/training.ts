@@ -11,7 +11,7 @@ import { topicByName } from '../../core/catalogue.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { datasetDefinitionSchema, describeLabel, featuresOf, HOLDOUT_EVERY } from '../../models/tabular/dataset-spec.ts';
-import { datasetStats, getDataset, saveDataset, UnknownDatasetError, type Dataset } from '../../models/tabular/training-datasets.ts';
+import { datasetStats, getDataset, saveDataset, type Dataset } from '../../models/tabular/training-datasets.ts';
 import { ALGORITHM_NAMES, parseParams } from '../../models/tabular/algorithms.ts';
 import { createJob, EVENTS_TOPIC, getJob, jobEvents, REQUESTS_TOPIC, type TrainingJob } from '../../models/tabular/training-jobs.ts';
 import type { TrainingRequest } from '../../models/tabular/trainer.ts';
@@ -57,15 +57,6 @@ const datasetJson = (d: Dataset) => ({
   holdout: `cityHash64(id) % ${HOLDOUT_EVERY} = 0`,
 });
 
-export async function datasetFound<T>(work: () => Promise<T>, field = 'name'): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof UnknownDatasetError) throw new ApiError(404, 'not_found', error.message, field);
-    throw error;
-  }
-}
-
 export function registerTrainingDatasets(
   app: OpenAPIHono<AuthEnv>,
   deps: { db: Pool; clickhouse: ClickHouseClient },
@@ -101,7 +92,7 @@ export function registerTrainingDatasets(
       responses: { 200: json(DatasetStatsSchema, 'the dataset'), ...errorResponses(400, 401, 403, 404, 429) },
     }),
     async (c) => {
-      const dataset = await datasetFound(() => getDataset(db, c.get('principal').tenantId, c.req.valid('param').name, c.req.valid('query').version));
+      const dataset = await getDataset(db, c.get('principal').tenantId, c.req.valid('param').name, c.req.valid('query').version);
       const { rows, positives } = await datasetStats(clickhouse, dataset);
       return c.json(
         { ...datasetJson(dataset), rows, label_balance: { positive: positives, negative: rows - positives, positive_rate: rows > 0 ? positives / rows : null } },
@@ -193,7 +184,7 @@ export function registerTrainingJobs(
         const field = ['params', ...issue.path].join('.');
         throw new ApiError(400, 'invalid_request', `${field}: ${issue.message}`, field);
       }
-      const dataset = await datasetFound(() => getDataset(db, tenantId, input.dataset, input.dataset_version), 'dataset');
+      const dataset = await getDataset(db, tenantId, input.dataset, input.dataset_version, 'dataset');
       const job = {
         id: randomUUID(),
         tenant_id: tenantId,

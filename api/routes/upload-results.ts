@@ -6,22 +6,11 @@ import { Readable } from 'node:stream';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { UploadError } from '../../connectors/sources/uploads/uploads.ts';
 import type { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 
 const IdParam = z.object({ id: z.string().min(1) });
-
-const mapped = async <T>(work: () => Promise<T>): Promise<T> => {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof UploadError) throw new ApiError(error.status, error.status === 404 ? 'not_found' : 'conflict', error.message, error.field);
-    throw error;
-  }
-};
 
 export function registerUploadResults(app: OpenAPIHono<AuthEnv>, results: UploadResults, read: MiddlewareHandler<AuthEnv>[], intervalMs = 1000): void {
   app.openapi(
@@ -38,7 +27,7 @@ export function registerUploadResults(app: OpenAPIHono<AuthEnv>, results: Upload
     async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await mapped(() => results.progress(tenantId, id)); // 404 before the stream starts
+      const first = await results.progress(tenantId, id); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
         let aborted = false;
         stream.onAbort(() => {
@@ -65,7 +54,7 @@ export function registerUploadResults(app: OpenAPIHono<AuthEnv>, results: Upload
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const csv = await mapped(() => results.resultCsv(c.get('principal').tenantId, id));
+      const csv = await results.resultCsv(c.get('principal').tenantId, id);
       return c.body(Readable.toWeb(csv) as ReadableStream, 200, {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${id}-result.csv"`,

@@ -1,9 +1,8 @@
 /** Product-file uploads (catalog): upload, inspect the columns, process, follow progress and rejections. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { UploadError, type Uploads } from '../../connectors/sources/uploads/uploads.ts';
+import type { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errorResponses, FileNameSchema } from '../schemas.ts';
 
 const UploadSchema = z
@@ -24,19 +23,6 @@ const UploadSchema = z
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-
-/** The same codes the app gives these statuses elsewhere (a body over the API limit is payload_too_large too). */
-const UPLOAD_ERROR_CODES: Partial<Record<number, string>> = { 404: 'not_found', 409: 'conflict', 413: 'payload_too_large' };
-
-/** Upload failures keep their status and field; anything else is not ours to translate. */
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof UploadError) throw new ApiError(error.status, UPLOAD_ERROR_CODES[error.status] ?? 'invalid_upload', error.message, error.field);
-    throw error;
-  }
-}
 
 export function registerUploads(
   app: OpenAPIHono<AuthEnv>,
@@ -61,7 +47,7 @@ export function registerUploads(
     }),
     async (c) =>
       c.json(
-        await mapped(() => uploads.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes })),
+        await uploads.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes }),
         201,
       ),
   );
@@ -76,7 +62,7 @@ export function registerUploads(
       request: { params: IdParams },
       responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
     }),
-    async (c) => c.json(await mapped(() => uploads.get(tenant(c), c.req.valid('param').id)), 200),
+    async (c) => c.json(await uploads.get(tenant(c), c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -99,7 +85,7 @@ export function registerUploads(
         ...errorResponses(400, 401, 403, 404, 429),
       },
     }),
-    async (c) => c.json(await mapped(() => uploads.columns(tenant(c), c.req.valid('param').id)), 200),
+    async (c) => c.json(await uploads.columns(tenant(c), c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -117,7 +103,7 @@ export function registerUploads(
     }),
     async (c) => {
       const { columns, taxonomy } = c.req.valid('json');
-      return c.json(await mapped(() => uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null)), 202);
+      return c.json(await uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null), 202);
     },
   );
   app.openapi(
@@ -133,7 +119,7 @@ export function registerUploads(
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');
-      return c.json({ rejections: await mapped(() => uploads.rejections(tenant(c), c.req.valid('param').id, after, limit)) }, 200);
+      return c.json({ rejections: await uploads.rejections(tenant(c), c.req.valid('param').id, after, limit) }, 200);
     },
   );
 }

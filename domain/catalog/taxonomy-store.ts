@@ -5,6 +5,7 @@
 import type { Pool } from '../../core/postgres.ts';
 import { taxonomySchema, type Taxonomy } from './taxonomy.ts';
 import type { Reference } from './reference-store.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface StoredTaxonomy {
   id: string;
@@ -13,8 +14,13 @@ export interface StoredTaxonomy {
   references: Reference[];
 }
 
-export class TaxonomyNotFoundError extends Error {
+/** A taxonomy reference that is malformed or names a genre the taxonomy lacks (400), or a taxonomy that does not exist (404). */
+export class TaxonomyNotFoundError extends MillraceError {
   override name = 'TaxonomyNotFoundError';
+  constructor(message: string, options: { status?: 400 | 404 } & ErrorOptions = {}) {
+    const { status = 400, ...errorOptions } = options;
+    super(message, { ...errorOptions, code: 'taxonomy', status });
+  }
 }
 
 /** `id` or `id@version`, as uploads name it. */
@@ -63,7 +69,7 @@ export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Pro
       ORDER BY version DESC LIMIT 1`,
     [tenantId, id, version ?? null],
   );
-  if (!rows[0]) throw new TaxonomyNotFoundError(`taxonomy ${ref} does not exist for tenant ${tenantId}`);
+  if (!rows[0]) throw new TaxonomyNotFoundError(`taxonomy ${ref} does not exist for tenant ${tenantId}`, { status: 404 });
   const { rows: references } = await db.query<Reference>(
     'SELECT text, genre FROM catalog_references WHERE tenant_id = $1 AND taxonomy_id = $2 AND version = $3',
     [tenantId, id, rows[0].version],

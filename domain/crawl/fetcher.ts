@@ -13,6 +13,7 @@ import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { FetchLog, Outcome } from './fetch-log.ts';
 import { guardedLookup, refusalOf } from './target-guard.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface FetcherOptions {
   /** The crawl id fetches are logged under, unless a fetch names its own. */
@@ -42,15 +43,18 @@ export interface Fetched {
   ms: number;
 }
 
-/** A fetch that did not give a usable page; `outcome` says why. */
-export class FetchError extends Error {
+/**
+ * A fetch that did not give a usable page; `outcome` says why. Here `status` is the status the
+ * server answered (0: none), not one of ours: crawlers record it, no API answers with it.
+ */
+export class FetchError extends MillraceError {
   override name = 'FetchError';
   constructor(
     readonly outcome: Exclude<Outcome, 'ok'>,
     message: string,
-    readonly status = 0,
+    override readonly status = 0,
   ) {
-    super(message);
+    super(message, { code: 'fetch_failed', details: { outcome } });
   }
 }
 
@@ -235,11 +239,12 @@ export class Fetcher {
 }
 
 /** An attempt worth repeating; `final` is what the caller gets when the retries run out. */
-class RetryableError extends Error {
+class RetryableError extends MillraceError {
+  override name = 'RetryableError';
   constructor(
     readonly final: FetchError,
     readonly retryAfterMs?: number,
   ) {
-    super(final.message);
+    super(final.message, { code: 'fetch_retryable', retriable: true });
   }
 }

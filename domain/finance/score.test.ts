@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { resolveCatalogue } from '../../schemas/topic-spec.ts';
+import { resolveCatalogue } from '../../core/topic-checks.ts';
 import { buildFinanceModels } from '../../models/finance/build.ts';
 import { loadManifest, MANIFEST_FILE, MODELS_DIR, readModel, sha256 } from '../../models/finance/manifest.ts';
 import { altmanZone, DEFAULT_THRESHOLDS, riskCategory, riskThresholds } from './ensemble.ts';

@@ -5,14 +5,15 @@
  */
 import { z } from 'zod';
 import { PERIOD_KINDS, type StatementAmount } from '../../schemas/records/finance.ts';
+import { MillraceError } from '../../core/errors.ts';
 
-export class StatementInvalidError extends Error {
+export class StatementInvalidError extends MillraceError {
   override name = 'StatementInvalidError';
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${message}`, { code: 'invalid_statement', status: 400, details: { field } });
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import type { FeatureSpec } from './dataset-spec.ts';
 import type { RawValue } from './training-datasets.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export type CategoricalEncoding = 'one_hot' | 'ordinal';
 
@@ -17,13 +18,13 @@ export interface Encoding {
   features: EncodedFeature[];
 }
 
-export class EncodingError extends Error {
+export class EncodingError extends MillraceError {
   override name = 'EncodingError';
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super(message, { code: 'invalid_request', status: 400, details: { field } });
   }
 }
 

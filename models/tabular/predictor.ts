@@ -13,10 +13,14 @@ import type { Pool } from '../../core/postgres.ts';
 import { loadVersion, watchActiveVersion, type ActiveVersionWatch } from '../model-registry.ts';
 import { encodedWidth, encodeObjects } from './encoding.ts';
 import { MODEL_FILE, type TabularManifest } from './version.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 /** No servable model of that id for the caller. */
-export class NoModelError extends Error {
+export class NoModelError extends MillraceError {
   override name = 'NoModelError';
+  constructor(message: string) {
+    super(message, { code: 'not_found', status: 404, details: { field: 'id' } });
+  }
 }
 
 export interface Prediction {

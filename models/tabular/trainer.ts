@@ -28,6 +28,7 @@ import { getDataset, UnknownDatasetError } from './training-datasets.ts';
 import { claimJob, createJob, finishJob, publishWith, recordEvent, releaseJob, renewLease, REQUESTS_TOPIC, MAX_ATTEMPTS, type TrainingJob } from './training-jobs.ts';
 import { trainOnDataset, TrainingRefused } from './train.ts';
 import { buildManifest, codeVersion, registerTrained, versionOfJob } from './version.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface TrainingRequest {
   id: string;
@@ -56,8 +57,10 @@ export interface RunningTrainer {
 }
 
 /** The training of this job was taken over (lease lost) or this trainer is stopping. */
-class Interrupted extends Error {
+class Interrupted extends MillraceError {
   override name = 'Interrupted';
+  override readonly code = 'interrupted';
+  override readonly retriable = true;
 }
 
 /** A job's version: fixed by the job, so a trainer that runs it again names the same version. */

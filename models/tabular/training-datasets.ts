@@ -2,6 +2,7 @@
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { datasetDefinitionSchema, rowsQuery, statsQuery, type DatasetDefinition } from './dataset-spec.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface Dataset {
   tenant_id: string;
@@ -11,8 +12,12 @@ export interface Dataset {
   created_at: Date;
 }
 
-export class UnknownDatasetError extends Error {
+/** No such training dataset (version) for the tenant; `field` names the request field that named it. */
+export class UnknownDatasetError extends MillraceError {
   override name = 'UnknownDatasetError';
+  constructor(message: string, field = 'name') {
+    super(message, { code: 'not_found', status: 404, details: { field } });
+  }
 }
 
 /**
@@ -50,13 +55,13 @@ export async function saveDataset(db: Pool, tenantId: string, name: string, defi
   }
 }
 
-/** A version of a dataset, the latest when `version` is left out. */
-export async function getDataset(db: Pool, tenantId: string, name: string, version?: number): Promise<Dataset> {
+/** A version of a dataset, the latest when `version` is left out; UnknownDatasetError names `field` (the input that named it). */
+export async function getDataset(db: Pool, tenantId: string, name: string, version?: number, field = 'name'): Promise<Dataset> {
   const { rows } = await db.query<Dataset>(
     `SELECT * FROM training_datasets WHERE tenant_id = $1 AND name = $2 ${version === undefined ? '' : 'AND version = $3'} ORDER BY version DESC LIMIT 1`,
     version === undefined ? [tenantId, name] : [tenantId, name, version],
   );
-  if (!rows[0]) throw new UnknownDatasetError(`no training dataset "${name}"${version === undefined ? '' : ` version ${version}`} for this tenant`);
+  if (!rows[0]) throw new UnknownDatasetError(`no training dataset "${name}"${version === undefined ? '' : ` version ${version}`} for this tenant`, field);
   // stored JSON was validated when saved; parsing again applies defaults added since
   return { ...rows[0], definition: datasetDefinitionSchema.parse(rows[0].definition) };
 }

@@ -16,6 +16,7 @@ import { hexOf } from '../../domain/images/dhash.ts';
 import { sniffImageFormat } from '../../domain/images/image-format.ts';
 import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from '../../domain/images/image-store.ts';
 import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 
 
@@ -29,8 +30,10 @@ export interface ImageValidationDeps {
 }
 
 /** A record this processor cannot handle whatever it retries: it goes to the DLQ. */
-export class ImageRecordError extends Error {
+export class ImageRecordError extends MillraceError {
   override name = 'ImageRecordError';
+  override readonly code = 'image_record';
+  override readonly status = 400;
 }
 
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

@@ -28,6 +28,7 @@ import type { ReplayRange } from '../../core/replay-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../../schemas/topic-spec.ts';
 import { LINEAGE_HEADER, processorGroupOf, transactionalIdOf, type ProcessorSpec } from './spec.ts';
 import { ensureChangelog, restoreState, type StateStore } from './state.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export interface ProcessorOptions {
   kafka?: Kafka;
@@ -60,9 +61,10 @@ export interface RunningProcessor {
 }
 
 /** Thrown out of a batch so that kafkajs re-delivers it: always retriable (kafkajs gives up on some). */
-export class BatchFailedError extends Error {
+export class BatchFailedError extends MillraceError {
   override name = 'BatchFailedError';
-  readonly retriable = true;
+  override readonly code = 'batch_failed';
+  override readonly retriable = true;
 }
 
 /** The one producer allowed to write on behalf of an input partition. */

@@ -5,7 +5,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { RecordInvalidError, Registry } from '../../core/schema-registry.ts';
-import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 describe('Avro on Kafka through the registry', () => {

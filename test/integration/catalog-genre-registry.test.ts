@@ -19,7 +19,7 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { resolveTopic } from '../../schemas/topic-spec.ts';
+import { resolveTopic } from '../../core/topic-checks.ts';
 import { activateVersion, activeVersion, registerVersion } from '../../models/model-registry.ts';
 import { GENRE_MODEL_ID } from '../../processors/catalog/active-genre-model.ts';
 import { saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';

@@ -24,7 +24,7 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { resolveTopic } from '../../schemas/topic-spec.ts';
+import { resolveTopic } from '../../core/topic-checks.ts';
 import { MODELS_DIR } from '../../models/finance/manifest.ts';
 import {
   activateVersion,

@@ -20,7 +20,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { resolveTopic } from '../../schemas/topic-spec.ts';
+import { resolveTopic } from '../../core/topic-checks.ts';
 import { parseParams, predictInProcess, type Algorithm } from '../../models/tabular/algorithms.ts';
 import { recordFeatures, recordLabel, TABLES, type DatasetDefinition } from '../../models/tabular/dataset-spec.ts';
 import { saveDataset } from '../../models/tabular/training-datasets.ts';

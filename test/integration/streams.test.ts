@@ -14,7 +14,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import type { ResolvedTopic } from '../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import { flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');

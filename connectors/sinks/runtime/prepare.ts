@@ -7,6 +7,7 @@ import type { DlqSource } from '../../../core/dlq.ts';
 import { UndecodableError, type Registry } from '../../../core/schema-registry.ts';
 import type { ResolvedSinkSpec, RecordMeta } from './spec.ts';
 import type { PreparedRow } from './writer.ts';
+import { MillraceError } from '../../../core/errors.ts';
 
 export interface DeadRecord {
   source: DlqSource;
@@ -14,8 +15,9 @@ export interface DeadRecord {
 }
 
 /** A column function returned something the target cannot store, or threw. */
-export class ColumnMappingError extends Error {
+export class ColumnMappingError extends MillraceError {
   override name = 'ColumnMappingError';
+  override readonly code = 'column_mapping';
 }
 
 export async function prepareRows<T>(

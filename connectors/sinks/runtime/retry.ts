@@ -1,4 +1,5 @@
 /** Capped exponential back-off, an abortable sleep, and the split that finds the rows a database refuses. */
+import { MillraceError } from '../../../core/errors.ts';
 
 /** Delay before retry `attempt` (1-based): initial * 2^(attempt-1), capped, with ±20 % jitter. */
 export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -7,8 +8,9 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
   return Math.round(Math.min(maxMs, Math.max(1, jittered)));
 }
 
-export class AbortedError extends Error {
+export class AbortedError extends MillraceError {
   override name = 'AbortedError';
+  override readonly code = 'aborted';
 }
 
 /** Resolves after `ms`, or rejects with AbortedError as soon as `signal` aborts. */

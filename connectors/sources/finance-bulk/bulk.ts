@@ -20,13 +20,18 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import type { ResolvedTopic } from '../../../schemas/topic-spec.ts';
+import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import { detectDelimiter, detectFormat, type Format } from '../uploads/file-shape.ts';
-import { refuseMultipart, UploadError } from '../uploads/uploads.ts';
+import { refuseMultipart, UploadError, type UploadStatus } from '../uploads/uploads.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
-export { UploadError as BulkError };
+/** An UploadError of a bulk job: the same statuses, but a body that is not text is `unsupported_media_type`. */
+export class BulkError extends UploadError {
+  constructor(status: UploadStatus, message: string, field?: string) {
+    super(status, message, field, status === 415 ? 'unsupported_media_type' : undefined);
+  }
+}
 
 /** What publishes the records: the API's Ingestor (validated against the registry, one result per record, in order). */
 export interface Publisher {
@@ -110,8 +115,8 @@ export class FinanceBulk {
    * header lacks a required column, naming it), records the job and starts publishing its rows.
    */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Job> {
-    if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
-    refuseMultipart(options.contentType);
+    if (!body) throw new BulkError(400, 'the request has no body: send the file as the body');
+    refuseMultipart(options.contentType, BulkError);
     const id = randomUUID();
     const file = this.fileOf(id);
     await mkdir(path.dirname(file), { recursive: true });
@@ -121,9 +126,9 @@ export class FinanceBulk {
     const guard = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         bytes += chunk.length;
-        if (bytes > options.maxBytes) return done(new UploadError(413, `the file is larger than ${options.maxBytes} bytes`));
+        if (bytes > options.maxBytes) return done(new BulkError(413, `the file is larger than ${options.maxBytes} bytes`));
         if (head.length < 64 * 1024) {
-          if (chunk.includes(0)) return done(new UploadError(415, 'the file is binary, not CSV or JSON lines text'));
+          if (chunk.includes(0)) return done(new BulkError(415, 'the file is binary, not CSV or JSON lines text'));
           head += chunk.toString('utf8');
         }
         done(null, chunk);
@@ -133,11 +138,11 @@ export class FinanceBulk {
       await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
     } catch (error) {
       await discard();
-      throw error instanceof UploadError ? error : new UploadError(400, `the upload was interrupted: ${(error as Error).message}`);
+      throw error instanceof UploadError ? error : new BulkError(400, `the upload was interrupted: ${(error as Error).message}`);
     }
     if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
       await discard();
-      throw new UploadError(400, 'the file is empty');
+      throw new BulkError(400, 'the file is empty');
     }
     const format = detectFormat(head, options.contentType);
     const delimiter = format === 'csv' ? detectDelimiter(head) : ',';
@@ -146,7 +151,7 @@ export class FinanceBulk {
       const missing = REQUIRED_COLUMNS.filter((c) => !header.has(c));
       if (missing.length > 0) {
         await discard();
-        throw new UploadError(400, `the header has no column ${missing.join(', ')}; expected ${REQUIRED_COLUMNS.join(', ')} (and optionally price_level_index)`, missing[0]);
+        throw new BulkError(400, `the header has no column ${missing.join(', ')}; expected ${REQUIRED_COLUMNS.join(', ')} (and optionally price_level_index)`, missing[0]);
       }
     }
     await this.db.query(
@@ -202,7 +207,7 @@ export class FinanceBulk {
       [id, tenantId],
     );
     const row = rows[0];
-    if (!row) throw new UploadError(404, `no job "${id}"`, 'id');
+    if (!row) throw new BulkError(404, `no job "${id}"`, 'id');
     if (row.state === 'scoring' && Number(row.scored) >= Number(row.accepted)) {
       const { rows: done } = await this.db.query<{ updated_at: Date; completed_at: Date }>(
         "UPDATE finance_jobs SET state = 'completed', completed_at = now(), updated_at = now() WHERE id = $1 AND state = 'scoring' RETURNING updated_at, completed_at",
@@ -234,7 +239,7 @@ export class FinanceBulk {
   /** Rejected rows in row order, after row number `afterRow`. */
   async rejections(tenantId: string, id: string, afterRow: number, limit: number): Promise<Rejection[]> {
     const { rowCount } = await this.db.query('SELECT 1 FROM finance_jobs WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-    if (!rowCount) throw new UploadError(404, `no job "${id}"`, 'id');
+    if (!rowCount) throw new BulkError(404, `no job "${id}"`, 'id');
     return this.rejectionsOf(id, afterRow, limit);
   }
 

@@ -16,6 +16,7 @@ import { FinanceScorer } from '../../../domain/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { parseStatement, StatementInvalidError, type Statement } from '../../../domain/finance/statement.ts';
 import { OPTIONAL_AMOUNTS, PERIOD_KINDS, STATEMENT_AMOUNTS, type PeriodKind, type StatementAmount, type StatementRecord } from '../../../schemas/records/finance.ts';
+import { MillraceError } from '../../../core/errors.ts';
 
 export const STATEMENTS_TOPIC = 'finance.statements.raw';
 type OptionalAmount = (typeof OPTIONAL_AMOUNTS)[number];
@@ -30,13 +31,13 @@ export const MAX_COMPANY_ID_CHARS = 200;
 const DAY_MS = 86_400_000;
 
 /** A refused statement: the field at fault (when one is) and why. */
-export class StatementInputError extends Error {
+export class StatementInputError extends MillraceError {
   override name = 'StatementInputError';
   constructor(
     readonly field: string | null,
     readonly reason: string,
   ) {
-    super(field ? `${field}: ${reason}` : reason);
+    super(field ? `${field}: ${reason}` : reason, { code: 'invalid_statement', status: 400, details: field === null ? undefined : { field } });
   }
 }
 

@@ -20,15 +20,16 @@ import { FetchLog } from '../../../domain/crawl/fetch-log.ts';
 import { Fetcher, type FetcherOptions } from '../../../domain/crawl/fetcher.ts';
 import { crawlDataset, type CrawlTarget } from './crawl-job.ts';
 import { expandKeyword } from './keywords.ts';
+import { MillraceError } from '../../../core/errors.ts';
 
-export class DatasetError extends Error {
+export class DatasetError extends MillraceError {
   override name = 'DatasetError';
   constructor(
-    readonly status: 400 | 404,
+    override readonly status: 400 | 404,
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(message, { code: status === 404 ? 'not_found' : 'invalid_request', status, details: field === undefined ? undefined : { field } });
   }
 }
 

@@ -17,6 +17,7 @@ import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './file-shape.ts';
+import { MillraceError } from '../../../core/errors.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
@@ -26,20 +27,26 @@ const MAX_RECORD_BYTES = 1000 * 1000;
 /** How much of a file tells its format, delimiter and whether it is text at all. */
 const HEAD_BYTES = 64 * 1024;
 
-export class UploadError extends Error {
+export type UploadStatus = 400 | 404 | 409 | 413 | 415;
+
+/** The code of each status in an answer (a body over the API's own limit is payload_too_large too). */
+const UPLOAD_CODES: Record<UploadStatus, string> = { 400: 'invalid_upload', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'invalid_upload' };
+
+export class UploadError extends MillraceError {
   override name = 'UploadError';
   constructor(
-    readonly status: 400 | 404 | 409 | 413 | 415,
+    override readonly status: UploadStatus,
     message: string,
     readonly field?: string,
+    code = UPLOAD_CODES[status],
   ) {
-    super(message);
+    super(message, { code, status, details: field === undefined ? undefined : { field } });
   }
 }
 
 /** A file must be the body itself: a multipart form around it would be read as rows. */
-export function refuseMultipart(contentType = ''): void {
-  if (/^multipart\//i.test(contentType)) throw new UploadError(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
+export function refuseMultipart(contentType = '', Refusal: new (status: 415, message: string) => UploadError = UploadError): void {
+  if (/^multipart\//i.test(contentType)) throw new Refusal(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
 }
 
 export interface Upload {
