@@ -7,7 +7,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Graph } from '../models/finance/graph.ts';
 import type { ProcessorSpec } from '../processors/runtime/index.ts';
-import type { SampleFlight } from '../connectors/sinks/samples-flights.ts';
+import type { SampleFlight } from '../schemas/records/samples.ts';
 
 export type ScoredFlight = SampleFlight & { hour: number; weekday: number; delay_probability: number };
 

@@ -40,6 +40,7 @@ import { saveDataset } from '../models/tabular/training-datasets.ts';
 import { TabularPredictors } from '../models/tabular/predictor.ts';
 import { trainOnDataset } from '../models/tabular/train.ts';
 import { buildManifest, codeVersion, registerTrained } from '../models/tabular/version.ts';
+import type { SampleFlight } from '../schemas/records/samples.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string' }, all: { type: 'boolean' }, keep: { type: 'boolean' } } });
 const TOTAL = 3_000_000;
@@ -49,22 +50,12 @@ const parquet = path.join(path.dirname(createRequire(import.meta.url).resolve('v
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-interface Flight {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  origin: string;
-  destination: string;
-  distance: number;
-  delay: number;
-}
-
 /** Every k-th flight of the file (it is in date order), so the sample spans the whole year. */
-async function sample(tenant: string): Promise<Flight[]> {
+async function sample(tenant: string): Promise<SampleFlight[]> {
   const file = await asyncBufferFromFile(parquet);
   const rows = Number((await parquetMetadataAsync(file)).num_rows);
   const step = Math.max(1, Math.floor(rows / wanted));
-  const flights: Flight[] = [];
+  const flights: SampleFlight[] = [];
   for (let start = 0; start < rows && flights.length < wanted; start += 250_000) {
     const chunk = await parquetReadObjects({ file, rowStart: start, rowEnd: Math.min(rows, start + 250_000), compressors });
     for (let i = (step - (start % step)) % step; i < chunk.length && flights.length < wanted; i += step) {
@@ -147,11 +138,11 @@ await createTenant(db, tenant);
 const key = (await createKey(db, tenant, 'reader')).key;
 // in-process requests have no socket: each phase gets a client address of its own, under the per-IP limit
 let connection = { incoming: { socket: { remoteAddress: `bench:${tenant}:warm-up` } } };
-const features = (row: Flight) => {
+const features = (row: SampleFlight) => {
   const at = new Date(row.event_time);
   return { hour: at.getUTCHours(), weekday: ((at.getUTCDay() + 6) % 7) + 1, month: at.getUTCMonth() + 1, distance: row.distance, origin: row.origin, destination: row.destination };
 };
-const predictOnce = async (row: Flight) => {
+const predictOnce = async (row: SampleFlight) => {
   const body = { rows: [features(row)] };
   const t = performance.now();
   const response = await app.request(`/v1/models/${modelId}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }, connection);

@@ -5,7 +5,7 @@
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import type { SampleFlight } from '../connectors/sinks/samples-flights.ts';
+import type { SampleFlight } from '../schemas/records/samples.ts';
 import { vegaDataFile } from './helpers.ts';
 
 export interface ParquetFlightOptions {

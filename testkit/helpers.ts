@@ -8,18 +8,11 @@ import { createKafka } from '../core/kafka.ts';
 import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
 import { resolveTopic, type ResolvedTopic } from '../core/topic-checks.ts';
+import type { SampleFlight } from '../schemas/records/samples.ts';
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
 
-export interface Flight {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  origin: string;
-  destination: string;
-  distance: number;
-  delay: number;
-}
+export type Flight = SampleFlight;
 
 interface RawFlight {
   date: string;

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { createPostgresPool } from '../core/postgres.ts';
-import { flightsToClickHouse, flightsToPostgres, type SampleFlight } from '../connectors/sinks/samples-flights.ts';
+import { flightsToClickHouse, flightsToPostgres } from '../connectors/sinks/samples-flights.ts';
+import type { SampleFlight } from '../schemas/records/samples.ts';
 import type { SinkSpec } from '../connectors/sinks/runtime/spec.ts';
 import { withOverrides } from '../connectors/sinks/index.ts';
 import { eventually } from './helpers.ts';

@@ -1,6 +1,7 @@
 /** Classified product rows into ClickHouse `catalog_rows` (analytics, and uploads' result files). */
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 import type { ClassifiedRow } from '../../schemas/records/catalog.ts';
+import { copied, eventTime } from './columns.ts';
 
 /**
  * `catalog-rows-clickhouse`: catalog.rows.classified -> ClickHouse `catalog_rows`.
@@ -10,7 +11,7 @@ import type { ClassifiedRow } from '../../schemas/records/catalog.ts';
  * npx millrace sink catalog-rows-clickhouse
  * ```
  */
-export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
+export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink<ClassifiedRow>({
   name: 'catalog-rows-clickhouse',
   description: "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",
   topic: 'catalog.rows.classified',
@@ -18,18 +19,11 @@ export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink({
   table: 'catalog_rows',
   key: 'id',
   columns: {
-    id: (r) => r.id,
-    tenant_id: (r) => r.tenant_id,
-    upload_id: (r) => r.upload_id,
-    row_number: (r) => r.row_number,
-    taxonomy: (r) => r.taxonomy,
+    ...copied<ClassifiedRow>('id', 'tenant_id', 'upload_id', 'row_number', 'taxonomy'),
     genre: (r) => r.genre ?? '',
-    confidence: (r) => r.confidence,
-    decided_by: (r) => r.decided_by,
-    model_id: (r) => r.model_id,
-    model_version: (r) => r.model_version,
+    ...copied<ClassifiedRow>('confidence', 'decided_by', 'model_id', 'model_version'),
     attributes: (r) => JSON.stringify(r.attributes),
     fields: (r) => JSON.stringify(r.fields),
-    event_time: (r) => new Date(r.event_time),
+    ...eventTime,
   },
 });

@@ -7,16 +7,10 @@
 import { catalogueKey } from '../../core/catalogue.ts';
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 import type { EnrichedQuote, QuoteRecord } from '../../schemas/records/market.ts';
+import { copied, eventTime, sourcePosition } from './columns.ts';
 
-const indicators = {
-  return_1: (q: EnrichedQuote) => q.return_1,
-  sma20: (q: EnrichedQuote) => q.sma20,
-  sma50: (q: EnrichedQuote) => q.sma50,
-  ema20: (q: EnrichedQuote) => q.ema20,
-  ema50: (q: EnrichedQuote) => q.ema50,
-  volatility20: (q: EnrichedQuote) => q.volatility20,
-  rsi14: (q: EnrichedQuote) => q.rsi14,
-};
+const indicators = copied<EnrichedQuote>('return_1', 'sma20', 'sma50', 'ema20', 'ema50', 'volatility20', 'rsi14');
+const bar = (q: { ts: number }) => new Date(q.ts);
 
 /**
  * `market-quotes-clickhouse`: market.quotes.raw -> ClickHouse `market_quotes`.
@@ -26,7 +20,7 @@ const indicators = {
  * npx millrace sink market-quotes-clickhouse
  * ```
  */
-export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
+export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink<QuoteRecord>({
   name: 'market-quotes-clickhouse',
   description: 'Every bar into ClickHouse, with its daily rollup `market_quotes_daily`: the quotes API reads it.',
   topic: 'market.quotes.raw',
@@ -34,18 +28,10 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
   table: 'market_quotes',
   key: 'id',
   columns: {
-    id: (q) => q.id,
-    tenant_id: (q) => q.tenant_id,
-    symbol: (q) => q.symbol,
-    ts: (q) => new Date(q.ts),
-    open: (q) => q.open,
-    high: (q) => q.high,
-    low: (q) => q.low,
-    close: (q) => q.close,
-    volume: (q) => q.volume,
-    source: (q) => q.source,
-    source_url: (q) => q.source_url,
-    event_time: (q) => new Date(q.event_time),
+    ...copied<QuoteRecord>('id', 'tenant_id', 'symbol'),
+    ts: bar,
+    ...copied<QuoteRecord>('open', 'high', 'low', 'close', 'volume', 'source', 'source_url'),
+    ...eventTime,
   },
 });
 
@@ -57,7 +43,7 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink({
  * npx millrace sink market-indicators-clickhouse
  * ```
  */
-export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
+export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink<EnrichedQuote>({
   name: 'market-indicators-clickhouse',
   description: 'Enriched bars (returns, moving averages, volatility, RSI) into ClickHouse: the indicators API reads them.',
   topic: 'market.quotes.enriched',
@@ -65,13 +51,11 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
   table: 'market_indicators',
   key: 'id',
   columns: {
-    id: (q) => q.id,
-    tenant_id: (q) => q.tenant_id,
-    symbol: (q) => q.symbol,
-    ts: (q) => new Date(q.ts),
-    close: (q) => q.close,
+    ...copied<EnrichedQuote>('id', 'tenant_id', 'symbol'),
+    ts: bar,
+    ...copied<EnrichedQuote>('close'),
     ...indicators,
-    event_time: (q) => new Date(q.event_time),
+    ...eventTime,
   },
 });
 
@@ -83,7 +67,7 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink({
  * npx millrace sink market-latest-postgres
  * ```
  */
-export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
+export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink<EnrichedQuote>({
   name: 'market-latest-postgres',
   description: "The latest enriched bar of each symbol into Postgres, keyed by tenant and symbol: bars come in order per symbol and market-features enriches only bars newer than the symbol's last, so the upsert keeps the newest.",
   topic: 'market.quotes.enriched',
@@ -92,14 +76,12 @@ export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink({
   key: 'symbol_key',
   columns: {
     symbol_key: (q) => catalogueKey('market.quotes.enriched', q), // tenant and symbol: the topic's record key
-    tenant_id: (q) => q.tenant_id,
-    symbol: (q) => q.symbol,
+    ...copied<EnrichedQuote>('tenant_id', 'symbol'),
     quote_id: (q) => q.id,
-    ts: (q) => new Date(q.ts),
-    close: (q) => q.close,
+    ts: bar,
+    ...copied<EnrichedQuote>('close'),
     ...indicators,
     updated_at: (q) => new Date(q.event_time),
-    source_partition: (_, meta) => meta.partition,
-    source_offset: (_, meta) => meta.offset,
+    ...sourcePosition,
   },
 });

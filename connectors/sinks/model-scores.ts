@@ -4,16 +4,11 @@
  */
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
 import type { ActiveScore, ShadowScore } from '../../schemas/records/model-scores.ts';
+import { copied, eventTime } from './columns.ts';
 
 const columns = {
-  id: (s: ActiveScore) => s.id,
-  tenant_id: (s: ActiveScore) => s.tenant_id,
-  model_id: (s: ActiveScore) => s.model_id,
-  model_version: (s: ActiveScore) => s.model_version,
-  label: (s: ActiveScore) => s.label,
-  probability: (s: ActiveScore) => s.probability,
-  actual: (s: ActiveScore) => s.actual,
-  event_time: (s: ActiveScore) => new Date(s.event_time),
+  ...copied<ActiveScore>('id', 'tenant_id', 'model_id', 'model_version', 'label', 'probability', 'actual'),
+  ...eventTime,
 };
 
 /**
@@ -24,7 +19,7 @@ const columns = {
  * npx millrace sink model-scores-clickhouse
  * ```
  */
-export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
+export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink<ActiveScore>({
   name: 'model-scores-clickhouse',
   description: "The active model versions' scores of the sample flights into ClickHouse.",
   topic: 'samples.flights.scored',
@@ -42,7 +37,7 @@ export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink({
  * npx millrace sink model-shadow-scores-clickhouse
  * ```
  */
-export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink({
+export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink<ShadowScore>({
   name: 'model-shadow-scores-clickhouse',
   description: "Shadow model versions' scores, each with the active version's score of the same record, into ClickHouse: what the version comparison (GET /v1/models/{id}/versions/{v}/comparison) counts.",
   topic: 'samples.flights.shadow',
@@ -51,8 +46,6 @@ export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink({
   key: 'id',
   columns: {
     ...columns,
-    active_version: (s: ShadowScore) => s.active_version,
-    active_label: (s: ShadowScore) => s.active_label,
-    active_probability: (s: ShadowScore) => s.active_probability,
+    ...copied<ShadowScore>('active_version', 'active_label', 'active_probability'),
   },
 });

@@ -1,24 +1,12 @@
 /** The sample pipeline's sinks: `samples.flights.raw` into `samples_flights` in ClickHouse and in Postgres. */
 import { defineSink, type SinkSpec } from './runtime/spec.ts';
-
-export interface SampleFlight {
-  id: string;
-  tenant_id: string;
-  event_time: number;
-  origin: string;
-  destination: string;
-  distance: number;
-  delay: number;
-}
+import type { SampleFlight } from '../../schemas/records/samples.ts';
+import { copied, eventTime, sourcePosition } from './columns.ts';
 
 const columns = {
-  id: (f: SampleFlight) => f.id,
-  tenant_id: (f: SampleFlight) => f.tenant_id,
-  event_time: (f: SampleFlight) => new Date(f.event_time),
-  origin: (f: SampleFlight) => f.origin,
-  destination: (f: SampleFlight) => f.destination,
-  distance: (f: SampleFlight) => f.distance,
-  delay: (f: SampleFlight) => f.delay,
+  ...copied<SampleFlight>('id', 'tenant_id'),
+  ...eventTime,
+  ...copied<SampleFlight>('origin', 'destination', 'distance', 'delay'),
 };
 
 /**
@@ -29,7 +17,7 @@ const columns = {
  * npx millrace sink samples-flights-clickhouse
  * ```
  */
-export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
+export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink<SampleFlight>({
   name: 'samples-flights-clickhouse',
   description: 'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
   topic: 'samples.flights.raw',
@@ -47,7 +35,7 @@ export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink({
  * npx millrace sink samples-flights-postgres
  * ```
  */
-export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink({
+export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink<SampleFlight>({
   name: 'samples-flights-postgres',
   description: "The sample flights, as produced, into Postgres: the sample pipeline's second database.",
   topic: 'samples.flights.raw',
@@ -56,7 +44,6 @@ export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink({
   key: 'id',
   columns: {
     ...columns,
-    source_partition: (_, meta) => meta.partition,
-    source_offset: (_, meta) => meta.offset,
+    ...sourcePosition,
   },
 });
