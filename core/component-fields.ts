@@ -50,3 +50,26 @@ export const CRAWL_ALLOWED_HOSTS: ConfigField = {
 
 /** Every role that talks to Kafka reads these too: specs leave them out, help and docs name them once. */
 export const COMMON_SETTINGS = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'LOG_LEVEL'] as const;
+
+/** The cap on a file streamed to disk (uploads, bulk predictions, batch scoring). */
+export const UPLOAD_MAX_BYTES: ConfigField = {
+  name: 'UPLOAD_MAX_BYTES',
+  type: 'integer',
+  default: '209715200',
+  description: 'largest file accepted (streamed to disk, never held in memory); a larger one is a 413',
+  example: '52428800',
+};
+
+export const MILLRACE_HOME: ConfigField = {
+  name: 'MILLRACE_HOME',
+  type: 'path',
+  default: '<checkout>/.millrace',
+  description: 'where files, data and logs are kept',
+  example: '/var/lib/millrace',
+};
+
+/** The polite crawler's limits per host (domain/crawl/fetcher.ts). */
+export const CRAWL_PER_HOST: readonly ConfigField[] = [
+  { name: 'CRAWL_RATE_PER_HOST', type: 'number', default: '5', description: 'requests started per second per host (0: no limit)', example: '2' },
+  { name: 'CRAWL_CONCURRENCY_PER_HOST', type: 'integer', default: '4', description: 'requests in flight per host', example: '2' },
+];

@@ -1,5 +1,5 @@
 /** The image-validation processor's component spec (what `millrace help image-validation` prints). */
-import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, POSTGRES_URL } from '../../core/component-fields.ts';
+import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, CRAWL_PER_HOST, POSTGRES_URL } from '../../core/component-fields.ts';
 import { processorComponent } from '../component.ts';
 
 /**
@@ -38,8 +38,7 @@ export const imageValidationComponent = processorComponent({
       example: '4',
     },
     { name: 'CRAWL_IMAGE_MAX_BYTES', type: 'integer', default: '10485760', description: 'largest image downloaded; a larger one is rejected as download_failed', example: '5242880' },
-    { name: 'CRAWL_RATE_PER_HOST', type: 'number', default: '5', description: 'downloads started per second per host (0: no limit)', example: '2' },
-    { name: 'CRAWL_CONCURRENCY_PER_HOST', type: 'integer', default: '4', description: 'downloads in flight per host', example: '2' },
+    ...CRAWL_PER_HOST,
     { ...CRAWL_ALLOWED_HOSTS, description: `${CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too` },
     {
       name: 'CRAWL_SEARCH_ENDPOINTS',

@@ -1,5 +1,5 @@
 /** The finance bulk source's component spec (what `millrace help finance-bulk` prints). */
-import { POSTGRES_URL } from '../../../core/component-fields.ts';
+import { MILLRACE_HOME, POSTGRES_URL, UPLOAD_MAX_BYTES } from '../../../core/component-fields.ts';
 import { defineComponent } from '../../../core/component-spec.ts';
 
 /**
@@ -24,8 +24,8 @@ export const financeBulkComponent = defineComponent({
   writes: ['files `$MILLRACE_HOME/finance-bulk/`', 'Postgres finance_jobs, finance_statements, finance_job_rejections'],
   runs: 'the API: POST /v1/predictions/bulk (one statement at once: POST /v1/predictions/annual|quarterly)',
   config: [
-    { name: 'UPLOAD_MAX_BYTES', type: 'integer', default: '209715200', description: 'largest file accepted; a larger one is a 413', example: '52428800' },
-    { name: 'MILLRACE_HOME', type: 'path', default: '<checkout>/.millrace', description: 'files are kept under $MILLRACE_HOME/finance-bulk while they are read', example: '/var/lib/millrace' },
+    UPLOAD_MAX_BYTES,
+    { ...MILLRACE_HOME, description: 'files are kept under $MILLRACE_HOME/finance-bulk while they are read' },
     { ...POSTGRES_URL, description: 'the Postgres database: jobs, claimed statements, refused rows (and the scores the sink writes)' },
   ],
   example: [

@@ -1,5 +1,5 @@
 /** The image-search source's component spec (what `millrace help image-search` prints). */
-import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, POSTGRES_URL } from '../../../core/component-fields.ts';
+import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, CRAWL_PER_HOST, POSTGRES_URL } from '../../../core/component-fields.ts';
 import { defineComponent } from '../../../core/component-spec.ts';
 
 /**
@@ -33,8 +33,7 @@ export const imageSearchComponent = defineComponent({
       description: 'the image search endpoints, comma-separated URL templates with {q} for the search term; their hosts may be fetched even when local',
       example: 'https://images.example/search?q={q}',
     },
-    { name: 'CRAWL_RATE_PER_HOST', type: 'number', default: '5', description: 'requests started per second per host (0: no limit)', example: '1' },
-    { name: 'CRAWL_CONCURRENCY_PER_HOST', type: 'integer', default: '4', description: 'requests in flight per host', example: '2' },
+    ...CRAWL_PER_HOST,
     CRAWL_ALLOWED_HOSTS,
     { name: 'CRAWL_DATASETS_DIR', type: 'path', default: '$MILLRACE_HOME/datasets', description: "where the datasets' folders are (their export reads them)", example: '/srv/millrace/datasets' },
     { ...POSTGRES_URL, description: 'the Postgres database: datasets and the page log' },

@@ -1,5 +1,5 @@
 /** The upload source's component spec (what `millrace help uploads` prints). */
-import { POSTGRES_URL } from '../../../core/component-fields.ts';
+import { MILLRACE_HOME, POSTGRES_URL, UPLOAD_MAX_BYTES } from '../../../core/component-fields.ts';
 import { defineComponent } from '../../../core/component-spec.ts';
 
 /**
@@ -23,8 +23,8 @@ export const uploadsComponent = defineComponent({
   writes: ['files `$MILLRACE_HOME/uploads/`', 'Postgres uploads, upload_rejections'],
   runs: 'the API: POST /v1/uploads, then POST /v1/uploads/{id}/process',
   config: [
-    { name: 'UPLOAD_MAX_BYTES', type: 'integer', default: '209715200', description: 'largest file accepted (streamed to disk, never held in memory); a larger one is a 413', example: '52428800' },
-    { name: 'MILLRACE_HOME', type: 'path', default: '<checkout>/.millrace', description: 'uploaded files are kept under $MILLRACE_HOME/uploads', example: '/var/lib/millrace' },
+    UPLOAD_MAX_BYTES,
+    { ...MILLRACE_HOME, description: 'uploaded files are kept under $MILLRACE_HOME/uploads' },
     { ...POSTGRES_URL, description: 'the Postgres database: uploads, their progress and refused rows' },
   ],
   example: [
