@@ -17,6 +17,7 @@ import { FinanceScorer } from '../../domain/finance/score.ts';
 import { parseStatement, type Statement } from '../../domain/finance/statement.ts';
 import type { FinanceScore, ScoreRecord, StatementRecord } from '../../schemas/records/finance.ts';
 import { startOnce } from '../../core/start-once.ts';
+import { LeasedModel, withLeases } from '../../models/leased-model.ts';
 
 const DESCRIPTION = 'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
@@ -40,28 +41,16 @@ export type FinanceScoringSpec = ProcessorSpec<StatementRecord, ScoreRecord> & {
   close(): Promise<void>;
 };
 
-interface Loaded {
-  scorer: FinanceScorer;
-  /** batches scoring with it right now: a replaced scorer is released when the last one ends */
-  leases: number;
-  retired: boolean;
-}
-
 export function financeScoring(
   topics = { input: 'finance.statements.raw', output: 'finance.statements.scored' },
   options: FinanceScoringOptions = {},
 ): FinanceScoringSpec {
-  let current: Loaded | undefined;
+  let current: LeasedModel<FinanceScorer> | undefined;
   let db: Pool | undefined;
   let watch: ActiveVersionWatch | undefined;
   let log: Logger | undefined;
 
-  const release = ({ scorer }: Loaded) =>
-    void scorer.release().catch((error: Error) => log?.warn({ err: error, version: scorer.modelVersion }, 'releasing a replaced model failed'));
-  const retire = (loaded: Loaded) => {
-    loaded.retired = true;
-    if (loaded.leases === 0) release(loaded);
-  };
+  const releaseFailed = (error: Error, scorer: FinanceScorer) => log?.warn({ err: error, version: scorer.modelVersion }, 'releasing a replaced model failed');
 
   const start = startOnce(async (watchLog: Logger) => {
     db ??= createPostgresPool(2);
@@ -73,8 +62,8 @@ export function financeScoring(
       async ({ version }) => {
         const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) => FinanceScorer.load({ dir, intraOpNumThreads: 1, interOpNumThreads: 1 }));
         const previous = current;
-        current = { scorer, leases: 0, retired: false };
-        if (previous) retire(previous);
+        current = new LeasedModel(scorer, releaseFailed);
+        previous?.retire();
       },
       { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
     );
@@ -83,10 +72,10 @@ export function financeScoring(
   return {
     name: 'finance-scoring',
     ...topics,
-    modelVersion: () => current?.scorer.modelVersion,
+    modelVersion: () => current?.model.modelVersion,
     async close() {
       await watch?.close();
-      if (current) retire(current);
+      current?.retire();
       current = undefined;
       await db?.end();
       db = undefined;
@@ -106,14 +95,7 @@ export function financeScoring(
       await start(ctx.log);
       const loaded = current;
       if (!loaded) throw new Error(`model ${FINANCE_MODEL_ID} has no active version: activate one with millrace models activate`);
-      loaded.leases++;
-      let scores: FinanceScore[];
-      try {
-        scores = await loaded.scorer.score(valid.map((v) => v.statement));
-      } finally {
-        loaded.leases--;
-        if (loaded.retired && loaded.leases === 0) release(loaded);
-      }
+      const scores: FinanceScore[] = await withLeases([loaded], () => loaded.model.score(valid.map((v) => v.statement)));
       valid.forEach(({ index }, i) => {
         const { value, topic, partition, offset } = records[index]!;
         results[index] = [

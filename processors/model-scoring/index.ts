@@ -17,9 +17,10 @@ import { watchModel, type ActiveVersionWatch } from '../../models/model-registry
 import { servingVersions, type Serving } from '../../models/shadows.ts';
 import { recordFeatures, recordLabel, type SourceRecord } from '../../models/tabular/dataset-spec.ts';
 import { TabularScorer } from '../../models/tabular/scorer.ts';
-import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
+import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import type { ActiveScore, ModelScore, ShadowScore } from '../../schemas/records/model-scores.ts';
 import { startOnce } from '../../core/start-once.ts';
+import { LeasedModel, withLeases } from '../../models/leased-model.ts';
 
 export interface SourceEnvelope extends SourceRecord {
   id: string;
@@ -31,12 +32,7 @@ export interface SourceEnvelope extends SourceRecord {
 
 const isShadow = (score: ModelScore): score is ShadowScore => 'active_version' in score;
 
-/** A loaded version and the batches scoring with it: a replaced one is released when the last ends. */
-interface Loaded {
-  scorer: TabularScorer;
-  leases: number;
-  retired: boolean;
-}
+type Loaded = LeasedModel<TabularScorer>;
 
 interface InUse {
   active: Loaded;
@@ -62,21 +58,16 @@ export function modelScoring(
   let watch: ActiveVersionWatch | undefined;
   let log: Logger | undefined;
 
-  const release = (loaded: Loaded) =>
-    void loaded.scorer.release().catch((error: Error) => log?.warn({ err: error, version: loaded.scorer.version }, 'releasing a replaced model failed'));
-  const retire = (loaded: Loaded) => {
-    loaded.retired = true;
-    if (loaded.leases === 0) release(loaded);
-  };
+  const releaseFailed = (error: Error, scorer: TabularScorer) => log?.warn({ err: error, version: scorer.version }, 'releasing a replaced model failed');
   const members = (set: InUse) => [set.active, ...set.shadows];
 
   const switchTo = async (pool: Pool, serving: Serving) => {
-    const loaded = new Map((inUse ? members(inUse) : []).map((l) => [l.scorer.version, l]));
+    const loaded = new Map((inUse ? members(inUse) : []).map((l) => [l.model.version, l]));
     const fresh: Loaded[] = [];
     const obtain = async (version: string) => {
       const have = loaded.get(version);
       if (have) return have;
-      const loading = { scorer: await TabularScorer.load(pool, modelId, version), leases: 0, retired: false };
+      const loading = new LeasedModel(await TabularScorer.load(pool, modelId, version), releaseFailed);
       fresh.push(loading);
       return loading;
     };
@@ -86,14 +77,14 @@ export function modelScoring(
       const shadows: Loaded[] = [];
       for (const version of serving.shadows) shadows.push(await obtain(version));
       // a shadow scores the active version's records: another tenant's model has no business with them
-      const tenant = active.scorer.manifest.lineage.tenant_id;
-      next = { active, shadows: shadows.filter((s) => s.scorer.manifest.lineage.tenant_id === tenant) };
+      const tenant = active.model.manifest.lineage.tenant_id;
+      next = { active, shadows: shadows.filter((s) => s.model.manifest.lineage.tenant_id === tenant) };
     } catch (error) {
-      fresh.forEach(release); // the versions in use stay; the watch tries again at the next notification or check
+      fresh.forEach((l) => l.retire()); // the versions in use stay; the watch tries again at the next notification or check
       throw error;
     }
     const kept = new Set(members(next));
-    for (const unused of [...loaded.values(), ...fresh]) if (!kept.has(unused)) retire(unused);
+    for (const unused of [...loaded.values(), ...fresh]) if (!kept.has(unused)) unused.retire();
     inUse = next;
   };
 
@@ -116,10 +107,10 @@ export function modelScoring(
     output: topics.output,
     sideOutputs: [topics.shadow],
     route: (score) => (isShadow(score) ? topics.shadow : topics.output),
-    versions: () => (inUse ? { active: inUse.active.scorer.version, shadows: inUse.shadows.map((s) => s.scorer.version) } : undefined),
+    versions: () => (inUse ? { active: inUse.active.model.version, shadows: inUse.shadows.map((s) => s.model.version) } : undefined),
     async close() {
       await watch?.close();
-      if (inUse) members(inUse).forEach(retire);
+      if (inUse) members(inUse).forEach((l) => l.retire());
       inUse = undefined;
       await db?.end();
       db = undefined;
@@ -130,39 +121,50 @@ export function modelScoring(
       await start(ctx.log);
       const set = inUse;
       if (!set) throw new Error(`model ${modelId} has no active version: activate one (POST /v1/models/${modelId}/versions/<version>/activate)`);
-      const { manifest } = set.active.scorer;
+      const { manifest } = set.active.model;
       const definition = manifest.lineage.dataset.definition;
       const mine = records.flatMap((r, index) => (r.value.tenant_id === manifest.lineage.tenant_id ? [{ index, record: r }] : []));
       const features = mine.map(({ record }) => recordFeatures(definition, record.value));
       const leased = members(set);
-      leased.forEach((l) => l.leases++);
-      let scored: Awaited<ReturnType<TabularScorer['score']>>[];
-      try {
-        scored = await Promise.all(leased.map((l) => l.scorer.score(features)));
-      } finally {
-        for (const l of leased) if (--l.leases === 0 && l.retired) release(l);
-      }
-      const [active, ...shadows] = scored;
-      const results: TransformResult<ModelScore>[] = records.map(() => []);
-      mine.forEach(({ index, record }, i) => {
-        const { value, topic, partition, offset } = record;
-        const lineage = { id: value.id, tenant_id: value.tenant_id, event_time: value.event_time, source_topic: topic, source_partition: partition, source_offset: Number(offset), model_id: modelId };
-        const actual = recordLabel(definition, value);
-        const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
-        results[index] = [
-          own,
-          ...set.shadows.map((shadow, s) => ({
-            ...lineage,
-            model_version: shadow.scorer.version,
-            ...shadows[s]![i]!,
-            active_version: own.model_version,
-            active_label: own.label,
-            active_probability: own.probability,
-            actual,
-          })),
-        ];
-      });
-      return results;
+      const scored = await withLeases(leased, () => Promise.all(leased.map((l) => l.model.score(features))));
+      return scoresOf(records, mine, set, scored, modelId);
     },
   };
+}
+
+type Scored = Awaited<ReturnType<TabularScorer['score']>>;
+
+/**
+ * The batch's results: for each record of the model's tenant its active score and one shadow score
+ * per shadow version (carrying the active score of the same record); nothing for the others.
+ */
+function scoresOf(
+  records: readonly ConsumedRecord<SourceEnvelope>[],
+  mine: readonly { index: number; record: ConsumedRecord<SourceEnvelope> }[],
+  set: InUse,
+  [active, ...shadows]: Scored[],
+  modelId: string,
+): TransformResult<ModelScore>[] {
+  const { manifest } = set.active.model;
+  const definition = manifest.lineage.dataset.definition;
+  const results: TransformResult<ModelScore>[] = records.map(() => []);
+  mine.forEach(({ index, record }, i) => {
+    const { value, topic, partition, offset } = record;
+    const lineage = { id: value.id, tenant_id: value.tenant_id, event_time: value.event_time, source_topic: topic, source_partition: partition, source_offset: Number(offset), model_id: modelId };
+    const actual = recordLabel(definition, value);
+    const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
+    results[index] = [
+      own,
+      ...set.shadows.map((shadow, s) => ({
+        ...lineage,
+        model_version: shadow.model.version,
+        ...shadows[s]![i]!,
+        active_version: own.model_version,
+        active_label: own.label,
+        active_probability: own.probability,
+        actual,
+      })),
+    ];
+  });
+  return results;
 }
