@@ -9,6 +9,7 @@
  * fetched batch per partition is all that is ever held in memory.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { AbortedError, backoff, sleep } from '../../../core/backoff.ts';
 import { toDlqMessage } from '../../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../../core/kafka.ts';
 import { createLogger, type Logger } from '../../../core/logger.ts';
@@ -18,7 +19,6 @@ import { Registry } from '../../../core/registry.ts';
 import type { ReplayRange } from '../../../core/replay-range.ts';
 import { dlqTopicOf } from '../../../core/topic-spec.ts';
 import { prepareRows, type DeadRecord } from './prepare.ts';
-import { AbortedError, backoffMs, sleep } from './retry.ts';
 import { SinkSpecError, checkSpec, type ResolvedSinkSpec, type SinkSpec } from './spec.ts';
 import type { PreparedRow, SinkWriter, WriteOutcome } from './writer.ts';
 
@@ -115,7 +115,7 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
         return result;
       } catch (error) {
         if (error instanceof SinkSpecError) throw error;
-        const delayMs = backoffMs(n + 1, spec.retry.initialMs, spec.retry.maxMs);
+        const delayMs = backoff({ attempt: n + 1, baseMs: spec.retry.initialMs, capMs: spec.retry.maxMs, jitter: 'equal' });
         if (n === 0) consumer.pause([{ topic, partitions: [partition] }]);
         log.warn({ partition, attempt: n + 1, delayMs, err: error }, `${what} failed, partition paused, retrying`);
         metrics.retries.inc(labels);
