@@ -21,6 +21,12 @@ export interface DlqSource {
   message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>;
 }
 
+/** A record that falls out of the stream: where it came from and why (the DLQ headers say both). */
+export interface DeadLetter {
+  source: DlqSource;
+  error: Error;
+}
+
 export interface DlqContext {
   errorClass: string;
   errorMessage: string;

@@ -8,11 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backoff } from './backoff.ts';
 import type { Logger } from './logger.ts';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millrace.js');
 const STABLE_MS = 60_000;
-const MAX_BACKOFF_MS = 30_000;
+const RESTART_BACKOFF = { baseMs: 1_000, capMs: 30_000, jitter: 'equal' } as const;
 
 export interface Role {
   /** What the logs call it, e.g. `sink samples-flights-clickhouse`. */
@@ -33,7 +34,8 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
 
-  const launch = (role: Role, backoffMs: number): void => {
+  /** `restarts`: how many times in a row the role exited before staying up a minute. */
+  const launch = (role: Role, restarts: number): void => {
     const startedAt = Date.now();
     // children write their JSON logs to our stderr, so one stream holds the whole platform
     const child = spawn(process.execPath, [cli, ...role.args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...role.env } });
@@ -42,16 +44,17 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
     child.on('exit', (code, signal) => {
       children.delete(role.name);
       if (stopping) return;
-      const next = Date.now() - startedAt > STABLE_MS ? 1_000 : Math.min(MAX_BACKOFF_MS, backoffMs * 2);
-      log.error({ child: role.name, code, signal, restartInMs: next }, 'role exited, restarting');
+      const attempt = Date.now() - startedAt > STABLE_MS ? 1 : restarts + 1;
+      const delayMs = backoff({ attempt, ...RESTART_BACKOFF });
+      log.error({ child: role.name, code, signal, restartInMs: delayMs }, 'role exited, restarting');
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (!stopping) launch(role, next);
-      }, next);
+        if (!stopping) launch(role, attempt);
+      }, delayMs);
       timers.add(timer);
     });
   };
-  for (const role of roles) launch(role, 500);
+  for (const role of roles) launch(role, 0);
 
   return {
     pids: () => Object.fromEntries([...children].map(([name, child]) => [name, child.pid])),

@@ -8,13 +8,15 @@ import { sinkComponents } from '../../connectors/sinks/components.ts';
 import { sourceComponents } from '../../connectors/sources/components.ts';
 import type { ComponentKind, ComponentSpec } from '../../core/component-spec.ts';
 import { processorComponents } from '../../processors/components.ts';
+import { MillraceError } from '../../core/errors.ts';
 
 export const components: readonly ComponentSpec[] = [...sourceComponents, ...processorComponents, ...sinkComponents];
 
 export const COMPONENT_KINDS: readonly ComponentKind[] = ['source', 'processor', 'sink'];
 
-export class UnknownComponentError extends Error {
+export class UnknownComponentError extends MillraceError {
   override name = 'UnknownComponentError';
+  override readonly code = 'unknown_component';
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * The one way crawlers fetch (got-scraping): polite and bounded. Per host: at most `concurrency`
  * requests in flight and `ratePerSecond` starts a second; robots.txt obeyed (fetched once per
- * origin); 429, 5xx, timeouts and network errors retried with capped exponential back-off
- * (Retry-After honoured); responses capped at `maxBytes`; content types checked; redirects
+ * origin); 429, 5xx, timeouts and network errors retried with capped, jittered back-off
+ * (core/backoff; Retry-After honoured); responses capped at `maxBytes`; content types checked; redirects
  * bounded; targets that are not public http(s) URLs refused (target-guard.ts), redirects included.
  * Every attempt is written to the fetch log.
  */
 import { gotScraping, type Response } from 'got-scraping';
 import PQueue from 'p-queue';
 import robotsParserModule from 'robots-parser';
+import { backoff, sleep } from '../../core/backoff.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { FetchLog, Outcome } from './fetch-log.ts';
@@ -112,9 +113,12 @@ export class Fetcher {
           if (error instanceof RetryableError) throw error.final;
           throw error;
         }
-        const delay = Math.min(this.o.maxBackoffMs, error.retryAfterMs ?? this.o.backoffMs * 2 ** (attempt - 1));
+        const delay =
+          error.retryAfterMs !== undefined
+            ? Math.min(this.o.maxBackoffMs, error.retryAfterMs)
+            : backoff({ attempt, baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs, jitter: 'equal' });
         this.options.logger.warn({ url, attempt, delayMs: delay, reason: error.final.message }, 'fetch retry');
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
       }
     }
   }
@@ -208,7 +212,7 @@ export class Fetcher {
     const now = Date.now();
     const at = Math.max(now, this.nextStart.get(host) ?? 0);
     this.nextStart.set(host, at + 1000 / this.o.ratePerSecondPerHost);
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+    if (at > now) await sleep(at - now);
   }
 
   /** robots.txt of an origin, fetched once: 4xx means no rules, 5xx or no answer means stay out. */

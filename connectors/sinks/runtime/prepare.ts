@@ -1,18 +1,17 @@
 /**
- * From fetched Kafka messages to table rows: decode (Avro via the registry), map the columns, keep
- * the latest record per key. What cannot be decoded or mapped is a dead record for the DLQ.
+ * From fetched Kafka messages to table rows: decode (core/decode.ts, the one consume path), map the
+ * columns, keep the latest record per key. What cannot be decoded or mapped is a dead letter.
  */
 import type { KafkaMessage } from 'kafkajs';
-import type { DlqSource } from '../../../core/dlq.ts';
-import { UndecodableError, type Registry } from '../../../core/schema-registry.ts';
-import type { ResolvedSinkSpec, RecordMeta } from './spec.ts';
+import { decodeMessage, type ConsumedRecord } from '../../../core/decode.ts';
+import type { DeadLetter } from '../../../core/dlq.ts';
+import type { Registry } from '../../../core/schema-registry.ts';
+import type { ResolvedSinkSpec } from './spec.ts';
 import type { PreparedRow } from './writer.ts';
 import { MillraceError } from '../../../core/errors.ts';
 
-export interface DeadRecord {
-  source: DlqSource;
-  error: Error;
-}
+/** A record the sink cannot write: the DLQ's business. */
+export type DeadRecord = DeadLetter;
 
 /** A column function returned something the target cannot store, or threw. */
 export class ColumnMappingError extends MillraceError {
@@ -31,40 +30,33 @@ export async function prepareRows<T>(
   const latest = new Map<string, PreparedRow>();
   const dead: DeadRecord[] = [];
   for (const message of messages) {
-    const source: DlqSource = { topic, partition, message };
-    let decoded: { schemaId: number; value: T };
-    try {
-      decoded = await registry.decode<T>(message.value);
-    } catch (error) {
-      if (!(error instanceof UndecodableError)) throw error; // the registry is unreachable: retry the batch
-      dead.push({ source, error });
+    const decoded = await decodeMessage<T>(registry, topic, partition, message);
+    if (decoded.dead) {
+      dead.push(decoded.dead);
       continue;
     }
-    const meta: RecordMeta = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key?.toString() ?? null,
-      timestamp: message.timestamp,
-      headers: message.headers ?? {},
-      schemaId: decoded.schemaId,
-    };
     try {
-      const cells = spec.columnNames.map((column) => {
-        const cell = spec.columns[column]!(decoded.value, meta);
-        if (cell === undefined) throw new ColumnMappingError(`column ${column}: no value`);
-        if (typeof cell === 'number' && !Number.isFinite(cell)) throw new ColumnMappingError(`column ${column}: ${cell} is not a finite number`);
-        return cell;
-      });
+      const cells = cellsOf(spec, decoded.record);
       const key = cells[keyIndex];
       if (key === null) throw new ColumnMappingError(`key column ${spec.key} is null`);
       const id = String(key);
       latest.delete(id); // re-inserted below: the map keeps offset order
-      latest.set(id, { offset: BigInt(message.offset), cells, source });
+      latest.set(id, { offset: BigInt(message.offset), cells, source: decoded.source });
     } catch (error) {
       const reason = error instanceof ColumnMappingError ? error : new ColumnMappingError((error as Error).message, { cause: error });
-      dead.push({ source, error: reason });
+      dead.push({ source: decoded.source, error: reason });
     }
   }
   return { rows: [...latest.values()], dead };
+}
+
+/** The record's cells in the spec's column order; ColumnMappingError for one the target cannot store. */
+function cellsOf<T>(spec: ResolvedSinkSpec<T>, record: ConsumedRecord<T>) {
+  const { value, ...meta } = record; // RecordMeta: where the record came from
+  return spec.columnNames.map((column) => {
+    const cell = spec.columns[column]!(value, meta);
+    if (cell === undefined) throw new ColumnMappingError(`column ${column}: no value`);
+    if (typeof cell === 'number' && !Number.isFinite(cell)) throw new ColumnMappingError(`column ${column}: ${cell} is not a finite number`);
+    return cell;
+  });
 }

@@ -1,33 +1,4 @@
-/** Capped exponential back-off, an abortable sleep, and the split that finds the rows a database refuses. */
-import { MillraceError } from '../../../core/errors.ts';
-
-/** Delay before retry `attempt` (1-based): initial * 2^(attempt-1), capped, with ±20 % jitter. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
-  const jittered = base * (0.8 + 0.4 * random());
-  return Math.round(Math.min(maxMs, Math.max(1, jittered)));
-}
-
-export class AbortedError extends MillraceError {
-  override name = 'AbortedError';
-  override readonly code = 'aborted';
-}
-
-/** Resolves after `ms`, or rejects with AbortedError as soon as `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError('aborted'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** The split that finds the rows a database refuses (the back-off itself is core/backoff.ts). */
 
 /**
  * Writes `rows` with `write`; when the database refuses the lot because of the data (`isDataError`),
