@@ -18,14 +18,14 @@ class FixedError extends MillraceError {
 }
 
 describe('MillraceError', () => {
-  it('defaults to an internal, non-retriable 500', () => {
+  it('defaults to an internal 500 that leaves retriable unsaid (kafkajs would give up on false)', () => {
     const error = new MillraceError('boom');
     assert.ok(error instanceof Error);
     assert.equal(error.name, 'MillraceError');
     assert.equal(error.message, 'boom');
     assert.equal(error.code, 'internal');
     assert.equal(error.status, 500);
-    assert.equal(error.retriable, false);
+    assert.equal(error.retriable, undefined);
     assert.equal(error.details, undefined);
     assert.deepEqual(error.headers, {});
   });

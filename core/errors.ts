@@ -1,7 +1,7 @@
 /**
  * The one error base: every domain error extends MillraceError and says what it is (`code`), the
  * HTTP status it maps to (`status`, 500 for internal faults), whether trying again may succeed
- * (`retriable`) and structured `details`. `httpErrorOf` turns any thrown value into the API's
+ * (`retriable`, left unsaid unless known: kafkajs reads it) and structured `details`. `httpErrorOf` turns any thrown value into the API's
  * answer; api/errors.ts applies it once, in `app.onError`. No imports: anything may use it.
  */
 
@@ -17,7 +17,12 @@ export interface MillraceErrorOptions extends ErrorOptions {
   code?: string;
   /** HTTP status it maps to; default 500 (internal: the message stays in the log). */
   status?: number;
-  /** Whether the same operation may succeed when tried again; default false. */
+  /**
+   * Whether the same operation may succeed when tried again; default unsaid (undefined). Say
+   * false only for an error that never reaches kafkajs: its retrier gives up on `retriable ===
+   * false` at once, and retries anything else (undefined included); a crashed consumer restarts
+   * only on `true`.
+   */
   retriable?: boolean;
   /** Structured facts about the failure; `field` (a string) names the input at fault in HTTP answers. */
   details?: Record<string, unknown>;
@@ -46,12 +51,12 @@ export class MillraceError extends Error {
   override name = 'MillraceError';
   readonly code: string;
   readonly status: number;
-  readonly retriable: boolean;
+  readonly retriable: boolean | undefined;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string>;
 
   constructor(message: string, options: MillraceErrorOptions = {}) {
-    const { code = 'internal', status = 500, retriable = false, details, headers = {}, ...errorOptions } = options;
+    const { code = 'internal', status = 500, retriable, details, headers = {}, ...errorOptions } = options;
     super(message, errorOptions);
     this.code = code;
     this.status = status;

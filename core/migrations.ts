@@ -13,6 +13,7 @@ import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
 import { MillraceError } from './errors.ts';
+import { inClientTransaction } from './postgres.ts';
 
 export interface Migration {
   name: string;
@@ -79,15 +80,12 @@ export async function migratePostgres(url = loadConfig().POSTGRES_URL, dir = sql
     const done: string[] = [];
     for (const migration of readMigrations(dir)) {
       if (checkUnchanged(applied, migration, 'postgres')) continue;
-      try {
-        await client.query('BEGIN');
+      await inClientTransaction(client, async () => {
         await client.query(migration.sql);
         await client.query(`INSERT INTO ${TABLE} (name, sha256) VALUES ($1, $2)`, [migration.name, migration.sha256]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw new MigrationError(`postgres migration ${migration.name} failed: ${(error as Error).message}`);
-      }
+      }).catch((error: Error) => {
+        throw new MigrationError(`postgres migration ${migration.name} failed: ${error.message}`, { cause: error });
+      });
       done.push(migration.name);
     }
     return done;

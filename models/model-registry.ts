@@ -20,7 +20,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Pool, PoolClient } from '../core/postgres.ts';
+import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
 import { MillraceError, type MillraceErrorOptions } from '../core/errors.ts';
 
 export const ACTIVATED_CHANNEL = 'millrace_model_activated';
@@ -132,21 +132,6 @@ export interface ModelVersion {
 }
 
 const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activated_at';
-
-export async function inTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined); // the connection may be what failed; the error that matters is `error`
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Registers the manifest directory `dir` as a version of the model its manifest names (the model

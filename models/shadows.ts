@@ -4,8 +4,8 @@
  * compared with the active version's before it is activated. A model may have several. Attaching
  * and detaching notify like an activation, so scoring processors follow without a restart.
  */
-import type { Pool, PoolClient } from '../core/postgres.ts';
-import { activeVersion, ACTIVATED_CHANNEL, inTransaction, UnknownModelError, UnknownVersionError, type ModelVersion } from './model-registry.ts';
+import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
+import { activeVersion, ACTIVATED_CHANNEL, UnknownModelError, UnknownVersionError, type ModelVersion } from './model-registry.ts';
 import { MillraceError } from '../core/errors.ts';
 
 export interface Shadow {

@@ -21,7 +21,7 @@ import { FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
 import { AMOUNTS, checkStatement, epochDay, sharedScorer, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Pool } from '../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../core/postgres.ts';
 import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError, errorBody } from '../errors.ts';
@@ -120,33 +120,19 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
         const topic = statementsTopic();
         const [score] = await (await sharedScorer(db)).score([checked.statement]);
         const { value } = checked;
-        const client = await db.connect();
-        let published: { topic: string; partition: number; offset: string };
-        try {
-          await client.query('BEGIN');
-          // a concurrent twin waits here on the unique key, then finds this one and gets the 409
+        const published = await inTransaction(db, async (client) => {
+          // a concurrent twin waits here on the unique key, then finds this one and gets the 409 (its transaction wrote nothing)
           const { rowCount } = await client.query(
             `INSERT INTO finance_statements (id, tenant_id, company_id, period_end, kind, source) VALUES ($1, $2, $3, $4, $5, 'api')
              ON CONFLICT DO NOTHING`,
             [value.id, tenantId, value.company_id, checked.periodEnd, kind],
           );
-          if (!rowCount) {
-            await client.query('ROLLBACK');
-            c.header('location', `/v1/predictions/${value.id}`);
-            return c.json(
-              {
-                ...errorBody(c, 'conflict', `company ${JSON.stringify(value.company_id)} already has a ${kind} prediction for ${checked.periodEnd}: ${value.id}`, 'period_end'),
-                id: value.id,
-              },
-              409,
-            );
-          }
+          if (!rowCount) return undefined;
           const [result] = await ingestor.ingest(topic, tenantId, [value]).catch((error: Error) => {
             log.warn({ request_id: c.get('requestId'), err: error }, 'publishing a statement failed');
             throw new ApiError(503, 'unavailable', `could not publish the statement to ${STATEMENTS_TOPIC}, nothing was recorded: ${error.message}`);
           });
           if (!result || 'error' in result) throw new Error(`${STATEMENTS_TOPIC} refused the statement: ${result && 'error' in result ? result.message : 'no result'}`);
-          published = { topic: topic.name, partition: result.partition, offset: result.offset };
           // the pipeline's row (source_offset >= 0) wins whichever comes first
           await client.query(
             `INSERT INTO finance_scores (id, tenant_id, company_id, period_end, kind, ohlson_probability, zmijewski_probability, altman_probability, altman_z,
@@ -170,12 +156,17 @@ export function registerFinance(app: OpenAPIHono<AuthEnv>, deps: FinanceDeps, gu
               new Date(value.event_time),
             ],
           );
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
+          return { topic: topic.name, partition: result.partition, offset: result.offset };
+        });
+        if (!published) {
+          c.header('location', `/v1/predictions/${value.id}`);
+          return c.json(
+            {
+              ...errorBody(c, 'conflict', `company ${JSON.stringify(value.company_id)} already has a ${kind} prediction for ${checked.periodEnd}: ${value.id}`, 'period_end'),
+              id: value.id,
+            },
+            409,
+          );
         }
         return c.json(
           {

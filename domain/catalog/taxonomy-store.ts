@@ -2,7 +2,7 @@
  * Taxonomies in Postgres: saving one makes a new version (with its reference items, in one
  * transaction); reading resolves `id` (the latest) or `id@version`.
  */
-import type { Pool } from '../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../core/postgres.ts';
 import { taxonomySchema, type Taxonomy } from './taxonomy.ts';
 import type { Reference } from './reference-store.ts';
 import { MillraceError } from '../../core/errors.ts';
@@ -33,9 +33,7 @@ export function parseTaxonomyRef(ref: string): { id: string; version?: number } 
 export async function saveTaxonomy(db: Pool, tenantId: string, id: string, taxonomy: Taxonomy, references: readonly Reference[]): Promise<StoredTaxonomy> {
   const unknown = references.find((r) => !taxonomy.genres.includes(r.genre));
   if (unknown) throw new TaxonomyNotFoundError(`reference "${unknown.text}" has genre ${JSON.stringify(unknown.genre)}, which the taxonomy does not list`);
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     // serialises concurrent saves of one taxonomy: each gets its own version number
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taxonomy:${tenantId}:${id}`]);
     const { rows } = await client.query<{ version: number }>(
@@ -52,14 +50,8 @@ export async function saveTaxonomy(db: Pool, tenantId: string, id: string, taxon
         [tenantId, id, version, JSON.stringify(references)],
       );
     }
-    await client.query('COMMIT');
     return { id, version, taxonomy, references: [...references] };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Promise<StoredTaxonomy> {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../core/config.ts';
-import type { Pool, PoolClient } from '../../core/postgres.ts';
+import { inTransaction, type Pool, type PoolClient } from '../../core/postgres.ts';
 import { toSigned64 } from './dhash.ts';
 import { extensionOf, type ImageFormat } from './image-format.ts';
 
@@ -117,9 +117,7 @@ export class DatasetImageStore {
 
   /** Stores the verdict of a candidate, turning an acceptable image into a duplicate when the dataset has it already. */
   async decide(candidate: Candidate, judgement: Judgement): Promise<StoredVerdict> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`image_dataset:${candidate.dataset_id}`]);
       const { rows: before } = await client.query<StoredVerdict>(`SELECT ${COLUMNS} FROM image_dataset_items WHERE dataset_id = $1 AND url = $2`, [
         candidate.dataset_id,
@@ -136,14 +134,8 @@ export class DatasetImageStore {
         );
         stored = rows[0];
       }
-      await client.query('COMMIT');
       return stored!;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Under the dataset's lock: an exact copy (same sha256) or a near one (dHash within the distance) of an accepted image is a duplicate. */

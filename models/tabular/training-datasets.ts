@@ -1,6 +1,6 @@
 /** Training datasets in Postgres (sql/postgres/0014_training.sql) and their rows in ClickHouse. */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import type { Pool } from '../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../core/postgres.ts';
 import { datasetDefinitionSchema, rowsQuery, statsQuery, type DatasetDefinition } from './dataset-spec.ts';
 import { MillraceError } from '../../core/errors.ts';
 
@@ -25,9 +25,7 @@ export class UnknownDatasetError extends MillraceError {
  * latest version (then that one is returned with `created: false`).
  */
 export async function saveDataset(db: Pool, tenantId: string, name: string, definition: DatasetDefinition): Promise<Dataset & { created: boolean }> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     // serialises versions of one dataset name
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training_dataset:${tenantId}:${name}`]);
     const { rows } = await client.query<Dataset & { same: boolean }>(
@@ -36,7 +34,6 @@ export async function saveDataset(db: Pool, tenantId: string, name: string, defi
     );
     const latest = rows[0];
     if (latest?.same) {
-      await client.query('COMMIT');
       return { tenant_id: latest.tenant_id, name: latest.name, version: latest.version, definition: latest.definition, created_at: latest.created_at, created: false };
     }
     const inserted = await client.query<Dataset>('INSERT INTO training_datasets (tenant_id, name, version, definition) VALUES ($1, $2, $3, $4) RETURNING *', [
@@ -45,14 +42,8 @@ export async function saveDataset(db: Pool, tenantId: string, name: string, defi
       (latest?.version ?? 0) + 1,
       JSON.stringify(definition),
     ]);
-    await client.query('COMMIT');
     return { ...inserted.rows[0]!, created: true };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** A version of a dataset, the latest when `version` is left out; UnknownDatasetError names `field` (the input that named it). */

@@ -4,9 +4,8 @@
  * any trainer claims a queued job or one whose lease ran out (its trainer died). Events are kept
  * in order per job for the SSE route, and published to models.training.events.
  */
-import type { Pool, PoolClient } from '../../core/postgres.ts';
+import { inTransaction, type Pool, type PoolClient } from '../../core/postgres.ts';
 import type { AvroProducer } from '../../core/producer.ts';
-import { inTransaction } from '../model-registry.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 

@@ -9,7 +9,7 @@
  * isolated with savepoints and handed to the DLQ; the rest of its batch is still written.
  */
 import type pg from 'pg';
-import { createPostgresPool } from '../../../core/postgres.ts';
+import { createPostgresPool, inClientTransaction } from '../../../core/postgres.ts';
 import { writeOrSplit } from '../runtime/retry.ts';
 import { SinkSpecError, type Cell, type ResolvedSinkSpec } from '../runtime/spec.ts';
 import type { PartitionBatch, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
@@ -85,60 +85,60 @@ export class PostgresWriter<T> implements SinkWriter {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO sink_offsets (sink, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
-         ON CONFLICT (sink, topic, partition) DO NOTHING`,
-        [this.spec.name, batch.topic, batch.partition],
-      );
-      const { rows: locked } = await client.query<{ next_offset: string; cluster_id: string | null }>(
-        'SELECT next_offset, cluster_id FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-        [this.spec.name, batch.topic, batch.partition],
-      );
-      // offsets of another cluster's log say nothing about this one
-      const stored = locked[0]!.cluster_id === batch.clusterId ? BigInt(locked[0]!.next_offset) : 0n;
-      if (stored >= batch.next) {
-        await client.query('ROLLBACK');
-        return { durable: stored, written: 0, refused: 0 };
-      }
-      const rows = batch.rows.filter((r) => r.offset >= stored);
-      let written = 0;
-      let refusedCount = 0;
-      for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
-        await writeOrSplit(
-          rows.slice(i, i + this.rowsPerStatement),
-          async (part) => {
-            await client.query('SAVEPOINT upsert');
-            try {
-              await client.query(this.statement(part.length), part.flatMap((r) => r.cells.map(param)));
-              await client.query('RELEASE SAVEPOINT upsert');
-              written += part.length;
-            } catch (error) {
-              await client.query('ROLLBACK TO SAVEPOINT upsert');
-              throw error;
-            }
-          },
-          async (row, error) => {
-            refusedCount++;
-            await refused(row, refusal(error));
-          },
-          isDataError,
-        );
-      }
-      await client.query(
-        'UPDATE sink_offsets SET next_offset = $4, cluster_id = $5, updated_at = now() WHERE sink = $1 AND topic = $2 AND partition = $3',
-        [this.spec.name, batch.topic, batch.partition, batch.next.toString(), batch.clusterId],
-      );
-      await client.query('COMMIT');
-      return { durable: batch.next, written, refused: refusedCount };
+      return await inClientTransaction(client, (tx) => this.writeIn(tx, batch, refused));
     } catch (error) {
       broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       // a connection that failed mid-transaction is not trusted again
       client.release(broken);
     }
+  }
+
+  /** The batch's transaction: its position, the upsert (refused rows isolated with savepoints), the new position. */
+  private async writeIn(client: pg.PoolClient, batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
+    await client.query(
+      `INSERT INTO sink_offsets (sink, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
+       ON CONFLICT (sink, topic, partition) DO NOTHING`,
+      [this.spec.name, batch.topic, batch.partition],
+    );
+    const { rows: locked } = await client.query<{ next_offset: string; cluster_id: string | null }>(
+      'SELECT next_offset, cluster_id FROM sink_offsets WHERE sink = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+      [this.spec.name, batch.topic, batch.partition],
+    );
+    // offsets of another cluster's log say nothing about this one
+    const stored = locked[0]!.cluster_id === batch.clusterId ? BigInt(locked[0]!.next_offset) : 0n;
+    // nothing to write (the row was there already, so the transaction changed nothing and commits as such)
+    if (stored >= batch.next) return { durable: stored, written: 0, refused: 0 };
+    const rows = batch.rows.filter((r) => r.offset >= stored);
+    let written = 0;
+    let refusedCount = 0;
+    for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
+      await writeOrSplit(
+        rows.slice(i, i + this.rowsPerStatement),
+        async (part) => {
+          await client.query('SAVEPOINT upsert');
+          try {
+            await client.query(this.statement(part.length), part.flatMap((r) => r.cells.map(param)));
+            await client.query('RELEASE SAVEPOINT upsert');
+            written += part.length;
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT upsert');
+            throw error;
+          }
+        },
+        async (row, error) => {
+          refusedCount++;
+          await refused(row, refusal(error));
+        },
+        isDataError,
+      );
+    }
+    await client.query(
+      'UPDATE sink_offsets SET next_offset = $4, cluster_id = $5, updated_at = now() WHERE sink = $1 AND topic = $2 AND partition = $3',
+      [this.spec.name, batch.topic, batch.partition, batch.next.toString(), batch.clusterId],
+    );
+    return { durable: batch.next, written, refused: refusedCount };
   }
 
   private statement(rows: number): string {

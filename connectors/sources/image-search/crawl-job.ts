@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../../core/logger.ts';
-import type { Pool } from '../../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { FetchError, type Fetcher } from '../../../domain/crawl/fetcher.ts';
 import { parseSearchResults } from './search-results.ts';
@@ -110,9 +110,7 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
 }
 
 async function recordPage(db: Pool, datasetId: string, keyword: string, pageUrl: string, next: string | null, images: { id: string; url: string }[]): Promise<void> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(db, async (client) => {
     await client.query(
       `INSERT INTO image_dataset_candidates (dataset_id, url, record_id, keyword, page_url)
        SELECT $1, url, record_id, $3, $4 FROM unnest($2::text[], $5::text[]) AS t (url, record_id) ON CONFLICT DO NOTHING`,
@@ -125,11 +123,5 @@ async function recordPage(db: Pool, datasetId: string, keyword: string, pageUrl:
       images.length,
       next,
     ]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
