@@ -13,12 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { z } from 'zod';
-import { loadConfig } from '../core/config.ts';
+import { listenToChannel } from '../core/pg-listen.ts';
 import type { Logger } from '../core/logger.ts';
 import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
 import { MillraceError, type MillraceErrorOptions } from '../core/errors.ts';
@@ -310,10 +308,6 @@ export async function watchModel<T>(
 ): Promise<ActiveVersionWatch> {
   let current: string | undefined;
   let closed = false;
-  let listener: pg.Client | undefined;
-  let reconnectTimer: NodeJS.Timeout | undefined;
-  let backoff = reconnectMs;
-
   let running: Promise<void> | undefined;
   let again = false;
   const checkOnce = async () => {
@@ -344,48 +338,12 @@ export async function watchModel<T>(
   const checkInBackground = () =>
     void check().catch((error: Error) => log.error({ model_id: modelId, err: error, in_use: current ?? null }, 'cannot switch to the active model version'));
 
-  const connect = async () => {
-    reconnectTimer = undefined;
-    const client = new pg.Client({
-      connectionString: loadConfig().POSTGRES_URL,
-      application_name: 'millrace-model-watch',
-      keepAlive: true,
-      // the watch serves a process that something else keeps alive (a processor's consumer): it never does so alone
-      stream: () => new Socket().unref(),
-    });
-    let lost = false;
-    const onLost = (error?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (listener === client) listener = undefined;
-      void client.end().catch(() => undefined);
-      if (closed) return;
-      log.warn({ model_id: modelId, err: error, retry_ms: backoff }, 'model listener connection lost, reconnecting');
-      reconnectTimer = setTimeout(() => void connect(), backoff);
-      backoff = Math.min(backoff * 2, 30_000);
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    client.on('notification', (message) => {
-      if (message.channel === ACTIVATED_CHANNEL && message.payload === modelId) checkInBackground();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ACTIVATED_CHANNEL}`);
-    } catch (error) {
-      onLost(error as Error);
-      return;
-    }
-    if (closed) {
-      await client.end();
-      return;
-    }
-    listener = client;
-    backoff = reconnectMs;
-    // activations while nobody listened were not delivered
-    checkInBackground();
-  };
-
+  const listener = await listenToChannel(ACTIVATED_CHANNEL, (payload) => void (payload === modelId && checkInBackground()), {
+    log,
+    bindings: { model_id: modelId },
+    reconnectMs,
+    onListening: checkInBackground, // activations while nobody listened were not delivered
+  });
   const interval = setInterval(checkInBackground, checkIntervalMs);
   interval.unref();
   const watch: ActiveVersionWatch = {
@@ -393,12 +351,10 @@ export async function watchModel<T>(
     async close() {
       closed = true;
       clearInterval(interval);
-      clearTimeout(reconnectTimer);
-      await listener?.end();
+      await listener.close();
       await running?.catch(() => undefined);
     },
   };
-  await connect();
   try {
     await check();
   } catch (error) {
