@@ -58,46 +58,49 @@ export async function judgeBytes(settings: Pick<DatasetSettings, 'min_width' | '
   return { verdict: 'accepted', format, width, height, sha256: sha256Of(body), dhash, ...seen };
 }
 
+/** Any content type: the bytes decide. */
+const download = (fetcher: ImageValidationDeps['fetcher'], image: FoundImage) => fetcher.fetch(image.url, [''], image.dataset_id);
+
+/** The accepted-image record of a stored verdict, with its lineage. */
+function acceptedImage(record: ConsumedRecord<FoundImage>, verdict: StoredVerdict, absolutePath: string): AcceptedImage {
+  const { value } = record;
+  return {
+    id: value.id,
+    tenant_id: value.tenant_id,
+    event_time: value.event_time,
+    dataset_id: value.dataset_id,
+    keyword: value.keyword,
+    url: value.url,
+    path: absolutePath,
+    sha256: verdict.sha256!,
+    dhash: hexOf(BigInt(verdict.dhash!)),
+    format: verdict.format!,
+    width: verdict.width!,
+    height: verdict.height!,
+    bytes: verdict.bytes!,
+    content_type: verdict.content_type ?? '',
+    source_topic: record.topic,
+    source_partition: record.partition,
+    source_offset: Number(record.offset),
+  };
+}
+
+/** A verdict stored before a crash whose file was not written yet: download again and write it, if the bytes are the same. */
+async function restoreFile({ store, fetcher }: ImageValidationDeps, image: FoundImage, verdict: StoredVerdict): Promise<void> {
+  if (await store.hasFile(verdict.path!, verdict.bytes!)) return;
+  let body: Buffer;
+  try {
+    ({ body } = await download(fetcher, image));
+  } catch (error) {
+    if (!(error instanceof FetchError)) throw error;
+    throw new ImageRecordError(`${image.url} was accepted but its file is missing and cannot be downloaded again: ${error.message}`);
+  }
+  if (sha256Of(body) !== verdict.sha256) throw new ImageRecordError(`${image.url} changed since it was accepted (sha256 differs); its file cannot be restored`);
+  await store.writeFile(verdict.path!, body);
+}
+
 export function imageValidation(deps: ImageValidationDeps, topics = { input: 'crawl.images.raw', output: 'crawl.images.accepted' }): ProcessorSpec<FoundImage, AcceptedImage> {
   const { store, fetcher } = deps;
-  const download = (image: FoundImage) => fetcher.fetch(image.url, [''], image.dataset_id); // any content type: the bytes decide
-
-  const accepted = (record: ConsumedRecord<FoundImage>, verdict: StoredVerdict): AcceptedImage => {
-    const { value } = record;
-    return {
-      id: value.id,
-      tenant_id: value.tenant_id,
-      event_time: value.event_time,
-      dataset_id: value.dataset_id,
-      keyword: value.keyword,
-      url: value.url,
-      path: store.absolute(verdict.path!),
-      sha256: verdict.sha256!,
-      dhash: hexOf(BigInt(verdict.dhash!)),
-      format: verdict.format!,
-      width: verdict.width!,
-      height: verdict.height!,
-      bytes: verdict.bytes!,
-      content_type: verdict.content_type ?? '',
-      source_topic: record.topic,
-      source_partition: record.partition,
-      source_offset: Number(record.offset),
-    };
-  };
-
-  /** A verdict stored before a crash whose file was not written yet: download again and write it, if the bytes are the same. */
-  const restoreFile = async (image: FoundImage, verdict: StoredVerdict): Promise<void> => {
-    if (await store.hasFile(verdict.path!, verdict.bytes!)) return;
-    let body: Buffer;
-    try {
-      ({ body } = await download(image));
-    } catch (error) {
-      if (!(error instanceof FetchError)) throw error;
-      throw new ImageRecordError(`${image.url} was accepted but its file is missing and cannot be downloaded again: ${error.message}`);
-    }
-    if (sha256Of(body) !== verdict.sha256) throw new ImageRecordError(`${image.url} changed since it was accepted (sha256 differs); its file cannot be restored`);
-    await store.writeFile(verdict.path!, body);
-  };
 
   const validate = async (record: ConsumedRecord<FoundImage>): Promise<AcceptedImage[]> => {
     const image = record.value;
@@ -105,12 +108,12 @@ export function imageValidation(deps: ImageValidationDeps, topics = { input: 'cr
     if (!settings || settings.tenant_id !== image.tenant_id) throw new ImageRecordError(`tenant ${image.tenant_id} has no dataset ${image.dataset_id}`);
     const candidate: Candidate = { dataset_id: image.dataset_id, tenant_id: image.tenant_id, url: image.url, record_id: image.id, keyword: image.keyword };
     let verdict = await store.existing(image.dataset_id, image.url);
-    if (verdict?.verdict === 'accepted') await restoreFile(image, verdict);
+    if (verdict?.verdict === 'accepted') await restoreFile(deps, image, verdict);
     if (!verdict) {
       let judgement: Judgement;
       let body: Buffer | undefined;
       try {
-        const fetched = await download(image);
+        const fetched = await download(fetcher, image);
         body = fetched.body;
         judgement = await judgeBytes(settings, body, fetched.contentType);
       } catch (error) {
@@ -121,10 +124,10 @@ export function imageValidation(deps: ImageValidationDeps, topics = { input: 'cr
       if (verdict.verdict === 'accepted') {
         // the verdict may be another instance's, decided meanwhile: these bytes are its file only if they hash the same
         if (judgement.verdict === 'accepted' && judgement.sha256 === verdict.sha256) await store.writeFile(verdict.path!, body!);
-        else await restoreFile(image, verdict);
+        else await restoreFile(deps, image, verdict);
       }
     }
-    return verdict.verdict === 'accepted' ? [accepted(record, verdict)] : [];
+    return verdict.verdict === 'accepted' ? [acceptedImage(record, verdict, store.absolute(verdict.path!))] : [];
   };
 
   return {
