@@ -37,3 +37,6 @@ const isPlainFileName = (name: string) => name !== '.' && name !== '..' && ![...
 
 /** An uploaded file's name: only recorded (files are stored under their id), but shown and sent back, so no paths, no control characters. */
 export const FileNameSchema = z.string().max(255).refine(isPlainFileName, 'a plain file name: no path, no control characters');
+
+/** A JSON response of `schema`, described. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });

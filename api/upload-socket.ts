@@ -12,6 +12,7 @@ import { httpErrorOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
 import { principalOfBearer } from './auth/middleware.ts';
+import type { Tokens } from './auth/tokens.ts';
 import { can } from './auth/roles.ts';
 
 const PATH = /^\/v1\/uploads\/([^/]+)\/ws$/;
@@ -22,7 +23,7 @@ function refuse(socket: Duplex, status: number, error: string, message: string):
   socket.end(`HTTP/1.1 ${status} ${error}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-export function attachUploadSockets(server: Server, deps: { db: Pool; results: UploadResults; log: Logger; intervalMs?: number }): void {
+export function attachUploadSockets(server: Server, deps: { db: Pool; tokens: Tokens; results: UploadResults; log: Logger; intervalMs?: number }): void {
   const wss = new WebSocketServer({ noServer: true });
   const intervalMs = deps.intervalMs ?? 1000;
 
@@ -34,7 +35,7 @@ export function attachUploadSockets(server: Server, deps: { db: Pool; results: U
       const token = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? url.searchParams.get('access_token') ?? undefined;
       let tenantId: string;
       try {
-        const principal = await principalOfBearer(deps.db, token);
+        const principal = await principalOfBearer(deps.db, deps.tokens, token);
         if (!can(principal.role, 'read')) return refuse(socket, 403, 'forbidden', `role ${principal.role} may not read`);
         tenantId = principal.tenantId;
         await deps.results.progress(tenantId, id); // 404 before the upgrade

@@ -17,7 +17,7 @@ import { FetchLog } from '../domain/crawl/fetch-log.ts';
 import { Fetcher } from '../domain/crawl/fetcher.ts';
 import { IMAGE_RESULTS, resultBytes } from '../connectors/sources/fixture-site/images.ts';
 import { startFixtureSite } from '../connectors/sources/fixture-site/server.ts';
-import { Datasets } from '../connectors/sources/image-search/image-datasets.ts';
+import { ImageDatasets } from '../connectors/sources/image-search/image-datasets.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
@@ -51,7 +51,7 @@ await provisionTopics(kafka, [input, output]);
 await registerSchemas(registry, [input, output]);
 await producer.connect();
 const tenant = await createTenant(db, `bench-${run}`);
-const datasets = new Datasets({
+const datasets = new ImageDatasets({
   db,
   producer,
   clickhouse,

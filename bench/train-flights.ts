@@ -21,12 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { createApp } from '../api/app.ts';
+import { loadConfig } from '../core/config.ts';
+import { composeApi } from '../api/compose.ts';
 import { createKey, createTenant } from '../api/auth/accounts.ts';
-import { Ingestor } from '../api/ingest.ts';
-import { serviceChecks } from '../api/readiness.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
-import { loadCatalogue } from '../core/catalogue.ts';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { sqlValue } from '../core/clickhouse-sql.ts';
 import { createKafka } from '../core/kafka.ts';
@@ -125,15 +123,10 @@ await activateVersion(db, modelId, '2');
 // online predictions through the API (in process: no socket, the same middleware and handlers)
 const admin = kafka.admin();
 await admin.connect();
-const app = createApp({
+const app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
   log: createLogger('bench-api', { level: 'warn' }),
-  db,
-  topics: loadCatalogue(),
-  ingestor: new Ingestor(registry, producer, admin),
-  streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
   uploads: new Uploads(db, await mkdtemp(path.join(tmpdir(), 'millrace-bench-')), producer, log),
-  checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
-});
+}).app;
 await createTenant(db, tenant);
 const key = (await createKey(db, tenant, 'reader')).key;
 // in-process requests have no socket: each phase gets a client address of its own, under the per-IP limit

@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../api/app.ts';
+import type { App } from '../api/app.ts';
+import { loadConfig } from '../core/config.ts';
+import { composeApi } from '../api/compose.ts';
 import { createKey, createTenant } from '../api/auth/accounts.ts';
-import { Ingestor } from '../api/ingest.ts';
-import { serviceChecks } from '../api/readiness.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
-import { loadCatalogue } from '../core/catalogue.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
@@ -19,7 +18,7 @@ import type { Registry } from '../core/schema-registry.ts';
 export interface TestApi {
   tenant: string;
   keys: { admin: string; analyst: string; reader: string };
-  app: ReturnType<typeof createApp>;
+  app: App;
   /** `body` is sent as JSON, `raw` as it is under `contentType`. */
   call(url: string, key: string, init?: { method?: string; body?: unknown; raw?: string | ReadableStream<Uint8Array>; contentType?: string }): Promise<Response>;
   close(): Promise<void>;
@@ -31,16 +30,10 @@ export async function testApi(deps: { db: Pool; clickhouse: ClickHouseClient; ka
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, await mkdtemp(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
-  const app = createApp({
+  const app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
     log,
-    db,
-    topics: loadCatalogue(),
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads,
-    clickhouse,
-    checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
-  });
+  }).app;
   const tenant = `${label}-${randomBytes(4).toString('hex')}`;
   await createTenant(db, tenant);
   const keys = { admin: (await createKey(db, tenant, 'admin')).key, analyst: (await createKey(db, tenant, 'analyst')).key, reader: (await createKey(db, tenant, 'reader')).key };

@@ -7,14 +7,14 @@ import type { Pool } from '../../core/postgres.ts';
 import { ApiError } from '../errors.ts';
 import { can, type Permission } from './roles.ts';
 import { principalOfKey, type Principal } from './accounts.ts';
-import { principalOfToken } from './tokens.ts';
+import type { Tokens } from './tokens.ts';
 
 export type AuthEnv = { Variables: { principal: Principal; requestId: string } };
 
 const challenge = { 'www-authenticate': 'Bearer' };
 
 /** The principal of a bearer token (an API key or an access token), or a 401 saying why. */
-export async function principalOfBearer(db: Pool, token: string | undefined): Promise<Principal> {
+export async function principalOfBearer(db: Pool, tokens: Tokens, token: string | undefined): Promise<Principal> {
   if (!token) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <api key or access token>', undefined, challenge);
   if (token.startsWith('mr_')) {
     const principal = await principalOfKey(db, token);
@@ -22,16 +22,16 @@ export async function principalOfBearer(db: Pool, token: string | undefined): Pr
     return principal;
   }
   try {
-    return await principalOfToken(token, 'access');
+    return await tokens.principalOf(token, 'access');
   } catch (error) {
     throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
   }
 }
 
-export function authenticate(db: Pool): MiddlewareHandler<AuthEnv> {
+export function authenticate(db: Pool, tokens: Tokens): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    c.set('principal', await principalOfBearer(db, token));
+    c.set('principal', await principalOfBearer(db, tokens, token));
     await next();
   };
 }

@@ -5,17 +5,26 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../core/config.ts';
+import type { Config } from '../../core/config.ts';
 
-let cached: string | undefined;
+const cached = new Map<string, string>();
 
-export function jwtSecret(): string {
-  if (cached) return cached;
-  const config = loadConfig();
-  if (config.JWT_SECRET) return (cached = config.JWT_SECRET);
+/**
+ * The key the config names, or the one kept under its MILLRACE_HOME (made on first use).
+ *
+ * @example
+ * ```ts
+ * const secret = jwtSecret(loadConfig());
+ * ```
+ */
+export function jwtSecret(config: Pick<Config, 'JWT_SECRET' | 'MILLRACE_HOME'>): string {
+  if (config.JWT_SECRET) return config.JWT_SECRET;
   const file = path.join(config.MILLRACE_HOME, 'secrets', 'jwt.key');
+  const known = cached.get(file);
+  if (known) return known;
+  let secret: string;
   try {
-    cached = readFileSync(file, 'utf8').trim();
+    secret = readFileSync(file, 'utf8').trim();
   } catch {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // 'wx': if another process created it meanwhile, keep theirs
@@ -24,7 +33,8 @@ export function jwtSecret(): string {
     } catch {
       /* created concurrently */
     }
-    cached = readFileSync(file, 'utf8').trim();
+    secret = readFileSync(file, 'utf8').trim();
   }
-  return cached;
+  cached.set(file, secret);
+  return secret;
 }

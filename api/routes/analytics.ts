@@ -3,12 +3,11 @@
  * one of them for the caller's tenant by whitelisted dimensions, metrics, filters and time buckets.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { Analytics } from '../analytics/run-query.ts';
 import { MAX_DIMENSIONS, MAX_FILTER_VALUES, normaliseQuery } from '../analytics/query.ts';
 import { BUCKETS, bucketsOf, VIEW_NAMES, VIEWS, type ViewSpec } from '../analytics/views.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const time = (what: string) =>
@@ -65,8 +64,8 @@ const catalog = () => ({
 
 export function registerAnalytics(
   app: OpenAPIHono<AuthEnv>,
-  analytics: Analytics,
-  guards: { read: MiddlewareHandler<AuthEnv>[]; query: MiddlewareHandler<AuthEnv>[] },
+  { analytics }: Pick<ApiDeps, 'analytics'>,
+  guards: Guards,
 ): void {
   app.openapi(
     createRoute({
@@ -87,7 +86,7 @@ export function registerAnalytics(
       tags: ['analytics'],
       summary: "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
       security: bearer,
-      middleware: guards.query,
+      middleware: guards.analytics,
       request: {
         params: z.object({ view: z.enum(VIEW_NAMES) }),
         query: z.object({

@@ -1,14 +1,13 @@
 /** Login with email and password, and refresh: both answer with an access and a refresh token. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Pool } from '../../core/postgres.ts';
 import { principalOfLogin } from '../auth/accounts.ts';
-import { issueTokens, principalOfToken } from '../auth/tokens.ts';
+import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, TokensSchema } from '../schemas.ts';
 
 const tokens = { 200: { description: 'tokens', content: { 'application/json': { schema: TokensSchema } } } };
 
-export function registerAuth(app: OpenAPIHono, db: Pool): void {
+export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiDeps, 'db' | 'tokens'>): void {
   app.openapi(
     createRoute({
       method: 'post',
@@ -22,7 +21,7 @@ export function registerAuth(app: OpenAPIHono, db: Pool): void {
       const { email, password } = c.req.valid('json');
       const principal = await principalOfLogin(db, email, password);
       if (!principal) throw new ApiError(401, 'unauthorized', 'wrong email or password');
-      return c.json(await issueTokens(principal), 200);
+      return c.json(await issuer.issue(principal), 200);
     },
   );
   app.openapi(
@@ -36,8 +35,8 @@ export function registerAuth(app: OpenAPIHono, db: Pool): void {
     }),
     async (c) => {
       try {
-        const principal = await principalOfToken(c.req.valid('json').refresh_token, 'refresh');
-        return c.json(await issueTokens(principal), 200);
+        const principal = await issuer.principalOf(c.req.valid('json').refresh_token, 'refresh');
+        return c.json(await issuer.issue(principal), 200);
       } catch (error) {
         throw new ApiError(401, 'unauthorized', `invalid refresh token: ${(error as Error).message}`);
       }

@@ -3,11 +3,10 @@
  * how many, which period ends, and the latest prediction. Cursor pages ordered by company id.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { bearer, errorResponses, json } from '../schemas.ts';
 import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
 
 /** An opaque cursor: base64url of the JSON of the last row's sort key. */
@@ -90,9 +89,8 @@ const company = (r: CompanyRow) => ({
   },
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-
-export function registerCompanies(app: OpenAPIHono<AuthEnv>, db: Pool, guard: MiddlewareHandler<AuthEnv>[]): void {
+export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+  const guard = guards.read;
   app.openapi(
     createRoute({
       method: 'get',

@@ -1,10 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { runChecks, type Check } from '../readiness.ts';
+import { runChecks } from '../readiness.ts';
+import type { ApiDeps } from '../deps.ts';
 
 const ServiceSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
 const ReadySchema = z.object({ status: z.enum(['ready', 'not ready']), services: z.record(z.string(), ServiceSchema) }).openapi('Readiness');
 
-export function registerHealth(app: OpenAPIHono, checks: Record<string, Check>): void {
+export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'checks'>): void {
   app.openapi(
     createRoute({
       method: 'get',

@@ -1,15 +1,19 @@
 /**
  * Image datasets: create one (keywords in, a crawl starts), follow it (counts, server-sent progress
- * until done) and export its manifest (JSON lines of the accepted images).
+ * until done) and export its manifest (JSON lines of the accepted images). Served under
+ * `/v1/image-datasets`; the first name, `/v1/datasets`, still answers, marked deprecated.
  */
 import { Readable } from 'node:stream';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import { streamSSE } from 'hono/streaming';
-import type { Datasets } from '../../connectors/sources/image-search/image-datasets.ts';
+import type { ImageDatasets } from '../../connectors/sources/image-search/image-datasets.ts';
 import { IMAGE_FORMATS } from '../../domain/images/image-format.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { progressSSE } from '../polling-sse.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+
+/** Where image datasets are served, the current path first; the others are deprecated aliases. */
+export const IMAGE_DATASET_PATHS = ['/v1/image-datasets', '/v1/datasets'] as const;
 
 const Term = z.string().trim().min(1).max(100);
 const BodySchema = z
@@ -22,7 +26,7 @@ const BodySchema = z
     formats: z.array(z.enum(IMAGE_FORMATS)).min(1).default([...IMAGE_FORMATS]).openapi({ description: 'formats accepted, judged from the bytes' }),
     extras: z.record(z.string(), z.array(Term).max(20)).optional().openapi({ description: 'extra search terms per keyword' }),
   })
-  .openapi('DatasetInput');
+  .openapi('ImageDatasetInput');
 
 const Counts = z.object({
   found: z.number().int(),
@@ -48,95 +52,92 @@ const StatusSchema = z
     folder: z.string(),
     created_at: z.string(),
   })
-  .openapi('Dataset');
+  .openapi('ImageDataset');
 const IdParam = z.object({ id: z.string().min(1).max(100) });
 
-export function registerDatasets(
-  app: OpenAPIHono<AuthEnv>,
-  datasets: Datasets,
-  guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] },
-  intervalMs = 1000,
-): void {
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/datasets',
-      tags: ['crawl'],
-      summary: 'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
-      security: bearer,
-      middleware: guards.write,
-      request: { body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
-      responses: { 201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 429) },
-    }),
-    async (c) => c.json(await datasets.create(c.get('principal').tenantId, c.req.valid('json')), 201),
+/** The four routes under one base path; `deprecated` marks an alias in the OpenAPI document. */
+const routesAt = (base: string, deprecated: boolean) => ({
+  create: createRoute({
+    method: 'post',
+    path: base,
+    tags: ['crawl'],
+    summary: 'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
+    security: bearer,
+    ...(deprecated ? { deprecated } : {}),
+    request: { body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
+    responses: { 201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 429) },
+  }),
+  status: createRoute({
+    method: 'get',
+    path: `${base}/{id}`,
+    tags: ['crawl'],
+    summary: 'A dataset: its state and counts (found, downloaded, accepted, rejected by reason, duplicates)',
+    security: bearer,
+    ...(deprecated ? { deprecated } : {}),
+    request: { params: IdParam },
+    responses: { 200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 404, 429) },
+  }),
+  events: createRoute({
+    method: 'get',
+    path: `${base}/{id}/events`,
+    tags: ['crawl'],
+    summary: 'Live progress: a `progress` event (the whole dataset status) every second, then `done`',
+    security: bearer,
+    ...(deprecated ? { deprecated } : {}),
+    request: { params: IdParam },
+    responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+  }),
+  export: createRoute({
+    method: 'get',
+    path: `${base}/{id}/export`,
+    tags: ['crawl'],
+    summary: 'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
+    security: bearer,
+    ...(deprecated ? { deprecated } : {}),
+    request: { params: IdParam },
+    responses: { 200: { description: 'JSON lines (application/x-ndjson)', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+  }),
+});
+
+/** The manifest as a JSON-lines body. */
+async function manifestBody(datasets: ImageDatasets, tenantId: string, id: string): Promise<ReadableStream> {
+  const lines = await datasets.manifest(tenantId, id);
+  const body = Readable.from(
+    (async function* () {
+      for await (const line of lines) yield Buffer.from(`${JSON.stringify(line)}\n`);
+    })(),
   );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/datasets/{id}',
-      tags: ['crawl'],
-      summary: 'A dataset: its state and counts (found, downloaded, accepted, rejected by reason, duplicates)',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParam },
-      responses: { 200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 404, 429) },
-    }),
-    async (c) => c.json(await datasets.status(c.get('principal').tenantId, c.req.valid('param').id), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/datasets/{id}/events',
-      tags: ['crawl'],
-      summary: 'Live progress: a `progress` event (the whole dataset status) every second, then `done`',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParam },
-      responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
-    }),
-    async (c) => {
+  return Readable.toWeb(body) as ReadableStream;
+}
+
+export function registerImageDatasets(app: OpenAPIHono<AuthEnv>, { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>, guards: Guards): void {
+  IMAGE_DATASET_PATHS.forEach((base, i) => {
+    const routes = routesAt(base, i > 0);
+    app.openapi({ ...routes.create, middleware: guards.ingest }, async (c) => c.json(await datasets.create(c.get('principal').tenantId, c.req.valid('json')), 201));
+    app.openapi({ ...routes.status, middleware: guards.read }, async (c) => c.json(await datasets.status(c.get('principal').tenantId, c.req.valid('param').id), 200));
+    app.openapi({ ...routes.events, middleware: guards.read }, async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
       const first = await datasets.status(tenantId, id); // 404 before the stream starts
-      return streamSSE(c, async (stream) => {
-        let aborted = false;
-        stream.onAbort(() => {
-          aborted = true;
-        });
-        for (let status = first; !aborted; status = await datasets.status(tenantId, id)) {
+      return progressSSE(
+        c,
+        first,
+        () => datasets.status(tenantId, id),
+        (status) => {
           const ended = status.state === 'done' || status.state === 'failed';
-          await stream.writeSSE({ event: ended ? status.state : 'progress', id: String(status.counts.validated), data: JSON.stringify(status) });
-          if (ended) break;
-          await stream.sleep(intervalMs);
-        }
-      });
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/datasets/{id}/export',
-      tags: ['crawl'],
-      summary: 'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParam },
-      responses: { 200: { description: 'JSON lines (application/x-ndjson)', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const lines = await datasets.manifest(c.get('principal').tenantId, id);
-      const body = Readable.from(
-        (async function* () {
-          for await (const line of lines) yield Buffer.from(`${JSON.stringify(line)}\n`);
-        })(),
+          return { event: ended ? status.state : 'progress', id: String(status.counts.validated), done: ended };
+        },
+        settings.progressIntervalMs,
       );
-      const response = c.body(Readable.toWeb(body) as ReadableStream, 200, {
+    });
+    app.openapi({ ...routes.export, middleware: guards.read }, async (c) => {
+      const { id } = c.req.valid('param');
+      const response = c.body(await manifestBody(datasets, c.get('principal').tenantId, id), 200, {
         'content-type': 'application/x-ndjson; charset=utf-8',
         'content-disposition': `attachment; filename="${id}-manifest.jsonl"`,
       });
       // zod-openapi types a *json content type's body as JSON data; this one is a stream of lines
       return response as never;
-    },
-  );
+    });
+  });
 }

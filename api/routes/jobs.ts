@@ -1,9 +1,9 @@
 /** Background jobs of the caller's tenant (bulk predictions): state, counts and refused rows. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import { REJECTIONS_IN_JOB, type FinanceBulk } from '../../connectors/sources/finance-bulk/bulk.ts';
+import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { bearer, errorResponses, json } from '../schemas.ts';
 
 const RejectionSchema = z
   .object({
@@ -36,10 +36,10 @@ export const JobSchema = z
   })
   .openapi('Job');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const IdParams = z.object({ id: z.uuid() });
 
-export function registerJobs(app: OpenAPIHono<AuthEnv>, bulk: FinanceBulk, guard: MiddlewareHandler<AuthEnv>[]): void {
+export function registerJobs(app: OpenAPIHono<AuthEnv>, { financeBulk: bulk }: Pick<ApiDeps, 'financeBulk'>, guards: Guards): void {
+  const guard = guards.read;
   app.openapi(
     createRoute({
       method: 'get',

@@ -1,17 +1,17 @@
 /** API keys of the caller's tenant: list, create (the key is shown once), revoke. Admins only. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { createKey, listKeys, revokeKey } from '../auth/accounts.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses, RoleSchema } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 const KeySchema = z
   .object({ id: z.string(), role: RoleSchema, label: z.string().nullable(), created_at: z.string(), revoked_at: z.string().nullable() })
   .openapi('ApiKey');
 
-export function registerKeys(app: OpenAPIHono<AuthEnv>, db: Pool, guard: MiddlewareHandler<AuthEnv>[]): void {
+export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+  const guard = guards.manage_keys;
   app.openapi(
     createRoute({
       method: 'get',

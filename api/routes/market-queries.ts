@@ -4,13 +4,12 @@
  * and the latest enriched quote from Postgres (market_latest).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
-import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 const DAY_MS = 86_400_000;
 const Ticker = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
@@ -36,7 +35,37 @@ function dayRange(query: { from?: string; to?: string }): { from: string; to: st
 const rowsOf = async <T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> =>
   (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
-export function registerMarketQueries(app: OpenAPIHono<AuthEnv>, deps: { db: Pool; clickhouse: ClickHouseClient }, read: MiddlewareHandler<AuthEnv>[]): void {
+const barsRoute = createRoute({
+  method: 'get',
+  path: '/v1/stocks/{symbol}/quotes',
+  tags: ['market'],
+  summary: "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
+  security: bearer,
+  request: { params: z.object({ symbol: Ticker }), query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }) },
+  responses: {
+    200: { description: 'bars, oldest first', content: { 'application/json': { schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }) } } },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const indicatorsRoute = createRoute({
+  method: 'get',
+  path: '/v1/stocks/{symbol}/indicators',
+  tags: ['market'],
+  summary: 'Returns, SMA/EMA 20 and 50, 20-bar volatility and RSI 14 per bar, and the latest enriched quote',
+  security: bearer,
+  request: { params: z.object({ symbol: Ticker }), query: Range },
+  responses: {
+    200: {
+      description: 'indicators, oldest first; null where the history is too short',
+      content: { 'application/json': { schema: z.object({ symbol: z.string(), latest: IndicatorsSchema.nullable(), points: z.array(IndicatorsSchema) }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+export function registerMarketQueries(app: OpenAPIHono<AuthEnv>, deps: Pick<ApiDeps, 'db' | 'clickhouse'>, guards: Guards): void {
+  const read = guards.read;
   /** 404 unless the tenant watches the symbol: an empty series and an unknown symbol look different. */
   const watched = async (tenantId: string, symbol: string) => {
     const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [tenantId, symbol]);
@@ -44,19 +73,7 @@ export function registerMarketQueries(app: OpenAPIHono<AuthEnv>, deps: { db: Poo
   };
 
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/stocks/{symbol}/quotes',
-      tags: ['market'],
-      summary: "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
-      security: bearer,
-      middleware: read,
-      request: { params: z.object({ symbol: Ticker }), query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }) },
-      responses: {
-        200: { description: 'bars, oldest first', content: { 'application/json': { schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }) } } },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
-    }),
+    { ...barsRoute, middleware: read },
     async (c) => {
       const { symbol } = c.req.valid('param');
       const query = c.req.valid('query');
@@ -77,22 +94,7 @@ export function registerMarketQueries(app: OpenAPIHono<AuthEnv>, deps: { db: Poo
   );
 
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/stocks/{symbol}/indicators',
-      tags: ['market'],
-      summary: 'Returns, SMA/EMA 20 and 50, 20-bar volatility and RSI 14 per bar, and the latest enriched quote',
-      security: bearer,
-      middleware: read,
-      request: { params: z.object({ symbol: Ticker }), query: Range },
-      responses: {
-        200: {
-          description: 'indicators, oldest first; null where the history is too short',
-          content: { 'application/json': { schema: z.object({ symbol: z.string(), latest: IndicatorsSchema.nullable(), points: z.array(IndicatorsSchema) }) } },
-        },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
-    }),
+    { ...indicatorsRoute, middleware: read },
     async (c) => {
       const { symbol } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;

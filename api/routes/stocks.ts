@@ -1,15 +1,14 @@
 /** The market watch list of the caller's tenant: which symbols the retriever fetches, how often. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { Pool } from '../../core/postgres.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 const SymbolSchema = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
 const WatchedSchema = z.object({ symbol: z.string(), interval_s: z.number().int(), added_at: z.string() }).openapi('WatchedSymbol');
 
-export function registerStocks(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] }): void {
+export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -35,7 +34,7 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { re
       tags: ['market'],
       summary: 'Watch a symbol: the retriever fetches its pages every interval_s seconds (default 3600)',
       security: bearer,
-      middleware: guards.write,
+      middleware: guards.ingest,
       request: {
         body: { required: true, content: { 'application/json': { schema: z.object({ symbol: SymbolSchema, interval_s: z.number().int().min(10).max(86_400).default(3600) }) } } },
       },

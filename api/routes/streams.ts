@@ -1,15 +1,14 @@
 /** `GET /v1/streams/{topic}`: server-sent events of a streamable topic, for the caller's tenant. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/schema-registry.ts';
-import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 import { parseStartAt, subscribe } from '../streams.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 export interface StreamDeps {
   kafka: Kafka;
@@ -19,7 +18,7 @@ export interface StreamDeps {
   slowClientMs: number;
 }
 
-export function registerStreams(app: OpenAPIHono<AuthEnv>, topics: readonly ResolvedTopic[], deps: StreamDeps, guard: MiddlewareHandler<AuthEnv>[]): void {
+export function registerStreams(app: OpenAPIHono<AuthEnv>, { topics, streams: deps }: Pick<ApiDeps, 'topics' | 'streams'>, guards: Guards): void {
   const streamable = topics.filter((t) => t.streamable);
   app.openapi(
     createRoute({
@@ -28,7 +27,7 @@ export function registerStreams(app: OpenAPIHono<AuthEnv>, topics: readonly Reso
       tags: ['streams'],
       summary: "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
       security: bearer,
-      middleware: guard,
+      middleware: guards.read,
       request: {
         params: z.object({ topic: z.string() }),
         query: z.object({

@@ -1,11 +1,10 @@
 /** Merchants' taxonomies for the catalog classifier: each PUT makes a new version. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { Pool } from '../../core/postgres.ts';
 import { loadTaxonomy, saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 const IdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64') });
 const ReferenceSchema = z.object({ text: z.string().min(1).max(10_000), genre: z.string().min(1) });
@@ -14,7 +13,7 @@ const StoredSchema = z
   .object({ id: z.string(), version: z.number().int(), genres: z.array(z.string()), attributes: z.record(z.string(), z.array(z.string())), references: z.number().int() })
   .openapi('Taxonomy');
 
-export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, db: Pool, guards: { read: MiddlewareHandler<AuthEnv>[]; write: MiddlewareHandler<AuthEnv>[] }): void {
+export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
     createRoute({
       method: 'put',
@@ -22,7 +21,7 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, db: Pool, guards: 
       tags: ['catalog'],
       summary: 'Save a taxonomy (genres, attribute values, labelled reference items) as its next version',
       security: bearer,
-      middleware: guards.write,
+      middleware: guards.ingest,
       request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
       responses: { 201: { description: 'the new version', content: { 'application/json': { schema: StoredSchema } } }, ...errorResponses(400, 401, 403, 429) },
     }),

@@ -1,11 +1,9 @@
 /** Ingestible topics and producing to them over HTTP. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import type { ResolvedTopic } from '../../core/topic-checks.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import type { Ingestor } from '../ingest.ts';
 import { bearer, errorResponses } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
 
 export const MAX_RECORDS_PER_REQUEST = 10_000;
 
@@ -18,9 +16,8 @@ const ResultSchema = z
 
 export function registerTopics(
   app: OpenAPIHono<AuthEnv>,
-  topics: readonly ResolvedTopic[],
-  ingestor: Ingestor,
-  guards: { read: MiddlewareHandler<AuthEnv>[]; ingest: MiddlewareHandler<AuthEnv>[] },
+  { topics, ingestor }: Pick<ApiDeps, 'topics' | 'ingestor'>,
+  guards: Guards,
 ): void {
   const ingestible = topics.filter((t) => t.ingestible);
   app.openapi(

@@ -4,15 +4,15 @@
  */
 import { Readable } from 'node:stream';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
-import { streamSSE } from 'hono/streaming';
-import type { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { progressSSE } from '../polling-sse.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 
 const IdParam = z.object({ id: z.string().min(1) });
 
-export function registerUploadResults(app: OpenAPIHono<AuthEnv>, results: UploadResults, read: MiddlewareHandler<AuthEnv>[], intervalMs = 1000): void {
+export function registerUploadResults(app: OpenAPIHono<AuthEnv>, { uploadResults: results, settings }: Pick<ApiDeps, 'uploadResults' | 'settings'>, guards: Guards): void {
+  const read = guards.read;
   app.openapi(
     createRoute({
       method: 'get',
@@ -28,17 +28,13 @@ export function registerUploadResults(app: OpenAPIHono<AuthEnv>, results: Upload
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
       const first = await results.progress(tenantId, id); // 404 before the stream starts
-      return streamSSE(c, async (stream) => {
-        let aborted = false;
-        stream.onAbort(() => {
-          aborted = true;
-        });
-        for (let progress = first; !aborted; progress = await results.progress(tenantId, id)) {
-          await stream.writeSSE({ event: progress.done ? 'done' : 'progress', id: String(progress.classified_rows + progress.rejected_rows), data: JSON.stringify(progress) });
-          if (progress.done) break;
-          await stream.sleep(intervalMs);
-        }
-      });
+      return progressSSE(
+        c,
+        first,
+        () => results.progress(tenantId, id),
+        (progress) => ({ event: progress.done ? 'done' : 'progress', id: String(progress.classified_rows + progress.rejected_rows), done: progress.done }),
+        settings.progressIntervalMs,
+      );
     },
   );
   app.openapi(

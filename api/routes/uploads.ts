@@ -1,9 +1,9 @@
 /** Product-file uploads (catalog): upload, inspect the columns, process, follow progress and rejections. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
-import type { Uploads } from '../../connectors/sources/uploads/uploads.ts';
+import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { bearer, errorResponses, FileNameSchema } from '../schemas.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { bearer, errorResponses, FileNameSchema, json } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -22,29 +22,80 @@ const UploadSchema = z
   })
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-export function registerUploads(
-  app: OpenAPIHono<AuthEnv>,
-  uploads: Uploads,
-  maxBytes: number,
-  guards: { read: MiddlewareHandler<AuthEnv>[]; ingest: MiddlewareHandler<AuthEnv>[] },
-): void {
+/** The upload route names its cap in its summary. */
+const uploadRoute = (maxBytes: number) =>
+  createRoute({
+    method: 'post',
+    path: '/v1/uploads',
+    tags: ['catalog'],
+    summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
+    security: bearer,
+    request: {
+      query: z.object({ filename: FileNameSchema.optional() }),
+      body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
+    },
+    responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },
+  });
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/uploads/{id}',
+  tags: ['catalog'],
+  summary: 'An upload and its progress',
+  security: bearer,
+  request: { params: IdParams },
+  responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
+});
+
+const columnsRoute = createRoute({
+  method: 'get',
+  path: '/v1/uploads/{id}/columns',
+  tags: ['catalog'],
+  summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
+  security: bearer,
+  request: { params: IdParams },
+  responses: {
+    200: json(
+      z.object({
+        columns: z.array(z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) })),
+        sample: z.array(z.record(z.string(), z.string())),
+        rejected_in_sample: z.number().int(),
+      }),
+      'columns',
+    ),
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const processRoute = createRoute({
+  method: 'post',
+  path: '/v1/uploads/{id}/process',
+  tags: ['catalog'],
+  summary: 'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
+  security: bearer,
+  request: {
+    params: IdParams,
+    body: { required: true, content: { 'application/json': { schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }) } } },
+  },
+  responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
+});
+
+const rejectionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/uploads/{id}/rejections',
+  tags: ['catalog'],
+  summary: 'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
+  security: bearer,
+  request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+  responses: { 200: json(z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
+});
+
+export function registerUploads(app: OpenAPIHono<AuthEnv>, { uploads, settings }: Pick<ApiDeps, 'uploads' | 'settings'>, guards: Guards): void {
   const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
+  const maxBytes = settings.uploadMaxBytes;
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/uploads',
-      tags: ['catalog'],
-      summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
-      security: bearer,
-      middleware: guards.ingest,
-      request: {
-        query: z.object({ filename: FileNameSchema.optional() }),
-        body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
-      },
-      responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },
-    }),
+    { ...uploadRoute(settings.uploadMaxBytes), middleware: guards.ingest },
     async (c) =>
       c.json(
         await uploads.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes }),
@@ -52,71 +103,22 @@ export function registerUploads(
       ),
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/uploads/{id}',
-      tags: ['catalog'],
-      summary: 'An upload and its progress',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParams },
-      responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
-    }),
+    { ...getRoute, middleware: guards.read },
     async (c) => c.json(await uploads.get(tenant(c), c.req.valid('param').id), 200),
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/uploads/{id}/columns',
-      tags: ['catalog'],
-      summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParams },
-      responses: {
-        200: json(
-          z.object({
-            columns: z.array(z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) })),
-            sample: z.array(z.record(z.string(), z.string())),
-            rejected_in_sample: z.number().int(),
-          }),
-          'columns',
-        ),
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
-    }),
+    { ...columnsRoute, middleware: guards.read },
     async (c) => c.json(await uploads.columns(tenant(c), c.req.valid('param').id), 200),
   );
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/uploads/{id}/process',
-      tags: ['catalog'],
-      summary: 'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
-      security: bearer,
-      middleware: guards.ingest,
-      request: {
-        params: IdParams,
-        body: { required: true, content: { 'application/json': { schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }) } } },
-      },
-      responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
-    }),
+    { ...processRoute, middleware: guards.ingest },
     async (c) => {
       const { columns, taxonomy } = c.req.valid('json');
       return c.json(await uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null), 202);
     },
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/uploads/{id}/rejections',
-      tags: ['catalog'],
-      summary: 'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
-      security: bearer,
-      middleware: guards.read,
-      request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
-      responses: { 200: json(z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
-    }),
+    { ...rejectionsRoute, middleware: guards.read },
     async (c) => {
       const { after, limit } = c.req.valid('query');
       return c.json({ rejections: await uploads.rejections(tenant(c), c.req.valid('param').id, after, limit) }, 200);

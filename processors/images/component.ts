@@ -52,6 +52,6 @@ export const imageValidationComponent = processorComponent({
   ],
   example: [
     'npx millrace processor image-validation',
-    '# images arrive when a dataset is crawled: POST /v1/datasets {"name":"cats","keywords":["cat"],"per_keyword":50}',
+    '# images arrive when a dataset is crawled: POST /v1/image-datasets {"name":"cats","keywords":["cat"],"per_keyword":50}',
   ].join('\n'),
 });

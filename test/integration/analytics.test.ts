@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Analytics } from '../../api/analytics/run-query.ts';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
-import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -25,7 +25,7 @@ const log = createLogger('test');
 const run = randomBytes(3).toString('hex');
 const [tenant, other] = [`an-${run}`, `ao-${run}`];
 const keys: Record<string, string> = {};
-let app: ReturnType<typeof createApp>;
+let app: App;
 
 // real flights for the tenant; the other tenant gets the same flights with other delays
 const ours = flights(3000).map((f, i) => ({ ...f, id: `${run}-f${i}`, tenant_id: tenant }));
@@ -84,16 +84,12 @@ before(async () => {
   const kafka = createKafka('millrace-test');
   const registry = new Registry();
   const producer = new AvroProducer(kafka, registry); // never connected: these tests produce nothing
-  app = createApp({
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin: kafka.admin(), db, clickhouse }, {
     log,
-    db,
-    topics: loadCatalogue(),
-    ingestor: new Ingestor(registry, producer, kafka.admin()),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log),
     checks: {},
     analytics: new Analytics(clickhouse, 60_000),
-  });
+  }).app;
   await createTenant(db, tenant);
   await createTenant(db, other);
   keys.analyst = (await createKey(db, tenant, 'analyst')).key;

@@ -14,14 +14,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sign } from 'hono/jwt';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
+import type { ApiDeps } from '../../api/deps.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
-import { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
-import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -42,7 +42,8 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-fuzz-')), producer, log);
-let app: ReturnType<typeof createApp>;
+let app: App;
+let deps: ApiDeps;
 const statuses = new Map<number, number>();
 
 const run = randomBytes(3).toString('hex');
@@ -94,28 +95,21 @@ async function seed(tenant: string, auth: Auth, secrets: string[]): Promise<void
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  app = createApp({
-    log,
-    checks: {},
-    db,
-    topics: loadCatalogue(),
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
-    uploads,
-    uploadResults: new UploadResults(uploads, db, clickhouse),
-    clickhouse,
-  });
+  ({ app, deps } = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, uploads }));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
   for (const role of ['admin', 'producer', 'reader', 'analyst'] as const) keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
   keys.b_admin = (await createKey(db, tenantB, 'admin')).key;
   keys.b_reader = (await createKey(db, tenantB, 'reader')).key;
   keys.garbage = `mr_${randomBytes(8).toString('hex')}`;
-  keys.forged = await sign({ sub: 'key:x', tenant: tenantB, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 600 }, `${jwtSecret()}-not`, 'HS256');
+  keys.forged = await sign({ sub: 'key:x', tenant: tenantB, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 600 }, `${jwtSecret(loadConfig())}-not`, 'HS256');
   await seed(tenantB, 'b_admin', secretsOfB);
   await seed(tenantA, 'a_admin', []);
 });
-after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
+after(async () => {
+  await deps.imageDatasets.idle(); // crawls the fuzzer started end before their connections do
+  await Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]);
+});
 
 interface FuzzRequest {
   auth: Auth;

@@ -6,15 +6,15 @@ import { sign } from 'hono/jwt';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKey, createTenant, createUser } from '../../api/auth/accounts.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { ApiError, errorBody } from '../../api/errors.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { rateLimit } from '../../api/rate-limit.ts';
 import { serviceChecks } from '../../api/readiness.ts';
-import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -31,7 +31,7 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const checks = serviceChecks({ kafka, registry, clickhouse, postgres: db });
 const log = createLogger('test');
-let app: ReturnType<typeof createApp>;
+let app: App;
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
 
 const run = randomBytes(3).toString('hex');
@@ -48,7 +48,7 @@ function quote(i: number, tenant?: string) {
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  app = createApp({ log, checks, db, topics: loadCatalogue(), ingestor: new Ingestor(registry, producer, admin), streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 }, uploads });
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks, uploads }).app;
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
   for (const role of ['admin', 'producer', 'reader'] as const) {
@@ -71,15 +71,12 @@ describe('app shell', () => {
   });
 
   it('/readyz is 503 and names the service that does not answer', async () => {
-    const broken = createApp({
+    const broken = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
       log,
-      db,
       topics: [],
-      ingestor: new Ingestor(registry, producer, admin),
-      streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
       uploads,
       checks: { ...checks, registry: () => new Registry('http://127.0.0.1:1/apis/ccompat/v7').subjects().then(() => undefined) },
-    });
+    }).app;
     const response = await broken.request('/readyz');
     assert.equal(response.status, 503);
     const body = (await response.json()) as { services: Record<string, { ok: boolean; error?: string }> };
@@ -119,7 +116,7 @@ describe('auth', () => {
     assert.equal((await call(keysRoute, { key: `${keys['a-admin']!.slice(0, -2)}xx` })).status, 401);
     const forged = await sign({ sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 60 }, 'not-the-secret-not-the-secret-not-the-secret', 'HS256');
     assert.equal((await call(keysRoute, { key: forged })).status, 401);
-    const expired = await sign({ sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret(), 'HS256');
+    const expired = await sign({ sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret(loadConfig()), 'HS256');
     const response = await call(keysRoute, { key: expired });
     assert.equal(response.status, 401);
     assert.match(((await response.json()) as { message: string }).message, /invalid access token/);

@@ -15,13 +15,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import WebSocket from 'ws';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { composeApi } from '../../api/compose.ts';
+import type { ApiDeps } from '../../api/deps.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { attachUploadSockets } from '../../api/upload-socket.ts';
 import { classifiedToClickHouse } from '../../connectors/sinks/catalog-rows.ts';
 import { startSink } from '../../connectors/sinks/index.ts';
-import { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { loadConfig } from '../../core/config.ts';
@@ -44,8 +44,8 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-catalog-')), producer, log);
-const results = new UploadResults(uploads, db, clickhouse);
-let app: ReturnType<typeof createApp>;
+let app: App;
+let deps: ApiDeps;
 let key: string;
 
 const auth = () => ({ authorization: `Bearer ${key}` });
@@ -55,16 +55,7 @@ before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   const tenant = await createTenant(db, `catalog-flow-${randomBytes(3).toString('hex')}`);
   key = (await createKey(db, tenant.id, 'producer')).key;
-  app = createApp({
-    log,
-    checks: {},
-    db,
-    topics: [],
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
-    uploads,
-    uploadResults: results,
-  });
+  ({ app, deps } = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, topics: [], uploads }));
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
 
@@ -143,7 +134,7 @@ describe('catalog: upload -> columns -> process -> classify -> result', () => {
     // the same progress over a WebSocket, on a real server (token in the query, as browsers must)
     const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
     await new Promise((r) => server.once('listening', r));
-    attachUploadSockets(server, { db, results, log });
+    attachUploadSockets(server, { db, tokens: deps.tokens, results: deps.uploadResults, log });
     const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/uploads`;
     try {
       const live = await socketMessages(`${base}/${id}/ws?access_token=${key}`);

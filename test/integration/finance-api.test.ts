@@ -12,15 +12,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
-import { serviceChecks } from '../../api/readiness.ts';
 import { scoresToClickHouse, scoresToPostgres } from '../../connectors/sinks/finance-scores.ts';
 import { startSink } from '../../connectors/sinks/index.ts';
 import type { RunningSink } from '../../connectors/sinks/runtime/run.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
-import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { loadConfig } from '../../core/config.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
@@ -42,7 +40,7 @@ const db = createPostgresPool(6);
 const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
-let app: ReturnType<typeof createApp>;
+let app: App;
 let scorer: FinanceScorer;
 let processor: RunningProcessor;
 const scoring = financeScoring();
@@ -99,15 +97,10 @@ async function chQuery<T>(query: string): Promise<T[]> {
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
-  app = createApp({
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
     log,
-    checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
-    db,
-    topics: loadCatalogue(),
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads,
-  });
+  }).app;
   for (const [name, tenant] of Object.entries(tenants)) {
     await createTenant(db, tenant);
     keys[`${name}-producer`] = (await createKey(db, tenant, 'producer')).key;

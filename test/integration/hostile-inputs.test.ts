@@ -15,17 +15,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sign } from 'hono/jwt';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { composeApi } from '../../api/compose.ts';
+import type { ApiDeps } from '../../api/deps.ts';
 import { createKey, createTenant, revokeKey } from '../../api/auth/accounts.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
-import { issueTokens } from '../../api/auth/tokens.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { listen } from '../../api/listen.ts';
 import { runCrawl } from '../../connectors/sources/crawler/crawl.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { FetchError, Fetcher } from '../../domain/crawl/fetcher.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
-import { UploadResults } from '../../connectors/sources/uploads/results.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
@@ -60,7 +59,8 @@ const tenantA = `ha-${run}`;
 const tenantB = `hb-${run}`;
 const keys: Record<string, string> = {};
 const tokens: Record<string, string> = {};
-let app: ReturnType<typeof createApp>;
+let app: App;
+let deps: ApiDeps;
 let sequence = 0;
 /**
  * The client address in-process requests present: per-IP rate limits are counted in the shared
@@ -87,17 +87,7 @@ const quote = (id = `hostile-${run}-${++sequence}`) => ({
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  app = createApp({
-    log,
-    checks: {},
-    db,
-    topics,
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
-    uploads,
-    uploadResults: new UploadResults(uploads, db, clickhouse),
-    clickhouse,
-  });
+  ({ app, deps } = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, topics, uploads }));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
   for (const role of ['admin', 'producer', 'reader'] as const) keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
@@ -108,7 +98,7 @@ before(async () => {
 
   const now = Math.floor(Date.now() / 1000);
   const claims = { sub: 'key:hostile', tenant: tenantA, role: 'reader', kind: 'access', iat: now, exp: now + 600 };
-  const issued = await issueTokens({ subject: 'key:hostile', tenantId: tenantA, role: 'reader' });
+  const issued = await deps.tokens.issue({ subject: 'key:hostile', tenantId: tenantA, role: 'reader' });
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   Object.assign(tokens, {
     $key_a: keys.a_reader!,
@@ -119,12 +109,12 @@ before(async () => {
     $long_token: 'e'.repeat(12 * 1024),
     $alg_none_jwt: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`,
     $forged_jwt: await sign(claims, 'not-the-secret-not-the-secret-not-the-secret', 'HS256'),
-    $expired_jwt: await sign({ ...claims, iat: now - 7200, exp: now - 3600 }, jwtSecret(), 'HS256'),
+    $expired_jwt: await sign({ ...claims, iat: now - 7200, exp: now - 3600 }, jwtSecret(loadConfig()), 'HS256'),
     $refresh_jwt: issued.refresh_token,
     $access_jwt: issued.access_token,
-    $no_claims_jwt: await sign({ kind: 'access', exp: now + 600 }, jwtSecret(), 'HS256'),
-    $bad_role_jwt: await sign({ ...claims, role: 'root' }, jwtSecret(), 'HS256'),
-    $hs512_jwt: await sign(claims, jwtSecret(), 'HS512'),
+    $no_claims_jwt: await sign({ kind: 'access', exp: now + 600 }, jwtSecret(loadConfig()), 'HS256'),
+    $bad_role_jwt: await sign({ ...claims, role: 'root' }, jwtSecret(loadConfig()), 'HS256'),
+    $hs512_jwt: await sign(claims, jwtSecret(loadConfig()), 'HS512'),
   });
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));

@@ -11,15 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { Fetcher } from '../../domain/crawl/fetcher.ts';
 import { IMAGE_RESULTS, RESULTS_PAGE_SIZE } from '../../connectors/sources/fixture-site/images.ts';
 import { startFixtureSite, type FixtureSite } from '../../connectors/sources/fixture-site/server.ts';
 import { FOUND_TOPIC } from '../../connectors/sources/image-search/crawl-job.ts';
-import { Datasets, type DatasetStatus, type ManifestLine } from '../../connectors/sources/image-search/image-datasets.ts';
+import { ImageDatasets, type ImageDatasetStatus, type ManifestLine } from '../../connectors/sources/image-search/image-datasets.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -45,21 +46,21 @@ const log = createLogger('test');
 const root = mkdtempSync(path.join(tmpdir(), 'millrace-datasets-'));
 const suffix = randomBytes(3).toString('hex');
 let site: FixtureSite;
-let datasets: Datasets;
+let datasets: ImageDatasets;
 let processor: RunningProcessor;
-let app: ReturnType<typeof createApp>;
+let app: App;
 let key: string;
 let otherKey: string;
 
 const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 const get = (url: string, k = key) => app.request(url, { headers: auth(k) });
-const create = (body: unknown) => app.request('/v1/datasets', { method: 'POST', body: JSON.stringify(body), headers: { ...auth(key), 'content-type': 'application/json' } });
-const status = async (id: string) => (await (await get(`/v1/datasets/${id}`)).json()) as DatasetStatus;
+const create = (body: unknown) => app.request('/v1/image-datasets', { method: 'POST', body: JSON.stringify(body), headers: { ...auth(key), 'content-type': 'application/json' } });
+const status = async (id: string) => (await (await get(`/v1/image-datasets/${id}`)).json()) as ImageDatasetStatus;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** The SSE stream until it ends (the server closes it after `done`): every event's name and data. */
-async function events(id: string): Promise<{ event: string; data: DatasetStatus }[]> {
-  const response = await get(`/v1/datasets/${id}/events`);
+async function events(id: string): Promise<{ event: string; data: ImageDatasetStatus }[]> {
+  const response = await get(`/v1/image-datasets/${id}/events`);
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
   const text = await response.text();
@@ -68,7 +69,7 @@ async function events(id: string): Promise<{ event: string; data: DatasetStatus 
     .filter((block) => block.includes('data:'))
     .map((block) => ({
       event: /^event: (.*)$/m.exec(block)![1]!,
-      data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as DatasetStatus,
+      data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as ImageDatasetStatus,
     }));
 }
 
@@ -89,7 +90,7 @@ before(async () => {
   const other = await createTenant(db, `datasets-other-${suffix}`);
   key = (await createKey(db, tenant.id, 'producer')).key;
   otherKey = (await createKey(db, other.id, 'admin')).key;
-  datasets = new Datasets({
+  datasets = new ImageDatasets({
     db,
     producer,
     clickhouse,
@@ -98,16 +99,13 @@ before(async () => {
     root,
     fetcher: { ratePerSecondPerHost: 0, concurrencyPerHost: 4, backoffMs: 20 },
   });
-  app = createApp({
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
     log,
     checks: {},
-    db,
     topics: [],
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads: new Uploads(db, root, producer, log),
-    datasets,
-  });
+    imageDatasets: datasets,
+  }).app;
   const fetchLog = new FetchLog(clickhouse);
   const fetcher = new Fetcher({ crawl: 'test-images', log: fetchLog, logger: log, ratePerSecondPerHost: 0, concurrencyPerHost: 8, retries: 1, backoffMs: 20 });
   processor = await runProcessor(imageValidation({ store: new DatasetImageStore(db, root, 6), fetcher, fetchLog }), { kafka, registry });
@@ -148,7 +146,7 @@ describe('image datasets', () => {
   it('crawls the search engine, validates every image, and reaches done over SSE with exact counts', { timeout: 180_000 }, async () => {
     const response = await create({ name: 'zebras', keywords: ['Zebra'], per_keyword: 100, min_width: 32, min_height: 32, formats: ['png', 'jpeg', 'webp'] });
     assert.equal(response.status, 201);
-    const created = (await response.json()) as DatasetStatus;
+    const created = (await response.json()) as ImageDatasetStatus;
     id = created.id;
     assert.deepEqual(created.keywords, [{ keyword: 'zebra', terms }]);
 
@@ -198,7 +196,7 @@ describe('image datasets', () => {
   });
 
   it('exports a manifest that matches the files on disk (sha256 recomputed, dimensions decoded)', async () => {
-    const response = await get(`/v1/datasets/${id}/export`);
+    const response = await get(`/v1/image-datasets/${id}/export`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /application\/x-ndjson/);
     const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
@@ -229,7 +227,7 @@ describe('image datasets', () => {
 
   it('a record seen again gets the verdict it had: same counts, no self-duplicates, a lost file restored', { timeout: 120_000 }, async () => {
     const before = await status(id);
-    const manifest = (await (await get(`/v1/datasets/${id}/export`)).text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
+    const manifest = (await (await get(`/v1/image-datasets/${id}/export`)).text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
     rmSync(manifest[0]!.path); // as if the crash came between the verdict and the file
     const { rows } = await db.query<{ url: string; record_id: string; keyword: string; page_url: string }>(
       'SELECT url, record_id, keyword, page_url FROM image_dataset_candidates WHERE dataset_id = $1',
@@ -270,7 +268,7 @@ describe('image datasets', () => {
 
   it('stops at per_keyword image URLs per keyword, over all its search terms', { timeout: 120_000 }, async () => {
     const response = await create({ name: 'few', keywords: ['Okapi'], per_keyword: 8, min_width: 32, min_height: 32, extras: { OKAPI: ['Forest Giraffe'] } });
-    const created = (await response.json()) as DatasetStatus;
+    const created = (await response.json()) as ImageDatasetStatus;
     assert.deepEqual(created.keywords[0]!.terms, ['okapi', 'okapis', 'forest giraffe']);
     const requests = searchRequests();
     await datasets.idle();
@@ -284,10 +282,26 @@ describe('image datasets', () => {
 
   it("404 for another tenant's dataset, on every route", async () => {
     for (const route of ['', '/events', '/export']) {
-      const response = await get(`/v1/datasets/${id}${route}`, otherKey);
+      const response = await get(`/v1/image-datasets/${id}${route}`, otherKey);
       assert.equal(response.status, 404, route);
     }
+    assert.equal((await get('/v1/image-datasets/no-such-dataset')).status, 404);
+  });
+
+  it('the old /v1/datasets paths still answer, as deprecated aliases in /openapi.json', async () => {
+    for (const route of ['', '/events', '/export']) {
+      const [now, old] = [await get(`/v1/image-datasets/${id}${route}`), await get(`/v1/datasets/${id}${route}`)];
+      assert.deepEqual([old.status, old.headers.get('content-type')], [now.status, now.headers.get('content-type')], route);
+      if (route === '') assert.deepEqual(await old.json(), await now.json());
+      else await Promise.all([old.text(), now.text()]);
+    }
     assert.equal((await get('/v1/datasets/no-such-dataset')).status, 404);
+    const created = await app.request('/v1/datasets', { method: 'POST', body: JSON.stringify({ name: 'x', keywords: [] }), headers: { ...auth(key), 'content-type': 'application/json' } });
+    assert.equal(created.status, 400);
+    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { deprecated?: boolean }>> };
+    assert.equal(doc.paths['/v1/datasets']?.post?.deprecated, true);
+    assert.equal(doc.paths['/v1/datasets/{id}/export']?.get?.deprecated, true);
+    assert.equal(doc.paths['/v1/image-datasets']?.post?.deprecated, undefined);
   });
 
   it('a processor killed (SIGKILL) mid-dataset and started again: exact counts, every file, each accepted image published once', { timeout: 240_000 }, async () => {
@@ -298,7 +312,7 @@ describe('image datasets', () => {
     try {
       await first.waitForLog('the first processor to join', (l) => l.msg === 'partitions assigned');
       const response = await create({ name: 'crash', keywords: Array.from({ length: 8 }, (_, i) => `crash${suffix}k${i}`), per_keyword: 100, min_width: 32, min_height: 32 });
-      crashId = ((await response.json()) as DatasetStatus).id;
+      crashId = ((await response.json()) as ImageDatasetStatus).id;
       await eventually('some verdicts', async () => ((await status(crashId)).counts.validated >= 30 ? true : undefined), 120_000);
     } finally {
       await first.kill('SIGKILL'); // also when the test fails before: a processor left running would judge the next run's images
@@ -324,7 +338,7 @@ describe('image datasets', () => {
         rejected: { total: 64, by_reason: { corrupt: 16, download_failed: 16, too_small: 16, unknown_format: 16 } },
         duplicates: { total: 32, exact: 16, near: 16 },
       });
-      const lines = (await (await get(`/v1/datasets/${crashId}/export`)).text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
+      const lines = (await (await get(`/v1/image-datasets/${crashId}/export`)).text()).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
       assert.equal(lines.length, 96);
       for (const line of lines) assert.equal(sha256(readFileSync(line.path)), line.sha256, line.path);
       await waitForCommitted(kafka, processorGroupOf('image-validation'), FOUND_TOPIC, 0);

@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { Fetcher } from '../../domain/crawl/fetcher.ts';
@@ -54,7 +55,7 @@ const running: (RunningProcessor | RunningSink)[] = [];
 let site: FixtureSite;
 let tenantId: string;
 let key: string;
-let app: ReturnType<typeof createApp>;
+let app: App;
 let features: RunningProcessor;
 const featuresSpec = () =>
   ({ ...marketFeatures({ input: 'market.quotes.raw', output: 'market.quotes.enriched', state: `test.market_state_${run}.state` }), name: `test-market-features-${run}` });
@@ -134,16 +135,12 @@ before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   tenantId = (await createTenant(db, `market-${run}`)).id;
   key = (await createKey(db, tenantId, 'producer')).key;
-  app = createApp({
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
     log,
     checks: {},
-    db,
     topics: [],
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
     uploads: new Uploads(db, '/nonexistent', producer, log),
-    clickhouse,
-  });
+  }).app;
   features = await runProcessor(featuresSpec());
   running.push(
     await runProcessor(marketParser({ input: PAGES_TOPIC, output: 'market.quotes.raw' }, { name: `test-market-parser-${run}` })),

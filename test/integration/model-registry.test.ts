@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
-import { serviceChecks } from '../../api/readiness.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -147,21 +147,17 @@ describe('the API', () => {
   const producer = new AvroProducer(kafka, registry);
   const admin = kafka.admin();
   const keys: Record<string, string> = {};
-  let app: ReturnType<typeof createApp>;
+  let app: App;
   const call = (url: string, key: string | undefined, method = 'GET') => app.request(url, { method, headers: key ? { authorization: `Bearer ${key}` } : {} });
 
   before(async () => {
     await Promise.all([producer.connect(), admin.connect()]);
     const uploads = new Uploads(db, await mkdtemp(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
-    app = createApp({
+    app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
       log,
-      db,
       topics: [],
-      ingestor: new Ingestor(registry, producer, admin),
-      streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
       uploads,
-      checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
-    });
+    }).app;
     const tenant = `models-${suffix}`;
     await createTenant(db, tenant);
     for (const role of ['admin', 'reader'] as const) keys[role] = (await createKey(db, tenant, role)).key;

@@ -4,11 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { parseStartAt } from '../../api/streams.ts';
+import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
@@ -22,10 +24,11 @@ const registry = new Registry();
 const db = createPostgresPool(2);
 const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
+const clickhouse = createClickHouse();
 const run = randomBytes(3).toString('hex');
 const [tenantA, tenantB] = [`sa-${run}`, `sb-${run}`];
 let topic: ResolvedTopic;
-let app: ReturnType<typeof createApp>;
+let app: App;
 let keyA: string;
 
 interface Event {
@@ -86,15 +89,13 @@ async function open(from: string, slowClientMs = 10_000) {
 }
 
 function build(slowClientMs: number) {
-  return createApp({
+  return composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
     log: createLogger('test'),
     checks: {},
-    db,
     topics: [{ ...topic, streamable: true }],
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 500, slowClientMs },
+    streams: { heartbeatMs: 500, slowClientMs },
     uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, createLogger('test')),
-  });
+  }).app;
 }
 
 before(async () => {
@@ -105,7 +106,7 @@ before(async () => {
   keyA = (await createKey(db, tenantA, 'reader')).key;
   app = build(10_000);
 });
-after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end()]));
+after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
 
 describe('live streams (SSE)', () => {
   it('from=earliest: only the caller\'s tenant, with partition:offset ids, then heartbeats', async () => {

@@ -4,10 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createApp } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
+import { loadConfig } from '../../core/config.ts';
+import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
-import { Ingestor } from '../../api/ingest.ts';
 import { ROWS_TOPIC, Uploads } from '../../connectors/sources/uploads/uploads.ts';
+import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
@@ -20,10 +22,11 @@ const registry = new Registry();
 const db = createPostgresPool(4);
 const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
+const clickhouse = createClickHouse();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
 const tenant = `u-${randomBytes(3).toString('hex')}`;
-let app: ReturnType<typeof createApp>;
+let app: App;
 let key: string;
 
 interface Movie {
@@ -59,17 +62,9 @@ before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   await createTenant(db, tenant);
   key = (await createKey(db, tenant, 'producer')).key;
-  app = createApp({
-    log,
-    checks: {},
-    db,
-    topics: [],
-    ingestor: new Ingestor(registry, producer, admin),
-    streams: { kafka, registry, heartbeatMs: 15_000, slowClientMs: 10_000 },
-    uploads,
-  });
+  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, topics: [], uploads }).app;
 });
-after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end()]));
+after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
 
 describe('uploads', () => {
   it('50,000 real movie rows with 100 malformed: 49,900 records on catalog.rows.raw and 100 rejections by row number', async () => {

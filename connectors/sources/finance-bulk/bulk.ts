@@ -13,16 +13,14 @@
  * or failed (with the error; the rows of the batch that could not be published are released).
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import { detectDelimiter, detectFormat, type Format } from '../uploads/file-shape.ts';
+import { spoolBody } from '../uploads/spool.ts';
 import { refuseMultipart, UploadError, type UploadStatus } from '../uploads/uploads.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
@@ -119,31 +117,8 @@ export class FinanceBulk {
     refuseMultipart(options.contentType, BulkError);
     const id = randomUUID();
     const file = this.fileOf(id);
-    await mkdir(path.dirname(file), { recursive: true });
     const discard = () => rm(path.dirname(file), { recursive: true, force: true });
-    let bytes = 0;
-    let head = '';
-    const guard = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.length;
-        if (bytes > options.maxBytes) return done(new BulkError(413, `the file is larger than ${options.maxBytes} bytes`));
-        if (head.length < 64 * 1024) {
-          if (chunk.includes(0)) return done(new BulkError(415, 'the file is binary, not CSV or JSON lines text'));
-          head += chunk.toString('utf8');
-        }
-        done(null, chunk);
-      },
-    });
-    try {
-      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
-    } catch (error) {
-      await discard();
-      throw error instanceof UploadError ? error : new BulkError(400, `the upload was interrupted: ${(error as Error).message}`);
-    }
-    if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
-      await discard();
-      throw new BulkError(400, 'the file is empty');
-    }
+    const { bytes, head } = await spoolBody(body, file, { maxBytes: options.maxBytes, Refusal: BulkError });
     const format = detectFormat(head, options.contentType);
     const delimiter = format === 'csv' ? detectDelimiter(head) : ',';
     if (format === 'csv') {

@@ -7,7 +7,7 @@ import { defineComponent } from '../../../core/component-spec.ts';
  *
  * @example
  * ```sh
- * curl -s -X POST -H "authorization: Bearer $KEY" -H 'content-type: application/json' 127.0.0.1:8080/v1/datasets -d '{"name":"cats","keywords":["cat"]}'
+ * curl -s -X POST -H "authorization: Bearer $KEY" -H 'content-type: application/json' 127.0.0.1:8080/v1/image-datasets -d '{"name":"cats","keywords":["cat"]}'
  * ```
  */
 export const imageSearchComponent = defineComponent({
@@ -24,7 +24,7 @@ export const imageSearchComponent = defineComponent({
   output: ['crawl.images.raw'],
   rejects: 'a results page that cannot be fetched is recorded with its error in the page log (and every attempt in ClickHouse fetch_log); the crawl goes on',
   writes: ['Postgres image_datasets, image_dataset_pages, image_dataset_candidates', 'ClickHouse fetch_log'],
-  runs: 'the API: POST /v1/datasets',
+  runs: 'the API: POST /v1/image-datasets',
   config: [
     {
       name: 'CRAWL_SEARCH_ENDPOINTS',
@@ -40,8 +40,8 @@ export const imageSearchComponent = defineComponent({
     { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
   ],
   example: [
-    "curl -s -X POST -H \"authorization: Bearer $KEY\" -H 'content-type: application/json' 127.0.0.1:8080/v1/datasets \\",
+    "curl -s -X POST -H \"authorization: Bearer $KEY\" -H 'content-type: application/json' 127.0.0.1:8080/v1/image-datasets \\",
     '  -d \'{"name":"cats","keywords":["cat"],"per_keyword":50,"min_width":64,"min_height":64}\'',
-    'curl -s -H "authorization: Bearer $KEY" 127.0.0.1:8080/v1/datasets/<dataset>   # found, validated, accepted …',
+    'curl -s -H "authorization: Bearer $KEY" 127.0.0.1:8080/v1/image-datasets/<dataset>   # found, validated, accepted …',
   ].join('\n'),
 });

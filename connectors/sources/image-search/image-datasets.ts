@@ -22,8 +22,8 @@ import { crawlDataset, type CrawlTarget } from './crawl-job.ts';
 import { expandKeyword } from './keywords.ts';
 import { MillraceError } from '../../../core/errors.ts';
 
-export class DatasetError extends MillraceError {
-  override name = 'DatasetError';
+export class ImageDatasetError extends MillraceError {
+  override name = 'ImageDatasetError';
   constructor(
     override readonly status: 400 | 404,
     message: string,
@@ -33,7 +33,7 @@ export class DatasetError extends MillraceError {
   }
 }
 
-export interface DatasetInput {
+export interface ImageDatasetInput {
   name: string;
   keywords: string[];
   per_keyword: number;
@@ -44,7 +44,7 @@ export interface DatasetInput {
   extras?: Record<string, string[]>;
 }
 
-export interface DatasetStatus {
+export interface ImageDatasetStatus {
   id: string;
   name: string;
   /** crawling -> validating (every page crawled, images being judged) -> done; or failed (the crawl). */
@@ -79,7 +79,7 @@ export interface ManifestLine {
   source_url: string;
 }
 
-export interface DatasetsDeps {
+export interface ImageDatasetsDeps {
   db: Pool;
   producer: AvroProducer;
   clickhouse: ClickHouseClient;
@@ -92,7 +92,7 @@ export interface DatasetsDeps {
   topic?: string;
 }
 
-interface DatasetRow {
+interface ImageDatasetRow {
   id: string;
   tenant_id: string;
   name: string;
@@ -108,17 +108,17 @@ interface DatasetRow {
 
 const MANIFEST_PAGE = 1000;
 
-export class Datasets {
+export class ImageDatasets {
   private readonly running = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: DatasetsDeps) {}
+  constructor(private readonly deps: ImageDatasetsDeps) {}
 
-  async create(tenantId: string, input: DatasetInput): Promise<DatasetStatus> {
+  async create(tenantId: string, input: ImageDatasetInput): Promise<ImageDatasetStatus> {
     const normalise = (keyword: string) => keyword.trim().toLowerCase();
     const names = [...new Set(input.keywords.map(normalise))];
     const extras = new Map<string, string[]>();
     for (const [key, terms] of Object.entries(input.extras ?? {})) {
-      if (!names.includes(normalise(key))) throw new DatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
+      if (!names.includes(normalise(key))) throw new ImageDatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
       extras.set(normalise(key), [...(extras.get(normalise(key)) ?? []), ...terms]);
     }
     const keywords = names.map((keyword) => ({ keyword, terms: expandKeyword(keyword, extras.get(keyword)) }));
@@ -131,13 +131,13 @@ export class Datasets {
     return this.status(tenantId, id);
   }
 
-  private async row(tenantId: string, id: string): Promise<DatasetRow> {
-    const { rows } = await this.deps.db.query<DatasetRow>('SELECT * FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-    if (!rows[0]) throw new DatasetError(404, `no dataset "${id}"`, 'id');
+  private async row(tenantId: string, id: string): Promise<ImageDatasetRow> {
+    const { rows } = await this.deps.db.query<ImageDatasetRow>('SELECT * FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    if (!rows[0]) throw new ImageDatasetError(404, `no dataset "${id}"`, 'id');
     return rows[0];
   }
 
-  async status(tenantId: string, id: string): Promise<DatasetStatus> {
+  async status(tenantId: string, id: string): Promise<ImageDatasetStatus> {
     const row = await this.row(tenantId, id);
     const [{ rows: crawled }, { rows: verdicts }] = await Promise.all([
       this.deps.db.query<{ found: number; fetched: number; failed: number }>(

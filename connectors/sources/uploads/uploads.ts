@@ -5,11 +5,7 @@
  * in Postgres, so any API instance can report it.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Message } from 'kafkajs';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
@@ -18,14 +14,13 @@ import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './file-shape.ts';
 import { MillraceError } from '../../../core/errors.ts';
+import { spoolBody } from './spool.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
 const BATCH = 500;
 /** The broker takes records up to message.max.bytes (1 MiB and 12 bytes, with the batch framing). */
 const MAX_RECORD_BYTES = 1000 * 1000;
-/** How much of a file tells its format, delimiter and whether it is text at all. */
-const HEAD_BYTES = 64 * 1024;
 
 export type UploadStatus = 400 | 404 | 409 | 413 | 415;
 
@@ -81,33 +76,7 @@ export class Uploads {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
     refuseMultipart(options.contentType);
     const id = randomUUID();
-    const file = this.fileOf(id);
-    await mkdir(path.dirname(file), { recursive: true });
-    let bytes = 0;
-    let head = '';
-    const guard = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        // the first HEAD_BYTES are sniffed, however the body happens to be chunked
-        const sniffed = bytes < HEAD_BYTES ? chunk.subarray(0, HEAD_BYTES - bytes) : undefined;
-        bytes += chunk.length;
-        if (bytes > options.maxBytes) return done(new UploadError(413, `the file is larger than ${options.maxBytes} bytes`));
-        if (sniffed) {
-          if (sniffed.includes(0)) return done(new UploadError(415, 'the file is binary, not CSV or JSON lines text'));
-          head += sniffed.toString('utf8');
-        }
-        done(null, chunk);
-      },
-    });
-    try {
-      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
-    } catch (error) {
-      await rm(path.dirname(file), { recursive: true, force: true });
-      throw error instanceof UploadError ? error : new UploadError(400, `the upload was interrupted: ${(error as Error).message}`);
-    }
-    if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
-      await rm(path.dirname(file), { recursive: true, force: true });
-      throw new UploadError(400, 'the file is empty');
-    }
+    const { bytes, head } = await spoolBody(body, this.fileOf(id), { maxBytes: options.maxBytes });
     const format = detectFormat(head, options.contentType);
     const delimiter = format === 'csv' ? detectDelimiter(head) : null;
     await this.db.query('INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)', [

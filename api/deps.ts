@@ -1,0 +1,58 @@
+/**
+ * What the API's route modules stand on: `ApiDeps`, built once by the composition root
+ * (api/compose.ts), and `Guards`, the middleware chains the app puts in front of a route by the
+ * permission it needs. Types only: a route module imports these and never builds a service.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { FinanceBulk } from '../connectors/sources/finance-bulk/bulk.ts';
+import type { ImageDatasets } from '../connectors/sources/image-search/image-datasets.ts';
+import type { UploadResults } from '../connectors/sources/uploads/results.ts';
+import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Pool } from '../core/postgres.ts';
+import type { ResolvedTopic } from '../core/topic-checks.ts';
+import type { TabularPredictors } from '../models/tabular/predictor.ts';
+import type { Analytics } from './analytics/run-query.ts';
+import type { AuthEnv } from './auth/middleware.ts';
+import type { Permission } from './auth/roles.ts';
+import type { Tokens } from './auth/tokens.ts';
+import type { Ingestor } from './ingest.ts';
+import type { Check } from './readiness.ts';
+import type { StreamDeps } from './routes/streams.ts';
+
+/** The settings the app and its routes read, taken from the config by the composition root. */
+export interface ApiSettings {
+  /** largest JSON body (API_BODY_LIMIT_BYTES) */
+  bodyLimitBytes: number;
+  /** largest streamed body: uploads, bulk predictions, batch scoring (UPLOAD_MAX_BYTES) */
+  uploadMaxBytes: number;
+  rateLimitPerIp: number;
+  rateLimitPerKey: number;
+  corsOrigins: readonly string[];
+  /** how often progress streams (uploads, image datasets) poll, and training job events */
+  progressIntervalMs: number;
+  jobEventPollMs: number;
+}
+
+/** Every service the API process runs, built once. */
+export interface ApiDeps {
+  log: Logger;
+  settings: ApiSettings;
+  db: Pool;
+  clickhouse: ClickHouseClient;
+  topics: readonly ResolvedTopic[];
+  checks: Record<string, Check>;
+  tokens: Tokens;
+  ingestor: Ingestor;
+  streams: StreamDeps;
+  uploads: Uploads;
+  uploadResults: UploadResults;
+  financeBulk: FinanceBulk;
+  imageDatasets: ImageDatasets;
+  analytics: Analytics;
+  predictors: TabularPredictors;
+}
+
+/** The middleware chain in front of a route, by the permission it needs (authenticate -> per-key limit -> permission). */
+export type Guards = Record<Permission, MiddlewareHandler<AuthEnv>[]>;

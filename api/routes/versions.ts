@@ -1,0 +1,87 @@
+/**
+ * A model's versions, and activating one: the processors scoring with the model switch to it
+ * without a restart.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { activateVersion, listVersions, type ModelVersion } from '../../models/model-registry.ts';
+import type { AuthEnv } from '../auth/middleware.ts';
+import type { ApiDeps, Guards } from '../deps.ts';
+import { bearer, errorResponses } from '../schemas.ts';
+import { params } from './models.ts';
+
+const VersionSchema = z
+  .object({
+    model_id: z.string(),
+    version: z.string(),
+    sha256: z.string().openapi({ description: "over the name and sha256 of each of the version's files, manifest.json included" }),
+    active: z.boolean(),
+    created_at: z.string(),
+    activated_at: z.string().nullable().openapi({ description: 'when it was last activated' }),
+  })
+  .openapi('ModelVersion');
+const versionJson = (v: ModelVersion) => ({
+  model_id: v.model_id,
+  version: v.version,
+  sha256: v.sha256,
+  active: v.active,
+  created_at: v.created_at.toISOString(),
+  activated_at: v.activated_at?.toISOString() ?? null,
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/models/{id}/versions',
+  tags: ['models'],
+  summary: "A model's versions, oldest first, with their manifests",
+  security: bearer,
+  request: { params: params.pick({ id: true }) },
+  responses: {
+    200: {
+      description: 'versions',
+      content: {
+        'application/json': {
+          schema: z.object({
+            versions: z.array(
+              VersionSchema.extend({ shadow: z.boolean().openapi({ description: 'attached in shadow mode' }), manifest: z.record(z.string(), z.unknown()) }),
+            ),
+          }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 404, 429),
+  },
+});
+
+const activateRoute = createRoute({
+  method: 'post',
+  path: '/v1/models/{id}/versions/{version}/activate',
+  tags: ['models'],
+  summary: 'Make a version the active one: the processors scoring with the model switch to it without a restart',
+  security: bearer,
+  request: { params },
+  responses: {
+    200: {
+      description: 'activated',
+      content: { 'application/json': { schema: VersionSchema.extend({ previous_version: z.string().nullable().openapi({ description: 'the version active before' }) }) } },
+    },
+    ...errorResponses(401, 403, 404, 429),
+  },
+});
+
+export function registerVersions(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+  app.openapi(
+    { ...listRoute, middleware: guards.read },
+    async (c) => {
+      const versions = await listVersions(db, c.req.valid('param').id);
+      return c.json({ versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) }, 200);
+    },
+  );
+  app.openapi(
+    { ...activateRoute, middleware: guards.manage_keys },
+    async (c) => {
+      const { id, version } = c.req.valid('param');
+      const activated = await activateVersion(db, id, version);
+      return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
+    },
+  );
+}

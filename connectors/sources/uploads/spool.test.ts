@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { HEAD_BYTES, spoolBody } from './spool.ts';
+import { UploadError } from './uploads.ts';
+
+const bodyOf = (...chunks: (string | Buffer)[]) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      controller.close();
+    },
+  });
+const fileIn = () => path.join(mkdtempSync(path.join(tmpdir(), 'millrace-spool-')), 'job', 'file');
+
+class OtherError extends UploadError {}
+
+describe('spoolBody', () => {
+  it('writes the body and returns its size and head', async () => {
+    const file = fileIn();
+    assert.deepEqual(await spoolBody(bodyOf('a,b\n', '1,2\n'), file, { maxBytes: 100 }), { bytes: 8, head: 'a,b\n1,2\n' });
+    assert.equal(readFileSync(file, 'utf8'), 'a,b\n1,2\n');
+  });
+
+  it('refuses past the cap (413), binary (415) and empty (400), with the given error class, and removes the folder', async () => {
+    for (const [body, status] of [[bodyOf('x'.repeat(11)), 413], [bodyOf('a\0b'), 415], [bodyOf('\uFEFF  \n'), 400]] as const) {
+      const file = fileIn();
+      await assert.rejects(spoolBody(body, file, { maxBytes: 10, Refusal: OtherError }), (e: unknown) => e instanceof OtherError && e.status === status);
+      assert.equal(existsSync(path.dirname(file)), false);
+    }
+  });
+
+  it('sniffs only the first HEAD_BYTES, however the body is chunked', async () => {
+    const tail = Buffer.concat([Buffer.from('x'), Buffer.alloc(1)]);
+    const { bytes } = await spoolBody(bodyOf('a'.repeat(HEAD_BYTES - 1), tail), fileIn(), { maxBytes: HEAD_BYTES * 2 });
+    assert.equal(bytes, HEAD_BYTES + 1);
+  });
+});

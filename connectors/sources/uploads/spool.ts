@@ -1,0 +1,62 @@
+/**
+ * Spooling a request body to disk under a size cap, as uploads and bulk predictions receive their
+ * files: the first bytes are kept to tell the format, a body past the cap, binary, interrupted or
+ * empty is refused (and its folder removed).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { UploadError, type UploadStatus } from './uploads.ts';
+
+/** How much of a file tells its format, delimiter and whether it is text at all. */
+export const HEAD_BYTES = 64 * 1024;
+
+/** The error a refusal is thrown as: UploadError or a subclass with its own codes. */
+export type Refusal = new (status: UploadStatus, message: string) => UploadError;
+
+/**
+ * Writes `body` to `file` (its folder made first, removed on refusal): 413 past `maxBytes`, 415
+ * when the first HEAD_BYTES hold a NUL byte, 400 when the body breaks off or is empty. Returns the
+ * byte count and the first HEAD_BYTES as text.
+ *
+ * @example
+ * ```ts
+ * const { bytes, head } = await spoolBody(c.req.raw.body, '/data/uploads/<id>/original', { maxBytes: 200 << 20 });
+ * ```
+ */
+export async function spoolBody(
+  body: ReadableStream<Uint8Array>,
+  file: string,
+  { maxBytes, Refusal = UploadError }: { maxBytes: number; Refusal?: Refusal },
+): Promise<{ bytes: number; head: string }> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const discard = () => rm(path.dirname(file), { recursive: true, force: true });
+  let bytes = 0;
+  let head = '';
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      // the first HEAD_BYTES are sniffed, however the body happens to be chunked
+      const sniffed = bytes < HEAD_BYTES ? chunk.subarray(0, HEAD_BYTES - bytes) : undefined;
+      bytes += chunk.length;
+      if (bytes > maxBytes) return done(new Refusal(413, `the file is larger than ${maxBytes} bytes`));
+      if (sniffed) {
+        if (sniffed.includes(0)) return done(new Refusal(415, 'the file is binary, not CSV or JSON lines text'));
+        head += sniffed.toString('utf8');
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
+  } catch (error) {
+    await discard();
+    throw error instanceof UploadError ? error : new Refusal(400, `the upload was interrupted: ${(error as Error).message}`);
+  }
+  if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
+    await discard();
+    throw new Refusal(400, 'the file is empty');
+  }
+  return { bytes, head };
+}
