@@ -26,7 +26,11 @@ const floors = Object.keys(mayImport);
 const zones = Object.entries(mayImport).flatMap(([target, allowed]) =>
   floors
     .filter((from) => from !== target && !allowed.includes(from))
-    .map((from) => ({ target: `./${target}`, from: `./${from}`, message: `${target}/ may import only ${[target, ...allowed].join(', ')}` })),
+    .map((from) => ({
+      target: `./${target}`,
+      from: `./${from}`,
+      message: `${target}/ may import only ${[target, ...allowed].join(', ')}`,
+    })),
 );
 
 export default tseslint.config(

@@ -42,7 +42,10 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
     const started = performance.now();
     await next();
     const ms = Math.round(performance.now() - started);
-    log.info({ request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
+    log.info(
+      { request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms },
+      'request',
+    );
   });
   app.use(secureHeaders());
   const limitBody = bodyLimit({
@@ -52,13 +55,22 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
     },
   });
   // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
-  const streamedBodies = (path: string) => path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
+  const streamedBodies = (path: string) =>
+    path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
   app.use((c, next) => (c.req.method === 'POST' && streamedBodies(c.req.path) ? next() : limitBody(c, next)));
-  app.use('/v1/*', rateLimit(db, settings.rateLimitPerIp, (c) => {
+  app.use(
+    '/v1/*',
+    rateLimit(db, settings.rateLimitPerIp, (c) => {
       const ip = clientIp(c);
       return ip === undefined ? undefined : `ip:${ip}`;
-    }));
-  app.use(cors({ origin: settings.corsOrigins.includes('*') ? '*' : [...settings.corsOrigins], exposeHeaders: ['x-request-id', 'retry-after'] }));
+    }),
+  );
+  app.use(
+    cors({
+      origin: settings.corsOrigins.includes('*') ? '*' : [...settings.corsOrigins],
+      exposeHeaders: ['x-request-id', 'retry-after'],
+    }),
+  );
 }
 
 /** The chain in front of a protected route, by the permission it needs. */
@@ -68,7 +80,12 @@ function guardsOf({ db, tokens, settings }: ApiDeps): Guards {
     rateLimit(db, settings.rateLimitPerKey, (c) => (c as Context<AuthEnv>).get('principal').subject),
     requirePermission(permission),
   ];
-  return { read: guard('read'), ingest: guard('ingest'), analytics: guard('analytics'), manage_keys: guard('manage_keys') };
+  return {
+    read: guard('read'),
+    ingest: guard('ingest'),
+    analytics: guard('analytics'),
+    manage_keys: guard('manage_keys'),
+  };
 }
 
 /**
@@ -98,9 +115,13 @@ export function createApp(deps: ApiDeps): App {
   });
   registerRoutes(app, deps, guardsOf(deps));
 
-  app.get('/metrics', async (c) => c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType }),
+  );
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } });
-  app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } }))));
+  app.get('/docs', (c) =>
+    c.html(docsPage(app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Millrace API', version: '1' } }))),
+  );
 
   app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) => errorResponse(c, error, deps.log));

@@ -41,7 +41,8 @@ export async function scoreLines(
     } catch {
       return refuse(number, `line ${number} is not JSON`);
     }
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) return refuse(number, `line ${number} is not a JSON object`);
+    if (typeof row !== 'object' || row === null || Array.isArray(row))
+      return refuse(number, `line ${number} is not a JSON object`);
     const problem = rowProblem(model.manifest.encoding, row as Record<string, unknown>, '');
     if (problem) return refuse(number, `line ${number}: ${problem.message}`, problem.field);
     pending.push({ line: number, row: row as Record<string, unknown> });
@@ -51,7 +52,9 @@ export async function scoreLines(
     bytes += chunk.byteLength;
     if (bytes > maxBytes) {
       await flush();
-      await write(`${JSON.stringify({ error: 'payload_too_large', message: `the body is larger than ${maxBytes} bytes: lines after ${number} were not read` })}\n`);
+      await write(
+        `${JSON.stringify({ error: 'payload_too_large', message: `the body is larger than ${maxBytes} bytes: lines after ${number} were not read` })}\n`,
+      );
       return;
     }
     const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
@@ -62,4 +65,3 @@ export async function scoreLines(
   if (rest) await handle(rest);
   await flush();
 }
-

@@ -42,7 +42,10 @@ export interface ApiClients {
 }
 
 /** Services or settings given instead of the ones the root would build (a test's temp folder, a faster poll). */
-export type ApiOverrides = Partial<Omit<ApiDeps, 'settings' | 'streams'>> & { settings?: Partial<ApiSettings>; streams?: Partial<StreamDeps> };
+export type ApiOverrides = Partial<Omit<ApiDeps, 'settings' | 'streams'>> & {
+  settings?: Partial<ApiSettings>;
+  streams?: Partial<StreamDeps>;
+};
 
 /** The settings of the app and its routes, from the config. */
 export function apiSettingsOf(config: Config): ApiSettings {
@@ -73,7 +76,8 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
   const log = services.log ?? createLogger('api');
   const topics = services.topics ?? loadCatalogue();
   const ingestor = services.ingestor ?? new Ingestor(registry, producer, admin);
-  const uploads = services.uploads ?? new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
+  const uploads =
+    services.uploads ?? new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
   return {
     log,
     settings: { ...apiSettingsOf(config), ...settings },
@@ -81,12 +85,22 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
     clickhouse,
     topics,
     checks: serviceChecks({ kafka, registry, clickhouse, postgres: db }),
-    tokens: createTokens({ secret: jwtSecret(config), accessTtlS: config.ACCESS_TOKEN_TTL_S, refreshTtlS: config.REFRESH_TOKEN_TTL_S }),
+    tokens: createTokens({
+      secret: jwtSecret(config),
+      accessTtlS: config.ACCESS_TOKEN_TTL_S,
+      refreshTtlS: config.REFRESH_TOKEN_TTL_S,
+    }),
     ingestor,
     streams: { kafka, registry, log, heartbeatMs: 15_000, slowClientMs: 10_000, ...streams },
     uploads,
     uploadResults: new UploadResults(uploads, db, clickhouse),
-    financeBulk: new FinanceBulk(db, path.join(config.MILLRACE_HOME, 'finance-bulk'), ingestor, statementsTopicOf(topics), log.child({ component: 'finance-bulk' })),
+    financeBulk: new FinanceBulk(
+      db,
+      path.join(config.MILLRACE_HOME, 'finance-bulk'),
+      ingestor,
+      statementsTopicOf(topics),
+      log.child({ component: 'finance-bulk' }),
+    ),
     imageDatasets: new ImageDatasets({
       db,
       producer,
@@ -94,7 +108,11 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
       log: createLogger('datasets'),
       searchEndpoints: config.CRAWL_SEARCH_ENDPOINTS,
       root: datasetsDirOf(config),
-      fetcher: { ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST, concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST, allowedHosts: trustedCrawlHosts(config) },
+      fetcher: {
+        ratePerSecondPerHost: config.CRAWL_RATE_PER_HOST,
+        concurrencyPerHost: config.CRAWL_CONCURRENCY_PER_HOST,
+        allowedHosts: trustedCrawlHosts(config),
+      },
     }),
     analytics: new Analytics(clickhouse, config.ANALYTICS_CACHE_TTL_MS),
     // a model loads on its first prediction; its LISTEN connection does not keep a process alive
@@ -113,7 +131,11 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
  * const response = await app.request('/healthz');
  * ```
  */
-export function composeApi(config: Config, clients: ApiClients, overrides: ApiOverrides = {}): { app: App; deps: ApiDeps } {
+export function composeApi(
+  config: Config,
+  clients: ApiClients,
+  overrides: ApiOverrides = {},
+): { app: App; deps: ApiDeps } {
   const deps = buildApiDeps(config, clients, overrides);
   return { app: createApp(deps), deps };
 }

@@ -26,7 +26,12 @@ export class ApiError extends MillraceError {
 }
 
 export function errorBody(c: Context, code: string, message: string, field?: string) {
-  return { error: code, message, ...(field === undefined ? {} : { field }), request_id: String(c.get('requestId') ?? '') };
+  return {
+    error: code,
+    message,
+    ...(field === undefined ? {} : { field }),
+    request_id: String(c.get('requestId') ?? ''),
+  };
 }
 
 /**
@@ -61,5 +66,8 @@ export function errorResponse(c: Context, error: unknown, log: Logger): Response
   const answer = httpErrorOf(error);
   if (answer.internal) log.error({ request_id: c.get('requestId'), err: error }, 'unhandled error');
   for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
-  return c.json(errorBody(c, answer.body.error, answer.body.message, answer.body.field), answer.status as ContentfulStatusCode);
+  return c.json(
+    errorBody(c, answer.body.error, answer.body.message, answer.body.field),
+    answer.status as ContentfulStatusCode,
+  );
 }

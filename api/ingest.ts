@@ -27,7 +27,8 @@ const fieldsOf = new Map<string, { names: string[]; timestamps: Set<string> }>()
 
 function nonFinitePaths(value: unknown, path: string): string[] {
   if (typeof value === 'number') return Number.isFinite(value) ? [] : [path];
-  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${path}.${k}`));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${path}.${k}`));
   return [];
 }
 
@@ -35,14 +36,23 @@ function unstorable(topic: ResolvedTopic, record: Record<string, unknown>): { fi
   let fields = fieldsOf.get(topic.name);
   if (!fields) {
     const isTimestamp = (t: unknown): boolean =>
-      Array.isArray(t) ? t.some(isTimestamp) : typeof t === 'object' && t !== null && (t as { logicalType?: unknown }).logicalType === 'timestamp-millis';
+      Array.isArray(t)
+        ? t.some(isTimestamp)
+        : typeof t === 'object' && t !== null && (t as { logicalType?: unknown }).logicalType === 'timestamp-millis';
     const declared = (JSON.parse(topic.schemaText) as { fields?: { name: string; type: unknown }[] }).fields ?? [];
-    fields = { names: declared.map((f) => f.name), timestamps: new Set(declared.filter((f) => isTimestamp(f.type)).map((f) => f.name)) };
+    fields = {
+      names: declared.map((f) => f.name),
+      timestamps: new Set(declared.filter((f) => isTimestamp(f.type)).map((f) => f.name)),
+    };
     fieldsOf.set(topic.name, fields);
   }
   return fields.names.flatMap((name) => {
     const value = record[name];
-    if (fields.timestamps.has(name) && typeof value === 'number' && (value < TIMESTAMP_RANGE_MS.min || value > TIMESTAMP_RANGE_MS.max)) {
+    if (
+      fields.timestamps.has(name) &&
+      typeof value === 'number' &&
+      (value < TIMESTAMP_RANGE_MS.min || value > TIMESTAMP_RANGE_MS.max)
+    ) {
       return [{ field: name, expected: 'a timestamp-millis from 1970-01-01 to 2106-02-07 (milliseconds since 1970)' }];
     }
     return nonFinitePaths(value, name).map((field) => ({ field, expected: 'a finite number' }));
@@ -63,7 +73,13 @@ export class Ingestor {
     const accepted: { index: number; id: string; message: Message }[] = [];
     const partitions = await this.partitionCount(topic.name);
     // the partitioner only reads ids and count from the metadata
-    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [],
+      isr: [],
+    }));
     for (const [index, record] of records.entries()) {
       const problem = await this.check(topic, tenantId, record);
       if (problem) {
@@ -76,7 +92,10 @@ export class Ingestor {
       accepted.push({ index, id: value.id, message });
     }
     if (accepted.length > 0) {
-      const metadata = await this.producer.sendPrepared(topic.name, accepted.map((a) => a.message));
+      const metadata = await this.producer.sendPrepared(
+        topic.name,
+        accepted.map((a) => a.message),
+      );
       const next = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
       // within one produce request a partition's records get consecutive offsets, in request order
       for (const { index, id, message } of accepted) {
@@ -89,7 +108,11 @@ export class Ingestor {
     return results;
   }
 
-  private async check(topic: ResolvedTopic, tenantId: string, record: unknown): Promise<{ message: string; field: string; expected?: string } | undefined> {
+  private async check(
+    topic: ResolvedTopic,
+    tenantId: string,
+    record: unknown,
+  ): Promise<{ message: string; field: string; expected?: string } | undefined> {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       return { message: 'a record must be a JSON object', field: '(record)' };
     }
@@ -101,14 +124,26 @@ export class Ingestor {
     if (problems.length === 0) problems.push(...unstorable(topic, record as Record<string, unknown>));
     const first = problems[0];
     if (!first) return undefined;
-    const more = problems.length > 1 ? ` (and ${problems.slice(1).map((p) => p.field).join(', ')})` : '';
-    return { message: `field ${first.field} must be ${first.expected}${more}`, field: first.field, expected: first.expected };
+    const more =
+      problems.length > 1
+        ? ` (and ${problems
+            .slice(1)
+            .map((p) => p.field)
+            .join(', ')})`
+        : '';
+    return {
+      message: `field ${first.field} must be ${first.expected}${more}`,
+      field: first.field,
+      expected: first.expected,
+    };
   }
 
   private partitionCount(topic: string): Promise<number> {
     let count = this.partitionCounts.get(topic);
     if (!count) {
-      count = this.admin.fetchTopicMetadata({ topics: [topic] }).then(({ topics }) => topics[0]?.partitions.length ?? 0);
+      count = this.admin
+        .fetchTopicMetadata({ topics: [topic] })
+        .then(({ topics }) => topics[0]?.partitions.length ?? 0);
       count.catch(() => this.partitionCounts.delete(topic));
       this.partitionCounts.set(topic, count);
     }

@@ -13,7 +13,10 @@ export interface ListenOptions {
   requestTimeoutMs: number;
 }
 
-export function listen(fetch: (request: Request) => Response | Promise<Response>, { hostname, port, requestTimeoutMs }: ListenOptions): Promise<Server> {
+export function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  { hostname, port, requestTimeoutMs }: ListenOptions,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve(
       {

@@ -21,7 +21,11 @@ export async function hit(db: Pool, bucket: string): Promise<{ hits: number; ret
 }
 
 /** `bucketOf` may name no bucket: that request is not counted by this limit. */
-export function rateLimit(db: Pool, limit: number, bucketOf: (c: Parameters<MiddlewareHandler>[0]) => string | undefined): MiddlewareHandler {
+export function rateLimit(
+  db: Pool,
+  limit: number,
+  bucketOf: (c: Parameters<MiddlewareHandler>[0]) => string | undefined,
+): MiddlewareHandler {
   return async (c, next) => {
     const bucket = bucketOf(c);
     if (bucket === undefined) return next();
@@ -29,9 +33,15 @@ export function rateLimit(db: Pool, limit: number, bucketOf: (c: Parameters<Midd
     c.header('ratelimit-limit', String(limit));
     c.header('ratelimit-remaining', String(Math.max(0, limit - hits)));
     if (hits > limit) {
-      throw new ApiError(429, 'rate_limited', `more than ${limit} requests per minute for ${bucket.split(':')[0]}; retry in ${retryAfterS} s`, undefined, {
-        'retry-after': String(retryAfterS),
-      });
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `more than ${limit} requests per minute for ${bucket.split(':')[0]}; retry in ${retryAfterS} s`,
+        undefined,
+        {
+          'retry-after': String(retryAfterS),
+        },
+      );
     }
     await next();
   };

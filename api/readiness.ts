@@ -6,7 +6,12 @@ import type { Registry } from '../core/schema-registry.ts';
 
 export type Check = () => Promise<void>;
 
-export function serviceChecks(deps: { kafka: Kafka; registry: Registry; clickhouse: ClickHouseClient; postgres: Pool }): Record<string, Check> {
+export function serviceChecks(deps: {
+  kafka: Kafka;
+  registry: Registry;
+  clickhouse: ClickHouseClient;
+  postgres: Pool;
+}): Record<string, Check> {
   return {
     kafka: async () => {
       const admin = deps.kafka.admin();
@@ -30,13 +35,18 @@ export function serviceChecks(deps: { kafka: Kafka; registry: Registry; clickhou
   };
 }
 
-export async function runChecks(checks: Record<string, Check>, timeoutMs = 3000): Promise<Record<string, { ok: boolean; error?: string }>> {
+export async function runChecks(
+  checks: Record<string, Check>,
+  timeoutMs = 3000,
+): Promise<Record<string, { ok: boolean; error?: string }>> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
         await Promise.race([
           check(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref()),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref(),
+          ),
         ]);
         return [name, { ok: true }] as const;
       } catch (error) {

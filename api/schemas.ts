@@ -12,7 +12,12 @@ export const ErrorSchema = z
   .openapi('Error');
 
 export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429 | 503)[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } }]));
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } },
+    ]),
+  );
 
 const DESCRIPTIONS = {
   400: 'the request is invalid; `field` names the culprit',
@@ -28,15 +33,27 @@ const DESCRIPTIONS = {
 export const RoleSchema = z.enum(ROLES);
 
 export const TokensSchema = z
-  .object({ access_token: z.string(), refresh_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() })
+  .object({
+    access_token: z.string(),
+    refresh_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+  })
   .openapi('Tokens');
 
 export const bearer = [{ Bearer: [] }];
 
-const isPlainFileName = (name: string) => name !== '.' && name !== '..' && ![...name].some((ch) => ch === '/' || ch === '\\' || ch < ' ' || ch === '\u007f');
+const isPlainFileName = (name: string) =>
+  name !== '.' && name !== '..' && ![...name].some((ch) => ch === '/' || ch === '\\' || ch < ' ' || ch === '\u007f');
 
 /** An uploaded file's name: only recorded (files are stored under their id), but shown and sent back, so no paths, no control characters. */
-export const FileNameSchema = z.string().max(255).refine(isPlainFileName, 'a plain file name: no path, no control characters');
+export const FileNameSchema = z
+  .string()
+  .max(255)
+  .refine(isPlainFileName, 'a plain file name: no path, no control characters');
 
 /** A JSON response of `schema`, described. */
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});

@@ -26,7 +26,11 @@ export async function startApi(): Promise<RunningApi> {
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   const { app, deps } = composeApi(config, { kafka, registry, producer, admin, db, clickhouse }, { log });
-  const server = await listen(app.fetch, { hostname: config.API_HOST, port: config.API_PORT, requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS });
+  const server = await listen(app.fetch, {
+    hostname: config.API_HOST,
+    port: config.API_PORT,
+    requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
+  });
   attachUploadSockets(server, { db, tokens: deps.tokens, results: deps.uploadResults, log });
   const resumed = await deps.imageDatasets.resumeUnfinished();
   if (resumed.length > 0) log.info({ datasets: resumed }, 'resuming dataset crawls');

@@ -11,7 +11,11 @@ import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/schema-registry.ts';
 import { MillraceError } from '../core/errors.ts';
 
-export type StartAt = { kind: 'now' } | { kind: 'earliest' } | { kind: 'timestamp'; ms: number } | { kind: 'offsets'; offsets: Map<number, string> };
+export type StartAt =
+  | { kind: 'now' }
+  | { kind: 'earliest' }
+  | { kind: 'timestamp'; ms: number }
+  | { kind: 'offsets'; offsets: Map<number, string> };
 
 export interface LiveRecord {
   partition: number;
@@ -29,7 +33,15 @@ export function parseStartAt(from: string | undefined): StartAt | undefined {
   if (from === undefined || from === 'now') return { kind: 'now' };
   if (from === 'earliest') return { kind: 'earliest' };
   if (/^\d+(:\d+)(,\d+:\d+)*$/.test(from)) {
-    return { kind: 'offsets', offsets: new Map(from.split(',').map((pair) => pair.split(':')).map(([p, o]) => [Number(p), o!])) };
+    return {
+      kind: 'offsets',
+      offsets: new Map(
+        from
+          .split(',')
+          .map((pair) => pair.split(':'))
+          .map(([p, o]) => [Number(p), o!]),
+      ),
+    };
   }
   const ms = /^\d{10,}$/.test(from) ? Number(from) : Date.parse(from);
   return Number.isNaN(ms) ? undefined : { kind: 'timestamp', ms };
@@ -75,7 +87,12 @@ export async function subscribe(options: SubscribeOptions): Promise<{ stop(): Pr
       // partitions not named in `offsets` start at the end, like `now`
       offsets = (await admin.fetchTopicOffsets(topic)).map((p) => ({
         partition: p.partition,
-        offset: startAt.kind === 'earliest' ? p.low : startAt.kind === 'offsets' ? (startAt.offsets.get(p.partition) ?? p.high) : p.high,
+        offset:
+          startAt.kind === 'earliest'
+            ? p.low
+            : startAt.kind === 'offsets'
+              ? (startAt.offsets.get(p.partition) ?? p.high)
+              : p.high,
       }));
     }
   } finally {
@@ -97,7 +114,10 @@ export async function subscribe(options: SubscribeOptions): Promise<{ stop(): Pr
       if (value.tenant_id !== options.tenantId) return;
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SlowClientError(`client did not read for ${options.slowClientMs} ms`)), options.slowClientMs);
+        timer = setTimeout(
+          () => reject(new SlowClientError(`client did not read for ${options.slowClientMs} ms`)),
+          options.slowClientMs,
+        );
       });
       try {
         await Promise.race([options.deliver({ partition, offset: message.offset, value }), stalled]);

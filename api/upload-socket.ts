@@ -20,10 +20,15 @@ const PATH = /^\/v1\/uploads\/([^/]+)\/ws$/;
 /** Answers an upgrade with a plain HTTP error, in the API's JSON shape. */
 function refuse(socket: Duplex, status: number, error: string, message: string): void {
   const body = JSON.stringify({ error, message });
-  socket.end(`HTTP/1.1 ${status} ${error}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${error}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
-export function attachUploadSockets(server: Server, deps: { db: Pool; tokens: Tokens; results: UploadResults; log: Logger; intervalMs?: number }): void {
+export function attachUploadSockets(
+  server: Server,
+  deps: { db: Pool; tokens: Tokens; results: UploadResults; log: Logger; intervalMs?: number },
+): void {
   const wss = new WebSocketServer({ noServer: true });
   const intervalMs = deps.intervalMs ?? 1000;
 
@@ -32,11 +37,13 @@ export function attachUploadSockets(server: Server, deps: { db: Pool; tokens: To
       const url = new URL(req.url ?? '/', 'http://localhost');
       const id = PATH.exec(url.pathname)?.[1];
       if (!id) return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}`);
-      const token = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? url.searchParams.get('access_token') ?? undefined;
+      const token =
+        req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? url.searchParams.get('access_token') ?? undefined;
       let tenantId: string;
       try {
         const principal = await principalOfBearer(deps.db, deps.tokens, token);
-        if (!can(principal.role, 'read')) return refuse(socket, 403, 'forbidden', `role ${principal.role} may not read`);
+        if (!can(principal.role, 'read'))
+          return refuse(socket, 403, 'forbidden', `role ${principal.role} may not read`);
         tenantId = principal.tenantId;
         await deps.results.progress(tenantId, id); // 404 before the upgrade
       } catch (error) {

@@ -31,16 +31,24 @@ const ROUNDS = 3; // the three paths take turns, so a burst of other load on the
 
 type Sample = { latencies: number[]; seconds: number };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function seed(tenant: string): Promise<void> {
-  const raw = JSON.parse(readFileSync(vegaDataFile('flights-10k.json'), 'utf8')) as { date: string; delay: number; distance: number; origin: string; destination: string }[];
+  const raw = JSON.parse(readFileSync(vegaDataFile('flights-10k.json'), 'utf8')) as {
+    date: string;
+    delay: number;
+    distance: number;
+    origin: string;
+    destination: string;
+  }[];
   const clickhouse = createClickHouse();
   for (let copy = 0; copy < COPIES; copy++) {
     const values = raw.map((f, i) => ({
       id: `${tenant}-${copy}-${i}`,
       tenant_id: tenant,
-      event_time: Math.floor(Date.parse(`${f.date.replace(/\//g, '-').replace(' ', 'T')}:00Z`) / 1000) + copy * 86_400 * 90,
+      event_time:
+        Math.floor(Date.parse(`${f.date.replace(/\//g, '-').replace(' ', 'T')}:00Z`) / 1000) + copy * 86_400 * 90,
       origin: f.origin,
       destination: f.destination,
       distance: f.distance,
@@ -73,10 +81,18 @@ async function direct(clickhouse: ClickHouseClient, sql: string, into: Sample): 
 async function throughApi(url: string, key: string, into: Sample): Promise<void> {
   let failures = 0;
   await new Promise((resolve, reject) => {
-    const instance = autocannon({ url: `${url}${ROUTE}`, headers: { authorization: `Bearer ${key}` }, connections: CONNECTIONS, duration: SECONDS }, (error, result) =>
-      error ? reject(error) : resolve(result),
+    const instance = autocannon(
+      {
+        url: `${url}${ROUTE}`,
+        headers: { authorization: `Bearer ${key}` },
+        connections: CONNECTIONS,
+        duration: SECONDS,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
     );
-    instance.on('response', (_client, status: number, _bytes, ms: number) => (status === 200 ? into.latencies.push(ms) : failures++));
+    instance.on('response', (_client, status: number, _bytes, ms: number) =>
+      status === 200 ? into.latencies.push(ms) : failures++,
+    );
   });
   if (failures > 0) throw new Error(`${url}: ${failures} responses were not 200`);
   into.seconds += SECONDS;
@@ -93,11 +109,22 @@ async function freePort(): Promise<number> {
 /** `millrace api` with the answer cache set; rate limits out of the way (this measures the query path). */
 async function startApi(cacheTtlMs: number, key: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const env = { LOG_LEVEL: 'warn', API_PORT: String(port), ANALYTICS_CACHE_TTL_MS: String(cacheTtlMs), RATE_LIMIT_PER_KEY: '100000000', RATE_LIMIT_PER_IP: '100000000' };
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'api'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const env = {
+    LOG_LEVEL: 'warn',
+    API_PORT: String(port),
+    ANALYTICS_CACHE_TTL_MS: String(cacheTtlMs),
+    RATE_LIMIT_PER_KEY: '100000000',
+    RATE_LIMIT_PER_IP: '100000000',
+  };
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'api'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    const response = await fetch(`${url}${ROUTE}`, { headers: { authorization: `Bearer ${key}` } }).catch(() => undefined);
+    const response = await fetch(`${url}${ROUTE}`, { headers: { authorization: `Bearer ${key}` } }).catch(
+      () => undefined,
+    );
     if (response?.ok) return { url, child };
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -113,7 +140,9 @@ async function main(): Promise<void> {
   await db.end();
   await seed(tenant);
   const sql = analyticsSql(normaliseQuery('flights', QUERY), tenant);
-  process.stdout.write(`${COPIES * 10_000} flights of tenant ${tenant}; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s each\nGET ${ROUTE}\n${sql}\n\n`);
+  process.stdout.write(
+    `${COPIES * 10_000} flights of tenant ${tenant}; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s each\nGET ${ROUTE}\n${sql}\n\n`,
+  );
 
   const clickhouse = createClickHouse();
   const [uncached, cached] = [await startApi(0, key), await startApi(5000, key)];
@@ -131,10 +160,17 @@ async function main(): Promise<void> {
     for (const { child } of [uncached, cached]) child.kill('SIGTERM');
     await clickhouse.close();
   }
-  process.stdout.write(`${'path'.padEnd(46)} ${'requests'.padStart(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
+  process.stdout.write(
+    `${'path'.padEnd(46)} ${'requests'.padStart(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`,
+  );
   for (const [name, { latencies, seconds }] of Object.entries(samples)) {
     const sorted = latencies.sort((a, b) => a - b);
-    const cells = [String(sorted.length).padStart(9), (sorted.length / seconds).toFixed(0).padStart(8), percentile(sorted, 50).toFixed(1).padStart(8), percentile(sorted, 99).toFixed(1).padStart(8)];
+    const cells = [
+      String(sorted.length).padStart(9),
+      (sorted.length / seconds).toFixed(0).padStart(8),
+      percentile(sorted, 50).toFixed(1).padStart(8),
+      percentile(sorted, 99).toFixed(1).padStart(8),
+    ];
     process.stdout.write(`${name.padEnd(46)} ${cells.join(' ')}\n`);
   }
 }

@@ -15,14 +15,25 @@ import { ReferenceStore } from '../domain/catalog/reference-store.ts';
 import { taxonomySchema } from '../domain/catalog/taxonomy.ts';
 
 const require = createRequire(import.meta.url);
-const movies = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])
+const movies = (
+  JSON.parse(
+    readFileSync(path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'movies.json'), 'utf8'),
+  ) as { Title: unknown; 'Major Genre': string | null }[]
+)
   .filter((m) => typeof m.Title === 'string' && m['Major Genre'])
   .map((m) => ({ text: `${String(m.Title)} DVD collector edition`, genre: m['Major Genre']! }));
 
-const model = await loadGenreModel(loadConfig().CATALOG_GENRE_MODEL_DIR, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const model = await loadGenreModel(loadConfig().CATALOG_GENRE_MODEL_DIR, {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+});
 const taxonomy = taxonomySchema.parse({
   genres: model.labels,
-  attributes: { format: ['DVD', 'Blu-ray', 'VHS'], edition: ['Collector', 'Standard', 'Director’s Cut'], language: ['English', 'French', 'German'] },
+  attributes: {
+    format: ['DVD', 'Blu-ray', 'VHS'],
+    edition: ['Collector', 'Standard', 'Director’s Cut'],
+    language: ['English', 'French', 'German'],
+  },
 });
 const context = classifierContext(taxonomy, new ReferenceStore(movies.slice(0, 1000), model.dimensions));
 
@@ -36,6 +47,10 @@ for (const batch of [1, 100, 1000]) {
     done += batch;
   }
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`batch ${String(batch).padStart(5)}: ${Math.round(done / seconds).toString().padStart(7)} rows/s\n`);
+  process.stdout.write(
+    `batch ${String(batch).padStart(5)}: ${Math.round(done / seconds)
+      .toString()
+      .padStart(7)} rows/s\n`,
+  );
 }
 await model.release();

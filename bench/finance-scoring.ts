@@ -59,7 +59,9 @@ async function rate(batch: Statement[], work: (batch: Statement[]) => Promise<un
 const scorer = await FinanceScorer.load({ intraOpNumThreads: 1, interOpNumThreads: 1 });
 const all = statements(Math.max(...BATCH_SIZES));
 const format = (n: number) => Math.round(n).toLocaleString('en-US').padStart(12);
-process.stdout.write(`finance scoring, 3 models, float64 (Erf in float32), 1 thread; rows/s\n${'batch'.padStart(6)} ${'onnx'.padStart(12)} ${'scores'.padStart(12)}\n`);
+process.stdout.write(
+  `finance scoring, 3 models, float64 (Erf in float32), 1 thread; rows/s\n${'batch'.padStart(6)} ${'onnx'.padStart(12)} ${'scores'.padStart(12)}\n`,
+);
 for (const size of BATCH_SIZES) {
   const batch = all.slice(0, size);
   const onnx = await rate(batch, (b) => scorer.run(b));

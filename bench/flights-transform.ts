@@ -33,7 +33,11 @@ function bucket(text: string): number {
   return (h >>> 0) % 32;
 }
 
-export async function flightsScoring(input: string, output: string, name: string): Promise<ProcessorSpec<SampleFlight, ScoredFlight>> {
+export async function flightsScoring(
+  input: string,
+  output: string,
+  name: string,
+): Promise<ProcessorSpec<SampleFlight, ScoredFlight>> {
   const session = await InferenceSession.create(buildModel(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   return {
     name,
@@ -47,7 +51,9 @@ export async function flightsScoring(input: string, output: string, name: string
         features.set(row, i * FEATURES.length);
         return { hour: row[0]!, weekday: row[1]! };
       });
-      const scored = await session.run({ features: new Tensor('float64', features, [records.length, FEATURES.length]) });
+      const scored = await session.run({
+        features: new Tensor('float64', features, [records.length, FEATURES.length]),
+      });
       const probability = scored.delay_probability!.data as Float64Array;
       return records.map(({ value }, i) => [{ ...value, ...derived[i]!, delay_probability: probability[i]! }]);
     },

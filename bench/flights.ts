@@ -69,7 +69,8 @@ const save = () => {
   writeFileSync(resultsFile, JSON.stringify({ date: new Date().toISOString(), records: N, rows, ...extra }, null, 2));
 };
 /** Dropping a table of millions of rows can outlast a request timeout while merges run: not a reason to lose the figures. */
-const cleanUp = (table: string) => dropTables(table).catch((error: Error) => say(`could not drop ${table}: ${error.message}`));
+const cleanUp = (table: string) =>
+  dropTables(table).catch((error: Error) => say(`could not drop ${table}: ${error.message}`));
 const time = async <T>(stage: string, records: number, work: () => Promise<T>, note?: string): Promise<T> => {
   say(`${stage}...`);
   const started = performance.now();
@@ -82,7 +83,8 @@ const time = async <T>(stage: string, records: number, work: () => Promise<T>, n
 };
 
 const sendAll = async (producer: ReturnType<typeof kafka.producer>, topic: string, messages: Message[]) => {
-  for (let i = 0; i < messages.length; i += SEND) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND) });
+  for (let i = 0; i < messages.length; i += SEND)
+    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND) });
 };
 
 /** Stage 1: parquet -> Avro -> topic, and the same bytes raw; also the reference aggregates. */
@@ -110,7 +112,13 @@ async function ingest(topic: string, rawTopic: string) {
     }
   });
   rows.at(-1)!.note = `${(bytes / 1e6 / rows.at(-1)!.seconds).toFixed(1)} MB/s`;
-  await time('baseline: the same bytes, kafkajs alone', N, () => sendAll(producer, rawTopic, encoded.map((value, i) => ({ key: `f${i}`, value }))));
+  await time('baseline: the same bytes, kafkajs alone', N, () =>
+    sendAll(
+      producer,
+      rawTopic,
+      encoded.map((value, i) => ({ key: `f${i}`, value })),
+    ),
+  );
   rows.at(-1)!.note = `${(bytes / 1e6 / rows.at(-1)!.seconds).toFixed(1)} MB/s`;
   await producer.disconnect();
   extra.avroBytes = bytes;
@@ -118,15 +126,30 @@ async function ingest(topic: string, rawTopic: string) {
 }
 
 async function scoredTopic(name: string) {
-  const topic = resolveTopic({ name: `bench.${name}_${run}.scored`, partitions: 6, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema: 'flights-scored.avsc' }, here);
+  const topic = resolveTopic(
+    {
+      name: `bench.${name}_${run}.scored`,
+      partitions: 6,
+      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
+      schema: 'flights-scored.avsc',
+    },
+    here,
+  );
   await provisionTopics(kafka, [topic]);
   await registerSchemas(registry, [topic]);
   return topic.name;
 }
 
 const count = async (table: string) =>
-  Number(((await (await clickhouse.query({ query: `SELECT count() AS n FROM ${table} FINAL`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n));
-const pgCount = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+  Number(
+    (
+      await (
+        await clickhouse.query({ query: `SELECT count() AS n FROM ${table} FINAL`, format: 'JSONEachRow' })
+      ).json<{ n: string }>()
+    )[0]!.n,
+  );
+const pgCount = async (table: string) =>
+  Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
 
 /** Stage 3 baselines: the same rows from a TSV file, straight into each database. */
 async function directLoads(table: string): Promise<void> {
@@ -135,17 +158,38 @@ async function directLoads(table: string): Promise<void> {
   let line = 0;
   for await (const chunk of parquetFlights(N)) {
     // the sinks' lineage columns get partition 0 and the line number
-    const text = chunk.map((f) => [f.id, f.tenant_id, new Date(f.event_time).toISOString().slice(0, 19).replace('T', ' '), f.origin, f.destination, f.distance, f.delay, 0, line++].join('\t')).join('\n');
+    const text = chunk
+      .map((f) =>
+        [
+          f.id,
+          f.tenant_id,
+          new Date(f.event_time).toISOString().slice(0, 19).replace('T', ' '),
+          f.origin,
+          f.destination,
+          f.distance,
+          f.delay,
+          0,
+          line++,
+        ].join('\t'),
+      )
+      .join('\n');
     if (!out.write(`${text}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
   const columns = 'id, tenant_id, event_time, origin, destination, distance, delay';
   const { CLICKHOUSE_DATABASE } = loadConfig();
   await time('baseline: clickhouse-client INSERT from the file', N, () =>
-    sh('bash', ['-c', `clickhouse-client --port ${loadConfig().CLICKHOUSE_TCP_PORT} --database ${CLICKHOUSE_DATABASE} --query "INSERT INTO ${table}_direct (${columns}, _partition, _offset) FORMAT TabSeparated" < ${file}`]),
+    sh('bash', [
+      '-c',
+      `clickhouse-client --port ${loadConfig().CLICKHOUSE_TCP_PORT} --database ${CLICKHOUSE_DATABASE} --query "INSERT INTO ${table}_direct (${columns}, _partition, _offset) FORMAT TabSeparated" < ${file}`,
+    ]),
   );
   await time('baseline: psql \\copy from the file', N, () =>
-    sh('psql', [loadConfig().POSTGRES_URL, '-c', `\\copy ${table}_direct (${columns}, source_partition, source_offset) FROM '${file}'`]),
+    sh('psql', [
+      loadConfig().POSTGRES_URL,
+      '-c',
+      `\\copy ${table}_direct (${columns}, source_partition, source_offset) FROM '${file}'`,
+    ]),
   );
   await sh('rm', ['-f', file]);
 }
@@ -158,11 +202,20 @@ function rss(pid: number): { peakMb: number; nowMb: number } {
 }
 
 function child(args: string[], name: string): ChildProcess {
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  proc.stderr!.on('data', (d: Buffer) => (String(d).includes('"level":50') ? say(`${name}: ${String(d).slice(0, 300)}`) : undefined));
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  proc.stderr!.on('data', (d: Buffer) =>
+    String(d).includes('"level":50') ? say(`${name}: ${String(d).slice(0, 300)}`) : undefined,
+  );
   return proc;
 }
-const stopChild = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', () => resolve()), proc.kill('SIGTERM'))));
+const stopChild = (proc: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    proc.exitCode !== null ? resolve() : (proc.once('exit', () => resolve()), proc.kill('SIGTERM')),
+  );
 
 /** Stage 4: produce -> processor -> sinks as separate processes; RSS sampled; then latency at fixed loads. */
 async function endToEnd() {
@@ -173,12 +226,47 @@ async function endToEnd() {
   const tsx = ['--import', 'tsx'];
   const procs = {
     processor: child([...tsx, path.join(here, 'flights-processor.ts'), input, output, `bench-e2e-${run}`], 'processor'),
-    clickhouseSink: child([cli, 'sink', 'samples-flights-clickhouse', '--topic', output, '--table', sinks.table, '--as', `bench-ch-${run}`, '--max-rows', '10000', '--max-ms', '500'], 'clickhouse sink'),
-    postgresSink: child([cli, 'sink', 'samples-flights-postgres', '--topic', output, '--table', sinks.table, '--as', `bench-pg-${run}`, '--max-rows', '10000', '--max-ms', '500'], 'postgres sink'),
+    clickhouseSink: child(
+      [
+        cli,
+        'sink',
+        'samples-flights-clickhouse',
+        '--topic',
+        output,
+        '--table',
+        sinks.table,
+        '--as',
+        `bench-ch-${run}`,
+        '--max-rows',
+        '10000',
+        '--max-ms',
+        '500',
+      ],
+      'clickhouse sink',
+    ),
+    postgresSink: child(
+      [
+        cli,
+        'sink',
+        'samples-flights-postgres',
+        '--topic',
+        output,
+        '--table',
+        sinks.table,
+        '--as',
+        `bench-pg-${run}`,
+        '--max-rows',
+        '10000',
+        '--max-ms',
+        '500',
+      ],
+      'postgres sink',
+    ),
   };
   const samples: Record<string, number[]> = { processor: [], clickhouseSink: [], postgresSink: [], bench: [] };
   const sampler = setInterval(() => {
-    for (const [name, proc] of Object.entries(procs)) if (proc.pid && proc.exitCode === null) samples[name]!.push(rss(proc.pid).nowMb);
+    for (const [name, proc] of Object.entries(procs))
+      if (proc.pid && proc.exitCode === null) samples[name]!.push(rss(proc.pid).nowMb);
     samples.bench!.push(rss(process.pid).nowMb);
   }, 5_000);
 
@@ -187,12 +275,22 @@ async function endToEnd() {
   const subject = valueSubjectOf(input);
   await time('end to end: produce -> processor -> sinks, until all rows are in ClickHouse', N, async () => {
     for await (const chunk of parquetFlights(N)) {
-      const messages = await Promise.all(chunk.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })));
+      const messages = await Promise.all(
+        chunk.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })),
+      );
       await sendAll(producer, input, messages);
     }
-    await eventually('every row in ClickHouse', async () => ((await count(sinks.table)) >= N ? true : undefined), 1_800_000);
+    await eventually(
+      'every row in ClickHouse',
+      async () => ((await count(sinks.table)) >= N ? true : undefined),
+      1_800_000,
+    );
   });
-  await eventually('every row in Postgres', async () => ((await pgCount(sinks.table)) >= N ? true : undefined), 1_800_000);
+  await eventually(
+    'every row in Postgres',
+    async () => ((await pgCount(sinks.table)) >= N ? true : undefined),
+    1_800_000,
+  );
 
   // latency: records stamped with their send time, visible when a poll of ClickHouse sees them
   const latency: Record<string, { p50: number; p95: number; p99: number; records: number; pollMs: number }> = {};
@@ -205,7 +303,10 @@ async function endToEnd() {
     const poller = (async () => {
       while (polling || latencies.length < sentAt.size) {
         const where = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
-        const result = await clickhouse.query({ query: `SELECT id, _partition, _offset FROM ${sinks.table} WHERE id LIKE 'lat-%'${where ? ` AND (${where} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : ''}`, format: 'JSONEachRow' });
+        const result = await clickhouse.query({
+          query: `SELECT id, _partition, _offset FROM ${sinks.table} WHERE id LIKE 'lat-%'${where ? ` AND (${where} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : ''}`,
+          format: 'JSONEachRow',
+        });
         const now = performance.now();
         for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
           const at = sentAt.get(row.id);
@@ -220,8 +321,13 @@ async function endToEnd() {
     const base = [...(await parquetFlights(1).next()).value!][0]!;
     const started = performance.now();
     for (let t = 0; t < (seconds * 1000) / tick; t++) {
-      const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => ({ ...base, id: `lat-${perSecond}-${t}-${i}` }));
-      const messages = await Promise.all(batch.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })));
+      const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => ({
+        ...base,
+        id: `lat-${perSecond}-${t}-${i}`,
+      }));
+      const messages = await Promise.all(
+        batch.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })),
+      );
       const at = performance.now();
       for (const f of batch) sentAt.set(f.id, at);
       await producer.send({ topic: input, acks: -1, messages });
@@ -233,7 +339,9 @@ async function endToEnd() {
     latencies.sort((a, b) => a - b);
     const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
     latency[`${perSecond}/s`] = { p50: q(0.5), p95: q(0.95), p99: q(0.99), records: latencies.length, pollMs: POLL_MS };
-    say(`latency at ${perSecond}/s: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${latencies.length} of ${sentAt.size} records`);
+    say(
+      `latency at ${perSecond}/s: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${latencies.length} of ${sentAt.size} records`,
+    );
   }
   clearInterval(sampler);
   const memory = Object.fromEntries(
@@ -242,7 +350,12 @@ async function endToEnd() {
       return [name, { peakMb: rss(proc.pid!).peakMb, firstSampleMb: s[0], lastSampleMb: s.at(-1), samples: s.length }];
     }),
   );
-  memory.bench = { peakMb: rss(process.pid).peakMb, firstSampleMb: samples.bench![0], lastSampleMb: samples.bench!.at(-1), samples: samples.bench!.length };
+  memory.bench = {
+    peakMb: rss(process.pid).peakMb,
+    firstSampleMb: samples.bench![0],
+    lastSampleMb: samples.bench!.at(-1),
+    samples: samples.bench!.length,
+  };
   await producer.disconnect();
   await Promise.all(Object.values(procs).map(stopChild));
   await cleanUp(sinks.table);
@@ -263,7 +376,9 @@ async function main(): Promise<void> {
     await processor.stop();
   });
   const rawOut = (await flightTopic(`bench_flights_copy_${run}`, 6)).name;
-  await time('baseline: raw kafkajs consume-then-produce', N, () => rawLoop({ kafka, input: topic, output: rawOut, count: N, sendSize: SEND, timeoutMs: 1_800_000 }));
+  await time('baseline: raw kafkajs consume-then-produce', N, () =>
+    rawLoop({ kafka, input: topic, output: rawOut, count: N, sendSize: SEND, timeoutMs: 1_800_000 }),
+  );
 
   const sinks = await sampleSinks(topic, { batch: { maxRows: 10_000, maxMs: 500 } });
   await clickhouse.command({ query: `CREATE TABLE ${sinks.table}_direct AS ${sinks.table}` });
@@ -281,12 +396,22 @@ async function main(): Promise<void> {
   await directLoads(sinks.table);
 
   // correctness: per origin, what ClickHouse holds equals what the parquet file says
-  const held = await (await clickhouse.query({ query: `SELECT origin, count() AS n, sum(delay) AS delay FROM ${sinks.table} FINAL GROUP BY origin`, format: 'JSONEachRow' })).json<{ origin: string; n: string; delay: string }>();
-  const mismatches = held.filter((h) => byOrigin.get(h.origin)?.count !== Number(h.n) || byOrigin.get(h.origin)?.delay !== Number(h.delay)).length + Math.abs(byOrigin.size - held.length);
+  const held = await (
+    await clickhouse.query({
+      query: `SELECT origin, count() AS n, sum(delay) AS delay FROM ${sinks.table} FINAL GROUP BY origin`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ origin: string; n: string; delay: string }>();
+  const mismatches =
+    held.filter(
+      (h) => byOrigin.get(h.origin)?.count !== Number(h.n) || byOrigin.get(h.origin)?.delay !== Number(h.delay),
+    ).length + Math.abs(byOrigin.size - held.length);
   extra.check = { origins: byOrigin.size, mismatches };
   say(`check: ${byOrigin.size} origins, ${mismatches} mismatching count or sum(delay)`);
   save();
-  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${sinks.table}_direct` }).catch((error: Error) => say(`could not drop ${sinks.table}_direct: ${error.message}`));
+  await clickhouse
+    .command({ query: `DROP TABLE IF EXISTS ${sinks.table}_direct` })
+    .catch((error: Error) => say(`could not drop ${sinks.table}_direct: ${error.message}`));
   await db.query(`DROP TABLE IF EXISTS ${sinks.table}_direct`);
   await cleanUp(sinks.table);
 
@@ -295,15 +420,25 @@ async function main(): Promise<void> {
 
   say('api: bench/api-analytics.ts, 50 connections');
   // a failure there (timeouts under 50 connections) is a figure too, not a reason to lose the others
-  extra.api = await sh(process.execPath, ['--import', 'tsx', path.join(here, 'api-analytics.ts'), '10', '50'], { cwd: root, maxBuffer: 16 << 20 }).then(
+  extra.api = await sh(process.execPath, ['--import', 'tsx', path.join(here, 'api-analytics.ts'), '10', '50'], {
+    cwd: root,
+    maxBuffer: 16 << 20,
+  }).then(
     (api) => api.stdout,
-    (error: Error & { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}failed: ${/Error: (.*)/.exec(error.stderr ?? '')?.[1] ?? error.message}`,
+    (error: Error & { stdout?: string; stderr?: string }) =>
+      `${error.stdout ?? ''}failed: ${/Error: (.*)/.exec(error.stderr ?? '')?.[1] ?? error.message}`,
   );
 
-  const ratio = (a: string, b: string) => (rows.find((r) => r.stage.startsWith(b))!.perSecond / rows.find((r) => r.stage.startsWith(a))!.perSecond).toFixed(2);
+  const ratio = (a: string, b: string) =>
+    (rows.find((r) => r.stage.startsWith(b))!.perSecond / rows.find((r) => r.stage.startsWith(a))!.perSecond).toFixed(
+      2,
+    );
   const out = [
     `${'stage'.padEnd(78)} ${'records'.padStart(9)} ${'s'.padStart(7)} ${'records/s'.padStart(10)}`,
-    ...rows.map((r) => `${r.stage.padEnd(78)} ${String(r.records).padStart(9)} ${r.seconds.toFixed(1).padStart(7)} ${String(r.perSecond).padStart(10)}  ${r.note ?? ''}`),
+    ...rows.map(
+      (r) =>
+        `${r.stage.padEnd(78)} ${String(r.records).padStart(9)} ${r.seconds.toFixed(1).padStart(7)} ${String(r.perSecond).padStart(10)}  ${r.note ?? ''}`,
+    ),
     '',
     `ratios (baseline / Millrace): ingest ${ratio('ingest', 'baseline: the same bytes')}x, processor ${ratio('processor', 'baseline: raw kafkajs')}x, ` +
       `ClickHouse ${ratio('sink: Kafka -> ClickHouse', 'baseline: clickhouse-client')}x, Postgres ${ratio('sink: Kafka -> Postgres', 'baseline: psql')}x`,

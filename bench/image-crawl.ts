@@ -42,7 +42,15 @@ const producer = new AvroProducer(kafka, registry);
 const root = mkdtempSync(path.join(tmpdir(), 'millrace-bench-datasets-'));
 const schemas = path.join(loadConfig().repoRoot, 'schemas');
 const topic = (stage: string, schema: string) =>
-  resolveTopic({ name: `bench.images_${run}.${stage}`, partitions: 6, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema }, schemas);
+  resolveTopic(
+    {
+      name: `bench.images_${run}.${stage}`,
+      partitions: 6,
+      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
+      schema,
+    },
+    schemas,
+  );
 const input = topic('raw', 'crawl.images.raw.avsc');
 const output = topic('accepted', 'crawl.images.accepted.avsc');
 
@@ -76,11 +84,23 @@ const crawled = await datasets.status(tenant.id, dataset.id);
 const crawlSeconds = (performance.now() - started) / 1000;
 
 // the fixture site runs in this process, on the same two cores: its images are made before the clock starts
-for (const { terms } of crawled.keywords) for (const term of terms) for (let n = 0; n < IMAGE_RESULTS.length; n++) await resultBytes(term, n);
+for (const { terms } of crawled.keywords)
+  for (const term of terms) for (let n = 0; n < IMAGE_RESULTS.length; n++) await resultBytes(term, n);
 
 const fetchLog = new FetchLog(clickhouse);
-const fetcher = new Fetcher({ crawl: `bench-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0, concurrencyPerHost: 8, retries: 1, allowedHosts: [new URL(site.url).hostname] });
-const spec = imageValidation({ store: new DatasetImageStore(db, root, loadConfig().CRAWL_NEAR_DUPLICATE_DISTANCE), fetcher, fetchLog }, { input: input.name, output: output.name });
+const fetcher = new Fetcher({
+  crawl: `bench-${run}`,
+  log: fetchLog,
+  logger: log,
+  ratePerSecondPerHost: 0,
+  concurrencyPerHost: 8,
+  retries: 1,
+  allowedHosts: [new URL(site.url).hostname],
+});
+const spec = imageValidation(
+  { store: new DatasetImageStore(db, root, loadConfig().CRAWL_NEAR_DUPLICATE_DISTANCE), fetcher, fetchLog },
+  { input: input.name, output: output.name },
+);
 started = performance.now();
 const processor = await runProcessor({ ...spec, name: `image-validation-bench-${run}` }, { kafka, registry });
 for (;;) {
@@ -105,7 +125,9 @@ process.stdout.write(
 
 const admin = kafka.admin();
 await admin.connect();
-await admin.deleteTopics({ topics: [input.name, output.name, `${input.name}.dlq`, `${output.name}.dlq`] }).catch(() => undefined);
+await admin
+  .deleteTopics({ topics: [input.name, output.name, `${input.name}.dlq`, `${output.name}.dlq`] })
+  .catch(() => undefined);
 await Promise.all([admin.disconnect(), producer.disconnect(), fetchLog.flush(), site.close()]);
 await Promise.all([clickhouse.close(), db.end()]);
 rmSync(root, { recursive: true, force: true });

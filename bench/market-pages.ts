@@ -31,33 +31,53 @@ const log = new FetchLog(clickhouse);
 const producer = new AvroProducer(createKafka('millrace-bench'), new Registry());
 await producer.connect();
 const symbols = [...new Set(loadStocks().map((p) => p.symbol))];
-const pagesPerSymbol = new Map(symbols.map((s) => [s, Math.ceil(loadStocks().filter((p) => p.symbol === s).length / HISTORY_PAGE_SIZE)]));
+const pagesPerSymbol = new Map(
+  symbols.map((s) => [s, Math.ceil(loadStocks().filter((p) => p.symbol === s).length / HISTORY_PAGE_SIZE)]),
+);
 const run = Date.now();
 const rows: [string, string, string][] = [];
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en');
 
 // 1. the fetcher alone: every history page of every symbol, again and again under new crawl ids
-const fetcher = new Fetcher({ crawl: `bench-${run}`, log, logger, ratePerSecondPerHost: 0, allowedHosts: [new URL(site.url).hostname] });
+const fetcher = new Fetcher({
+  crawl: `bench-${run}`,
+  log,
+  logger,
+  ratePerSecondPerHost: 0,
+  allowedHosts: [new URL(site.url).hostname],
+});
 const fetched: Fetched[] = [];
 let fetchedPages = 0;
 let started = performance.now();
 for (let round = 0; performance.now() - started < seconds * 1000; round++) {
-  const urls = symbols.flatMap((s) => Array.from({ length: pagesPerSymbol.get(s)! }, (_, i) => `${site.url}/history/${s}?page=${i + 1}`));
+  const urls = symbols.flatMap((s) =>
+    Array.from({ length: pagesPerSymbol.get(s)! }, (_, i) => `${site.url}/history/${s}?page=${i + 1}`),
+  );
   const pages = await Promise.all(urls.map((url) => fetcher.fetch(url, ['text/html'], `bench-${run}-${round}`)));
   if (round === 0) fetched.push(...pages);
   fetchedPages += pages.length;
 }
-rows.push(['fetcher (got-scraping, fetch log)', fetchedPages.toLocaleString('en'), `${rate(fetchedPages, performance.now() - started)} pages/s`]);
+rows.push([
+  'fetcher (got-scraping, fetch log)',
+  fetchedPages.toLocaleString('en'),
+  `${rate(fetchedPages, performance.now() - started)} pages/s`,
+]);
 
 // 2. the retriever: fetch, compress and publish each page; a new day each round, so history is fetched again
 const retriever = new MarketRetriever({ fetcher, log, producer, siteUrl: site.url, logger });
 let published = 0;
 started = performance.now();
 for (let day = 1; performance.now() - started < seconds * 1000; day++) {
-  const reports = await Promise.all(symbols.map((s) => retriever.retrieve(`bench-${run}`, s, new Date(run + day * DAY_MS))));
+  const reports = await Promise.all(
+    symbols.map((s) => retriever.retrieve(`bench-${run}`, s, new Date(run + day * DAY_MS))),
+  );
   published += reports.reduce((a, r) => a + r.pages, 0);
 }
-rows.push(['retriever (fetch + gzip + Avro publish)', published.toLocaleString('en'), `${rate(published, performance.now() - started)} pages/s`]);
+rows.push([
+  'retriever (fetch + gzip + Avro publish)',
+  published.toLocaleString('en'),
+  `${rate(published, performance.now() - started)} pages/s`,
+]);
 
 // 3. the parser's transform on one core
 const records: PageRecord[] = fetched.map((page, i) => ({
@@ -80,7 +100,11 @@ while (performance.now() - started < seconds * 1000) {
   parsed += records.length;
 }
 const parseMs = performance.now() - started;
-rows.push(['parser (gunzip + cheerio)', parsed.toLocaleString('en'), `${rate(parsed, parseMs)} pages/s, ${rate(quotes, parseMs)} quotes/s`]);
+rows.push([
+  'parser (gunzip + cheerio)',
+  parsed.toLocaleString('en'),
+  `${rate(parsed, parseMs)} pages/s, ${rate(quotes, parseMs)} quotes/s`,
+]);
 
 await log.flush();
 await Promise.all([producer.disconnect(), site.close(), clickhouse.close()]);

@@ -30,7 +30,9 @@ export async function rawLoop({ kafka, input, output, count, sendSize, timeoutMs
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (let i = 0; i < batch.messages.length; i += sendSize) {
-        const messages = batch.messages.slice(i, i + sendSize).map((m: KafkaMessage) => ({ key: m.key, value: m.value }));
+        const messages = batch.messages
+          .slice(i, i + sendSize)
+          .map((m: KafkaMessage) => ({ key: m.key, value: m.value }));
         await producer.send({ topic: output, acks: -1, messages });
       }
       copied += batch.messages.length;

@@ -20,6 +20,13 @@ const alreadyUp = new Set((await infraStatus()).filter((s) => s.health === 'up')
 const { started } = await infraUp();
 const stopAfter: ServiceName[] = started.filter((s) => !alreadyUp.has(s));
 const code = await provisionAll(loadCatalogue())
-  .then(() => new Promise<number>((resolve) => spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' }).on('exit', (c) => resolve(c ?? 1))))
+  .then(
+    () =>
+      new Promise<number>((resolve) =>
+        spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' }).on('exit', (c) =>
+          resolve(c ?? 1),
+        ),
+      ),
+  )
   .finally(() => (stopAfter.length > 0 ? infraDown(stopAfter) : undefined));
 process.exit(code);

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   process.stderr.write(`producing ${N} flights to ${input.name}...\n`);
   await produceFlights(kafka, registry, input.name, manyFlights(N), 5000);
 
-  record('raw kafkajs consume-then-produce', await rawLoop({ kafka, input: input.name, output: rawOut.name, count: N, sendSize: 1000, timeoutMs: 600_000 }));
+  record(
+    'raw kafkajs consume-then-produce',
+    await rawLoop({ kafka, input: input.name, output: rawOut.name, count: N, sendSize: 1000, timeoutMs: 600_000 }),
+  );
 
   const spec = passthrough({ input: input.name, output: output.name });
   let started = performance.now();
@@ -63,7 +66,10 @@ async function main(): Promise<void> {
 
   const raw = results[0]!.perSecond;
   const runtime = results[1]!.perSecond;
-  for (const r of results) process.stdout.write(`${r.stage.padEnd(40)} ${String(r.records).padStart(8)} records ${r.seconds.padStart(7)} s ${String(r.perSecond).padStart(8)} records/s\n`);
+  for (const r of results)
+    process.stdout.write(
+      `${r.stage.padEnd(40)} ${String(r.records).padStart(8)} records ${r.seconds.padStart(7)} s ${String(r.perSecond).padStart(8)} records/s\n`,
+    );
   process.stdout.write(`runtime overhead: raw / runtime = ${(raw / runtime).toFixed(2)}x\n`);
 }
 

@@ -19,10 +19,13 @@ import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from '../testkit
 import { planFor, StreamSource } from '../testkit/chaos/streams.ts';
 import { DLQ_TOPICS, markTopics } from '../testkit/chaos/verify.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: '1000' } },
+});
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
-if (!(minutes > 0) || !(rate > 0)) throw new Error(`--minutes and --rate must be positive numbers; got ${values.minutes}, ${values.rate}`);
+if (!(minutes > 0) || !(rate > 0))
+  throw new Error(`--minutes and --rate must be positive numbers; got ${values.minutes}, ${values.rate}`);
 const SAMPLE_MS = 15_000;
 const say = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
@@ -70,13 +73,19 @@ say(`soak ${run}: ${minutes} min at ${rate} records/s, ${platform.roles.length} 
 const source = new StreamSource(run, tenant, planFor(Math.round(rate * minutes * 60)), TAXONOMY);
 let sent = 0;
 const driving = drive(clients.kafka, clients.registry, source, rate, say);
-const counting = setInterval(() => (sent = source.plan.flights + source.plan.statements + source.plan.catalog - source.remaining), 1_000);
+const counting = setInterval(
+  () => (sent = source.plan.flights + source.plan.statements + source.plan.catalog - source.remaining),
+  1_000,
+);
 
 let apiRequests = 0;
 let apiErrors = 0;
 const dashboard = setInterval(() => {
   apiRequests += 1;
-  fetch(`${platform.apiUrl}/v1/analytics/flights?metrics=flights,mean_delay&bucket=day&limit=100`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5_000) }).then(
+  fetch(`${platform.apiUrl}/v1/analytics/flights?metrics=flights,mean_delay&bucket=day&limit=100`, {
+    headers: { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(5_000),
+  }).then(
     async (r) => {
       if (!r.ok) apiErrors += 1;
       await r.arrayBuffer();
@@ -104,20 +113,35 @@ async function sample(): Promise<Sample> {
     let total = 0;
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
-      for (const p of partitions) if (Number(p.offset) >= 0) total += Math.max(0, (ends.get(p.partition) ?? 0) - Number(p.offset));
+      for (const p of partitions)
+        if (Number(p.offset) >= 0) total += Math.max(0, (ends.get(p.partition) ?? 0) - Number(p.offset));
     }
     lag[groupId] = total;
   }
   let deadLetters = 0;
-  for (const [topic, mark] of dlqMarks) for (const p of await admin.fetchTopicOffsets(topic)) deadLetters += Number(p.high) - Number(mark.get(p.partition) ?? 0);
+  for (const [topic, mark] of dlqMarks)
+    for (const p of await admin.fetchTopicOffsets(topic))
+      deadLetters += Number(p.high) - Number(mark.get(p.partition) ?? 0);
   const restarts = [...pidsSeen.values()].reduce((n, pids) => n + pids.size - 1, 0);
-  return { atS: Math.round((Date.now() - started) / 1000), rssMb, fds, lag, deadLetters, restarts, apiErrors, apiRequests, sent };
+  return {
+    atS: Math.round((Date.now() - started) / 1000),
+    rssMb,
+    fds,
+    lag,
+    deadLetters,
+    restarts,
+    apiErrors,
+    apiRequests,
+    sent,
+  };
 }
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 const line = (s: Sample) =>
   `${String(Math.round(s.atS / 60)).padStart(4)} ${String(s.sent).padStart(10)} ${String(sum(s.rssMb)).padStart(9)} ${String(Math.max(...Object.values(s.rssMb))).padStart(8)} ${String(sum(s.fds)).padStart(6)} ${String(sum(s.lag)).padStart(8)} ${String(s.deadLetters).padStart(5)} ${String(s.restarts).padStart(8)} ${`${s.apiErrors}/${s.apiRequests}`.padStart(11)}`;
-process.stdout.write(`${' min'} ${'sent'.padStart(10)} ${'RSS MB'.padStart(9)} ${'max MB'.padStart(8)} ${'fds'.padStart(6)} ${'lag'.padStart(8)} ${'dlq'.padStart(5)} ${'restarts'.padStart(8)} ${'api errors'.padStart(11)}\n`);
+process.stdout.write(
+  `${' min'} ${'sent'.padStart(10)} ${'RSS MB'.padStart(9)} ${'max MB'.padStart(8)} ${'fds'.padStart(6)} ${'lag'.padStart(8)} ${'dlq'.padStart(5)} ${'restarts'.padStart(8)} ${'api errors'.padStart(11)}\n`,
+);
 while (Date.now() - started < minutes * 60_000) {
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
   const s = await sample();
@@ -132,7 +156,9 @@ clearInterval(counting);
 const later = samples.slice(Math.floor(samples.length / 2));
 const perMinute = (pick: (s: Sample) => number): [number, number][] => later.map((s) => [s.atS / 60, pick(s)]);
 const roles = Object.keys(later.at(-1)?.rssMb ?? {});
-const rssSlopes = Object.fromEntries(roles.map((r) => [r, Math.round(slope(perMinute((s) => s.rssMb[r] ?? 0)) * 100) / 100]));
+const rssSlopes = Object.fromEntries(
+  roles.map((r) => [r, Math.round(slope(perMinute((s) => s.rssMb[r] ?? 0)) * 100) / 100]),
+);
 const fdSlope = slope(perMinute((s) => sum(s.fds)));
 const lagSlope = slope(perMinute((s) => sum(s.lag)));
 const maxLag = Math.max(...later.map((s) => sum(s.lag)));
@@ -154,7 +180,17 @@ const summary = {
   deadLetters: last.deadLetters,
   restarts: last.restarts,
   api: { requests: last.apiRequests, errors: last.apiErrors },
-  rssMb: Object.fromEntries(roles.map((r) => [r, { first: samples[0]!.rssMb[r], last: last.rssMb[r], peak: Math.max(...samples.map((s) => s.rssMb[r] ?? 0)), slopeMbPerMin: rssSlopes[r] }])),
+  rssMb: Object.fromEntries(
+    roles.map((r) => [
+      r,
+      {
+        first: samples[0]!.rssMb[r],
+        last: last.rssMb[r],
+        peak: Math.max(...samples.map((s) => s.rssMb[r] ?? 0)),
+        slopeMbPerMin: rssSlopes[r],
+      },
+    ]),
+  ),
   fds: { first: sum(samples[0]!.fds), last: sum(last.fds), slopePerMin: Math.round(fdSlope * 100) / 100 },
   lag: { maxSecondHalf: maxLag, slopePerMin: Math.round(lagSlope), last: last.lag },
   verdict,
@@ -162,7 +198,10 @@ const summary = {
 process.stdout.write(`\n${JSON.stringify(summary, null, 2)}\n`);
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(path.join(dir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ summary, samples }, null, 2));
+writeFileSync(
+  path.join(dir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  JSON.stringify({ summary, samples }, null, 2),
+);
 
 await platform.supervisor.stop();
 await admin.disconnect();

@@ -10,23 +10,71 @@ interface Command {
 
 /** A number is the exit code; 'running' means the command serves until SIGTERM. */
 const commands: Record<string, Command> = {
-  start: { summary: 'start local services, provision, and serve the platform (embedded default)', load: () => import('./commands/start.ts') },
-  infra: { summary: 'local services: infra up|down [service...] | infra status [--json]', load: () => import('./commands/infra.ts') },
-  provision: { summary: 'create topics and DLQs, register schemas, apply SQL migrations (idempotent)', load: () => import('./commands/provision.ts') },
-  topics: { summary: 'list the topic catalogue: name, partitions, cleanup, schema subject, DLQ', load: () => import('./commands/topics.ts') },
-  produce: { summary: 'produce JSON lines from stdin as Avro records: --topic T [--key-field F]', load: () => import('./commands/produce.ts') },
-  consume: { summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]', load: () => import('./commands/consume.ts') },
+  start: {
+    summary: 'start local services, provision, and serve the platform (embedded default)',
+    load: () => import('./commands/start.ts'),
+  },
+  infra: {
+    summary: 'local services: infra up|down [service...] | infra status [--json]',
+    load: () => import('./commands/infra.ts'),
+  },
+  provision: {
+    summary: 'create topics and DLQs, register schemas, apply SQL migrations (idempotent)',
+    load: () => import('./commands/provision.ts'),
+  },
+  topics: {
+    summary: 'list the topic catalogue: name, partitions, cleanup, schema subject, DLQ',
+    load: () => import('./commands/topics.ts'),
+  },
+  produce: {
+    summary: 'produce JSON lines from stdin as Avro records: --topic T [--key-field F]',
+    load: () => import('./commands/produce.ts'),
+  },
+  consume: {
+    summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]',
+    load: () => import('./commands/consume.ts'),
+  },
   tenants: { summary: 'tenants create <name>', load: () => import('./commands/tenants.ts') },
-  keys: { summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>', load: () => import('./commands/keys.ts') },
-  users: { summary: 'users create --tenant T --email E --role R < password', load: () => import('./commands/users.ts') },
-  processor: { summary: 'run a processor exactly-once: processor passthrough --input T --output U', load: () => import('./commands/processor.ts') },
-  sink: { summary: 'run a sink exactly-once: sink <name> [--topic T] [--table X] [--as NAME]', load: () => import('./commands/sink.ts') },
-  replay: { summary: 'replay --topic T --from <offset|time> --sink NAME | --processor NAME: re-run a slice of the log', load: () => import('./commands/replay.ts') },
-  train: { summary: 'train text-classifier --data FILE --text COL --label COL --out DIR: train and export to ONNX', load: () => import('./commands/train.ts') },
-  trainer: { summary: 'run a training worker (models.training.requests): trainer [--group G]; start any number', load: () => import('./commands/trainer.ts') },
-  source: { summary: 'run a source connector: source market-retriever | fixture-site', load: () => import('./commands/source.ts') },
-  models: { summary: 'model registry: models register <dir> | models activate <id> <version> | models list [<id>]', load: () => import('./commands/models.ts') },
-  api: { summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)', load: () => import('./commands/api.ts') },
+  keys: {
+    summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>',
+    load: () => import('./commands/keys.ts'),
+  },
+  users: {
+    summary: 'users create --tenant T --email E --role R < password',
+    load: () => import('./commands/users.ts'),
+  },
+  processor: {
+    summary: 'run a processor exactly-once: processor passthrough --input T --output U',
+    load: () => import('./commands/processor.ts'),
+  },
+  sink: {
+    summary: 'run a sink exactly-once: sink <name> [--topic T] [--table X] [--as NAME]',
+    load: () => import('./commands/sink.ts'),
+  },
+  replay: {
+    summary: 'replay --topic T --from <offset|time> --sink NAME | --processor NAME: re-run a slice of the log',
+    load: () => import('./commands/replay.ts'),
+  },
+  train: {
+    summary: 'train text-classifier --data FILE --text COL --label COL --out DIR: train and export to ONNX',
+    load: () => import('./commands/train.ts'),
+  },
+  trainer: {
+    summary: 'run a training worker (models.training.requests): trainer [--group G]; start any number',
+    load: () => import('./commands/trainer.ts'),
+  },
+  source: {
+    summary: 'run a source connector: source market-retriever | fixture-site',
+    load: () => import('./commands/source.ts'),
+  },
+  models: {
+    summary: 'model registry: models register <dir> | models activate <id> <version> | models list [<id>]',
+    load: () => import('./commands/models.ts'),
+  },
+  api: {
+    summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)',
+    load: () => import('./commands/api.ts'),
+  },
 };
 
 function usage(): string {
@@ -49,7 +97,9 @@ async function help(topic: string | undefined): Promise<number> {
   }
   const command = commands[topic];
   if (command) {
-    const kind = ({ processor: 'processor', sink: 'sink', source: 'source' } as const)[topic as 'processor' | 'sink' | 'source'];
+    const kind = ({ processor: 'processor', sink: 'sink', source: 'source' } as const)[
+      topic as 'processor' | 'sink' | 'source'
+    ];
     const own = kind ? components.filter((c) => c.kind === kind).map((c) => c.name) : [];
     const listed = own.length > 0 ? `${kind}s (npx millrace help <${kind}>): ${own.join(', ')}\n` : '';
     process.stdout.write(`millrace ${topic}: ${command.summary}\n${listed}`);

@@ -7,7 +7,9 @@ const fixed = (value: number) => () => value;
 
 describe('backoff', () => {
   it('doubles from baseMs and stops at capMs without jitter', () => {
-    const delays = [1, 2, 3, 4, 5, 6, 7].map((attempt) => backoff({ attempt, baseMs: 1_000, capMs: 30_000, jitter: 'none' }));
+    const delays = [1, 2, 3, 4, 5, 6, 7].map((attempt) =>
+      backoff({ attempt, baseMs: 1_000, capMs: 30_000, jitter: 'none' }),
+    );
     assert.deepEqual(delays, [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
   });
 

@@ -8,7 +8,12 @@ function harness(overrides: Partial<BatchRetry> = {}) {
   const events: string[] = [];
   const retry: BatchRetry = {
     consumer: { pause: () => void events.push('pause'), resume: () => void events.push('resume') },
-    payload: { batch: { topic: 't', partition: 3 } as BatchRetry['payload']['batch'], heartbeat: async () => void events.push('heartbeat'), isRunning: () => true, isStale: () => false },
+    payload: {
+      batch: { topic: 't', partition: 3 } as BatchRetry['payload']['batch'],
+      heartbeat: async () => void events.push('heartbeat'),
+      isRunning: () => true,
+      isStale: () => false,
+    },
     baseMs: 5,
     capMs: 20,
     signal: new AbortController().signal,
@@ -41,7 +46,10 @@ describe('retryBatch', () => {
 
   it('a fatal error is thrown without a retry', async () => {
     const { retry, events } = harness({ isFatal: (error) => (error as Error).message === 'bad spec' });
-    await assert.rejects(retryBatch(retry, 'write', async () => Promise.reject(new Error('bad spec'))), /bad spec/);
+    await assert.rejects(
+      retryBatch(retry, 'write', async () => Promise.reject(new Error('bad spec'))),
+      /bad spec/,
+    );
     assert.deepEqual(events, []);
   });
 

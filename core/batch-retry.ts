@@ -39,7 +39,11 @@ export interface BatchRetry {
  * if (written === undefined) return; // dropped: fetched again later
  * ```
  */
-export async function retryBatch<R>(retry: BatchRetry, what: string, attempt: (retrying: boolean) => Promise<R>): Promise<R | undefined> {
+export async function retryBatch<R>(
+  retry: BatchRetry,
+  what: string,
+  attempt: (retrying: boolean) => Promise<R>,
+): Promise<R | undefined> {
   const { consumer, payload, log } = retry;
   const { topic, partition } = payload.batch;
   for (let n = 0; ; n++) {
@@ -52,7 +56,12 @@ export async function retryBatch<R>(retry: BatchRetry, what: string, attempt: (r
       return result;
     } catch (error) {
       if (retry.isFatal?.(error)) throw error;
-      const delayMs = backoff({ attempt: n + 1, baseMs: retry.baseMs, capMs: retry.capMs, jitter: retry.jitter ?? 'equal' });
+      const delayMs = backoff({
+        attempt: n + 1,
+        baseMs: retry.baseMs,
+        capMs: retry.capMs,
+        jitter: retry.jitter ?? 'equal',
+      });
       if (n === 0) consumer.pause([{ topic, partitions: [partition] }]);
       log.warn({ partition, attempt: n + 1, delayMs, err: error }, `${what} failed, partition paused, retrying`);
       metrics.retries.inc(retry.labels);

@@ -15,8 +15,14 @@ const envelope = [
   { name: 'event_time', type: 'long' },
 ];
 writeFileSync(path.join(schemaDir, 'ok.avsc'), JSON.stringify({ type: 'record', name: 'Ok', fields: envelope }));
-writeFileSync(path.join(schemaDir, 'no-tenant.avsc'), JSON.stringify({ type: 'record', name: 'N', fields: [envelope[0], envelope[2]] }));
-writeFileSync(path.join(schemaDir, 'broken.avsc'), '{"type": "record", "name": "B", "fields": [{"name": "x", "type": "nope"}]}');
+writeFileSync(
+  path.join(schemaDir, 'no-tenant.avsc'),
+  JSON.stringify({ type: 'record', name: 'N', fields: [envelope[0], envelope[2]] }),
+);
+writeFileSync(
+  path.join(schemaDir, 'broken.avsc'),
+  '{"type": "record", "name": "B", "fields": [{"name": "x", "type": "nope"}]}',
+);
 writeFileSync(path.join(schemaDir, 'string.avsc'), '"string"');
 
 const spec = (over: Partial<TopicSpec>): TopicSpec => ({
@@ -40,7 +46,10 @@ describe('the platform catalogue', () => {
 
   it('looks topics up by name and names the known ones when asked for an unknown one', () => {
     assert.equal(topicByName('market.quotes.raw').partitions, 6);
-    assert.throws(() => topicByName('market.quotes.nope'), /unknown topic "market.quotes.nope"; the catalogue has: .*market.quotes.raw/);
+    assert.throws(
+      () => topicByName('market.quotes.nope'),
+      /unknown topic "market.quotes.nope"; the catalogue has: .*market.quotes.raw/,
+    );
   });
 
   it('keys a record as its topic declares: key fields joined by ":", else (no key, or a topic not in the catalogue) its id', () => {
@@ -64,19 +73,25 @@ describe('the platform catalogue', () => {
 
 describe('catalogue checks', () => {
   const refuses = (over: Partial<TopicSpec>, message: RegExp) =>
-    assert.throws(() => resolveCatalogue([spec(over)], schemaDir), (e: unknown) => e instanceof CatalogueError && message.test(e.message));
+    assert.throws(
+      () => resolveCatalogue([spec(over)], schemaDir),
+      (e: unknown) => e instanceof CatalogueError && message.test(e.message),
+    );
 
   it('accepts a good entry', () => {
     const [t] = resolveCatalogue([spec({})], schemaDir);
     assert.equal(t?.dlq, 'demo.things.raw.dlq');
   });
-  it('refuses names that are not <domain>.<entity>.<stage>', () => refuses({ name: 'Demo.things' }, /must be <domain>.<entity>.<stage>/));
+  it('refuses names that are not <domain>.<entity>.<stage>', () =>
+    refuses({ name: 'Demo.things' }, /must be <domain>.<entity>.<stage>/));
   it('refuses zero partitions', () => refuses({ partitions: 0 }, /partitions must be a positive integer/));
-  it('refuses a non-positive retention', () => refuses({ cleanup: { policy: 'delete', retentionMs: 0 } }, /retentionMs must be positive/));
+  it('refuses a non-positive retention', () =>
+    refuses({ cleanup: { policy: 'delete', retentionMs: 0 } }, /retentionMs must be positive/));
   it('refuses a schema that is not Avro', () => refuses({ schema: 'broken.avsc' }, /broken.avsc is not valid Avro/));
   it('refuses a missing schema file', () => refuses({ schema: 'missing.avsc' }, /missing.avsc is not valid Avro/));
   it('refuses a schema that is not a record', () => refuses({ schema: 'string.avsc' }, /must be an Avro record/));
-  it('refuses a schema without the envelope', () => refuses({ schema: 'no-tenant.avsc' }, /lacks envelope field\(s\) tenant_id/));
+  it('refuses a schema without the envelope', () =>
+    refuses({ schema: 'no-tenant.avsc' }, /lacks envelope field\(s\) tenant_id/));
   it('refuses a topic declared twice', () => {
     assert.throws(() => resolveCatalogue([spec({}), spec({})], schemaDir), /declared twice/);
   });

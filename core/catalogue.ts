@@ -27,7 +27,9 @@ export function loadCatalogue(): ResolvedTopic[] {
 export function topicByName(name: string): ResolvedTopic {
   const topic = loadCatalogue().find((t) => t.name === name);
   if (!topic) {
-    const known = loadCatalogue().map((t) => t.name).join(', ');
+    const known = loadCatalogue()
+      .map((t) => t.name)
+      .join(', ');
     throw new CatalogueError(`unknown topic "${name}"; the catalogue has: ${known}`);
   }
   return topic;
@@ -40,4 +42,5 @@ const specs = new Map(catalogue.map((t) => [t.name, t]));
  * declares none or the catalogue does not have it (a test's own topic). Reads the declarations only,
  * no schema files.
  */
-export const catalogueKey = <T extends { id: string }>(topic: string, value: T): string => recordKey(specs.get(topic) ?? {}, value);
+export const catalogueKey = <T extends { id: string }>(topic: string, value: T): string =>
+  recordKey(specs.get(topic) ?? {}, value);

@@ -48,7 +48,16 @@ describe('ClickHouse identifiers', () => {
 function unquote(literal: string): string {
   assert.ok(literal.startsWith("'") && literal.endsWith("'") && literal.length >= 2, literal);
   const body = literal.slice(1, -1);
-  const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', b: '\b', f: '\f', "'": "'", '\\': '\\' };
+  const escapes: Record<string, string> = {
+    n: '\n',
+    r: '\r',
+    t: '\t',
+    '0': '\0',
+    b: '\b',
+    f: '\f',
+    "'": "'",
+    '\\': '\\',
+  };
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
@@ -73,8 +82,14 @@ describe('ClickHouse literals, properties', () => {
   });
 
   it('strings made of quotes, backslashes and control characters never close the literal early', () => {
-    const hostile = fc.string({ unit: fc.constantFrom("'", '\\', '\n', '\r', '\t', '\0', ';', '-', '"', '`'), maxLength: 60 });
-    fc.assert(fc.property(hostile, (s) => unquote(quoteString(s)) === s), { numRuns: 2000, seed: 7 });
+    const hostile = fc.string({
+      unit: fc.constantFrom("'", '\\', '\n', '\r', '\t', '\0', ';', '-', '"', '`'),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(hostile, (s) => unquote(quoteString(s)) === s),
+      { numRuns: 2000, seed: 7 },
+    );
   });
 
   it('finite numbers render as literals that parse back to the same number', () => {

@@ -68,7 +68,8 @@ export function sqlValue(value: unknown): string {
 export function sqlIdentifier(name: string, allowed: Iterable<string>): string {
   for (const candidate of allowed) {
     if (candidate === name) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SqlValueError(`whitelisted name "${name}" is not a plain identifier`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw new SqlValueError(`whitelisted name "${name}" is not a plain identifier`);
       return `\`${name}\``;
     }
   }

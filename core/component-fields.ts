@@ -34,17 +34,25 @@ export const METRICS_FIELDS: readonly ConfigField[] = [
     name: 'METRICS_PORT',
     type: 'integer',
     default: '0',
-    description: 'port of the Prometheus /metrics endpoint; 0 picks a free one (logged at start; `millrace start` gives each role its own)',
+    description:
+      'port of the Prometheus /metrics endpoint; 0 picks a free one (logged at start; `millrace start` gives each role its own)',
     example: '9464',
   },
-  { name: 'METRICS_HOST', type: 'string', default: '127.0.0.1', description: 'address the metrics endpoint listens on', example: '0.0.0.0' },
+  {
+    name: 'METRICS_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    description: 'address the metrics endpoint listens on',
+    example: '0.0.0.0',
+  },
 ];
 
 export const CRAWL_ALLOWED_HOSTS: ConfigField = {
   name: 'CRAWL_ALLOWED_HOSTS',
   type: 'host list',
   default: '',
-  description: 'hosts that may be fetched although they resolve to loopback, private or link-local addresses (comma-separated; empty: none)',
+  description:
+    'hosts that may be fetched although they resolve to loopback, private or link-local addresses (comma-separated; empty: none)',
   example: 'intranet.example,10.0.0.5',
 };
 
@@ -70,6 +78,18 @@ export const MILLRACE_HOME: ConfigField = {
 
 /** The polite crawler's limits per host (domain/crawl/fetcher.ts). */
 export const CRAWL_PER_HOST: readonly ConfigField[] = [
-  { name: 'CRAWL_RATE_PER_HOST', type: 'number', default: '5', description: 'requests started per second per host (0: no limit)', example: '2' },
-  { name: 'CRAWL_CONCURRENCY_PER_HOST', type: 'integer', default: '4', description: 'requests in flight per host', example: '2' },
+  {
+    name: 'CRAWL_RATE_PER_HOST',
+    type: 'number',
+    default: '5',
+    description: 'requests started per second per host (0: no limit)',
+    example: '2',
+  },
+  {
+    name: 'CRAWL_CONCURRENCY_PER_HOST',
+    type: 'integer',
+    default: '4',
+    description: 'requests in flight per host',
+    example: '2',
+  },
 ];

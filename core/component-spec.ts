@@ -8,7 +8,17 @@
 export type ComponentKind = 'source' | 'processor' | 'sink';
 
 /** The kinds of value a configuration field takes, as written in the environment or on the command line. */
-export type ConfigFieldType = 'string' | 'integer' | 'number' | 'url' | 'url list' | 'host list' | 'path' | 'topic' | 'identifier' | 'probabilities';
+export type ConfigFieldType =
+  | 'string'
+  | 'integer'
+  | 'number'
+  | 'url'
+  | 'url list'
+  | 'host list'
+  | 'path'
+  | 'topic'
+  | 'identifier'
+  | 'probabilities';
 
 export interface ConfigField {
   /** `--flag` for a command-line option; an upper-case name for an environment variable read through core/config.ts. */

@@ -22,9 +22,16 @@ describe('config', () => {
 
   it('reads finance risk thresholds, refusing ones that are not ascending probabilities', () => {
     assert.deepEqual(parseConfig({}).FINANCE_RISK_THRESHOLDS, { medium: 0.01, high: 0.05, critical: 0.2 });
-    assert.deepEqual(parseConfig({ FINANCE_RISK_THRESHOLDS: '0.02, 0.1, 0.3' }).FINANCE_RISK_THRESHOLDS, { medium: 0.02, high: 0.1, critical: 0.3 });
+    assert.deepEqual(parseConfig({ FINANCE_RISK_THRESHOLDS: '0.02, 0.1, 0.3' }).FINANCE_RISK_THRESHOLDS, {
+      medium: 0.02,
+      high: 0.1,
+      critical: 0.3,
+    });
     for (const bad of ['0.05,0.01,0.2', '0.01,0.05', '0.01,0.05,1.5', 'low,high,critical']) {
-      assert.throws(() => parseConfig({ FINANCE_RISK_THRESHOLDS: bad }), /FINANCE_RISK_THRESHOLDS=.*three ascending probabilities/);
+      assert.throws(
+        () => parseConfig({ FINANCE_RISK_THRESHOLDS: bad }),
+        /FINANCE_RISK_THRESHOLDS=.*three ascending probabilities/,
+      );
     }
   });
 
@@ -46,7 +53,10 @@ describe('config', () => {
   });
 
   it('refuses a ClickHouse database name that is not a plain identifier', () => {
-    assert.throws(() => parseConfig({ CLICKHOUSE_DATABASE: 'x; DROP' }), /CLICKHOUSE_DATABASE="x; DROP": expected a plain identifier/);
+    assert.throws(
+      () => parseConfig({ CLICKHOUSE_DATABASE: 'x; DROP' }),
+      /CLICKHOUSE_DATABASE="x; DROP": expected a plain identifier/,
+    );
   });
 
   it('splits addresses into host and port', () => {
@@ -65,7 +75,10 @@ describe('config messages', () => {
     ['POSTGRES_URL', 'mysql://x/y', 'a postgres:// URL ending in a database name'],
   ] as const) {
     it(`${name}=${value} says it expects ${expected}`, () => {
-      assert.throws(() => parseConfig({ [name]: value }), (error: Error) => error.message.includes(`${name}="${value}": expected ${expected}`));
+      assert.throws(
+        () => parseConfig({ [name]: value }),
+        (error: Error) => error.message.includes(`${name}="${value}": expected ${expected}`),
+      );
     });
   }
 });
@@ -74,12 +87,17 @@ describe('config secrets', () => {
   it('a bad secret is named but never echoed', () => {
     assert.throws(
       () => parseConfig({ JWT_SECRET: 'short-secret' }),
-      (error: Error) => error.message.includes('JWT_SECRET=(hidden): expected at least 32 characters') && !error.message.includes('short-secret'),
+      (error: Error) =>
+        error.message.includes('JWT_SECRET=(hidden): expected at least 32 characters') &&
+        !error.message.includes('short-secret'),
     );
   });
 
   it('lists CORS origins', () => {
-    assert.deepEqual(parseConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(parseConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS, [
+      'https://a.example',
+      'https://b.example',
+    ]);
     assert.deepEqual(parseConfig({}).CORS_ORIGINS, []);
   });
 });

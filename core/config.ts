@@ -11,9 +11,14 @@ import { MillraceError } from './errors.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const PORT = 'a port number from 1 to 65535';
-const port = (fallback: number) => z.coerce.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT).default(fallback);
+const port = (fallback: number) =>
+  z.coerce.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT).default(fallback);
 const positiveInt = (fallback: number, min = 1) =>
-  z.coerce.number({ error: `an integer >= ${min}` }).int(`an integer >= ${min}`).min(min, `an integer >= ${min}`).default(fallback);
+  z.coerce
+    .number({ error: `an integer >= ${min}` })
+    .int(`an integer >= ${min}`)
+    .min(min, `an integer >= ${min}`)
+    .default(fallback);
 const httpUrl = (fallback: string) =>
   z
     .string()
@@ -23,13 +28,23 @@ const httpUrl = (fallback: string) =>
 const hostPortList = z
   .string()
   .default('127.0.0.1:9092')
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-  .refine((list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)), 'a comma-separated list of host:port');
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)),
+    'a comma-separated list of host:port',
+  );
 
 const envSchema = z.object({
   MILLRACE_HOME: z.string().default(path.join(repoRoot, '.millrace')),
   LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' })
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'one of fatal, error, warn, info, debug, trace, silent',
+    })
     .default('info'),
 
   KAFKA_BROKERS: hostPortList,
@@ -42,7 +57,10 @@ const envSchema = z.object({
 
   CLICKHOUSE_URL: httpUrl('http://127.0.0.1:8123'),
   CLICKHOUSE_TCP_PORT: port(9000),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier').default('millrace'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier')
+    .default('millrace'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
 
@@ -57,7 +75,12 @@ const envSchema = z.object({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   API_BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   /** HS256 key for access and refresh tokens; when unset, one is generated once under MILLRACE_HOME. */
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
@@ -81,8 +104,16 @@ const envSchema = z.object({
     .default('0.01,0.05,0.20')
     .transform((v, ctx) => {
       const [medium, high, critical, ...rest] = v.split(',').map((x) => Number(x.trim()));
-      const valid = [medium, high, critical].every((x) => x !== undefined && x > 0 && x < 1) && rest.length === 0 && medium! < high! && high! < critical!;
-      if (!valid) ctx.addIssue({ code: 'custom', message: 'three ascending probabilities in (0, 1): medium,high,critical (e.g. 0.01,0.05,0.20)' });
+      const valid =
+        [medium, high, critical].every((x) => x !== undefined && x > 0 && x < 1) &&
+        rest.length === 0 &&
+        medium! < high! &&
+        high! < critical!;
+      if (!valid)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'three ascending probabilities in (0, 1): medium,high,critical (e.g. 0.01,0.05,0.20)',
+        });
       return { medium: medium!, high: high!, critical: critical! };
     }),
   /** The catalog genre model (manifest.json + model.onnx from `millrace train text-classifier`). */
@@ -100,7 +131,17 @@ const envSchema = z.object({
   CRAWL_ALLOWED_HOSTS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) =>
+          s
+            .trim()
+            .toLowerCase()
+            .replace(/^\[|\]$/g, ''),
+        )
+        .filter(Boolean),
+    ),
 
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
@@ -113,12 +154,25 @@ const envSchema = z.object({
   CRAWL_SEARCH_ENDPOINTS: z
     .string()
     .default('http://127.0.0.1:8090/search/images?q={q}')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')), 'a comma-separated list of http(s) URLs containing {q}'),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')),
+      'a comma-separated list of http(s) URLs containing {q}',
+    ),
   /** Where accepted dataset images are stored (<dir>/<tenant>/<dataset>/<sha256>.<ext>); default $MILLRACE_HOME/datasets. */
   CRAWL_DATASETS_DIR: z.string().optional(),
   /** Images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one kept. */
-  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce.number({ error: 'an integer from 0 to 64' }).int('an integer from 0 to 64').min(0, 'an integer from 0 to 64').max(64, 'an integer from 0 to 64').default(6),
+  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce
+    .number({ error: 'an integer from 0 to 64' })
+    .int('an integer from 0 to 64')
+    .min(0, 'an integer from 0 to 64')
+    .max(64, 'an integer from 0 to 64')
+    .default(6),
   /** Largest image downloaded; a larger one is rejected as download_failed. */
   CRAWL_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
   /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
@@ -175,7 +229,9 @@ export function loadConfig(): Config {
 /** The hosts the crawlers may fetch although local: CRAWL_ALLOWED_HOSTS and the search endpoints' hosts. */
 export const trustedCrawlHosts = (config: Pick<Config, 'CRAWL_ALLOWED_HOSTS' | 'CRAWL_SEARCH_ENDPOINTS'>): string[] => [
   ...config.CRAWL_ALLOWED_HOSTS,
-  ...config.CRAWL_SEARCH_ENDPOINTS.map((template) => new URL(template.replace('{q}', 'q')).hostname.replace(/^\[|\]$/g, '').toLowerCase()),
+  ...config.CRAWL_SEARCH_ENDPOINTS.map((template) =>
+    new URL(template.replace('{q}', 'q')).hostname.replace(/^\[|\]$/g, '').toLowerCase(),
+  ),
 ];
 
 export function hostAndPort(address: string): { host: string; port: number } {

@@ -36,11 +36,21 @@ export interface RunningConsumer {
 
 export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Promise<RunningConsumer> {
   const { kafka, groupId, topics, readUncommitted, log } = options;
-  const { consumer, joined, subscribe } = groupConsumer(kafka, { groupId, topics, fromBeginning: options.fromBeginning ?? false, readUncommitted, log });
+  const { consumer, joined, subscribe } = groupConsumer(kafka, {
+    groupId,
+    topics,
+    fromBeginning: options.fromBeginning ?? false,
+    readUncommitted,
+    log,
+  });
   const dlq: Producer = kafka.producer({ ...producerDefaults, idempotent: true });
   await Promise.all([consumer.connect(), dlq.connect()]);
   await subscribe();
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => consumeBatch(options, dlq, payload) });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: (payload) => consumeBatch(options, dlq, payload),
+  });
 
   return {
     joined,
@@ -52,7 +62,11 @@ export async function startAvroConsumer<T>(options: AvroConsumerOptions<T>): Pro
 }
 
 /** Decode, dead-letter, handle, commit: one fetched batch. */
-async function consumeBatch<T>(options: AvroConsumerOptions<T>, dlq: Producer, payload: EachBatchPayload): Promise<void> {
+async function consumeBatch<T>(
+  options: AvroConsumerOptions<T>,
+  dlq: Producer,
+  payload: EachBatchPayload,
+): Promise<void> {
   const { batch, heartbeat, resolveOffset } = payload;
   if (batch.messages.length === 0) return;
   const { records, dead } = await decodeBatch<T>(options.registry, batch.topic, batch.partition, batch.messages);

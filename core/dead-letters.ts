@@ -22,7 +22,16 @@ export async function sendChunked(sender: Sender, topic: string, messages: reado
 /** The DLQ messages of `dead`, each logged with its origin and reason. */
 export function deadLetterMessages(dead: readonly DeadLetter[], stage: string, log: Logger): Message[] {
   return dead.map(({ source, error }) => {
-    log.warn({ topic: source.topic, partition: source.partition, offset: source.message.offset, errorClass: error.name, reason: error.message }, 'record to DLQ');
+    log.warn(
+      {
+        topic: source.topic,
+        partition: source.partition,
+        offset: source.message.offset,
+        errorClass: error.name,
+        reason: error.message,
+      },
+      'record to DLQ',
+    );
     return toDlqMessage(source, error, stage);
   });
 }
@@ -35,12 +44,18 @@ export function deadLetterMessages(dead: readonly DeadLetter[], stage: string, l
  * await sendDeadLetters(producer, decoded.dead, 'sink.flights', log); // or a processor's transaction
  * ```
  */
-export async function sendDeadLetters(sender: Sender, dead: readonly DeadLetter[], stage: string, log: Logger): Promise<void> {
+export async function sendDeadLetters(
+  sender: Sender,
+  dead: readonly DeadLetter[],
+  stage: string,
+  log: Logger,
+): Promise<void> {
   const byTopic = new Map<string, DeadLetter[]>();
   for (const letter of dead) {
     const letters = byTopic.get(letter.source.topic) ?? [];
     if (letters.length === 0) byTopic.set(letter.source.topic, letters);
     letters.push(letter);
   }
-  for (const [topic, letters] of byTopic) await sendChunked(sender, dlqTopicOf(topic), deadLetterMessages(letters, stage, log));
+  for (const [topic, letters] of byTopic)
+    await sendChunked(sender, dlqTopicOf(topic), deadLetterMessages(letters, stage, log));
 }

@@ -9,7 +9,14 @@ import { pino } from 'pino';
 import { UndecodableError } from './schema-registry.ts';
 
 const message = (offset: string, value: string): KafkaMessage =>
-  ({ key: Buffer.from(`k${offset}`), value: Buffer.from(value), headers: { trace: 't' }, offset, timestamp: '1700000000000', attributes: 0 }) as KafkaMessage;
+  ({
+    key: Buffer.from(`k${offset}`),
+    value: Buffer.from(value),
+    headers: { trace: 't' },
+    offset,
+    timestamp: '1700000000000',
+    attributes: 0,
+  }) as KafkaMessage;
 
 /** Decodes "ok:<json>", refuses "bad", and is unreachable for "down". */
 const registry = {
@@ -25,7 +32,16 @@ const log = pino({ level: 'silent' });
 describe('decode', () => {
   it('turns a message into a ConsumedRecord', async () => {
     const decoded = await decodeMessage<{ a: number }>(registry, 'a.b.raw', 2, message('5', 'ok:{"a":1}'));
-    assert.deepEqual(decoded.record, { topic: 'a.b.raw', partition: 2, offset: '5', key: 'k5', schemaId: 7, timestamp: '1700000000000', headers: { trace: 't' }, value: { a: 1 } });
+    assert.deepEqual(decoded.record, {
+      topic: 'a.b.raw',
+      partition: 2,
+      offset: '5',
+      key: 'k5',
+      schemaId: 7,
+      timestamp: '1700000000000',
+      headers: { trace: 't' },
+      value: { a: 1 },
+    });
     assert.equal(decoded.source.message.offset, '5');
   });
 
@@ -36,10 +52,24 @@ describe('decode', () => {
   });
 
   it('a batch keeps records and their sources aligned, dead letters in order', async () => {
-    const batch = await decodeBatch(registry, 't', 0, [message('1', 'bad'), message('2', 'ok:1'), message('3', 'bad2'), message('4', 'ok:2')]);
-    assert.deepEqual(batch.records.map((r) => r.offset), ['2', '4']);
-    assert.deepEqual(batch.sources.map((s) => s.message.offset), ['2', '4']);
-    assert.deepEqual(batch.dead.map((d) => d.source.message.offset), ['1', '3']);
+    const batch = await decodeBatch(registry, 't', 0, [
+      message('1', 'bad'),
+      message('2', 'ok:1'),
+      message('3', 'bad2'),
+      message('4', 'ok:2'),
+    ]);
+    assert.deepEqual(
+      batch.records.map((r) => r.offset),
+      ['2', '4'],
+    );
+    assert.deepEqual(
+      batch.sources.map((s) => s.message.offset),
+      ['2', '4'],
+    );
+    assert.deepEqual(
+      batch.dead.map((d) => d.source.message.offset),
+      ['1', '3'],
+    );
   });
 });
 

@@ -22,7 +22,8 @@ export interface ConsumedRecord<T> {
 }
 
 /** One message decoded: the record (with its source, should it die later), or the dead letter. */
-export type Decoded<T> = { record: ConsumedRecord<T>; source: DlqSource; dead?: undefined } | { dead: DeadLetter; record?: undefined };
+export type Decoded<T> =
+  { record: ConsumedRecord<T>; source: DlqSource; dead?: undefined } | { dead: DeadLetter; record?: undefined };
 
 /**
  * Decodes one message of `topic`/`partition`.
@@ -34,7 +35,12 @@ export type Decoded<T> = { record: ConsumedRecord<T>; source: DlqSource; dead?: 
  * else records.push(decoded.record);
  * ```
  */
-export async function decodeMessage<T>(registry: Pick<Registry, 'decode'>, topic: string, partition: number, message: KafkaMessage): Promise<Decoded<T>> {
+export async function decodeMessage<T>(
+  registry: Pick<Registry, 'decode'>,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): Promise<Decoded<T>> {
   const source: DlqSource = { topic, partition, message };
   try {
     const { schemaId, value } = await registry.decode<T>(message.value);

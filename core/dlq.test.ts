@@ -4,10 +4,19 @@ import { readDlqContext, toDlqMessage } from './dlq.ts';
 import { UndecodableError } from './schema-registry.ts';
 
 describe('DLQ records', () => {
-  const source = { topic: 'a.b.raw', partition: 4, message: { key: Buffer.from('k'), value: Buffer.from('v'), headers: { trace: 't1' }, offset: '17' } };
+  const source = {
+    topic: 'a.b.raw',
+    partition: 4,
+    message: { key: Buffer.from('k'), value: Buffer.from('v'), headers: { trace: 't1' }, offset: '17' },
+  };
 
   it('keep the original key, value and headers and add the context', () => {
-    const message = toDlqMessage(source, new UndecodableError('magic byte 123'), 'consume', new Date('2026-01-01T00:00:00Z'));
+    const message = toDlqMessage(
+      source,
+      new UndecodableError('magic byte 123'),
+      'consume',
+      new Date('2026-01-01T00:00:00Z'),
+    );
     assert.equal(message.key?.toString(), 'k');
     assert.equal(message.value?.toString(), 'v');
     assert.equal(message.headers?.trace, 't1');

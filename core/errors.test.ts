@@ -32,7 +32,14 @@ describe('MillraceError', () => {
 
   it('keeps a cause and takes code, status, retriable, details and headers from the options', () => {
     const cause = new Error('ECONNREFUSED');
-    const error = new MillraceError('registry down', { code: 'registry_down', status: 503, retriable: true, details: { url: 'x' }, headers: { 'retry-after': '5' }, cause });
+    const error = new MillraceError('registry down', {
+      code: 'registry_down',
+      status: 503,
+      retriable: true,
+      details: { url: 'x' },
+      headers: { 'retry-after': '5' },
+      cause,
+    });
     assert.equal(error.cause, cause);
     assert.equal(error.code, 'registry_down');
     assert.equal(error.status, 503);
@@ -63,16 +70,31 @@ describe('httpErrorOf', () => {
       headers: {},
       internal: false,
     });
-    assert.deepEqual(httpErrorOf(new FixedError('taken')), { status: 409, body: { error: 'fixed', message: 'taken' }, headers: {}, internal: false });
+    assert.deepEqual(httpErrorOf(new FixedError('taken')), {
+      status: 409,
+      body: { error: 'fixed', message: 'taken' },
+      headers: {},
+      internal: false,
+    });
   });
 
   it('answers a 503 with its message and headers', () => {
-    const answer = httpErrorOf(new MillraceError('too slow', { code: 'query_timeout', status: 503, headers: { 'retry-after': '10' } }));
-    assert.deepEqual(answer, { status: 503, body: { error: 'query_timeout', message: 'too slow' }, headers: { 'retry-after': '10' }, internal: false });
+    const answer = httpErrorOf(
+      new MillraceError('too slow', { code: 'query_timeout', status: 503, headers: { 'retry-after': '10' } }),
+    );
+    assert.deepEqual(answer, {
+      status: 503,
+      body: { error: 'query_timeout', message: 'too slow' },
+      headers: { 'retry-after': '10' },
+      internal: false,
+    });
   });
 
   it('leaves a field out unless details.field is a string', () => {
-    assert.deepEqual(httpErrorOf(new MillraceError('bad', { status: 400, code: 'invalid_request', details: { field: 3 } })).body, { error: 'invalid_request', message: 'bad' });
+    assert.deepEqual(
+      httpErrorOf(new MillraceError('bad', { status: 400, code: 'invalid_request', details: { field: 3 } })).body,
+      { error: 'invalid_request', message: 'bad' },
+    );
   });
 
   it('answers anything else with a 500 that leaks nothing', () => {

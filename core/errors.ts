@@ -76,7 +76,10 @@ export interface HttpError {
 }
 
 /** The answer to an error nobody meant to throw at a client: a 500 that names nothing inside. */
-export const INTERNAL_ERROR_BODY: ErrorBody = { error: 'internal', message: 'internal error; see the server log for this request id' };
+export const INTERNAL_ERROR_BODY: ErrorBody = {
+  error: 'internal',
+  message: 'internal error; see the server log for this request id',
+};
 
 /**
  * The HTTP answer to a thrown value: a MillraceError with a 4xx or a 5xx other than 500 is its

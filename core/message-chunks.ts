@@ -10,7 +10,8 @@ export const MAX_SEND_BYTES = 512 * 1024;
 /** Per-record framing: lengths, offsets delta, timestamp delta, attributes. */
 const RECORD_OVERHEAD = 32;
 
-const size = (v: Buffer | string | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+const size = (v: Buffer | string | null | undefined): number =>
+  v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 
 function headersSize(headers: IHeaders | undefined): number {
   let total = 0;
@@ -21,7 +22,11 @@ function headersSize(headers: IHeaders | undefined): number {
   return total;
 }
 
-export const messageBytes = (m: Message): number => size(m.value as Buffer | string | null) + size(m.key as Buffer | string | null) + headersSize(m.headers) + RECORD_OVERHEAD;
+export const messageBytes = (m: Message): number =>
+  size(m.value as Buffer | string | null) +
+  size(m.key as Buffer | string | null) +
+  headersSize(m.headers) +
+  RECORD_OVERHEAD;
 
 /**
  * Splits messages into sends of at most `maxBytes` (a message larger than that goes alone).

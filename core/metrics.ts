@@ -13,10 +13,30 @@ collectDefaultMetrics({ register: metricsRegistry });
 const labelNames = ['role', 'name'] as const;
 
 export const metrics = {
-  recordsIn: new Counter({ name: 'millrace_records_in_total', help: 'Records consumed', labelNames, registers: [metricsRegistry] }),
-  recordsOut: new Counter({ name: 'millrace_records_out_total', help: 'Records produced or written', labelNames, registers: [metricsRegistry] }),
-  dlq: new Counter({ name: 'millrace_dlq_records_total', help: 'Records sent to a dead-letter topic', labelNames, registers: [metricsRegistry] }),
-  retries: new Counter({ name: 'millrace_retries_total', help: 'Retries after a downstream failure', labelNames, registers: [metricsRegistry] }),
+  recordsIn: new Counter({
+    name: 'millrace_records_in_total',
+    help: 'Records consumed',
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  recordsOut: new Counter({
+    name: 'millrace_records_out_total',
+    help: 'Records produced or written',
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  dlq: new Counter({
+    name: 'millrace_dlq_records_total',
+    help: 'Records sent to a dead-letter topic',
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  retries: new Counter({
+    name: 'millrace_retries_total',
+    help: 'Retries after a downstream failure',
+    labelNames,
+    registers: [metricsRegistry],
+  }),
   batchSize: new Histogram({
     name: 'millrace_batch_size',
     help: 'Records per processed batch',
@@ -47,7 +67,10 @@ export const metrics = {
  * log.info({ url: server.url }, 'metrics');
  * await server.close();
  */
-export async function startMetricsServer(port = loadConfig().METRICS_PORT, host = loadConfig().METRICS_HOST): Promise<{ url: string; close(): Promise<void> }> {
+export async function startMetricsServer(
+  port = loadConfig().METRICS_PORT,
+  host = loadConfig().METRICS_HOST,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('see /metrics\n');

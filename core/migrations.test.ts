@@ -7,8 +7,12 @@ import { readMigrations, splitStatements } from './migrations.ts';
 
 describe('migrations', () => {
   it('splits ClickHouse files into statements, dropping comment lines', () => {
-    const sql = '-- a comment; with a semicolon\nCREATE TABLE a (x String) ENGINE = Memory;\n\nCREATE TABLE b (y String)\nENGINE = Memory;\n';
-    assert.deepEqual(splitStatements(sql), ['CREATE TABLE a (x String) ENGINE = Memory', 'CREATE TABLE b (y String)\nENGINE = Memory']);
+    const sql =
+      '-- a comment; with a semicolon\nCREATE TABLE a (x String) ENGINE = Memory;\n\nCREATE TABLE b (y String)\nENGINE = Memory;\n';
+    assert.deepEqual(splitStatements(sql), [
+      'CREATE TABLE a (x String) ENGINE = Memory',
+      'CREATE TABLE b (y String)\nENGINE = Memory',
+    ]);
   });
 
   it('keeps a semicolon inside a line', () => {
@@ -20,7 +24,10 @@ describe('migrations', () => {
     writeFileSync(path.join(dir, '0002_second.sql'), 'SELECT 2;');
     writeFileSync(path.join(dir, '0001_first.sql'), 'SELECT 1;');
     const migrations = readMigrations(dir);
-    assert.deepEqual(migrations.map((m) => m.name), ['0001_first.sql', '0002_second.sql']);
+    assert.deepEqual(
+      migrations.map((m) => m.name),
+      ['0001_first.sql', '0002_second.sql'],
+    );
     assert.match(migrations[0]?.sha256 ?? '', /^[0-9a-f]{64}$/);
     writeFileSync(path.join(dir, 'third.sql'), 'SELECT 3;');
     assert.throws(() => readMigrations(dir), /third.sql: name must look like 0001_what_it_does.sql/);

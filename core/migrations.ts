@@ -35,7 +35,8 @@ export function readMigrations(dir: string): Migration[] {
     .filter((f) => f.endsWith('.sql'))
     .sort()
     .map((name) => {
-      if (!MIGRATION_FILE.test(name)) throw new MigrationError(`${dir}/${name}: name must look like 0001_what_it_does.sql`);
+      if (!MIGRATION_FILE.test(name))
+        throw new MigrationError(`${dir}/${name}: name must look like 0001_what_it_does.sql`);
       const sql = readFileSync(path.join(dir, name), 'utf8');
       return { name, sql, sha256: createHash('sha256').update(sql).digest('hex') };
     });
@@ -56,7 +57,9 @@ function checkUnchanged(applied: Map<string, string>, migration: Migration, wher
   const sha = applied.get(migration.name);
   if (sha === undefined) return false;
   if (sha !== migration.sha256) {
-    throw new MigrationError(`${where} migration ${migration.name} was edited after it was applied; add a new migration instead`);
+    throw new MigrationError(
+      `${where} migration ${migration.name} was edited after it was applied; add a new migration instead`,
+    );
   }
   return true;
 }
@@ -95,7 +98,10 @@ export async function migratePostgres(url = loadConfig().POSTGRES_URL, dir = sql
 }
 
 /** Creates the database if needed; `client` must be one whose default database is another. */
-export async function ensureClickHouseDatabase(client: ClickHouseClient, database = loadConfig().CLICKHOUSE_DATABASE): Promise<void> {
+export async function ensureClickHouseDatabase(
+  client: ClickHouseClient,
+  database = loadConfig().CLICKHOUSE_DATABASE,
+): Promise<void> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database, [database])}` });
 }
 
@@ -120,7 +126,9 @@ export async function migrateClickHouse(client: ClickHouseClient, dir = sqlDir('
       try {
         await client.command({ query: statement });
       } catch (error) {
-        throw new MigrationError(`clickhouse migration ${migration.name} failed at "${statement.slice(0, 80)}": ${(error as Error).message}`);
+        throw new MigrationError(
+          `clickhouse migration ${migration.name} failed at "${statement.slice(0, 80)}": ${(error as Error).message}`,
+        );
       }
     }
     await client.command({

@@ -35,7 +35,11 @@ const RECONNECT_CAP_MS = 30_000;
  * });
  * await listener.close();
  */
-export async function listenToChannel(channel: string, onNotify: (payload: string | undefined) => void, options: ListenOptions): Promise<PgListener> {
+export async function listenToChannel(
+  channel: string,
+  onNotify: (payload: string | undefined) => void,
+  options: ListenOptions,
+): Promise<PgListener> {
   const { log, bindings = {}, reconnectMs = 1000, onListening } = options;
   let closed = false;
   let listener: pg.Client | undefined;

@@ -9,7 +9,11 @@ export function createPostgresPool(max = 5): pg.Pool {
   pool.on('error', (error) => createLogger('postgres').warn({ err: error }, 'idle Postgres connection lost'));
   // the pool stops listening to a client while it is checked out: a server gone then (a restart mid-transaction) would emit
   // an unhandled 'error' and end the process; the query in flight is rejected with it anyway (found by the chaos harness)
-  pool.on('connect', (client) => client.on('error', (error) => createLogger('postgres').warn({ err: error }, 'Postgres connection lost while in use')));
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      createLogger('postgres').warn({ err: error }, 'Postgres connection lost while in use'),
+    ),
+  );
   return pool;
 }
 
@@ -31,7 +35,10 @@ export function createPostgresPool(max = 5): pg.Pool {
  * }
  * ```
  */
-export async function inClientTransaction<C extends pg.ClientBase, T>(client: C, work: (client: C) => Promise<T>): Promise<T> {
+export async function inClientTransaction<C extends pg.ClientBase, T>(
+  client: C,
+  work: (client: C) => Promise<T>,
+): Promise<T> {
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -61,7 +68,8 @@ export async function inClientTransaction<C extends pg.ClientBase, T>(client: C,
  */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  const onError = (error: Error) => createLogger('postgres').warn({ err: error }, 'Postgres connection lost in a transaction');
+  const onError = (error: Error) =>
+    createLogger('postgres').warn({ err: error }, 'Postgres connection lost in a transaction');
   const guarded = client.listenerCount('error') === 0;
   if (guarded) client.on('error', onError);
   try {

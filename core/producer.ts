@@ -57,7 +57,10 @@ export class AvroProducer {
   }
 
   /** All or nothing: if any value is invalid, nothing is sent. */
-  async send<T extends { id: string }>(topic: string, records: readonly OutgoingRecord<T>[]): Promise<RecordMetadata[]> {
+  async send<T extends { id: string }>(
+    topic: string,
+    records: readonly OutgoingRecord<T>[],
+  ): Promise<RecordMetadata[]> {
     const messages = await Promise.all(records.map((r) => this.prepare(topic, r)));
     return this.sendPrepared(topic, messages);
   }

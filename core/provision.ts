@@ -81,11 +81,17 @@ async function applyTopicPlan(admin: Admin, plan: TopicPlan[]): Promise<TopicCha
 
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: present.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: Object.keys(t.config) })),
+    resources: present.map((t) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: t.name,
+      configNames: Object.keys(t.config),
+    })),
   });
   for (const t of present) {
     const current = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
-    const differs = Object.entries(t.config).some(([name, value]) => current.find((c) => c.configName === name)?.configValue !== value);
+    const differs = Object.entries(t.config).some(
+      ([name, value]) => current.find((c) => c.configName === name)?.configValue !== value,
+    );
     if (!differs) continue;
     // incremental alteration is not in kafkajs; alterConfigs replaces the topic's overrides with this set
     await admin.alterConfigs({
@@ -104,7 +110,10 @@ async function applyTopicPlan(admin: Admin, plan: TopicPlan[]): Promise<TopicCha
 }
 
 /** Registers every value schema under its TopicNameStrategy subject with BACKWARD compatibility. */
-export async function registerSchemas(registry: Registry, topics: readonly ResolvedTopic[]): Promise<Record<string, number>> {
+export async function registerSchemas(
+  registry: Registry,
+  topics: readonly ResolvedTopic[],
+): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
   for (const t of topics) ids[t.subject] = await registry.register(t.subject, t.schemaText, 'BACKWARD');
   return ids;

@@ -49,10 +49,15 @@ export async function replayRange(kafka: Kafka, topic: string, from: string, par
       first = new Map([...starts].map(([p, low]) => [p, offset < low ? low : offset]));
     } else {
       const time = Date.parse(from);
-      if (Number.isNaN(time)) throw new ReplayRangeError(`--from ${JSON.stringify(from)} is neither an offset nor a time (ISO 8601)`);
+      if (Number.isNaN(time))
+        throw new ReplayRangeError(`--from ${JSON.stringify(from)} is neither an offset nor a time (ISO 8601)`);
       const found = await admin.fetchTopicOffsetsByTimestamp(topic, time);
       // no record at or after the time: the partition's end (nothing to replay there)
-      first = new Map(found.filter((f) => chosen(f.partition)).map((f) => [f.partition, f.offset === '-1' ? until.get(f.partition)! : BigInt(f.offset)]));
+      first = new Map(
+        found
+          .filter((f) => chosen(f.partition))
+          .map((f) => [f.partition, f.offset === '-1' ? until.get(f.partition)! : BigInt(f.offset)]),
+      );
     }
     return { topic, from: first, until };
   } finally {

@@ -85,9 +85,14 @@ export function groupConsumer(kafka: Kafka, options: ConsumeOptions): GroupConsu
     groupId: options.groupId,
     readUncommitted: options.readUncommitted ?? false,
     ...(sessionTimeoutMs
-      ? { sessionTimeout: sessionTimeoutMs, heartbeatInterval: options.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 5)) }
+      ? {
+          sessionTimeout: sessionTimeoutMs,
+          heartbeatInterval: options.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 5)),
+        }
       : {}),
-    ...(batch ? { maxWaitTimeInMs: batch.maxMs, minBytes: Math.min(1024 * 1024, batch.maxRows * BYTES_PER_ROW_ESTIMATE) } : {}),
+    ...(batch
+      ? { maxWaitTimeInMs: batch.maxMs, minBytes: Math.min(1024 * 1024, batch.maxRows * BYTES_PER_ROW_ESTIMATE) }
+      : {}),
   });
   let markJoined: () => void = () => {};
   const joined = new Promise<void>((resolve) => (markJoined = resolve));
@@ -113,7 +118,10 @@ export const nextOffset = (last: string | bigint): bigint => BigInt(last) + 1n;
  * Commits `next` for the batch's partition through the batch payload: kafkajs silently skips
  * consumer.commitOffsets once a stop has begun, which would repeat the batch after a SIGTERM.
  */
-export async function commitThroughBatch(payload: Pick<EachBatchPayload, 'batch' | 'commitOffsetsIfNecessary'>, next: bigint): Promise<void> {
+export async function commitThroughBatch(
+  payload: Pick<EachBatchPayload, 'batch' | 'commitOffsetsIfNecessary'>,
+  next: bigint,
+): Promise<void> {
   const { topic, partition } = payload.batch;
   await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next.toString() }] }] });
 }
@@ -137,14 +145,21 @@ export function observeBatch(labels: MetricLabels, batch: BatchObservation): voi
   if (batch.dead !== undefined) metrics.dlq.inc(labels, batch.dead);
   metrics.batchSize.observe(labels, batch.in);
   metrics.batchSeconds.observe(labels, (performance.now() - batch.startedAt) / 1000);
-  metrics.lag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - batch.next));
+  metrics.lag.set(
+    { ...labels, topic: batch.topic, partition: String(batch.partition) },
+    Number(BigInt(batch.highWatermark) - batch.next),
+  );
 }
 
 /**
  * Calls `replay.onDone` once, when every partition's progress (the next offset to re-run, `from`
  * while unknown) reached `until`. Returns the check to call after each batch and each join.
  */
-export function replayTracker(replay: Replay | undefined, log: Logger, progressOf: (partition: number) => bigint | undefined): () => void {
+export function replayTracker(
+  replay: Replay | undefined,
+  log: Logger,
+  progressOf: (partition: number) => bigint | undefined,
+): () => void {
   let announced = false;
   return () => {
     if (!replay || announced) return;

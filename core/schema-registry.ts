@@ -111,7 +111,10 @@ export class Registry {
     const problems: { field: string; expected: string }[] = [];
     type.isValid(value, {
       errorHook: (path, _value, expected) => {
-        const name = expected.typeName === 'record' || expected.typeName === 'enum' ? JSON.stringify(expected.schema()) : expected.typeName;
+        const name =
+          expected.typeName === 'record' || expected.typeName === 'enum'
+            ? JSON.stringify(expected.schema())
+            : expected.typeName;
         problems.push({ field: path.join('.') || '(record)', expected: name.length > 120 ? expected.typeName : name });
       },
     });
@@ -124,7 +127,11 @@ export class Registry {
       return await this.client.encode(id, value);
     } catch (error) {
       const paths = (error as { paths?: string[][] }).paths;
-      if (paths?.length) throw new RecordInvalidError(subject, paths.map((p) => p.join('.') || '(root)'));
+      if (paths?.length)
+        throw new RecordInvalidError(
+          subject,
+          paths.map((p) => p.join('.') || '(root)'),
+        );
       throw error;
     }
   }

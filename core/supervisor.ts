@@ -38,7 +38,10 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
   const launch = (role: Role, restarts: number): void => {
     const startedAt = Date.now();
     // children write their JSON logs to our stderr, so one stream holds the whole platform
-    const child = spawn(process.execPath, [cli, ...role.args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...role.env } });
+    const child = spawn(process.execPath, [cli, ...role.args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ...role.env },
+    });
     children.set(role.name, child);
     log.info({ child: role.name, pid: child.pid }, 'role started');
     child.on('exit', (code, signal) => {

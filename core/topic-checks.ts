@@ -54,7 +54,8 @@ export function resolveTopic(spec: TopicSpec, schemaDir: string): ResolvedTopic 
     throw new CatalogueError(`${where}: schema ${spec.schema} lacks envelope field(s) ${missing.join(', ')}`);
   }
   const unknownKey = (spec.key ?? []).filter((f) => !fieldNames.has(f));
-  if (unknownKey.length > 0) throw new CatalogueError(`${where}: key field(s) ${unknownKey.join(', ')} are not in schema ${spec.schema}`);
+  if (unknownKey.length > 0)
+    throw new CatalogueError(`${where}: key field(s) ${unknownKey.join(', ')} are not in schema ${spec.schema}`);
   return { ...spec, dlq: dlqTopicOf(spec.name), subject: valueSubjectOf(spec.name), schemaText, type };
 }
 

@@ -31,7 +31,12 @@ interface Row {
   actual: number;
 }
 
-export async function compareShadow(clickhouse: ClickHouseClient, tenantId: string, modelId: string, version: string): Promise<Comparison> {
+export async function compareShadow(
+  clickhouse: ClickHouseClient,
+  tenantId: string,
+  modelId: string,
+  version: string,
+): Promise<Comparison> {
   const result = await clickhouse.query({
     query: `SELECT active_version, label, probability, active_label, active_probability, actual FROM model_shadow_scores FINAL
              WHERE tenant_id = ${sqlValue(tenantId)} AND model_id = ${sqlValue(modelId)} AND model_version = ${sqlValue(version)}`,
@@ -56,8 +61,19 @@ export async function compareShadow(clickhouse: ClickHouseClient, tenantId: stri
     }
   }
   const records = actual.length;
-  const active_versions = [...byActive].map(([v, n]) => ({ version: v, records: n })).sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
-  if (records === 0) return { records, active_versions, agreement: null, mean_abs_probability_diff: null, active: null, shadow: null, delta: null };
+  const active_versions = [...byActive]
+    .map(([v, n]) => ({ version: v, records: n }))
+    .sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  if (records === 0)
+    return {
+      records,
+      active_versions,
+      agreement: null,
+      mean_abs_probability_diff: null,
+      active: null,
+      shadow: null,
+      delta: null,
+    };
   const active = binaryMetrics(actual, activeP);
   const shadow = binaryMetrics(actual, shadowP);
   return {

@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { LeasedModel, withLeases } from './leased-model.ts';
 
 const model = () => {
-  const state = { releases: 0, async release() { state.releases++; } };
+  const state = {
+    releases: 0,
+    async release() {
+      state.releases++;
+    },
+  };
   return state;
 };
 const leased = <M extends { release(): Promise<void> }>(m: M) => new LeasedModel(m, () => undefined);

@@ -47,7 +47,10 @@ export class LeasedModel<M extends Releasable> {
  * const current = scorer; // a LeasedModel<FinanceScorer>, replaced by the registry watch at any time
  * const scores = await withLeases([current], () => current.model.score(statements));
  */
-export async function withLeases<M extends Releasable, R>(models: readonly LeasedModel<M>[], work: () => Promise<R>): Promise<R> {
+export async function withLeases<M extends Releasable, R>(
+  models: readonly LeasedModel<M>[],
+  work: () => Promise<R>,
+): Promise<R> {
   models.forEach((m) => m.hold());
   try {
     return await work();

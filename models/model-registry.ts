@@ -73,7 +73,11 @@ export class UnknownVersionError extends ModelRegistryError {
     readonly modelId: string,
     readonly version: string,
   ) {
-    super(`model "${modelId}" has no version "${version}"`, { code: 'not_found', status: 404, details: { field: 'version' } });
+    super(`model "${modelId}" has no version "${version}"`, {
+      code: 'not_found',
+      status: 404,
+      details: { field: 'version' },
+    });
   }
 }
 
@@ -86,12 +90,17 @@ interface VersionFile {
 /** A version's identity: sha256 over each file's name and sha256, in name order (manifest.json included). */
 export function versionSha256(files: readonly { name: string; sha256: string }[]): string {
   const hash = createHash('sha256');
-  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) hash.update(`${f.name}\0${f.sha256}\n`);
+  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+    hash.update(`${f.name}\0${f.sha256}\n`);
   return hash.digest('hex');
 }
 
 /** Reads a manifest directory, checking every listed file against its sha256 in the manifest. */
-export async function readVersionDir(dir: string): Promise<{ manifest: Record<string, unknown> & z.infer<typeof manifestSchema>; files: VersionFile[]; sha256: string }> {
+export async function readVersionDir(dir: string): Promise<{
+  manifest: Record<string, unknown> & z.infer<typeof manifestSchema>;
+  files: VersionFile[];
+  sha256: string;
+}> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   const raw = await readFile(manifestPath).catch((error: NodeJS.ErrnoException) => {
     throw new ModelRegistryError(`${manifestPath}: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
@@ -114,7 +123,10 @@ export async function readVersionDir(dir: string): Promise<{ manifest: Record<st
       throw new ModelRegistryError(`${path.join(dir, entry.file)}: ${error.message}`);
     });
     const actual = sha256(content);
-    if (actual !== entry.sha256) throw new ModelRegistryError(`${path.join(dir, entry.file)}: sha256 ${actual} is not the manifest's ${entry.sha256}`);
+    if (actual !== entry.sha256)
+      throw new ModelRegistryError(
+        `${path.join(dir, entry.file)}: sha256 ${actual} is not the manifest's ${entry.sha256}`,
+      );
     files.push({ name: entry.file, sha256: actual, content });
   }
   return { manifest: { ...(json as Record<string, unknown>), ...parsed.data }, files, sha256: versionSha256(files) };
@@ -136,7 +148,11 @@ const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activate
  * is created on first use). The same version with the same content again changes nothing
  * (`created: false`); with other content it is refused.
  */
-export async function registerVersion(db: Pool, dir: string, options: { description?: string } = {}): Promise<ModelVersion & { created: boolean }> {
+export async function registerVersion(
+  db: Pool,
+  dir: string,
+  options: { description?: string } = {},
+): Promise<ModelVersion & { created: boolean }> {
   const { manifest, files, sha256: digest } = await readVersionDir(dir);
   const description = options.description ?? manifest.description ?? null;
   return inTransaction(db, async (client) => {
@@ -150,20 +166,17 @@ export async function registerVersion(db: Pool, dir: string, options: { descript
     );
     if (inserted.rows[0]) {
       for (const f of files) {
-        await client.query('INSERT INTO model_version_files (model_id, version, name, sha256, content) VALUES ($1, $2, $3, $4, $5)', [
-          manifest.id,
-          manifest.version,
-          f.name,
-          f.sha256,
-          f.content,
-        ]);
+        await client.query(
+          'INSERT INTO model_version_files (model_id, version, name, sha256, content) VALUES ($1, $2, $3, $4, $5)',
+          [manifest.id, manifest.version, f.name, f.sha256, f.content],
+        );
       }
       return { ...inserted.rows[0], created: true };
     }
-    const { rows } = await client.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`, [
-      manifest.id,
-      manifest.version,
-    ]);
+    const { rows } = await client.query<ModelVersion>(
+      `SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`,
+      [manifest.id, manifest.version],
+    );
     const existing = rows[0]!;
     if (existing.sha256 !== digest) {
       throw new VersionConflictError(
@@ -194,9 +207,14 @@ export async function listModels(db: Pool): Promise<ModelSummary[]> {
 }
 
 /** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when there is no such model. */
-export async function listVersions(db: Pool, modelId: string): Promise<(ModelVersion & { shadow: boolean; manifest: Record<string, unknown> })[]> {
+export async function listVersions(
+  db: Pool,
+  modelId: string,
+): Promise<(ModelVersion & { shadow: boolean; manifest: Record<string, unknown> })[]> {
   const { rows } = await db.query<ModelVersion & { shadow: boolean; manifest: Record<string, unknown> }>(
-    `SELECT ${VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ')}, v.manifest,
+    `SELECT ${VERSION_COLUMNS.split(', ')
+      .map((c) => `v.${c}`)
+      .join(', ')}, v.manifest,
             EXISTS (SELECT 1 FROM model_shadows s WHERE s.model_id = v.model_id AND s.version = v.version AND NOT v.active) AS shadow
        FROM models m LEFT JOIN model_versions v ON v.model_id = m.id
       WHERE m.id = $1 ORDER BY v.created_at, v.version`,
@@ -207,7 +225,10 @@ export async function listVersions(db: Pool, modelId: string): Promise<(ModelVer
 }
 
 export async function activeVersion(db: Pick<PoolClient, 'query'>, modelId: string): Promise<ModelVersion | null> {
-  const { rows } = await db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND active`, [modelId]);
+  const { rows } = await db.query<ModelVersion>(
+    `SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND active`,
+    [modelId],
+  );
   return rows[0] ?? null;
 }
 
@@ -222,26 +243,47 @@ export async function activateVersion(db: Pool, modelId: string, version: string
 }
 
 /** Activates `version` unless the model already has an active version (then returns null). */
-export async function activateIfNoneActive(db: Pool, modelId: string, version: string): Promise<ActivatedVersion | null> {
+export async function activateIfNoneActive(
+  db: Pool,
+  modelId: string,
+  version: string,
+): Promise<ActivatedVersion | null> {
   return activate(db, modelId, version, true);
 }
 
-async function activate(db: Pool, modelId: string, version: string, ifNoneActive: boolean): Promise<ActivatedVersion | null> {
+async function activate(
+  db: Pool,
+  modelId: string,
+  version: string,
+  ifNoneActive: boolean,
+): Promise<ActivatedVersion | null> {
   return inTransaction(db, async (client) => {
     // the model row serialises activations of one model: without it, two at once could both leave theirs active
     const model = await client.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
     if (model.rowCount === 0) throw new UnknownModelError(modelId);
-    const current = await client.query<{ version: string }>('SELECT version FROM model_versions WHERE model_id = $1 AND active', [modelId]);
+    const current = await client.query<{ version: string }>(
+      'SELECT version FROM model_versions WHERE model_id = $1 AND active',
+      [modelId],
+    );
     const previous = current.rows[0]?.version ?? null;
     if (ifNoneActive && previous !== null) return null;
-    const exists = await client.query('SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2', [modelId, version]);
+    const exists = await client.query('SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2', [
+      modelId,
+      version,
+    ]);
     if (exists.rowCount === 0) throw new UnknownVersionError(modelId, version);
     if (previous !== version) {
       await client.query('UPDATE model_versions SET active = false WHERE model_id = $1 AND active', [modelId]);
-      await client.query('UPDATE model_versions SET active = true, activated_at = now() WHERE model_id = $1 AND version = $2', [modelId, version]);
+      await client.query(
+        'UPDATE model_versions SET active = true, activated_at = now() WHERE model_id = $1 AND version = $2',
+        [modelId, version],
+      );
     }
     await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
-    const { rows } = await client.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`, [modelId, version]);
+    const { rows } = await client.query<ModelVersion>(
+      `SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_id = $1 AND version = $2`,
+      [modelId, version],
+    );
     return { ...rows[0]!, previous_version: previous };
   });
 }
@@ -250,16 +292,26 @@ async function activate(db: Pool, modelId: string, version: string, ifNoneActive
  * Rebuilds a version's directory from Postgres in a temporary directory, checks it against the
  * version's sha256, hands it to `load` (e.g. `dir => FinanceScorer.load({ dir })`) and removes it.
  */
-export async function loadVersion<T>(db: Pool, modelId: string, version: string, load: (dir: string) => Promise<T>): Promise<T> {
-  const { rows: versions } = await db.query<{ sha256: string }>('SELECT sha256 FROM model_versions WHERE model_id = $1 AND version = $2', [modelId, version]);
+export async function loadVersion<T>(
+  db: Pool,
+  modelId: string,
+  version: string,
+  load: (dir: string) => Promise<T>,
+): Promise<T> {
+  const { rows: versions } = await db.query<{ sha256: string }>(
+    'SELECT sha256 FROM model_versions WHERE model_id = $1 AND version = $2',
+    [modelId, version],
+  );
   if (!versions[0]) throw new UnknownVersionError(modelId, version);
-  const { rows: files } = await db.query<VersionFile>('SELECT name, sha256, content FROM model_version_files WHERE model_id = $1 AND version = $2', [
-    modelId,
-    version,
-  ]);
+  const { rows: files } = await db.query<VersionFile>(
+    'SELECT name, sha256, content FROM model_version_files WHERE model_id = $1 AND version = $2',
+    [modelId, version],
+  );
   const corrupt = files.find((f) => sha256(f.content) !== f.sha256);
   if (corrupt || versionSha256(files) !== versions[0].sha256) {
-    throw new ModelRegistryError(`${modelId} ${version}: the stored files do not match the version's sha256 ${versions[0].sha256}${corrupt ? ` (${corrupt.name})` : ''}`);
+    throw new ModelRegistryError(
+      `${modelId} ${version}: the stored files do not match the version's sha256 ${versions[0].sha256}${corrupt ? ` (${corrupt.name})` : ''}`,
+    );
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'millrace-model-'));
   try {
@@ -290,8 +342,20 @@ export interface ActiveVersionWatch {
  * so the previous version stays in use until a new one loads. The first check is awaited: this
  * rejects if it fails, and resolves having called `onActive` unless no version is active.
  */
-export function watchActiveVersion(db: Pool, modelId: string, onActive: (version: ModelVersion) => Promise<void>, options: WatchOptions): Promise<ActiveVersionWatch> {
-  return watchModel(db, modelId, () => activeVersion(db, modelId), (active) => active.version, onActive, options);
+export function watchActiveVersion(
+  db: Pool,
+  modelId: string,
+  onActive: (version: ModelVersion) => Promise<void>,
+  options: WatchOptions,
+): Promise<ActiveVersionWatch> {
+  return watchModel(
+    db,
+    modelId,
+    () => activeVersion(db, modelId),
+    (active) => active.version,
+    onActive,
+    options,
+  );
 }
 
 /**
@@ -336,14 +400,23 @@ export async function watchModel<T>(
     return running;
   };
   const checkInBackground = () =>
-    void check().catch((error: Error) => log.error({ model_id: modelId, err: error, in_use: current ?? null }, 'cannot switch to the active model version'));
+    void check().catch((error: Error) =>
+      log.error(
+        { model_id: modelId, err: error, in_use: current ?? null },
+        'cannot switch to the active model version',
+      ),
+    );
 
-  const listener = await listenToChannel(ACTIVATED_CHANNEL, (payload) => void (payload === modelId && checkInBackground()), {
-    log,
-    bindings: { model_id: modelId },
-    reconnectMs,
-    onListening: checkInBackground, // activations while nobody listened were not delivered
-  });
+  const listener = await listenToChannel(
+    ACTIVATED_CHANNEL,
+    (payload) => void (payload === modelId && checkInBackground()),
+    {
+      log,
+      bindings: { model_id: modelId },
+      reconnectMs,
+      onListening: checkInBackground, // activations while nobody listened were not delivered
+    },
+  );
   const interval = setInterval(checkInBackground, checkIntervalMs);
   interval.unref();
   const watch: ActiveVersionWatch = {

@@ -5,7 +5,13 @@
  * and detaching notify like an activation, so scoring processors follow without a restart.
  */
 import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
-import { activeVersion, ACTIVATED_CHANNEL, UnknownModelError, UnknownVersionError, type ModelVersion } from './model-registry.ts';
+import {
+  activeVersion,
+  ACTIVATED_CHANNEL,
+  UnknownModelError,
+  UnknownVersionError,
+  type ModelVersion,
+} from './model-registry.ts';
 import { MillraceError } from '../core/errors.ts';
 
 export interface Shadow {
@@ -37,12 +43,22 @@ async function lockModel(client: PoolClient, modelId: string): Promise<void> {
 export async function attachShadow(db: Pool, modelId: string, version: string): Promise<Shadow> {
   return inTransaction(db, async (client) => {
     await lockModel(client, modelId);
-    const { rows } = await client.query<{ active: boolean }>('SELECT active FROM model_versions WHERE model_id = $1 AND version = $2', [modelId, version]);
+    const { rows } = await client.query<{ active: boolean }>(
+      'SELECT active FROM model_versions WHERE model_id = $1 AND version = $2',
+      [modelId, version],
+    );
     if (!rows[0]) throw new UnknownVersionError(modelId, version);
-    if (rows[0].active) throw new ShadowOfActiveError(`${modelId} ${version} is the active version: it cannot shadow itself`);
-    await client.query('INSERT INTO model_shadows (model_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING', [modelId, version]);
+    if (rows[0].active)
+      throw new ShadowOfActiveError(`${modelId} ${version} is the active version: it cannot shadow itself`);
+    await client.query('INSERT INTO model_shadows (model_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      modelId,
+      version,
+    ]);
     await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
-    const attached = await client.query<Shadow>('SELECT model_id, version, attached_at FROM model_shadows WHERE model_id = $1 AND version = $2', [modelId, version]);
+    const attached = await client.query<Shadow>(
+      'SELECT model_id, version, attached_at FROM model_shadows WHERE model_id = $1 AND version = $2',
+      [modelId, version],
+    );
     return attached.rows[0]!;
   });
 }
@@ -51,10 +67,10 @@ export async function attachShadow(db: Pool, modelId: string, version: string): 
 export async function detachShadow(db: Pool, modelId: string, version: string): Promise<Shadow> {
   return inTransaction(db, async (client) => {
     await lockModel(client, modelId);
-    const { rows } = await client.query<Shadow>('DELETE FROM model_shadows WHERE model_id = $1 AND version = $2 RETURNING model_id, version, attached_at', [
-      modelId,
-      version,
-    ]);
+    const { rows } = await client.query<Shadow>(
+      'DELETE FROM model_shadows WHERE model_id = $1 AND version = $2 RETURNING model_id, version, attached_at',
+      [modelId, version],
+    );
     if (!rows[0]) throw new UnknownVersionError(modelId, version);
     await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
     return rows[0];
@@ -70,10 +86,10 @@ export async function servingVersions(db: Pool, modelId: string): Promise<Servin
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     const active = await activeVersion(client, modelId);
     if (!active) return null;
-    const { rows } = await client.query<{ version: string }>('SELECT version FROM model_shadows WHERE model_id = $1 AND version <> $2 ORDER BY version', [
-      modelId,
-      active.version,
-    ]);
+    const { rows } = await client.query<{ version: string }>(
+      'SELECT version FROM model_shadows WHERE model_id = $1 AND version <> $2 ORDER BY version',
+      [modelId, active.version],
+    );
     return { active, shadows: rows.map((r) => r.version) };
   });
 }

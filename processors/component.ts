@@ -24,7 +24,12 @@ export interface ProcessorComponent {
   example?: string;
 }
 
-const topicFlag = (flag: '--input' | '--output', topic: string | undefined, what: string, example: string): ConfigField => ({
+const topicFlag = (
+  flag: '--input' | '--output',
+  topic: string | undefined,
+  what: string,
+  example: string,
+): ConfigField => ({
   name: flag,
   type: 'topic',
   ...(topic === undefined ? { required: true } : { default: topic }),
@@ -67,7 +72,13 @@ export function processorComponent(spec: ProcessorComponent): ComponentSpec {
         description: 'a member silent this long loses its partitions (broker minimum 6000); a batch must take less',
         example: '10000',
       },
-      { name: '--concurrency', type: 'integer', default: '3', description: 'input partitions processed at once, each in its own transaction', example: '6' },
+      {
+        name: '--concurrency',
+        type: 'integer',
+        default: '3',
+        description: 'input partitions processed at once, each in its own transaction',
+        example: '6',
+      },
       ...(spec.env ?? []),
       ...METRICS_FIELDS,
     ],

@@ -28,16 +28,31 @@ export const processors: Record<string, ProcessorFactory> = {
   'catalog-classification': (args) => {
     const db = createPostgresPool(3);
     const model = activeGenreModel(db);
-    return catalogClassification({ db, model: () => model.get() }, { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' });
+    return catalogClassification(
+      { db, model: () => model.get() },
+      { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' },
+    );
   },
-  'finance-scoring': (args) => financeScoring({ input: args.input ?? 'finance.statements.raw', output: args.output ?? 'finance.statements.scored' }),
-  'model-scoring': (args) => modelScoring(required(args, 'model', 'model-scoring'), {
-    input: args.input ?? 'samples.flights.raw',
-    output: args.output ?? 'samples.flights.scored',
-    shadow: 'samples.flights.shadow',
-  }),
-  'market-parser': (args) => marketParser({ input: args.input ?? 'market.pages.raw', output: args.output ?? 'market.quotes.raw' }),
-  'market-features': (args) => marketFeatures({ input: args.input ?? 'market.quotes.raw', output: args.output ?? 'market.quotes.enriched' }),
-  'image-validation': (args) => imageValidationFromConfig({ input: args.input ?? 'crawl.images.raw', output: args.output ?? 'crawl.images.accepted' }),
-  passthrough: (args) => passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
+  'finance-scoring': (args) =>
+    financeScoring({
+      input: args.input ?? 'finance.statements.raw',
+      output: args.output ?? 'finance.statements.scored',
+    }),
+  'model-scoring': (args) =>
+    modelScoring(required(args, 'model', 'model-scoring'), {
+      input: args.input ?? 'samples.flights.raw',
+      output: args.output ?? 'samples.flights.scored',
+      shadow: 'samples.flights.shadow',
+    }),
+  'market-parser': (args) =>
+    marketParser({ input: args.input ?? 'market.pages.raw', output: args.output ?? 'market.quotes.raw' }),
+  'market-features': (args) =>
+    marketFeatures({ input: args.input ?? 'market.quotes.raw', output: args.output ?? 'market.quotes.enriched' }),
+  'image-validation': (args) =>
+    imageValidationFromConfig({
+      input: args.input ?? 'crawl.images.raw',
+      output: args.output ?? 'crawl.images.accepted',
+    }),
+  passthrough: (args) =>
+    passthrough({ input: required(args, 'input', 'passthrough'), output: required(args, 'output', 'passthrough') }),
 };

@@ -30,5 +30,7 @@ export const DLQ_SUFFIX = '.dlq';
 export const dlqTopicOf = (topic: string): string => `${topic}${DLQ_SUFFIX}`;
 /** A record's Kafka key under its topic's `key` fields. */
 export const recordKey = (topic: Pick<TopicSpec, 'key'>, value: { id: string }): string =>
-  topic.key ? topic.key.map((field) => String((value as unknown as Record<string, unknown>)[field])).join(':') : value.id;
+  topic.key
+    ? topic.key.map((field) => String((value as unknown as Record<string, unknown>)[field])).join(':')
+    : value.id;
 export const valueSubjectOf = (topic: string): string => `${topic}-value`;

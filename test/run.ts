@@ -45,7 +45,12 @@ interface Outcome {
 function runTests(files: string[]): Promise<Outcome> {
   const tap = path.join(mkdtempSync(path.join(tmpdir(), 'millrace-test-')), 'results.tap');
   const args = ['--import', 'tsx', '--test', '--test-concurrency=1'];
-  args.push('--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`);
+  args.push(
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+  );
   return new Promise((resolve) => {
     // one file at a time: the integration tests share one broker and one machine's two cores
     const child = spawn(process.execPath, [...args, ...files], { stdio: 'inherit' });

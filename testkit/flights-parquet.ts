@@ -15,7 +15,10 @@ export interface ParquetFlightOptions {
 }
 
 /** The first `count` flights in row-group chunks. */
-export async function* parquetFlights(count: number, { idPrefix = 'f', tenant = 'bench' }: ParquetFlightOptions = {}): AsyncGenerator<SampleFlight[]> {
+export async function* parquetFlights(
+  count: number,
+  { idPrefix = 'f', tenant = 'bench' }: ParquetFlightOptions = {},
+): AsyncGenerator<SampleFlight[]> {
   const file = await asyncBufferFromFile(vegaDataFile('flights-3m.parquet'));
   const metadata = await parquetMetadataAsync(file);
   let start = 0;

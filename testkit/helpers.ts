@@ -45,7 +45,12 @@ export function flights(count = 10_000): Flight[] {
 /** A fresh `test.<name>_<random>.raw` topic with the flights schema, provisioned and registered. */
 export async function flightTopic(name: string, partitions = 6, schema = 'flights.avsc'): Promise<ResolvedTopic> {
   const topic = resolveTopic(
-    { name: `test.${name}_${randomBytes(4).toString('hex')}.raw`, partitions, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema },
+    {
+      name: `test.${name}_${randomBytes(4).toString('hex')}.raw`,
+      partitions,
+      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
+      schema,
+    },
     fixtures,
   );
   await provisionTopics(createKafka('millrace-test'), [topic]);
@@ -53,7 +58,11 @@ export async function flightTopic(name: string, partitions = 6, schema = 'flight
   return topic;
 }
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -31,7 +31,10 @@ export const sums = (records: readonly Flight[]) => ({
 
 /** An input and an output topic, both with the flights schema. */
 export async function topicPair(name: string, inputPartitions: number, outputPartitions = inputPartitions) {
-  const [input, output] = await Promise.all([flightTopic(`${name}_in`, inputPartitions), flightTopic(`${name}_out`, outputPartitions)]);
+  const [input, output] = await Promise.all([
+    flightTopic(`${name}_in`, inputPartitions),
+    flightTopic(`${name}_out`, outputPartitions),
+  ]);
   return { input, output };
 }
 
@@ -39,12 +42,22 @@ export async function topicPair(name: string, inputPartitions: number, outputPar
  * Produces the records in chunks; with `paceMs`, waits that long between chunks so the stream
  * keeps flowing while processors come and go. Resolves when all are acknowledged.
  */
-export async function produceFlights(kafka: Kafka, registry: Registry, topic: string, records: readonly Flight[], chunk = 2000, paceMs = 0): Promise<void> {
+export async function produceFlights(
+  kafka: Kafka,
+  registry: Registry,
+  topic: string,
+  records: readonly Flight[],
+  chunk = 2000,
+  paceMs = 0,
+): Promise<void> {
   const producer = new AvroProducer(kafka, registry);
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += chunk) {
-      await producer.send(topic, records.slice(i, i + chunk).map((value) => ({ value })));
+      await producer.send(
+        topic,
+        records.slice(i, i + chunk).map((value) => ({ value })),
+      );
       if (paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
     }
   } finally {
@@ -53,11 +66,18 @@ export async function produceFlights(kafka: Kafka, registry: Registry, topic: st
 }
 
 /** Per partition: committed offset of the group minus the end of the topic (0 everywhere = done). */
-export async function progress(kafka: Kafka, groupId: string, topic: string): Promise<{ committed: number; end: number }> {
+export async function progress(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<{ committed: number; end: number }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const [ends, [committed]] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
     let c = 0;
     let e = 0;
     for (const { partition, high } of ends) {
@@ -72,7 +92,13 @@ export async function progress(kafka: Kafka, groupId: string, topic: string): Pr
 }
 
 /** Waits until the group has committed every record the topic holds, and the topic holds `expected`. */
-export async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, expected: number, timeoutMs = 120_000): Promise<void> {
+export async function waitForCommitted(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  expected: number,
+  timeoutMs = 120_000,
+): Promise<void> {
   await eventually(
     `group ${groupId} to commit ${expected} records of ${topic}`,
     async () => {
@@ -100,7 +126,12 @@ export const headerText = (headers: IHeaders | undefined): Record<string, string
  * transaction markers included in the position, so the count is exact, not "enough"). A
  * transaction left open blocks the end: this times out.
  */
-export async function readCommitted(kafka: Kafka, topic: string, timeoutMs = 60_000, from?: ReadonlyMap<number, string>): Promise<ReadRecord[]> {
+export async function readCommitted(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs = 60_000,
+  from?: ReadonlyMap<number, string>,
+): Promise<ReadRecord[]> {
   const groupId = `test-read-${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -108,7 +139,12 @@ export async function readCommitted(kafka: Kafka, topic: string, timeoutMs = 60_
     .fetchTopicOffsets(topic)
     .then(async (ends) => {
       // a new group starts where it has committed offsets: there, when a start is given
-      if (from) await admin.setOffsets({ groupId, topic, partitions: [...from].map(([partition, offset]) => ({ partition, offset })) });
+      if (from)
+        await admin.setOffsets({
+          groupId,
+          topic,
+          partitions: [...from].map(([partition, offset]) => ({ partition, offset })),
+        });
       return ends;
     })
     .finally(() => admin.disconnect());
@@ -126,12 +162,19 @@ export async function readCommitted(kafka: Kafka, topic: string, timeoutMs = 60_
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages as KafkaMessage[]) {
-        records.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value, headers: headerText(m.headers) });
+        records.push({
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key?.toString() ?? null,
+          value: m.value,
+          headers: headerText(m.headers),
+        });
       }
     },
   });
   try {
-    if (!done()) await eventually(`the end of ${topic} under read_committed`, () => (done() ? true : undefined), timeoutMs);
+    if (!done())
+      await eventually(`the end of ${topic} under read_committed`, () => (done() ? true : undefined), timeoutMs);
   } finally {
     await consumer.disconnect();
   }
@@ -159,10 +202,16 @@ export class MillraceProcess {
   readonly logs: Record<string, unknown>[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private stderrTail = '';
-  private waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  private waiters: {
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    this.child = spawn(process.execPath, [cli, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let buffered = '';
     this.child.stderr!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
@@ -193,11 +242,18 @@ export class MillraceProcess {
   }
 
   /** The first log line (past or future) that matches, or a timeout naming what was awaited. */
-  waitForLog(what: string, match: (line: Record<string, unknown>) => boolean, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  waitForLog(
+    what: string,
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<Record<string, unknown>> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${this.tail}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; stderr: ${this.tail}`)),
+        timeoutMs,
+      );
       const exit = () => reject(new Error(`process exited while waiting for ${what}; stderr: ${this.tail}`));
       this.child.once('exit', exit);
       this.waiters.push({
@@ -222,4 +278,3 @@ export class MillraceProcess {
     return this.exited;
   }
 }
-

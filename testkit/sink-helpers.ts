@@ -48,7 +48,12 @@ export async function clickhouseHoldings(table: string): Promise<Holdings> {
         format: 'JSONEachRow',
       })
     ).json<Record<keyof Holdings, string>>();
-    return { rows: Number(row!.rows), ids: Number(row!.ids), distance: Number(row!.distance), delay: Number(row!.delay) };
+    return {
+      rows: Number(row!.rows),
+      ids: Number(row!.ids),
+      distance: Number(row!.distance),
+      delay: Number(row!.delay),
+    };
   } finally {
     await ch.close();
   }
@@ -68,13 +73,22 @@ export async function postgresHoldings(table: string): Promise<Holdings> {
 }
 
 /** Waits until a table holds `count` rows (or times out saying how many it holds). */
-export async function waitForRows(what: string, holdings: () => Promise<Holdings>, count: number, timeoutMs = 180_000): Promise<Holdings> {
+export async function waitForRows(
+  what: string,
+  holdings: () => Promise<Holdings>,
+  count: number,
+  timeoutMs = 180_000,
+): Promise<Holdings> {
   let last: Holdings | undefined;
   try {
-    return await eventually(`${what} to hold ${count} rows`, async () => {
-      last = await holdings();
-      return last.rows >= count ? last : undefined;
-    }, timeoutMs);
+    return await eventually(
+      `${what} to hold ${count} rows`,
+      async () => {
+        last = await holdings();
+        return last.rows >= count ? last : undefined;
+      },
+      timeoutMs,
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; last seen ${JSON.stringify(last)}`, { cause: error });
   }

@@ -20,23 +20,38 @@ export interface TestApi {
   keys: { admin: string; analyst: string; reader: string };
   app: App;
   /** `body` is sent as JSON, `raw` as it is under `contentType`. */
-  call(url: string, key: string, init?: { method?: string; body?: unknown; raw?: string | ReadableStream<Uint8Array>; contentType?: string }): Promise<Response>;
+  call(
+    url: string,
+    key: string,
+    init?: { method?: string; body?: unknown; raw?: string | ReadableStream<Uint8Array>; contentType?: string },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
-export async function testApi(deps: { db: Pool; clickhouse: ClickHouseClient; kafka: Kafka; registry: Registry; log: Logger }, label: string): Promise<TestApi> {
+export async function testApi(
+  deps: { db: Pool; clickhouse: ClickHouseClient; kafka: Kafka; registry: Registry; log: Logger },
+  label: string,
+): Promise<TestApi> {
   const { db, clickhouse, kafka, registry, log } = deps;
   const producer = new AvroProducer(kafka, registry);
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, await mkdtemp(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
-  const app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
-    log,
-    uploads,
-  }).app;
+  const app = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    {
+      log,
+      uploads,
+    },
+  ).app;
   const tenant = `${label}-${randomBytes(4).toString('hex')}`;
   await createTenant(db, tenant);
-  const keys = { admin: (await createKey(db, tenant, 'admin')).key, analyst: (await createKey(db, tenant, 'analyst')).key, reader: (await createKey(db, tenant, 'reader')).key };
+  const keys = {
+    admin: (await createKey(db, tenant, 'admin')).key,
+    analyst: (await createKey(db, tenant, 'analyst')).key,
+    reader: (await createKey(db, tenant, 'reader')).key,
+  };
   // in-process requests have no socket: a client address of their own keeps this tenant's requests out of the
   // per-IP rate limit that every other in-process caller on this database shares
   const connection = { incoming: { socket: { remoteAddress: `test:${tenant}` } } };

@@ -54,7 +54,8 @@ export function normaliseQuery(view: ViewName, params: AnalyticsParams): Analyti
   const dimensions = names(params.dimensions, 'dimensions', spec.dimensions, 'dimension');
   if (dimensions.length > MAX_DIMENSIONS) throw bad('dimensions', `at most ${MAX_DIMENSIONS}`);
   const metrics = names(params.metrics, 'metrics', Object.keys(spec.metrics), 'metric');
-  if (params.bucket && !bucketsOf(spec).includes(params.bucket)) throw bad('bucket', `${view} has buckets ${bucketsOf(spec).join(', ')}`);
+  if (params.bucket && !bucketsOf(spec).includes(params.bucket))
+    throw bad('bucket', `${view} has buckets ${bucketsOf(spec).join(', ')}`);
 
   const filters = new Map<string, Set<string>>();
   const raw = params.filter === undefined ? [] : Array.isArray(params.filter) ? params.filter : [params.filter];
@@ -63,7 +64,10 @@ export function normaliseQuery(view: ViewName, params: AnalyticsParams): Analyti
     const colon = entry.indexOf(':');
     const dimension = colon < 0 ? entry : entry.slice(0, colon);
     if (colon < 0 || !spec.dimensions.includes(dimension)) {
-      throw bad('filter', `"${dimension}" is not a dimension:value filter of ${view}; dimensions are ${spec.dimensions.join(', ')}`);
+      throw bad(
+        'filter',
+        `"${dimension}" is not a dimension:value filter of ${view}; dimensions are ${spec.dimensions.join(', ')}`,
+      );
     }
     const values = filters.get(dimension) ?? new Set<string>();
     values.add(entry.slice(colon + 1));
@@ -89,7 +93,9 @@ export function normaliseQuery(view: ViewName, params: AnalyticsParams): Analyti
 function bucketSql(spec: ViewSpec, bucket: Bucket): string {
   const column = sqlIdentifier(spec.time.column, [spec.time.column]);
   if (spec.time.type === 'Date') {
-    const start = { hour: column, day: column, week: `toMonday(${column})`, month: `toStartOfMonth(${column})` }[bucket];
+    const start = { hour: column, day: column, week: `toMonday(${column})`, month: `toStartOfMonth(${column})` }[
+      bucket
+    ];
     return `toString(${start})`;
   }
   const utc = quoteString('UTC');
@@ -104,7 +110,10 @@ function bucketSql(spec: ViewSpec, bucket: Bucket): string {
 function timeBound(spec: ViewSpec, op: '>=' | '<', ms: number): string {
   const column = sqlIdentifier(spec.time.column, [spec.time.column]);
   // a Date column compares with the UTC day of the instant
-  const bound = spec.time.type === 'Date' ? `toDate(${quoteString(new Date(ms).toISOString().slice(0, 10))})` : sqlValue(new Date(ms));
+  const bound =
+    spec.time.type === 'Date'
+      ? `toDate(${quoteString(new Date(ms).toISOString().slice(0, 10))})`
+      : sqlValue(new Date(ms));
   return `${column} ${op} ${bound}`;
 }
 
@@ -126,7 +135,8 @@ export function analyticsSql(query: AnalyticsQuery, tenantId: string): string {
   const where = [`tenant_id = ${quoteString(tenantId)}`];
   if (query.from !== undefined) where.push(timeBound(spec, '>=', query.from));
   if (query.to !== undefined) where.push(timeBound(spec, '<', query.to));
-  for (const [dimension, values] of query.filters) where.push(`${sqlIdentifier(dimension, spec.dimensions)} IN (${values.map(quoteString).join(', ')})`);
+  for (const [dimension, values] of query.filters)
+    where.push(`${sqlIdentifier(dimension, spec.dimensions)} IN (${values.map(quoteString).join(', ')})`);
 
   const grouping = keys.length > 0 ? `\nGROUP BY ${keys.join(', ')}\nORDER BY ${keys.join(', ')}` : '';
   return `SELECT ${select.join(', ')}\nFROM ${spec.from}\nWHERE ${where.join('\n  AND ')}${grouping}\nLIMIT ${sqlValue(query.limit + 1)}`;

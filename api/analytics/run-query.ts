@@ -11,7 +11,11 @@ const TIMEOUT_CODES = new Set(['159', '160']);
 
 /** The server's error code: parsed by the client for current servers; 18.16 answers `Code: 159, e.displayText() = ...`. */
 const clickHouseCode = (error: unknown): string | undefined =>
-  error instanceof ClickHouseError ? error.code : error instanceof Error ? /^Code: (\d+),/.exec(error.message)?.[1] : undefined;
+  error instanceof ClickHouseError
+    ? error.code
+    : error instanceof Error
+      ? /^Code: (\d+),/.exec(error.message)?.[1]
+      : undefined;
 
 export interface AnalyticsResult {
   rows: AnalyticsRow[];
@@ -37,7 +41,13 @@ export class Analytics {
         .query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { max_execution_time: MAX_SECONDS } })
         .catch((error: unknown) => {
           if (TIMEOUT_CODES.has(clickHouseCode(error) ?? '')) {
-            throw new ApiError(503, 'query_timeout', `the query would run longer than ${MAX_SECONDS} s; narrow it (a filter, a coarser bucket) or retry later`, undefined, { 'retry-after': '10' });
+            throw new ApiError(
+              503,
+              'query_timeout',
+              `the query would run longer than ${MAX_SECONDS} s; narrow it (a filter, a coarser bucket) or retry later`,
+              undefined,
+              { 'retry-after': '10' },
+            );
           }
           throw error;
         });

@@ -39,7 +39,10 @@ export const VIEWS = {
       mean_probability: { sql: 'avg(probability)', description: 'mean ensemble probability of default' },
       max_probability: { sql: 'max(probability)', description: 'highest ensemble probability' },
       p50_probability: { sql: 'quantileExact(0.5)(probability)', description: 'median ensemble probability' },
-      p90_probability: { sql: 'quantileExact(0.9)(probability)', description: '90th percentile of the ensemble probability' },
+      p90_probability: {
+        sql: 'quantileExact(0.9)(probability)',
+        description: '90th percentile of the ensemble probability',
+      },
       mean_altman_z: { sql: 'avg(altman_z)', description: 'mean Altman Z-score' },
     },
     defaultMetrics: ['statements'],

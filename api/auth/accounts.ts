@@ -26,7 +26,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const KEY_FORMAT = /^mr_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 export function assertRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role)) throw new AuthStoreError(`role must be one of ${ROLES.join(', ')}; got "${role}"`);
+  if (!(ROLES as readonly string[]).includes(role))
+    throw new AuthStoreError(`role must be one of ${ROLES.join(', ')}; got "${role}"`);
   return role as Role;
 }
 
@@ -47,9 +48,18 @@ export async function tenantExists(db: Pool, tenantId: string): Promise<boolean>
   return (rowCount ?? 0) > 0;
 }
 
-export async function createKey(db: Pool, tenantId: string, role: Role, label?: string): Promise<{ id: string; key: string }> {
+export async function createKey(
+  db: Pool,
+  tenantId: string,
+  role: Role,
+  label?: string,
+): Promise<{ id: string; key: string }> {
   if (!(await tenantExists(db, tenantId))) throw new AuthStoreError(`no tenant "${tenantId}"`);
-  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const id = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
   await db.query('INSERT INTO api_keys (id, tenant_id, role, secret_sha256, label) VALUES ($1, $2, $3, $4, $5)', [
     id,
@@ -77,10 +87,15 @@ export async function principalOfKey(db: Pool, key: string): Promise<Principal |
 }
 
 export async function listKeys(db: Pool, tenantId: string) {
-  const { rows } = await db.query<{ id: string; role: Role; label: string | null; created_at: Date; revoked_at: Date | null }>(
-    'SELECT id, role, label, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at',
-    [tenantId],
-  );
+  const { rows } = await db.query<{
+    id: string;
+    role: Role;
+    label: string | null;
+    created_at: Date;
+    revoked_at: Date | null;
+  }>('SELECT id, role, label, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at', [
+    tenantId,
+  ]);
   return rows.map((r) => ({
     id: r.id,
     role: r.role,
@@ -99,7 +114,13 @@ export async function revokeKey(db: Pool, tenantId: string, id: string): Promise
   return (rowCount ?? 0) > 0;
 }
 
-export async function createUser(db: Pool, tenantId: string, email: string, password: string, role: Role): Promise<{ id: string }> {
+export async function createUser(
+  db: Pool,
+  tenantId: string,
+  email: string,
+  password: string,
+  role: Role,
+): Promise<{ id: string }> {
   if (password.length < 12) throw new AuthStoreError('password must have at least 12 characters');
   if (!(await tenantExists(db, tenantId))) throw new AuthStoreError(`no tenant "${tenantId}"`);
   const id = randomUUID();

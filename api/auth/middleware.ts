@@ -15,7 +15,14 @@ const challenge = { 'www-authenticate': 'Bearer' };
 
 /** The principal of a bearer token (an API key or an access token), or a 401 saying why. */
 export async function principalOfBearer(db: Pool, tokens: Tokens, token: string | undefined): Promise<Principal> {
-  if (!token) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <api key or access token>', undefined, challenge);
+  if (!token)
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'missing Authorization: Bearer <api key or access token>',
+      undefined,
+      challenge,
+    );
   if (token.startsWith('mr_')) {
     const principal = await principalOfKey(db, token);
     if (!principal) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key', undefined, challenge);
@@ -39,7 +46,8 @@ export function authenticate(db: Pool, tokens: Tokens): MiddlewareHandler<AuthEn
 export function requirePermission(permission: Permission): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const { role } = c.get('principal');
-    if (!can(role, permission)) throw new ApiError(403, 'forbidden', `role ${role} may not ${permission.replace('_', ' ')}`);
+    if (!can(role, permission))
+      throw new ApiError(403, 'forbidden', `role ${role} may not ${permission.replace('_', ' ')}`);
     await next();
   };
 }

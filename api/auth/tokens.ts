@@ -42,7 +42,14 @@ export function createTokens(options: { secret: string; accessTtlS: number; refr
   const { secret, accessTtlS, refreshTtlS } = options;
   return {
     async issue(p, now = Math.floor(Date.now() / 1000)) {
-      const claims = (kind: TokenKind, ttl: number): Claims => ({ sub: p.subject, tenant: p.tenantId, role: p.role, kind, iat: now, exp: now + ttl });
+      const claims = (kind: TokenKind, ttl: number): Claims => ({
+        sub: p.subject,
+        tenant: p.tenantId,
+        role: p.role,
+        kind,
+        iat: now,
+        exp: now + ttl,
+      });
       return {
         access_token: await sign(claims('access', accessTtlS), secret, 'HS256'),
         refresh_token: await sign(claims('refresh', refreshTtlS), secret, 'HS256'),
@@ -52,10 +59,12 @@ export function createTokens(options: { secret: string; accessTtlS: number; refr
     },
     async principalOf(token, kind) {
       const claims = (await verify(token, secret, 'HS256')) as Partial<Claims>;
-      if (claims.kind !== kind) throw new Error(`a ${claims.kind ?? 'unknown'} token cannot be used as a ${kind} token`);
+      if (claims.kind !== kind)
+        throw new Error(`a ${claims.kind ?? 'unknown'} token cannot be used as a ${kind} token`);
       if (!claims.sub || !claims.tenant || !claims.role) throw new Error('token lacks sub, tenant or role');
       // a role this version does not know (renamed, or a token from elsewhere) would fail the permission check with a 500
-      if (!(ROLES as readonly unknown[]).includes(claims.role)) throw new Error(`token names an unknown role "${String(claims.role).slice(0, 50)}"`);
+      if (!(ROLES as readonly unknown[]).includes(claims.role))
+        throw new Error(`token names an unknown role "${String(claims.role).slice(0, 50)}"`);
       return { subject: claims.sub, tenantId: claims.tenant, role: claims.role };
     },
   };

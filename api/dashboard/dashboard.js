@@ -57,7 +57,8 @@ function cell(text, className) {
 }
 
 // Avro dates may arrive as days since the epoch or as an ISO string
-const dateText = (value) => (typeof value === 'number' ? new Date(value * 86_400_000).toISOString().slice(0, 10) : String(value).slice(0, 10));
+const dateText = (value) =>
+  typeof value === 'number' ? new Date(value * 86_400_000).toISOString().slice(0, 10) : String(value).slice(0, 10);
 
 function showScore(score) {
   const row = document.createElement('tr');
@@ -134,7 +135,11 @@ function fillSelect(select, options, preferred) {
 
 function onViewChange() {
   const view = views.find((v) => v.name === $('chart-view').value);
-  fillSelect($('chart-metric'), view.metrics.map((m) => m.name), view.default_metrics[0]);
+  fillSelect(
+    $('chart-metric'),
+    view.metrics.map((m) => m.name),
+    view.default_metrics[0],
+  );
   fillSelect($('chart-bucket'), view.buckets, 'month');
 }
 
@@ -160,10 +165,18 @@ function drawBars(svg, points) {
   points.forEach((point, i) => {
     const barHeight = (Math.max(point.value, 0) / max) * plotHeight;
     const x = left + i * slot + slot * 0.1;
-    const bar = svgElement('rect', { x, y: top + plotHeight - barHeight, width: Math.max(slot * 0.8, 1), height: barHeight });
+    const bar = svgElement('rect', {
+      x,
+      y: top + plotHeight - barHeight,
+      width: Math.max(slot * 0.8, 1),
+      height: barHeight,
+    });
     bar.append(svgElement('title', {}, `${point.label}: ${point.value}`));
     svg.append(bar);
-    if (i % labelEvery === 0) svg.append(svgElement('text', { x: x + slot * 0.4, y: height - bottom + 14, 'text-anchor': 'middle' }, point.label));
+    if (i % labelEvery === 0)
+      svg.append(
+        svgElement('text', { x: x + slot * 0.4, y: height - bottom + 14, 'text-anchor': 'middle' }, point.label),
+      );
   });
   svg.append(
     svgElement('line', { x1: left, y1: top + plotHeight, x2: width - right, y2: top + plotHeight, stroke: '#999' }),
@@ -177,7 +190,10 @@ async function drawChart() {
   try {
     const result = await api(`/v1/analytics/${view}?${new URLSearchParams({ metrics: metric, bucket, limit: '500' })}`);
     const labelLength = bucket === 'hour' ? 13 : 10;
-    drawBars($('chart'), result.rows.map((row) => ({ label: row.bucket.slice(0, labelLength), value: row[metric] ?? 0 })));
+    drawBars(
+      $('chart'),
+      result.rows.map((row) => ({ label: row.bucket.slice(0, labelLength), value: row[metric] ?? 0 })),
+    );
     $('chart-error').textContent = '';
   } catch (error) {
     $('chart-error').textContent = error.message;
@@ -197,7 +213,11 @@ async function start(key) {
   $('main').hidden = false;
   $('logout').hidden = false;
   $('who').textContent = key.split('_').slice(0, 2).join('_');
-  fillSelect($('chart-view'), views.map((v) => v.name), 'finance_scores');
+  fillSelect(
+    $('chart-view'),
+    views.map((v) => v.name),
+    'finance_scores',
+  );
   onViewChange();
   followScores();
   void drawChart();

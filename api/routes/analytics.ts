@@ -13,7 +13,10 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{
 const time = (what: string) =>
   z
     .string()
-    .refine((v) => ISO_TIME.test(v) && !Number.isNaN(Date.parse(v)), 'an ISO date or time with a zone, e.g. 2024-01-01 or 2024-01-01T12:00:00Z')
+    .refine(
+      (v) => ISO_TIME.test(v) && !Number.isNaN(Date.parse(v)),
+      'an ISO date or time with a zone, e.g. 2024-01-01 or 2024-01-01T12:00:00Z',
+    )
     .optional()
     .openapi({ description: what });
 
@@ -40,7 +43,8 @@ const ResultSchema = z
     dimensions: z.array(z.string()),
     metrics: z.array(z.string()),
     rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()]))).openapi({
-      description: '`bucket` (ISO start, UTC) when bucketed, then one string per dimension and one number per metric, ordered by bucket and dimensions',
+      description:
+        '`bucket` (ISO start, UTC) when bucketed, then one string per dimension and one number per metric, ordered by bucket and dimensions',
       example: [{ bucket: '2024-01-01T00:00:00Z', category: 'high', statements: 3 }],
     }),
     truncated: z.boolean().openapi({ description: 'more rows than `limit` matched' }),
@@ -75,7 +79,10 @@ export function registerAnalytics(
       summary: 'The analytics views with their dimensions, metrics and time buckets',
       security: bearer,
       middleware: guards.read,
-      responses: { 200: { description: 'the views', content: { 'application/json': { schema: ViewCatalogSchema } } }, ...errorResponses(401, 403, 429) },
+      responses: {
+        200: { description: 'the views', content: { 'application/json': { schema: ViewCatalogSchema } } },
+        ...errorResponses(401, 403, 429),
+      },
     }),
     (c) => c.json(catalog(), 200),
   );
@@ -84,32 +91,53 @@ export function registerAnalytics(
       method: 'get',
       path: '/v1/analytics/{view}',
       tags: ['analytics'],
-      summary: "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
+      summary:
+        "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
       security: bearer,
       middleware: guards.analytics,
       request: {
         params: z.object({ view: z.enum(VIEW_NAMES) }),
         query: z.object({
-          dimensions: z.string().optional().openapi({ description: `comma-separated dimensions of the view to group by (at most ${MAX_DIMENSIONS})`, example: 'category,kind' }),
-          metrics: z.string().optional().openapi({ description: "comma-separated metrics of the view (default: the view's default metrics)", example: 'statements,mean_probability' }),
-          bucket: z.enum(BUCKETS).optional().openapi({ description: 'group by the start of each UTC hour, day, week (Monday) or month of the time column' }),
+          dimensions: z
+            .string()
+            .optional()
+            .openapi({
+              description: `comma-separated dimensions of the view to group by (at most ${MAX_DIMENSIONS})`,
+              example: 'category,kind',
+            }),
+          metrics: z.string().optional().openapi({
+            description: "comma-separated metrics of the view (default: the view's default metrics)",
+            example: 'statements,mean_probability',
+          }),
+          bucket: z.enum(BUCKETS).optional().openapi({
+            description: 'group by the start of each UTC hour, day, week (Monday) or month of the time column',
+          }),
           from: time('inclusive lower bound of the time column'),
           to: time('exclusive upper bound of the time column'),
           filter: z
             .union([z.string(), z.array(z.string())])
             .optional()
-            .openapi({ description: `\`dimension:value\`, repeatable (at most ${MAX_FILTER_VALUES}); values of one dimension are OR'd, dimensions AND'd; values match exactly`, example: 'category:high' }),
+            .openapi({
+              description: `\`dimension:value\`, repeatable (at most ${MAX_FILTER_VALUES}); values of one dimension are OR'd, dimensions AND'd; values match exactly`,
+              example: 'category:high',
+            }),
           limit: z.coerce.number().int().min(1).max(10_000).default(1000),
         }),
       },
-      responses: { 200: { description: 'the aggregates', content: { 'application/json': { schema: ResultSchema } } }, ...errorResponses(400, 401, 403, 429, 503) },
+      responses: {
+        200: { description: 'the aggregates', content: { 'application/json': { schema: ResultSchema } } },
+        ...errorResponses(400, 401, 403, 429, 503),
+      },
     }),
     async (c) => {
       const { view } = c.req.valid('param');
       const query = normaliseQuery(view, c.req.valid('query'));
       const { rows, truncated, cached } = await analytics.run(c.get('principal').tenantId, query);
       c.header('x-cache', cached ? 'hit' : 'miss');
-      return c.json({ view, bucket: query.bucket ?? null, dimensions: query.dimensions, metrics: query.metrics, rows, truncated }, 200);
+      return c.json(
+        { view, bucket: query.bucket ?? null, dimensions: query.dimensions, metrics: query.metrics, rows, truncated },
+        200,
+      );
     },
   );
 }

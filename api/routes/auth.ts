@@ -14,7 +14,12 @@ export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiD
       path: '/v1/auth/login',
       tags: ['auth'],
       summary: 'Exchange email and password for tokens',
-      request: { body: { required: true, content: { 'application/json': { schema: z.object({ email: z.email(), password: z.string().min(1) }) } } } },
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ email: z.email(), password: z.string().min(1) }) } },
+        },
+      },
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {
@@ -30,7 +35,12 @@ export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiD
       path: '/v1/auth/refresh',
       tags: ['auth'],
       summary: 'Exchange a refresh token for new tokens',
-      request: { body: { required: true, content: { 'application/json': { schema: z.object({ refresh_token: z.string().min(1) }) } } } },
+      request: {
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ refresh_token: z.string().min(1) }) } },
+        },
+      },
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {

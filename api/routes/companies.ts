@@ -20,7 +20,8 @@ export function decodeCursor<T>(cursor: string, valid: (v: unknown) => v is T): 
   } catch {
     value = undefined;
   }
-  if (!valid(value)) throw new ApiError(400, 'invalid_request', 'cursor is not a next_cursor this API returned', 'cursor');
+  if (!valid(value))
+    throw new ApiError(400, 'invalid_request', 'cursor is not a next_cursor this API returned', 'cursor');
   return value;
 }
 
@@ -38,11 +39,15 @@ const CompanySchema = z
     statements: z.number().int(),
     first_period_end: z.string(),
     last_period_end: z.string(),
-    latest: LatestSchema.openapi({ description: 'the prediction of the latest period end (annual before quarterly on the same day)' }),
+    latest: LatestSchema.openapi({
+      description: 'the prediction of the latest period end (annual before quarterly on the same day)',
+    }),
   })
   .openapi('Company');
 const CompanyDetailSchema = CompanySchema.extend({
-  by_category: z.record(z.string(), z.number().int()).openapi({ description: 'statements per risk category, every period' }),
+  by_category: z
+    .record(z.string(), z.number().int())
+    .openapi({ description: 'statements per risk category, every period' }),
   by_kind: z.record(z.string(), z.number().int()),
 }).openapi('CompanyDetail');
 
@@ -105,15 +110,28 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
           cursor: z.string().max(1000).optional().openapi({ description: 'next_cursor of the previous page' }),
         }),
       },
-      responses: { 200: json(z.object({ companies: z.array(CompanySchema), next_cursor: z.string().nullable() }), 'a page'), ...errorResponses(400, 401, 403, 429) },
+      responses: {
+        200: json(z.object({ companies: z.array(CompanySchema), next_cursor: z.string().nullable() }), 'a page'),
+        ...errorResponses(400, 401, 403, 429),
+      },
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid('query');
       const after = cursor === undefined ? null : decodeCursor(cursor, (v): v is string => typeof v === 'string');
-      const { rows } = await db.query<CompanyRow>(companiesSql('($2::text IS NULL OR company_id > $2)', 'LIMIT $3'), [c.get('principal').tenantId, after, limit + 1]);
+      const { rows } = await db.query<CompanyRow>(companiesSql('($2::text IS NULL OR company_id > $2)', 'LIMIT $3'), [
+        c.get('principal').tenantId,
+        after,
+        limit + 1,
+      ]);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return c.json({ companies: page.map(company), next_cursor: rows.length > limit && last ? encodeCursor(last.company_id) : null }, 200);
+      return c.json(
+        {
+          companies: page.map(company),
+          next_cursor: rows.length > limit && last ? encodeCursor(last.company_id) : null,
+        },
+        200,
+      );
     },
   );
   app.openapi(
@@ -121,7 +139,8 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
       method: 'get',
       path: '/v1/companies/{id}',
       tags: ['finance'],
-      summary: 'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
+      summary:
+        'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
       security: bearer,
       middleware: guard,
       request: { params: z.object({ id: z.string().min(1).max(200) }) },
@@ -138,7 +157,8 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
          SELECT 'kind', kind, count(*)::int FROM finance_scores WHERE tenant_id = $1 AND company_id = $2 GROUP BY kind`,
         [tenantId, id],
       );
-      const of = (dimension: string) => Object.fromEntries(counts.filter((r) => r.dimension === dimension).map((r) => [r.value, r.n]));
+      const of = (dimension: string) =>
+        Object.fromEntries(counts.filter((r) => r.dimension === dimension).map((r) => [r.value, r.n]));
       return c.json({ ...company(rows[0]), by_category: of('category'), by_kind: of('kind') }, 200);
     },
   );

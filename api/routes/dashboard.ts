@@ -23,6 +23,12 @@ const FILES: Record<string, { file: string; type: string }> = {
 export function registerDashboard(app: OpenAPIHono<AuthEnv>): void {
   for (const [route, { file, type }] of Object.entries(FILES)) {
     const body = readFileSync(path.join(dir, file)); // read once: the files ship with the code
-    app.get(route, (c) => c.body(body, 200, { 'content-type': type, 'content-security-policy': DASHBOARD_CSP, 'cache-control': 'no-cache' }));
+    app.get(route, (c) =>
+      c.body(body, 200, {
+        'content-type': type,
+        'content-security-policy': DASHBOARD_CSP,
+        'cache-control': 'no-cache',
+      }),
+    );
   }
 }

@@ -3,7 +3,9 @@ import { runChecks } from '../readiness.ts';
 import type { ApiDeps } from '../deps.ts';
 
 const ServiceSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
-const ReadySchema = z.object({ status: z.enum(['ready', 'not ready']), services: z.record(z.string(), ServiceSchema) }).openapi('Readiness');
+const ReadySchema = z
+  .object({ status: z.enum(['ready', 'not ready']), services: z.record(z.string(), ServiceSchema) })
+  .openapi('Readiness');
 
 export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'checks'>): void {
   app.openapi(
@@ -12,7 +14,9 @@ export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'chec
       path: '/healthz',
       tags: ['health'],
       summary: 'The process is up',
-      responses: { 200: { description: 'up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+      responses: {
+        200: { description: 'up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } },
+      },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
   );
@@ -24,13 +28,18 @@ export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'chec
       summary: 'Kafka, the schema registry, ClickHouse and Postgres each answer',
       responses: {
         200: { description: 'every service answers', content: { 'application/json': { schema: ReadySchema } } },
-        503: { description: 'some service does not answer; each is reported', content: { 'application/json': { schema: ReadySchema } } },
+        503: {
+          description: 'some service does not answer; each is reported',
+          content: { 'application/json': { schema: ReadySchema } },
+        },
       },
     }),
     async (c) => {
       const services = await runChecks(checks);
       const ready = Object.values(services).every((s) => s.ok);
-      return ready ? c.json({ status: 'ready' as const, services }, 200) : c.json({ status: 'not ready' as const, services }, 503);
+      return ready
+        ? c.json({ status: 'ready' as const, services }, 200)
+        : c.json({ status: 'not ready' as const, services }, 503);
     },
   );
 }

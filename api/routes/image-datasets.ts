@@ -20,11 +20,24 @@ const BodySchema = z
   .object({
     name: z.string().trim().min(1).max(200),
     keywords: z.array(Term).min(1).max(50),
-    per_keyword: z.number().int().min(1).max(10_000).default(50).openapi({ description: 'image URLs to collect per keyword, over all its search terms' }),
+    per_keyword: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(50)
+      .openapi({ description: 'image URLs to collect per keyword, over all its search terms' }),
     min_width: z.number().int().min(0).max(100_000).default(0),
     min_height: z.number().int().min(0).max(100_000).default(0),
-    formats: z.array(z.enum(IMAGE_FORMATS)).min(1).default([...IMAGE_FORMATS]).openapi({ description: 'formats accepted, judged from the bytes' }),
-    extras: z.record(z.string(), z.array(Term).max(20)).optional().openapi({ description: 'extra search terms per keyword' }),
+    formats: z
+      .array(z.enum(IMAGE_FORMATS))
+      .min(1)
+      .default([...IMAGE_FORMATS])
+      .openapi({ description: 'formats accepted, judged from the bytes' }),
+    extras: z
+      .record(z.string(), z.array(Term).max(20))
+      .optional()
+      .openapi({ description: 'extra search terms per keyword' }),
   })
   .openapi('ImageDatasetInput');
 
@@ -61,11 +74,15 @@ const routesAt = (base: string, deprecated: boolean) => ({
     method: 'post',
     path: base,
     tags: ['crawl'],
-    summary: 'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
+    summary:
+      'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
     security: bearer,
     ...(deprecated ? { deprecated } : {}),
     request: { body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
-    responses: { 201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 429) },
+    responses: {
+      201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } },
+      ...errorResponses(400, 401, 403, 429),
+    },
   }),
   status: createRoute({
     method: 'get',
@@ -75,7 +92,10 @@ const routesAt = (base: string, deprecated: boolean) => ({
     security: bearer,
     ...(deprecated ? { deprecated } : {}),
     request: { params: IdParam },
-    responses: { 200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    responses: {
+      200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } },
+      ...errorResponses(400, 401, 403, 404, 429),
+    },
   }),
   events: createRoute({
     method: 'get',
@@ -85,17 +105,27 @@ const routesAt = (base: string, deprecated: boolean) => ({
     security: bearer,
     ...(deprecated ? { deprecated } : {}),
     request: { params: IdParam },
-    responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    responses: {
+      200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+      ...errorResponses(400, 401, 403, 404, 429),
+    },
   }),
   export: createRoute({
     method: 'get',
     path: `${base}/{id}/export`,
     tags: ['crawl'],
-    summary: 'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
+    summary:
+      'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
     security: bearer,
     ...(deprecated ? { deprecated } : {}),
     request: { params: IdParam },
-    responses: { 200: { description: 'JSON lines (application/x-ndjson)', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+    responses: {
+      200: {
+        description: 'JSON lines (application/x-ndjson)',
+        content: { 'application/x-ndjson': { schema: z.string() } },
+      },
+      ...errorResponses(400, 401, 403, 404, 429),
+    },
   }),
 });
 
@@ -110,11 +140,19 @@ async function manifestBody(datasets: ImageDatasets, tenantId: string, id: strin
   return Readable.toWeb(body) as ReadableStream;
 }
 
-export function registerImageDatasets(app: OpenAPIHono<AuthEnv>, { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>, guards: Guards): void {
+export function registerImageDatasets(
+  app: OpenAPIHono<AuthEnv>,
+  { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>,
+  guards: Guards,
+): void {
   IMAGE_DATASET_PATHS.forEach((base, i) => {
     const routes = routesAt(base, i > 0);
-    app.openapi({ ...routes.create, middleware: guards.ingest }, async (c) => c.json(await datasets.create(c.get('principal').tenantId, c.req.valid('json')), 201));
-    app.openapi({ ...routes.status, middleware: guards.read }, async (c) => c.json(await datasets.status(c.get('principal').tenantId, c.req.valid('param').id), 200));
+    app.openapi({ ...routes.create, middleware: guards.ingest }, async (c) =>
+      c.json(await datasets.create(c.get('principal').tenantId, c.req.valid('json')), 201),
+    );
+    app.openapi({ ...routes.status, middleware: guards.read }, async (c) =>
+      c.json(await datasets.status(c.get('principal').tenantId, c.req.valid('param').id), 200),
+    );
     app.openapi({ ...routes.events, middleware: guards.read }, async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;

@@ -18,7 +18,8 @@ export const JobSchema = z
     id: z.string(),
     type: z.literal('finance_bulk'),
     state: z.enum(['publishing', 'scoring', 'completed', 'failed']).openapi({
-      description: 'publishing: rows are being read and published; scoring: every row is read, waiting for scores; completed: every accepted row is scored; failed: see error',
+      description:
+        'publishing: rows are being read and published; scoring: every row is read, waiting for scores; completed: every accepted row is scored; failed: see error',
     }),
     filename: z.string().nullable(),
     format: z.enum(['csv', 'jsonl']),
@@ -28,7 +29,9 @@ export const JobSchema = z
     accepted: z.number().int().openapi({ description: 'rows published to finance.statements.raw' }),
     scored: z.number().int().openapi({ description: 'accepted rows whose score is in Postgres finance_scores' }),
     rejected: z.number().int(),
-    rejections: z.array(RejectionSchema).openapi({ description: `the first ${REJECTIONS_IN_JOB}; all of them at GET /v1/jobs/{id}/rejections` }),
+    rejections: z
+      .array(RejectionSchema)
+      .openapi({ description: `the first ${REJECTIONS_IN_JOB}; all of them at GET /v1/jobs/{id}/rejections` }),
     error: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -38,7 +41,11 @@ export const JobSchema = z
 
 const IdParams = z.object({ id: z.uuid() });
 
-export function registerJobs(app: OpenAPIHono<AuthEnv>, { financeBulk: bulk }: Pick<ApiDeps, 'financeBulk'>, guards: Guards): void {
+export function registerJobs(
+  app: OpenAPIHono<AuthEnv>,
+  { financeBulk: bulk }: Pick<ApiDeps, 'financeBulk'>,
+  guards: Guards,
+): void {
   const guard = guards.read;
   app.openapi(
     createRoute({
@@ -61,12 +68,24 @@ export function registerJobs(app: OpenAPIHono<AuthEnv>, { financeBulk: bulk }: P
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
       security: bearer,
       middleware: guard,
-      request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
-      responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
+      request: {
+        params: IdParams,
+        query: z.object({
+          after: z.coerce.number().int().min(0).default(0),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+      },
+      responses: {
+        200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'),
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');
-      return c.json({ rejections: await bulk.rejections(c.get('principal').tenantId, c.req.valid('param').id, after, limit) }, 200);
+      return c.json(
+        { rejections: await bulk.rejections(c.get('principal').tenantId, c.req.valid('param').id, after, limit) },
+        200,
+      );
     },
   );
 }

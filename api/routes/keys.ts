@@ -7,7 +7,13 @@ import { bearer, errorResponses, RoleSchema } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
 const KeySchema = z
-  .object({ id: z.string(), role: RoleSchema, label: z.string().nullable(), created_at: z.string(), revoked_at: z.string().nullable() })
+  .object({
+    id: z.string(),
+    role: RoleSchema,
+    label: z.string().nullable(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable(),
+  })
   .openapi('ApiKey');
 
 export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
@@ -20,7 +26,13 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
       summary: "The tenant's API keys (never the secrets)",
       security: bearer,
       middleware: guard,
-      responses: { 200: { description: 'keys', content: { 'application/json': { schema: z.object({ keys: z.array(KeySchema) }) } } }, ...errorResponses(401, 403, 429) },
+      responses: {
+        200: {
+          description: 'keys',
+          content: { 'application/json': { schema: z.object({ keys: z.array(KeySchema) }) } },
+        },
+        ...errorResponses(401, 403, 429),
+      },
     }),
     async (c) => c.json({ keys: await listKeys(db, c.get('principal').tenantId) }, 200),
   );
@@ -32,9 +44,19 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
       summary: 'Create an API key; the response is the only time the key is shown',
       security: bearer,
       middleware: guard,
-      request: { body: { required: true, content: { 'application/json': { schema: z.object({ role: RoleSchema, label: z.string().max(200).optional() }) } } } },
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: z.object({ role: RoleSchema, label: z.string().max(200).optional() }) },
+          },
+        },
+      },
       responses: {
-        201: { description: 'created', content: { 'application/json': { schema: z.object({ id: z.string(), key: z.string() }) } } },
+        201: {
+          description: 'created',
+          content: { 'application/json': { schema: z.object({ id: z.string(), key: z.string() }) } },
+        },
         ...errorResponses(400, 401, 403, 429),
       },
     }),

@@ -13,15 +13,38 @@ import type { ApiDeps, Guards } from '../deps.ts';
 
 const DAY_MS = 86_400_000;
 const Ticker = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
-const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'a real calendar date');
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(d)), 'a real calendar date');
 const Range = z.object({
   from: IsoDate.optional().openapi({ description: 'first day, inclusive (default: ten years before `to`)' }),
   to: IsoDate.optional().openapi({ description: 'last day, inclusive (default: today)' }),
 });
 const num = z.number().nullable();
-const BarSchema = z.object({ date: z.string(), open: z.number(), high: z.number(), low: z.number(), close: z.number(), volume: z.number(), bars: z.number() }).openapi('Bar');
+const BarSchema = z
+  .object({
+    date: z.string(),
+    open: z.number(),
+    high: z.number(),
+    low: z.number(),
+    close: z.number(),
+    volume: z.number(),
+    bars: z.number(),
+  })
+  .openapi('Bar');
 const IndicatorsSchema = z
-  .object({ date: z.string(), close: z.number(), return_1: num, sma20: num, sma50: num, ema20: num, ema50: num, volatility20: num, rsi14: num })
+  .object({
+    date: z.string(),
+    close: z.number(),
+    return_1: num,
+    sma20: num,
+    sma50: num,
+    ema20: num,
+    ema50: num,
+    volatility20: num,
+    rsi14: num,
+  })
   .openapi('IndicatorPoint');
 
 /** The day range as SQL literals; refuses an inverted range. */
@@ -39,11 +62,22 @@ const barsRoute = createRoute({
   method: 'get',
   path: '/v1/stocks/{symbol}/quotes',
   tags: ['market'],
-  summary: "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
+  summary:
+    "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
   security: bearer,
-  request: { params: z.object({ symbol: Ticker }), query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }) },
+  request: {
+    params: z.object({ symbol: Ticker }),
+    query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }),
+  },
   responses: {
-    200: { description: 'bars, oldest first', content: { 'application/json': { schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }) } } },
+    200: {
+      description: 'bars, oldest first',
+      content: {
+        'application/json': {
+          schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }),
+        },
+      },
+    },
     ...errorResponses(400, 401, 403, 404, 429),
   },
 });
@@ -58,61 +92,73 @@ const indicatorsRoute = createRoute({
   responses: {
     200: {
       description: 'indicators, oldest first; null where the history is too short',
-      content: { 'application/json': { schema: z.object({ symbol: z.string(), latest: IndicatorsSchema.nullable(), points: z.array(IndicatorsSchema) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            symbol: z.string(),
+            latest: IndicatorsSchema.nullable(),
+            points: z.array(IndicatorsSchema),
+          }),
+        },
+      },
     },
     ...errorResponses(400, 401, 403, 404, 429),
   },
 });
 
-export function registerMarketQueries(app: OpenAPIHono<AuthEnv>, deps: Pick<ApiDeps, 'db' | 'clickhouse'>, guards: Guards): void {
+export function registerMarketQueries(
+  app: OpenAPIHono<AuthEnv>,
+  deps: Pick<ApiDeps, 'db' | 'clickhouse'>,
+  guards: Guards,
+): void {
   const read = guards.read;
   /** 404 unless the tenant watches the symbol: an empty series and an unknown symbol look different. */
   const watched = async (tenantId: string, symbol: string) => {
-    const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [tenantId, symbol]);
-    if (!rowCount) throw new ApiError(404, 'not_found', `${symbol} is not on your watch list (POST /v1/stocks)`, 'symbol');
+    const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
+      tenantId,
+      symbol,
+    ]);
+    if (!rowCount)
+      throw new ApiError(404, 'not_found', `${symbol} is not on your watch list (POST /v1/stocks)`, 'symbol');
   };
 
-  app.openapi(
-    { ...barsRoute, middleware: read },
-    async (c) => {
-      const { symbol } = c.req.valid('param');
-      const query = c.req.valid('query');
-      const tenantId = c.get('principal').tenantId;
-      await watched(tenantId, symbol);
-      const { from, to } = dayRange(query);
-      const where = `tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND day BETWEEN toDate(${from}) AND toDate(${to})`;
-      const sql =
-        query.interval === 'day'
-          ? `SELECT toString(day) AS date, open, high, low, close, volume, bars FROM market_quotes_daily WHERE ${where} ORDER BY day`
-          : `SELECT toString(toMonday(day)) AS date, argMin(open, day) AS open, max(high) AS high, min(low) AS low, argMax(close, day) AS close,
+  app.openapi({ ...barsRoute, middleware: read }, async (c) => {
+    const { symbol } = c.req.valid('param');
+    const query = c.req.valid('query');
+    const tenantId = c.get('principal').tenantId;
+    await watched(tenantId, symbol);
+    const { from, to } = dayRange(query);
+    const where = `tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND day BETWEEN toDate(${from}) AND toDate(${to})`;
+    const sql =
+      query.interval === 'day'
+        ? `SELECT toString(day) AS date, open, high, low, close, volume, bars FROM market_quotes_daily WHERE ${where} ORDER BY day`
+        : `SELECT toString(toMonday(day)) AS date, argMin(open, day) AS open, max(high) AS high, min(low) AS low, argMax(close, day) AS close,
                sum(volume) AS volume, sum(bars) AS bars FROM market_quotes_daily WHERE ${where} GROUP BY toMonday(day) ORDER BY toMonday(day)`;
-      const bars = await rowsOf<Record<string, string | number>>(deps.clickhouse, sql);
-      // ClickHouse's JSON quotes 64-bit integers
-      const typed = bars.map((b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>);
-      return c.json({ symbol, interval: query.interval, bars: typed }, 200);
-    },
-  );
+    const bars = await rowsOf<Record<string, string | number>>(deps.clickhouse, sql);
+    // ClickHouse's JSON quotes 64-bit integers
+    const typed = bars.map(
+      (b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>,
+    );
+    return c.json({ symbol, interval: query.interval, bars: typed }, 200);
+  });
 
-  app.openapi(
-    { ...indicatorsRoute, middleware: read },
-    async (c) => {
-      const { symbol } = c.req.valid('param');
-      const tenantId = c.get('principal').tenantId;
-      await watched(tenantId, symbol);
-      const { from, to } = dayRange(c.req.valid('query'));
-      const points = await rowsOf<z.infer<typeof IndicatorsSchema>>(
-        deps.clickhouse,
-        `SELECT toString(toDate(ts)) AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
+  app.openapi({ ...indicatorsRoute, middleware: read }, async (c) => {
+    const { symbol } = c.req.valid('param');
+    const tenantId = c.get('principal').tenantId;
+    await watched(tenantId, symbol);
+    const { from, to } = dayRange(c.req.valid('query'));
+    const points = await rowsOf<z.infer<typeof IndicatorsSchema>>(
+      deps.clickhouse,
+      `SELECT toString(toDate(ts)) AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
          FROM market_indicators FINAL
          WHERE tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND toDate(ts) BETWEEN toDate(${from}) AND toDate(${to})
          ORDER BY ts`,
-      );
-      const { rows } = await deps.db.query<z.infer<typeof IndicatorsSchema>>(
-        `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
+    );
+    const { rows } = await deps.db.query<z.infer<typeof IndicatorsSchema>>(
+      `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
          FROM market_latest WHERE tenant_id = $1 AND symbol = $2`,
-        [tenantId, symbol],
-      );
-      return c.json({ symbol, latest: rows[0] ?? null, points }, 200);
-    },
-  );
+      [tenantId, symbol],
+    );
+    return c.json({ symbol, latest: rows[0] ?? null, points }, 200);
+  });
 }

@@ -12,13 +12,24 @@ import { bearer, errorResponses } from '../schemas.ts';
 import { params } from './models.ts';
 
 const PredictInput = z
-  .object({ rows: z.array(z.record(z.string(), z.unknown())).min(1).max(1000).openapi({ description: 'feature values by name, as the dataset names them' }) })
+  .object({
+    rows: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1)
+      .max(1000)
+      .openapi({ description: 'feature values by name, as the dataset names them' }),
+  })
   .openapi('PredictInput', { example: { rows: [{ hour: 18, weekday: 5, distance: 740, origin: 'ORD' }] } });
 const PredictOutput = z
   .object({
     model_id: z.string(),
     version: z.string().openapi({ description: 'the active version that answered' }),
-    predictions: z.array(z.object({ label: z.union([z.literal(0), z.literal(1)]), probability: z.number().openapi({ description: 'P(label = 1)' }) })),
+    predictions: z.array(
+      z.object({
+        label: z.union([z.literal(0), z.literal(1)]),
+        probability: z.number().openapi({ description: 'P(label = 1)' }),
+      }),
+    ),
   })
   .openapi('Predictions');
 
@@ -26,10 +37,20 @@ const predictRoute = createRoute({
   method: 'post',
   path: '/v1/models/{id}/predict',
   tags: ['models'],
-  summary: "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
+  summary:
+    "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
   security: bearer,
-  request: { params: params.pick({ id: true }), body: { required: true, content: { 'application/json': { schema: PredictInput } } } },
-  responses: { 200: { description: 'one prediction per row, in order', content: { 'application/json': { schema: PredictOutput } } }, ...errorResponses(400, 401, 403, 404, 429) },
+  request: {
+    params: params.pick({ id: true }),
+    body: { required: true, content: { 'application/json': { schema: PredictInput } } },
+  },
+  responses: {
+    200: {
+      description: 'one prediction per row, in order',
+      content: { 'application/json': { schema: PredictOutput } },
+    },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
 });
 
 const batchRoute = createRoute({
@@ -41,42 +62,52 @@ const batchRoute = createRoute({
     '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +
     'version active when the request began (header x-model-version)',
   security: bearer,
-  request: { params: params.pick({ id: true }), body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
+  request: {
+    params: params.pick({ id: true }),
+    body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } },
+  },
   // no content schema: zod-openapi would take a *json* media type for one answer of c.json()
-  responses: { 200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' }, ...errorResponses(400, 401, 403, 404, 429) },
+  responses: {
+    200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
 });
 
-export function registerModelPredictions(app: OpenAPIHono<AuthEnv>, { predictors, settings, log }: Pick<ApiDeps, 'predictors' | 'settings' | 'log'>, guards: Guards): void {
-  app.openapi(
-    { ...predictRoute, middleware: guards.read },
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { version, predictions } = await predictors.predict(id, c.get('principal').tenantId, c.req.valid('json').rows);
-      return c.json({ model_id: id, version, predictions }, 200);
-    },
-  );
-  app.openapi(
-    { ...batchRoute, middleware: guards.read },
-    async (c) => {
-      const body = c.req.raw.body;
-      if (!body) throw new ApiError(400, 'invalid_request', 'the body must be JSON lines, one row object a line');
-      const held = await predictors.hold(c.req.valid('param').id, c.get('principal').tenantId);
-      c.header('content-type', 'application/x-ndjson');
-      c.header('x-model-version', held.version);
-      return stream(
-        c,
-        async (out) => {
-          try {
-            await scoreLines(body, settings.uploadMaxBytes, held, (lines) => out.write(lines));
-          } finally {
-            held.release();
-          }
-        },
-        async (error, out) => {
-          log.error({ err: error, request_id: c.get('requestId') }, 'batch scoring failed');
-          await out.write(`${JSON.stringify({ error: 'internal', message: 'scoring stopped; see the server log for this request id' })}\n`);
-        },
-      );
-    },
-  );
+export function registerModelPredictions(
+  app: OpenAPIHono<AuthEnv>,
+  { predictors, settings, log }: Pick<ApiDeps, 'predictors' | 'settings' | 'log'>,
+  guards: Guards,
+): void {
+  app.openapi({ ...predictRoute, middleware: guards.read }, async (c) => {
+    const { id } = c.req.valid('param');
+    const { version, predictions } = await predictors.predict(
+      id,
+      c.get('principal').tenantId,
+      c.req.valid('json').rows,
+    );
+    return c.json({ model_id: id, version, predictions }, 200);
+  });
+  app.openapi({ ...batchRoute, middleware: guards.read }, async (c) => {
+    const body = c.req.raw.body;
+    if (!body) throw new ApiError(400, 'invalid_request', 'the body must be JSON lines, one row object a line');
+    const held = await predictors.hold(c.req.valid('param').id, c.get('principal').tenantId);
+    c.header('content-type', 'application/x-ndjson');
+    c.header('x-model-version', held.version);
+    return stream(
+      c,
+      async (out) => {
+        try {
+          await scoreLines(body, settings.uploadMaxBytes, held, (lines) => out.write(lines));
+        } finally {
+          held.release();
+        }
+      },
+      async (error, out) => {
+        log.error({ err: error, request_id: c.get('requestId') }, 'batch scoring failed');
+        await out.write(
+          `${JSON.stringify({ error: 'internal', message: 'scoring stopped; see the server log for this request id' })}\n`,
+        );
+      },
+    );
+  });
 }

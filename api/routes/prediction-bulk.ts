@@ -21,15 +21,30 @@ const bulkRoute = (maxBytes: number) =>
     security: bearer,
     request: {
       query: z.object({ filename: FileNameSchema.optional() }),
-      body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
+      body: {
+        required: true,
+        content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+      },
     },
-    responses: { 202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'), ...errorResponses(400, 401, 403, 413, 429), 415: json(ErrorSchema, 'not text') },
+    responses: {
+      202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'),
+      ...errorResponses(400, 401, 403, 413, 429),
+      415: json(ErrorSchema, 'not text'),
+    },
   });
 
-export function registerPredictionBulk(app: OpenAPIHono<AuthEnv>, { financeBulk: bulk, settings }: Pick<ApiDeps, 'financeBulk' | 'settings'>, guards: Guards): void {
+export function registerPredictionBulk(
+  app: OpenAPIHono<AuthEnv>,
+  { financeBulk: bulk, settings }: Pick<ApiDeps, 'financeBulk' | 'settings'>,
+  guards: Guards,
+): void {
   const maxBytes = settings.uploadMaxBytes;
   app.openapi({ ...bulkRoute(maxBytes), middleware: guards.ingest }, async (c) => {
-    const job = await bulk.receive(c.get('principal').tenantId, c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes });
+    const job = await bulk.receive(c.get('principal').tenantId, c.req.raw.body, {
+      filename: c.req.valid('query').filename,
+      contentType: c.req.header('content-type'),
+      maxBytes,
+    });
     c.header('location', `/v1/jobs/${job.id}`);
     return c.json(job, 202);
   });

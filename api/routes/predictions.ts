@@ -14,7 +14,12 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { checkStatement, epochDay, sharedScorer, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
+import {
+  checkStatement,
+  epochDay,
+  sharedScorer,
+  STATEMENTS_TOPIC,
+} from '../../connectors/sources/finance-bulk/statements.ts';
 import { inTransaction } from '../../core/postgres.ts';
 import { PERIOD_KINDS, type PeriodKind } from '../../schemas/records/finance.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -23,7 +28,16 @@ import { ApiError, errorBody } from '../errors.ts';
 import { bearer, errorResponses, json } from '../schemas.ts';
 import { statementsTopicOf } from '../statements-topic.ts';
 import { decodeCursor, encodeCursor } from './companies.ts';
-import { CATEGORIES, ConflictSchema, CreatedSchema, prediction, PREDICTION_COLUMNS, PredictionSchema, StatementSchema, type PredictionRow } from './prediction-schemas.ts';
+import {
+  CATEGORIES,
+  ConflictSchema,
+  CreatedSchema,
+  prediction,
+  PREDICTION_COLUMNS,
+  PredictionSchema,
+  StatementSchema,
+  type PredictionRow,
+} from './prediction-schemas.ts';
 
 type Deps = Pick<ApiDeps, 'db' | 'topics' | 'ingestor' | 'log'>;
 
@@ -46,7 +60,12 @@ const submitRoute = (kind: PeriodKind) =>
  * Scores one statement, claims it, publishes it and records its score, in one Postgres
  * transaction: a 409 naming the existing prediction when the statement is already claimed.
  */
-async function submitStatement(deps: Deps, c: Context<AuthEnv>, kind: PeriodKind, body: z.infer<typeof StatementSchema>) {
+async function submitStatement(
+  deps: Deps,
+  c: Context<AuthEnv>,
+  kind: PeriodKind,
+  body: z.infer<typeof StatementSchema>,
+) {
   const { db, ingestor, log } = deps;
   const { company_id, period_end, ...amounts } = body;
   const tenantId = c.get('principal').tenantId;
@@ -64,9 +83,16 @@ async function submitStatement(deps: Deps, c: Context<AuthEnv>, kind: PeriodKind
     if (!rowCount) return undefined;
     const [result] = await ingestor.ingest(topic, tenantId, [value]).catch((error: Error) => {
       log.warn({ request_id: c.get('requestId'), err: error }, 'publishing a statement failed');
-      throw new ApiError(503, 'unavailable', `could not publish the statement to ${STATEMENTS_TOPIC}, nothing was recorded: ${error.message}`);
+      throw new ApiError(
+        503,
+        'unavailable',
+        `could not publish the statement to ${STATEMENTS_TOPIC}, nothing was recorded: ${error.message}`,
+      );
     });
-    if (!result || 'error' in result) throw new Error(`${STATEMENTS_TOPIC} refused the statement: ${result && 'error' in result ? result.message : 'no result'}`);
+    if (!result || 'error' in result)
+      throw new Error(
+        `${STATEMENTS_TOPIC} refused the statement: ${result && 'error' in result ? result.message : 'no result'}`,
+      );
     // the pipeline's row (source_offset >= 0) wins whichever comes first
     await client.query(
       `INSERT INTO finance_scores (id, tenant_id, company_id, period_end, kind, ohlson_probability, zmijewski_probability, altman_probability, altman_z,
@@ -96,7 +122,12 @@ async function submitStatement(deps: Deps, c: Context<AuthEnv>, kind: PeriodKind
     c.header('location', `/v1/predictions/${value.id}`);
     return c.json(
       {
-        ...errorBody(c, 'conflict', `company ${JSON.stringify(value.company_id)} already has a ${kind} prediction for ${checked.periodEnd}: ${value.id}`, 'period_end'),
+        ...errorBody(
+          c,
+          'conflict',
+          `company ${JSON.stringify(value.company_id)} already has a ${kind} prediction for ${checked.periodEnd}: ${value.id}`,
+          'period_end',
+        ),
         id: value.id,
       },
       409,
@@ -120,7 +151,10 @@ const ListQuery = z.object({
   company: z.string().min(1).max(200).optional(),
   period: z
     .string()
-    .refine((v) => (PERIOD_KINDS as readonly string[]).includes(v) || epochDay(v) !== undefined, 'annual, quarterly, or a period end as YYYY-MM-DD')
+    .refine(
+      (v) => (PERIOD_KINDS as readonly string[]).includes(v) || epochDay(v) !== undefined,
+      'annual, quarterly, or a period end as YYYY-MM-DD',
+    )
     .optional()
     .openapi({ description: 'annual or quarterly (the kind), or a period end date YYYY-MM-DD' }),
   kind: z.enum(PERIOD_KINDS).optional(),
@@ -131,18 +165,24 @@ const ListQuery = z.object({
 export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guards: Guards): void {
   const { db } = deps;
   for (const kind of PERIOD_KINDS) {
-    app.openapi({ ...submitRoute(kind), middleware: guards.ingest }, async (c) => submitStatement(deps, c, kind, c.req.valid('json')));
+    app.openapi({ ...submitRoute(kind), middleware: guards.ingest }, async (c) =>
+      submitStatement(deps, c, kind, c.req.valid('json')),
+    );
   }
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/predictions',
       tags: ['finance'],
-      summary: "The tenant's predictions, newest period end first; filter by company, period and category; page with cursor",
+      summary:
+        "The tenant's predictions, newest period end first; filter by company, period and category; page with cursor",
       security: bearer,
       middleware: guards.read,
       request: { query: ListQuery },
-      responses: { 200: json(z.object({ predictions: z.array(PredictionSchema), next_cursor: z.string().nullable() }), 'a page'), ...errorResponses(400, 401, 403, 429) },
+      responses: {
+        200: json(z.object({ predictions: z.array(PredictionSchema), next_cursor: z.string().nullable() }), 'a page'),
+        ...errorResponses(400, 401, 403, 429),
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -153,11 +193,16 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
         where.push(sql.replace('?', `$${params.length}`));
       };
       if (q.company !== undefined) add('company_id = ?', q.company);
-      if (q.period !== undefined) add((PERIOD_KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
+      if (q.period !== undefined)
+        add((PERIOD_KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
       if (q.kind !== undefined) add('kind = ?', q.kind);
       if (q.category !== undefined) add('category = ?', q.category);
       if (q.cursor !== undefined) {
-        const after = decodeCursor(q.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && epochDay(String(v[0])) !== undefined && typeof v[1] === 'string');
+        const after = decodeCursor(
+          q.cursor,
+          (v): v is [string, string] =>
+            Array.isArray(v) && v.length === 2 && epochDay(String(v[0])) !== undefined && typeof v[1] === 'string',
+        );
         params.push(after[0], after[1]);
         where.push(`(period_end, id) < ($${params.length - 1}::date, $${params.length})`);
       }
@@ -168,7 +213,13 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
       );
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
-      return c.json({ predictions: page.map(prediction), next_cursor: rows.length > q.limit && last ? encodeCursor([last.period_end, last.id]) : null }, 200);
+      return c.json(
+        {
+          predictions: page.map(prediction),
+          next_cursor: rows.length > q.limit && last ? encodeCursor([last.period_end, last.id]) : null,
+        },
+        200,
+      );
     },
   );
   app.openapi(
@@ -184,10 +235,21 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { rows } = await db.query<PredictionRow>(`SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE id = $1 AND tenant_id = $2`, [id, c.get('principal').tenantId]);
+      const { rows } = await db.query<PredictionRow>(
+        `SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE id = $1 AND tenant_id = $2`,
+        [id, c.get('principal').tenantId],
+      );
       if (rows[0]) return c.json(prediction(rows[0]), 200);
-      const { rowCount } = await db.query('SELECT 1 FROM finance_statements WHERE id = $1 AND tenant_id = $2', [id, c.get('principal').tenantId]);
-      throw new ApiError(404, 'not_found', rowCount ? `statement "${id}" is submitted but not scored yet` : `no prediction "${id}"`, 'id');
+      const { rowCount } = await db.query('SELECT 1 FROM finance_statements WHERE id = $1 AND tenant_id = $2', [
+        id,
+        c.get('principal').tenantId,
+      ]);
+      throw new ApiError(
+        404,
+        'not_found',
+        rowCount ? `statement "${id}" is submitted but not scored yet` : `no prediction "${id}"`,
+        'id',
+      );
     },
   );
 }

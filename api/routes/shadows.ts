@@ -14,21 +14,44 @@ import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 import { params } from './models.ts';
 
-const ShadowSchema = z.object({ model_id: z.string(), version: z.string(), attached_at: z.string() }).openapi('ShadowVersion');
-const shadowJson = (s: Shadow) => ({ model_id: s.model_id, version: s.version, attached_at: s.attached_at.toISOString() });
+const ShadowSchema = z
+  .object({ model_id: z.string(), version: z.string(), attached_at: z.string() })
+  .openapi('ShadowVersion');
+const shadowJson = (s: Shadow) => ({
+  model_id: s.model_id,
+  version: s.version,
+  attached_at: s.attached_at.toISOString(),
+});
 
 const MetricsSchema = z
-  .object({ rows: z.number().int(), positive_rate: z.number(), accuracy: z.number(), auc: z.number(), log_loss: z.number(), calibration_error: z.number() })
+  .object({
+    rows: z.number().int(),
+    positive_rate: z.number(),
+    accuracy: z.number(),
+    auc: z.number(),
+    log_loss: z.number(),
+    calibration_error: z.number(),
+  })
   .openapi('BinaryMetrics');
 const ComparisonSchema = z
   .object({
     model_id: z.string(),
     version: z.string().openapi({ description: 'the shadow version' }),
-    records: z.number().int().openapi({ description: 'records scored by both the shadow version and the active version, in one transaction' }),
-    active_versions: z.array(z.object({ version: z.string(), records: z.number().int() })).openapi({ description: 'the active versions it was compared with' }),
-    agreement: z.number().nullable().openapi({ description: 'share of the records where both predicted the same class' }),
+    records: z
+      .number()
+      .int()
+      .openapi({ description: 'records scored by both the shadow version and the active version, in one transaction' }),
+    active_versions: z
+      .array(z.object({ version: z.string(), records: z.number().int() }))
+      .openapi({ description: 'the active versions it was compared with' }),
+    agreement: z
+      .number()
+      .nullable()
+      .openapi({ description: 'share of the records where both predicted the same class' }),
     mean_abs_probability_diff: z.number().nullable(),
-    active: MetricsSchema.nullable().openapi({ description: "the active version's metrics on these records, against the dataset's label rule" }),
+    active: MetricsSchema.nullable().openapi({
+      description: "the active version's metrics on these records, against the dataset's label rule",
+    }),
     shadow: MetricsSchema.nullable(),
     delta: z
       .object({ accuracy: z.number(), auc: z.number(), log_loss: z.number(), calibration_error: z.number() })
@@ -47,7 +70,8 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
     const { rowCount } = await db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
     throw rowCount === 0 ? new UnknownModelError(modelId) : new UnknownVersionError(modelId, version);
   }
-  if (rows[0].kind !== 'tabular-classifier' || rows[0].tenant_id !== tenantId) throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
+  if (rows[0].kind !== 'tabular-classifier' || rows[0].tenant_id !== tenantId)
+    throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
 const attachRoute = createRoute({
@@ -72,7 +96,10 @@ const detachRoute = createRoute({
   summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
   security: bearer,
   request: { params },
-  responses: { 200: { description: 'detached', content: { 'application/json': { schema: ShadowSchema } } }, ...errorResponses(401, 403, 404, 429) },
+  responses: {
+    200: { description: 'detached', content: { 'application/json': { schema: ShadowSchema } } },
+    ...errorResponses(401, 403, 404, 429),
+  },
 });
 
 const comparisonRoute = createRoute({
@@ -84,33 +111,31 @@ const comparisonRoute = createRoute({
     'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',
   security: bearer,
   request: { params },
-  responses: { 200: { description: 'the comparison', content: { 'application/json': { schema: ComparisonSchema } } }, ...errorResponses(401, 403, 404, 429) },
+  responses: {
+    200: { description: 'the comparison', content: { 'application/json': { schema: ComparisonSchema } } },
+    ...errorResponses(401, 403, 404, 429),
+  },
 });
 
-export function registerShadows(app: OpenAPIHono<AuthEnv>, { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>, guards: Guards): void {
-  app.openapi(
-    { ...attachRoute, middleware: guards.manage_keys },
-    async (c) => {
-      const { id, version } = c.req.valid('param');
-      await tenantVersion(db, id, version, c.get('principal').tenantId);
-      return c.json(shadowJson(await attachShadow(db, id, version)), 200);
-    },
-  );
-  app.openapi(
-    { ...detachRoute, middleware: guards.manage_keys },
-    async (c) => {
-      const { id, version } = c.req.valid('param');
-      await tenantVersion(db, id, version, c.get('principal').tenantId);
-      return c.json(shadowJson(await detachShadow(db, id, version)), 200);
-    },
-  );
-  app.openapi(
-    { ...comparisonRoute, middleware: guards.read },
-    async (c) => {
-      const { id, version } = c.req.valid('param');
-      const tenantId = c.get('principal').tenantId;
-      await tenantVersion(db, id, version, tenantId);
-      return c.json({ model_id: id, version, ...(await compareShadow(clickhouse, tenantId, id, version)) }, 200);
-    },
-  );
+export function registerShadows(
+  app: OpenAPIHono<AuthEnv>,
+  { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>,
+  guards: Guards,
+): void {
+  app.openapi({ ...attachRoute, middleware: guards.manage_keys }, async (c) => {
+    const { id, version } = c.req.valid('param');
+    await tenantVersion(db, id, version, c.get('principal').tenantId);
+    return c.json(shadowJson(await attachShadow(db, id, version)), 200);
+  });
+  app.openapi({ ...detachRoute, middleware: guards.manage_keys }, async (c) => {
+    const { id, version } = c.req.valid('param');
+    await tenantVersion(db, id, version, c.get('principal').tenantId);
+    return c.json(shadowJson(await detachShadow(db, id, version)), 200);
+  });
+  app.openapi({ ...comparisonRoute, middleware: guards.read }, async (c) => {
+    const { id, version } = c.req.valid('param');
+    const tenantId = c.get('principal').tenantId;
+    await tenantVersion(db, id, version, tenantId);
+    return c.json({ model_id: id, version, ...(await compareShadow(clickhouse, tenantId, id, version)) }, 200);
+  });
 }

@@ -6,7 +6,9 @@ import { bearer, errorResponses } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
 const SymbolSchema = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
-const WatchedSchema = z.object({ symbol: z.string(), interval_s: z.number().int(), added_at: z.string() }).openapi('WatchedSymbol');
+const WatchedSchema = z
+  .object({ symbol: z.string(), interval_s: z.number().int(), added_at: z.string() })
+  .openapi('WatchedSymbol');
 
 export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
@@ -17,7 +19,13 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 
       summary: 'The watch list',
       security: bearer,
       middleware: guards.read,
-      responses: { 200: { description: 'watched symbols', content: { 'application/json': { schema: z.object({ stocks: z.array(WatchedSchema) }) } } }, ...errorResponses(401, 403, 429) },
+      responses: {
+        200: {
+          description: 'watched symbols',
+          content: { 'application/json': { schema: z.object({ stocks: z.array(WatchedSchema) }) } },
+        },
+        ...errorResponses(401, 403, 429),
+      },
     }),
     async (c) => {
       const { rows } = await db.query<{ symbol: string; interval_s: number; added_at: Date }>(
@@ -36,7 +44,17 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 
       security: bearer,
       middleware: guards.ingest,
       request: {
-        body: { required: true, content: { 'application/json': { schema: z.object({ symbol: SymbolSchema, interval_s: z.number().int().min(10).max(86_400).default(3600) }) } } },
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                symbol: SymbolSchema,
+                interval_s: z.number().int().min(10).max(86_400).default(3600),
+              }),
+            },
+          },
+        },
       },
       responses: {
         201: { description: 'watched', content: { 'application/json': { schema: WatchedSchema } } },

@@ -18,30 +18,47 @@ export interface StreamDeps {
   slowClientMs: number;
 }
 
-export function registerStreams(app: OpenAPIHono<AuthEnv>, { topics, streams: deps }: Pick<ApiDeps, 'topics' | 'streams'>, guards: Guards): void {
+export function registerStreams(
+  app: OpenAPIHono<AuthEnv>,
+  { topics, streams: deps }: Pick<ApiDeps, 'topics' | 'streams'>,
+  guards: Guards,
+): void {
   const streamable = topics.filter((t) => t.streamable);
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/streams/{topic}',
       tags: ['streams'],
-      summary: "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
+      summary:
+        "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
       security: bearer,
       middleware: guards.read,
       request: {
         params: z.object({ topic: z.string() }),
         query: z.object({
-          from: z.string().optional().openapi({ description: '`now` (default), `earliest`, an ISO time or epoch ms, or `partition:offset[,partition:offset...]`' }),
+          from: z.string().optional().openapi({
+            description:
+              '`now` (default), `earliest`, an ISO time or epoch ms, or `partition:offset[,partition:offset...]`',
+          }),
         }),
       },
-      responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+      responses: {
+        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
     }),
     async (c) => {
       const name = c.req.valid('param').topic;
       const topic = streamable.find((t) => t.name === name);
       if (!topic) throw new ApiError(404, 'not_found', `topic "${name}" cannot be streamed`, 'topic');
       const startAt = parseStartAt(c.req.valid('query').from);
-      if (!startAt) throw new ApiError(400, 'invalid_request', 'from must be now, earliest, a time, or partition:offset pairs', 'from');
+      if (!startAt)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          'from must be now, earliest, a time, or partition:offset pairs',
+          'from',
+        );
       const { tenantId } = c.get('principal');
       return streamSSE(c, async (stream) => {
         let finish: () => void = () => {};
@@ -51,12 +68,19 @@ export function registerStreams(app: OpenAPIHono<AuthEnv>, { topics, streams: de
           topic: topic.name,
           tenantId,
           startAt,
-          deliver: (r) => stream.writeSSE({ event: 'record', id: `${r.partition}:${r.offset}`, data: JSON.stringify(r.value) }),
+          deliver: (r) =>
+            stream.writeSSE({ event: 'record', id: `${r.partition}:${r.offset}`, data: JSON.stringify(r.value) }),
           onEnd: () => finish(),
         });
-        const heartbeat = setInterval(() => void stream.writeSSE({ event: 'heartbeat', data: new Date().toISOString() }).catch(() => finish()), deps.heartbeatMs);
+        const heartbeat = setInterval(
+          () => void stream.writeSSE({ event: 'heartbeat', data: new Date().toISOString() }).catch(() => finish()),
+          deps.heartbeatMs,
+        );
         stream.onAbort(() => finish());
-        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ topic: topic.name, from: c.req.valid('query').from ?? 'now' }) });
+        await stream.writeSSE({
+          event: 'ready',
+          data: JSON.stringify({ topic: topic.name, from: c.req.valid('query').from ?? 'now' }),
+        });
         await finished;
         clearInterval(heartbeat);
         await subscription.stop();

@@ -6,11 +6,21 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
-const IdParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64') });
+const IdParam = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64'),
+});
 const ReferenceSchema = z.object({ text: z.string().min(1).max(10_000), genre: z.string().min(1) });
-const BodySchema = taxonomySchema.extend({ references: z.array(ReferenceSchema).max(100_000).default([]) }).openapi('TaxonomyInput');
+const BodySchema = taxonomySchema
+  .extend({ references: z.array(ReferenceSchema).max(100_000).default([]) })
+  .openapi('TaxonomyInput');
 const StoredSchema = z
-  .object({ id: z.string(), version: z.number().int(), genres: z.array(z.string()), attributes: z.record(z.string(), z.array(z.string())), references: z.number().int() })
+  .object({
+    id: z.string(),
+    version: z.number().int(),
+    genres: z.array(z.string()),
+    attributes: z.record(z.string(), z.array(z.string())),
+    references: z.number().int(),
+  })
   .openapi('Taxonomy');
 
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
@@ -23,12 +33,18 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
       security: bearer,
       middleware: guards.ingest,
       request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
-      responses: { 201: { description: 'the new version', content: { 'application/json': { schema: StoredSchema } } }, ...errorResponses(400, 401, 403, 429) },
+      responses: {
+        201: { description: 'the new version', content: { 'application/json': { schema: StoredSchema } } },
+        ...errorResponses(400, 401, 403, 429),
+      },
     }),
     async (c) => {
       const { references, ...taxonomy } = c.req.valid('json');
       const saved = await saveTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id, taxonomy, references);
-      return c.json({ id: saved.id, version: saved.version, ...saved.taxonomy, references: saved.references.length }, 201);
+      return c.json(
+        { id: saved.id, version: saved.version, ...saved.taxonomy, references: saved.references.length },
+        201,
+      );
     },
   );
   app.openapi(
@@ -40,13 +56,19 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
       security: bearer,
       middleware: guards.read,
       request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
-      responses: { 200: { description: 'the taxonomy', content: { 'application/json': { schema: StoredSchema } } }, ...errorResponses(400, 401, 403, 404, 429) },
+      responses: {
+        200: { description: 'the taxonomy', content: { 'application/json': { schema: StoredSchema } } },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const { version } = c.req.valid('query');
       const stored = await loadTaxonomy(db, c.get('principal').tenantId, version ? `${id}@${version}` : id);
-      return c.json({ id: stored.id, version: stored.version, ...stored.taxonomy, references: stored.references.length }, 200);
+      return c.json(
+        { id: stored.id, version: stored.version, ...stored.taxonomy, references: stored.references.length },
+        200,
+      );
     },
   );
 }

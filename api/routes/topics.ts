@@ -10,7 +10,13 @@ export const MAX_RECORDS_PER_REQUEST = 10_000;
 const ResultSchema = z
   .union([
     z.object({ index: z.number().int(), id: z.string(), partition: z.number().int(), offset: z.string() }),
-    z.object({ index: z.number().int(), error: z.literal('invalid_record'), message: z.string(), field: z.string(), expected: z.string().optional() }),
+    z.object({
+      index: z.number().int(),
+      error: z.literal('invalid_record'),
+      message: z.string(),
+      field: z.string(),
+      expected: z.string().optional(),
+    }),
   ])
   .openapi('RecordResult');
 
@@ -31,29 +37,57 @@ export function registerTopics(
       responses: {
         200: {
           description: 'topics',
-          content: { 'application/json': { schema: z.object({ topics: z.array(z.object({ name: z.string(), partitions: z.number().int(), schema: z.unknown() })) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                topics: z.array(z.object({ name: z.string(), partitions: z.number().int(), schema: z.unknown() })),
+              }),
+            },
+          },
         },
         ...errorResponses(401, 403, 429),
       },
     }),
-    (c) => c.json({ topics: ingestible.map((t) => ({ name: t.name, partitions: t.partitions, schema: JSON.parse(t.schemaText) as unknown })) }, 200),
+    (c) =>
+      c.json(
+        {
+          topics: ingestible.map((t) => ({
+            name: t.name,
+            partitions: t.partitions,
+            schema: JSON.parse(t.schemaText) as unknown,
+          })),
+        },
+        200,
+      ),
   );
   app.openapi(
     createRoute({
       method: 'post',
       path: '/v1/topics/{topic}/records',
       tags: ['ingestion'],
-      summary: "Produce records (a JSON array, Avro-validated). tenant_id is the caller's; each record gets an offset or an error",
+      summary:
+        "Produce records (a JSON array, Avro-validated). tenant_id is the caller's; each record gets an offset or an error",
       security: bearer,
       middleware: guards.ingest,
       request: {
         params: z.object({ topic: z.string() }),
-        body: { required: true, content: { 'application/json': { schema: z.array(z.unknown()).min(1).max(MAX_RECORDS_PER_REQUEST) } } },
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.array(z.unknown()).min(1).max(MAX_RECORDS_PER_REQUEST) } },
+        },
       },
       responses: {
         200: {
           description: 'one result per record, in order',
-          content: { 'application/json': { schema: z.object({ accepted: z.number().int(), rejected: z.number().int(), results: z.array(ResultSchema) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                accepted: z.number().int(),
+                rejected: z.number().int(),
+                results: z.array(ResultSchema),
+              }),
+            },
+          },
         },
         ...errorResponses(400, 401, 403, 404, 413, 429),
       },

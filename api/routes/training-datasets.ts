@@ -3,7 +3,12 @@
  * jobs (training-jobs.ts) read; define one, read its schema, row count and label balance.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { datasetDefinitionSchema, describeLabel, featuresOf, HOLDOUT_EVERY } from '../../models/tabular/dataset-spec.ts';
+import {
+  datasetDefinitionSchema,
+  describeLabel,
+  featuresOf,
+  HOLDOUT_EVERY,
+} from '../../models/tabular/dataset-spec.ts';
 import { datasetStats, getDataset, saveDataset, type Dataset } from '../../models/tabular/training-datasets.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
@@ -16,7 +21,13 @@ const DatasetInput = z
   .object({ name: NAME })
   .and(datasetDefinitionSchema)
   .openapi('TrainingDatasetInput', {
-    example: { name: 'flight-delays', table: 'samples_flights', features: ['hour', 'weekday', 'distance', 'origin'], label: { column: 'delay', op: '>', value: 15 }, filter: [] },
+    example: {
+      name: 'flight-delays',
+      table: 'samples_flights',
+      features: ['hour', 'weekday', 'distance', 'origin'],
+      label: { column: 'delay', op: '>', value: 15 },
+      filter: [],
+    },
   });
 const DatasetSchema = z
   .object({
@@ -24,7 +35,9 @@ const DatasetSchema = z
     version: z.number().int(),
     created_at: z.string(),
     table: z.string(),
-    features: z.array(z.object({ name: z.string(), kind: z.enum(['numeric', 'categorical']), description: z.string() })),
+    features: z.array(
+      z.object({ name: z.string(), kind: z.enum(['numeric', 'categorical']), description: z.string() }),
+    ),
     label: z.string().openapi({ example: 'delay > 15' }),
     filter: z.array(z.unknown()),
     holdout: z.string().openapi({ description: 'which rows evaluation holds out' }),
@@ -32,7 +45,11 @@ const DatasetSchema = z
   .openapi('TrainingDataset');
 const DatasetStatsSchema = DatasetSchema.extend({
   rows: z.number().int(),
-  label_balance: z.object({ positive: z.number().int(), negative: z.number().int(), positive_rate: z.number().nullable() }),
+  label_balance: z.object({
+    positive: z.number().int(),
+    negative: z.number().int(),
+    positive_rate: z.number().nullable(),
+  }),
 }).openapi('TrainingDatasetStats');
 
 const datasetJson = (d: Dataset) => ({
@@ -46,17 +63,26 @@ const datasetJson = (d: Dataset) => ({
   holdout: `cityHash64(id) % ${HOLDOUT_EVERY} = 0`,
 });
 
-export function registerTrainingDatasets(app: OpenAPIHono<AuthEnv>, { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>, guards: Guards): void {
+export function registerTrainingDatasets(
+  app: OpenAPIHono<AuthEnv>,
+  { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>,
+  guards: Guards,
+): void {
   app.openapi(
     createRoute({
       method: 'post',
       path: '/v1/training-datasets',
       tags: ['models'],
-      summary: 'Define a training dataset (whitelisted table, features, label rule, filters); a changed definition becomes its next version',
+      summary:
+        'Define a training dataset (whitelisted table, features, label rule, filters); a changed definition becomes its next version',
       security: bearer,
       middleware: guards.analytics,
       request: { body: { required: true, content: { 'application/json': { schema: DatasetInput } } } },
-      responses: { 201: json(DatasetSchema, 'a new version'), 200: json(DatasetSchema, 'the same as the latest version'), ...errorResponses(400, 401, 403, 429) },
+      responses: {
+        201: json(DatasetSchema, 'a new version'),
+        200: json(DatasetSchema, 'the same as the latest version'),
+        ...errorResponses(400, 401, 403, 429),
+      },
     }),
     async (c) => {
       const { name, ...definition } = c.req.valid('json');
@@ -72,17 +98,32 @@ export function registerTrainingDatasets(app: OpenAPIHono<AuthEnv>, { db, clickh
       summary: "A dataset's schema, row count and label balance (the latest version, or ?version=N)",
       security: bearer,
       middleware: guards.read,
-      request: { params: z.object({ name: NAME }), query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
+      request: {
+        params: z.object({ name: NAME }),
+        query: z.object({ version: z.coerce.number().int().min(1).optional() }),
+      },
       responses: { 200: json(DatasetStatsSchema, 'the dataset'), ...errorResponses(400, 401, 403, 404, 429) },
     }),
     async (c) => {
-      const dataset = await getDataset(db, c.get('principal').tenantId, c.req.valid('param').name, c.req.valid('query').version);
+      const dataset = await getDataset(
+        db,
+        c.get('principal').tenantId,
+        c.req.valid('param').name,
+        c.req.valid('query').version,
+      );
       const { rows, positives } = await datasetStats(clickhouse, dataset);
       return c.json(
-        { ...datasetJson(dataset), rows, label_balance: { positive: positives, negative: rows - positives, positive_rate: rows > 0 ? positives / rows : null } },
+        {
+          ...datasetJson(dataset),
+          rows,
+          label_balance: {
+            positive: positives,
+            negative: rows - positives,
+            positive_rate: rows > 0 ? positives / rows : null,
+          },
+        },
         200,
       );
     },
   );
 }
-

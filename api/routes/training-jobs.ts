@@ -8,7 +8,14 @@ import type { SSEMessage } from 'hono/streaming';
 import { topicByName } from '../../core/catalogue.ts';
 import { getDataset } from '../../models/tabular/training-datasets.ts';
 import { ALGORITHM_NAMES, parseParams } from '../../models/tabular/algorithms.ts';
-import { createJob, EVENTS_TOPIC, getJob, jobEvents, REQUESTS_TOPIC, type TrainingJob } from '../../models/tabular/training-jobs.ts';
+import {
+  createJob,
+  EVENTS_TOPIC,
+  getJob,
+  jobEvents,
+  REQUESTS_TOPIC,
+  type TrainingJob,
+} from '../../models/tabular/training-jobs.ts';
 import type { TrainingRequest } from '../../models/tabular/trainer.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
@@ -22,10 +29,17 @@ const JobInput = z
     dataset: NAME,
     dataset_version: z.number().int().min(1).optional().openapi({ description: 'default: the latest' }),
     algorithm: z.enum(ALGORITHM_NAMES),
-    params: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'the algorithm\'s parameters; defaults fill the rest' }),
-    model: NAME.optional().openapi({ description: 'the model the version belongs to (registry id <tenant>.<model>); default <dataset>-<algorithm>' }),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .openapi({ description: "the algorithm's parameters; defaults fill the rest" }),
+    model: NAME.optional().openapi({
+      description: 'the model the version belongs to (registry id <tenant>.<model>); default <dataset>-<algorithm>',
+    }),
   })
-  .openapi('TrainingJobInput', { example: { dataset: 'flight-delays', algorithm: 'gradient_boosting', params: { trees: 100 } } });
+  .openapi('TrainingJobInput', {
+    example: { dataset: 'flight-delays', algorithm: 'gradient_boosting', params: { trees: 100 } },
+  });
 const JobSchema = z
   .object({
     id: z.string(),
@@ -37,7 +51,9 @@ const JobSchema = z
     params: z.record(z.string(), z.unknown()),
     model_id: z.string(),
     model_version: z.string().nullable(),
-    metrics: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'held-out accuracy, AUC, log-loss, calibration error; the majority-class baseline; ONNX agreement' }),
+    metrics: z.record(z.string(), z.unknown()).nullable().openapi({
+      description: 'held-out accuracy, AUC, log-loss, calibration error; the majority-class baseline; ONNX agreement',
+    }),
     attempts: z.number().int(),
     created_at: z.string(),
     finished_at: z.string().nullable(),
@@ -70,7 +86,10 @@ const createJobRoute = createRoute({
   summary: 'Train a model on a dataset: queued to models.training.requests and run by a `millrace trainer`',
   security: bearer,
   request: { body: { required: true, content: { 'application/json': { schema: JobInput } } } },
-  responses: { 202: json(JobSchema.extend({ events: z.string() }), 'queued'), ...errorResponses(400, 401, 403, 404, 429) },
+  responses: {
+    202: json(JobSchema.extend({ events: z.string() }), 'queued'),
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
 });
 
 const getJobRoute = createRoute({
@@ -87,86 +106,94 @@ const jobEventsRoute = createRoute({
   method: 'get',
   path: '/v1/training-jobs/{id}/events',
   tags: ['models'],
-  summary: "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
+  summary:
+    "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
   security: bearer,
   request: { params: JobParams },
-  responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+  responses: {
+    200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
 });
 
-export function registerTrainingJobs(app: OpenAPIHono<AuthEnv>, deps: Pick<ApiDeps, 'db' | 'ingestor' | 'settings'>, guards: Guards): void {
+export function registerTrainingJobs(
+  app: OpenAPIHono<AuthEnv>,
+  deps: Pick<ApiDeps, 'db' | 'ingestor' | 'settings'>,
+  guards: Guards,
+): void {
   const { db, settings } = deps;
   // through the Ingestor, as any client's records: checked against the topic's schema, keyed as the catalogue says
   const produce = async (topic: string, tenantId: string, value: { id: string }) => {
     const [result] = await deps.ingestor.ingest(topicByName(topic), tenantId, [value]);
-    if (!result || 'error' in result) throw new Error(`${topic} refused a record of our own: ${result && 'message' in result ? result.message : 'no result'}`);
+    if (!result || 'error' in result)
+      throw new Error(
+        `${topic} refused a record of our own: ${result && 'message' in result ? result.message : 'no result'}`,
+      );
   };
   const jobOf = async (tenantId: string, id: string) => {
     const job = await getJob(db, tenantId, id);
     if (!job) throw new ApiError(404, 'not_found', `no training job ${id} for this tenant`, 'id');
     return job;
   };
-  app.openapi(
-    { ...createJobRoute, middleware: guards.analytics },
-    async (c) => {
-      const input = c.req.valid('json');
-      const tenantId = c.get('principal').tenantId;
-      const params = parseParams(input.algorithm, input.params);
-      if (!params.success) {
-        const issue = params.error.issues[0]!;
-        const field = ['params', ...issue.path].join('.');
-        throw new ApiError(400, 'invalid_request', `${field}: ${issue.message}`, field);
-      }
-      const dataset = await getDataset(db, tenantId, input.dataset, input.dataset_version, 'dataset');
-      const job = {
-        id: randomUUID(),
-        tenant_id: tenantId,
-        dataset_name: dataset.name,
-        dataset_version: dataset.version,
-        algorithm: input.algorithm,
-        params: params.data,
-        model_id: `${tenantId}.${input.model ?? `${dataset.name}-${input.algorithm.replace('_', '-')}`}`,
-      };
-      // the row first, so the job is visible at once; the record is what wakes a trainer
-      await createJob(db, (event) => produce(EVENTS_TOPIC, tenantId, event), job);
-      const request: Omit<TrainingRequest, 'tenant_id'> = {
-        id: job.id,
-        event_time: Date.now(),
-        dataset_name: job.dataset_name,
-        dataset_version: job.dataset_version,
-        algorithm: job.algorithm,
-        params_json: JSON.stringify(job.params),
-        model_id: job.model_id,
-      };
-      await produce(REQUESTS_TOPIC, tenantId, request);
-      const stored = (await getJob(db, tenantId, job.id))!;
-      return c.json({ ...jobJson(stored), events: `/v1/training-jobs/${job.id}/events` }, 202);
-    },
+  app.openapi({ ...createJobRoute, middleware: guards.analytics }, async (c) => {
+    const input = c.req.valid('json');
+    const tenantId = c.get('principal').tenantId;
+    const params = parseParams(input.algorithm, input.params);
+    if (!params.success) {
+      const issue = params.error.issues[0]!;
+      const field = ['params', ...issue.path].join('.');
+      throw new ApiError(400, 'invalid_request', `${field}: ${issue.message}`, field);
+    }
+    const dataset = await getDataset(db, tenantId, input.dataset, input.dataset_version, 'dataset');
+    const job = {
+      id: randomUUID(),
+      tenant_id: tenantId,
+      dataset_name: dataset.name,
+      dataset_version: dataset.version,
+      algorithm: input.algorithm,
+      params: params.data,
+      model_id: `${tenantId}.${input.model ?? `${dataset.name}-${input.algorithm.replace('_', '-')}`}`,
+    };
+    // the row first, so the job is visible at once; the record is what wakes a trainer
+    await createJob(db, (event) => produce(EVENTS_TOPIC, tenantId, event), job);
+    const request: Omit<TrainingRequest, 'tenant_id'> = {
+      id: job.id,
+      event_time: Date.now(),
+      dataset_name: job.dataset_name,
+      dataset_version: job.dataset_version,
+      algorithm: job.algorithm,
+      params_json: JSON.stringify(job.params),
+      model_id: job.model_id,
+    };
+    await produce(REQUESTS_TOPIC, tenantId, request);
+    const stored = (await getJob(db, tenantId, job.id))!;
+    return c.json({ ...jobJson(stored), events: `/v1/training-jobs/${job.id}/events` }, 202);
+  });
+  app.openapi({ ...getJobRoute, middleware: guards.read }, async (c) =>
+    c.json(jobJson(await jobOf(c.get('principal').tenantId, c.req.valid('param').id)), 200),
   );
-  app.openapi(
-    { ...getJobRoute, middleware: guards.read },
-    async (c) => c.json(jobJson(await jobOf(c.get('principal').tenantId, c.req.valid('param').id)), 200),
-  );
-  app.openapi(
-    { ...jobEventsRoute, middleware: guards.read },
-    async (c) => {
-      const job = await jobOf(c.get('principal').tenantId, c.req.valid('param').id);
-      const lastSeen = c.req.header('last-event-id');
-      let after = lastSeen && /^\d+$/.test(lastSeen) ? lastSeen : '0';
-      // one job's events commit in seq order (models/tabular/jobs.ts), so each poll reads only those
-      // after the last one sent: an index range that is empty between events
-      return pollingSSE(
-        c,
-        async () => {
-          const events: SSEMessage[] = [];
-          for (const event of await jobEvents(db, job.id, after)) {
-            events.push({ event: event.kind, id: event.seq, data: JSON.stringify({ ...event.detail, at: event.created_at.toISOString() }) });
-            after = event.seq;
-            if (TERMINAL.has(event.kind)) return { events, done: true };
-          }
-          return { events, done: false };
-        },
-        settings.jobEventPollMs,
-      );
-    },
-  );
+  app.openapi({ ...jobEventsRoute, middleware: guards.read }, async (c) => {
+    const job = await jobOf(c.get('principal').tenantId, c.req.valid('param').id);
+    const lastSeen = c.req.header('last-event-id');
+    let after = lastSeen && /^\d+$/.test(lastSeen) ? lastSeen : '0';
+    // one job's events commit in seq order (models/tabular/jobs.ts), so each poll reads only those
+    // after the last one sent: an index range that is empty between events
+    return pollingSSE(
+      c,
+      async () => {
+        const events: SSEMessage[] = [];
+        for (const event of await jobEvents(db, job.id, after)) {
+          events.push({
+            event: event.kind,
+            id: event.seq,
+            data: JSON.stringify({ ...event.detail, at: event.created_at.toISOString() }),
+          });
+          after = event.seq;
+          if (TERMINAL.has(event.kind)) return { events, done: true };
+        }
+        return { events, done: false };
+      },
+      settings.jobEventPollMs,
+    );
+  });
 }

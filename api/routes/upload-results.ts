@@ -11,18 +11,26 @@ import { bearer, errorResponses } from '../schemas.ts';
 
 const IdParam = z.object({ id: z.string().min(1) });
 
-export function registerUploadResults(app: OpenAPIHono<AuthEnv>, { uploadResults: results, settings }: Pick<ApiDeps, 'uploadResults' | 'settings'>, guards: Guards): void {
+export function registerUploadResults(
+  app: OpenAPIHono<AuthEnv>,
+  { uploadResults: results, settings }: Pick<ApiDeps, 'uploadResults' | 'settings'>,
+  guards: Guards,
+): void {
   const read = guards.read;
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/uploads/{id}/events',
       tags: ['catalog'],
-      summary: 'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
+      summary:
+        'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
       security: bearer,
       middleware: read,
       request: { params: IdParam },
-      responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429) },
+      responses: {
+        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -32,7 +40,11 @@ export function registerUploadResults(app: OpenAPIHono<AuthEnv>, { uploadResults
         c,
         first,
         () => results.progress(tenantId, id),
-        (progress) => ({ event: progress.done ? 'done' : 'progress', id: String(progress.classified_rows + progress.rejected_rows), done: progress.done }),
+        (progress) => ({
+          event: progress.done ? 'done' : 'progress',
+          id: String(progress.classified_rows + progress.rejected_rows),
+          done: progress.done,
+        }),
         settings.progressIntervalMs,
       );
     },
@@ -42,11 +54,15 @@ export function registerUploadResults(app: OpenAPIHono<AuthEnv>, { uploadResults
       method: 'get',
       path: '/v1/uploads/{id}/result',
       tags: ['catalog'],
-      summary: 'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
+      summary:
+        'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
       security: bearer,
       middleware: read,
       request: { params: IdParam },
-      responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 409, 429) },
+      responses: {
+        200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } },
+        ...errorResponses(400, 401, 403, 404, 409, 429),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -33,9 +33,16 @@ const uploadRoute = (maxBytes: number) =>
     security: bearer,
     request: {
       query: z.object({ filename: FileNameSchema.optional() }),
-      body: { required: true, content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } } },
+      body: {
+        required: true,
+        content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+      },
     },
-    responses: { 201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'), ...errorResponses(400, 401, 403, 413, 429), 415: json(z.object({ error: z.string() }), 'not text') },
+    responses: {
+      201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'),
+      ...errorResponses(400, 401, 403, 413, 429),
+      415: json(z.object({ error: z.string() }), 'not text'),
+    },
   });
 
 const getRoute = createRoute({
@@ -58,7 +65,9 @@ const columnsRoute = createRoute({
   responses: {
     200: json(
       z.object({
-        columns: z.array(z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) })),
+        columns: z.array(
+          z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) }),
+        ),
         sample: z.array(z.record(z.string(), z.string())),
         rejected_in_sample: z.number().int(),
       }),
@@ -72,11 +81,19 @@ const processRoute = createRoute({
   method: 'post',
   path: '/v1/uploads/{id}/process',
   tags: ['catalog'],
-  summary: 'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
+  summary:
+    'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
   security: bearer,
   request: {
     params: IdParams,
-    body: { required: true, content: { 'application/json': { schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }) } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }),
+        },
+      },
+    },
   },
   responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
 });
@@ -85,43 +102,54 @@ const rejectionsRoute = createRoute({
   method: 'get',
   path: '/v1/uploads/{id}/rejections',
   tags: ['catalog'],
-  summary: 'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
+  summary:
+    'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
   security: bearer,
-  request: { params: IdParams, query: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
-  responses: { 200: json(z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }), 'rejections'), ...errorResponses(400, 401, 403, 404, 429) },
+  request: {
+    params: IdParams,
+    query: z.object({
+      after: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }),
+      'rejections',
+    ),
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
 });
 
-export function registerUploads(app: OpenAPIHono<AuthEnv>, { uploads, settings }: Pick<ApiDeps, 'uploads' | 'settings'>, guards: Guards): void {
+export function registerUploads(
+  app: OpenAPIHono<AuthEnv>,
+  { uploads, settings }: Pick<ApiDeps, 'uploads' | 'settings'>,
+  guards: Guards,
+): void {
   const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
   const maxBytes = settings.uploadMaxBytes;
-  app.openapi(
-    { ...uploadRoute(settings.uploadMaxBytes), middleware: guards.ingest },
-    async (c) =>
-      c.json(
-        await uploads.receive(tenant(c), c.req.raw.body, { filename: c.req.valid('query').filename, contentType: c.req.header('content-type'), maxBytes }),
-        201,
-      ),
+  app.openapi({ ...uploadRoute(settings.uploadMaxBytes), middleware: guards.ingest }, async (c) =>
+    c.json(
+      await uploads.receive(tenant(c), c.req.raw.body, {
+        filename: c.req.valid('query').filename,
+        contentType: c.req.header('content-type'),
+        maxBytes,
+      }),
+      201,
+    ),
   );
-  app.openapi(
-    { ...getRoute, middleware: guards.read },
-    async (c) => c.json(await uploads.get(tenant(c), c.req.valid('param').id), 200),
+  app.openapi({ ...getRoute, middleware: guards.read }, async (c) =>
+    c.json(await uploads.get(tenant(c), c.req.valid('param').id), 200),
   );
-  app.openapi(
-    { ...columnsRoute, middleware: guards.read },
-    async (c) => c.json(await uploads.columns(tenant(c), c.req.valid('param').id), 200),
+  app.openapi({ ...columnsRoute, middleware: guards.read }, async (c) =>
+    c.json(await uploads.columns(tenant(c), c.req.valid('param').id), 200),
   );
-  app.openapi(
-    { ...processRoute, middleware: guards.ingest },
-    async (c) => {
-      const { columns, taxonomy } = c.req.valid('json');
-      return c.json(await uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null), 202);
-    },
-  );
-  app.openapi(
-    { ...rejectionsRoute, middleware: guards.read },
-    async (c) => {
-      const { after, limit } = c.req.valid('query');
-      return c.json({ rejections: await uploads.rejections(tenant(c), c.req.valid('param').id, after, limit) }, 200);
-    },
-  );
+  app.openapi({ ...processRoute, middleware: guards.ingest }, async (c) => {
+    const { columns, taxonomy } = c.req.valid('json');
+    return c.json(await uploads.process(tenant(c), c.req.valid('param').id, columns, taxonomy ?? null), 202);
+  });
+  app.openapi({ ...rejectionsRoute, middleware: guards.read }, async (c) => {
+    const { after, limit } = c.req.valid('query');
+    return c.json({ rejections: await uploads.rejections(tenant(c), c.req.valid('param').id, after, limit) }, 200);
+  });
 }

@@ -13,7 +13,9 @@ const VersionSchema = z
   .object({
     model_id: z.string(),
     version: z.string(),
-    sha256: z.string().openapi({ description: "over the name and sha256 of each of the version's files, manifest.json included" }),
+    sha256: z
+      .string()
+      .openapi({ description: "over the name and sha256 of each of the version's files, manifest.json included" }),
     active: z.boolean(),
     created_at: z.string(),
     activated_at: z.string().nullable().openapi({ description: 'when it was last activated' }),
@@ -42,7 +44,10 @@ const listRoute = createRoute({
         'application/json': {
           schema: z.object({
             versions: z.array(
-              VersionSchema.extend({ shadow: z.boolean().openapi({ description: 'attached in shadow mode' }), manifest: z.record(z.string(), z.unknown()) }),
+              VersionSchema.extend({
+                shadow: z.boolean().openapi({ description: 'attached in shadow mode' }),
+                manifest: z.record(z.string(), z.unknown()),
+              }),
             ),
           }),
         },
@@ -62,26 +67,29 @@ const activateRoute = createRoute({
   responses: {
     200: {
       description: 'activated',
-      content: { 'application/json': { schema: VersionSchema.extend({ previous_version: z.string().nullable().openapi({ description: 'the version active before' }) }) } },
+      content: {
+        'application/json': {
+          schema: VersionSchema.extend({
+            previous_version: z.string().nullable().openapi({ description: 'the version active before' }),
+          }),
+        },
+      },
     },
     ...errorResponses(401, 403, 404, 429),
   },
 });
 
 export function registerVersions(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
-  app.openapi(
-    { ...listRoute, middleware: guards.read },
-    async (c) => {
-      const versions = await listVersions(db, c.req.valid('param').id);
-      return c.json({ versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) }, 200);
-    },
-  );
-  app.openapi(
-    { ...activateRoute, middleware: guards.manage_keys },
-    async (c) => {
-      const { id, version } = c.req.valid('param');
-      const activated = await activateVersion(db, id, version);
-      return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
-    },
-  );
+  app.openapi({ ...listRoute, middleware: guards.read }, async (c) => {
+    const versions = await listVersions(db, c.req.valid('param').id);
+    return c.json(
+      { versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) },
+      200,
+    );
+  });
+  app.openapi({ ...activateRoute, middleware: guards.manage_keys }, async (c) => {
+    const { id, version } = c.req.valid('param');
+    const activated = await activateVersion(db, id, version);
+    return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
+  });
 }

@@ -12,11 +12,14 @@ import { createLogger } from '../../core/logger.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
 
-
 export async function run(args: string[]): Promise<number | 'running'> {
   const { values } = parseArgs({
     args,
-    options: { topic: { type: 'string', multiple: true }, group: { type: 'string' }, 'from-beginning': { type: 'boolean' } },
+    options: {
+      topic: { type: 'string', multiple: true },
+      group: { type: 'string' },
+      'from-beginning': { type: 'boolean' },
+    },
   });
   if (!values.topic?.length) throw new Error('--topic is required');
   const groupId = values.group ?? `millrace-consume-${randomUUID()}`;
@@ -31,10 +34,19 @@ export async function run(args: string[]): Promise<number | 'running'> {
     log,
     handle: async (records) => {
       const lines = records.map((r) =>
-        JSON.stringify({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, schema_id: r.schemaId, value: r.value }),
+        JSON.stringify({
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset,
+          key: r.key,
+          schema_id: r.schemaId,
+          value: r.value,
+        }),
       );
       // committed only once the lines left the process: a write still buffered when SIGTERM ends it would be lost
-      await new Promise<void>((resolve, reject) => process.stdout.write(`${lines.join('\n')}\n`, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        process.stdout.write(`${lines.join('\n')}\n`, (error) => (error ? reject(error) : resolve())),
+      );
     },
   });
   onShutdown('consumer', () => consumer.stop());

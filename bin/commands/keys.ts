@@ -13,8 +13,15 @@ export async function run(args: string[]): Promise<number> {
     options: { tenant: { type: 'string' }, role: { type: 'string' }, label: { type: 'string' } },
   });
   const [action, id] = positionals;
-  if (!values.tenant || (action === 'create' && !values.role) || (action === 'revoke' && !id) || (action !== 'create' && action !== 'revoke')) {
-    throw new Error('usage: millrace keys create --tenant <name> --role <admin|analyst|producer|reader> [--label L] | keys revoke --tenant <name> <id>');
+  if (
+    !values.tenant ||
+    (action === 'create' && !values.role) ||
+    (action === 'revoke' && !id) ||
+    (action !== 'create' && action !== 'revoke')
+  ) {
+    throw new Error(
+      'usage: millrace keys create --tenant <name> --role <admin|analyst|producer|reader> [--label L] | keys revoke --tenant <name> <id>',
+    );
   }
   const db = createPostgresPool(1);
   try {

@@ -7,24 +7,37 @@ import { parseArgs } from 'node:util';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { activateVersion, listModels, listVersions, registerVersion } from '../../models/model-registry.ts';
 
-const USAGE = 'usage: millrace models register <dir> [--description D] | models activate <id> <version> | models list [<id>]';
+const USAGE =
+  'usage: millrace models register <dir> [--description D] | models activate <id> <version> | models list [<id>]';
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { description: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { description: { type: 'string' } },
+  });
   const [action, ...rest] = positionals;
   const db = createPostgresPool(1);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     if (action === 'register' && rest.length === 1) {
-      const v = await registerVersion(db, rest[0]!, values.description === undefined ? {} : { description: values.description });
-      out(`${v.created ? 'registered' : 'already registered'} ${v.model_id} ${v.version} sha256 ${v.sha256}${v.active ? ' (active)' : ''}`);
+      const v = await registerVersion(
+        db,
+        rest[0]!,
+        values.description === undefined ? {} : { description: values.description },
+      );
+      out(
+        `${v.created ? 'registered' : 'already registered'} ${v.model_id} ${v.version} sha256 ${v.sha256}${v.active ? ' (active)' : ''}`,
+      );
     } else if (action === 'activate' && rest.length === 2) {
       const v = await activateVersion(db, rest[0]!, rest[1]!);
       out(`activated ${v.model_id} ${v.version} (was ${v.previous_version ?? 'none'})`);
     } else if (action === 'list' && rest.length === 0) {
-      for (const m of await listModels(db)) out(`${m.id}\t${m.active_version ?? '-'}\t${m.versions} version(s)\t${m.description ?? ''}`);
+      for (const m of await listModels(db))
+        out(`${m.id}\t${m.active_version ?? '-'}\t${m.versions} version(s)\t${m.description ?? ''}`);
     } else if (action === 'list' && rest.length === 1) {
-      for (const v of await listVersions(db, rest[0]!)) out(`${v.active ? '*' : ' '} ${v.version}\t${v.sha256}\t${v.created_at.toISOString()}`);
+      for (const v of await listVersions(db, rest[0]!))
+        out(`${v.active ? '*' : ' '} ${v.version}\t${v.sha256}\t${v.created_at.toISOString()}`);
     } else {
       throw new Error(USAGE);
     }

@@ -26,7 +26,9 @@ export async function run(args: string[]): Promise<'running'> {
   const [name] = positionals;
   const factory = name ? processors[name] : undefined;
   if (!factory) {
-    throw new Error(`usage: millrace processor <${Object.keys(processors).join('|')}> [--input T] [--output U] [--model ID] [--session-timeout-ms N] [--concurrency N]`);
+    throw new Error(
+      `usage: millrace processor <${Object.keys(processors).join('|')}> [--input T] [--output U] [--model ID] [--session-timeout-ms N] [--concurrency N]`,
+    );
   }
   const spec = factory({ input: values.input, output: values.output, model: values.model });
   const log = createLogger('processor', { processor: spec.name });

@@ -11,7 +11,6 @@ import { createKafka } from '../../core/kafka.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry, RecordInvalidError } from '../../core/schema-registry.ts';
 
-
 const BATCH = 500;
 
 export async function run(args: string[]): Promise<number> {

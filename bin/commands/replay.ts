@@ -16,7 +16,8 @@ import { replayRange, replaySize } from '../../core/replay-range.ts';
 import { processors } from '../../processors/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
 
-const USAGE = 'usage: millrace replay --topic T --from <offset|ISO time> (--sink NAME [--table X] | --processor NAME [--output U] [--model ID]) [--partition P]';
+const USAGE =
+  'usage: millrace replay --topic T --from <offset|ISO time> (--sink NAME [--table X] | --processor NAME [--output U] [--model ID]) [--partition P]';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -32,9 +33,10 @@ export async function run(args: string[]): Promise<number> {
       partition: { type: 'string' },
     },
   });
-  if (!values.topic || !values.from || (!values.sink === !values.processor)) throw new Error(USAGE);
+  if (!values.topic || !values.from || !values.sink === !values.processor) throw new Error(USAGE);
   const partition = values.partition === undefined ? undefined : Number(values.partition);
-  if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new Error(`--partition must be a partition number, got "${values.partition}"`);
+  if (partition !== undefined && (!Number.isInteger(partition) || partition < 0))
+    throw new Error(`--partition must be a partition number, got "${values.partition}"`);
   const log = createLogger('replay');
   const kafka = createKafka('millrace-replay');
   const range = await replayRange(kafka, values.topic, values.from, partition);
@@ -54,7 +56,11 @@ export async function run(args: string[]): Promise<number> {
   if (values.sink) {
     const base = sinks[values.sink];
     if (!base) throw new Error(`unknown sink ${values.sink} (known: ${Object.keys(sinks).join(', ')})`);
-    const spec = withOverrides(base, { topic: values.topic, table: values.table, name: `${base.name}-replay-${suffix}` });
+    const spec = withOverrides(base, {
+      topic: values.topic,
+      table: values.table,
+      name: `${base.name}-replay-${suffix}`,
+    });
     const sink = await startSink(spec, { kafka, log, replay: { ...range, onDone: () => done() } });
     await finished;
     await sink.stop();
@@ -67,7 +73,8 @@ export async function run(args: string[]): Promise<number> {
     }
   } else {
     const factory = processors[values.processor!];
-    if (!factory) throw new Error(`unknown processor ${values.processor} (known: ${Object.keys(processors).join(', ')})`);
+    if (!factory)
+      throw new Error(`unknown processor ${values.processor} (known: ${Object.keys(processors).join(', ')})`);
     const base = factory({ input: values.topic, output: values.output, model: values.model });
     const spec = { ...base, name: `${base.name}.replay.${suffix}` };
     const processor = await runProcessor(spec, { kafka, log, replay: { ...range, onDone: () => done() } });
@@ -79,13 +86,17 @@ export async function run(args: string[]): Promise<number> {
 
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteGroups([groupId]).catch((error: Error) => log.warn({ err: error, groupId }, 'could not delete the replay group'));
+  await admin
+    .deleteGroups([groupId])
+    .catch((error: Error) => log.warn({ err: error, groupId }, 'could not delete the replay group'));
   await admin.disconnect();
-  const count = async (counter: typeof metrics.recordsIn) => (await counter.get()).values.find((v) => v.labels.role === label.role && v.labels.name === label.name)?.value ?? 0;
+  const count = async (counter: typeof metrics.recordsIn) =>
+    (await counter.get()).values.find((v) => v.labels.role === label.role && v.labels.name === label.name)?.value ?? 0;
   process.stdout.write(
-    `replayed ${values.topic} (${Object.entries(span).map(([p, s]) => `${p}:${s}`).join(' ')}): ${await count(metrics.recordsIn)} in, ` +
+    `replayed ${values.topic} (${Object.entries(span)
+      .map(([p, s]) => `${p}:${s}`)
+      .join(' ')}): ${await count(metrics.recordsIn)} in, ` +
       `${await count(metrics.recordsOut)} out, ${await count(metrics.dlq)} to the DLQ\n`,
   );
   return 0;
 }
-

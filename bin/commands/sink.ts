@@ -25,7 +25,10 @@ export async function run(args: string[]): Promise<'running'> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: sinkOptions });
   const [name] = positionals;
   const base = name ? sinks[name] : undefined;
-  if (!base) throw new Error(`usage: millrace sink <${Object.keys(sinks).join('|')}> [--topic T] [--table X] [--as NAME] [--max-rows N] [--max-ms N]`);
+  if (!base)
+    throw new Error(
+      `usage: millrace sink <${Object.keys(sinks).join('|')}> [--topic T] [--table X] [--as NAME] [--max-rows N] [--max-ms N]`,
+    );
   const maxRows = positiveOption('max-rows', values['max-rows']);
   const maxMs = positiveOption('max-ms', values['max-ms']);
   const sessionTimeoutMs = positiveOption('session-timeout-ms', values['session-timeout-ms']);

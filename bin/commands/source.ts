@@ -28,7 +28,12 @@ export const sources: Record<string, () => Promise<void>> = {
     await producer.connect();
     const log = new FetchLog(clickhouse);
     // the quote site is the operator's own configuration, so its host is allowed even when local (the embedded default)
-    const fetcher = new Fetcher({ crawl: 'market', log, logger, allowedHosts: [...config.CRAWL_ALLOWED_HOSTS, new URL(config.MARKET_SITE_URL).hostname] });
+    const fetcher = new Fetcher({
+      crawl: 'market',
+      log,
+      logger,
+      allowedHosts: [...config.CRAWL_ALLOWED_HOSTS, new URL(config.MARKET_SITE_URL).hostname],
+    });
     const retriever = new MarketRetriever({ fetcher, log, producer, siteUrl: config.MARKET_SITE_URL, logger });
     const schedule = scheduleRetriever(db, retriever, logger, config.MARKET_WATCHLIST_REFRESH_MS);
     onShutdown('market-retriever', async () => {

@@ -1,6 +1,5 @@
 import { loadCatalogue } from '../../core/catalogue.ts';
 
-
 export async function run(): Promise<number> {
   for (const t of loadCatalogue()) {
     const cleanup = t.cleanup.policy === 'compact' ? 'compact' : `delete after ${t.cleanup.retentionMs / 86_400_000} d`;

@@ -20,7 +20,8 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { activateVersion, registerVersion } from '../../models/model-registry.ts';
 import { positiveOption } from './options.ts';
 
-const USAGE = 'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';
+const USAGE =
+  'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -39,7 +40,8 @@ export async function run(args: string[]): Promise<number> {
       activate: { type: 'boolean' },
     },
   });
-  if (positionals[0] !== 'text-classifier' || !values.data || !values.text || !values.label || !values.out) throw new Error(USAGE);
+  if (positionals[0] !== 'text-classifier' || !values.data || !values.text || !values.label || !values.out)
+    throw new Error(USAGE);
   const dimensions = positiveOption('dimensions', values.dimensions) ?? 1 << 17;
   if ((dimensions & (dimensions - 1)) !== 0) throw new Error(`--dimensions must be a power of two, got ${dimensions}`);
   const epochs = positiveOption('epochs', values.epochs) ?? 5;
@@ -58,9 +60,15 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     for (const column of [...textColumns, values.label]) {
-      if (!(column in row.values)) throw new Error(`${values.data} has no column ${JSON.stringify(column)} (row ${row.row} has ${Object.keys(row.values).join(', ')})`);
+      if (!(column in row.values))
+        throw new Error(
+          `${values.data} has no column ${JSON.stringify(column)} (row ${row.row} has ${Object.keys(row.values).join(', ')})`,
+        );
     }
-    const text = textColumns.map((c) => row.values[c]!).join(' ').trim();
+    const text = textColumns
+      .map((c) => row.values[c]!)
+      .join(' ')
+      .trim();
     const label = row.values[values.label]!.trim();
     if (text && label) examples.push({ text, label });
     else skipped++;
@@ -68,8 +76,14 @@ export async function run(args: string[]): Promise<number> {
   if (examples.length < 10) throw new Error(`${values.data}: ${examples.length} usable rows; at least 10 are needed`);
 
   const heldOut = examples.filter((_, i) => i % 5 === 0);
-  const probe = train(examples.filter((_, i) => i % 5 !== 0), { dimensions, epochs });
-  const quality = evaluate(heldOut.map((e) => e.label), heldOut.map((e) => predict(probe, e.text).label));
+  const probe = train(
+    examples.filter((_, i) => i % 5 !== 0),
+    { dimensions, epochs },
+  );
+  const quality = evaluate(
+    heldOut.map((e) => e.label),
+    heldOut.map((e) => predict(probe, e.text).label),
+  );
   const model = train(examples, { dimensions, epochs });
 
   const id = values.id ?? path.basename(values.out);
@@ -88,17 +102,35 @@ export async function run(args: string[]): Promise<number> {
     labels: model.labels,
     dimensions,
     inputs: [
-      { name: 'indices', type: 'int64 [N, K]', description: 'hashed feature buckets of each text (models/text-classifier/features.ts), padded with 0' },
+      {
+        name: 'indices',
+        type: 'int64 [N, K]',
+        description: 'hashed feature buckets of each text (models/text-classifier/features.ts), padded with 0',
+      },
       { name: 'values', type: 'float [N, K]', description: 'their L2-normalised log counts, padded with 0' },
     ],
-    outputs: [{ name: 'probabilities', type: `float [N, ${model.labels.length}]`, description: 'softmax over labels, in manifest order' }],
-    training: { data: path.basename(values.data), rows: examples.length, skipped, epochs, heldOut: { rows: heldOut.length, ...quality } },
+    outputs: [
+      {
+        name: 'probabilities',
+        type: `float [N, ${model.labels.length}]`,
+        description: 'softmax over labels, in manifest order',
+      },
+    ],
+    training: {
+      data: path.basename(values.data),
+      rows: examples.length,
+      skipped,
+      epochs,
+      heldOut: { rows: heldOut.length, ...quality },
+    },
   };
   await writeFile(path.join(values.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   if (values.register || values.activate) {
     const db = createPostgresPool(1);
     try {
-      await registerVersion(db, values.out, { description: `text classifier: ${model.labels.length} labels, trained on ${path.basename(values.data)}` });
+      await registerVersion(db, values.out, {
+        description: `text classifier: ${model.labels.length} labels, trained on ${path.basename(values.data)}`,
+      });
       if (values.activate) await activateVersion(db, id, version);
     } finally {
       await db.end();

@@ -20,7 +20,14 @@ export async function run(args: string[]): Promise<'running'> {
   onShutdown('connections', async () => {
     await Promise.all([db.end(), clickhouse.close()]);
   });
-  const trainer = await startTrainer({ kafka: createKafka('millrace-trainer'), registry: new Registry(), db, clickhouse, log, groupId: values.group });
+  const trainer = await startTrainer({
+    kafka: createKafka('millrace-trainer'),
+    registry: new Registry(),
+    db,
+    clickhouse,
+    log,
+    groupId: values.group,
+  });
   onShutdown('trainer', () => trainer.stop());
   return 'running';
 }

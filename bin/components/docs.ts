@@ -5,7 +5,13 @@ import { pipelines } from '../../processors/pipelines.ts';
 import { renderComponentsMarkdown } from './markdown.ts';
 import { components } from './registry.ts';
 
-export const DOCS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'components.md');
+export const DOCS_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'docs',
+  'components.md',
+);
 
 /**
  * The text docs/components.md must have: generated from the registered components and the pipelines.

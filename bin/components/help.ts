@@ -29,13 +29,16 @@ export function wrap(text: string, indent: string, width = WIDTH): string {
 
 const table = (rows: string[][], indent: string): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 };
 
 /** Whether it reads or writes topics (or has them given at run time): then it reads the Kafka settings too. */
 export const talksToKafka = (spec: ComponentSpec): boolean => spec.kind !== 'source' || spec.output.length > 0;
 
-const defaultOf = (field: ConfigField): string => (field.required ? '(required)' : field.default === undefined ? '-' : field.default === '' ? '(empty)' : field.default);
+const defaultOf = (field: ConfigField): string =>
+  field.required ? '(required)' : field.default === undefined ? '-' : field.default === '' ? '(empty)' : field.default;
 
 /**
  * What `millrace help <component>` prints: name and kind, description, flow, a config table and the example.
@@ -49,10 +52,19 @@ const defaultOf = (field: ConfigField): string => (field.required ? '(required)'
  * ```
  */
 export function renderComponentHelp(spec: ComponentSpec): string {
-  const flow = flowOf(spec).map((l) => [l.label, [l.values.join(', '), l.note ? `(${l.note})` : ''].filter(Boolean).join(' ')]);
+  const flow = flowOf(spec).map((l) => [
+    l.label,
+    [l.values.join(', '), l.note ? `(${l.note})` : ''].filter(Boolean).join(' '),
+  ]);
   // name, type and default aligned; under each, its description and an example
-  const rows = table([['NAME', 'TYPE', 'DEFAULT'], ...spec.config.map((f) => [f.name, f.type, defaultOf(f)])], '  ').split('\n');
-  const config = [rows[0], ...spec.config.map((f, i) => `${rows[i + 1]}\n${wrap(`${f.description}; e.g. ${f.example}`, '      ')}`)].join('\n');
+  const rows = table(
+    [['NAME', 'TYPE', 'DEFAULT'], ...spec.config.map((f) => [f.name, f.type, defaultOf(f)])],
+    '  ',
+  ).split('\n');
+  const config = [
+    rows[0],
+    ...spec.config.map((f, i) => `${rows[i + 1]}\n${wrap(`${f.description}; e.g. ${f.example}`, '      ')}`),
+  ].join('\n');
   return [
     `${spec.name} (${spec.kind})`,
     '',
@@ -62,7 +74,9 @@ export function renderComponentHelp(spec: ComponentSpec): string {
     '',
     'config:',
     spec.config.length > 0 ? config : '  none',
-    ...(talksToKafka(spec) ? [wrap(`Also read, as by every role that talks to Kafka: ${COMMON_SETTINGS.join(', ')} (core/config.ts).`, '  ')] : []),
+    ...(talksToKafka(spec)
+      ? [wrap(`Also read, as by every role that talks to Kafka: ${COMMON_SETTINGS.join(', ')} (core/config.ts).`, '  ')]
+      : []),
     '',
     'example:',
     spec.example
@@ -86,7 +100,10 @@ export function renderComponentHelp(spec: ComponentSpec): string {
 export function renderComponentList(list: readonly ComponentSpec[]): string {
   const rows = COMPONENT_KINDS.map((kind) => {
     const label = `${kind}s`.padEnd(12);
-    const names = list.filter((c) => c.kind === kind).map((c) => c.name).join(', ');
+    const names = list
+      .filter((c) => c.kind === kind)
+      .map((c) => c.name)
+      .join(', ');
     return `  ${label}${wrap(names, ' '.repeat(14)).trimStart()}`;
   });
   return `components (npx millrace help <component>):\n${rows.join('\n')}\n`;

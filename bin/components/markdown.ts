@@ -12,13 +12,22 @@ const prose = (text: string): string =>
     .map((part, i) => (i % 2 === 0 ? part.replace(/</g, '&lt;').replace(/>/g, '&gt;') : part))
     .join('`');
 /** A table cell: prose, pipes escaped, line breaks flattened. */
-const cell = (text: string): string => prose(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (text: string): string =>
+  prose(text)
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ');
 const code = (text: string): string => `\`${text}\``;
 const link = (name: string): string => `[${name}](#${name})`;
 const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
 const defaultOf = (field: ConfigField): string =>
-  field.required ? 'required' : field.default === undefined ? '' : field.default === '' ? '(empty)' : code(field.default);
+  field.required
+    ? 'required'
+    : field.default === undefined
+      ? ''
+      : field.default === ''
+        ? '(empty)'
+        : code(field.default);
 
 function section(spec: ComponentSpec): string {
   const flow = flowOf(spec).map((line) => {
@@ -31,9 +40,24 @@ function section(spec: ComponentSpec): string {
       : [
           row(['setting', 'type', 'default', 'description', 'example']),
           row(['---', '---', '---', '---', '---']),
-          ...spec.config.map((f) => row([code(f.name), f.type, cell(defaultOf(f)), cell(f.description), code(f.example.replace(/\|/g, '\\|'))])),
+          ...spec.config.map((f) =>
+            row([code(f.name), f.type, cell(defaultOf(f)), cell(f.description), code(f.example.replace(/\|/g, '\\|'))]),
+          ),
         ];
-  return [`### ${spec.name}`, '', prose(spec.description), '', ...flow, '', ...config, '', '```sh', spec.example, '```', ''].join('\n');
+  return [
+    `### ${spec.name}`,
+    '',
+    prose(spec.description),
+    '',
+    ...flow,
+    '',
+    ...config,
+    '',
+    '```sh',
+    spec.example,
+    '```',
+    '',
+  ].join('\n');
 }
 
 function pipelineRoles(pipeline: Pipeline, names: ReadonlySet<string>): string {
@@ -64,19 +88,24 @@ export function renderComponentsMarkdown(list: readonly ComponentSpec[], pipelin
         c.kind,
         link(c.name),
         c.input.map(code).join(', ') || (c.kind === 'source' ? '' : '`--input`'),
-        [...c.output.map(code), ...(c.sideOutputs ?? []).map(code), ...(c.writes ?? []).map(cell)].join(', ') || (c.kind === 'processor' ? '`--output`' : ''),
+        [...c.output.map(code), ...(c.sideOutputs ?? []).map(code), ...(c.writes ?? []).map(cell)].join(', ') ||
+          (c.kind === 'processor' ? '`--output`' : ''),
         cell(summaryOf(c)),
       ]),
     ),
   ];
-  const kinds = COMPONENT_KINDS.map((kind) => [`## ${kind[0]!.toUpperCase()}${kind.slice(1)}s`, '', ...list.filter((c) => c.kind === kind).map(section)].join('\n'));
+  const kinds = COMPONENT_KINDS.map((kind) =>
+    [`## ${kind[0]!.toUpperCase()}${kind.slice(1)}s`, '', ...list.filter((c) => c.kind === kind).map(section)].join(
+      '\n',
+    ),
+  );
   return [
     '# Components',
     '',
     '<!-- Generated from the component specs (bin/components/registry.ts) by `npm run docs`; do not edit by hand. -->',
     '',
     'Every source, processor and sink of Millrace, from the spec it declares next to its code',
-    '(`component.ts` in its folder; a sink\'s comes from its `defineSink`). `npx millrace help <component>`',
+    "(`component.ts` in its folder; a sink's comes from its `defineSink`). `npx millrace help <component>`",
     `prints the same. Besides the settings listed, every role that talks to Kafka reads ${COMMON_SETTINGS.map(code).join(', ')}`,
     '(`core/config.ts`). Processors and sinks send a record they cannot handle to `<input>.dlq` and go on.',
     '',

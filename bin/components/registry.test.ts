@@ -18,7 +18,11 @@ import { sources } from '../commands/source.ts';
 import { componentByName, components, UnknownComponentError } from './registry.ts';
 
 const topics = new Set(catalogue.map((t) => t.name));
-const namesOf = (kind: ComponentSpec['kind']) => components.filter((c) => c.kind === kind).map((c) => c.name).sort();
+const namesOf = (kind: ComponentSpec['kind']) =>
+  components
+    .filter((c) => c.kind === kind)
+    .map((c) => c.name)
+    .sort();
 const isFlag = (field: ConfigField) => field.name.startsWith('--');
 /** A default written as derived (`$MILLRACE_HOME/...`, `<checkout>/...`) rather than as a value. */
 const isPlaceholder = (value: string) => /[$<]/.test(value);
@@ -26,7 +30,11 @@ const isPlaceholder = (value: string) => /[$<]/.test(value);
 describe('the component registry', () => {
   it('has every component once, each with a name, a description, how it runs and an example', () => {
     const names = components.map((c) => c.name);
-    assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], 'component names must be unique');
+    assert.deepEqual(
+      names.filter((n, i) => names.indexOf(n) !== i),
+      [],
+      'component names must be unique',
+    );
     for (const c of components) {
       assert.match(c.name, /^[a-z][a-z0-9-]*$/, `component name ${c.name}`);
       assert.ok(['source', 'processor', 'sink'].includes(c.kind), `${c.name}: kind ${c.kind}`);
@@ -39,14 +47,21 @@ describe('the component registry', () => {
   it('gives every config field a type, a description, an example, and a default unless required', () => {
     for (const c of components) {
       const fields = c.config.map((f) => f.name);
-      assert.deepEqual(fields.filter((n, i) => fields.indexOf(n) !== i), [], `${c.name}: config names must be unique`);
+      assert.deepEqual(
+        fields.filter((n, i) => fields.indexOf(n) !== i),
+        [],
+        `${c.name}: config names must be unique`,
+      );
       for (const f of c.config) {
         const where = `${c.name} ${f.name}`;
         assert.match(f.name, /^(--[a-z][a-z0-9-]*|[A-Z][A-Z0-9_]*)$/, `${where}: a --flag or an ENVIRONMENT_VARIABLE`);
         assert.ok(f.type, `${where} needs a type`);
         assert.ok(f.description.trim(), `${where} needs a description`);
         assert.ok(f.example.trim(), `${where} needs an example`);
-        assert.ok(f.required === true ? f.default === undefined : f.default !== undefined, `${where}: a default, or required`);
+        assert.ok(
+          f.required === true ? f.default === undefined : f.default !== undefined,
+          `${where}: a default, or required`,
+        );
       }
     }
   });
@@ -56,7 +71,8 @@ describe('the component registry', () => {
       for (const topic of [...c.input, ...c.output, ...(c.sideOutputs ?? [])]) {
         assert.ok(topics.has(topic), `${c.name}: topic ${topic} is not in schemas/catalogue.ts`);
       }
-      if (c.stateTopic) assert.ok(!topics.has(c.stateTopic), `${c.name}: its state topic is created by the runtime, not the catalogue`);
+      if (c.stateTopic)
+        assert.ok(!topics.has(c.stateTopic), `${c.name}: its state topic is created by the runtime, not the catalogue`);
     }
   });
 
@@ -69,7 +85,11 @@ describe('the component registry', () => {
         assert.ok(Object.hasOwn(parsed, f.name), `${where} is not a setting of core/config.ts`);
         if (f.default !== undefined && f.default !== '' && !isPlaceholder(f.default)) {
           const declared = parseConfig({ [f.name]: f.default }) as unknown as Record<string, unknown>;
-          assert.deepEqual(declared[f.name], defaults[f.name], `${where}: default ${f.default} is not core/config.ts's`);
+          assert.deepEqual(
+            declared[f.name],
+            defaults[f.name],
+            `${where}: default ${f.default} is not core/config.ts's`,
+          );
         }
         if (f.default === '') assert.deepEqual(defaults[f.name], [], `${where}: an empty default is an empty list`);
       }
@@ -77,25 +97,47 @@ describe('the component registry', () => {
   });
 
   it("declares only flags of the component's command", () => {
-    const commandFlags = { processor: Object.keys(processorOptions), sink: Object.keys(sinkOptions), source: [] as string[] };
+    const commandFlags = {
+      processor: Object.keys(processorOptions),
+      sink: Object.keys(sinkOptions),
+      source: [] as string[],
+    };
     for (const c of components) {
       for (const f of c.config.filter(isFlag)) {
-        assert.ok(commandFlags[c.kind].includes(f.name.slice(2)), `${c.name}: ${f.name} is not an option of millrace ${c.kind}`);
-        if (f.type === 'integer') assert.match(`${f.default ?? ''} ${f.example}`.trim(), /^\d+( \d+)?$/, `${c.name} ${f.name}: integers`);
+        assert.ok(
+          commandFlags[c.kind].includes(f.name.slice(2)),
+          `${c.name}: ${f.name} is not an option of millrace ${c.kind}`,
+        );
+        if (f.type === 'integer')
+          assert.match(`${f.default ?? ''} ${f.example}`.trim(), /^\d+( \d+)?$/, `${c.name} ${f.name}: integers`);
       }
     }
     // and every option a processor or sink takes is documented on each of them (--model only where used)
-    for (const c of components.filter((x) => x.kind === 'sink')) assert.deepEqual(c.config.filter(isFlag).map((f) => f.name.slice(2)).sort(), Object.keys(sinkOptions).sort(), c.name);
+    for (const c of components.filter((x) => x.kind === 'sink'))
+      assert.deepEqual(
+        c.config
+          .filter(isFlag)
+          .map((f) => f.name.slice(2))
+          .sort(),
+        Object.keys(sinkOptions).sort(),
+        c.name,
+      );
     for (const c of components.filter((x) => x.kind === 'processor')) {
       const documented = new Set(c.config.filter(isFlag).map((f) => f.name.slice(2)));
-      assert.deepEqual(Object.keys(processorOptions).filter((o) => o !== 'model' && !documented.has(o)), [], c.name);
+      assert.deepEqual(
+        Object.keys(processorOptions).filter((o) => o !== 'model' && !documented.has(o)),
+        [],
+        c.name,
+      );
     }
   });
 
   it('has a spec for every processor, sink and command-line source, and no more', () => {
     assert.deepEqual(namesOf('processor'), Object.keys(processors).sort());
     assert.deepEqual(namesOf('sink'), Object.keys(sinks).sort());
-    const runByCommand = components.filter((c) => c.kind === 'source' && c.runs === `millrace source ${c.name}`).map((c) => c.name);
+    const runByCommand = components
+      .filter((c) => c.kind === 'source' && c.runs === `millrace source ${c.name}`)
+      .map((c) => c.name);
     assert.deepEqual(runByCommand.sort(), Object.keys(sources).sort());
   });
 
@@ -104,7 +146,9 @@ describe('the component registry', () => {
       const required = c.config.filter((f) => f.required).map((f) => f.name.slice(2));
       const factory = processors[c.name]!;
       for (const flag of required) {
-        const given = Object.fromEntries(required.filter((r) => r !== flag).map((r) => [r, r === 'model' ? 'm' : 'some.topic.raw']));
+        const given = Object.fromEntries(
+          required.filter((r) => r !== flag).map((r) => [r, r === 'model' ? 'm' : 'some.topic.raw']),
+        );
         assert.throws(() => factory(given), new RegExp(`--${flag}`), `${c.name} without --${flag}`);
       }
       if (required.some((r) => r === 'input' || r === 'output')) continue;
@@ -128,7 +172,9 @@ describe('the component registry', () => {
   it('refuses an unknown name, naming it and the known ones', () => {
     assert.throws(
       () => componentByName('frobnicate'),
-      (error: Error) => error instanceof UnknownComponentError && /unknown component "frobnicate"; known: .*finance-scoring/.test(error.message),
+      (error: Error) =>
+        error instanceof UnknownComponentError &&
+        /unknown component "frobnicate"; known: .*finance-scoring/.test(error.message),
     );
   });
 });

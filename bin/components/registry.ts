@@ -30,6 +30,7 @@ export class UnknownComponentError extends MillraceError {
  */
 export function componentByName(name: string, list: readonly ComponentSpec[] = components): ComponentSpec {
   const found = list.find((c) => c.name === name);
-  if (!found) throw new UnknownComponentError(`unknown component "${name}"; known: ${list.map((c) => c.name).join(', ')}`);
+  if (!found)
+    throw new UnknownComponentError(`unknown component "${name}"; known: ${list.map((c) => c.name).join(', ')}`);
   return found;
 }

@@ -13,7 +13,8 @@ import { copied, eventTime } from './columns.ts';
  */
 export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink<ClassifiedRow>({
   name: 'catalog-rows-clickhouse',
-  description: "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",
+  description:
+    "Classified product rows into ClickHouse: the `catalog_rows` analytics view, uploads' progress and their result files.",
   topic: 'catalog.rows.classified',
   target: 'clickhouse',
   table: 'catalog_rows',

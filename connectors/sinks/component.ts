@@ -38,26 +38,44 @@ export function sinkComponent<T>(sink: SinkSpec<T>): ComponentSpec {
     runs: `millrace sink ${spec.name}`,
     config: [
       { name: '--topic', type: 'topic', default: spec.topic, description: 'the topic read', example: spec.topic },
-      { name: '--table', type: 'identifier', default: spec.table, description: `the ${target} table written (it must have the sink's columns)`, example: `${spec.table}_copy` },
+      {
+        name: '--table',
+        type: 'identifier',
+        default: spec.table,
+        description: `the ${target} table written (it must have the sink's columns)`,
+        example: `${spec.table}_copy`,
+      },
       {
         name: '--as',
         type: 'string',
         default: spec.name,
-        description: 'run under another name: its own consumer group (`millrace.sink.<name>`), stored offsets, DLQ stage and metrics label',
+        description:
+          'run under another name: its own consumer group (`millrace.sink.<name>`), stored offsets, DLQ stage and metrics label',
         example: `${spec.name}-backfill`,
       },
-      { name: '--max-rows', type: 'integer', default: String(spec.batch.maxRows), description: 'most records one write holds', example: '2000' },
-      { name: '--max-ms', type: 'integer', default: String(spec.batch.maxMs), description: 'a quiet topic is written at least this often (ms)', example: '500' },
+      {
+        name: '--max-rows',
+        type: 'integer',
+        default: String(spec.batch.maxRows),
+        description: 'most records one write holds',
+        example: '2000',
+      },
+      {
+        name: '--max-ms',
+        type: 'integer',
+        default: String(spec.batch.maxMs),
+        description: 'a quiet topic is written at least this often (ms)',
+        example: '500',
+      },
       {
         name: '--session-timeout-ms',
         type: 'integer',
         default: String(spec.consumer.sessionTimeoutMs),
-        description: "a member silent this long loses its partitions (at least 6000); shorter moves a killed sink's partitions sooner",
+        description:
+          "a member silent this long loses its partitions (at least 6000); shorter moves a killed sink's partitions sooner",
         example: '10000',
       },
-      ...(spec.target === 'postgres'
-        ? [POSTGRES_URL]
-        : [CLICKHOUSE_URL, CLICKHOUSE_DATABASE]),
+      ...(spec.target === 'postgres' ? [POSTGRES_URL] : [CLICKHOUSE_URL, CLICKHOUSE_DATABASE]),
       ...METRICS_FIELDS,
     ],
     example: [

@@ -34,7 +34,8 @@ const columns = {
  */
 export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink<ScoreRecord>({
   name: 'finance-scores-postgres',
-  description: "Default-probability scores into Postgres: the entities the predictions and companies API reads, and what marks a bulk job's rows as scored.",
+  description:
+    "Default-probability scores into Postgres: the entities the predictions and companies API reads, and what marks a bulk job's rows as scored.",
   topic: 'finance.statements.scored',
   target: 'postgres',
   table: 'finance_scores',

@@ -44,9 +44,14 @@ export function withOverrides<T>(spec: SinkSpec<T>, overrides: SinkOverrides): S
   return { ...spec, ...defined };
 }
 
-export function writerFor<T>(spec: SinkSpec<T>, clients: { postgres?: pg.Pool; clickhouse?: ClickHouseClient } = {}): SinkWriter {
+export function writerFor<T>(
+  spec: SinkSpec<T>,
+  clients: { postgres?: pg.Pool; clickhouse?: ClickHouseClient } = {},
+): SinkWriter {
   const resolved = checkSpec(spec);
-  return resolved.target === 'postgres' ? new PostgresWriter(resolved, clients.postgres) : new ClickHouseWriter(resolved, clients.clickhouse);
+  return resolved.target === 'postgres'
+    ? new PostgresWriter(resolved, clients.postgres)
+    : new ClickHouseWriter(resolved, clients.clickhouse);
 }
 
 /** Runs a sink with the writer of its target. */

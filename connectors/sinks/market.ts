@@ -45,7 +45,8 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink<QuoteRecord>
  */
 export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink<EnrichedQuote>({
   name: 'market-indicators-clickhouse',
-  description: 'Enriched bars (returns, moving averages, volatility, RSI) into ClickHouse: the indicators API reads them.',
+  description:
+    'Enriched bars (returns, moving averages, volatility, RSI) into ClickHouse: the indicators API reads them.',
   topic: 'market.quotes.enriched',
   target: 'clickhouse',
   table: 'market_indicators',
@@ -69,7 +70,8 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink<Enrich
  */
 export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink<EnrichedQuote>({
   name: 'market-latest-postgres',
-  description: "The latest enriched bar of each symbol into Postgres, keyed by tenant and symbol: bars come in order per symbol and market-features enriches only bars newer than the symbol's last, so the upsert keeps the newest.",
+  description:
+    "The latest enriched bar of each symbol into Postgres, keyed by tenant and symbol: bars come in order per symbol and market-features enriches only bars newer than the symbol's last, so the upsert keeps the newest.",
   topic: 'market.quotes.enriched',
   target: 'postgres',
   table: 'market_latest',

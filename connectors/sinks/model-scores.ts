@@ -39,7 +39,8 @@ export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink<ActiveS
  */
 export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink<ShadowScore>({
   name: 'model-shadow-scores-clickhouse',
-  description: "Shadow model versions' scores, each with the active version's score of the same record, into ClickHouse: what the version comparison (GET /v1/models/{id}/versions/{v}/comparison) counts.",
+  description:
+    "Shadow model versions' scores, each with the active version's score of the same record, into ClickHouse: what the version comparison (GET /v1/models/{id}/versions/{v}/comparison) counts.",
   topic: 'samples.flights.shadow',
   target: 'clickhouse',
   table: 'model_shadow_scores',

@@ -19,7 +19,8 @@ const columns = {
  */
 export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink<SampleFlight>({
   name: 'samples-flights-clickhouse',
-  description: 'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
+  description:
+    'The sample flights, as produced, into ClickHouse: the `flights` analytics view and the training datasets of tabular models read them.',
   topic: 'samples.flights.raw',
   target: 'clickhouse',
   table: 'samples_flights',

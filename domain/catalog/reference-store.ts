@@ -47,7 +47,11 @@ export class ReferenceStore {
    * The genre the k nearest references vote for, each vote weighted by its similarity; undefined
    * when none is at least `minSimilarity` alike. Confidence: the winner's share of the votes.
    */
-  vote(text: string, k = 5, minSimilarity = 0.3): { genre: string; confidence: number; neighbours: Neighbour[] } | undefined {
+  vote(
+    text: string,
+    k = 5,
+    minSimilarity = 0.3,
+  ): { genre: string; confidence: number; neighbours: Neighbour[] } | undefined {
     const neighbours = this.nearest(text, k).filter((n) => n.similarity >= minSimilarity);
     if (neighbours.length === 0) return undefined;
     const votes = new Map<string, number>();

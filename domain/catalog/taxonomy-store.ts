@@ -30,9 +30,18 @@ export function parseTaxonomyRef(ref: string): { id: string; version?: number } 
   return { id: match[1]!, version: match[2] === undefined ? undefined : Number(match[2]) };
 }
 
-export async function saveTaxonomy(db: Pool, tenantId: string, id: string, taxonomy: Taxonomy, references: readonly Reference[]): Promise<StoredTaxonomy> {
+export async function saveTaxonomy(
+  db: Pool,
+  tenantId: string,
+  id: string,
+  taxonomy: Taxonomy,
+  references: readonly Reference[],
+): Promise<StoredTaxonomy> {
   const unknown = references.find((r) => !taxonomy.genres.includes(r.genre));
-  if (unknown) throw new TaxonomyNotFoundError(`reference "${unknown.text}" has genre ${JSON.stringify(unknown.genre)}, which the taxonomy does not list`);
+  if (unknown)
+    throw new TaxonomyNotFoundError(
+      `reference "${unknown.text}" has genre ${JSON.stringify(unknown.genre)}, which the taxonomy does not list`,
+    );
   return inTransaction(db, async (client) => {
     // serialises concurrent saves of one taxonomy: each gets its own version number
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taxonomy:${tenantId}:${id}`]);
@@ -61,7 +70,8 @@ export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Pro
       ORDER BY version DESC LIMIT 1`,
     [tenantId, id, version ?? null],
   );
-  if (!rows[0]) throw new TaxonomyNotFoundError(`taxonomy ${ref} does not exist for tenant ${tenantId}`, { status: 404 });
+  if (!rows[0])
+    throw new TaxonomyNotFoundError(`taxonomy ${ref} does not exist for tenant ${tenantId}`, { status: 404 });
   const { rows: references } = await db.query<Reference>(
     'SELECT text, genre FROM catalog_references WHERE tenant_id = $1 AND taxonomy_id = $2 AND version = $3',
     [tenantId, id, rows[0].version],

@@ -10,10 +10,15 @@ import { normalise } from '../../models/text-classifier/normalise.ts';
 import type { AttributeMatch } from '../../schemas/records/catalog.ts';
 
 const name = z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters');
-const distinct = (what: string) => (values: string[]) => new Set(values.map(normalise)).size === values.length || `${what} must be distinct (after normalisation)`;
+const distinct = (what: string) => (values: string[]) =>
+  new Set(values.map(normalise)).size === values.length || `${what} must be distinct (after normalisation)`;
 
 export const taxonomySchema = z.object({
-  genres: z.array(name).min(1, 'at least one genre').max(10_000).refine((v) => distinct('genres')(v) === true, { message: 'genres must be distinct (after normalisation)' }),
+  genres: z
+    .array(name)
+    .min(1, 'at least one genre')
+    .max(10_000)
+    .refine((v) => distinct('genres')(v) === true, { message: 'genres must be distinct (after normalisation)' }),
   attributes: z
     .record(name, z.array(name).min(1, 'at least one value').max(10_000))
     .default({})
@@ -27,7 +32,6 @@ export const taxonomySchema = z.object({
 
 export type Taxonomy = z.infer<typeof taxonomySchema>;
 
-
 /** Shortest one-word value matched fuzzily: "tv"/"to" are one edit apart and mean nothing alike. */
 const FUZZY_MIN_LENGTH = 5;
 const FUZZY_MIN_SCORE = 0.8;
@@ -37,7 +41,10 @@ export class AttributeMatcher {
   private readonly groups: [group: string, values: { value: string; words: string }[]][];
 
   constructor(taxonomy: Taxonomy) {
-    this.groups = Object.entries(taxonomy.attributes).map(([group, values]) => [group, values.map((value) => ({ value, words: normalise(value) }))]);
+    this.groups = Object.entries(taxonomy.attributes).map(([group, values]) => [
+      group,
+      values.map((value) => ({ value, words: normalise(value) })),
+    ]);
   }
 
   /** The best value per group found in the text (groups with none are absent). */
@@ -51,7 +58,8 @@ export class AttributeMatcher {
       for (const { value, words: phrase } of values) {
         if (phrase && padded.includes(` ${phrase} `)) {
           // the longest exact phrase wins: "dark blue" over "blue"
-          if (!best || best.rule !== 'exact' || phrase.length > normalise(best.value).length) best = { value, rule: 'exact', score: 1 };
+          if (!best || best.rule !== 'exact' || phrase.length > normalise(best.value).length)
+            best = { value, rule: 'exact', score: 1 };
           continue;
         }
         if (best?.rule === 'exact' || phrase.includes(' ') || phrase.length < FUZZY_MIN_LENGTH) continue;

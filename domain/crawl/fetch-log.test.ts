@@ -3,7 +3,17 @@ import { describe, it } from 'node:test';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { FetchLog, type FetchLogEntry } from './fetch-log.ts';
 
-const entry = (url: string): FetchLogEntry => ({ crawl: 'c', url, final_url: url, status: 200, bytes: 1, ms: 1, attempt: 1, outcome: 'ok', fetched_at: new Date(0) });
+const entry = (url: string): FetchLogEntry => ({
+  crawl: 'c',
+  url,
+  final_url: url,
+  status: 200,
+  bytes: 1,
+  ms: 1,
+  attempt: 1,
+  outcome: 'ok',
+  fetched_at: new Date(0),
+});
 
 /** Records what is inserted; the first `failures` inserts fail, as when ClickHouse is away. */
 function clickhouse(failures: number) {

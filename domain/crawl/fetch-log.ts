@@ -5,7 +5,8 @@
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 
-export type Outcome = 'ok' | 'http_error' | 'robots' | 'too_large' | 'content_type' | 'redirects' | 'timeout' | 'network' | 'refused';
+export type Outcome =
+  'ok' | 'http_error' | 'robots' | 'too_large' | 'content_type' | 'redirects' | 'timeout' | 'network' | 'refused';
 
 export interface FetchLogEntry {
   crawl: string;
@@ -39,11 +40,13 @@ export class FetchLog {
     const batch = this.pending;
     this.pending = [];
     // after the previous write, whether or not it failed: one failed insert must not fail every later flush
-    this.flushing = this.flushing.catch(() => undefined).then(async () => {
-      if (batch.length === 0) return;
-      const values = batch.map((e) => ({ ...e, fetched_at: Math.floor(e.fetched_at.getTime() / 1000) }));
-      await this.clickhouse.insert({ table: 'fetch_log', values, format: 'JSONEachRow' });
-    });
+    this.flushing = this.flushing
+      .catch(() => undefined)
+      .then(async () => {
+        if (batch.length === 0) return;
+        const values = batch.map((e) => ({ ...e, fetched_at: Math.floor(e.fetched_at.getTime() / 1000) }));
+        await this.clickhouse.insert({ table: 'fetch_log', values, format: 'JSONEachRow' });
+      });
     return this.flushing;
   }
 

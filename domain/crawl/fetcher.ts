@@ -62,7 +62,10 @@ export class FetchError extends MillraceError {
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 // robots-parser is CommonJS (`module.exports = fn`); its typings describe an ES default export
-const robotsParser = robotsParserModule as unknown as (url: string, robotsTxt: string) => { isAllowed(url: string, ua?: string): boolean | undefined };
+const robotsParser = robotsParserModule as unknown as (
+  url: string,
+  robotsTxt: string,
+) => { isAllowed(url: string, ua?: string): boolean | undefined };
 
 export class Fetcher {
   private readonly queues = new Map<string, PQueue>();
@@ -104,7 +107,11 @@ export class Fetcher {
       try {
         const fetched = await this.queueFor(url).add(() => this.attempt(url, attempt, crawl));
         if (!accept.some((type) => fetched.contentType.startsWith(type))) {
-          throw new FetchError('content_type', `${url} is ${fetched.contentType || 'untyped'}, expected ${accept.join(' or ')}`, fetched.status);
+          throw new FetchError(
+            'content_type',
+            `${url} is ${fetched.contentType || 'untyped'}, expected ${accept.join(' or ')}`,
+            fetched.status,
+          );
         }
         return fetched;
       } catch (error) {
@@ -187,7 +194,10 @@ export class Fetcher {
     if (RETRYABLE.has(status)) {
       this.record(crawl, url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
       const retryAfter = Number(response.headers['retry-after']);
-      throw new RetryableError(new FetchError('http_error', `${url} answered ${status}`, status), Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+      throw new RetryableError(
+        new FetchError('http_error', `${url} answered ${status}`, status),
+        Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+      );
     }
     if (status >= 400) {
       this.record(crawl, url, finalUrl, status, body.length, elapsed(), attempt, 'http_error');
@@ -237,8 +247,27 @@ export class Fetcher {
     return rules;
   }
 
-  private record(crawl: string, url: string, finalUrl: string, status: number, bytes: number, ms: number, attempt: number, outcome: Outcome): void {
-    this.options.log.record({ crawl, url, final_url: finalUrl, status, bytes, ms, attempt, outcome, fetched_at: new Date() });
+  private record(
+    crawl: string,
+    url: string,
+    finalUrl: string,
+    status: number,
+    bytes: number,
+    ms: number,
+    attempt: number,
+    outcome: Outcome,
+  ): void {
+    this.options.log.record({
+      crawl,
+      url,
+      final_url: finalUrl,
+      status,
+      bytes,
+      ms,
+      attempt,
+      outcome,
+      fetched_at: new Date(),
+    });
   }
 }
 

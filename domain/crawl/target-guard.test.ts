@@ -4,12 +4,33 @@ import { parseConfig } from '../../core/config.ts';
 import { guardedLookup, isPublicAddress, refusalOf } from './target-guard.ts';
 
 const resolve = (host: string, allowed: string[]) =>
-  new Promise<string>((done) => guardedLookup(allowed)(host, {}, (error, address) => done(error ? `refused: ${error.message}` : String(address))));
+  new Promise<string>((done) =>
+    guardedLookup(allowed)(host, {}, (error, address) => done(error ? `refused: ${error.message}` : String(address))),
+  );
 
 describe('crawl target guard', () => {
   it('tells public addresses from loopback, private, link-local and mapped ones', () => {
-    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '172.32.0.1', '100.128.0.1']) assert.equal(isPublicAddress(address), true, address);
-    for (const address of ['127.0.0.1', '10.1.2.3', '172.16.5.4', '192.168.0.1', '169.254.169.254', '100.64.1.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', '::7f00:1', '::ffff:127.0.0.1', 'fe80::1', 'fd12::1', 'ff02::1', 'not an ip']) {
+    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '172.32.0.1', '100.128.0.1'])
+      assert.equal(isPublicAddress(address), true, address);
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.5.4',
+      '192.168.0.1',
+      '169.254.169.254',
+      '100.64.1.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      '::7f00:1',
+      '::ffff:127.0.0.1',
+      'fe80::1',
+      'fd12::1',
+      'ff02::1',
+      'not an ip',
+    ]) {
       assert.equal(isPublicAddress(address), false, address);
     }
   });
@@ -27,7 +48,11 @@ describe('crawl target guard', () => {
   });
 
   it('CRAWL_ALLOWED_HOSTS is a comma-separated list, IPv6 with or without brackets', () => {
-    assert.deepEqual(parseConfig({ CRAWL_ALLOWED_HOSTS: ' 127.0.0.1, Fixture.Local ,[::1]' }).CRAWL_ALLOWED_HOSTS, ['127.0.0.1', 'fixture.local', '::1']);
+    assert.deepEqual(parseConfig({ CRAWL_ALLOWED_HOSTS: ' 127.0.0.1, Fixture.Local ,[::1]' }).CRAWL_ALLOWED_HOSTS, [
+      '127.0.0.1',
+      'fixture.local',
+      '::1',
+    ]);
     assert.deepEqual(parseConfig({}).CRAWL_ALLOWED_HOSTS, []);
   });
 });

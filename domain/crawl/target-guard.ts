@@ -48,7 +48,11 @@ export function isPublicAddress(address: string): boolean {
 }
 
 /** A host as compared with the allowance: lower case, no IPv6 brackets, no trailing dot (`localhost.`). */
-const hostOf = (hostname: string) => hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+const hostOf = (hostname: string) =>
+  hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
 
 const internalHostMessage = (host: string, address: string) =>
   `${host} is ${address === host ? 'a' : `${address}, a`} loopback, private or link-local address (allow it with CRAWL_ALLOWED_HOSTS)`;
@@ -61,7 +65,8 @@ export async function refusalOf(url: string, allowedHosts: readonly string[]): P
   } catch {
     return `${JSON.stringify(url.slice(0, 200))} is not a URL`;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `${parsed.protocol} URLs are not fetched, only http and https`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return `${parsed.protocol} URLs are not fetched, only http and https`;
   if (parsed.username || parsed.password) return 'URLs with credentials are not fetched';
   const host = hostOf(parsed.hostname);
   if (allowedHosts.includes(host)) return undefined;
@@ -81,7 +86,12 @@ export function guardedLookup(allowedHosts: readonly string[]): LookupFunction {
       if (error) return callback(error, '', 0);
       const host = hostOf(hostname);
       const internal = allowedHosts.includes(host) ? undefined : addresses.find((a) => !isPublicAddress(a.address));
-      if (internal) return callback(Object.assign(new Error(internalHostMessage(host, internal.address)), { code: 'EREFUSEDTARGET' }), '', 0);
+      if (internal)
+        return callback(
+          Object.assign(new Error(internalHostMessage(host, internal.address)), { code: 'EREFUSEDTARGET' }),
+          '',
+          0,
+        );
       if (options.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });

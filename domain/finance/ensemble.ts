@@ -25,7 +25,10 @@ export const DEFAULT_THRESHOLDS: RiskThresholds = Object.freeze({ medium: 0.01, 
 const probability = z.number({ error: 'expected a number' }).gt(0, 'expected > 0').lt(1, 'expected < 1');
 const thresholdsSchema = z
   .object({ medium: probability, high: probability, critical: probability })
-  .refine((t) => t.medium < t.high && t.high < t.critical, { message: 'expected medium < high < critical', path: ['high'] });
+  .refine((t) => t.medium < t.high && t.high < t.critical, {
+    message: 'expected medium < high < critical',
+    path: ['high'],
+  });
 
 /** Overrides on the defaults, checked: each in (0, 1) and increasing. */
 export function riskThresholds(overrides: Partial<RiskThresholds> = {}): RiskThresholds {

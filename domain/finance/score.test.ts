@@ -18,7 +18,14 @@ const SCHEMAS_DIR = path.resolve(MODELS_DIR, '../../schemas');
 // The formulas as the papers give them, written here apart from the graphs they check.
 
 function ohlsonReference(s: Statement) {
-  const { total_assets: ta, total_liabilities: tl, current_assets: ca, current_liabilities: cl, net_income: ni, net_income_prev: ni1 } = s;
+  const {
+    total_assets: ta,
+    total_liabilities: tl,
+    current_assets: ca,
+    current_liabilities: cl,
+    net_income: ni,
+    net_income_prev: ni1,
+  } = s;
   const oeneg = tl > ta ? 1 : 0;
   const intwo = ni < 0 && ni1 < 0 ? 1 : 0;
   const chin = ni === 0 && ni1 === 0 ? 0 : (ni - ni1) / (Math.abs(ni) + Math.abs(ni1));
@@ -44,7 +51,11 @@ function erf(x: number): number {
 }
 
 function zmijewskiReference(s: Statement) {
-  const x = -4.336 - (4.513 * s.net_income) / s.total_assets + (5.679 * s.total_liabilities) / s.total_assets + (0.004 * s.current_assets) / s.current_liabilities;
+  const x =
+    -4.336 -
+    (4.513 * s.net_income) / s.total_assets +
+    (5.679 * s.total_liabilities) / s.total_assets +
+    (0.004 * s.current_assets) / s.current_liabilities;
   return { score: x, probability: 0.5 * (1 + erf(x / Math.SQRT2)) };
 }
 
@@ -60,7 +71,11 @@ function altmanReference(s: Statement) {
   return { score: z, probability: 1 / (1 + Math.exp((Math.log(19) / 0.59) * (z - 2.4))) };
 }
 
-const references = { 'ohlson-1980-model1': ohlsonReference, 'zmijewski-1984': zmijewskiReference, 'altman-1968': altmanReference };
+const references = {
+  'ohlson-1980-model1': ohlsonReference,
+  'zmijewski-1984': zmijewskiReference,
+  'altman-1968': altmanReference,
+};
 
 const healthy = {
   period: 'annual',
@@ -86,8 +101,27 @@ const edgeCases = [
   { net_income: 25, net_income_prev: -25 },
   { total_liabilities: 1400 },
   { total_liabilities: 1000 },
-  { total_liabilities: 1400, net_income: -200, net_income_prev: -150, retained_earnings: -900, ebit: -120, market_value_equity: 0 },
-  { total_assets: 0.5, total_liabilities: 0.2, current_assets: 0.1, current_liabilities: 0.3, net_income: 0.01, net_income_prev: 0.02, funds_from_operations: 0.01, retained_earnings: 0.1, ebit: 0.02, market_value_equity: 3, sales: 0.4 },
+  {
+    total_liabilities: 1400,
+    net_income: -200,
+    net_income_prev: -150,
+    retained_earnings: -900,
+    ebit: -120,
+    market_value_equity: 0,
+  },
+  {
+    total_assets: 0.5,
+    total_liabilities: 0.2,
+    current_assets: 0.1,
+    current_liabilities: 0.3,
+    net_income: 0.01,
+    net_income_prev: 0.02,
+    funds_from_operations: 0.01,
+    retained_earnings: 0.1,
+    ebit: 0.02,
+    market_value_equity: 3,
+    sales: 0.4,
+  },
   { total_assets: 2e6, total_liabilities: 1.5e6, current_assets: 5e5, current_liabilities: 6e5 },
   { price_level_index: 250 },
   { period: 'quarterly' },
@@ -127,7 +161,9 @@ const generatedStatement = fc
     price_level_index: pi,
   }));
 
-const statements: Statement[] = [...fc.sample(generatedStatement, { numRuns: 2000, seed: 1980 }), ...edgeCases].map(parseStatement);
+const statements: Statement[] = [...fc.sample(generatedStatement, { numRuns: 2000, seed: 1980 }), ...edgeCases].map(
+  parseStatement,
+);
 
 const close = (actual: number, expected: number) => Number.isFinite(actual) && Math.abs(actual - expected) <= TOLERANCE;
 
@@ -154,8 +190,14 @@ describe('finance models: the ONNX graphs against the published formulas', () =>
       assert.equal(outputs.score.length, statements.length);
       statements.forEach((s, i) => {
         const expected = reference(s);
-        assert.ok(close(outputs.score[i]!, expected.score), `row ${i} ${JSON.stringify(s)}: score ${outputs.score[i]} != ${expected.score}`);
-        assert.ok(close(outputs.probability[i]!, expected.probability), `row ${i}: probability ${outputs.probability[i]} != ${expected.probability}`);
+        assert.ok(
+          close(outputs.score[i]!, expected.score),
+          `row ${i} ${JSON.stringify(s)}: score ${outputs.score[i]} != ${expected.score}`,
+        );
+        assert.ok(
+          close(outputs.probability[i]!, expected.probability),
+          `row ${i}: probability ${outputs.probability[i]} != ${expected.probability}`,
+        );
       });
     });
   }
@@ -180,7 +222,10 @@ describe('finance ensemble and risk category', () => {
     scores.forEach((score, i) => {
       const s = statements[i]!;
       const [o, x, z] = [ohlsonReference(s), zmijewskiReference(s), altmanReference(s)];
-      const expected = s.period === 'annual' ? (o.probability + x.probability) / 2 : (o.probability + x.probability + z.probability) / 3;
+      const expected =
+        s.period === 'annual'
+          ? (o.probability + x.probability) / 2
+          : (o.probability + x.probability + z.probability) / 3;
       kinds.add(score.kind);
       assert.equal(score.kind, s.period);
       assert.ok(close(score.ohlson_probability, o.probability));
@@ -252,7 +297,13 @@ describe('finance statements refused before scoring', () => {
     );
 
   it('refuses a zero or negative denominator, naming it', () => {
-    for (const field of ['total_assets', 'total_liabilities', 'current_assets', 'current_liabilities', 'price_level_index']) {
+    for (const field of [
+      'total_assets',
+      'total_liabilities',
+      'current_assets',
+      'current_liabilities',
+      'price_level_index',
+    ]) {
       refuses({ [field]: 0 }, field, /must be > 0/);
       refuses({ [field]: -1 }, field, /must be > 0/);
     }
@@ -260,9 +311,20 @@ describe('finance statements refused before scoring', () => {
   });
 
   it('refuses a non-finite, missing or non-numeric field, naming it', () => {
-    const bad = fc.constantFrom<unknown>(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, undefined, null, '12', {});
+    const bad = fc.constantFrom<unknown>(
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      undefined,
+      null,
+      '12',
+      {},
+    );
     const field = fc.constantFrom(...Object.keys(healthy).filter((k) => k !== 'period' && k !== 'price_level_index'));
-    fc.assert(fc.property(field, bad, (name, value) => refuses({ [name]: value }, name, /expected a finite number/)), { seed: 1984, numRuns: 300 });
+    fc.assert(
+      fc.property(field, bad, (name, value) => refuses({ [name]: value }, name, /expected a finite number/)),
+      { seed: 1984, numRuns: 300 },
+    );
     refuses({ price_level_index: Number.NaN }, 'price_level_index');
     refuses({ period: 'monthly' }, 'period');
   });
@@ -300,10 +362,16 @@ describe('finance model files and manifest', () => {
 
   it("documents the Altman mapping, whose anchors are the curve's values at the zone boundaries", () => {
     const raw = JSON.parse(readFileSync(path.join(MODELS_DIR, MANIFEST_FILE), 'utf8'));
-    const { z0, k, anchors, justification } = raw.models.find((m: { id: string }) => m.id === 'altman-1968').probability_mapping;
+    const { z0, k, anchors, justification } = raw.models.find(
+      (m: { id: string }) => m.id === 'altman-1968',
+    ).probability_mapping;
     assert.ok(justification.length > 200);
-    assert.deepEqual(anchors.map((a: { z: number }) => a.z), [1.81, 2.4, 2.99]);
-    for (const { z, probability } of anchors) assert.ok(Math.abs(1 / (1 + Math.exp(k * (z - z0))) - probability) < 1e-12, `Z = ${z}`);
+    assert.deepEqual(
+      anchors.map((a: { z: number }) => a.z),
+      [1.81, 2.4, 2.99],
+    );
+    for (const { z, probability } of anchors)
+      assert.ok(Math.abs(1 / (1 + Math.exp(k * (z - z0))) - probability) < 1e-12, `Z = ${z}`);
   });
 
   it('are what build.ts writes, byte for byte (committed files are up to date, the build is deterministic)', () => {
@@ -316,12 +384,16 @@ describe('finance model files and manifest', () => {
 
   it('refuses to load a model file that is not the one the manifest names', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'millrace-finance-tampered-'));
-    for (const file of [MANIFEST_FILE, ...manifest.models.map((m) => m.file)]) copyFileSync(path.join(MODELS_DIR, file), path.join(dir, file));
+    for (const file of [MANIFEST_FILE, ...manifest.models.map((m) => m.file)])
+      copyFileSync(path.join(MODELS_DIR, file), path.join(dir, file));
     const target = manifest.models[0]!;
     const bytes = readFileSync(path.join(dir, target.file));
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(path.join(dir, target.file), bytes);
-    assert.throws(() => readModel(dir, target), new RegExp(`${target.file}: sha256 [0-9a-f]{64} is not the manifest's`));
+    assert.throws(
+      () => readModel(dir, target),
+      new RegExp(`${target.file}: sha256 [0-9a-f]{64} is not the manifest's`),
+    );
     await assert.rejects(FinanceScorer.load({ dir }), /is not the manifest's/);
   });
 });
@@ -329,7 +401,14 @@ describe('finance model files and manifest', () => {
 describe('finance.statements.scored.avsc', () => {
   it('is a valid catalogue schema and takes a score with its envelope', async () => {
     const [topic] = resolveCatalogue(
-      [{ name: 'finance.statements.scored', partitions: 6, cleanup: { policy: 'delete', retentionMs: 1000 }, schema: 'finance.statements.scored.avsc' }],
+      [
+        {
+          name: 'finance.statements.scored',
+          partitions: 6,
+          cleanup: { policy: 'delete', retentionMs: 1000 },
+          schema: 'finance.statements.scored.avsc',
+        },
+      ],
       SCHEMAS_DIR,
     );
     const [score] = await scorer.score([statements[0]!]);

@@ -12,7 +12,6 @@ import { altmanZone, ensembleProbability, riskCategory, riskThresholds, type Ris
 import type { Statement } from './statement.ts';
 import { STATEMENT_AMOUNTS, type FinanceScore } from '../../schemas/records/finance.ts';
 
-
 export interface ScorerOptions {
   /** where manifest.json and the .onnx files are; models/finance by default */
   dir?: string;
@@ -82,13 +81,18 @@ export class FinanceScorer {
   async run(statements: readonly Statement[]): Promise<Map<string, Outputs>> {
     const width = STATEMENT_AMOUNTS.length;
     const data = new Float64Array(statements.length * width);
-    statements.forEach((statement, row) => STATEMENT_AMOUNTS.forEach((column, c) => (data[row * width + c] = statement[column])));
+    statements.forEach((statement, row) =>
+      STATEMENT_AMOUNTS.forEach((column, c) => (data[row * width + c] = statement[column])),
+    );
     const feeds = { [INPUT_NAME]: new Tensor('float64', data, [statements.length, width]) };
     const outputs = new Map<string, Outputs>();
     // one after another: runs in parallel would take more cores than the session options allow
     for (const [id, { session, scoreOutput }] of this.sessions) {
       const result = await session.run(feeds);
-      outputs.set(id, { score: result[scoreOutput]!.data as Float64Array, probability: result.probability!.data as Float64Array });
+      outputs.set(id, {
+        score: result[scoreOutput]!.data as Float64Array,
+        probability: result.probability!.data as Float64Array,
+      });
     }
     return outputs;
   }

@@ -57,19 +57,29 @@ const RATIOS: [StatementAmount | 'working_capital', StatementAmount][] = [
   ['sales', 'total_assets'],
 ];
 
-const statementSchema = fields.superRefine((s, ctx) => {
-  for (const [numerator, denominator] of RATIOS) {
-    const top = numerator === 'working_capital' ? s.current_assets - s.current_liabilities : s[numerator];
-    const ratio = top / s[denominator];
-    if (!(Math.abs(ratio) <= MAX_RATIO)) {
-      ctx.addIssue({ code: 'custom', path: [denominator], message: `too small beside ${numerator}: the ratio ${ratio} is beyond ±${MAX_RATIO.toExponential()}` });
+const statementSchema = fields
+  .superRefine((s, ctx) => {
+    for (const [numerator, denominator] of RATIOS) {
+      const top = numerator === 'working_capital' ? s.current_assets - s.current_liabilities : s[numerator];
+      const ratio = top / s[denominator];
+      if (!(Math.abs(ratio) <= MAX_RATIO)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [denominator],
+          message: `too small beside ${numerator}: the ratio ${ratio} is beyond ±${MAX_RATIO.toExponential()}`,
+        });
+      }
     }
-  }
-  // the size term takes a logarithm, so its argument must not vanish either
-  if (!(s.total_assets / s.price_level_index >= 1 / MAX_RATIO)) {
-    ctx.addIssue({ code: 'custom', path: ['total_assets'], message: `too small beside price_level_index for ln(100 * total_assets / price_level_index)` });
-  }
-}).brand<'ValidStatement'>();
+    // the size term takes a logarithm, so its argument must not vanish either
+    if (!(s.total_assets / s.price_level_index >= 1 / MAX_RATIO)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['total_assets'],
+        message: `too small beside price_level_index for ln(100 * total_assets / price_level_index)`,
+      });
+    }
+  })
+  .brand<'ValidStatement'>();
 
 /** A statement that passed `parseStatement`: the scorer takes nothing else. */
 export type Statement = z.infer<typeof statementSchema>;
@@ -79,5 +89,8 @@ export function parseStatement(input: unknown): Statement {
   const result = statementSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new StatementInvalidError(issue.path.length > 0 ? issue.path.map(String).join('.') : 'statement', issue.message);
+  throw new StatementInvalidError(
+    issue.path.length > 0 ? issue.path.map(String).join('.') : 'statement',
+    issue.message,
+  );
 }

@@ -8,7 +8,8 @@ export const DHASH_HEIGHT = 8;
 
 /** The 64-bit dHash of 9x8 grey levels in row order. */
 export function dHash(grey: ArrayLike<number>): bigint {
-  if (grey.length !== DHASH_WIDTH * DHASH_HEIGHT) throw new RangeError(`dHash needs ${DHASH_WIDTH * DHASH_HEIGHT} grey levels, got ${grey.length}`);
+  if (grey.length !== DHASH_WIDTH * DHASH_HEIGHT)
+    throw new RangeError(`dHash needs ${DHASH_WIDTH * DHASH_HEIGHT} grey levels, got ${grey.length}`);
   let hash = 0n;
   for (let y = 0; y < DHASH_HEIGHT; y++) {
     for (let x = 0; x < DHASH_WIDTH - 1; x++) {

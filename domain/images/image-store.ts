@@ -18,7 +18,8 @@ import { toSigned64 } from './dhash.ts';
 import { extensionOf, type ImageFormat } from './image-format.ts';
 
 /** The root of the dataset folders (the API reports them, the processor writes them). */
-export const datasetsDirOf = (config: Config): string => config.CRAWL_DATASETS_DIR ?? path.join(config.MILLRACE_HOME, 'datasets');
+export const datasetsDirOf = (config: Config): string =>
+  config.CRAWL_DATASETS_DIR ?? path.join(config.MILLRACE_HOME, 'datasets');
 
 export type RejectReason = 'download_failed' | 'unknown_format' | 'format_not_allowed' | 'corrupt' | 'too_small';
 
@@ -40,8 +41,27 @@ export interface Candidate {
 
 /** What the bytes say, before duplicates are looked for. */
 export type Judgement =
-  | { verdict: 'rejected'; reason: RejectReason; detail: string; downloaded: boolean; content_type: string | null; format: ImageFormat | null; bytes: number | null; width?: number; height?: number }
-  | { verdict: 'accepted'; content_type: string; format: ImageFormat; bytes: number; width: number; height: number; sha256: string; dhash: bigint };
+  | {
+      verdict: 'rejected';
+      reason: RejectReason;
+      detail: string;
+      downloaded: boolean;
+      content_type: string | null;
+      format: ImageFormat | null;
+      bytes: number | null;
+      width?: number;
+      height?: number;
+    }
+  | {
+      verdict: 'accepted';
+      content_type: string;
+      format: ImageFormat;
+      bytes: number;
+      width: number;
+      height: number;
+      sha256: string;
+      dhash: bigint;
+    };
 
 export interface StoredVerdict {
   verdict: 'accepted' | 'rejected' | 'duplicate';
@@ -58,7 +78,8 @@ export interface StoredVerdict {
   path: string | null;
 }
 
-const COLUMNS = 'verdict, reason, format, width, height, bytes, sha256, dhash::text AS dhash, content_type, duplicate_of, path';
+const COLUMNS =
+  'verdict, reason, format, width, height, bytes, sha256, dhash::text AS dhash, content_type, duplicate_of, path';
 
 /** The columns a verdict writes besides its key. */
 interface ItemRow extends StoredVerdict {
@@ -99,7 +120,10 @@ export class DatasetImageStore {
     let cached = this.settingsCache.get(datasetId);
     if (!cached) {
       cached = this.db
-        .query<DatasetSettings>('SELECT id, tenant_id, min_width, min_height, formats FROM image_datasets WHERE id = $1', [datasetId])
+        .query<DatasetSettings>(
+          'SELECT id, tenant_id, min_width, min_height, formats FROM image_datasets WHERE id = $1',
+          [datasetId],
+        )
         .then(({ rows }) => rows[0] ?? null);
       cached.then(
         (found) => found ?? this.settingsCache.delete(datasetId),
@@ -111,19 +135,28 @@ export class DatasetImageStore {
   }
 
   async existing(datasetId: string, url: string): Promise<StoredVerdict | null> {
-    const { rows } = await this.db.query<StoredVerdict>(`SELECT ${COLUMNS} FROM image_dataset_items WHERE dataset_id = $1 AND url = $2`, [datasetId, url]);
+    const { rows } = await this.db.query<StoredVerdict>(
+      `SELECT ${COLUMNS} FROM image_dataset_items WHERE dataset_id = $1 AND url = $2`,
+      [datasetId, url],
+    );
     return rows[0] ?? null;
   }
 
   /** Stores the verdict of a candidate, turning an acceptable image into a duplicate when the dataset has it already. */
   async decide(candidate: Candidate, judgement: Judgement): Promise<StoredVerdict> {
     return inTransaction(this.db, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`image_dataset:${candidate.dataset_id}`]);
-      const { rows: before } = await client.query<StoredVerdict>(`SELECT ${COLUMNS} FROM image_dataset_items WHERE dataset_id = $1 AND url = $2`, [
-        candidate.dataset_id,
-        candidate.url,
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `image_dataset:${candidate.dataset_id}`,
       ]);
-      const row = before[0] ? undefined : judgement.verdict === 'rejected' ? rejectedRow(judgement) : await this.acceptedOrDuplicate(client, candidate, judgement);
+      const { rows: before } = await client.query<StoredVerdict>(
+        `SELECT ${COLUMNS} FROM image_dataset_items WHERE dataset_id = $1 AND url = $2`,
+        [candidate.dataset_id, candidate.url],
+      );
+      const row = before[0]
+        ? undefined
+        : judgement.verdict === 'rejected'
+          ? rejectedRow(judgement)
+          : await this.acceptedOrDuplicate(client, candidate, judgement);
       let stored = before[0];
       if (row) {
         const names = Object.keys(row) as (keyof ItemRow)[];
@@ -139,7 +172,11 @@ export class DatasetImageStore {
   }
 
   /** Under the dataset's lock: an exact copy (same sha256) or a near one (dHash within the distance) of an accepted image is a duplicate. */
-  private async acceptedOrDuplicate(client: PoolClient, candidate: Candidate, judgement: Extract<Judgement, { verdict: 'accepted' }>): Promise<ItemRow> {
+  private async acceptedOrDuplicate(
+    client: PoolClient,
+    candidate: Candidate,
+    judgement: Extract<Judgement, { verdict: 'accepted' }>,
+  ): Promise<ItemRow> {
     const dhash = toSigned64(judgement.dhash);
     const row: ItemRow = {
       verdict: 'accepted',
@@ -155,13 +192,18 @@ export class DatasetImageStore {
       dhash,
       distance: null,
       duplicate_of: null,
-      path: path.join(candidate.tenant_id, candidate.dataset_id, `${judgement.sha256}.${extensionOf(judgement.format)}`),
+      path: path.join(
+        candidate.tenant_id,
+        candidate.dataset_id,
+        `${judgement.sha256}.${extensionOf(judgement.format)}`,
+      ),
     };
-    const { rows: same } = await client.query<{ url: string }>("SELECT url FROM image_dataset_items WHERE dataset_id = $1 AND verdict = 'accepted' AND sha256 = $2", [
-      candidate.dataset_id,
-      judgement.sha256,
-    ]);
-    if (same[0]) return { ...row, verdict: 'duplicate', reason: 'exact', duplicate_of: same[0].url, distance: 0, path: null };
+    const { rows: same } = await client.query<{ url: string }>(
+      "SELECT url FROM image_dataset_items WHERE dataset_id = $1 AND verdict = 'accepted' AND sha256 = $2",
+      [candidate.dataset_id, judgement.sha256],
+    );
+    if (same[0])
+      return { ...row, verdict: 'duplicate', reason: 'exact', duplicate_of: same[0].url, distance: 0, path: null };
     // a linear scan of the dataset's accepted hashes: fine for thousands; a BK-tree would serve millions
     const { rows: near } = await client.query<{ url: string; distance: number }>(
       `SELECT url, bit_count((dhash # $2::bigint)::bit(64))::int AS distance FROM image_dataset_items
@@ -169,7 +211,15 @@ export class DatasetImageStore {
        ORDER BY distance, url LIMIT 1`,
       [candidate.dataset_id, dhash, this.nearDistance],
     );
-    if (near[0]) return { ...row, verdict: 'duplicate', reason: 'near', duplicate_of: near[0].url, distance: near[0].distance, path: null };
+    if (near[0])
+      return {
+        ...row,
+        verdict: 'duplicate',
+        reason: 'near',
+        duplicate_of: near[0].url,
+        distance: near[0].distance,
+        path: null,
+      };
     return row;
   }
 

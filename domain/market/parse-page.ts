@@ -8,8 +8,6 @@ import { load, type CheerioAPI } from 'cheerio';
 import type { PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
 import { MillraceError } from '../../core/errors.ts';
 
-
-
 export class PageLayoutError extends MillraceError {
   override name = 'PageLayoutError';
   override readonly code = 'page_layout';
@@ -27,7 +25,8 @@ export const SELECTORS = {
 
 function price(text: string, selector: string): number {
   const value = Number(text.trim().replace(/,/g, ''));
-  if (!Number.isFinite(value) || value <= 0) throw new PageLayoutError(`"${selector}" holds "${text.trim()}", not a price`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new PageLayoutError(`"${selector}" holds "${text.trim()}", not a price`);
   return value;
 }
 
@@ -74,6 +73,9 @@ export function parsePage(page: PageRecord, selectors: Selectors = SELECTORS): Q
       if (found.length === 0) throw new PageLayoutError(`missing selector "${selectors.historyRows} ${selector}"`);
       return found.text();
     };
-    return quote(day(cell(selectors.historyDate), selectors.historyDate), price(cell(selectors.historyClose), selectors.historyClose));
+    return quote(
+      day(cell(selectors.historyDate), selectors.historyDate),
+      price(cell(selectors.historyClose), selectors.historyClose),
+    );
   });
 }

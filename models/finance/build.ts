@@ -8,7 +8,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IR_VERSION, OPSET } from './graph.ts';
 import { MANIFEST_FILE, MODELS_DIR, sha256 } from './manifest.ts';
-import { ALTMAN_PROBABILITY_MAPPING, ALTMAN_ZONES, ENSEMBLES, FINANCE_MODELS, INPUT_NAME, altman, buildGraph, type FinanceModel } from './models.ts';
+import {
+  ALTMAN_PROBABILITY_MAPPING,
+  ALTMAN_ZONES,
+  ENSEMBLES,
+  FINANCE_MODELS,
+  INPUT_NAME,
+  altman,
+  buildGraph,
+  type FinanceModel,
+} from './models.ts';
 import { STATEMENT_AMOUNTS } from '../../schemas/records/finance.ts';
 
 export const MANIFEST_ID = 'finance.default-probability';
@@ -24,11 +33,32 @@ function entry(model: FinanceModel, bytes: Uint8Array) {
     ir_version: IR_VERSION,
     opset: OPSET,
     precision: model.precision,
-    inputs: [{ name: INPUT_NAME, type: 'tensor(double)', shape: ['N', STATEMENT_AMOUNTS.length], columns: [...STATEMENT_AMOUNTS] }],
-    outputs: model.outputs.map((o) => ({ name: o.name, type: 'tensor(double)', shape: ['N'], description: o.description })),
+    inputs: [
+      {
+        name: INPUT_NAME,
+        type: 'tensor(double)',
+        shape: ['N', STATEMENT_AMOUNTS.length],
+        columns: [...STATEMENT_AMOUNTS],
+      },
+    ],
+    outputs: model.outputs.map((o) => ({
+      name: o.name,
+      type: 'tensor(double)',
+      shape: ['N'],
+      description: o.description,
+    })),
     source: model.source,
     formula: model.formula,
-    ...(model === altman ? { zones: { safe: `Z > ${ALTMAN_ZONES.safeAbove}`, grey: `${ALTMAN_ZONES.distressBelow} <= Z <= ${ALTMAN_ZONES.safeAbove}`, distress: `Z < ${ALTMAN_ZONES.distressBelow}` }, probability_mapping: ALTMAN_PROBABILITY_MAPPING } : {}),
+    ...(model === altman
+      ? {
+          zones: {
+            safe: `Z > ${ALTMAN_ZONES.safeAbove}`,
+            grey: `${ALTMAN_ZONES.distressBelow} <= Z <= ${ALTMAN_ZONES.safeAbove}`,
+            distress: `Z < ${ALTMAN_ZONES.distressBelow}`,
+          },
+          probability_mapping: ALTMAN_PROBABILITY_MAPPING,
+        }
+      : {}),
   };
 }
 
@@ -49,8 +79,11 @@ export function buildFinanceModels(dir = MODELS_DIR) {
     units: 'statement currency, millions; price_level_index 100 at the base year (default 100)',
     models,
     ensembles: {
-      computed_in: 'TypeScript (processors/finance/ensemble.ts), on the models outputs; risk categories there too, with configurable thresholds',
-      ...Object.fromEntries(Object.entries(ENSEMBLES).map(([kind, members]) => [kind, { mean_of: members.map((m) => m.id) }])),
+      computed_in:
+        'TypeScript (processors/finance/ensemble.ts), on the models outputs; risk categories there too, with configurable thresholds',
+      ...Object.fromEntries(
+        Object.entries(ENSEMBLES).map(([kind, members]) => [kind, { mean_of: members.map((m) => m.id) }]),
+      ),
     },
   };
   writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);

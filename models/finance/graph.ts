@@ -42,7 +42,13 @@ export class Graph {
   /** Declares the [N, columns.length] double input and returns each column as an [N, 1] value. */
   input<C extends string>(name: string, columns: readonly C[]): Record<C, string> {
     this.inputs.push(tensorInfo(name, DataType.DOUBLE, ['N', columns.length]));
-    this.nodes.push({ name: `split_${name}`, opType: 'Split', input: [name], output: [...columns], attribute: [{ name: 'axis', type: INT_ATTRIBUTE, i: 1 }] });
+    this.nodes.push({
+      name: `split_${name}`,
+      opType: 'Split',
+      input: [name],
+      output: [...columns],
+      attribute: [{ name: 'axis', type: INT_ATTRIBUTE, i: 1 }],
+    });
     const named = {} as Record<C, string>;
     for (const c of columns) named[c] = c;
     return named;
@@ -93,7 +99,13 @@ export class Graph {
       producerVersion: meta.producerVersion,
       docString: meta.docString,
       metadataProps: Object.entries(meta.metadata).map(([key, value]) => ({ key, value })),
-      graph: { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
     }).finish();
   }
 

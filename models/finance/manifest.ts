@@ -28,7 +28,11 @@ const modelEntry = z.object({
 });
 
 /** What readers rely on; the manifest carries more (sources, formulas, the Altman mapping) for people. */
-const manifestSchema = z.object({ id: z.string().min(1), version: z.string().min(1), models: z.array(modelEntry).min(1) });
+const manifestSchema = z.object({
+  id: z.string().min(1),
+  version: z.string().min(1),
+  models: z.array(modelEntry).min(1),
+});
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ModelEntry = z.infer<typeof modelEntry>;
@@ -40,6 +44,9 @@ export function loadManifest(dir = MODELS_DIR): Manifest {
 export function readModel(dir: string, entry: ModelEntry): Uint8Array {
   const bytes = readFileSync(path.join(dir, entry.file));
   const actual = sha256(bytes);
-  if (actual !== entry.sha256) throw new Error(`${entry.file}: sha256 ${actual} is not the manifest's ${entry.sha256}; rebuild with models/finance/build.ts`);
+  if (actual !== entry.sha256)
+    throw new Error(
+      `${entry.file}: sha256 ${actual} is not the manifest's ${entry.sha256}; rebuild with models/finance/build.ts`,
+    );
   return bytes;
 }

@@ -19,23 +19,47 @@ interface TableSpec {
   topic: string;
   columns: Record<string, ColumnType>;
   /** Feature name -> a fixed expression over the table's columns, and the same value computed from a record. */
-  features: Record<string, { kind: FeatureKind; sql: string; description: string; of: (record: SourceRecord) => RawValue }>;
+  features: Record<
+    string,
+    { kind: FeatureKind; sql: string; description: string; of: (record: SourceRecord) => RawValue }
+  >;
 }
 
 /** A record's time as the table's DateTime holds it: UTC, whole seconds. */
-const timeOf = (record: SourceRecord, column = 'event_time') => new Date(Math.floor(Number(record[column]) / 1000) * 1000);
+const timeOf = (record: SourceRecord, column = 'event_time') =>
+  new Date(Math.floor(Number(record[column]) / 1000) * 1000);
 
 export const TABLES: Record<string, TableSpec> = {
   samples_flights: {
     topic: 'samples.flights.raw',
     columns: { event_time: 'time', origin: 'string', destination: 'string', distance: 'number', delay: 'number' },
     features: {
-      hour: { kind: 'numeric', sql: "toHour(event_time, 'UTC')", description: 'hour of departure, 0-23 (UTC)', of: (r) => timeOf(r).getUTCHours() },
-      weekday: { kind: 'numeric', sql: "toDayOfWeek(event_time, 'UTC')", description: 'day of week, 1 (Monday) to 7', of: (r) => ((timeOf(r).getUTCDay() + 6) % 7) + 1 },
-      month: { kind: 'numeric', sql: "toMonth(event_time, 'UTC')", description: 'month, 1-12', of: (r) => timeOf(r).getUTCMonth() + 1 },
+      hour: {
+        kind: 'numeric',
+        sql: "toHour(event_time, 'UTC')",
+        description: 'hour of departure, 0-23 (UTC)',
+        of: (r) => timeOf(r).getUTCHours(),
+      },
+      weekday: {
+        kind: 'numeric',
+        sql: "toDayOfWeek(event_time, 'UTC')",
+        description: 'day of week, 1 (Monday) to 7',
+        of: (r) => ((timeOf(r).getUTCDay() + 6) % 7) + 1,
+      },
+      month: {
+        kind: 'numeric',
+        sql: "toMonth(event_time, 'UTC')",
+        description: 'month, 1-12',
+        of: (r) => timeOf(r).getUTCMonth() + 1,
+      },
       distance: { kind: 'numeric', sql: 'toFloat64(distance)', description: 'miles', of: (r) => Number(r.distance) },
       origin: { kind: 'categorical', sql: 'origin', description: 'origin airport code', of: (r) => String(r.origin) },
-      destination: { kind: 'categorical', sql: 'destination', description: 'destination airport code', of: (r) => String(r.destination) },
+      destination: {
+        kind: 'categorical',
+        sql: 'destination',
+        description: 'destination airport code',
+        of: (r) => String(r.destination),
+      },
     },
   },
 };
@@ -44,7 +68,14 @@ const OPERATORS = { '=': '=', '!=': '!=', '>': '>', '>=': '>=', '<': '<', '<=': 
 const condition = z.object({
   column: z.string(),
   op: z.enum(['=', '!=', '>', '>=', '<', '<=', 'in']),
-  value: z.union([z.number(), z.string(), z.array(z.union([z.number(), z.string()])).min(1).max(1000)]),
+  value: z.union([
+    z.number(),
+    z.string(),
+    z
+      .array(z.union([z.number(), z.string()]))
+      .min(1)
+      .max(1000),
+  ]),
 });
 export type Condition = z.infer<typeof condition>;
 
@@ -58,30 +89,46 @@ export const datasetDefinitionSchema = z
   .superRefine((d, ctx) => {
     const table = TABLES[d.table];
     if (!table) {
-      ctx.addIssue({ code: 'custom', path: ['table'], message: `unknown table; one of ${Object.keys(TABLES).join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['table'],
+        message: `unknown table; one of ${Object.keys(TABLES).join(', ')}`,
+      });
       return;
     }
     d.features.forEach((f, i) => {
-      if (!table.features[f]) ctx.addIssue({ code: 'custom', path: ['features', i], message: `unknown feature "${f}"; one of ${Object.keys(table.features).join(', ')}` });
+      if (!table.features[f])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i],
+          message: `unknown feature "${f}"; one of ${Object.keys(table.features).join(', ')}`,
+        });
     });
-    if (new Set(d.features).size !== d.features.length) ctx.addIssue({ code: 'custom', path: ['features'], message: 'a feature is named twice' });
+    if (new Set(d.features).size !== d.features.length)
+      ctx.addIssue({ code: 'custom', path: ['features'], message: 'a feature is named twice' });
     for (const [where, c] of [['label', d.label], ...d.filter.map((c, i) => [`filter.${i}`, c] as const)] as const) {
       const problem = conditionProblem(table, c);
-      if (problem) ctx.addIssue({ code: 'custom', path: [...where.split('.'), problem.field], message: problem.message });
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: [...where.split('.'), problem.field], message: problem.message });
     }
   });
 export type DatasetDefinition = z.infer<typeof datasetDefinitionSchema>;
 
 function conditionProblem(table: TableSpec, c: Condition): { field: string; message: string } | undefined {
   const type = table.columns[c.column];
-  if (!type) return { field: 'column', message: `unknown column "${c.column}"; one of ${Object.keys(table.columns).join(', ')}` };
+  if (!type)
+    return {
+      field: 'column',
+      message: `unknown column "${c.column}"; one of ${Object.keys(table.columns).join(', ')}`,
+    };
   const values = Array.isArray(c.value) ? c.value : [c.value];
   if (c.op === 'in' && !Array.isArray(c.value)) return { field: 'value', message: '"in" takes an array' };
   if (c.op !== 'in' && Array.isArray(c.value)) return { field: 'value', message: `"${c.op}" takes one value` };
   for (const v of values) {
     if (type === 'number' && typeof v !== 'number') return { field: 'value', message: `${c.column} is a number` };
     if (type === 'string' && typeof v !== 'string') return { field: 'value', message: `${c.column} is a string` };
-    if (type === 'time' && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) return { field: 'value', message: `${c.column} takes ISO 8601 times` };
+    if (type === 'time' && (typeof v !== 'string' || Number.isNaN(Date.parse(v))))
+      return { field: 'value', message: `${c.column} takes ISO 8601 times` };
   }
   return undefined;
 }
@@ -101,7 +148,11 @@ export interface FeatureSpec {
 
 export function featuresOf(definition: DatasetDefinition): FeatureSpec[] {
   const table = TABLES[definition.table]!;
-  return definition.features.map((name) => ({ name, kind: table.features[name]!.kind, description: table.features[name]!.description }));
+  return definition.features.map((name) => ({
+    name,
+    kind: table.features[name]!.kind,
+    description: table.features[name]!.description,
+  }));
 }
 
 /** One in HOLDOUT_EVERY rows is held out, chosen by a hash of the row id. */
@@ -114,7 +165,8 @@ function fromWhere(definition: DatasetDefinition, tenantId: string): string {
   return `FROM ${sqlIdentifier(definition.table, Object.keys(TABLES))} FINAL WHERE ${conditions.join(' AND ')}`;
 }
 
-const labelSql = (definition: DatasetDefinition) => `toUInt8(${renderCondition(TABLES[definition.table]!, definition.label)})`;
+const labelSql = (definition: DatasetDefinition) =>
+  `toUInt8(${renderCondition(TABLES[definition.table]!, definition.label)})`;
 
 /** Rows as {f0...fn, label, holdout}, features in the definition's order (18.16 has no JSONCompactEachRow). */
 export function rowsQuery(definition: DatasetDefinition, tenantId: string): string {
@@ -144,7 +196,21 @@ export function recordLabel(definition: DatasetDefinition, record: SourceRecord)
   const time = TABLES[definition.table]!.columns[column] === 'time';
   const actual = time ? timeOf(record, column).getTime() : record[column];
   const wanted = time ? Date.parse(String(value)) : value;
-  const compare = typeof actual === 'number' && typeof wanted === 'number' ? actual - wanted : String(actual) < String(wanted) ? -1 : String(actual) > String(wanted) ? 1 : 0;
-  const holds = { '=': compare === 0, '!=': compare !== 0, '>': compare > 0, '>=': compare >= 0, '<': compare < 0, '<=': compare <= 0 }[op];
+  const compare =
+    typeof actual === 'number' && typeof wanted === 'number'
+      ? actual - wanted
+      : String(actual) < String(wanted)
+        ? -1
+        : String(actual) > String(wanted)
+          ? 1
+          : 0;
+  const holds = {
+    '=': compare === 0,
+    '!=': compare !== 0,
+    '>': compare > 0,
+    '>=': compare >= 0,
+    '<': compare < 0,
+    '<=': compare <= 0,
+  }[op];
   return holds ? 1 : 0;
 }

@@ -12,7 +12,9 @@ import { MillraceError } from '../../core/errors.ts';
 
 export type CategoricalEncoding = 'one_hot' | 'ordinal';
 
-export type EncodedFeature = { name: string; kind: 'numeric' } | { name: string; kind: 'categorical'; encoding: CategoricalEncoding; categories: string[] };
+export type EncodedFeature =
+  | { name: string; kind: 'numeric' }
+  | { name: string; kind: 'categorical'; encoding: CategoricalEncoding; categories: string[] };
 
 export interface Encoding {
   features: EncodedFeature[];
@@ -28,7 +30,13 @@ export class EncodingError extends MillraceError {
   }
 }
 
-export function fitEncoding(specs: FeatureSpec[], columns: RawValue[][], labels: Uint8Array, encoding: CategoricalEncoding, maxCategories: number): Encoding {
+export function fitEncoding(
+  specs: FeatureSpec[],
+  columns: RawValue[][],
+  labels: Uint8Array,
+  encoding: CategoricalEncoding,
+  maxCategories: number,
+): Encoding {
   return {
     features: specs.map((spec, j): EncodedFeature => {
       if (spec.kind === 'numeric') return { name: spec.name, kind: 'numeric' };
@@ -40,20 +48,28 @@ export function fitEncoding(specs: FeatureSpec[], columns: RawValue[][], labels:
         stats.set(String(value), s);
       });
       const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-      const kept = [...stats.entries()].sort(([a, x], [b, y]) => y.count - x.count || byName(a, b)).slice(0, maxCategories);
-      if (encoding === 'ordinal') kept.sort(([a, x], [b, y]) => x.positives / x.count - y.positives / y.count || byName(a, b));
+      const kept = [...stats.entries()]
+        .sort(([a, x], [b, y]) => y.count - x.count || byName(a, b))
+        .slice(0, maxCategories);
+      if (encoding === 'ordinal')
+        kept.sort(([a, x], [b, y]) => x.positives / x.count - y.positives / y.count || byName(a, b));
       return { name: spec.name, kind: 'categorical', encoding, categories: kept.map(([name]) => name) };
     }),
   };
 }
 
 export function encodedWidth(encoding: Encoding): number {
-  return encoding.features.reduce((sum, f) => sum + (f.kind === 'categorical' && f.encoding === 'one_hot' ? f.categories.length : 1), 0);
+  return encoding.features.reduce(
+    (sum, f) => sum + (f.kind === 'categorical' && f.encoding === 'one_hot' ? f.categories.length : 1),
+    0,
+  );
 }
 
 /** A name per encoded column: `distance`, `origin=ORD`, `origin` (ordinal). */
 export function encodedColumns(encoding: Encoding): string[] {
-  return encoding.features.flatMap((f) => (f.kind === 'categorical' && f.encoding === 'one_hot' ? f.categories.map((c) => `${f.name}=${c}`) : [f.name]));
+  return encoding.features.flatMap((f) =>
+    f.kind === 'categorical' && f.encoding === 'one_hot' ? f.categories.map((c) => `${f.name}=${c}`) : [f.name],
+  );
 }
 
 /** Writes one row's encoded values at `out[offset...]`; `out` is zero where one-hot columns are off. */
@@ -74,13 +90,19 @@ export function encodeInto(encoding: Encoding, values: readonly RawValue[], out:
 }
 
 /** What is wrong with a row given as an object by feature name, if anything; fields named `<prefix><feature>`. */
-export function rowProblem(encoding: Encoding, row: Record<string, unknown>, prefix: string): EncodingError | undefined {
+export function rowProblem(
+  encoding: Encoding,
+  row: Record<string, unknown>,
+  prefix: string,
+): EncodingError | undefined {
   for (const f of encoding.features) {
     const value = row[f.name];
     const field = `${prefix}${f.name}`;
     if (value === undefined || value === null) return new EncodingError(field, `${field} is missing`);
-    if (f.kind === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) return new EncodingError(field, `${field} must be a finite number`);
-    if (f.kind === 'categorical' && typeof value !== 'string') return new EncodingError(field, `${field} must be a string`);
+    if (f.kind === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value)))
+      return new EncodingError(field, `${field} must be a finite number`);
+    if (f.kind === 'categorical' && typeof value !== 'string')
+      return new EncodingError(field, `${field} must be a string`);
   }
   return undefined;
 }
@@ -92,7 +114,12 @@ export function encodeObjects(encoding: Encoding, rows: readonly Record<string, 
   rows.forEach((row, i) => {
     const problem = rowProblem(encoding, row, `rows.${i}.`);
     if (problem) throw problem;
-    encodeInto(encoding, encoding.features.map((f) => row[f.name] as RawValue), out, i * width);
+    encodeInto(
+      encoding,
+      encoding.features.map((f) => row[f.name] as RawValue),
+      out,
+      i * width,
+    );
   });
   return out;
 }

@@ -47,7 +47,7 @@ export function auc(labels: ArrayLike<number>, scores: ArrayLike<number>): numbe
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSum = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const meanRank = (start + end) / 2 + 1;
@@ -66,5 +66,8 @@ export function auc(labels: ArrayLike<number>, scores: ArrayLike<number>): numbe
 
 /** What always predicting the majority class (at the training base rate) scores on the same rows. */
 export function majorityBaseline(labels: ArrayLike<number>, trainingPositiveRate: number): BinaryMetrics {
-  return binaryMetrics(labels, Array.from({ length: labels.length }, () => trainingPositiveRate));
+  return binaryMetrics(
+    labels,
+    Array.from({ length: labels.length }, () => trainingPositiveRate),
+  );
 }

@@ -19,7 +19,14 @@ export interface GbdtParams {
   bins: number;
 }
 
-export const GBDT_DEFAULTS: GbdtParams = { trees: 100, max_depth: 4, learning_rate: 0.1, min_samples_leaf: 20, l2: 1, bins: 64 };
+export const GBDT_DEFAULTS: GbdtParams = {
+  trees: 100,
+  max_depth: 4,
+  learning_rate: 0.1,
+  min_samples_leaf: 20,
+  l2: 1,
+  bins: 64,
+};
 
 export type TreeNode = { feature: number; threshold: number; left: number; right: number } | { value: number };
 

@@ -28,7 +28,12 @@ const attribute = {
 
 const tensor = (name: string, elemType: number, dims: (string | number)[]) => ({
   name,
-  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+  type: {
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
+  },
 });
 
 /** An ai.onnx.ml classifier reading `features`, giving `label` and `probabilities`. */
@@ -51,7 +56,15 @@ function linearNode(model: LogisticModel): Node {
 }
 
 function treeNode(model: GbdtModel): Node {
-  const nodes = { treeIds: [] as number[], nodeIds: [] as number[], features: [] as number[], modes: [] as string[], values: [] as number[], trueIds: [] as number[], falseIds: [] as number[] };
+  const nodes = {
+    treeIds: [] as number[],
+    nodeIds: [] as number[],
+    features: [] as number[],
+    modes: [] as string[],
+    values: [] as number[],
+    trueIds: [] as number[],
+    falseIds: [] as number[],
+  };
   const leaves = { treeIds: [] as number[], nodeIds: [] as number[], weights: [] as number[] };
   model.trees.forEach((tree, t) =>
     tree.forEach((node, id) => {
@@ -86,7 +99,10 @@ function treeNode(model: GbdtModel): Node {
     attribute.ints('class_treeids', leaves.treeIds),
     attribute.ints('class_nodeids', leaves.nodeIds),
     // one score, for class 1: the binary case, [1 - p, p] after LOGISTIC
-    attribute.ints('class_ids', leaves.treeIds.map(() => 0)),
+    attribute.ints(
+      'class_ids',
+      leaves.treeIds.map(() => 0),
+    ),
     attribute.floats('class_weights', leaves.weights),
     attribute.floats('base_values', [model.base]),
     attribute.ints('classlabels_int64s', [0, 1]),
@@ -94,7 +110,11 @@ function treeNode(model: GbdtModel): Node {
   ]);
 }
 
-export function exportTabularOnnx(model: TabularModel, width: number, meta: { id: string; version: string; columns: string[] }): Uint8Array {
+export function exportTabularOnnx(
+  model: TabularModel,
+  width: number,
+  meta: { id: string; version: string; columns: string[] },
+): Uint8Array {
   return onnx.ModelProto.encode({
     irVersion: 8,
     opsetImport: [

@@ -92,7 +92,12 @@ class LoadedVersion {
         const labels = out.label!.data as BigInt64Array;
         let row = 0;
         for (const w of batch) {
-          w.resolve(Array.from({ length: w.count }, (_, i) => ({ label: Number(labels[row + i]) as 0 | 1, probability: probabilities[2 * (row + i) + 1]! })));
+          w.resolve(
+            Array.from({ length: w.count }, (_, i) => ({
+              label: Number(labels[row + i]) as 0 | 1,
+              probability: probabilities[2 * (row + i) + 1]!,
+            })),
+          );
           row += w.count;
         }
       } catch (error) {
@@ -135,7 +140,11 @@ export class TabularPredictors {
   ) {}
 
   /** Predicts with the active version of `modelId`, which must be one of `tenantId`'s tabular models. */
-  async predict(modelId: string, tenantId: string, rows: readonly Record<string, unknown>[]): Promise<{ version: string; predictions: Prediction[] }> {
+  async predict(
+    modelId: string,
+    tenantId: string,
+    rows: readonly Record<string, unknown>[],
+  ): Promise<{ version: string; predictions: Prediction[] }> {
     const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
     return { version: loaded.manifest.version, predictions: await loaded.predict(rows) };
   }
@@ -144,17 +153,31 @@ export class TabularPredictors {
    * The active version of `modelId` for a batch: it stays usable until `release`, even if another
    * version is activated meanwhile, so every row of the batch is scored by one version.
    */
-  async hold(modelId: string, tenantId: string): Promise<{ version: string; manifest: TabularManifest; predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]>; release(): void }> {
+  async hold(
+    modelId: string,
+    tenantId: string,
+  ): Promise<{
+    version: string;
+    manifest: TabularManifest;
+    predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]>;
+    release(): void;
+  }> {
     const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
     const release = loaded.hold();
-    return { version: loaded.manifest.version, manifest: loaded.manifest, predict: (rows) => loaded.predict(rows), release };
+    return {
+      version: loaded.manifest.version,
+      manifest: loaded.manifest,
+      predict: (rows) => loaded.predict(rows),
+      release,
+    };
   }
 
   private servable(followed: Followed, modelId: string, tenantId: string): LoadedVersion {
     const loaded = followed.current;
     if (!loaded) throw new NoModelError(`model "${modelId}" has no active version`);
     // another tenant's model, or one that is no tabular classifier (finance's), is no model here
-    if (!loaded.servable || loaded.manifest.lineage.tenant_id !== tenantId) throw new NoModelError(`no tabular model "${modelId}" for this tenant`);
+    if (!loaded.servable || loaded.manifest.lineage.tenant_id !== tenantId)
+      throw new NoModelError(`no tabular model "${modelId}" for this tenant`);
     return loaded;
   }
 
@@ -179,12 +202,20 @@ export class TabularPredictors {
         const next = await loadVersion(this.db, modelId, version.version, async (dir) => {
           const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as TabularManifest;
           if (manifest.kind !== 'tabular-classifier') return new LoadedVersion(manifest, undefined, this.windowMs);
-          const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), { executionMode: 'sequential', intraOpNumThreads: 1 });
+          const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), {
+            executionMode: 'sequential',
+            intraOpNumThreads: 1,
+          });
           return new LoadedVersion(manifest, session, this.windowMs);
         });
         const previous = followed.current;
         followed.current = next;
-        if (previous) void previous.retire().catch((error: Error) => this.log.warn({ model_id: modelId, err: error }, 'cannot release the previous version'));
+        if (previous)
+          void previous
+            .retire()
+            .catch((error: Error) =>
+              this.log.warn({ model_id: modelId, err: error }, 'cannot release the previous version'),
+            );
       },
       { log: this.log },
     );

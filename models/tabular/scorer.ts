@@ -19,8 +19,12 @@ export class TabularScorer {
   static async load(db: Pool, modelId: string, version: string): Promise<TabularScorer> {
     return loadVersion(db, modelId, version, async (dir) => {
       const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as TabularManifest;
-      if (manifest.kind !== 'tabular-classifier') throw new ModelRegistryError(`${modelId} ${version} is no tabular classifier`);
-      const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), { executionMode: 'sequential', intraOpNumThreads: 1 });
+      if (manifest.kind !== 'tabular-classifier')
+        throw new ModelRegistryError(`${modelId} ${version} is no tabular classifier`);
+      const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), {
+        executionMode: 'sequential',
+        intraOpNumThreads: 1,
+      });
       return new TabularScorer(manifest, session);
     });
   }

@@ -34,9 +34,15 @@ function synthetic(rows: number, seed = 1): Matrix {
 
 async function assertAgreement(model: TabularModel, data: Matrix): Promise<void> {
   const inProcess = predictInProcess(model, data.X, data.width);
-  const onnx = await onnxProbabilities(exportTabularOnnx(model, data.width, { id: 'unit', version: '1', columns: ['a', 'b', 'c', 'd'] }), data);
+  const onnx = await onnxProbabilities(
+    exportTabularOnnx(model, data.width, { id: 'unit', version: '1', columns: ['a', 'b', 'c', 'd'] }),
+    data,
+  );
   for (let i = 0; i < data.rows; i++) {
-    assert.ok(Math.abs(onnx.probabilities[i]! - inProcess[i]!) < 1e-5, `row ${i}: ${onnx.probabilities[i]} vs ${inProcess[i]}`);
+    assert.ok(
+      Math.abs(onnx.probabilities[i]! - inProcess[i]!) < 1e-5,
+      `row ${i}: ${onnx.probabilities[i]} vs ${inProcess[i]}`,
+    );
     assert.equal(Number(onnx.labels[i]), inProcess[i]! > 0.5 ? 1 : 0, `row ${i} label`);
   }
 }
@@ -64,13 +70,19 @@ describe('ONNX graphs decide as the in-process models', () => {
 
   it('logistic regression: LinearClassifier; the coefficients come back', async () => {
     const model = await trainLogistic(data, LOGISTIC_DEFAULTS, quiet);
-    assert.ok(Math.abs(model.coefficients[0]! - 0.15) < 0.03 && Math.abs(model.coefficients[1]! + 0.8) < 0.1, JSON.stringify(model.coefficients));
+    assert.ok(
+      Math.abs(model.coefficients[0]! - 0.15) < 0.03 && Math.abs(model.coefficients[1]! + 0.8) < 0.1,
+      JSON.stringify(model.coefficients),
+    );
     await assertAgreement(model, data);
   });
 
   it('gradient boosting: TreeEnsembleClassifier, rows on thresholds and the constant column included', async () => {
     const model = await trainGbdt(data, { ...GBDT_DEFAULTS, trees: 30, max_depth: 5 }, quiet);
-    assert.ok(model.trees.every((t) => t.every((n) => !('feature' in n) || n.feature !== 2)), 'never splits on the constant column');
+    assert.ok(
+      model.trees.every((t) => t.every((n) => !('feature' in n) || n.feature !== 2)),
+      'never splits on the constant column',
+    );
     await assertAgreement(model, data);
   });
 
@@ -84,7 +96,10 @@ describe('ONNX graphs decide as the in-process models', () => {
     const model: TabularModel = {
       algorithm: 'gradient_boosting',
       base: Math.fround(-1.2),
-      trees: [[{ value: Math.fround(0.3) }], [{ feature: 0, threshold: 10, left: 1, right: 2 }, { value: Math.fround(0.1) }, { value: Math.fround(1.7) }]],
+      trees: [
+        [{ value: Math.fround(0.3) }],
+        [{ feature: 0, threshold: 10, left: 1, right: 2 }, { value: Math.fround(0.1) }, { value: Math.fround(1.7) }],
+      ],
     };
     await assertAgreement(model, data);
   });

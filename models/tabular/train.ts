@@ -59,12 +59,18 @@ function toMatrix(encoding: Encoding, columns: Columns): Matrix {
   return { X, y: Uint8Array.from(columns.labels), rows, width };
 }
 
-export async function onnxProbabilities(onnx: Uint8Array, data: Matrix): Promise<{ probabilities: Float32Array; labels: BigInt64Array }> {
+export async function onnxProbabilities(
+  onnx: Uint8Array,
+  data: Matrix,
+): Promise<{ probabilities: Float32Array; labels: BigInt64Array }> {
   const session = await InferenceSession.create(onnx, { executionMode: 'sequential', intraOpNumThreads: 1 });
   try {
     const out = await session.run({ features: new Tensor('float32', data.X, [data.rows, data.width]) });
     const pairs = out.probabilities!.data as Float32Array;
-    return { probabilities: Float32Array.from({ length: data.rows }, (_, i) => pairs[2 * i + 1]!), labels: out.label!.data as BigInt64Array };
+    return {
+      probabilities: Float32Array.from({ length: data.rows }, (_, i) => pairs[2 * i + 1]!),
+      labels: out.label!.data as BigInt64Array,
+    };
   } finally {
     await session.release();
   }
@@ -89,15 +95,24 @@ export async function trainOnDataset(options: {
     into.labels.push(row.label);
   }
   const positives = train.labels.reduce((s, y) => s + y, 0);
-  if (train.labels.length < MIN_ROWS) throw new TrainingRefused(`the dataset has ${train.labels.length} training rows; at least ${MIN_ROWS} are needed`);
+  if (train.labels.length < MIN_ROWS)
+    throw new TrainingRefused(`the dataset has ${train.labels.length} training rows; at least ${MIN_ROWS} are needed`);
   if (held.labels.length === 0) throw new TrainingRefused('the dataset has no held-out rows to evaluate on');
   if (positives === 0 || positives === train.labels.length) {
-    throw new TrainingRefused(`the label has one class only: all ${train.labels.length} training rows are ${positives === 0 ? 'negative' : 'positive'}`);
+    throw new TrainingRefused(
+      `the label has one class only: all ${train.labels.length} training rows are ${positives === 0 ? 'negative' : 'positive'}`,
+    );
   }
 
   const started = performance.now();
   const spec = ALGORITHMS[algorithm];
-  const encoding = fitEncoding(featuresOf(dataset.definition), train.values, Uint8Array.from(train.labels), spec.encoding, params.max_categories);
+  const encoding = fitEncoding(
+    featuresOf(dataset.definition),
+    train.values,
+    Uint8Array.from(train.labels),
+    spec.encoding,
+    params.max_categories,
+  );
   const trainMatrix = toMatrix(encoding, train);
   const model = await spec.train(trainMatrix, params, options.progress);
   const training_ms = Math.round(performance.now() - started);
@@ -113,10 +128,16 @@ export async function trainOnDataset(options: {
     const diff = Math.abs(fromOnnx.probabilities[i]! - probabilities[i]!);
     maxDiff = Math.max(maxDiff, diff);
     // a probability within the tolerance of 0.5 may fall either side in float32
-    if (Number(fromOnnx.labels[i]) !== (probabilities[i]! > 0.5 ? 1 : 0) && Math.abs(probabilities[i]! - 0.5) > AGREEMENT_TOLERANCE) mismatches++;
+    if (
+      Number(fromOnnx.labels[i]) !== (probabilities[i]! > 0.5 ? 1 : 0) &&
+      Math.abs(probabilities[i]! - 0.5) > AGREEMENT_TOLERANCE
+    )
+      mismatches++;
   }
   if (maxDiff > AGREEMENT_TOLERANCE || mismatches > 0) {
-    throw new Error(`the ONNX model disagrees with the in-process model on the held-out rows: max |diff| ${maxDiff}, ${mismatches} labels differ`);
+    throw new Error(
+      `the ONNX model disagrees with the in-process model on the held-out rows: max |diff| ${maxDiff}, ${mismatches} labels differ`,
+    );
   }
   return {
     algorithm,

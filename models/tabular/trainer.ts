@@ -25,7 +25,18 @@ import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { activateIfNoneActive } from '../model-registry.ts';
 import { ALGORITHMS, parseParams, type Algorithm } from './algorithms.ts';
 import { getDataset, UnknownDatasetError } from './training-datasets.ts';
-import { claimJob, createJob, finishJob, publishWith, recordEvent, releaseJob, renewLease, REQUESTS_TOPIC, MAX_ATTEMPTS, type TrainingJob } from './training-jobs.ts';
+import {
+  claimJob,
+  createJob,
+  finishJob,
+  publishWith,
+  recordEvent,
+  releaseJob,
+  renewLease,
+  REQUESTS_TOPIC,
+  MAX_ATTEMPTS,
+  type TrainingJob,
+} from './training-jobs.ts';
 import { trainOnDataset, TrainingRefused } from './train.ts';
 import { buildManifest, codeVersion, registerTrained, versionOfJob, type JobVersion } from './version.ts';
 import { MillraceError } from '../../core/errors.ts';
@@ -80,7 +91,8 @@ interface Worker {
 }
 
 /** A request that names no known algorithm, bad params or no dataset: the DLQ's business, not a retry's. */
-const isRefusal = (error: unknown) => error instanceof TrainingRefused || error instanceof UnknownDatasetError || error instanceof SyntaxError;
+const isRefusal = (error: unknown) =>
+  error instanceof TrainingRefused || error instanceof UnknownDatasetError || error instanceof SyntaxError;
 
 /** A training request becomes a job row; one that cannot goes to the DLQ saying why. */
 async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequest>): Promise<void> {
@@ -88,18 +100,49 @@ async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequ
   const request = record.value;
   try {
     const algorithm = request.algorithm as Algorithm;
-    if (!(algorithm in ALGORITHMS)) throw new TrainingRefused(`unknown algorithm "${request.algorithm}"; one of ${Object.keys(ALGORITHMS).join(', ')}`);
+    if (!(algorithm in ALGORITHMS))
+      throw new TrainingRefused(
+        `unknown algorithm "${request.algorithm}"; one of ${Object.keys(ALGORITHMS).join(', ')}`,
+      );
     const params = parseParams(algorithm, JSON.parse(request.params_json));
-    if (!params.success) throw new TrainingRefused(`params: ${params.error.issues[0]?.path.join('.')}: ${params.error.issues[0]?.message}`);
+    if (!params.success)
+      throw new TrainingRefused(
+        `params: ${params.error.issues[0]?.path.join('.')}: ${params.error.issues[0]?.message}`,
+      );
     await getDataset(db, request.tenant_id, request.dataset_name, request.dataset_version);
-    const job = { id: request.id, tenant_id: request.tenant_id, dataset_name: request.dataset_name, dataset_version: request.dataset_version, algorithm, params: params.data, model_id: request.model_id };
+    const job = {
+      id: request.id,
+      tenant_id: request.tenant_id,
+      dataset_name: request.dataset_name,
+      dataset_version: request.dataset_version,
+      algorithm,
+      params: params.data,
+      model_id: request.model_id,
+    };
     await createJob(db, publish, job);
   } catch (error) {
     if (!isRefusal(error)) throw error; // Postgres down: the batch is retried
     log.warn({ job_id: request.id, reason: (error as Error).message }, 'training request to DLQ');
-    const encoded = await producer.prepare(record.topic, { value: request, key: record.key ?? request.id, headers: record.headers });
+    const encoded = await producer.prepare(record.topic, {
+      value: request,
+      key: record.key ?? request.id,
+      headers: record.headers,
+    });
     await producer.sendPrepared(dlqTopicOf(record.topic), [
-      toDlqMessage({ topic: record.topic, partition: record.partition, message: { key: Buffer.from(record.key ?? request.id), value: encoded.value as Buffer, headers: record.headers, offset: record.offset } }, error as Error, 'trainer'),
+      toDlqMessage(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          message: {
+            key: Buffer.from(record.key ?? request.id),
+            value: encoded.value as Buffer,
+            headers: record.headers,
+            offset: record.offset,
+          },
+        },
+        error as Error,
+        'trainer',
+      ),
     ]);
   }
 }
@@ -135,20 +178,35 @@ async function runJob(worker: Worker, job: TrainingJob): Promise<void> {
 }
 
 /** Trains, evaluates, registers and finishes one job (or finishes it from a version a dead trainer registered). */
-async function trainJob(worker: Worker, job: TrainingJob, jobLog: Logger, state: { lost: boolean }, fail: (reason: string) => Promise<void>): Promise<void> {
+async function trainJob(
+  worker: Worker,
+  job: TrainingJob,
+  jobLog: Logger,
+  state: { lost: boolean },
+  fail: (reason: string) => Promise<void>,
+): Promise<void> {
   const { db, clickhouse, publish, workerId } = worker;
   const event = async (kind: Parameters<typeof recordEvent>[4], detail: Record<string, unknown>) => {
-    if (!(await recordEvent(db, publish, job, workerId, kind, detail))) throw new Interrupted('another trainer took the job over');
+    if (!(await recordEvent(db, publish, job, workerId, kind, detail)))
+      throw new Interrupted('another trainer took the job over');
   };
   const succeed = ({ model_id, version, manifest }: JobVersion) =>
-    finishJob(db, publish, job, workerId, { status: 'succeeded', model_version: version, metrics: manifest.metrics }, {
-      kind: 'done',
-      detail: { model_id, version, metrics: manifest.metrics.holdout },
-    });
+    finishJob(
+      db,
+      publish,
+      job,
+      workerId,
+      { status: 'succeeded', model_version: version, metrics: manifest.metrics },
+      {
+        kind: 'done',
+        detail: { model_id, version, metrics: manifest.metrics.holdout },
+      },
+    );
   await event('started', { worker: workerId, attempt: job.attempts });
   const done = await versionOfJob(db, job.id); // a trainer registered it and died before saying so
   if (done) return void (await succeed(done));
-  if (job.attempts > MAX_ATTEMPTS) return await fail(`gave up after ${MAX_ATTEMPTS} attempts: the trainer running it stopped each time`);
+  if (job.attempts > MAX_ATTEMPTS)
+    return await fail(`gave up after ${MAX_ATTEMPTS} attempts: the trainer running it stopped each time`);
   const dataset = await getDataset(db, job.tenant_id, job.dataset_name, job.dataset_version);
   const algorithm = job.algorithm as Algorithm;
   const params = ALGORITHMS[algorithm].params.parse(job.params);
@@ -160,32 +218,75 @@ async function trainJob(worker: Worker, job: TrainingJob, jobLog: Logger, state:
     params,
     meta: { id: job.model_id, version },
     progress: async (report) => {
-      if (state.lost || worker.stopping) throw new Interrupted(state.lost ? 'another trainer took the job over' : 'the trainer is stopping');
+      if (state.lost || worker.stopping)
+        throw new Interrupted(state.lost ? 'another trainer took the job over' : 'the trainer is stopping');
       // about twenty progress events a job
-      if (report.step % Math.max(1, Math.floor(report.of / 20)) === 0 || report.step === report.of) await event('progress', report);
+      if (report.step % Math.max(1, Math.floor(report.of / 20)) === 0 || report.step === report.of)
+        await event('progress', report);
     },
   });
-  await event('evaluated', { metrics: trained.metrics, majority_baseline: trained.baseline, onnx_agreement: trained.agreement, training_ms: trained.training_ms });
+  await event('evaluated', {
+    metrics: trained.metrics,
+    majority_baseline: trained.baseline,
+    onnx_agreement: trained.agreement,
+    training_ms: trained.training_ms,
+  });
   if (state.lost) throw new Interrupted('another trainer took the job over');
   const manifest = buildManifest(trained, {
     id: job.model_id,
     version,
     description: `${algorithm} on training dataset ${dataset.name} (tenant ${job.tenant_id})`,
-    lineage: { job_id: job.id, tenant_id: job.tenant_id, dataset: { name: dataset.name, version: dataset.version, definition: dataset.definition }, params, code_version: await codeVersion() },
+    lineage: {
+      job_id: job.id,
+      tenant_id: job.tenant_id,
+      dataset: { name: dataset.name, version: dataset.version, definition: dataset.definition },
+      params,
+      code_version: await codeVersion(),
+    },
   });
   const registered = await registerTrained(db, trained.onnx, manifest);
   const activated = await activateIfNoneActive(db, registered.model_id, registered.version);
-  await event('registered', { model_id: registered.model_id, version: registered.version, created: registered.created, activated: activated !== null, onnx_sha256: registered.manifest.lineage.onnx_sha256 });
+  await event('registered', {
+    model_id: registered.model_id,
+    version: registered.version,
+    created: registered.created,
+    activated: activated !== null,
+    onnx_sha256: registered.manifest.lineage.onnx_sha256,
+  });
   await succeed(registered);
-  jobLog.info({ model_id: registered.model_id, version: registered.version, auc: trained.metrics.auc, training_ms: trained.training_ms }, 'training job done');
+  jobLog.info(
+    {
+      model_id: registered.model_id,
+      version: registered.version,
+      auc: trained.metrics.auc,
+      training_ms: trained.training_ms,
+    },
+    'training job done',
+  );
 }
 
-export async function startTrainer({ kafka, registry, db, clickhouse, log, groupId = 'millrace-trainer' }: TrainerOptions): Promise<RunningTrainer> {
+export async function startTrainer({
+  kafka,
+  registry,
+  db,
+  clickhouse,
+  log,
+  groupId = 'millrace-trainer',
+}: TrainerOptions): Promise<RunningTrainer> {
   const { TRAINER_LEASE_MS: leaseMs, TRAINER_POLL_MS: pollMs } = loadConfig();
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const producer = new AvroProducer(kafka, registry);
   await producer.connect();
-  const worker: Worker = { db, clickhouse, producer, publish: publishWith(producer), log, workerId, leaseMs, stopping: false };
+  const worker: Worker = {
+    db,
+    clickhouse,
+    producer,
+    publish: publishWith(producer),
+    log,
+    workerId,
+    leaseMs,
+    stopping: false,
+  };
   let wake: () => void = () => {};
 
   const loop = (async () => {
@@ -213,7 +314,16 @@ export async function startTrainer({ kafka, registry, db, clickhouse, log, group
     for (const record of records) await acceptRequest(worker, record);
     wake();
   };
-  const consumer = await startAvroConsumer<TrainingRequest>({ kafka, registry, log, groupId, topics: [REQUESTS_TOPIC], stage: 'trainer', fromBeginning: true, handle: accept });
+  const consumer = await startAvroConsumer<TrainingRequest>({
+    kafka,
+    registry,
+    log,
+    groupId,
+    topics: [REQUESTS_TOPIC],
+    stage: 'trainer',
+    fromBeginning: true,
+    handle: accept,
+  });
   log.info({ worker: workerId, group: groupId, lease_ms: leaseMs }, 'trainer running');
   return {
     workerId,

@@ -24,7 +24,12 @@ export class UnknownDatasetError extends MillraceError {
  * Stores `definition` as the next version of the tenant's dataset `name`, unless it equals the
  * latest version (then that one is returned with `created: false`).
  */
-export async function saveDataset(db: Pool, tenantId: string, name: string, definition: DatasetDefinition): Promise<Dataset & { created: boolean }> {
+export async function saveDataset(
+  db: Pool,
+  tenantId: string,
+  name: string,
+  definition: DatasetDefinition,
+): Promise<Dataset & { created: boolean }> {
   return inTransaction(db, async (client) => {
     // serialises versions of one dataset name
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training_dataset:${tenantId}:${name}`]);
@@ -34,31 +39,52 @@ export async function saveDataset(db: Pool, tenantId: string, name: string, defi
     );
     const latest = rows[0];
     if (latest?.same) {
-      return { tenant_id: latest.tenant_id, name: latest.name, version: latest.version, definition: latest.definition, created_at: latest.created_at, created: false };
+      return {
+        tenant_id: latest.tenant_id,
+        name: latest.name,
+        version: latest.version,
+        definition: latest.definition,
+        created_at: latest.created_at,
+        created: false,
+      };
     }
-    const inserted = await client.query<Dataset>('INSERT INTO training_datasets (tenant_id, name, version, definition) VALUES ($1, $2, $3, $4) RETURNING *', [
-      tenantId,
-      name,
-      (latest?.version ?? 0) + 1,
-      JSON.stringify(definition),
-    ]);
+    const inserted = await client.query<Dataset>(
+      'INSERT INTO training_datasets (tenant_id, name, version, definition) VALUES ($1, $2, $3, $4) RETURNING *',
+      [tenantId, name, (latest?.version ?? 0) + 1, JSON.stringify(definition)],
+    );
     return { ...inserted.rows[0]!, created: true };
   });
 }
 
 /** A version of a dataset, the latest when `version` is left out; UnknownDatasetError names `field` (the input that named it). */
-export async function getDataset(db: Pool, tenantId: string, name: string, version?: number, field = 'name'): Promise<Dataset> {
+export async function getDataset(
+  db: Pool,
+  tenantId: string,
+  name: string,
+  version?: number,
+  field = 'name',
+): Promise<Dataset> {
   const { rows } = await db.query<Dataset>(
     `SELECT * FROM training_datasets WHERE tenant_id = $1 AND name = $2 ${version === undefined ? '' : 'AND version = $3'} ORDER BY version DESC LIMIT 1`,
     version === undefined ? [tenantId, name] : [tenantId, name, version],
   );
-  if (!rows[0]) throw new UnknownDatasetError(`no training dataset "${name}"${version === undefined ? '' : ` version ${version}`} for this tenant`, field);
+  if (!rows[0])
+    throw new UnknownDatasetError(
+      `no training dataset "${name}"${version === undefined ? '' : ` version ${version}`} for this tenant`,
+      field,
+    );
   // stored JSON was validated when saved; parsing again applies defaults added since
   return { ...rows[0], definition: datasetDefinitionSchema.parse(rows[0].definition) };
 }
 
-export async function datasetStats(clickhouse: ClickHouseClient, dataset: Dataset): Promise<{ rows: number; positives: number }> {
-  const result = await clickhouse.query({ query: statsQuery(dataset.definition, dataset.tenant_id), format: 'JSONEachRow' });
+export async function datasetStats(
+  clickhouse: ClickHouseClient,
+  dataset: Dataset,
+): Promise<{ rows: number; positives: number }> {
+  const result = await clickhouse.query({
+    query: statsQuery(dataset.definition, dataset.tenant_id),
+    format: 'JSONEachRow',
+  });
   const [row] = await result.json<{ rows: string | number; positives: string | number }>();
   return { rows: Number(row?.rows ?? 0), positives: Number(row?.positives ?? 0) };
 }
@@ -72,12 +98,19 @@ export interface DatasetRow {
 
 /** Streams the dataset's rows from ClickHouse, features in the definition's order. */
 export async function* streamDataset(clickhouse: ClickHouseClient, dataset: Dataset): AsyncGenerator<DatasetRow> {
-  const result = await clickhouse.query({ query: rowsQuery(dataset.definition, dataset.tenant_id), format: 'JSONEachRow' });
+  const result = await clickhouse.query({
+    query: rowsQuery(dataset.definition, dataset.tenant_id),
+    format: 'JSONEachRow',
+  });
   const names = dataset.definition.features.map((_, j) => `f${j}`);
   for await (const batch of result.stream()) {
     for (const row of batch) {
       const values = row.json<Record<string, RawValue>>();
-      yield { features: names.map((n) => values[n]!), label: Number(values.label) === 1 ? 1 : 0, holdout: Number(values.holdout) === 1 };
+      yield {
+        features: names.map((n) => values[n]!),
+        label: Number(values.label) === 1 ? 1 : 0,
+        holdout: Number(values.holdout) === 1,
+      };
     }
   }
 }

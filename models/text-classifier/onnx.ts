@@ -16,7 +16,12 @@ const INT = onnx.AttributeProto.AttributeType.INT;
 
 const tensor = (name: string, elemType: number, dims: (string | number)[]) => ({
   name,
-  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+  type: {
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
+  },
 });
 
 export function exportOnnx(model: TextModel, meta: { id: string; version: string }): Uint8Array {
@@ -38,18 +43,41 @@ export function exportOnnx(model: TextModel, meta: { id: string; version: string
       input: [tensor('indices', INT64, ['N', 'K']), tensor('values', FLOAT, ['N', 'K'])],
       output: [tensor('probabilities', FLOAT, ['N', classes])],
       initializer: [
-        { name: 'weights', dataType: FLOAT, dims: [model.dimensions, classes], rawData: new Uint8Array(model.weights.buffer, model.weights.byteOffset, model.weights.byteLength) },
+        {
+          name: 'weights',
+          dataType: FLOAT,
+          dims: [model.dimensions, classes],
+          rawData: new Uint8Array(model.weights.buffer, model.weights.byteOffset, model.weights.byteLength),
+        },
         { name: 'bias', dataType: FLOAT, dims: [classes], floatData: [...model.bias] },
         { name: 'axis_k', dataType: INT64, dims: [1], int64Data: [1] },
         { name: 'axis_last', dataType: INT64, dims: [1], int64Data: [2] },
       ],
       node: [
-        { name: 'rows', opType: 'Gather', input: ['weights', 'indices'], output: ['rows'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
+        {
+          name: 'rows',
+          opType: 'Gather',
+          input: ['weights', 'indices'],
+          output: ['rows'],
+          attribute: [{ name: 'axis', type: INT, i: 0 }],
+        },
         { name: 'values_3d', opType: 'Unsqueeze', input: ['values', 'axis_last'], output: ['values_3d'] },
         { name: 'weighted', opType: 'Mul', input: ['rows', 'values_3d'], output: ['weighted'] },
-        { name: 'logits_raw', opType: 'ReduceSum', input: ['weighted', 'axis_k'], output: ['logits_raw'], attribute: [{ name: 'keepdims', type: INT, i: 0 }] },
+        {
+          name: 'logits_raw',
+          opType: 'ReduceSum',
+          input: ['weighted', 'axis_k'],
+          output: ['logits_raw'],
+          attribute: [{ name: 'keepdims', type: INT, i: 0 }],
+        },
         { name: 'logits', opType: 'Add', input: ['logits_raw', 'bias'], output: ['logits'] },
-        { name: 'probabilities', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [{ name: 'axis', type: INT, i: -1 }] },
+        {
+          name: 'probabilities',
+          opType: 'Softmax',
+          input: ['logits'],
+          output: ['probabilities'],
+          attribute: [{ name: 'axis', type: INT, i: -1 }],
+        },
       ],
     },
   }).finish();

@@ -12,7 +12,20 @@ import { ReferenceStore } from '../../domain/catalog/reference-store.ts';
 import { AttributeMatcher, taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 
 const taxonomy = taxonomySchema.parse({
-  genres: ['Drama', 'Comedy', 'Action', 'Horror', 'Adventure', 'Thriller/Suspense', 'Musical', 'Romantic Comedy', 'Documentary', 'Black Comedy', 'Western', 'Concert/Performance'],
+  genres: [
+    'Drama',
+    'Comedy',
+    'Action',
+    'Horror',
+    'Adventure',
+    'Thriller/Suspense',
+    'Musical',
+    'Romantic Comedy',
+    'Documentary',
+    'Black Comedy',
+    'Western',
+    'Concert/Performance',
+  ],
   attributes: {
     colour: ['Blue', 'Dark Blue', 'Red', 'Black'],
     material: ['Aluminium', 'Oak', 'Stainless Steel'],
@@ -48,7 +61,11 @@ describe('taxonomy', () => {
 
 describe('classifying a batch', () => {
   const require = createRequire(import.meta.url);
-  const movies = (JSON.parse(readFileSync(path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])
+  const movies = (
+    JSON.parse(
+      readFileSync(path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'movies.json'), 'utf8'),
+    ) as { Title: unknown; 'Major Genre': string | null }[]
+  )
     .filter((m) => typeof m.Title === 'string' && m['Major Genre'])
     .map((m) => ({ text: String(m.Title), label: m['Major Genre']! }));
   const trainSet = movies.filter((_, i) => i % 5 !== 0);
@@ -57,25 +74,49 @@ describe('classifying a batch', () => {
 
   before(async () => {
     const trained = train(trainSet, { dimensions: 1 << 15, epochs: 6 });
-    model = await GenreModel.load(exportOnnx(trained, { id: 'movies', version: '1' }), { id: 'movies', version: '1', labels: trained.labels, dimensions: trained.dimensions });
+    model = await GenreModel.load(exportOnnx(trained, { id: 'movies', version: '1' }), {
+      id: 'movies',
+      version: '1',
+      labels: trained.labels,
+      dimensions: trained.dimensions,
+    });
   });
   after(() => model.release());
 
   it('asks the reference store when the model is unsure, and says who decided', async () => {
     const bare = classifierContext(taxonomy);
-    const withReferences = classifierContext(taxonomy, new ReferenceStore(trainSet.map((m) => ({ text: m.text, genre: m.label })), 1 << 15));
+    const withReferences = classifierContext(
+      taxonomy,
+      new ReferenceStore(
+        trainSet.map((m) => ({ text: m.text, genre: m.label })),
+        1 << 15,
+      ),
+    );
     const rows = (context: typeof bare) => test.map((m) => ({ text: m.text, context }));
-    const [alone, helped] = await Promise.all([classifyBatch(model, rows(bare)), classifyBatch(model, rows(withReferences))]);
+    const [alone, helped] = await Promise.all([
+      classifyBatch(model, rows(bare)),
+      classifyBatch(model, rows(withReferences)),
+    ]);
 
-    assert.ok(alone.every((c) => c.decided_by === 'model'), 'without references the model decides');
+    assert.ok(
+      alone.every((c) => c.decided_by === 'model'),
+      'without references the model decides',
+    );
     const byReference = helped.filter((c) => c.decided_by === 'reference');
     assert.ok(byReference.length > 0, 'unsure rows went to the references');
     for (const c of byReference) assert.ok(taxonomy.genres.includes(c.genre!) && c.confidence > 0 && c.confidence <= 1);
     const confident = helped.filter((c) => c.decided_by === 'model' && c.confidence >= 0.6).length;
     assert.ok(confident > 0, 'confident rows stay with the model');
-    const accuracy = (found: typeof alone) => evaluate(test.map((m) => m.label), found.map((c) => c.genre ?? '')).accuracy;
+    const accuracy = (found: typeof alone) =>
+      evaluate(
+        test.map((m) => m.label),
+        found.map((c) => c.genre ?? ''),
+      ).accuracy;
     // a measurement, not a claim the references must win: both must beat chance over 12 genres
-    assert.ok(accuracy(alone) > 1 / 12 && accuracy(helped) > 1 / 12, `model ${accuracy(alone)}, with references ${accuracy(helped)}`);
+    assert.ok(
+      accuracy(alone) > 1 / 12 && accuracy(helped) > 1 / 12,
+      `model ${accuracy(alone)}, with references ${accuracy(helped)}`,
+    );
   });
 
   it('leaves the genre empty when neither knows a genre of the taxonomy', async () => {

@@ -30,7 +30,10 @@ export function classifierContext(taxonomy: Taxonomy, references?: ReferenceStor
 export const MODEL_CONFIDENT = 0.6;
 
 /** One text per row (its selected fields joined), each with the taxonomy it is classified against. */
-export async function classifyBatch(model: GenreModel, rows: readonly { text: string; context: ClassifierContext }[]): Promise<Classification[]> {
+export async function classifyBatch(
+  model: GenreModel,
+  rows: readonly { text: string; context: ClassifierContext }[],
+): Promise<Classification[]> {
   const predictions = await model.predict(rows.map((r) => r.text));
   return rows.map(({ text, context }, i) => {
     const prediction = predictions[i]!;
@@ -41,8 +44,10 @@ export async function classifyBatch(model: GenreModel, rows: readonly { text: st
       return { genre: prediction.label, confidence: prediction.confidence, decided_by: 'model', attributes };
     }
     const vote = context.references?.vote(text);
-    if (vote && genres.has(vote.genre)) return { genre: vote.genre, confidence: vote.confidence, decided_by: 'reference', attributes };
-    if (modelKnows) return { genre: prediction.label, confidence: prediction.confidence, decided_by: 'model', attributes };
+    if (vote && genres.has(vote.genre))
+      return { genre: vote.genre, confidence: vote.confidence, decided_by: 'reference', attributes };
+    if (modelKnows)
+      return { genre: prediction.label, confidence: prediction.confidence, decided_by: 'model', attributes };
     return { genre: null, confidence: 0, decided_by: 'none', attributes };
   });
 }

@@ -13,10 +13,10 @@ import { processorComponent } from '../component.ts';
 export const catalogClassificationComponent = processorComponent({
   name: 'catalog-classification',
   description:
-    'Classifies uploaded product rows into one of the merchant\'s genres, with attribute values from their own lists. ' +
+    "Classifies uploaded product rows into one of the merchant's genres, with attribute values from their own lists. " +
     'Rows are grouped by the taxonomy they name (read from Postgres, cached per version; one named without a version is re-read after a minute), ' +
     'the text is normalised, attribute values matched exactly and fuzzily, and the whole batch scored by the active version of the `catalog-genre` ONNX model ' +
-    'in the model registry, followed without a restart; when the model is unsure, the taxonomy\'s reference items\' nearest neighbours decide. ' +
+    "in the model registry, followed without a restart; when the model is unsure, the taxonomy's reference items' nearest neighbours decide. " +
     'Each output row names the taxonomy version, the model version and what decided. A row naming no taxonomy, or one that does not exist, goes to the DLQ saying so.',
   input: 'catalog.rows.raw',
   output: 'catalog.rows.classified',
@@ -25,7 +25,8 @@ export const catalogClassificationComponent = processorComponent({
       name: 'CATALOG_GENRE_MODEL_DIR',
       type: 'path',
       default: '<checkout>/models/catalog-genre',
-      description: 'the bundled genre model (manifest.json + model.onnx), registered on first use and activated when the registry has no active version',
+      description:
+        'the bundled genre model (manifest.json + model.onnx), registered on first use and activated when the registry has no active version',
       example: '/srv/millrace/models/catalog-genre',
     },
     { ...POSTGRES_URL, description: 'the Postgres database: taxonomies and the model registry' },

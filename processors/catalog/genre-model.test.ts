@@ -12,11 +12,19 @@ const require = createRequire(import.meta.url);
 
 describe('the text classifier exported to ONNX', () => {
   it('gives the TypeScript model’s probabilities (1e-5) and labels on held-out movie titles, in one batch', async () => {
-        const entry = require.resolve('vega-datasets');
-    const movies = (JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[])
+    const entry = require.resolve('vega-datasets');
+    const movies = (
+      JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'movies.json'), 'utf8')) as {
+        Title: unknown;
+        'Major Genre': string | null;
+      }[]
+    )
       .filter((m) => typeof m.Title === 'string' && m['Major Genre'])
       .map((m) => ({ text: String(m.Title), label: m['Major Genre']! }));
-    const model = train(movies.filter((_, i) => i % 5 !== 0), { dimensions: 1 << 14, epochs: 3 });
+    const model = train(
+      movies.filter((_, i) => i % 5 !== 0),
+      { dimensions: 1 << 14, epochs: 3 },
+    );
     const held = movies.filter((_, i) => i % 5 === 0).map((m) => m.text);
     const onnxModel = await GenreModel.load(exportOnnx(model, { id: 'movies-genre', version: 'test' }), {
       id: 'movies-genre',
@@ -30,7 +38,9 @@ describe('the text classifier exported to ONNX', () => {
     held.forEach((text, i) => {
       const expected = predict(model, text);
       assert.equal(scored[i]!.label, expected.label, text);
-      expected.probabilities.forEach((p, c) => assert.ok(Math.abs(scored[i]!.probabilities[c]! - p) < 1e-5, `${text}: class ${c}`));
+      expected.probabilities.forEach((p, c) =>
+        assert.ok(Math.abs(scored[i]!.probabilities[c]! - p) < 1e-5, `${text}: class ${c}`),
+      );
     });
   });
 });

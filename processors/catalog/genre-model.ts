@@ -64,9 +64,17 @@ export class GenreModel {
 
 /** Loads the model `millrace train text-classifier` wrote into `dir`, checking its sha256. */
 export async function loadGenreModel(dir: string, options: InferenceSession.SessionOptions = {}): Promise<GenreModel> {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { id: string; version: string; file: string; sha256: string; labels: string[]; dimensions: number };
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
+    id: string;
+    version: string;
+    file: string;
+    sha256: string;
+    labels: string[];
+    dimensions: number;
+  };
   const bytes = await readFile(path.join(dir, manifest.file));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== manifest.sha256) throw new Error(`${dir}/${manifest.file}: sha256 ${sha256} is not the manifest's ${manifest.sha256}`);
+  if (sha256 !== manifest.sha256)
+    throw new Error(`${dir}/${manifest.file}: sha256 ${sha256} is not the manifest's ${manifest.sha256}`);
   return GenreModel.load(bytes, manifest, options);
 }

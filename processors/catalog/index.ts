@@ -12,8 +12,6 @@ import { ReferenceStore } from '../../domain/catalog/reference-store.ts';
 import { loadTaxonomy, TaxonomyNotFoundError } from '../../domain/catalog/taxonomy-store.ts';
 import type { ClassifiedRow, UploadedRow } from '../../schemas/records/catalog.ts';
 
-
-
 /** A taxonomy named without a version is re-read after this long: a new version is picked up. */
 const LATEST_TTL_MS = 60_000;
 
@@ -28,7 +26,10 @@ export function catalogClassification(
     if (cached && (ref.includes('@') || Date.now() - cached.at < LATEST_TTL_MS)) return cached.loaded;
     const loaded = loadTaxonomy(deps.db, tenant, ref).then((stored) => ({
       ref: `${stored.id}@${stored.version}`,
-      context: classifierContext(stored.taxonomy, stored.references.length > 0 ? new ReferenceStore(stored.references, dimensions) : undefined),
+      context: classifierContext(
+        stored.taxonomy,
+        stored.references.length > 0 ? new ReferenceStore(stored.references, dimensions) : undefined,
+      ),
     }));
     // a failed load is not cached: the next batch asks again
     loaded.catch(() => contexts.delete(key));
@@ -46,7 +47,9 @@ export function catalogClassification(
       for (const [index, record] of records.entries()) {
         const { taxonomy, tenant_id } = record.value;
         if (!taxonomy) {
-          results[index] = new TaxonomyNotFoundError(`row ${record.value.id} names no taxonomy: process the upload with {"taxonomy": "<id>"}`);
+          results[index] = new TaxonomyNotFoundError(
+            `row ${record.value.id} names no taxonomy: process the upload with {"taxonomy": "<id>"}`,
+          );
           continue;
         }
         try {

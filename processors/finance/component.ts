@@ -24,7 +24,8 @@ export const financeScoringComponent = processorComponent({
       name: 'FINANCE_RISK_THRESHOLDS',
       type: 'probabilities',
       default: '0.01,0.05,0.20',
-      description: 'ensemble probabilities at which the risk categories medium, high and critical start (three ascending, in (0, 1))',
+      description:
+        'ensemble probabilities at which the risk categories medium, high and critical start (three ascending, in (0, 1))',
       example: '0.02,0.10,0.30',
     },
     { ...POSTGRES_URL, description: 'the Postgres database: the model registry' },

@@ -11,7 +11,13 @@
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
 import { FINANCE_MODEL_ID, MODELS_DIR } from '../../models/finance/manifest.ts';
-import { activateIfNoneActive, loadVersion, registerVersion, watchActiveVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
+import {
+  activateIfNoneActive,
+  loadVersion,
+  registerVersion,
+  watchActiveVersion,
+  type ActiveVersionWatch,
+} from '../../models/model-registry.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';
 import { parseStatement, type Statement } from '../../domain/finance/statement.ts';
@@ -19,9 +25,8 @@ import type { FinanceScore, ScoreRecord, StatementRecord } from '../../schemas/r
 import { startOnce } from '../../core/start-once.ts';
 import { LeasedModel, withLeases } from '../../models/leased-model.ts';
 
-const DESCRIPTION = 'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
-
-
+const DESCRIPTION =
+  'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
 /** Registers the bundled models/finance version, and activates it when the model has no active version. */
 export async function registerBundledModels(db: Pool): Promise<void> {
@@ -50,7 +55,8 @@ export function financeScoring(
   let watch: ActiveVersionWatch | undefined;
   let log: Logger | undefined;
 
-  const releaseFailed = (error: Error, scorer: FinanceScorer) => log?.warn({ err: error, version: scorer.modelVersion }, 'releasing a replaced model failed');
+  const releaseFailed = (error: Error, scorer: FinanceScorer) =>
+    log?.warn({ err: error, version: scorer.modelVersion }, 'releasing a replaced model failed');
 
   const start = startOnce(async (watchLog: Logger) => {
     db ??= createPostgresPool(2);
@@ -60,7 +66,9 @@ export function financeScoring(
       pool,
       FINANCE_MODEL_ID,
       async ({ version }) => {
-        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) => FinanceScorer.load({ dir, intraOpNumThreads: 1, interOpNumThreads: 1 }));
+        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) =>
+          FinanceScorer.load({ dir, intraOpNumThreads: 1, interOpNumThreads: 1 }),
+        );
         const previous = current;
         current = new LeasedModel(scorer, releaseFailed);
         previous?.retire();
@@ -94,8 +102,11 @@ export function financeScoring(
       log ??= ctx.log;
       await start(ctx.log);
       const loaded = current;
-      if (!loaded) throw new Error(`model ${FINANCE_MODEL_ID} has no active version: activate one with millrace models activate`);
-      const scores: FinanceScore[] = await withLeases([loaded], () => loaded.model.score(valid.map((v) => v.statement)));
+      if (!loaded)
+        throw new Error(`model ${FINANCE_MODEL_ID} has no active version: activate one with millrace models activate`);
+      const scores: FinanceScore[] = await withLeases([loaded], () =>
+        loaded.model.score(valid.map((v) => v.statement)),
+      );
       valid.forEach(({ index }, i) => {
         const { value, topic, partition, offset } = records[index]!;
         results[index] = [

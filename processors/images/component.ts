@@ -21,7 +21,11 @@ export const imageValidationComponent = processorComponent({
     'A record naming a dataset its tenant does not have goes to the DLQ.',
   input: 'crawl.images.raw',
   output: 'crawl.images.accepted',
-  writes: ['files `$CRAWL_DATASETS_DIR/<tenant>/<dataset>/<sha256>.<ext>`', 'Postgres image_dataset_items (one verdict per image)', 'ClickHouse fetch_log'],
+  writes: [
+    'files `$CRAWL_DATASETS_DIR/<tenant>/<dataset>/<sha256>.<ext>`',
+    'Postgres image_dataset_items (one verdict per image)',
+    'ClickHouse fetch_log',
+  ],
   env: [
     {
       name: 'CRAWL_DATASETS_DIR',
@@ -34,12 +38,22 @@ export const imageValidationComponent = processorComponent({
       name: 'CRAWL_NEAR_DUPLICATE_DISTANCE',
       type: 'integer',
       default: '6',
-      description: 'images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one is kept',
+      description:
+        'images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one is kept',
       example: '4',
     },
-    { name: 'CRAWL_IMAGE_MAX_BYTES', type: 'integer', default: '10485760', description: 'largest image downloaded; a larger one is rejected as download_failed', example: '5242880' },
+    {
+      name: 'CRAWL_IMAGE_MAX_BYTES',
+      type: 'integer',
+      default: '10485760',
+      description: 'largest image downloaded; a larger one is rejected as download_failed',
+      example: '5242880',
+    },
     ...CRAWL_PER_HOST,
-    { ...CRAWL_ALLOWED_HOSTS, description: `${CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too` },
+    {
+      ...CRAWL_ALLOWED_HOSTS,
+      description: `${CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too`,
+    },
     {
       name: 'CRAWL_SEARCH_ENDPOINTS',
       type: 'url list',

@@ -26,7 +26,13 @@ export async function decodeImage(bytes: Buffer): Promise<DecodedImage> {
     // failOn 'error': libvips' warnings (a truncated scan, a bad CRC) are corruption too, but some valid JPEGs carry harmless ones
     const image = sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_PIXELS });
     const { width, height } = await image.metadata();
-    const grey = await image.clone().flatten({ background: '#ffffff' }).greyscale().resize(DHASH_WIDTH, DHASH_HEIGHT, { fit: 'fill' }).raw().toBuffer();
+    const grey = await image
+      .clone()
+      .flatten({ background: '#ffffff' })
+      .greyscale()
+      .resize(DHASH_WIDTH, DHASH_HEIGHT, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     if (!width || !height) throw new Error('no dimensions');
     return { width, height, dhash: dHash(grey) };
   } catch (error) {

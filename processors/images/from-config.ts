@@ -20,6 +20,10 @@ export function imageValidationFromConfig(topics?: { input: string; output: stri
     maxBytes: config.CRAWL_IMAGE_MAX_BYTES,
     allowedHosts: trustedCrawlHosts(config),
   });
-  const store = new DatasetImageStore(createPostgresPool(4), datasetsDirOf(config), config.CRAWL_NEAR_DUPLICATE_DISTANCE);
+  const store = new DatasetImageStore(
+    createPostgresPool(4),
+    datasetsDirOf(config),
+    config.CRAWL_NEAR_DUPLICATE_DISTANCE,
+  );
   return imageValidation({ store, fetcher, fetchLog }, topics);
 }

@@ -14,11 +14,15 @@ import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/
 import { CorruptImageError, decodeImage } from './decode.ts';
 import { hexOf } from '../../domain/images/dhash.ts';
 import { sniffImageFormat } from '../../domain/images/image-format.ts';
-import type { Candidate, DatasetImageStore, DatasetSettings, Judgement, StoredVerdict } from '../../domain/images/image-store.ts';
+import type {
+  Candidate,
+  DatasetImageStore,
+  DatasetSettings,
+  Judgement,
+  StoredVerdict,
+} from '../../domain/images/image-store.ts';
 import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
 import { MillraceError } from '../../core/errors.ts';
-
-
 
 export interface ImageValidationDeps {
   store: DatasetImageStore;
@@ -39,11 +43,29 @@ export class ImageRecordError extends MillraceError {
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** What the bytes of a download say about it, duplicates aside. */
-export async function judgeBytes(settings: Pick<DatasetSettings, 'min_width' | 'min_height' | 'formats'>, body: Buffer, contentType: string): Promise<Judgement> {
+export async function judgeBytes(
+  settings: Pick<DatasetSettings, 'min_width' | 'min_height' | 'formats'>,
+  body: Buffer,
+  contentType: string,
+): Promise<Judgement> {
   const seen = { downloaded: true, content_type: contentType, bytes: body.length };
   const format = sniffImageFormat(body);
-  if (!format) return { verdict: 'rejected', reason: 'unknown_format', detail: `the bytes are no png, jpeg, gif or webp (served as ${contentType || 'untyped'})`, format: null, ...seen };
-  if (!settings.formats.includes(format)) return { verdict: 'rejected', reason: 'format_not_allowed', detail: `${format} is not among ${settings.formats.join(', ')}`, format, ...seen };
+  if (!format)
+    return {
+      verdict: 'rejected',
+      reason: 'unknown_format',
+      detail: `the bytes are no png, jpeg, gif or webp (served as ${contentType || 'untyped'})`,
+      format: null,
+      ...seen,
+    };
+  if (!settings.formats.includes(format))
+    return {
+      verdict: 'rejected',
+      reason: 'format_not_allowed',
+      detail: `${format} is not among ${settings.formats.join(', ')}`,
+      format,
+      ...seen,
+    };
   let decoded;
   try {
     decoded = await decodeImage(body);
@@ -53,16 +75,29 @@ export async function judgeBytes(settings: Pick<DatasetSettings, 'min_width' | '
   }
   const { width, height, dhash } = decoded;
   if (width < settings.min_width || height < settings.min_height) {
-    return { verdict: 'rejected', reason: 'too_small', detail: `${width}x${height} is under ${settings.min_width}x${settings.min_height}`, format, width, height, ...seen };
+    return {
+      verdict: 'rejected',
+      reason: 'too_small',
+      detail: `${width}x${height} is under ${settings.min_width}x${settings.min_height}`,
+      format,
+      width,
+      height,
+      ...seen,
+    };
   }
   return { verdict: 'accepted', format, width, height, sha256: sha256Of(body), dhash, ...seen };
 }
 
 /** Any content type: the bytes decide. */
-const download = (fetcher: ImageValidationDeps['fetcher'], image: FoundImage) => fetcher.fetch(image.url, [''], image.dataset_id);
+const download = (fetcher: ImageValidationDeps['fetcher'], image: FoundImage) =>
+  fetcher.fetch(image.url, [''], image.dataset_id);
 
 /** The accepted-image record of a stored verdict, with its lineage. */
-function acceptedImage(record: ConsumedRecord<FoundImage>, verdict: StoredVerdict, absolutePath: string): AcceptedImage {
+function acceptedImage(
+  record: ConsumedRecord<FoundImage>,
+  verdict: StoredVerdict,
+  absolutePath: string,
+): AcceptedImage {
   const { value } = record;
   return {
     id: value.id,
@@ -86,27 +121,46 @@ function acceptedImage(record: ConsumedRecord<FoundImage>, verdict: StoredVerdic
 }
 
 /** A verdict stored before a crash whose file was not written yet: download again and write it, if the bytes are the same. */
-async function restoreFile({ store, fetcher }: ImageValidationDeps, image: FoundImage, verdict: StoredVerdict): Promise<void> {
+async function restoreFile(
+  { store, fetcher }: ImageValidationDeps,
+  image: FoundImage,
+  verdict: StoredVerdict,
+): Promise<void> {
   if (await store.hasFile(verdict.path!, verdict.bytes!)) return;
   let body: Buffer;
   try {
     ({ body } = await download(fetcher, image));
   } catch (error) {
     if (!(error instanceof FetchError)) throw error;
-    throw new ImageRecordError(`${image.url} was accepted but its file is missing and cannot be downloaded again: ${error.message}`);
+    throw new ImageRecordError(
+      `${image.url} was accepted but its file is missing and cannot be downloaded again: ${error.message}`,
+    );
   }
-  if (sha256Of(body) !== verdict.sha256) throw new ImageRecordError(`${image.url} changed since it was accepted (sha256 differs); its file cannot be restored`);
+  if (sha256Of(body) !== verdict.sha256)
+    throw new ImageRecordError(
+      `${image.url} changed since it was accepted (sha256 differs); its file cannot be restored`,
+    );
   await store.writeFile(verdict.path!, body);
 }
 
-export function imageValidation(deps: ImageValidationDeps, topics = { input: 'crawl.images.raw', output: 'crawl.images.accepted' }): ProcessorSpec<FoundImage, AcceptedImage> {
+export function imageValidation(
+  deps: ImageValidationDeps,
+  topics = { input: 'crawl.images.raw', output: 'crawl.images.accepted' },
+): ProcessorSpec<FoundImage, AcceptedImage> {
   const { store, fetcher } = deps;
 
   const validate = async (record: ConsumedRecord<FoundImage>): Promise<AcceptedImage[]> => {
     const image = record.value;
     const settings = await store.settings(image.dataset_id);
-    if (!settings || settings.tenant_id !== image.tenant_id) throw new ImageRecordError(`tenant ${image.tenant_id} has no dataset ${image.dataset_id}`);
-    const candidate: Candidate = { dataset_id: image.dataset_id, tenant_id: image.tenant_id, url: image.url, record_id: image.id, keyword: image.keyword };
+    if (!settings || settings.tenant_id !== image.tenant_id)
+      throw new ImageRecordError(`tenant ${image.tenant_id} has no dataset ${image.dataset_id}`);
+    const candidate: Candidate = {
+      dataset_id: image.dataset_id,
+      tenant_id: image.tenant_id,
+      url: image.url,
+      record_id: image.id,
+      keyword: image.keyword,
+    };
     let verdict = await store.existing(image.dataset_id, image.url);
     if (verdict?.verdict === 'accepted') await restoreFile(deps, image, verdict);
     if (!verdict) {
@@ -118,12 +172,21 @@ export function imageValidation(deps: ImageValidationDeps, topics = { input: 'cr
         judgement = await judgeBytes(settings, body, fetched.contentType);
       } catch (error) {
         if (!(error instanceof FetchError)) throw error;
-        judgement = { verdict: 'rejected', reason: 'download_failed', detail: `${error.outcome}: ${error.message}`, downloaded: false, content_type: null, format: null, bytes: null };
+        judgement = {
+          verdict: 'rejected',
+          reason: 'download_failed',
+          detail: `${error.outcome}: ${error.message}`,
+          downloaded: false,
+          content_type: null,
+          format: null,
+          bytes: null,
+        };
       }
       verdict = await store.decide(candidate, judgement);
       if (verdict.verdict === 'accepted') {
         // the verdict may be another instance's, decided meanwhile: these bytes are its file only if they hash the same
-        if (judgement.verdict === 'accepted' && judgement.sha256 === verdict.sha256) await store.writeFile(verdict.path!, body!);
+        if (judgement.verdict === 'accepted' && judgement.sha256 === verdict.sha256)
+          await store.writeFile(verdict.path!, body!);
         else await restoreFile(deps, image, verdict);
       }
     }

@@ -14,7 +14,7 @@ export const marketParserComponent = processorComponent({
   description:
     'Parses the quote and history pages the market retriever stored into quotes, one record per bar (cheerio). ' +
     'A page whose layout changed goes to the DLQ naming the missing selector, never a zero price; the pages stay on their topic a year, ' +
-    'so after a parser fix `millrace replay` parses them again without fetching. Quotes are keyed by tenant and symbol, so one symbol\'s bars stay in order.',
+    "so after a parser fix `millrace replay` parses them again without fetching. Quotes are keyed by tenant and symbol, so one symbol's bars stay in order.",
   input: 'market.pages.raw',
   output: 'market.quotes.raw',
   example: [
@@ -38,7 +38,7 @@ export const marketFeaturesComponent = processorComponent({
     'Adds indicators to each quote: return, SMA and EMA 20/50, volatility 20 and RSI 14 per symbol. ' +
     "Each symbol's window (the last 50 closes and running averages) is keyed state kept in a compacted changelog topic written in the transaction of the output, " +
     'so a restart or a rebalance resumes with exactly the state of the last committed batch. ' +
-    'A bar not newer than its symbol\'s last (a re-fetched page, a replay) produces nothing. Outputs are keyed by tenant and symbol. A stateful processor cannot be replayed under another name.',
+    "A bar not newer than its symbol's last (a re-fetched page, a replay) produces nothing. Outputs are keyed by tenant and symbol. A stateful processor cannot be replayed under another name.",
   input: 'market.quotes.raw',
   output: 'market.quotes.enriched',
   stateTopic: 'market.indicators.state',

@@ -20,19 +20,26 @@ import { step, type IndicatorState } from './indicators.ts';
 import { parsePage, SELECTORS, type Selectors } from '../../domain/market/parse-page.ts';
 import type { EnrichedQuote, PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
 
-
 export function marketParser(
   topics: { input: string; output: string },
   options: { name?: string; selectors?: Selectors } = {},
 ): ProcessorSpec<PageRecord, QuoteRecord> {
   const selectors = options.selectors ?? SELECTORS;
-  return { name: options.name ?? 'market-parser', ...topics, transform: perRecord(({ value }) => parsePage(value, selectors)) };
+  return {
+    name: options.name ?? 'market-parser',
+    ...topics,
+    transform: perRecord(({ value }) => parsePage(value, selectors)),
+  };
 }
 
 /** The changelog of market-features' indicator state. */
 export const FEATURES_STATE_TOPIC = 'market.indicators.state';
 
-export function marketFeatures(topics: { input: string; output: string; state?: string }): ProcessorSpec<QuoteRecord, EnrichedQuote> {
+export function marketFeatures(topics: {
+  input: string;
+  output: string;
+  state?: string;
+}): ProcessorSpec<QuoteRecord, EnrichedQuote> {
   return {
     name: 'market-features',
     input: topics.input,

@@ -20,7 +20,6 @@ export interface IndicatorState {
   avg_loss14: number | null;
 }
 
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** EMA seeded with the SMA of the first `n` closes, then alpha = 2 / (n + 1). */
@@ -31,7 +30,11 @@ function nextEma(prev: number | null, closes: number[], count: number, n: number
   return alpha * closes.at(-1)! + (1 - alpha) * prev;
 }
 
-export function step(state: IndicatorState | undefined, ts: number, close: number): { state: IndicatorState; indicators: Indicators } | undefined {
+export function step(
+  state: IndicatorState | undefined,
+  ts: number,
+  close: number,
+): { state: IndicatorState; indicators: Indicators } | undefined {
   if (state && ts <= state.last_ts) return undefined;
   const closes = [...(state?.closes ?? []), close].slice(-WINDOW);
   const count = (state?.count ?? 0) + 1;
@@ -43,7 +46,10 @@ export function step(state: IndicatorState | undefined, ts: number, close: numbe
   if (prev !== null && count - 1 >= 14) {
     const change = close - prev;
     if (avgGain === null || avgLoss === null) {
-      const changes = closes.slice(-15).map((c, i, all) => (i === 0 ? 0 : c - all[i - 1]!)).slice(1);
+      const changes = closes
+        .slice(-15)
+        .map((c, i, all) => (i === 0 ? 0 : c - all[i - 1]!))
+        .slice(1);
       avgGain = mean(changes.map((d) => Math.max(d, 0)));
       avgLoss = mean(changes.map((d) => Math.max(-d, 0)));
     } else {
@@ -53,7 +59,10 @@ export function step(state: IndicatorState | undefined, ts: number, close: numbe
   }
   const rsi14 = avgGain === null || avgLoss === null ? null : avgLoss === 0 ? 100 : 100 - 100 / (1 + avgGain / avgLoss);
 
-  const returns = closes.slice(-21).map((c, i, all) => (i === 0 ? 0 : c / all[i - 1]! - 1)).slice(1);
+  const returns = closes
+    .slice(-21)
+    .map((c, i, all) => (i === 0 ? 0 : c / all[i - 1]! - 1))
+    .slice(1);
   let volatility20: number | null = null;
   if (returns.length === 20) {
     const m = mean(returns);

@@ -28,8 +28,6 @@ export interface SourceEnvelope extends SourceRecord {
   event_time: number;
 }
 
-
-
 const isShadow = (score: ModelScore): score is ShadowScore => 'active_version' in score;
 
 type Loaded = LeasedModel<TabularScorer>;
@@ -58,7 +56,8 @@ export function modelScoring(
   let watch: ActiveVersionWatch | undefined;
   let log: Logger | undefined;
 
-  const releaseFailed = (error: Error, scorer: TabularScorer) => log?.warn({ err: error, version: scorer.version }, 'releasing a replaced model failed');
+  const releaseFailed = (error: Error, scorer: TabularScorer) =>
+    log?.warn({ err: error, version: scorer.version }, 'releasing a replaced model failed');
   const members = (set: InUse) => [set.active, ...set.shadows];
 
   const switchTo = async (pool: Pool, serving: Serving) => {
@@ -107,7 +106,8 @@ export function modelScoring(
     output: topics.output,
     sideOutputs: [topics.shadow],
     route: (score) => (isShadow(score) ? topics.shadow : topics.output),
-    versions: () => (inUse ? { active: inUse.active.model.version, shadows: inUse.shadows.map((s) => s.model.version) } : undefined),
+    versions: () =>
+      inUse ? { active: inUse.active.model.version, shadows: inUse.shadows.map((s) => s.model.version) } : undefined,
     async close() {
       await watch?.close();
       if (inUse) members(inUse).forEach((l) => l.retire());
@@ -120,10 +120,15 @@ export function modelScoring(
       log ??= ctx.log;
       await start(ctx.log);
       const set = inUse;
-      if (!set) throw new Error(`model ${modelId} has no active version: activate one (POST /v1/models/${modelId}/versions/<version>/activate)`);
+      if (!set)
+        throw new Error(
+          `model ${modelId} has no active version: activate one (POST /v1/models/${modelId}/versions/<version>/activate)`,
+        );
       const { manifest } = set.active.model;
       const definition = manifest.lineage.dataset.definition;
-      const mine = records.flatMap((r, index) => (r.value.tenant_id === manifest.lineage.tenant_id ? [{ index, record: r }] : []));
+      const mine = records.flatMap((r, index) =>
+        r.value.tenant_id === manifest.lineage.tenant_id ? [{ index, record: r }] : [],
+      );
       const features = mine.map(({ record }) => recordFeatures(definition, record.value));
       const leased = members(set);
       const scored = await withLeases(leased, () => Promise.all(leased.map((l) => l.model.score(features))));
@@ -150,7 +155,15 @@ function scoresOf(
   const results: TransformResult<ModelScore>[] = records.map(() => []);
   mine.forEach(({ index, record }, i) => {
     const { value, topic, partition, offset } = record;
-    const lineage = { id: value.id, tenant_id: value.tenant_id, event_time: value.event_time, source_topic: topic, source_partition: partition, source_offset: Number(offset), model_id: modelId };
+    const lineage = {
+      id: value.id,
+      tenant_id: value.tenant_id,
+      event_time: value.event_time,
+      source_topic: topic,
+      source_partition: partition,
+      source_offset: Number(offset),
+      model_id: modelId,
+    };
     const actual = recordLabel(definition, value);
     const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
     results[index] = [

@@ -9,7 +9,10 @@ import type { ProcessorContext } from './context.ts';
 import { BatchFailedError, transactBatch } from './transaction.ts';
 
 /** The eachBatch of a processor. */
-export async function processorBatch<In, Out extends { id: string }>(ctx: ProcessorContext<In, Out>, payload: EachBatchPayload): Promise<void> {
+export async function processorBatch<In, Out extends { id: string }>(
+  ctx: ProcessorContext<In, Out>,
+  payload: EachBatchPayload,
+): Promise<void> {
   const { batch, resolveOffset, heartbeat } = payload;
   if (batch.messages.length === 0) return;
   const startedAt = performance.now();
@@ -17,14 +20,29 @@ export async function processorBatch<In, Out extends { id: string }>(ctx: Proces
   const lastOffset = replayWindow(ctx, payload); // may be a transaction marker after the last record
   if (lastOffset === undefined) return;
   const owner = await ctx.owners.ownerOf(topic, partition).catch((error: Error) => {
-    throw new BatchFailedError(`cannot start the producer of ${topic}[${partition}]: ${error.message}`, { cause: error });
+    throw new BatchFailedError(`cannot start the producer of ${topic}[${partition}]: ${error.message}`, {
+      cause: error,
+    });
   });
-  const counts = await transactBatch(ctx, owner, { topic, partition, messages: batch.messages, firstOffset: batch.firstOffset(), lastOffset });
+  const counts = await transactBatch(ctx, owner, {
+    topic,
+    partition,
+    messages: batch.messages,
+    firstOffset: batch.firstOffset(),
+    lastOffset,
+  });
   owner.next = nextOffset(lastOffset);
   if (ctx.replay) ctx.replayed.set(partition, owner.next);
   // resolve moves the fetch position (without it kafkajs fetches the same batch again); the commit made it durable
   resolveOffset(lastOffset);
-  observeBatch(ctx.labels, { topic, partition, ...counts, startedAt, highWatermark: batch.highWatermark, next: owner.next });
+  observeBatch(ctx.labels, {
+    topic,
+    partition,
+    ...counts,
+    startedAt,
+    highWatermark: batch.highWatermark,
+    next: owner.next,
+  });
   ctx.log.debug({ topic, partition, lastOffset, ...counts }, 'batch committed');
   ctx.checkReplayDone();
   await heartbeat(); // may throw "rebalancing": kafkajs rejoins, the batch is already committed
@@ -34,7 +52,10 @@ export async function processorBatch<In, Out extends { id: string }>(ctx: Proces
  * The last offset to process in this batch: the batch's own, or, in a replay, cut at `until`.
  * Undefined when a replay has nothing to do here (past its range), or sent the consumer to `from`.
  */
-function replayWindow<In, Out extends { id: string }>(ctx: ProcessorContext<In, Out>, { batch }: EachBatchPayload): string | undefined {
+function replayWindow<In, Out extends { id: string }>(
+  ctx: ProcessorContext<In, Out>,
+  { batch }: EachBatchPayload,
+): string | undefined {
   const { replay, sought } = ctx;
   const lastOffset = batch.lastOffset();
   if (!replay) return lastOffset;

@@ -30,5 +30,8 @@ export interface ProcessorContext<In, Out extends { id: string }> {
 }
 
 /** An output record's Kafka key: the spec's `key`, or the catalogue's for its topic. */
-export const recordKeyOf = <Out extends { id: string }>(spec: Pick<ProcessorSpec<unknown, Out>, 'key'>, target: string, value: Out): string =>
-  spec.key ? spec.key(value) : catalogueKey(target, value);
+export const recordKeyOf = <Out extends { id: string }>(
+  spec: Pick<ProcessorSpec<unknown, Out>, 'key'>,
+  target: string,
+  value: Out,
+): string => (spec.key ? spec.key(value) : catalogueKey(target, value));

@@ -58,7 +58,9 @@ export class PartitionOwners {
   discard(owner: PartitionOwner, reason: string): void {
     if (this.owners.get(owner.key) === owner) this.owners.delete(owner.key);
     this.log.debug({ partition: owner.key, reason }, 'dropping partition producer');
-    const done = owner.producer.disconnect().catch((error: Error) => this.log.warn({ err: error }, 'producer disconnect failed'));
+    const done = owner.producer
+      .disconnect()
+      .catch((error: Error) => this.log.warn({ err: error }, 'producer disconnect failed'));
     this.closing.add(done);
     void done.finally(() => this.closing.delete(done));
   }
@@ -69,7 +71,9 @@ export class PartitionOwners {
    */
   assigned(payload: ConsumerGroupJoinEvent['payload']): { memberId: string; partitions: string[] } {
     // kafkajs rejoins only once every batch in flight has finished, so no producer dropped here is in use
-    const assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => keyOf(topic, p))));
+    const assigned = new Set(
+      Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => keyOf(topic, p))),
+    );
     // a new member id means this process was out of the group for a while: someone else may have owned any partition
     const rejoined = this.memberId !== undefined && payload.memberId !== this.memberId;
     this.memberId = payload.memberId;

@@ -50,13 +50,17 @@ export interface RunningProcessor {
   joined: Promise<void>;
 }
 
-export async function runProcessor<In, Out extends { id: string }>(spec: ProcessorSpec<In, Out>, options: ProcessorOptions = {}): Promise<RunningProcessor> {
+export async function runProcessor<In, Out extends { id: string }>(
+  spec: ProcessorSpec<In, Out>,
+  options: ProcessorOptions = {},
+): Promise<RunningProcessor> {
   const kafka = options.kafka ?? createKafka(`millrace-processor-${spec.name}`);
   const registry = options.registry ?? new Registry();
   const log = options.log ?? createLogger('processor', { processor: spec.name });
   const groupId = processorGroupOf(spec.name);
   // a replay runs under another name: its state writes would corrupt the live processor's changelog
-  if (spec.state && options.replay) throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
+  if (spec.state && options.replay)
+    throw new Error(`processor ${spec.name} keeps state; replay its input through the live processor instead`);
 
   const owners = new PartitionOwners(kafka, spec.name, options.transactionTimeoutMs ?? 60_000, log);
   const replayed = new Map<number, bigint>();
@@ -97,7 +101,12 @@ export async function runProcessor<In, Out extends { id: string }>(spec: Process
   if (spec.state) await ensureChangelog(admin, spec.state.topic, spec.input);
   await subscribe();
   const partitionsConsumedConcurrently = options.concurrency ?? 3;
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently, eachBatch: (payload) => processorBatch(ctx, payload) });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently,
+    eachBatch: (payload) => processorBatch(ctx, payload),
+  });
 
   let stopping: Promise<void> | undefined;
   return {

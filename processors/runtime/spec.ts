@@ -47,7 +47,10 @@ export interface ProcessorSpec<In, Out extends { id: string }> {
    * at once). Throwing (or rejecting) fails the whole batch: the transaction is aborted and the batch
    * retried, so throw only for outages, and return an Error for a record that is at fault.
    */
-  transform(records: ConsumedRecord<In>[], ctx: TransformContext): Promise<TransformResult<Out>[]> | TransformResult<Out>[];
+  transform(
+    records: ConsumedRecord<In>[],
+    ctx: TransformContext,
+  ): Promise<TransformResult<Out>[]> | TransformResult<Out>[];
 }
 
 /**

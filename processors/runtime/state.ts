@@ -64,17 +64,26 @@ export class StateRestoreError extends MillraceError {
  * with fewer partitions than the input, whose state would have nowhere to go.
  */
 export async function ensureChangelog(admin: Admin, topic: string, input: string): Promise<void> {
-  const partitionsOf = async (name: string) => (await admin.fetchTopicMetadata({ topics: [name] })).topics[0]!.partitions.length;
+  const partitionsOf = async (name: string) =>
+    (await admin.fetchTopicMetadata({ topics: [name] })).topics[0]!.partitions.length;
   const wanted = await partitionsOf(input);
   if (!(await admin.listTopics()).includes(topic)) {
     // a second instance starting at the same moment gets false back, not an error
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: wanted, replicationFactor: loadConfig().KAFKA_REPLICATION_FACTOR, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      topics: [
+        {
+          topic,
+          numPartitions: wanted,
+          replicationFactor: loadConfig().KAFKA_REPLICATION_FACTOR,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
     });
   }
   const has = await partitionsOf(topic);
-  if (has < wanted) throw new StateRestoreError(`changelog ${topic} has ${has} partitions; the input ${input} has ${wanted}`);
+  if (has < wanted)
+    throw new StateRestoreError(`changelog ${topic} has ${has} partitions; the input ${input} has ${wanted}`);
 }
 
 /**
@@ -88,7 +97,10 @@ export async function restoreState(kafka: Kafka, topic: string, partition: numbe
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     const ends = offsets.find((o) => o.partition === partition);
-    if (!ends) throw new StateRestoreError(`changelog ${topic} has no partition ${partition}: it needs at least as many partitions as the input`);
+    if (!ends)
+      throw new StateRestoreError(
+        `changelog ${topic} has no partition ${partition}: it needs at least as many partitions as the input`,
+      );
     const state = new Map<string, string>();
     const high = BigInt(ends.high);
     if (BigInt(ends.low) >= high) return new StateStore(state);
@@ -98,20 +110,21 @@ export async function restoreState(kafka: Kafka, topic: string, partition: numbe
     try {
       await new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
-        void consumer.subscribe({ topic, fromBeginning: true }).then(() =>
-          consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              if (batch.partition !== partition) return;
-              for (const message of batch.messages) {
-                const key = message.key?.toString();
-                if (key === undefined) continue;
-                if (message.value === null) state.delete(key);
-                else state.set(key, message.value.toString());
-              }
-              if (BigInt(batch.lastOffset()) + 1n >= high) resolve();
-            },
-          }),
+        void consumer.subscribe({ topic, fromBeginning: true }).then(
+          () =>
+            consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch }) => {
+                if (batch.partition !== partition) return;
+                for (const message of batch.messages) {
+                  const key = message.key?.toString();
+                  if (key === undefined) continue;
+                  if (message.value === null) state.delete(key);
+                  else state.set(key, message.value.toString());
+                }
+                if (BigInt(batch.lastOffset()) + 1n >= high) resolve();
+              },
+            }),
           reject,
         );
       });

@@ -59,16 +59,27 @@ export async function transactBatch<In, Out extends { id: string }>(
 }
 
 /** Once per producer, behind its fence: the group's committed offset of the partition, and its state. */
-async function afterFence<In, Out extends { id: string }>(ctx: ProcessorContext<In, Out>, owner: PartitionOwner, batch: BatchSlice): Promise<void> {
+async function afterFence<In, Out extends { id: string }>(
+  ctx: ProcessorContext<In, Out>,
+  owner: PartitionOwner,
+  batch: BatchSlice,
+): Promise<void> {
   if (owner.next !== undefined && owner.next !== null) return;
   const { topic, partition } = batch;
   owner.next = await committedOffset(ctx, topic, partition);
   if (ctx.spec.state) owner.state = await restoreState(ctx.kafka, ctx.spec.state.topic, partition, ctx.log);
-  ctx.log.debug({ topic, partition, committed: String(owner.next), fetchedFrom: batch.firstOffset }, 'partition producer ready');
+  ctx.log.debug(
+    { topic, partition, committed: String(owner.next), fetchedFrom: batch.firstOffset },
+    'partition producer ready',
+  );
 }
 
 /** The group's committed offset of one partition, or null when there is none. */
-async function committedOffset<In, Out extends { id: string }>(ctx: ProcessorContext<In, Out>, topic: string, partition: number): Promise<bigint | null> {
+async function committedOffset<In, Out extends { id: string }>(
+  ctx: ProcessorContext<In, Out>,
+  topic: string,
+  partition: number,
+): Promise<bigint | null> {
   const [committed] = await ctx.admin.fetchOffsets({ groupId: ctx.groupId, topics: [topic] });
   const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
   return offset === undefined || offset === '-1' ? null : BigInt(offset);
@@ -83,9 +94,14 @@ async function writeBatch<In, Out extends { id: string }>(
 ): Promise<BatchCounts> {
   const { topic, partition, lastOffset } = batch;
   const floor = owner.next ?? null;
-  const messages = batch.messages.filter((m) => (floor === null || BigInt(m.offset) >= floor) && BigInt(m.offset) <= BigInt(lastOffset));
+  const messages = batch.messages.filter(
+    (m) => (floor === null || BigInt(m.offset) >= floor) && BigInt(m.offset) <= BigInt(lastOffset),
+  );
   if (messages.length === 0) {
-    ctx.log.info({ topic, partition, firstOffset: batch.firstOffset, lastOffset, committed: String(floor) }, 'skipping records the previous owner committed');
+    ctx.log.info(
+      { topic, partition, firstOffset: batch.firstOffset, lastOffset, committed: String(floor) },
+      'skipping records the previous owner committed',
+    );
     return { in: 0, out: 0, dead: 0 };
   }
   const { out, dead } = await processMessages(ctx, topic, partition, messages, owner.state);
@@ -94,7 +110,10 @@ async function writeBatch<In, Out extends { id: string }>(
   if (changes.length > 0) await sendChunked(txn, ctx.spec.state!.topic, changes);
   if (dead.length > 0) await sendChunked(txn, dlqTopicOf(topic), dead);
   const next = nextOffset(lastOffset).toString();
-  await txn.sendOffsets({ consumerGroupId: ctx.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+  await txn.sendOffsets({
+    consumerGroupId: ctx.groupId,
+    topics: [{ topic, partitions: [{ partition, offset: next }] }],
+  });
   return { in: messages.length, out: [...out.values()].reduce((n, m) => n + m.length, 0), dead: dead.length };
 }
 
@@ -118,6 +137,12 @@ async function abortBatch<In, Out extends { id: string }>(
   // a Kafka-side failure (fenced, coordinator moved, timed out) leaves the producer in doubt: start over with a new one
   const kafkaSide = error.name.startsWith('KafkaJS');
   if (!aborted || kafkaSide) ctx.owners.discard(owner, `batch failed: ${error.message}`);
-  ctx.log.warn({ topic, partition, firstOffset: batch.firstOffset, lastOffset, err: error }, 'batch aborted, will be retried');
-  return new BatchFailedError(`batch ${topic}[${partition}] ${batch.firstOffset}..${lastOffset} aborted: ${error.message}`, { cause: error });
+  ctx.log.warn(
+    { topic, partition, firstOffset: batch.firstOffset, lastOffset, err: error },
+    'batch aborted, will be retried',
+  );
+  return new BatchFailedError(
+    `batch ${topic}[${partition}] ${batch.firstOffset}..${lastOffset} aborted: ${error.message}`,
+    { cause: error },
+  );
 }

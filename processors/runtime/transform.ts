@@ -37,7 +37,10 @@ export async function processMessages<In, Out extends { id: string }>(
       dead.push({ source, error: result });
       continue;
     }
-    if (!Array.isArray(result)) throw new Error(`transform of ${ctx.spec.name} returned neither an array nor an Error for offset ${source.message.offset}`);
+    if (!Array.isArray(result))
+      throw new Error(
+        `transform of ${ctx.spec.name} returned neither an array nor an Error for offset ${source.message.offset}`,
+      );
     const encoded = await encodeAll(ctx, source, result);
     if ('error' in encoded) dead.push(encoded);
     else for (const [target, message] of encoded) out.get(target)!.push(message);
@@ -54,7 +57,9 @@ async function transformAll<In, Out extends { id: string }>(
   const { spec, log } = ctx;
   const results = records.length > 0 ? await spec.transform(records, state ? { log, state } : { log }) : [];
   if (!Array.isArray(results) || results.length !== records.length) {
-    throw new Error(`transform of ${spec.name} returned ${Array.isArray(results) ? results.length : typeof results} result(s) for ${records.length} record(s)`);
+    throw new Error(
+      `transform of ${spec.name} returned ${Array.isArray(results) ? results.length : typeof results} result(s) for ${records.length} record(s)`,
+    );
   }
   return results;
 }
@@ -75,8 +80,12 @@ async function encodeAll<In, Out extends { id: string }>(
     const encoded: [string, Message][] = [];
     for (const value of values) {
       const target = spec.route ? spec.route(value) : spec.output;
-      if (!outputs.has(target)) throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
-      encoded.push([target, { key: recordKeyOf(spec, target, value), value: await registry.encode(valueSubjectOf(target), value), headers }]);
+      if (!outputs.has(target))
+        throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
+      encoded.push([
+        target,
+        { key: recordKeyOf(spec, target, value), value: await registry.encode(valueSubjectOf(target), value), headers },
+      ]);
     }
     return encoded;
   } catch (error) {

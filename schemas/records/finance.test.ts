@@ -11,7 +11,16 @@ const schema = JSON.parse(readFileSync(new URL('../finance.statements.raw.avsc',
 describe('the statement shape', () => {
   it('is finance.statements.raw: the envelope, then the amounts in the models’ column order', () => {
     const names = schema.fields.map((f) => f.name);
-    assert.deepEqual(names, ['id', 'tenant_id', 'event_time', 'source', 'company_id', 'period', 'period_end', ...STATEMENT_AMOUNTS]);
+    assert.deepEqual(names, [
+      'id',
+      'tenant_id',
+      'event_time',
+      'source',
+      'company_id',
+      'period',
+      'period_end',
+      ...STATEMENT_AMOUNTS,
+    ]);
   });
 
   it('names the period kinds the schema’s enum allows', () => {

@@ -58,7 +58,7 @@ export interface FinanceScore {
 export type ScoreRecord = Omit<FinanceScore, 'kind'> &
   Envelope &
   Lineage & {
-  company_id: string;
-  period: number;
-  kind: FinanceScore['kind'];
-};
+    company_id: string;
+    period: number;
+    kind: FinanceScore['kind'];
+  };

@@ -42,5 +42,8 @@ const report = await runChaos({
 process.stdout.write(`${formatReport(report)}\n`);
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(path.join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
+writeFileSync(
+  path.join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  JSON.stringify(report, null, 2),
+);
 process.exit(report.lost === 0 && report.duplicated === 0 ? 0 : 1);

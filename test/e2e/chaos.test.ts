@@ -11,7 +11,13 @@ import { formatReport, runChaos } from '../../testkit/chaos/harness.ts';
 
 describe('chaos', () => {
   it('loses and duplicates nothing under two faults of every kind', { timeout: 900_000 }, async () => {
-    const report = await runChaos({ records: 20_000, faults: 2 * FAULT_KINDS.length, perSecond: 250, outageMs: [2_000, 5_000], settleMs: 300_000 });
+    const report = await runChaos({
+      records: 20_000,
+      faults: 2 * FAULT_KINDS.length,
+      perSecond: 250,
+      outageMs: [2_000, 5_000],
+      settleMs: 300_000,
+    });
     process.stdout.write(`${formatReport(report)}\n`);
     for (const kind of FAULT_KINDS) assert.equal(report.faultsByKind[kind], 2, `two faults of kind ${kind}`);
     for (const t of report.tallies) {

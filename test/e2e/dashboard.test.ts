@@ -64,7 +64,8 @@ async function startApi(): Promise<string> {
   });
 }
 
-const call = (route: string, init: RequestInit = {}) => fetch(`${baseUrl}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
+const call = (route: string, init: RequestInit = {}) =>
+  fetch(`${baseUrl}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
 
 const scoreRow = (i: number, periodEnd: string, probability: number) => ({
   id: `${run}-chart-${i}`,
@@ -94,7 +95,12 @@ before(async () => {
   // scores already in ClickHouse for the chart: three months
   await clickhouse.insert({
     table: 'finance_scores',
-    values: [scoreRow(0, '2024-01-31', 0.02), scoreRow(1, '2024-02-29', 0.03), scoreRow(2, '2024-02-29', 0.04), scoreRow(3, '2024-03-31', 0.02)],
+    values: [
+      scoreRow(0, '2024-01-31', 0.02),
+      scoreRow(1, '2024-02-29', 0.03),
+      scoreRow(2, '2024-02-29', 0.04),
+      scoreRow(3, '2024-03-31', 0.02),
+    ],
     format: 'JSONEachRow',
   });
   await producer.connect();
@@ -122,7 +128,10 @@ describe('dashboard', () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     assert.doesNotMatch(await response.text(), /<script>|<script(?![^>]*\bsrc=)[^>]*>/);
-    assert.equal((await fetch(`${baseUrl}/dashboard/dashboard.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(
+      (await fetch(`${baseUrl}/dashboard/dashboard.js`)).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
   });
 
   it('a wrong key is refused on the page', async () => {
@@ -166,7 +175,8 @@ describe('dashboard', () => {
     ]);
     const row = await page.waitForSelector(`#scores tr[data-id="${id}"]`, { timeout: 30_000 });
     const text = await row.innerText();
-    for (const part of [`live-co-${run}`, '2024-12-31', 'annual', '0.2500', 'critical']) assert.ok(text.includes(part), `${part} in ${text}`);
+    for (const part of [`live-co-${run}`, '2024-12-31', 'annual', '0.2500', 'critical'])
+      assert.ok(text.includes(part), `${part} in ${text}`);
   });
 
   it("draws the analytics chart: one bar per month of the tenant's scores", async () => {
@@ -176,17 +186,42 @@ describe('dashboard', () => {
   });
 
   it("follows a catalog upload's progress until its rows are classified", async () => {
-    const upload = await call('/v1/uploads?filename=films.csv', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'sku,title\n1,Halloween\n2,Airplane!\n3,Heat\n4,Alien\n' });
+    const upload = await call('/v1/uploads?filename=films.csv', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'sku,title\n1,Halloween\n2,Airplane!\n3,Heat\n4,Alien\n',
+    });
     assert.equal(upload.status, 201, await upload.clone().text());
     const { id } = (await upload.json()) as { id: string };
     await page.fill('#upload-id', id);
     await page.click('#upload-form button[type=submit]');
     await page.waitForSelector('#upload-text:has-text("uploaded: 0 classified")', { timeout: 15_000 });
-    const processing = await call(`/v1/uploads/${id}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ columns: ['sku', 'title'] }) });
+    const processing = await call(`/v1/uploads/${id}/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ columns: ['sku', 'title'] }),
+    });
     assert.equal(processing.status, 202, await processing.clone().text());
     await page.waitForSelector('#upload-text:has-text("of 4 rows")', { timeout: 15_000 });
     // the rows classified, as the catalog sink lands them: the page follows to the end
-    const classified = [1, 2, 3, 4].map((n) => ({ id: `${id}-${n}`, tenant_id: tenant, upload_id: id, row_number: n, taxonomy: '', genre: 'Drama', confidence: 0.9, decided_by: 'model', model_id: 'm', model_version: '1', attributes: '{}', fields: '{}', event_time: 1_700_000_000, _topic: 't', _partition: 0, _offset: n }));
+    const classified = [1, 2, 3, 4].map((n) => ({
+      id: `${id}-${n}`,
+      tenant_id: tenant,
+      upload_id: id,
+      row_number: n,
+      taxonomy: '',
+      genre: 'Drama',
+      confidence: 0.9,
+      decided_by: 'model',
+      model_id: 'm',
+      model_version: '1',
+      attributes: '{}',
+      fields: '{}',
+      event_time: 1_700_000_000,
+      _topic: 't',
+      _partition: 0,
+      _offset: n,
+    }));
     await clickhouse.insert({ table: 'catalog_rows', values: classified, format: 'JSONEachRow' });
     await page.waitForSelector('#upload-text:has-text("(done)")', { timeout: 15_000 });
     assert.equal(await page.$eval('#upload-progress', (bar) => (bar as unknown as { value: number }).value), 100);
@@ -202,6 +237,9 @@ describe('dashboard', () => {
   });
 
   it('logged nothing to the console but the refused log-in (no CSP violations)', () => {
-    assert.ok(consoleErrors.every((e) => /401|Unauthorized/i.test(e)), consoleErrors.join('\n'));
+    assert.ok(
+      consoleErrors.every((e) => /401|Unauthorized/i.test(e)),
+      consoleErrors.join('\n'),
+    );
   });
 });

@@ -23,56 +23,79 @@ const alive = (pid: number) => {
 };
 
 describe('millrace start', () => {
-  it('runs the pipelines supervised: produced flights land in ClickHouse and Postgres; a killed sink comes back', { timeout: 240_000 }, async () => {
-    const start = new MillraceProcess(['start'], { API_PORT: '18080', METRICS_PORT: '0' });
-    try {
-      const started = (line: Record<string, unknown>) => line.msg === 'role started';
-      await eventually('two sinks started', () => (start.logs.filter(started).length >= 2 ? true : undefined), 120_000);
-
-      const run = randomBytes(4).toString('hex');
-      const sent = flights(1000).map((f) => ({ ...f, id: `start-${run}-${f.id}` }));
-      execFileSync(process.execPath, [cli, 'produce', '--topic', 'samples.flights.raw'], { input: sent.map((f) => JSON.stringify(f)).join('\n') });
-      const distance = sent.reduce((s, f) => s + f.distance, 0);
-
-      const pg = createPostgresPool(1);
-      const ch = createClickHouse();
+  it(
+    'runs the pipelines supervised: produced flights land in ClickHouse and Postgres; a killed sink comes back',
+    { timeout: 240_000 },
+    async () => {
+      const start = new MillraceProcess(['start'], { API_PORT: '18080', METRICS_PORT: '0' });
       try {
-        const inPostgres = async () => {
-          const { rows } = await pg.query<{ n: string; d: string }>('SELECT count(*) AS n, coalesce(sum(distance), 0) AS d FROM samples_flights WHERE id LIKE $1', [`start-${run}-%`]);
-          return rows[0]!.n === '1000' ? Number(rows[0]!.d) : undefined;
-        };
-        const inClickHouse = async () => {
-          const [row] = await (
-            await ch.query({ query: `SELECT count() AS n, sum(distance) AS d FROM samples_flights WHERE startsWith(id, 'start-${run}-')`, format: 'JSONEachRow' })
-          ).json<{ n: string; d: string }>();
-          return Number(row!.n) === 1000 ? Number(row!.d) : undefined;
-        };
-        assert.equal(await eventually('the flights in Postgres', inPostgres, 90_000), distance);
-        assert.equal(await eventually('the flights in ClickHouse', inClickHouse, 90_000), distance);
-
-        // SIGKILL one sink: the supervisor starts it again
-        const victim = start.logs.find((l) => started(l) && l.child === 'sink samples-flights-postgres')!.pid as number;
-        process.kill(victim, 'SIGKILL');
-        const restarted = await eventually(
-          'the Postgres sink restarted',
-          () => start.logs.find((l) => started(l) && l.child === 'sink samples-flights-postgres' && l.pid !== victim)?.pid as number | undefined,
-          60_000,
+        const started = (line: Record<string, unknown>) => line.msg === 'role started';
+        await eventually(
+          'two sinks started',
+          () => (start.logs.filter(started).length >= 2 ? true : undefined),
+          120_000,
         );
-        assert.ok(alive(restarted), 'the new sink process runs');
-      } finally {
-        await Promise.all([pg.end(), ch.close()]);
-      }
 
-      const pids = start.logs.filter(started).map((l) => l.pid as number);
-      const { code } = await start.kill('SIGTERM');
-      assert.equal(code, 0, 'start exits 0 on SIGTERM');
-      await eventually('every role process gone', () => (pids.every((pid) => !alive(pid)) ? true : undefined), 30_000);
-    } finally {
-      if (start.child.exitCode === null) await start.kill('SIGKILL');
-      // a SIGKILLed supervisor cannot stop its children: do it for it
-      for (const line of start.logs.filter((l) => l.msg === 'role started')) {
-        if (alive(line.pid as number)) process.kill(line.pid as number, 'SIGKILL');
+        const run = randomBytes(4).toString('hex');
+        const sent = flights(1000).map((f) => ({ ...f, id: `start-${run}-${f.id}` }));
+        execFileSync(process.execPath, [cli, 'produce', '--topic', 'samples.flights.raw'], {
+          input: sent.map((f) => JSON.stringify(f)).join('\n'),
+        });
+        const distance = sent.reduce((s, f) => s + f.distance, 0);
+
+        const pg = createPostgresPool(1);
+        const ch = createClickHouse();
+        try {
+          const inPostgres = async () => {
+            const { rows } = await pg.query<{ n: string; d: string }>(
+              'SELECT count(*) AS n, coalesce(sum(distance), 0) AS d FROM samples_flights WHERE id LIKE $1',
+              [`start-${run}-%`],
+            );
+            return rows[0]!.n === '1000' ? Number(rows[0]!.d) : undefined;
+          };
+          const inClickHouse = async () => {
+            const [row] = await (
+              await ch.query({
+                query: `SELECT count() AS n, sum(distance) AS d FROM samples_flights WHERE startsWith(id, 'start-${run}-')`,
+                format: 'JSONEachRow',
+              })
+            ).json<{ n: string; d: string }>();
+            return Number(row!.n) === 1000 ? Number(row!.d) : undefined;
+          };
+          assert.equal(await eventually('the flights in Postgres', inPostgres, 90_000), distance);
+          assert.equal(await eventually('the flights in ClickHouse', inClickHouse, 90_000), distance);
+
+          // SIGKILL one sink: the supervisor starts it again
+          const victim = start.logs.find((l) => started(l) && l.child === 'sink samples-flights-postgres')!
+            .pid as number;
+          process.kill(victim, 'SIGKILL');
+          const restarted = await eventually(
+            'the Postgres sink restarted',
+            () =>
+              start.logs.find((l) => started(l) && l.child === 'sink samples-flights-postgres' && l.pid !== victim)
+                ?.pid as number | undefined,
+            60_000,
+          );
+          assert.ok(alive(restarted), 'the new sink process runs');
+        } finally {
+          await Promise.all([pg.end(), ch.close()]);
+        }
+
+        const pids = start.logs.filter(started).map((l) => l.pid as number);
+        const { code } = await start.kill('SIGTERM');
+        assert.equal(code, 0, 'start exits 0 on SIGTERM');
+        await eventually(
+          'every role process gone',
+          () => (pids.every((pid) => !alive(pid)) ? true : undefined),
+          30_000,
+        );
+      } finally {
+        if (start.child.exitCode === null) await start.kill('SIGKILL');
+        // a SIGKILLed supervisor cannot stop its children: do it for it
+        for (const line of start.logs.filter((l) => l.msg === 'role started')) {
+          if (alive(line.pid as number)) process.kill(line.pid as number, 'SIGKILL');
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -29,7 +29,9 @@ let app: App;
 
 // real flights for the tenant; the other tenant gets the same flights with other delays
 const ours = flights(3000).map((f, i) => ({ ...f, id: `${run}-f${i}`, tenant_id: tenant }));
-const theirs = ours.slice(0, 500).map((f, i) => ({ ...f, id: `${run}-g${i}`, tenant_id: other, delay: f.delay + 1000 }));
+const theirs = ours
+  .slice(0, 500)
+  .map((f, i) => ({ ...f, id: `${run}-g${i}`, tenant_id: other, delay: f.delay + 1000 }));
 
 interface Score {
   id: string;
@@ -56,14 +58,25 @@ const scores: Score[] = Array.from({ length: 240 }, (_, i) => {
   const probability = r() ** 3;
   const category = probability < 0.01 ? 'low' : probability < 0.05 ? 'medium' : probability < 0.2 ? 'high' : 'critical';
   const month = String(1 + (i % 12)).padStart(2, '0');
-  return { id: `${run}-s${i}`, company_id: `c${i % 17}`, period_end: `2024-${month}-${i % 2 === 0 ? '15' : '28'}`, kind: i % 3 === 0 ? 'quarterly' : 'annual', probability, category };
+  return {
+    id: `${run}-s${i}`,
+    company_id: `c${i % 17}`,
+    period_end: `2024-${month}-${i % 2 === 0 ? '15' : '28'}`,
+    kind: i % 3 === 0 ? 'quarterly' : 'annual',
+    probability,
+    category,
+  };
 });
 
 const lineage = (i: number) => ({ _topic: 'test.analytics', _partition: 0, _offset: i });
 const flightRow = (f: Flight, i: number) => ({ ...f, event_time: Math.floor(f.event_time / 1000), ...lineage(i) });
 
 async function insertFlights(rows: Flight[], firstOffset = 0): Promise<void> {
-  await clickhouse.insert({ table: 'samples_flights', values: rows.map((f, i) => flightRow(f, firstOffset + i)), format: 'JSONEachRow' });
+  await clickhouse.insert({
+    table: 'samples_flights',
+    values: rows.map((f, i) => flightRow(f, firstOffset + i)),
+    format: 'JSONEachRow',
+  });
 }
 
 const call = (url: string, key = keys.analyst!) => app.request(url, { headers: { authorization: `Bearer ${key}` } });
@@ -84,12 +97,16 @@ before(async () => {
   const kafka = createKafka('millrace-test');
   const registry = new Registry();
   const producer = new AvroProducer(kafka, registry); // never connected: these tests produce nothing
-  app = composeApi(loadConfig(), { kafka, registry, producer, admin: kafka.admin(), db, clickhouse }, {
-    log,
-    uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log),
-    checks: {},
-    analytics: new Analytics(clickhouse, 60_000),
-  }).app;
+  app = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin: kafka.admin(), db, clickhouse },
+    {
+      log,
+      uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log),
+      checks: {},
+      analytics: new Analytics(clickhouse, 60_000),
+    },
+  ).app;
   await createTenant(db, tenant);
   await createTenant(db, other);
   keys.analyst = (await createKey(db, tenant, 'analyst')).key;
@@ -123,33 +140,56 @@ function group<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return groups;
 }
 
-const close = (actual: unknown, expected: number, what: string) => assert.ok(Math.abs(Number(actual) - expected) < 1e-9 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
+const close = (actual: unknown, expected: number, what: string) =>
+  assert.ok(
+    Math.abs(Number(actual) - expected) < 1e-9 * Math.max(1, Math.abs(expected)),
+    `${what}: ${actual} vs ${expected}`,
+  );
 
 describe('analytics: aggregates', () => {
   it('flights by origin: counts, mean and max delay, distance, equal to a reference computed here (replays count once)', async () => {
-    const got = await rows('/v1/analytics/flights?dimensions=origin&metrics=flights,mean_delay,max_delay,total_distance');
+    const got = await rows(
+      '/v1/analytics/flights?dimensions=origin&metrics=flights,mean_delay,max_delay,total_distance',
+    );
     const expected = group(ours, (f) => f.origin);
-    assert.deepEqual(got.map((row) => row.origin), [...expected.keys()].sort());
+    assert.deepEqual(
+      got.map((row) => row.origin),
+      [...expected.keys()].sort(),
+    );
     for (const row of got) {
       const list = expected.get(String(row.origin))!;
       assert.equal(row.flights, list.length, String(row.origin));
       close(row.mean_delay, list.reduce((s, f) => s + f.delay, 0) / list.length, `mean delay ${row.origin}`);
       assert.equal(row.max_delay, Math.max(...list.map((f) => f.delay)));
-      assert.equal(row.total_distance, list.reduce((s, f) => s + f.distance, 0));
+      assert.equal(
+        row.total_distance,
+        list.reduce((s, f) => s + f.distance, 0),
+      );
     }
   });
 
   it('daily buckets in UTC, within from/to, filtered by two origins', async () => {
     const [from, to] = ['2001-01-05', '2001-01-20T12:00:00Z'];
-    const got = await rows(`/v1/analytics/flights?bucket=day&from=${from}&to=${to}&filter=origin:LAX&filter=origin:SFO`);
-    const inRange = ours.filter((f) => f.event_time >= Date.parse(from) && f.event_time < Date.parse(to) && ['LAX', 'SFO'].includes(f.origin));
+    const got = await rows(
+      `/v1/analytics/flights?bucket=day&from=${from}&to=${to}&filter=origin:LAX&filter=origin:SFO`,
+    );
+    const inRange = ours.filter(
+      (f) => f.event_time >= Date.parse(from) && f.event_time < Date.parse(to) && ['LAX', 'SFO'].includes(f.origin),
+    );
     assert.ok(inRange.length > 10, 'the range holds flights');
-    const expected = [...group(inRange, (f) => `${new Date(f.event_time).toISOString().slice(0, 10)}T00:00:00Z`)].sort(([a], [b]) => (a < b ? -1 : 1));
-    assert.deepEqual(got, expected.map(([bucket, list]) => ({ bucket, flights: list.length })));
+    const expected = [...group(inRange, (f) => `${new Date(f.event_time).toISOString().slice(0, 10)}T00:00:00Z`)].sort(
+      ([a], [b]) => (a < b ? -1 : 1),
+    );
+    assert.deepEqual(
+      got,
+      expected.map(([bucket, list]) => ({ bucket, flights: list.length })),
+    );
   });
 
   it('finance scores by month and category match a reference and the finance_category_counts rollup', async () => {
-    const got = await rows('/v1/analytics/finance_scores?bucket=month&dimensions=category&metrics=statements,mean_probability,max_probability');
+    const got = await rows(
+      '/v1/analytics/finance_scores?bucket=month&dimensions=category&metrics=statements,mean_probability,max_probability',
+    );
     const expected = group(scores, (s) => `${s.period_end.slice(0, 7)}-01T00:00:00Z|${s.category}`);
     assert.equal(got.length, expected.size);
     for (const row of got) {
@@ -176,18 +216,27 @@ describe('analytics: aggregates', () => {
     const url = '/v1/analytics/flights?dimensions=destination&metrics=flights';
     assert.equal((await call(url)).headers.get('x-cache'), 'miss');
     assert.equal((await call(url)).headers.get('x-cache'), 'hit');
-    assert.equal((await call('/v1/analytics/flights?metrics=flights&dimensions=destination,destination')).headers.get('x-cache'), 'hit', 'the same query, normalised');
+    assert.equal(
+      (await call('/v1/analytics/flights?metrics=flights&dimensions=destination,destination')).headers.get('x-cache'),
+      'hit',
+      'the same query, normalised',
+    );
     assert.equal((await call(url, keys.otherAnalyst)).headers.get('x-cache'), 'miss');
     assert.equal((await call(url, keys.reader)).status, 403);
     const listed = await call('/v1/analytics', keys.reader);
     assert.equal(listed.status, 200);
     const views = ((await listed.json()) as { views: { name: string; buckets: string[] }[] }).views;
-    assert.deepEqual(views.map((v) => v.name), ['finance_scores', 'catalog_rows', 'flights']);
+    assert.deepEqual(
+      views.map((v) => v.name),
+      ['finance_scores', 'catalog_rows', 'flights'],
+    );
     assert.deepEqual(views.find((v) => v.name === 'finance_scores')?.buckets, ['day', 'week', 'month']);
   });
 
   it('is documented in /openapi.json', async () => {
-    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, { get?: { parameters?: { name: string }[] } }>;
+    };
     const names = doc.paths['/v1/analytics/{view}']?.get?.parameters?.map((p) => p.name);
     assert.deepEqual(names?.sort(), ['bucket', 'dimensions', 'filter', 'from', 'limit', 'metrics', 'to', 'view']);
     assert.ok(doc.paths['/v1/analytics']);
@@ -217,7 +266,19 @@ describe('analytics: refusals', () => {
 });
 
 describe('analytics: hostile filter values match literally', () => {
-  const hostile = ["'", '\\', "\\'", 'a\0b', "'; DROP TABLE samples_flights; --", "x' OR '1'='1", '\\\'; DROP TABLE samples_flights; --', 'naïve 日本 🚀', '"`$(id)`"', 'line\nbreak\ttab', '%27%00'];
+  const hostile = [
+    "'",
+    '\\',
+    "\\'",
+    'a\0b',
+    "'; DROP TABLE samples_flights; --",
+    "x' OR '1'='1",
+    "\\'; DROP TABLE samples_flights; --",
+    'naïve 日本 🚀',
+    '"`$(id)`"',
+    'line\nbreak\ttab',
+    '%27%00',
+  ];
 
   before(async () => {
     const rows = hostile.map((origin, i) => ({ ...ours[0]!, id: `${run}-h${i}`, tenant_id: tenant, origin }));

@@ -29,7 +29,14 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { pooled } from './hostile-corpus.ts';
-import { arbitraryOf, garbageBody, nastyString, operationsOf, type OpenApiDoc, type Operation } from './openapi-arbitraries.ts';
+import {
+  arbitraryOf,
+  garbageBody,
+  nastyString,
+  operationsOf,
+  type OpenApiDoc,
+  type Operation,
+} from './openapi-arbitraries.ts';
 
 const TOTAL_REQUESTS = 10_000;
 const OPERATIONS_AT_ONCE = 6;
@@ -56,15 +63,37 @@ const ownClient = { incoming: { socket: { remoteAddress: `api-fuzz-${run}` } } }
 const tenantA = `zza${run}`;
 const tenantB = `zzb${run}`;
 const keys: Record<string, string> = {};
-const AUTHS = ['a_admin', 'a_producer', 'a_reader', 'a_analyst', 'b_admin', 'b_reader', 'none', 'garbage', 'forged'] as const;
+const AUTHS = [
+  'a_admin',
+  'a_producer',
+  'a_reader',
+  'a_analyst',
+  'b_admin',
+  'b_reader',
+  'none',
+  'garbage',
+  'forged',
+] as const;
 type Auth = (typeof AUTHS)[number];
 
 /** What only tenant B has: its name, and the names and ids of what it created. */
 const secretsOfB: string[] = [tenantB];
 /** Ids of both tenants, fed to path parameters so that A asks for B's things by their real ids. */
-const knownIds: string[] = ['market.quotes.raw', 'finance.statements.raw', 'catalog.rows.raw', 'finance.default-probability', 'catalog.genre'];
+const knownIds: string[] = [
+  'market.quotes.raw',
+  'finance.statements.raw',
+  'catalog.rows.raw',
+  'finance.default-probability',
+  'catalog.genre',
+];
 
-async function call(method: string, url: string, auth: Auth, body?: string, contentType = 'application/json'): Promise<Response> {
+async function call(
+  method: string,
+  url: string,
+  auth: Auth,
+  body?: string,
+  contentType = 'application/json',
+): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': contentType };
   if (auth !== 'none') headers.authorization = `Bearer ${keys[auth]}`;
   return app.request(url, { method, headers, body }, ownClient);
@@ -80,13 +109,41 @@ async function created<T>(response: Response, what: string): Promise<T> {
 async function seed(tenant: string, auth: Auth, secrets: string[]): Promise<void> {
   const tag = tenant;
   const symbol = `Z${tenant.slice(2).toUpperCase()}`;
-  await created(await call('PUT', `/v1/taxonomies/${tag}-tax`, auth, JSON.stringify({ genres: [`${tag}-genre`], attributes: { [`${tag}-group`]: [`${tag}-value`] } })), 'taxonomy');
+  await created(
+    await call(
+      'PUT',
+      `/v1/taxonomies/${tag}-tax`,
+      auth,
+      JSON.stringify({ genres: [`${tag}-genre`], attributes: { [`${tag}-group`]: [`${tag}-value`] } }),
+    ),
+    'taxonomy',
+  );
   await created(await call('POST', '/v1/stocks', auth, JSON.stringify({ symbol })), 'stock');
-  const upload = await created<{ id: string }>(await call('POST', `/v1/uploads?filename=${tag}.csv`, auth, `${tag}-col,title\n${tag}-cell,x\n`, 'text/csv'), 'upload');
-  const statement = { company_id: `${tag}-co`, period_end: '2023-12-31', ...Object.fromEntries(AMOUNTS.map((a, i) => [a, 100 + i * 10])) };
-  const prediction = await created<{ id: string }>(await call('POST', '/v1/predictions/annual', auth, JSON.stringify(statement)), 'prediction');
-  const key = await created<{ id: string }>(await call('POST', '/v1/keys', auth, JSON.stringify({ role: 'reader', label: `${tag}-label` })), 'key');
-  const quote = { id: `${tag}-quote`, event_time: 1_700_000_000_000, source: `${tag}-source`, symbol, ts: 1_700_000_000_000, close: 1 };
+  const upload = await created<{ id: string }>(
+    await call('POST', `/v1/uploads?filename=${tag}.csv`, auth, `${tag}-col,title\n${tag}-cell,x\n`, 'text/csv'),
+    'upload',
+  );
+  const statement = {
+    company_id: `${tag}-co`,
+    period_end: '2023-12-31',
+    ...Object.fromEntries(AMOUNTS.map((a, i) => [a, 100 + i * 10])),
+  };
+  const prediction = await created<{ id: string }>(
+    await call('POST', '/v1/predictions/annual', auth, JSON.stringify(statement)),
+    'prediction',
+  );
+  const key = await created<{ id: string }>(
+    await call('POST', '/v1/keys', auth, JSON.stringify({ role: 'reader', label: `${tag}-label` })),
+    'key',
+  );
+  const quote = {
+    id: `${tag}-quote`,
+    event_time: 1_700_000_000_000,
+    source: `${tag}-source`,
+    symbol,
+    ts: 1_700_000_000_000,
+    close: 1,
+  };
   await created(await call('POST', '/v1/topics/market.quotes.raw/records', auth, JSON.stringify([quote])), 'records');
   const ids = [`${tag}-tax`, symbol, upload.id, `${tag}-co`, prediction.id, key.id];
   knownIds.push(...ids);
@@ -95,14 +152,23 @@ async function seed(tenant: string, auth: Auth, secrets: string[]): Promise<void
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  ({ app, deps } = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, uploads }));
+  ({ app, deps } = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    { log, checks: {}, uploads },
+  ));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
-  for (const role of ['admin', 'producer', 'reader', 'analyst'] as const) keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
+  for (const role of ['admin', 'producer', 'reader', 'analyst'] as const)
+    keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
   keys.b_admin = (await createKey(db, tenantB, 'admin')).key;
   keys.b_reader = (await createKey(db, tenantB, 'reader')).key;
   keys.garbage = `mr_${randomBytes(8).toString('hex')}`;
-  keys.forged = await sign({ sub: 'key:x', tenant: tenantB, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 600 }, `${jwtSecret(loadConfig())}-not`, 'HS256');
+  keys.forged = await sign(
+    { sub: 'key:x', tenant: tenantB, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 600 },
+    `${jwtSecret(loadConfig())}-not`,
+    'HS256',
+  );
   await seed(tenantB, 'b_admin', secretsOfB);
   await seed(tenantA, 'a_admin', []);
 });
@@ -120,20 +186,30 @@ interface FuzzRequest {
 }
 
 function requestsFor(op: Operation, doc: OpenApiDoc): fc.Arbitrary<FuzzRequest> {
-  const valueOf = (schema: Parameters<typeof arbitraryOf>[0]) => arbitraryOf(schema, doc).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  const valueOf = (schema: Parameters<typeof arbitraryOf>[0]) =>
+    arbitraryOf(schema, doc).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
   const pathParams = op.parameters.filter((p) => p.in === 'path');
   const queryParams = op.parameters.filter((p) => p.in === 'query');
   const params = fc.record(
     Object.fromEntries(
       pathParams.map((p) => [
         p.name,
-        fc.oneof({ weight: 3, arbitrary: valueOf(p.schema) }, { weight: 2, arbitrary: nastyString }, { weight: 2, arbitrary: fc.constantFrom(...knownIds) }),
+        fc.oneof(
+          { weight: 3, arbitrary: valueOf(p.schema) },
+          { weight: 2, arbitrary: nastyString },
+          { weight: 2, arbitrary: fc.constantFrom(...knownIds) },
+        ),
       ]),
     ),
   );
   const query = fc
     .tuple(
-      ...queryParams.map((p) => fc.option(fc.oneof(valueOf(p.schema), nastyString).map((v): [string, string] => [p.name, v]), { freq: 3 })),
+      ...queryParams.map((p) =>
+        fc.option(
+          fc.oneof(valueOf(p.schema), nastyString).map((v): [string, string] => [p.name, v]),
+          { freq: 3 },
+        ),
+      ),
       fc.option(fc.tuple(fc.string({ maxLength: 10 }), nastyString), { freq: 4 }),
     )
     .map((pairs) => pairs.filter((p): p is [string, string] => p !== null));
@@ -142,7 +218,12 @@ function requestsFor(op: Operation, doc: OpenApiDoc): fc.Arbitrary<FuzzRequest> 
   const shaped = bodySchema
     ? isJson
       ? arbitraryOf(bodySchema, doc).map((v) => JSON.stringify(v))
-      : fc.oneof(fc.string({ maxLength: 300 }), fc.array(fc.array(nastyString, { maxLength: 4 }), { maxLength: 6 }).map((rows) => rows.map((r) => r.join(',')).join('\n')))
+      : fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc
+            .array(fc.array(nastyString, { maxLength: 4 }), { maxLength: 6 })
+            .map((rows) => rows.map((r) => r.join(',')).join('\n')),
+        )
     : fc.constant(undefined);
   const body = bodySchema
     ? fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 2, arbitrary: garbageBody })
@@ -151,7 +232,17 @@ function requestsFor(op: Operation, doc: OpenApiDoc): fc.Arbitrary<FuzzRequest> 
       : fc.option(garbageBody, { freq: 6 }).map((b) => b ?? undefined);
   const contentType = fc.oneof(
     { weight: 8, arbitrary: fc.constant(declaredType) },
-    { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/json', '', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'text/csv') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'text/plain',
+        'application/json',
+        '',
+        'multipart/form-data; boundary=x',
+        'application/json; charset=utf-16',
+        'text/csv',
+      ),
+    },
   );
   return fc.record({ auth: fc.constantFrom(...AUTHS), params, query, body, contentType });
 }
@@ -171,7 +262,10 @@ async function textOf(response: Response): Promise<string> {
   let text = '';
   const deadline = Date.now() + 500;
   while (Date.now() < deadline) {
-    const next = await Promise.race([reader.read(), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), deadline - Date.now()))]);
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), deadline - Date.now())),
+    ]);
     if (!next || next.done) break;
     text += Buffer.from(next.value).toString('utf8');
   }
@@ -195,7 +289,8 @@ async function violation(op: Operation, request: FuzzRequest): Promise<string | 
     } catch {
       return `a ${response.status} that is not JSON for ${where}: ${text.slice(0, 200)}`;
     }
-    if (typeof body.error !== 'string' || typeof body.message !== 'string' || typeof body.request_id !== 'string') return `a ${response.status} without {error, message, request_id} for ${where}: ${text.slice(0, 200)}`;
+    if (typeof body.error !== 'string' || typeof body.message !== 'string' || typeof body.request_id !== 'string')
+      return `a ${response.status} without {error, message, request_id} for ${where}: ${text.slice(0, 200)}`;
   }
   if (!request.auth.startsWith('b_')) {
     const sent = `${url} ${Object.values(request.params).join(' ')} ${request.query.flat().join(' ')} ${request.body ?? ''}`;
@@ -208,7 +303,10 @@ async function violation(op: Operation, request: FuzzRequest): Promise<string | 
 describe('API fuzzing from /openapi.json', () => {
   it("the leak check sees tenant B's data where B itself looks", async () => {
     const own = await (await call('GET', '/v1/keys', 'b_admin')).text();
-    assert.ok(secretsOfB.some((secret) => own.includes(secret)), own.slice(0, 300));
+    assert.ok(
+      secretsOfB.some((secret) => own.includes(secret)),
+      own.slice(0, 300),
+    );
     const other = await (await call('GET', '/v1/keys', 'a_admin')).text();
     assert.ok(!secretsOfB.some((secret) => other.includes(secret)), other.slice(0, 300));
   });
@@ -236,8 +334,13 @@ describe('API fuzzing from /openapi.json', () => {
       }
     });
     assert.deepEqual(failures.filter(Boolean), [], 'operations whose responses broke a property');
-    t.diagnostic(`${sent} requests over ${operations.length} operations; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    t.diagnostic(
+      `${sent} requests over ${operations.length} operations; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
     assert.ok(sent >= TOTAL_REQUESTS, `${sent} requests`);
-    assert.ok([...statuses].some(([status, n]) => status < 300 && n > TOTAL_REQUESTS / 20), 'a good share of the requests got through to the logic');
+    assert.ok(
+      [...statuses].some(([status, n]) => status < 300 && n > TOTAL_REQUESTS / 20),
+      'a good share of the requests got through to the logic',
+    );
   });
 });

@@ -40,10 +40,29 @@ const tenantB = `b-${run}`;
 const keys: Record<string, string> = {};
 
 const call = (path: string, init: RequestInit & { key?: string } = {}) =>
-  app.request(path, { ...init, headers: { ...(init.key ? { authorization: `Bearer ${init.key}` } : {}), 'content-type': 'application/json', ...init.headers } });
+  app.request(path, {
+    ...init,
+    headers: {
+      ...(init.key ? { authorization: `Bearer ${init.key}` } : {}),
+      'content-type': 'application/json',
+      ...init.headers,
+    },
+  });
 
 function quote(i: number, tenant?: string) {
-  return { id: `api-${run}-${i}`, ...(tenant ? { tenant_id: tenant } : {}), event_time: 1_700_000_000_000 + i, source: 'api-test', symbol: 'IBM', ts: 1_700_000_000_000 + i, open: null, high: null, low: null, close: 100 + i / 100, volume: null };
+  return {
+    id: `api-${run}-${i}`,
+    ...(tenant ? { tenant_id: tenant } : {}),
+    event_time: 1_700_000_000_000 + i,
+    source: 'api-test',
+    symbol: 'IBM',
+    ts: 1_700_000_000_000 + i,
+    open: null,
+    high: null,
+    low: null,
+    close: 100 + i / 100,
+    volume: null,
+  };
 }
 
 before(async () => {
@@ -71,12 +90,19 @@ describe('app shell', () => {
   });
 
   it('/readyz is 503 and names the service that does not answer', async () => {
-    const broken = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
-      log,
-      topics: [],
-      uploads,
-      checks: { ...checks, registry: () => new Registry('http://127.0.0.1:1/apis/ccompat/v7').subjects().then(() => undefined) },
-    }).app;
+    const broken = composeApi(
+      loadConfig(),
+      { kafka, registry, producer, admin, db, clickhouse },
+      {
+        log,
+        topics: [],
+        uploads,
+        checks: {
+          ...checks,
+          registry: () => new Registry('http://127.0.0.1:1/apis/ccompat/v7').subjects().then(() => undefined),
+        },
+      },
+    ).app;
     const response = await broken.request('/readyz');
     assert.equal(response.status, 503);
     const body = (await response.json()) as { services: Record<string, { ok: boolean; error?: string }> };
@@ -88,12 +114,17 @@ describe('app shell', () => {
   it('unknown routes get a JSON 404 with the request id', async () => {
     const response = await call('/nope', { headers: { 'x-request-id': 'req-123' } });
     assert.equal(response.status, 404);
-    assert.deepEqual(await response.json(), { error: 'not_found', message: 'no route for GET /nope', request_id: 'req-123' });
+    assert.deepEqual(await response.json(), {
+      error: 'not_found',
+      message: 'no route for GET /nope',
+      request_id: 'req-123',
+    });
   });
 
   it('serves /openapi.json generated from the route schemas, a docs page and /metrics', async () => {
     const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
-    for (const path of ['/healthz', '/readyz', '/v1/auth/login', '/v1/keys', '/v1/topics/{topic}/records']) assert.ok(doc.paths[path], path);
+    for (const path of ['/healthz', '/readyz', '/v1/auth/login', '/v1/keys', '/v1/topics/{topic}/records'])
+      assert.ok(doc.paths[path], path);
     const docs = await call('/docs');
     assert.match(await docs.text(), /\/v1\/topics\/\{topic\}\/records/);
     const metrics = await call('/metrics');
@@ -101,7 +132,11 @@ describe('app shell', () => {
   });
 
   it('a body over the limit is 413', async () => {
-    const response = await call('/v1/topics/market.quotes.raw/records', { method: 'POST', key: keys['a-producer'], body: `[${'"x",'.repeat(300_000)}"x"]` });
+    const response = await call('/v1/topics/market.quotes.raw/records', {
+      method: 'POST',
+      key: keys['a-producer'],
+      body: `[${'"x",'.repeat(300_000)}"x"]`,
+    });
     assert.equal(response.status, 413);
     assert.equal(((await response.json()) as { error: string }).error, 'payload_too_large');
   });
@@ -114,9 +149,17 @@ describe('auth', () => {
     assert.equal((await call(keysRoute)).status, 401);
     assert.equal((await call(keysRoute, { key: 'mr_nope' })).status, 401);
     assert.equal((await call(keysRoute, { key: `${keys['a-admin']!.slice(0, -2)}xx` })).status, 401);
-    const forged = await sign({ sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 60 }, 'not-the-secret-not-the-secret-not-the-secret', 'HS256');
+    const forged = await sign(
+      { sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) + 60 },
+      'not-the-secret-not-the-secret-not-the-secret',
+      'HS256',
+    );
     assert.equal((await call(keysRoute, { key: forged })).status, 401);
-    const expired = await sign({ sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret(loadConfig()), 'HS256');
+    const expired = await sign(
+      { sub: 'key:x', tenant: tenantA, role: 'admin', kind: 'access', exp: Math.floor(Date.now() / 1000) - 60 },
+      jwtSecret(loadConfig()),
+      'HS256',
+    );
     const response = await call(keysRoute, { key: expired });
     assert.equal(response.status, 401);
     assert.match(((await response.json()) as { message: string }).message, /invalid access token/);
@@ -127,11 +170,24 @@ describe('auth', () => {
     const response = await call(keysRoute, { key: keys['a-reader'] });
     assert.equal(response.status, 403);
     assert.match(((await response.json()) as { message: string }).message, /role reader may not manage keys/);
-    assert.equal((await call('/v1/topics/market.quotes.raw/records', { method: 'POST', key: keys['a-reader'], body: JSON.stringify([quote(0)]) })).status, 403);
+    assert.equal(
+      (
+        await call('/v1/topics/market.quotes.raw/records', {
+          method: 'POST',
+          key: keys['a-reader'],
+          body: JSON.stringify([quote(0)]),
+        })
+      ).status,
+      403,
+    );
   });
 
   it('keys: created once-shown through the API, listed without secrets, revoked keys are 401', async () => {
-    const created = await call(keysRoute, { method: 'POST', key: keys['a-admin'], body: JSON.stringify({ role: 'reader', label: 'dashboard' }) });
+    const created = await call(keysRoute, {
+      method: 'POST',
+      key: keys['a-admin'],
+      body: JSON.stringify({ role: 'reader', label: 'dashboard' }),
+    });
     assert.equal(created.status, 201);
     const { id, key } = (await created.json()) as { id: string; key: string };
     assert.match(key, /^mr_[a-z0-9]{12}_/);
@@ -140,26 +196,47 @@ describe('auth', () => {
     assert.ok(listed.includes(id) && !listed.includes(key.split('_')[2]!), 'listed by id, never with its secret');
     assert.equal((await call(`${keysRoute}/${id}`, { method: 'DELETE', key: keys['a-admin'] })).status, 204);
     assert.equal((await call('/v1/topics', { key })).status, 401);
-    assert.equal((await call(`${keysRoute}/${id}`, { method: 'DELETE', key: keys['b-admin'] })).status, 404, "another tenant's key is not found");
+    assert.equal(
+      (await call(`${keysRoute}/${id}`, { method: 'DELETE', key: keys['b-admin'] })).status,
+      404,
+      "another tenant's key is not found",
+    );
   });
 
   it('login with a password gives tokens; refresh renews them; a refresh token is no access token', async () => {
     const email = `admin-${run}@example.com`;
     await createUser(db, tenantA, email, 'correct horse battery staple', 'admin');
-    assert.equal((await call('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email, password: 'wrong password!' }) })).status, 401);
-    const bad = await call('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email: 'not-an-email', password: 'x' }) });
+    assert.equal(
+      (await call('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email, password: 'wrong password!' }) }))
+        .status,
+      401,
+    );
+    const bad = await call('/v1/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ email: 'not-an-email', password: 'x' }),
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { field: string }).field, 'email');
-    const login = await call('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email, password: 'correct horse battery staple' }) });
+    const login = await call('/v1/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ email, password: 'correct horse battery staple' }),
+    });
     assert.equal(login.status, 200);
     const tokens = (await login.json()) as { access_token: string; refresh_token: string };
     assert.equal((await call(keysRoute, { key: tokens.access_token })).status, 200);
     assert.equal((await call(keysRoute, { key: tokens.refresh_token })).status, 401);
-    const refreshed = await call('/v1/auth/refresh', { method: 'POST', body: JSON.stringify({ refresh_token: tokens.refresh_token }) });
+    const refreshed = await call('/v1/auth/refresh', {
+      method: 'POST',
+      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+    });
     assert.equal(refreshed.status, 200);
     const renewed = (await refreshed.json()) as { access_token: string };
     assert.equal((await call(keysRoute, { key: renewed.access_token })).status, 200);
-    assert.equal((await call('/v1/auth/refresh', { method: 'POST', body: JSON.stringify({ refresh_token: tokens.access_token }) })).status, 401);
+    assert.equal(
+      (await call('/v1/auth/refresh', { method: 'POST', body: JSON.stringify({ refresh_token: tokens.access_token }) }))
+        .status,
+      401,
+    );
   });
 
   it('over the limit is 429 with Retry-After, counted in Postgres', async () => {
@@ -167,7 +244,12 @@ describe('auth', () => {
     const bucket = `test:${run}`;
     limited.use(rateLimit(db, 3, () => bucket));
     limited.get('/', (c) => c.text('ok'));
-    limited.onError((error, c) => (error instanceof ApiError ? (c.header('retry-after', error.headers['retry-after']), c.json(errorBody(c, error.code, error.message), error.status)) : c.text('bad', 500)));
+    limited.onError((error, c) =>
+      error instanceof ApiError
+        ? (c.header('retry-after', error.headers['retry-after']),
+          c.json(errorBody(c, error.code, error.message), error.status))
+        : c.text('bad', 500),
+    );
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await limited.request('/')).status);
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
@@ -196,9 +278,25 @@ describe('ingestion over HTTP', () => {
       r[field] = field === 'id' ? undefined : field === 'volume' ? 1.5 : 'not a number';
       if (field === 'symbol' || field === 'source') r[field] = 42;
     }
-    const response = await call('/v1/topics/market.quotes.raw/records', { method: 'POST', key: keys['a-producer'], body: JSON.stringify(records) });
+    const response = await call('/v1/topics/market.quotes.raw/records', {
+      method: 'POST',
+      key: keys['a-producer'],
+      body: JSON.stringify(records),
+    });
     assert.equal(response.status, 200);
-    const body = (await response.json()) as { accepted: number; rejected: number; results: ({ index: number; id?: string; partition?: number; offset?: string; field?: string; expected?: string; message?: string })[] };
+    const body = (await response.json()) as {
+      accepted: number;
+      rejected: number;
+      results: {
+        index: number;
+        id?: string;
+        partition?: number;
+        offset?: string;
+        field?: string;
+        expected?: string;
+        message?: string;
+      }[];
+    };
     assert.equal(body.accepted, 990);
     assert.equal(body.rejected, 10);
     for (const [i, field] of bad) {
@@ -231,13 +329,25 @@ describe('ingestion over HTTP', () => {
     for (const [where, id] of expected) assert.deepEqual(found.get(where), { id, tenant: tenantA });
   });
 
-  it("a record naming another tenant is refused; unknown or non-ingestible topics are 404; a non-array is 400", async () => {
-    const response = await call('/v1/topics/market.quotes.raw/records', { method: 'POST', key: keys['a-producer'], body: JSON.stringify([quote(1, tenantB)]) });
+  it('a record naming another tenant is refused; unknown or non-ingestible topics are 404; a non-array is 400', async () => {
+    const response = await call('/v1/topics/market.quotes.raw/records', {
+      method: 'POST',
+      key: keys['a-producer'],
+      body: JSON.stringify([quote(1, tenantB)]),
+    });
     const body = (await response.json()) as { rejected: number; results: { field: string }[] };
     assert.equal(body.rejected, 1);
     assert.equal(body.results[0]!.field, 'tenant_id');
-    assert.equal((await call('/v1/topics/market.quotes.nope/records', { method: 'POST', key: keys['a-producer'], body: '[{}]' })).status, 404);
-    const notArray = await call('/v1/topics/market.quotes.raw/records', { method: 'POST', key: keys['a-producer'], body: '{"id": 1}' });
+    assert.equal(
+      (await call('/v1/topics/market.quotes.nope/records', { method: 'POST', key: keys['a-producer'], body: '[{}]' }))
+        .status,
+      404,
+    );
+    const notArray = await call('/v1/topics/market.quotes.raw/records', {
+      method: 'POST',
+      key: keys['a-producer'],
+      body: '{"id": 1}',
+    });
     assert.equal(notArray.status, 400);
   });
 });
@@ -252,19 +362,30 @@ describe('market watch list', () => {
     assert.equal(((await bad.json()) as { field: string }).field, 'symbol');
     assert.equal((await add(keys['a-reader']!, { symbol: 'IBM' })).status, 403);
     assert.equal((await add(keys['b-producer']!, { symbol: 'IBM' })).status, 201);
-    const listA = (await (await call('/v1/stocks', { key: keys['a-reader'] })).json()) as { stocks: { symbol: string; interval_s: number }[] };
-    assert.deepEqual(listA.stocks.map((s) => [s.symbol, s.interval_s]), [['MSFT', 60]]);
+    const listA = (await (await call('/v1/stocks', { key: keys['a-reader'] })).json()) as {
+      stocks: { symbol: string; interval_s: number }[];
+    };
+    assert.deepEqual(
+      listA.stocks.map((s) => [s.symbol, s.interval_s]),
+      [['MSFT', 60]],
+    );
   });
 });
 
 describe('tenant isolation', () => {
   it("for every GET route without path parameters in the OpenAPI document, tenant A never sees tenant B's data", async () => {
-    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, { get?: { security?: unknown } }> };
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, { get?: { security?: unknown } }>;
+    };
     const routes = Object.entries(doc.paths).filter(([path, item]) => item.get?.security && !path.includes('{'));
     assert.ok(routes.length >= 2);
     // tenant B owns something distinctive in every resource; A must never see any of it
     const marker = `Z${run.toUpperCase()}`;
-    assert.equal((await call('/v1/stocks', { method: 'POST', key: keys['b-producer'], body: JSON.stringify({ symbol: marker }) })).status, 201);
+    assert.equal(
+      (await call('/v1/stocks', { method: 'POST', key: keys['b-producer'], body: JSON.stringify({ symbol: marker }) }))
+        .status,
+      201,
+    );
     const bIds = (await (await call('/v1/keys', { key: keys['b-admin'] })).json()) as { keys: { id: string }[] };
     const secrets = [tenantB, marker, ...bIds.keys.map((k) => k.id)];
     for (const [path] of routes) {
@@ -277,4 +398,3 @@ describe('tenant isolation', () => {
     assert.ok(asB.includes(marker), 'the marker is visible to its own tenant, so its absence above means something');
   });
 });
-

@@ -23,7 +23,10 @@ describe('Avro on Kafka through the registry', () => {
   it('10,000 real flights on 6 partitions come back decoded, equal, in per-partition order', async () => {
     const sent = flights(10_000);
     for (let i = 0; i < sent.length; i += 1000) {
-      await producer.send(topic.name, sent.slice(i, i + 1000).map((value) => ({ value })));
+      await producer.send(
+        topic.name,
+        sent.slice(i, i + 1000).map((value) => ({ value })),
+      );
     }
 
     const received: ConsumedRecord<Flight>[] = [];

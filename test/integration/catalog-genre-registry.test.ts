@@ -33,7 +33,15 @@ const schemas = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const suffix = randomBytes(4).toString('hex');
 
 async function topic(name: string, schema: string) {
-  const resolved = resolveTopic({ name: `test.${name}_${suffix}.raw`, partitions: 1, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema }, schemas);
+  const resolved = resolveTopic(
+    {
+      name: `test.${name}_${suffix}.raw`,
+      partitions: 1,
+      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
+      schema,
+    },
+    schemas,
+  );
   await provisionTopics(createKafka('millrace-test'), [resolved]);
   await registerSchemas(new Registry(), [resolved]);
   return resolved.name;
@@ -54,7 +62,10 @@ describe('catalog genre model from the registry', () => {
 
     const kafka = createKafka('millrace-test');
     const registry = new Registry();
-    const [input, output] = await Promise.all([topic('genre_in', 'catalog.rows.raw.avsc'), topic('genre_out', 'catalog.rows.classified.avsc')]);
+    const [input, output] = await Promise.all([
+      topic('genre_in', 'catalog.rows.raw.avsc'),
+      topic('genre_out', 'catalog.rows.classified.avsc'),
+    ]);
     const tenant = await createTenant(db, `genre-${suffix}`);
     await saveTaxonomy(db, tenant.id, 'films', { genres: ['Drama', 'Comedy', 'Action', 'Horror'], attributes: {} }, []);
     const producer = new AvroProducer(kafka, registry);
@@ -63,36 +74,91 @@ describe('catalog genre model from the registry', () => {
       producer.send(
         input,
         Array.from({ length: n }, (_, i) => ({
-          value: { id: `g-${suffix}:${from + i}`, tenant_id: tenant.id, event_time: Date.now(), source: 'test', upload_id: `g-${suffix}`, row_number: from + i, fields: { title: `Night of the Living Dead ${from + i}` }, taxonomy: 'films' },
+          value: {
+            id: `g-${suffix}:${from + i}`,
+            tenant_id: tenant.id,
+            event_time: Date.now(),
+            source: 'test',
+            upload_id: `g-${suffix}`,
+            row_number: from + i,
+            fields: { title: `Night of the Living Dead ${from + i}` },
+            taxonomy: 'films',
+          },
         })),
       );
-    const classified = async () => Promise.all((await readCommitted(kafka, output)).map(async (r) => (await registry.decode<ClassifiedRow>(r.value)).value));
+    const classified = async () =>
+      Promise.all(
+        (await readCommitted(kafka, output)).map(async (r) => (await registry.decode<ClassifiedRow>(r.value)).value),
+      );
 
     const spec = processors['catalog-classification']!({ input, output });
     const processor = await runProcessor(spec, { kafka, registry });
     try {
       await send(1, 10);
-      await eventually('rows scored by the bundled version', async () => ((await classified()).length >= 10 ? true : undefined));
+      await eventually('rows scored by the bundled version', async () =>
+        (await classified()).length >= 10 ? true : undefined,
+      );
 
       // a new version, trained by the CLI and activated: the running processor picks it up
       const dir = mkdtempSync(path.join(tmpdir(), 'millrace-genre-'));
-      const movies = (JSON.parse(readFileSync(vegaDataFile('movies.json'), 'utf8')) as { Title: unknown; 'Major Genre': string | null }[]).filter((m) => typeof m.Title === 'string' && m['Major Genre']);
-      writeFileSync(path.join(dir, 'movies.jsonl'), movies.map((m) => JSON.stringify({ title: String(m.Title), genre: m['Major Genre'] })).join('\n'));
+      const movies = (
+        JSON.parse(readFileSync(vegaDataFile('movies.json'), 'utf8')) as {
+          Title: unknown;
+          'Major Genre': string | null;
+        }[]
+      ).filter((m) => typeof m.Title === 'string' && m['Major Genre']);
+      writeFileSync(
+        path.join(dir, 'movies.jsonl'),
+        movies.map((m) => JSON.stringify({ title: String(m.Title), genre: m['Major Genre'] })).join('\n'),
+      );
       const version = `test-${suffix}`;
-      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'train', 'text-classifier', '--data', path.join(dir, 'movies.jsonl'), '--text', 'title', '--label', 'genre', '--out', path.join(dir, 'model'), '--id', GENRE_MODEL_ID, '--version', version, '--dimensions', '4096', '--epochs', '2', '--activate']);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        cli,
+        'train',
+        'text-classifier',
+        '--data',
+        path.join(dir, 'movies.jsonl'),
+        '--text',
+        'title',
+        '--label',
+        'genre',
+        '--out',
+        path.join(dir, 'model'),
+        '--id',
+        GENRE_MODEL_ID,
+        '--version',
+        version,
+        '--dimensions',
+        '4096',
+        '--epochs',
+        '2',
+        '--activate',
+      ]);
       assert.match(stdout, /registered and activated/);
       // the switch follows the activation's notification; rows sent after it must name the new version
-      await eventually('the processor to load the new version', async () => {
-        await send(100, 1);
-        const rows = await classified();
-        return rows.some((r) => r.model_version === version) ? true : undefined;
-      }, 60_000);
+      await eventually(
+        'the processor to load the new version',
+        async () => {
+          await send(100, 1);
+          const rows = await classified();
+          return rows.some((r) => r.model_version === version) ? true : undefined;
+        },
+        60_000,
+      );
       await send(200, 10);
-      await eventually('rows scored by the new version', async () => ((await classified()).filter((r) => Number(r.row_number) >= 200).length >= 10 ? true : undefined));
+      await eventually('rows scored by the new version', async () =>
+        (await classified()).filter((r) => Number(r.row_number) >= 200).length >= 10 ? true : undefined,
+      );
 
       const rows = await classified();
-      assert.ok(rows.filter((r) => Number(r.row_number) <= 10).every((r) => r.model_version === bundled.version), 'rows before the activation name the bundled version');
-      assert.ok(rows.filter((r) => Number(r.row_number) >= 200).every((r) => r.model_version === version), 'rows after it name the new one');
+      assert.ok(
+        rows.filter((r) => Number(r.row_number) <= 10).every((r) => r.model_version === bundled.version),
+        'rows before the activation name the bundled version',
+      );
+      assert.ok(
+        rows.filter((r) => Number(r.row_number) >= 200).every((r) => r.model_version === version),
+        'rows after it name the new one',
+      );
     } finally {
       await processor.stop();
       await producer.disconnect();

@@ -6,7 +6,12 @@ import { describe, it } from 'node:test';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const millrace = (args: string[], input?: string, env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [path.join(root, 'bin', 'millrace.js'), ...args], { input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  spawnSync(process.execPath, [path.join(root, 'bin', 'millrace.js'), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 
 describe('the millrace CLI', () => {
   it('a bad setting stops start-up naming the variable and what it expects', () => {
@@ -25,7 +30,10 @@ describe('the millrace CLI', () => {
   it('help lists the commands and the components; help <component> prints its spec; an unknown one is refused naming the known', () => {
     const list = millrace(['help']);
     assert.equal(list.status, 0, list.stderr);
-    assert.match(list.stdout, /commands:\n[\s\S]*provision[\s\S]*components \(npx millrace help <component>\):\n {2}sources +uploads, /);
+    assert.match(
+      list.stdout,
+      /commands:\n[\s\S]*provision[\s\S]*components \(npx millrace help <component>\):\n {2}sources +uploads, /,
+    );
     assert.match(list.stdout, /processors +catalog-classification, /);
 
     const spec = millrace(['help', 'finance-scores-postgres']);
@@ -45,14 +53,40 @@ describe('the millrace CLI', () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /unknown topic "market\.quotes\.nope"; the catalogue has: /);
 
-    const run = millrace(['produce', '--topic', 'market.quotes.raw'], [
-      JSON.stringify({ id: 'q1', tenant_id: 't', event_time: 1, source: 'test', symbol: 'MSFT', ts: 1, open: null, high: null, low: null, close: 39.81, volume: null }),
-      '{not json',
-      JSON.stringify({ id: 'q2', tenant_id: 't', event_time: 1, source: 'test', symbol: 'MSFT', ts: 'yesterday', close: 'high' }),
-    ].join('\n'));
+    const run = millrace(
+      ['produce', '--topic', 'market.quotes.raw'],
+      [
+        JSON.stringify({
+          id: 'q1',
+          tenant_id: 't',
+          event_time: 1,
+          source: 'test',
+          symbol: 'MSFT',
+          ts: 1,
+          open: null,
+          high: null,
+          low: null,
+          close: 39.81,
+          volume: null,
+        }),
+        '{not json',
+        JSON.stringify({
+          id: 'q2',
+          tenant_id: 't',
+          event_time: 1,
+          source: 'test',
+          symbol: 'MSFT',
+          ts: 'yesterday',
+          close: 'high',
+        }),
+      ].join('\n'),
+    );
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /line 2: .*JSON/);
-    assert.match(run.stderr, /line 3: record does not match market\.quotes\.raw-value: invalid field\(s\) "ts", "close"/);
+    assert.match(
+      run.stderr,
+      /line 3: record does not match market\.quotes\.raw-value: invalid field\(s\) "ts", "close"/,
+    );
     assert.match(run.stderr, /1 record\(s\) sent to market\.quotes\.raw, 2 refused/);
   });
 });

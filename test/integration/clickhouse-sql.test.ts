@@ -24,7 +24,10 @@ describe('ClickHouse literals against the real server', () => {
         const [row] = await result.json<{ v: string }>();
         assert.equal(row?.v, value);
       }
-      const numbers = await client.query({ query: `SELECT ${sqlValue(-5)} - ${sqlValue(-3)} AS d, ${sqlValue(1.25)} AS f`, format: 'JSONEachRow' });
+      const numbers = await client.query({
+        query: `SELECT ${sqlValue(-5)} - ${sqlValue(-3)} AS d, ${sqlValue(1.25)} AS f`,
+        format: 'JSONEachRow',
+      });
       const [row] = await numbers.json<{ d: string | number; f: number }>();
       assert.equal(Number(row?.d), -2);
       assert.equal(row?.f, 1.25);
@@ -37,12 +40,16 @@ describe('ClickHouse literals against the real server', () => {
     const client = createClickHouse('default');
     try {
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 80 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }), async (a, b) => {
-          const value = a + b;
-          const result = await client.query({ query: `SELECT ${sqlValue(value)} AS v`, format: 'JSONEachRow' });
-          const [row] = await result.json<{ v: string }>();
-          return row?.v === value;
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: 'grapheme', maxLength: 80 }),
+          fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+          async (a, b) => {
+            const value = a + b;
+            const result = await client.query({ query: `SELECT ${sqlValue(value)} AS v`, format: 'JSONEachRow' });
+            const [row] = await result.json<{ v: string }>();
+            return row?.v === value;
+          },
+        ),
         { numRuns: 300, seed: 42 },
       );
     } finally {

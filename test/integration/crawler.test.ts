@@ -40,18 +40,29 @@ describe('the crawler fetcher against the fixture site', () => {
     const crawl = crawlId();
     const page = await fetcher(crawl).fetch(`${site.url}/quotes/MSFT`);
     assert.equal(page.status, 200);
-    const last = loadStocks().filter((p) => p.symbol === 'MSFT').at(-1)!;
-    assert.ok(page.body.toString().includes(`data-field="close">${last.price.toFixed(2)}<`), 'the last MSFT price of stocks.csv');
+    const last = loadStocks()
+      .filter((p) => p.symbol === 'MSFT')
+      .at(-1)!;
+    assert.ok(
+      page.body.toString().includes(`data-field="close">${last.price.toFixed(2)}<`),
+      'the last MSFT price of stocks.csv',
+    );
     const rows = await logRows(crawl);
     const quote = rows.find((r) => r.url.endsWith('/quotes/MSFT'));
-    assert.deepEqual({ ...quote, bytes: Number(quote?.bytes) }, { url: `${site.url}/quotes/MSFT`, status: 200, outcome: 'ok', attempt: 1, bytes: page.body.length });
+    assert.deepEqual(
+      { ...quote, bytes: Number(quote?.bytes) },
+      { url: `${site.url}/quotes/MSFT`, status: 200, outcome: 'ok', attempt: 1, bytes: page.body.length },
+    );
   });
 
   it('honours robots.txt, fetched once per origin', async () => {
     const crawl = crawlId();
     const f = fetcher(crawl);
     const before = site.requests.filter((r) => r.path === '/robots.txt').length;
-    await assert.rejects(f.fetch(`${site.url}/private/secrets`), (e: unknown) => e instanceof FetchError && e.outcome === 'robots');
+    await assert.rejects(
+      f.fetch(`${site.url}/private/secrets`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'robots',
+    );
     await f.fetch(`${site.url}/quotes/IBM`);
     assert.equal(site.requests.filter((r) => r.path === '/robots.txt').length - before, 1);
     assert.ok(!site.requests.some((r) => r.path.startsWith('/private')), 'never requested');
@@ -66,24 +77,42 @@ describe('the crawler fetcher against the fixture site', () => {
     assert.ok(Date.now() - started >= 900, 'waited for Retry-After: 1');
     assert.equal((await f.fetch(`${site.url}/flaky/${crawl}?fail=2`)).status, 200);
     const rows = await logRows(crawl);
-    assert.deepEqual(rows.filter((r) => r.url.includes('/flaky/')).map((r) => [r.status, r.outcome, r.attempt]), [
-      [503, 'http_error', 1],
-      [503, 'http_error', 2],
-      [200, 'ok', 3],
-    ]);
-    assert.deepEqual(rows.filter((r) => r.url.includes('/throttled/')).map((r) => r.status), [429, 200]);
+    assert.deepEqual(
+      rows.filter((r) => r.url.includes('/flaky/')).map((r) => [r.status, r.outcome, r.attempt]),
+      [
+        [503, 'http_error', 1],
+        [503, 'http_error', 2],
+        [200, 'ok', 3],
+      ],
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.url.includes('/throttled/')).map((r) => r.status),
+      [429, 200],
+    );
   });
 
   it('gives up after the retries with the last reason', async () => {
     const f = fetcher(crawlId(), { retries: 2 });
-    await assert.rejects(f.fetch(`${site.url}/flaky/${crawlId()}?fail=10`), (e: unknown) => e instanceof FetchError && e.outcome === 'http_error' && e.status === 503);
+    await assert.rejects(
+      f.fetch(`${site.url}/flaky/${crawlId()}?fail=10`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'http_error' && e.status === 503,
+    );
   });
 
   it('refuses oversized, mislabelled and endlessly redirecting responses', async () => {
     const f = fetcher(crawlId(), { maxBytes: 1024 * 1024, maxRedirects: 3 });
-    await assert.rejects(f.fetch(`${site.url}/big`), (e: unknown) => e instanceof FetchError && e.outcome === 'too_large');
-    await assert.rejects(f.fetch(`${site.url}/mislabelled`), (e: unknown) => e instanceof FetchError && e.outcome === 'content_type' && /image\/png/.test(e.message));
-    await assert.rejects(f.fetch(`${site.url}/loop`), (e: unknown) => e instanceof FetchError && e.outcome === 'redirects');
+    await assert.rejects(
+      f.fetch(`${site.url}/big`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'too_large',
+    );
+    await assert.rejects(
+      f.fetch(`${site.url}/mislabelled`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'content_type' && /image\/png/.test(e.message),
+    );
+    await assert.rejects(
+      f.fetch(`${site.url}/loop`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'redirects',
+    );
   });
 
   it('keeps to the per-host concurrency and rate limits', async () => {
@@ -95,7 +124,10 @@ describe('the crawler fetcher against the fixture site', () => {
     const starts = site.requests.slice(from).map((r) => r.at);
     assert.ok(site.maxInFlight() <= Math.max(2, peakBefore), `at most 2 in flight, saw ${site.maxInFlight()}`);
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
-    assert.ok(gaps.every((g) => g >= 40), `starts at least ~50 ms apart: ${gaps.join(',')}`);
+    assert.ok(
+      gaps.every((g) => g >= 40),
+      `starts at least ~50 ms apart: ${gaps.join(',')}`,
+    );
   });
 });
 
@@ -103,7 +135,10 @@ describe('a resumable crawl', () => {
   it('fetches every history page; a restart fetches none of them again', async () => {
     const crawl = crawlId();
     const symbols = ['AAPL', 'GOOG'];
-    const expectedPages = symbols.reduce((n, s) => n + Math.ceil(loadStocks().filter((p) => p.symbol === s).length / HISTORY_PAGE_SIZE), 0);
+    const expectedPages = symbols.reduce(
+      (n, s) => n + Math.ceil(loadStocks().filter((p) => p.symbol === s).length / HISTORY_PAGE_SIZE),
+      0,
+    );
     const onPage = async (page: { body: Buffer; finalUrl: string }) => {
       const next = /class="next" href="([^"]+)"/.exec(page.body.toString())?.[1];
       return next ? [new URL(next, page.finalUrl).toString()] : [];
@@ -115,7 +150,11 @@ describe('a resumable crawl', () => {
     const requestsBefore = site.requests.length;
     const again = await runCrawl({ crawl, fetcher: fetcher(crawl, { ratePerSecondPerHost: 0 }), log, seeds, onPage });
     assert.deepEqual(again, { fetched: 0, skipped: 2, failed: [] });
-    assert.equal(site.requests.filter((r, i) => i >= requestsBefore && r.path.startsWith('/history')).length, 0, 'nothing fetched again');
+    assert.equal(
+      site.requests.filter((r, i) => i >= requestsBefore && r.path.startsWith('/history')).length,
+      0,
+      'nothing fetched again',
+    );
   });
 
   it('reports failures with their reason while the rest is fetched', async () => {

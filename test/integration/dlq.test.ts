@@ -20,11 +20,23 @@ describe('undecodable records go to the DLQ and the stream goes on', () => {
     const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x00]), Buffer.from('whatever')]);
     const notAvro = Buffer.from(JSON.stringify({ id: 'x', hello: 'world' }));
     try {
-      await producer.send(topic.name, good.slice(0, 100).map((value) => ({ value })));
+      await producer.send(
+        topic.name,
+        good.slice(0, 100).map((value) => ({ value })),
+      );
       await raw.send({ topic: topic.name, messages: [{ key: 'poison-1', value: unknownId }] });
-      await producer.send(topic.name, good.slice(100, 200).map((value) => ({ value })));
-      await raw.send({ topic: topic.name, messages: [{ key: 'poison-2', value: notAvro, headers: { origin: 'test' } }] });
-      await producer.send(topic.name, good.slice(200).map((value) => ({ value })));
+      await producer.send(
+        topic.name,
+        good.slice(100, 200).map((value) => ({ value })),
+      );
+      await raw.send({
+        topic: topic.name,
+        messages: [{ key: 'poison-2', value: notAvro, headers: { origin: 'test' } }],
+      });
+      await producer.send(
+        topic.name,
+        good.slice(200).map((value) => ({ value })),
+      );
     } finally {
       await Promise.all([producer.disconnect(), raw.disconnect()]);
     }
@@ -45,7 +57,11 @@ describe('undecodable records go to the DLQ and the stream goes on', () => {
     } finally {
       await consumer.stop();
     }
-    assert.deepEqual(received.map((f) => f.id), good.map((f) => f.id), 'every good record, in order, none lost');
+    assert.deepEqual(
+      received.map((f) => f.id),
+      good.map((f) => f.id),
+      'every good record, in order, none lost',
+    );
 
     const dead: { key: string; value: Buffer; context: DlqContext; headers: Record<string, string> }[] = [];
     const dlqReader = kafka.consumer({ groupId: `test-read-${topic.dlq}` });
@@ -54,7 +70,12 @@ describe('undecodable records go to the DLQ and the stream goes on', () => {
     await dlqReader.run({
       eachMessage: async ({ message }) => {
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        dead.push({ key: String(message.key), value: message.value!, context: readDlqContext(message.headers), headers });
+        dead.push({
+          key: String(message.key),
+          value: message.value!,
+          context: readDlqContext(message.headers),
+          headers,
+        });
       },
     });
     try {

@@ -51,14 +51,37 @@ const tenants = { a: `fin-a-${run}`, b: `fin-b-${run}`, list: `fin-l-${run}`, bu
 const keys: Record<string, string> = {};
 
 const call = (url: string, init: RequestInit & { key?: string } = {}) =>
-  app.request(url, { ...init, headers: { ...(init.key ? { authorization: `Bearer ${init.key}` } : {}), 'content-type': 'application/json', ...init.headers } });
-const post = (url: string, key: string, body: unknown) => call(url, { method: 'POST', key, body: JSON.stringify(body) });
+  app.request(url, {
+    ...init,
+    headers: {
+      ...(init.key ? { authorization: `Bearer ${init.key}` } : {}),
+      'content-type': 'application/json',
+      ...init.headers,
+    },
+  });
+const post = (url: string, key: string, body: unknown) =>
+  call(url, { method: 'POST', key, body: JSON.stringify(body) });
 
 /** The id the API must give a statement: sha256 of tenant, company, period end and kind. */
 const expectedId = (tenant: string, company: string, periodEnd: string, kind: string) =>
-  `fs_${createHash('sha256').update(JSON.stringify([tenant, company, periodEnd, kind])).digest('hex').slice(0, 32)}`;
+  `fs_${createHash('sha256')
+    .update(JSON.stringify([tenant, company, periodEnd, kind]))
+    .digest('hex')
+    .slice(0, 32)}`;
 
-const AMOUNTS = ['total_assets', 'total_liabilities', 'current_assets', 'current_liabilities', 'net_income', 'net_income_prev', 'funds_from_operations', 'retained_earnings', 'ebit', 'market_value_equity', 'sales'] as const;
+const AMOUNTS = [
+  'total_assets',
+  'total_liabilities',
+  'current_assets',
+  'current_liabilities',
+  'net_income',
+  'net_income_prev',
+  'funds_from_operations',
+  'retained_earnings',
+  'ebit',
+  'market_value_equity',
+  'sales',
+] as const;
 type Amounts = Record<(typeof AMOUNTS)[number], number>;
 
 /** Deterministic statements across the range the models see: profitable and loss-making, over- and under-levered. */
@@ -97,10 +120,14 @@ async function chQuery<T>(query: string): Promise<T[]> {
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
-  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
-    log,
-    uploads,
-  }).app;
+  app = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    {
+      log,
+      uploads,
+    },
+  ).app;
   for (const [name, tenant] of Object.entries(tenants)) {
     await createTenant(db, tenant);
     keys[`${name}-producer`] = (await createKey(db, tenant, 'producer')).key;
@@ -109,7 +136,10 @@ before(async () => {
   scorer = await FinanceScorer.load();
   // the pipeline, in-process, on the catalogue's topics and tables
   processor = await runProcessor(scoring, { kafka, registry });
-  sinks = await Promise.all([startSink(scoresToPostgres, { kafka, registry }), startSink(scoresToClickHouse, { kafka, registry })]);
+  sinks = await Promise.all([
+    startSink(scoresToPostgres, { kafka, registry }),
+    startSink(scoresToClickHouse, { kafka, registry }),
+  ]);
   await Promise.all([processor.joined, ...sinks.map((s) => s.joined)]);
 });
 
@@ -126,47 +156,69 @@ describe('synchronous predictions', () => {
   const amounts = nextAmounts();
   let firstId = '';
 
-  it('scores a statement as the pipeline does, publishes it, and the pipeline upserts its score onto the same row', { timeout: 120_000 }, async () => {
-    const response = await post('/v1/predictions/annual', keys['a-producer']!, { company_id: company, period_end: '2024-12-31', ...amounts });
-    assert.equal(response.status, 201, await response.clone().text());
-    const body = (await response.json()) as Record<string, unknown> & { id: string; probability: number; published: { topic: string; partition: number; offset: string } };
-    const expected = await expectedScore('annual', amounts);
-    firstId = body.id;
-    assert.equal(body.id, expectedId(tenants.a, company, '2024-12-31', 'annual'));
-    assert.equal(body.company_id, company);
-    assert.equal(body.period_end, '2024-12-31');
-    assert.equal(body.kind, 'annual');
-    assert.ok(Math.abs(body.probability - expected.probability) < 1e-12);
-    for (const field of ['category', 'altman_zone', 'model_id', 'model_version'] as const) assert.equal(body[field], expected[field], field);
-    assert.equal(body.published.topic, 'finance.statements.raw');
+  it(
+    'scores a statement as the pipeline does, publishes it, and the pipeline upserts its score onto the same row',
+    { timeout: 120_000 },
+    async () => {
+      const response = await post('/v1/predictions/annual', keys['a-producer']!, {
+        company_id: company,
+        period_end: '2024-12-31',
+        ...amounts,
+      });
+      assert.equal(response.status, 201, await response.clone().text());
+      const body = (await response.json()) as Record<string, unknown> & {
+        id: string;
+        probability: number;
+        published: { topic: string; partition: number; offset: string };
+      };
+      const expected = await expectedScore('annual', amounts);
+      firstId = body.id;
+      assert.equal(body.id, expectedId(tenants.a, company, '2024-12-31', 'annual'));
+      assert.equal(body.company_id, company);
+      assert.equal(body.period_end, '2024-12-31');
+      assert.equal(body.kind, 'annual');
+      assert.ok(Math.abs(body.probability - expected.probability) < 1e-12);
+      for (const field of ['category', 'altman_zone', 'model_id', 'model_version'] as const)
+        assert.equal(body[field], expected[field], field);
+      assert.equal(body.published.topic, 'finance.statements.raw');
 
-    // the API's row is there at once; the pipeline's lands on the same id (source_offset >= 0)
-    const row = await eventually(
-      "the pipeline's score on the API's row",
-      async () => {
-        const { rows } = await db.query<{ n: string; probability: number; source_offset: string }>(
-          'SELECT count(*) OVER () AS n, probability, source_offset FROM finance_scores WHERE id = $1',
-          [body.id],
+      // the API's row is there at once; the pipeline's lands on the same id (source_offset >= 0)
+      const row = await eventually(
+        "the pipeline's score on the API's row",
+        async () => {
+          const { rows } = await db.query<{ n: string; probability: number; source_offset: string }>(
+            'SELECT count(*) OVER () AS n, probability, source_offset FROM finance_scores WHERE id = $1',
+            [body.id],
+          );
+          return rows[0] && Number(rows[0].source_offset) >= 0 ? rows : undefined;
+        },
+        90_000,
+      );
+      assert.equal(row.length, 1);
+      assert.ok(
+        Math.abs(row[0]!.probability - expected.probability) < 1e-12,
+        'the pipeline computed the same probability',
+      );
+      const [ch] = await eventually('the score in ClickHouse', async () => {
+        const rows = await chQuery<{ n: string; p: number }>(
+          `SELECT count() AS n, any(probability) AS p FROM finance_scores FINAL WHERE id = ${quoteString(body.id)}`,
         );
-        return rows[0] && Number(rows[0].source_offset) >= 0 ? rows : undefined;
-      },
-      90_000,
-    );
-    assert.equal(row.length, 1);
-    assert.ok(Math.abs(row[0]!.probability - expected.probability) < 1e-12, 'the pipeline computed the same probability');
-    const [ch] = await eventually('the score in ClickHouse', async () => {
-      const rows = await chQuery<{ n: string; p: number }>(`SELECT count() AS n, any(probability) AS p FROM finance_scores FINAL WHERE id = ${quoteString(body.id)}`);
-      return Number(rows[0]?.n) === 1 ? rows : undefined;
-    });
-    assert.ok(Math.abs(ch!.p - expected.probability) < 1e-12);
+        return Number(rows[0]?.n) === 1 ? rows : undefined;
+      });
+      assert.ok(Math.abs(ch!.p - expected.probability) < 1e-12);
 
-    const read = await call(`/v1/predictions/${body.id}`, { key: keys['a-reader'] });
-    assert.equal(read.status, 200);
-    assert.equal(((await read.json()) as { probability: number }).probability, body.probability);
-  });
+      const read = await call(`/v1/predictions/${body.id}`, { key: keys['a-reader'] });
+      assert.equal(read.status, 200);
+      assert.equal(((await read.json()) as { probability: number }).probability, body.probability);
+    },
+  );
 
   it('a second prediction for the same company, period end and kind is a 409 naming the first; another kind or tenant is not', async () => {
-    const again = await post('/v1/predictions/annual', keys['a-producer']!, { company_id: company, period_end: '2024-12-31', ...nextAmounts() });
+    const again = await post('/v1/predictions/annual', keys['a-producer']!, {
+      company_id: company,
+      period_end: '2024-12-31',
+      ...nextAmounts(),
+    });
     assert.equal(again.status, 409);
     const body = (await again.json()) as { error: string; message: string; id: string; request_id: string };
     assert.equal(body.error, 'conflict');
@@ -174,19 +226,34 @@ describe('synchronous predictions', () => {
     assert.match(body.message, new RegExp(firstId));
     assert.ok(body.request_id);
     assert.equal(again.headers.get('location'), `/v1/predictions/${firstId}`);
-    const { rows } = await db.query('SELECT id FROM finance_statements WHERE tenant_id = $1 AND company_id = $2', [tenants.a, company]);
+    const { rows } = await db.query('SELECT id FROM finance_statements WHERE tenant_id = $1 AND company_id = $2', [
+      tenants.a,
+      company,
+    ]);
     assert.deepEqual(rows, [{ id: firstId }]);
 
-    const quarterly = await post('/v1/predictions/quarterly', keys['a-producer']!, { company_id: company, period_end: '2024-12-31', ...amounts });
+    const quarterly = await post('/v1/predictions/quarterly', keys['a-producer']!, {
+      company_id: company,
+      period_end: '2024-12-31',
+      ...amounts,
+    });
     assert.equal(quarterly.status, 201);
-    const otherTenant = await post('/v1/predictions/annual', keys['b-producer']!, { company_id: company, period_end: '2024-12-31', ...amounts });
+    const otherTenant = await post('/v1/predictions/annual', keys['b-producer']!, {
+      company_id: company,
+      period_end: '2024-12-31',
+      ...amounts,
+    });
     assert.equal(otherTenant.status, 201);
     assert.notEqual(((await otherTenant.json()) as { id: string }).id, firstId);
   });
 
   it('two identical requests at once: one 201, one 409', async () => {
     const statement = { company_id: `race-${run}`, period_end: '2023-06-30', ...nextAmounts() };
-    const statuses = (await Promise.all([1, 2].map(() => post('/v1/predictions/quarterly', keys['a-producer']!, statement)))).map((r) => r.status).sort();
+    const statuses = (
+      await Promise.all([1, 2].map(() => post('/v1/predictions/quarterly', keys['a-producer']!, statement)))
+    )
+      .map((r) => r.status)
+      .sort();
     assert.deepEqual(statuses, [201, 409]);
   });
 
@@ -202,21 +269,41 @@ describe('synchronous predictions', () => {
       [{ company_id: '' }, 'company_id', /./],
     ];
     for (const [change, field, message] of cases) {
-      const response = await post('/v1/predictions/annual', keys['a-producer']!, { company_id: `bad-${run}`, period_end: '2024-12-31', ...amounts, ...change });
+      const response = await post('/v1/predictions/annual', keys['a-producer']!, {
+        company_id: `bad-${run}`,
+        period_end: '2024-12-31',
+        ...amounts,
+        ...change,
+      });
       assert.equal(response.status, 400, JSON.stringify(change));
       const body = (await response.json()) as { error: string; message: string; field: string; request_id: string };
       assert.equal(body.field, field, JSON.stringify(body));
       assert.match(body.message, message);
       assert.ok(body.request_id);
     }
-    const { rowCount } = await db.query('SELECT 1 FROM finance_statements WHERE tenant_id = $1 AND company_id = $2', [tenants.a, `bad-${run}`]);
+    const { rowCount } = await db.query('SELECT 1 FROM finance_statements WHERE tenant_id = $1 AND company_id = $2', [
+      tenants.a,
+      `bad-${run}`,
+    ]);
     assert.equal(rowCount, 0);
-    assert.equal((await post('/v1/predictions/annual', keys['a-producer']!, { company_id: `bad-${run}`, period_end: '2024-12-31', ...amounts })).status, 201);
+    assert.equal(
+      (
+        await post('/v1/predictions/annual', keys['a-producer']!, {
+          company_id: `bad-${run}`,
+          period_end: '2024-12-31',
+          ...amounts,
+        })
+      ).status,
+      201,
+    );
   });
 
   it('needs a key that may ingest', async () => {
     const statement = { company_id: `x-${run}`, period_end: '2024-12-31', ...amounts };
-    assert.equal((await call('/v1/predictions/annual', { method: 'POST', body: JSON.stringify(statement) })).status, 401);
+    assert.equal(
+      (await call('/v1/predictions/annual', { method: 'POST', body: JSON.stringify(statement) })).status,
+      401,
+    );
     assert.equal((await post('/v1/predictions/annual', keys['a-reader']!, statement)).status, 403);
   });
 });
@@ -232,19 +319,30 @@ describe('listings', () => {
     for (const [i, company] of companies.entries()) {
       for (const period of periods.slice(0, 4 - i)) {
         const kind = period.endsWith('12-31') ? 'annual' : 'quarterly';
-        const response = await post(`/v1/predictions/${kind}`, keys['list-producer']!, { company_id: company, period_end: period, ...nextAmounts() });
+        const response = await post(`/v1/predictions/${kind}`, keys['list-producer']!, {
+          company_id: company,
+          period_end: period,
+          ...nextAmounts(),
+        });
         assert.equal(response.status, 201);
         made.push((await response.json()) as Listed);
       }
     }
   });
 
-  async function all(url: string, key: string, field: 'predictions' | 'companies'): Promise<{ items: Record<string, unknown>[]; pages: number }> {
+  async function all(
+    url: string,
+    key: string,
+    field: 'predictions' | 'companies',
+  ): Promise<{ items: Record<string, unknown>[]; pages: number }> {
     const items: Record<string, unknown>[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const response = await call(`${url}${url.includes('?') ? '&' : '?'}limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key });
+      const response = await call(
+        `${url}${url.includes('?') ? '&' : '?'}limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        { key },
+      );
       assert.equal(response.status, 200);
       const body = (await response.json()) as Record<string, unknown> & { next_cursor: string | null };
       items.push(...(body[field] as Record<string, unknown>[]));
@@ -257,7 +355,9 @@ describe('listings', () => {
   it('pages through every prediction of the tenant, newest period end first, each once', async () => {
     const { items, pages } = await all('/v1/predictions', keys['list-reader']!, 'predictions');
     assert.equal(pages, 3); // 9 predictions, 4 a page
-    const order = [...made].sort((x, y) => (x.period_end === y.period_end ? (x.id < y.id ? 1 : -1) : x.period_end < y.period_end ? 1 : -1));
+    const order = [...made].sort((x, y) =>
+      x.period_end === y.period_end ? (x.id < y.id ? 1 : -1) : x.period_end < y.period_end ? 1 : -1,
+    );
     assert.deepEqual(
       items.map((p) => p.id),
       order.map((p) => p.id),
@@ -269,14 +369,34 @@ describe('listings', () => {
   });
 
   it('filters by company, period (kind or period end) and category', async () => {
-    const ids = async (query: string) => (await all(`/v1/predictions?${query}`, keys['list-reader']!, 'predictions')).items.map((p) => p.id).sort();
-    const expect = (keep: (p: Listed) => boolean) => made.filter(keep).map((p) => p.id).sort();
-    assert.deepEqual(await ids(`company=${companies[0]}`), expect((p) => p.company_id === companies[0]));
-    assert.deepEqual(await ids('period=annual'), expect((p) => p.kind === 'annual'));
-    assert.deepEqual(await ids('period=2023-06-30'), expect((p) => p.period_end === '2023-06-30'));
+    const ids = async (query: string) =>
+      (await all(`/v1/predictions?${query}`, keys['list-reader']!, 'predictions')).items.map((p) => p.id).sort();
+    const expect = (keep: (p: Listed) => boolean) =>
+      made
+        .filter(keep)
+        .map((p) => p.id)
+        .sort();
+    assert.deepEqual(
+      await ids(`company=${companies[0]}`),
+      expect((p) => p.company_id === companies[0]),
+    );
+    assert.deepEqual(
+      await ids('period=annual'),
+      expect((p) => p.kind === 'annual'),
+    );
+    assert.deepEqual(
+      await ids('period=2023-06-30'),
+      expect((p) => p.period_end === '2023-06-30'),
+    );
     const category = made[0]!.category;
-    assert.deepEqual(await ids(`category=${category}`), expect((p) => p.category === category));
-    assert.deepEqual(await ids(`company=${companies[1]}&period=quarterly`), expect((p) => p.company_id === companies[1] && p.kind === 'quarterly'));
+    assert.deepEqual(
+      await ids(`category=${category}`),
+      expect((p) => p.category === category),
+    );
+    assert.deepEqual(
+      await ids(`company=${companies[1]}&period=quarterly`),
+      expect((p) => p.company_id === companies[1] && p.kind === 'quarterly'),
+    );
   });
 
   it('a bad cursor or filter is a 400 naming it', async () => {
@@ -302,30 +422,54 @@ describe('listings', () => {
     );
     const paged = await call('/v1/companies?limit=2', { key: keys['list-reader'] });
     const first = (await paged.json()) as { companies: { company_id: string }[]; next_cursor: string };
-    assert.deepEqual(first.companies.map((c) => c.company_id), companies.slice(0, 2));
-    const rest = (await (await call(`/v1/companies?limit=2&cursor=${first.next_cursor}`, { key: keys['list-reader'] })).json()) as { companies: { company_id: string }[]; next_cursor: string | null };
-    assert.deepEqual(rest.companies.map((c) => c.company_id), companies.slice(2));
+    assert.deepEqual(
+      first.companies.map((c) => c.company_id),
+      companies.slice(0, 2),
+    );
+    const rest = (await (
+      await call(`/v1/companies?limit=2&cursor=${first.next_cursor}`, { key: keys['list-reader'] })
+    ).json()) as { companies: { company_id: string }[]; next_cursor: string | null };
+    assert.deepEqual(
+      rest.companies.map((c) => c.company_id),
+      companies.slice(2),
+    );
     assert.equal(rest.next_cursor, null);
 
     const response = await call(`/v1/companies/${companies[0]}`, { key: keys['list-reader'] });
     assert.equal(response.status, 200);
-    const detail = (await response.json()) as { statements: number; first_period_end: string; last_period_end: string; latest: { id: string }; by_kind: Record<string, number>; by_category: Record<string, number> };
+    const detail = (await response.json()) as {
+      statements: number;
+      first_period_end: string;
+      last_period_end: string;
+      latest: { id: string };
+      by_kind: Record<string, number>;
+      by_category: Record<string, number>;
+    };
     const latest = made.find((p) => p.company_id === companies[0] && p.period_end === '2023-12-31')!;
     assert.equal(detail.statements, 4);
     assert.equal(detail.first_period_end, '2023-03-31');
     assert.equal(detail.last_period_end, '2023-12-31');
     assert.equal(detail.latest.id, latest.id);
     assert.deepEqual(detail.by_kind, { annual: 1, quarterly: 3 });
-    assert.equal(Object.values(detail.by_category).reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      Object.values(detail.by_category).reduce((a, b) => a + b, 0),
+      4,
+    );
 
-    assert.equal((await call(`/v1/companies/${companies[0]}`, { key: keys['b-reader'] })).status, 404, "another tenant's company");
+    assert.equal(
+      (await call(`/v1/companies/${companies[0]}`, { key: keys['b-reader'] })).status,
+      404,
+      "another tenant's company",
+    );
     assert.equal((await call('/v1/companies/nobody', { key: keys['list-reader'] })).status, 404);
   });
 });
 
 describe('bulk predictions', () => {
   const HEADER = ['company_id', 'period', 'period_end', ...AMOUNTS, 'price_level_index'];
-  const quarterEnds = Array.from({ length: 20 }, (_, i) => new Date(Date.UTC(2020 + Math.floor(i / 4), ((i % 4) + 1) * 3, 0)).toISOString().slice(0, 10));
+  const quarterEnds = Array.from({ length: 20 }, (_, i) =>
+    new Date(Date.UTC(2020 + Math.floor(i / 4), ((i % 4) + 1) * 3, 0)).toISOString().slice(0, 10),
+  );
 
   /** 10,000 rows; rows 100, 300, ..., 9,900 are bad in ten ways, five of each; the rejection each must get. */
   function bulkFile(tenant: string) {
@@ -333,14 +477,24 @@ describe('bulk predictions', () => {
     const lines = [HEADER.join(',')];
     const rejections: { row_number: number; field: string | null; reason: string }[] = [];
     const good: { company: string; kind: 'annual' | 'quarterly'; periodEnd: string; amounts: Amounts }[] = [];
-    const line = (company: string, kind: string, periodEnd: string, amounts: Record<string, number | string>, pli = '100') =>
-      [company, kind, periodEnd, ...AMOUNTS.map((a) => String(amounts[a])), pli].join(',');
+    const line = (
+      company: string,
+      kind: string,
+      periodEnd: string,
+      amounts: Record<string, number | string>,
+      pli = '100',
+    ) => [company, kind, periodEnd, ...AMOUNTS.map((a) => String(amounts[a])), pli].join(',');
     for (let n = 1; n <= 10_000; n++) {
       const amounts = gen();
       if (n % 200 !== 100) {
         const g = good.length;
         const quarter = Math.floor(g / 500);
-        const statement = { company: `co-${g % 500}`, kind: quarter % 4 === 3 ? ('annual' as const) : ('quarterly' as const), periodEnd: quarterEnds[quarter]!, amounts };
+        const statement = {
+          company: `co-${g % 500}`,
+          kind: quarter % 4 === 3 ? ('annual' as const) : ('quarterly' as const),
+          periodEnd: quarterEnds[quarter]!,
+          amounts,
+        };
         good.push(statement);
         lines.push(line(statement.company, statement.kind, statement.periodEnd, amounts, g % 7 === 0 ? '' : '100'));
         continue;
@@ -399,152 +553,275 @@ describe('bulk predictions', () => {
     return { csv: `${lines.join('\r\n')}\r\n`, rejections, good };
   }
 
-  it('10,000 rows with 50 bad ones: a job at once, 9,950 scores in Postgres and ClickHouse, 50 precise rejections', { timeout: 420_000 }, async () => {
-    const { csv, rejections, good } = bulkFile(tenants.bulk);
-    assert.equal(good.length, 9_950);
-    assert.equal(rejections.length, 50);
-    assert.ok(csv.length > 1024 * 1024, 'larger than the JSON body limit: bulk files have their own');
+  it(
+    '10,000 rows with 50 bad ones: a job at once, 9,950 scores in Postgres and ClickHouse, 50 precise rejections',
+    { timeout: 420_000 },
+    async () => {
+      const { csv, rejections, good } = bulkFile(tenants.bulk);
+      assert.equal(good.length, 9_950);
+      assert.equal(rejections.length, 50);
+      assert.ok(csv.length > 1024 * 1024, 'larger than the JSON body limit: bulk files have their own');
 
-    const started = Date.now();
-    const response = await call('/v1/predictions/bulk?filename=statements.csv', { method: 'POST', key: keys['bulk-producer'], body: csv, headers: { 'content-type': 'text/csv' } });
-    assert.equal(response.status, 202, await response.clone().text());
-    const job = (await response.json()) as { id: string; state: string; accepted: number; format: string; filename: string };
-    assert.ok(Date.now() - started < 10_000, 'answered before the rows are scored');
-    assert.equal(response.headers.get('location'), `/v1/jobs/${job.id}`);
-    assert.equal(job.format, 'csv');
-    assert.equal(job.filename, 'statements.csv');
-    assert.ok(['publishing', 'scoring'].includes(job.state));
+      const started = Date.now();
+      const response = await call('/v1/predictions/bulk?filename=statements.csv', {
+        method: 'POST',
+        key: keys['bulk-producer'],
+        body: csv,
+        headers: { 'content-type': 'text/csv' },
+      });
+      assert.equal(response.status, 202, await response.clone().text());
+      const job = (await response.json()) as {
+        id: string;
+        state: string;
+        accepted: number;
+        format: string;
+        filename: string;
+      };
+      assert.ok(Date.now() - started < 10_000, 'answered before the rows are scored');
+      assert.equal(response.headers.get('location'), `/v1/jobs/${job.id}`);
+      assert.equal(job.format, 'csv');
+      assert.equal(job.filename, 'statements.csv');
+      assert.ok(['publishing', 'scoring'].includes(job.state));
 
-    type Job = { state: string; accepted: number; scored: number; rejected: number; total_rows: number | null; rejections: unknown[]; error: string | null };
-    const done = await eventually(
-      'the job to complete',
-      async () => {
-        const body = (await (await call(`/v1/jobs/${job.id}`, { key: keys['bulk-reader'] })).json()) as Job;
-        assert.notEqual(body.state, 'failed', body.error ?? '');
-        return body.state === 'completed' ? body : undefined;
-      },
-      360_000,
-    );
-    assert.equal(done.total_rows, 10_000);
-    assert.equal(done.accepted, 9_950);
-    assert.equal(done.scored, 9_950);
-    assert.equal(done.rejected, 50);
-    assert.deepEqual(done.rejections, rejections);
-    const paged = (await (await call(`/v1/jobs/${job.id}/rejections?after=${rejections[24]!.row_number}&limit=1000`, { key: keys['bulk-reader'] })).json()) as { rejections: unknown[] };
-    assert.deepEqual(paged.rejections, rejections.slice(25));
+      type Job = {
+        state: string;
+        accepted: number;
+        scored: number;
+        rejected: number;
+        total_rows: number | null;
+        rejections: unknown[];
+        error: string | null;
+      };
+      const done = await eventually(
+        'the job to complete',
+        async () => {
+          const body = (await (await call(`/v1/jobs/${job.id}`, { key: keys['bulk-reader'] })).json()) as Job;
+          assert.notEqual(body.state, 'failed', body.error ?? '');
+          return body.state === 'completed' ? body : undefined;
+        },
+        360_000,
+      );
+      assert.equal(done.total_rows, 10_000);
+      assert.equal(done.accepted, 9_950);
+      assert.equal(done.scored, 9_950);
+      assert.equal(done.rejected, 50);
+      assert.deepEqual(done.rejections, rejections);
+      const paged = (await (
+        await call(`/v1/jobs/${job.id}/rejections?after=${rejections[24]!.row_number}&limit=1000`, {
+          key: keys['bulk-reader'],
+        })
+      ).json()) as { rejections: unknown[] };
+      assert.deepEqual(paged.rejections, rejections.slice(25));
 
-    // Postgres: every good row scored once, by the pipeline, under the id the job claimed
-    const { rows: pg } = await db.query<{ n: string; from_pipeline: string; claimed: string }>(
-      `SELECT count(*) AS n, count(*) FILTER (WHERE f.source_offset >= 0) AS from_pipeline, count(s.id) AS claimed
+      // Postgres: every good row scored once, by the pipeline, under the id the job claimed
+      const { rows: pg } = await db.query<{ n: string; from_pipeline: string; claimed: string }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE f.source_offset >= 0) AS from_pipeline, count(s.id) AS claimed
          FROM finance_scores f LEFT JOIN finance_statements s ON s.id = f.id AND s.job_id = $2 WHERE f.tenant_id = $1`,
-      [tenants.bulk, job.id],
-    );
-    assert.deepEqual(pg[0], { n: '9950', from_pipeline: '9950', claimed: '9950' });
-    // a few scores, as the scorer computes them
-    for (const g of [good[0]!, good[4_321]!, good[9_949]!]) {
-      const { rows } = await db.query<{ probability: number }>('SELECT probability FROM finance_scores WHERE id = $1', [expectedId(tenants.bulk, g.company, g.periodEnd, g.kind)]);
-      assert.ok(Math.abs(rows[0]!.probability - (await expectedScore(g.kind, g.amounts)).probability) < 1e-12);
-    }
+        [tenants.bulk, job.id],
+      );
+      assert.deepEqual(pg[0], { n: '9950', from_pipeline: '9950', claimed: '9950' });
+      // a few scores, as the scorer computes them
+      for (const g of [good[0]!, good[4_321]!, good[9_949]!]) {
+        const { rows } = await db.query<{ probability: number }>(
+          'SELECT probability FROM finance_scores WHERE id = $1',
+          [expectedId(tenants.bulk, g.company, g.periodEnd, g.kind)],
+        );
+        assert.ok(Math.abs(rows[0]!.probability - (await expectedScore(g.kind, g.amounts)).probability) < 1e-12);
+      }
 
-    // ClickHouse: the same 9,950, and the dashboard rollups agree with Postgres
-    const tenant = quoteString(tenants.bulk);
-    await eventually(
-      '9,950 scores in ClickHouse',
-      async () => {
-        const [row] = await chQuery<{ n: string }>(`SELECT uniqExact(id) AS n FROM finance_scores WHERE tenant_id = ${tenant}`);
-        return Number(row!.n) === 9_950 ? true : undefined;
-      },
-      120_000,
-    );
-    const counts = await chQuery<{ category: string; n: string }>(`SELECT category, sum(statements) AS n FROM finance_category_counts WHERE tenant_id = ${tenant} GROUP BY category ORDER BY category`);
-    const { rows: pgCounts } = await db.query<{ category: string; n: string }>('SELECT category, count(*) AS n FROM finance_scores WHERE tenant_id = $1 GROUP BY category ORDER BY category', [tenants.bulk]);
-    assert.deepEqual(
-      counts.map((c) => [c.category, Number(c.n)]),
-      pgCounts.map((c) => [c.category, Number(c.n)]),
-    );
-    const quantiles = await chQuery<{ period_end: string; kind: string; statements: string; p10: number; p50: number; p90: number; p99: number }>(
-      `SELECT period_end, kind, statements, p10, p50, p90, p99 FROM finance_probability_quantiles WHERE tenant_id = ${tenant} ORDER BY period_end`,
-    );
-    assert.equal(quantiles.length, 20);
-    assert.equal(quantiles.reduce((t, q) => t + Number(q.statements), 0), 9_950);
-    for (const q of quantiles) {
-      assert.ok(q.p10 >= 0 && q.p10 <= q.p50 && q.p50 <= q.p90 && q.p90 <= q.p99 && q.p99 <= 1, JSON.stringify(q));
-      assert.equal(q.kind, q.period_end.endsWith('-12-31') ? 'annual' : 'quarterly');
-    }
-    // the median of one period, against the probabilities Postgres holds (quantileExact picks element floor(n/2))
-    const sorted = (await db.query<{ p: number }>("SELECT probability AS p FROM finance_scores WHERE tenant_id = $1 AND period_end = '2020-03-31' ORDER BY 1", [tenants.bulk])).rows.map((r) => r.p);
-    assert.equal(quantiles[0]!.p50, sorted[Math.floor(sorted.length / 2)]);
-  });
+      // ClickHouse: the same 9,950, and the dashboard rollups agree with Postgres
+      const tenant = quoteString(tenants.bulk);
+      await eventually(
+        '9,950 scores in ClickHouse',
+        async () => {
+          const [row] = await chQuery<{ n: string }>(
+            `SELECT uniqExact(id) AS n FROM finance_scores WHERE tenant_id = ${tenant}`,
+          );
+          return Number(row!.n) === 9_950 ? true : undefined;
+        },
+        120_000,
+      );
+      const counts = await chQuery<{ category: string; n: string }>(
+        `SELECT category, sum(statements) AS n FROM finance_category_counts WHERE tenant_id = ${tenant} GROUP BY category ORDER BY category`,
+      );
+      const { rows: pgCounts } = await db.query<{ category: string; n: string }>(
+        'SELECT category, count(*) AS n FROM finance_scores WHERE tenant_id = $1 GROUP BY category ORDER BY category',
+        [tenants.bulk],
+      );
+      assert.deepEqual(
+        counts.map((c) => [c.category, Number(c.n)]),
+        pgCounts.map((c) => [c.category, Number(c.n)]),
+      );
+      const quantiles = await chQuery<{
+        period_end: string;
+        kind: string;
+        statements: string;
+        p10: number;
+        p50: number;
+        p90: number;
+        p99: number;
+      }>(
+        `SELECT period_end, kind, statements, p10, p50, p90, p99 FROM finance_probability_quantiles WHERE tenant_id = ${tenant} ORDER BY period_end`,
+      );
+      assert.equal(quantiles.length, 20);
+      assert.equal(
+        quantiles.reduce((t, q) => t + Number(q.statements), 0),
+        9_950,
+      );
+      for (const q of quantiles) {
+        assert.ok(q.p10 >= 0 && q.p10 <= q.p50 && q.p50 <= q.p90 && q.p90 <= q.p99 && q.p99 <= 1, JSON.stringify(q));
+        assert.equal(q.kind, q.period_end.endsWith('-12-31') ? 'annual' : 'quarterly');
+      }
+      // the median of one period, against the probabilities Postgres holds (quantileExact picks element floor(n/2))
+      const sorted = (
+        await db.query<{ p: number }>(
+          "SELECT probability AS p FROM finance_scores WHERE tenant_id = $1 AND period_end = '2020-03-31' ORDER BY 1",
+          [tenants.bulk],
+        )
+      ).rows.map((r) => r.p);
+      assert.equal(quantiles[0]!.p50, sorted[Math.floor(sorted.length / 2)]);
+    },
+  );
 
-  it('JSON lines too; a row for a statement submitted synchronously is rejected naming it', { timeout: 120_000 }, async () => {
-    const amounts = nextAmounts();
-    const sync = (await (await post('/v1/predictions/annual', keys['bulk-producer']!, { company_id: 'jl-sync', period_end: '2022-12-31', ...amounts })).json()) as { id: string };
-    const rows = [
-      { company_id: 'jl-1', period: 'annual', period_end: '2022-12-31', ...amounts },
-      { company_id: 'jl-sync', period: 'annual', period_end: '2022-12-31', ...amounts },
-      'not json',
-      { company_id: 'jl-2', period: 'quarterly', period_end: '2022-09-30', ...amounts, price_level_index: 120 },
-    ];
-    const body = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n');
-    const response = await call('/v1/predictions/bulk', { method: 'POST', key: keys['bulk-producer'], body, headers: { 'content-type': 'application/x-ndjson' } });
-    assert.equal(response.status, 202);
-    const { id } = (await response.json()) as { id: string };
-    const done = await eventually('the job to complete', async () => {
-      const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as { state: string; accepted: number; scored: number; rejections: { row_number: number; field: string | null; reason: string }[] };
-      return job.state === 'completed' ? job : undefined;
-    }, 90_000);
-    assert.equal(done.accepted, 2);
-    assert.equal(done.scored, 2);
-    assert.deepEqual(
-      done.rejections.map((r) => [r.row_number, r.field]),
-      [
-        [2, null],
-        [3, null],
-      ],
-    );
-    assert.match(done.rejections[0]!.reason, new RegExp(`already submitted as ${sync.id}`));
-    assert.match(done.rejections[1]!.reason, /^not JSON/);
-  });
+  it(
+    'JSON lines too; a row for a statement submitted synchronously is rejected naming it',
+    { timeout: 120_000 },
+    async () => {
+      const amounts = nextAmounts();
+      const sync = (await (
+        await post('/v1/predictions/annual', keys['bulk-producer']!, {
+          company_id: 'jl-sync',
+          period_end: '2022-12-31',
+          ...amounts,
+        })
+      ).json()) as { id: string };
+      const rows = [
+        { company_id: 'jl-1', period: 'annual', period_end: '2022-12-31', ...amounts },
+        { company_id: 'jl-sync', period: 'annual', period_end: '2022-12-31', ...amounts },
+        'not json',
+        { company_id: 'jl-2', period: 'quarterly', period_end: '2022-09-30', ...amounts, price_level_index: 120 },
+      ];
+      const body = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n');
+      const response = await call('/v1/predictions/bulk', {
+        method: 'POST',
+        key: keys['bulk-producer'],
+        body,
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      const done = await eventually(
+        'the job to complete',
+        async () => {
+          const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as {
+            state: string;
+            accepted: number;
+            scored: number;
+            rejections: { row_number: number; field: string | null; reason: string }[];
+          };
+          return job.state === 'completed' ? job : undefined;
+        },
+        90_000,
+      );
+      assert.equal(done.accepted, 2);
+      assert.equal(done.scored, 2);
+      assert.deepEqual(
+        done.rejections.map((r) => [r.row_number, r.field]),
+        [
+          [2, null],
+          [3, null],
+        ],
+      );
+      assert.match(done.rejections[0]!.reason, new RegExp(`already submitted as ${sync.id}`));
+      assert.match(done.rejections[1]!.reason, /^not JSON/);
+    },
+  );
 
-  it('a job whose process stopped is taken over when looked at; rows it had claimed are published again, not rejected', { timeout: 120_000 }, async () => {
-    // the state a crash between claiming a row and sending it leaves: the job publishing, its progress old, row 1 claimed
-    const id = randomUUID();
-    const gen = amountsGenerator(5);
-    const rows = [1, 2, 3].map((i) => ({ company: `resumed-${i}`, amounts: gen() }));
-    const csv = [HEADER.join(','), ...rows.map((r) => [r.company, 'annual', '2021-12-31', ...AMOUNTS.map((a) => r.amounts[a]), ''].join(',')), `broken,annual,2021-12-31`].join('\n');
-    const file = path.join(loadConfig().MILLRACE_HOME, 'finance-bulk', id, 'statements');
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, csv);
-    await db.query(
-      `INSERT INTO finance_jobs (id, tenant_id, format, delimiter, bytes, state, updated_at) VALUES ($1, $2, 'csv', ',', $3, 'publishing', now() - interval '10 minutes')`,
-      [id, tenants.bulk, csv.length],
-    );
-    const claimedId = expectedId(tenants.bulk, 'resumed-1', '2021-12-31', 'annual');
-    await db.query(`INSERT INTO finance_statements (id, tenant_id, company_id, period_end, kind, source, job_id, row_number) VALUES ($1, $2, 'resumed-1', '2021-12-31', 'annual', 'bulk', $3, 1)`, [
-      claimedId,
-      tenants.bulk,
-      id,
-    ]);
-    const done = await eventually('the resumed job to complete', async () => {
-      const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as { state: string; accepted: number; scored: number; total_rows: number; rejections: { row_number: number; reason: string }[] };
-      return job.state === 'completed' ? job : undefined;
-    }, 90_000);
-    assert.deepEqual([done.total_rows, done.accepted, done.scored], [4, 3, 3]);
-    assert.deepEqual(done.rejections.map((r) => [r.row_number, r.reason]), [[4, 'expected 15 fields, got 3']]);
-    const { rows: scored } = await db.query<{ probability: number }>('SELECT probability FROM finance_scores WHERE id = $1', [claimedId]);
-    assert.ok(Math.abs(scored[0]!.probability - (await expectedScore('annual', rows[0]!.amounts)).probability) < 1e-12);
-  });
+  it(
+    'a job whose process stopped is taken over when looked at; rows it had claimed are published again, not rejected',
+    { timeout: 120_000 },
+    async () => {
+      // the state a crash between claiming a row and sending it leaves: the job publishing, its progress old, row 1 claimed
+      const id = randomUUID();
+      const gen = amountsGenerator(5);
+      const rows = [1, 2, 3].map((i) => ({ company: `resumed-${i}`, amounts: gen() }));
+      const csv = [
+        HEADER.join(','),
+        ...rows.map((r) => [r.company, 'annual', '2021-12-31', ...AMOUNTS.map((a) => r.amounts[a]), ''].join(',')),
+        `broken,annual,2021-12-31`,
+      ].join('\n');
+      const file = path.join(loadConfig().MILLRACE_HOME, 'finance-bulk', id, 'statements');
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, csv);
+      await db.query(
+        `INSERT INTO finance_jobs (id, tenant_id, format, delimiter, bytes, state, updated_at) VALUES ($1, $2, 'csv', ',', $3, 'publishing', now() - interval '10 minutes')`,
+        [id, tenants.bulk, csv.length],
+      );
+      const claimedId = expectedId(tenants.bulk, 'resumed-1', '2021-12-31', 'annual');
+      await db.query(
+        `INSERT INTO finance_statements (id, tenant_id, company_id, period_end, kind, source, job_id, row_number) VALUES ($1, $2, 'resumed-1', '2021-12-31', 'annual', 'bulk', $3, 1)`,
+        [claimedId, tenants.bulk, id],
+      );
+      const done = await eventually(
+        'the resumed job to complete',
+        async () => {
+          const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as {
+            state: string;
+            accepted: number;
+            scored: number;
+            total_rows: number;
+            rejections: { row_number: number; reason: string }[];
+          };
+          return job.state === 'completed' ? job : undefined;
+        },
+        90_000,
+      );
+      assert.deepEqual([done.total_rows, done.accepted, done.scored], [4, 3, 3]);
+      assert.deepEqual(
+        done.rejections.map((r) => [r.row_number, r.reason]),
+        [[4, 'expected 15 fields, got 3']],
+      );
+      const { rows: scored } = await db.query<{ probability: number }>(
+        'SELECT probability FROM finance_scores WHERE id = $1',
+        [claimedId],
+      );
+      assert.ok(
+        Math.abs(scored[0]!.probability - (await expectedScore('annual', rows[0]!.amounts)).probability) < 1e-12,
+      );
+    },
+  );
 
   it('refuses a file without a required column (naming it), an empty one and a binary one; jobs are tenant-scoped', async () => {
-    const upload = (body: string | Uint8Array, type = 'text/csv') => call('/v1/predictions/bulk', { method: 'POST', key: keys['bulk-producer'], body, headers: { 'content-type': type } });
-    const noSales = await upload(`${HEADER.filter((h) => h !== 'sales').join(',')}\nx,annual,2024-12-31,1,1,1,1,1,1,1,1,1,1,100\n`);
+    const upload = (body: string | Uint8Array, type = 'text/csv') =>
+      call('/v1/predictions/bulk', {
+        method: 'POST',
+        key: keys['bulk-producer'],
+        body,
+        headers: { 'content-type': type },
+      });
+    const noSales = await upload(
+      `${HEADER.filter((h) => h !== 'sales').join(',')}\nx,annual,2024-12-31,1,1,1,1,1,1,1,1,1,1,100\n`,
+    );
     assert.equal(noSales.status, 400);
     const body = (await noSales.json()) as { field: string; message: string };
     assert.equal(body.field, 'sales');
     assert.match(body.message, /no column sales/);
     assert.equal((await upload('')).status, 400);
-    assert.equal((await upload(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 1]), 'application/octet-stream')).status, 415);
-    assert.equal((await call('/v1/predictions/bulk', { method: 'POST', key: keys['bulk-reader'], body: 'x', headers: { 'content-type': 'text/csv' } })).status, 403);
+    assert.equal(
+      (await upload(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 1]), 'application/octet-stream')).status,
+      415,
+    );
+    assert.equal(
+      (
+        await call('/v1/predictions/bulk', {
+          method: 'POST',
+          key: keys['bulk-reader'],
+          body: 'x',
+          headers: { 'content-type': 'text/csv' },
+        })
+      ).status,
+      403,
+    );
 
     const ok = await upload(`${HEADER.join(',')}\n`);
     assert.equal(ok.status, 202);
@@ -555,7 +832,11 @@ describe('bulk predictions', () => {
     assert.equal(notUuid.status, 400);
     assert.equal(((await notUuid.json()) as { field: string }).field, 'id');
     const empty = await eventually('a header-only job to complete', async () => {
-      const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as { state: string; total_rows: number; accepted: number };
+      const job = (await (await call(`/v1/jobs/${id}`, { key: keys['bulk-reader'] })).json()) as {
+        state: string;
+        total_rows: number;
+        accepted: number;
+      };
       return job.state === 'completed' ? job : undefined;
     });
     assert.deepEqual([empty.total_rows, empty.accepted], [0, 0]);

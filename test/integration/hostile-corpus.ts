@@ -71,7 +71,8 @@ export interface HttpCase extends Base {
   expect: HttpExpect;
 }
 
-export type KafkaPart = Part | { schema_id: number | string } | { flight_avro: { keep?: number; keep_bytes?: number; drop_last?: number } };
+export type KafkaPart =
+  Part | { schema_id: number | string } | { flight_avro: { keep?: number; keep_bytes?: number; drop_last?: number } };
 
 export interface KafkaCase extends Base {
   entry: 'kafka';

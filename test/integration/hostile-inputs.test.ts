@@ -38,7 +38,20 @@ import { Registry } from '../../core/schema-registry.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { build } from '../fixtures/hostile/payload.ts';
-import { batches, casesOf, loadCorpus, pooled, type BulkCase, type CrawlCase, type HttpCase, type HttpExpect, type KafkaCase, type RecordsCase, type SocketCase, type UploadCase } from './hostile-corpus.ts';
+import {
+  batches,
+  casesOf,
+  loadCorpus,
+  pooled,
+  type BulkCase,
+  type CrawlCase,
+  type HttpCase,
+  type HttpExpect,
+  type KafkaCase,
+  type RecordsCase,
+  type SocketCase,
+  type UploadCase,
+} from './hostile-corpus.ts';
 import { eventually, flights } from '../../testkit/helpers.ts';
 import { readCommitted, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';
 
@@ -87,10 +100,15 @@ const quote = (id = `hostile-${run}-${++sequence}`) => ({
 
 before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
-  ({ app, deps } = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, topics, uploads }));
+  ({ app, deps } = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    { log, checks: {}, topics, uploads },
+  ));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
-  for (const role of ['admin', 'producer', 'reader'] as const) keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
+  for (const role of ['admin', 'producer', 'reader'] as const)
+    keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
   keys.b_producer = (await createKey(db, tenantB, 'producer')).key;
   const revoked = await createKey(db, tenantA, 'reader');
   await revokeKey(db, tenantA, revoked.id);
@@ -121,14 +139,24 @@ after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), cl
 
 const withTokens = (text: string) => text.replace(/\$[a-z0-9_]+/g, (name) => tokens[name] ?? name);
 
-async function request(method: string, url: string, init: { key?: string; headers?: Record<string, string>; body?: RequestInit['body']; contentType?: string } = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(init.key ? { authorization: `Bearer ${init.key}` } : {}), ...init.headers };
+async function request(
+  method: string,
+  url: string,
+  init: { key?: string; headers?: Record<string, string>; body?: RequestInit['body']; contentType?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    ...(init.key ? { authorization: `Bearer ${init.key}` } : {}),
+    ...init.headers,
+  };
   if (init.contentType) headers['content-type'] = init.contentType;
   return app.request(url, { method, headers, body: init.body }, ownClient);
 }
 
 /** Compares a response with its expected outcome; returns the differences, none when it matches. */
-async function differences(response: Response, expect: HttpExpect | null): Promise<{ problems: string[]; body: unknown }> {
+async function differences(
+  response: Response,
+  expect: HttpExpect | null,
+): Promise<{ problems: string[]; body: unknown }> {
   const text = await response.text();
   let body: Record<string, unknown> = {};
   try {
@@ -137,16 +165,23 @@ async function differences(response: Response, expect: HttpExpect | null): Promi
     // checked below: an error must be JSON
   }
   const problems: string[] = [];
-  if (!expect) return { problems: [`no expected outcome in the corpus; got ${response.status} ${text.slice(0, 300)}`], body };
-  if (response.status !== expect.status) problems.push(`status ${response.status}, expected ${expect.status}: ${text.slice(0, 300)}`);
+  if (!expect)
+    return { problems: [`no expected outcome in the corpus; got ${response.status} ${text.slice(0, 300)}`], body };
+  if (response.status !== expect.status)
+    problems.push(`status ${response.status}, expected ${expect.status}: ${text.slice(0, 300)}`);
   if (!response.headers.get('x-request-id')) problems.push('no x-request-id');
   if (response.status >= 400) {
-    if (typeof body.error !== 'string' || typeof body.message !== 'string' || typeof body.request_id !== 'string') problems.push(`not a JSON error: ${text.slice(0, 200)}`);
-    if (expect.error !== undefined && body.error !== expect.error) problems.push(`error ${String(body.error)}, expected ${expect.error}`);
-    if (expect.field !== undefined && body.field !== expect.field) problems.push(`field ${String(body.field)}, expected ${expect.field}`);
-    if (expect.message !== undefined && !String(body.message).includes(expect.message)) problems.push(`message "${String(body.message)}" lacks "${expect.message}"`);
+    if (typeof body.error !== 'string' || typeof body.message !== 'string' || typeof body.request_id !== 'string')
+      problems.push(`not a JSON error: ${text.slice(0, 200)}`);
+    if (expect.error !== undefined && body.error !== expect.error)
+      problems.push(`error ${String(body.error)}, expected ${expect.error}`);
+    if (expect.field !== undefined && body.field !== expect.field)
+      problems.push(`field ${String(body.field)}, expected ${expect.field}`);
+    if (expect.message !== undefined && !String(body.message).includes(expect.message))
+      problems.push(`message "${String(body.message)}" lacks "${expect.message}"`);
   }
-  if (expect.filename !== undefined && body.filename !== expect.filename) problems.push(`filename ${String(body.filename)}, expected ${expect.filename}`);
+  if (expect.filename !== undefined && body.filename !== expect.filename)
+    problems.push(`filename ${String(body.filename)}, expected ${expect.filename}`);
   return { problems, body };
 }
 
@@ -160,7 +195,11 @@ function assertBatch(outcomes: { id: string; problems: string[] }[]): void {
 async function stillServes(): Promise<void> {
   assert.equal((await request('GET', '/healthz')).status, 200, 'healthz');
   const control = quote();
-  const response = await request('POST', `/v1/topics/${QUOTES}/records`, { key: keys.a_producer, body: JSON.stringify([control]), contentType: 'application/json' });
+  const response = await request('POST', `/v1/topics/${QUOTES}/records`, {
+    key: keys.a_producer,
+    body: JSON.stringify([control]),
+    contentType: 'application/json',
+  });
   assert.equal(response.status, 200, 'a valid record is still accepted');
   const { results } = (await response.json()) as { results: { id: string; partition: number; offset: string }[] };
   assert.ok(results[0] && 'offset' in results[0], 'the valid record got an offset');
@@ -180,16 +219,28 @@ async function stillServes(): Promise<void> {
 
 describe('hostile inputs', () => {
   it(`the corpus has at least 200 cases, each entry point covered`, () => {
-    const counts = Object.fromEntries(['upload', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket'].map((e) => [e, corpus.filter((c) => c.entry === e).length]));
+    const counts = Object.fromEntries(
+      ['upload', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket'].map((e) => [
+        e,
+        corpus.filter((c) => c.entry === e).length,
+      ]),
+    );
     log.info({ counts, total: corpus.length }, 'hostile corpus');
     assert.ok(corpus.length >= 200, `${corpus.length} cases`);
-    assert.ok(Object.values(counts).every((n) => n > 0), JSON.stringify(counts));
+    assert.ok(
+      Object.values(counts).every((n) => n > 0),
+      JSON.stringify(counts),
+    );
   });
 
   describe('uploads', () => {
     async function runUpload(c: UploadCase): Promise<{ id: string; problems: string[] }> {
       const query = c.filename === undefined ? '' : `?filename=${encodeURIComponent(c.filename)}`;
-      const response = await request('POST', `/v1/uploads${query}`, { key: keys.a_producer, body: build(c.body), contentType: c.content_type ?? 'text/csv' });
+      const response = await request('POST', `/v1/uploads${query}`, {
+        key: keys.a_producer,
+        body: build(c.body),
+        contentType: c.content_type ?? 'text/csv',
+      });
       const { problems, body } = await differences(response, c.expect);
       if (problems.length > 0 || response.status !== 201) return { id: c.id, problems };
       const upload = body as { id: string; bytes: number };
@@ -198,25 +249,43 @@ describe('hostile inputs', () => {
       // ["*"]: every column of the file
       const columns =
         c.rows.columns.join() === '*'
-          ? ((await (await request('GET', `/v1/uploads/${upload.id}/columns`, { key: keys.a_reader })).json()) as { columns: { name: string }[] }).columns.map((col) => col.name)
+          ? (
+              (await (await request('GET', `/v1/uploads/${upload.id}/columns`, { key: keys.a_reader })).json()) as {
+                columns: { name: string }[];
+              }
+            ).columns.map((col) => col.name)
           : c.rows.columns;
-      const started = await request('POST', `/v1/uploads/${upload.id}/process`, { key: keys.a_producer, body: JSON.stringify({ columns }), contentType: 'application/json' });
+      const started = await request('POST', `/v1/uploads/${upload.id}/process`, {
+        key: keys.a_producer,
+        body: JSON.stringify({ columns }),
+        contentType: 'application/json',
+      });
       if (started.status !== 202) return { id: c.id, problems: [`process: ${started.status} ${await started.text()}`] };
       const done = await eventually(
         `${c.id} processed`,
         async () => {
-          const state = (await (await request('GET', `/v1/uploads/${upload.id}`, { key: keys.a_reader })).json()) as { state: string; published_rows: number; rejected_rows: number; error: string | null };
+          const state = (await (await request('GET', `/v1/uploads/${upload.id}`, { key: keys.a_reader })).json()) as {
+            state: string;
+            published_rows: number;
+            rejected_rows: number;
+            error: string | null;
+          };
           return state.state === 'processed' || state.state === 'failed' ? state : undefined;
         },
         60_000,
       );
       if (done.state !== 'processed') problems.push(`state ${done.state}: ${done.error}`);
       if (done.published_rows !== c.rows.published || done.rejected_rows !== c.rows.rejected) {
-        problems.push(`published ${done.published_rows} rejected ${done.rejected_rows}, expected ${c.rows.published} and ${c.rows.rejected}`);
+        problems.push(
+          `published ${done.published_rows} rejected ${done.rejected_rows}, expected ${c.rows.published} and ${c.rows.rejected}`,
+        );
       }
       if (c.rows.reason) {
-        const { rejections } = (await (await request('GET', `/v1/uploads/${upload.id}/rejections?limit=1000`, { key: keys.a_reader })).json()) as { rejections: { reason: string }[] };
-        if (!rejections.some((r) => r.reason.includes(c.rows!.reason!))) problems.push(`no rejection says "${c.rows.reason}": ${JSON.stringify(rejections.map((r) => r.reason))}`);
+        const { rejections } = (await (
+          await request('GET', `/v1/uploads/${upload.id}/rejections?limit=1000`, { key: keys.a_reader })
+        ).json()) as { rejections: { reason: string }[] };
+        if (!rejections.some((r) => r.reason.includes(c.rows!.reason!)))
+          problems.push(`no rejection says "${c.rows.reason}": ${JSON.stringify(rejections.map((r) => r.reason))}`);
       }
       return { id: c.id, problems };
     }
@@ -233,7 +302,11 @@ describe('hostile inputs', () => {
   describe('POST /v1/predictions/bulk', () => {
     async function runBulk(c: BulkCase): Promise<{ id: string; problems: string[] }> {
       const query = c.filename === undefined ? '' : `?filename=${encodeURIComponent(c.filename)}`;
-      const response = await request('POST', `/v1/predictions/bulk${query}`, { key: keys.a_producer, body: build(c.body), contentType: c.content_type ?? 'text/csv' });
+      const response = await request('POST', `/v1/predictions/bulk${query}`, {
+        key: keys.a_producer,
+        body: build(c.body),
+        contentType: c.content_type ?? 'text/csv',
+      });
       const { problems, body } = await differences(response, c.expect);
       if (problems.length > 0 || !c.job) return { id: c.id, problems };
       const { id } = body as { id: string };
@@ -253,9 +326,13 @@ describe('hostile inputs', () => {
         60_000,
       );
       if (job.state === 'failed') problems.push(`failed: ${job.error}`);
-      if (job.accepted !== c.job.accepted || job.rejected !== c.job.rejected) problems.push(`accepted ${job.accepted} rejected ${job.rejected}, expected ${c.job.accepted} and ${c.job.rejected}`);
+      if (job.accepted !== c.job.accepted || job.rejected !== c.job.rejected)
+        problems.push(
+          `accepted ${job.accepted} rejected ${job.rejected}, expected ${c.job.accepted} and ${c.job.rejected}`,
+        );
       const reason = c.job.reason;
-      if (reason && !job.rejections.some((r) => r.field === reason || r.reason.includes(reason))) problems.push(`no refusal names "${reason}": ${JSON.stringify(job.rejections)}`);
+      if (reason && !job.rejections.some((r) => r.field === reason || r.reason.includes(reason)))
+        problems.push(`no refusal names "${reason}": ${JSON.stringify(job.rejections)}`);
       return { id: c.id, problems };
     }
 
@@ -277,7 +354,14 @@ describe('hostile inputs', () => {
         return marker;
       };
       const expand = (value: unknown): unknown => {
-        if (typeof value === 'string') return value === '$tenant_a' ? tenantA : value === '$tenant_b' ? tenantB : value === '$same' ? `hostile-${run}-same-${c.id}` : value;
+        if (typeof value === 'string')
+          return value === '$tenant_a'
+            ? tenantA
+            : value === '$tenant_b'
+              ? tenantB
+              : value === '$same'
+                ? `hostile-${run}-same-${c.id}`
+                : value;
         if (value && typeof value === 'object' && '$repeat' in value) {
           const { $repeat, count } = value as { $repeat: string; count: number };
           return $repeat.repeat(count);
@@ -311,10 +395,14 @@ describe('hostile inputs', () => {
       });
       const { problems, body } = await differences(response, c.expect);
       if (response.status === 200) {
-        const results = (body as { results: ({ id: string; partition: number; offset: string } | { field: string })[] }).results;
-        for (const r of results) if ('offset' in r) acceptedRecords.push({ topic: c.topic ?? QUOTES, id: r.id, partition: r.partition, offset: r.offset });
+        const results = (body as { results: ({ id: string; partition: number; offset: string } | { field: string })[] })
+          .results;
+        for (const r of results)
+          if ('offset' in r)
+            acceptedRecords.push({ topic: c.topic ?? QUOTES, id: r.id, partition: r.partition, offset: r.offset });
         const seen = results.map((r) => ('offset' in r ? 'ok' : `field:${r.field}`));
-        if (c.expect.results && JSON.stringify(seen) !== JSON.stringify(c.expect.results)) problems.push(`results ${JSON.stringify(seen)}, expected ${JSON.stringify(c.expect.results)}`);
+        if (c.expect.results && JSON.stringify(seen) !== JSON.stringify(c.expect.results))
+          problems.push(`results ${JSON.stringify(seen)}, expected ${JSON.stringify(c.expect.results)}`);
       }
       return { id: c.id, problems };
     }
@@ -353,7 +441,8 @@ describe('hostile inputs', () => {
     async function runHttp(c: HttpCase): Promise<{ id: string; problems: string[] }> {
       let body: string | undefined = c.body;
       if (c.json !== undefined) body = expandJson(c.json);
-      if (c.body_statement_number) body = JSON.stringify(statement()).replace(/"total_assets":[^,]+/, `"total_assets":${c.body_statement_number}`);
+      if (c.body_statement_number)
+        body = JSON.stringify(statement()).replace(/"total_assets":[^,]+/, `"total_assets":${c.body_statement_number}`);
       const auth = c.auth ?? 'a_reader';
       const response = await request(c.method, c.path, {
         key: auth === 'none' ? undefined : keys[auth],
@@ -392,7 +481,9 @@ describe('hostile inputs', () => {
             if ('schema_id' in part) return schemaId(part.schema_id);
             if ('flight_avro' in part) {
               const { keep, keep_bytes: keepBytes, drop_last: dropLast } = part.flight_avro;
-              const end = keepBytes ?? (keep !== undefined ? Math.floor(flightBody.length * keep) : flightBody.length - (dropLast ?? 0));
+              const end =
+                keepBytes ??
+                (keep !== undefined ? Math.floor(flightBody.length * keep) : flightBody.length - (dropLast ?? 0));
               return flightBody.subarray(0, end);
             }
             return build([part]);
@@ -422,14 +513,18 @@ describe('hostile inputs', () => {
       }
       const passed = (await readCommitted(kafka, output.name)).map((r) => r.key);
       assert.equal(passed.length, 2 * cases.length, 'only the good records passed');
-      const dead = new Map((await readCommitted(kafka, `${input.name}.dlq`)).map((r) => [r.key, readDlqContext(r.headers)]));
+      const dead = new Map(
+        (await readCommitted(kafka, `${input.name}.dlq`)).map((r) => [r.key, readDlqContext(r.headers)]),
+      );
       const outcomes = cases.map((c) => {
         const context = dead.get(c.id);
         const problems: string[] = [];
         if (!context) problems.push('not in the DLQ');
         else {
-          if (context.errorClass !== c.expect.dlq.class) problems.push(`class ${context.errorClass}, expected ${c.expect.dlq.class} (${context.errorMessage})`);
-          if (!context.errorMessage.includes(c.expect.dlq.message)) problems.push(`message "${context.errorMessage}" lacks "${c.expect.dlq.message}"`);
+          if (context.errorClass !== c.expect.dlq.class)
+            problems.push(`class ${context.errorClass}, expected ${c.expect.dlq.class} (${context.errorMessage})`);
+          if (!context.errorMessage.includes(c.expect.dlq.message))
+            problems.push(`message "${context.errorMessage}" lacks "${c.expect.dlq.message}"`);
           if (context.sourceTopic !== input.name) problems.push(`source topic ${context.sourceTopic}`);
         }
         return { id: c.id, problems };
@@ -444,14 +539,24 @@ describe('hostile inputs', () => {
     let target: Server;
     let port = 0;
     const fetchLog = new FetchLog(clickhouse);
-    const links = ['http://169.254.169.254/', 'file:///etc/passwd', 'http://[::1]/', 'javascript:alert(1)', 'not a url', 'http://10.0.0.1/'];
+    const links = [
+      'http://169.254.169.254/',
+      'file:///etc/passwd',
+      'http://[::1]/',
+      'javascript:alert(1)',
+      'not a url',
+      'http://10.0.0.1/',
+    ];
 
     before(async () => {
       target = createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://target');
-        if (url.pathname === '/redirect') res.writeHead(302, { location: (url.searchParams.get('to') ?? '/').replace('$port', String(port)) }).end();
-        else if (url.pathname === '/page') res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>a page</body></html>');
-        else if (url.pathname === '/links') res.writeHead(200, { 'content-type': 'text/html' }).end(links.map((l) => `<a href="${l}">x</a>`).join(''));
+        if (url.pathname === '/redirect')
+          res.writeHead(302, { location: (url.searchParams.get('to') ?? '/').replace('$port', String(port)) }).end();
+        else if (url.pathname === '/page')
+          res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>a page</body></html>');
+        else if (url.pathname === '/links')
+          res.writeHead(200, { 'content-type': 'text/html' }).end(links.map((l) => `<a href="${l}">x</a>`).join(''));
         else res.writeHead(404, { 'content-type': 'text/plain' }).end('no');
       });
       await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -483,7 +588,8 @@ describe('hostile inputs', () => {
           onPage: async (page) => [...page.body.toString().matchAll(/href="([^"]*)"/g)].map((m) => m[1]!),
         });
         const refused = report.failed.filter((f) => f.outcome === 'refused').length;
-        if (report.fetched !== 1 || refused !== c.expect.refused_links) problems.push(`fetched ${report.fetched}, refused ${refused}: ${JSON.stringify(report.failed)}`);
+        if (report.fetched !== 1 || refused !== c.expect.refused_links)
+          problems.push(`fetched ${report.fetched}, refused ${refused}: ${JSON.stringify(report.failed)}`);
         return { id: c.id, problems };
       }
       try {
@@ -491,8 +597,10 @@ describe('hostile inputs', () => {
         if (c.expect.outcome !== 'ok') problems.push(`fetched (${page.status}), expected ${c.expect.outcome}`);
       } catch (error) {
         if (!(error instanceof FetchError)) problems.push(`not a FetchError: ${String(error)}`);
-        else if (error.outcome !== c.expect.outcome) problems.push(`outcome ${error.outcome} (${error.message}), expected ${c.expect.outcome}`);
-        else if (c.expect.message && !error.message.includes(c.expect.message)) problems.push(`message "${error.message}" lacks "${c.expect.message}"`);
+        else if (error.outcome !== c.expect.outcome)
+          problems.push(`outcome ${error.outcome} (${error.message}), expected ${c.expect.outcome}`);
+        else if (c.expect.message && !error.message.includes(c.expect.message))
+          problems.push(`message "${error.message}" lacks "${c.expect.message}"`);
       }
       return { id: c.id, problems };
     }
@@ -515,7 +623,11 @@ describe('hostile inputs', () => {
     let server: Server;
     let port = 0;
     before(async () => {
-      server = await listen(app.fetch, { hostname: '127.0.0.1', port: 0, requestTimeoutMs: loadConfig().API_REQUEST_TIMEOUT_MS });
+      server = await listen(app.fetch, {
+        hostname: '127.0.0.1',
+        port: 0,
+        requestTimeoutMs: loadConfig().API_REQUEST_TIMEOUT_MS,
+      });
       port = (server.address() as { port: number }).port;
     });
     after(() => new Promise((resolve) => server.close(resolve)));
@@ -537,25 +649,37 @@ describe('hostile inputs', () => {
         });
         socket.on('connect', () => {
           socket.write(head);
-          if (pending.length > 0) timer = setInterval(() => (pending.length > 0 && !socket.destroyed ? socket.write(pending.shift()!) : undefined), everyMs);
+          if (pending.length > 0)
+            timer = setInterval(
+              () => (pending.length > 0 && !socket.destroyed ? socket.write(pending.shift()!) : undefined),
+              everyMs,
+            );
           else socket.end();
         });
         setTimeout(() => reject(new Error('the server held a socket for 30 s')), 30_000).unref();
       });
     }
     const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
-    const uploadsOfA = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM uploads WHERE tenant_id = $1', [tenantA])).rows[0]!.n);
+    const uploadsOfA = async () =>
+      Number(
+        (await db.query<{ n: string }>('SELECT count(*) AS n FROM uploads WHERE tenant_id = $1', [tenantA])).rows[0]!.n,
+      );
 
     async function runSocket(c: SocketCase): Promise<{ id: string; problems: string[] }> {
       const problems: string[] = [];
       if (c.kind === 'headers') {
         const name = c.header_name ?? 'x-filler';
-        const headers = Array.from({ length: c.header_count ?? 1 }, (_, i) => `${name}${c.header_count! > 1 ? `-${i}` : ''}: ${'h'.repeat(c.header_bytes ?? 0)}\r\n`).join('');
+        const headers = Array.from(
+          { length: c.header_count ?? 1 },
+          (_, i) => `${name}${c.header_count! > 1 ? `-${i}` : ''}: ${'h'.repeat(c.header_bytes ?? 0)}\r\n`,
+        ).join('');
         const { response } = await exchange(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`);
-        if (statusOf(response) !== c.expect.status) problems.push(`status ${statusOf(response)}, expected ${c.expect.status}: ${response.slice(0, 100)}`);
+        if (statusOf(response) !== c.expect.status)
+          problems.push(`status ${statusOf(response)}, expected ${c.expect.status}: ${response.slice(0, 100)}`);
       } else if (c.kind === 'raw') {
         const { response } = await exchange(c.raw!);
-        if (statusOf(response) !== c.expect.status) problems.push(`status ${statusOf(response)}, expected ${c.expect.status}: ${response.slice(0, 100)}`);
+        if (statusOf(response) !== c.expect.status)
+          problems.push(`status ${statusOf(response)}, expected ${c.expect.status}: ${response.slice(0, 100)}`);
       } else {
         const auth = `Authorization: Bearer ${keys.a_producer}\r\n`;
         const head = {
@@ -565,7 +689,12 @@ describe('hostile inputs', () => {
         }[c.stage!];
         const piece = c.stage === 'chunked' ? '1\r\nx\r\n' : 'x';
         const before = await uploadsOfA();
-        const slow = Array.from({ length: c.clients ?? 1 }, () => exchange(head, Array.from({ length: 60 }, () => piece)));
+        const slow = Array.from({ length: c.clients ?? 1 }, () =>
+          exchange(
+            head,
+            Array.from({ length: 60 }, () => piece),
+          ),
+        );
         if (c.expect.served_meanwhile) {
           await new Promise((r) => setTimeout(r, 300));
           const health = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -576,14 +705,19 @@ describe('hostile inputs', () => {
             body: JSON.stringify([quote()]),
           });
           if (posted.status !== 200) problems.push(`a valid record got ${posted.status} while slow clients wait`);
-          else for (const r of ((await posted.json()) as { results: { id: string; partition: number; offset: string }[] }).results) acceptedRecords.push({ topic: QUOTES, ...r });
+          else
+            for (const r of ((await posted.json()) as { results: { id: string; partition: number; offset: string }[] })
+              .results)
+              acceptedRecords.push({ topic: QUOTES, ...r });
         }
         for (const { ms, response } of await Promise.all(slow)) {
           if (ms > c.expect.closed_within_ms!) problems.push(`the socket stayed open ${ms} ms`);
           const status = statusOf(response);
-          if (status !== 0 && status !== 408 && status !== 400) problems.push(`answered ${status}: ${response.slice(0, 200)}`);
+          if (status !== 0 && status !== 408 && status !== 400)
+            problems.push(`answered ${status}: ${response.slice(0, 200)}`);
         }
-        if (c.expect.no_upload_kept && (await uploadsOfA()) !== before) problems.push('an unfinished upload was recorded');
+        if (c.expect.no_upload_kept && (await uploadsOfA()) !== before)
+          problems.push('an unfinished upload was recorded');
       }
       return { id: c.id, problems };
     }
@@ -617,11 +751,17 @@ describe('hostile inputs', () => {
     for (const r of acceptedRecords) {
       const key = `${r.topic}:${r.partition}`;
       const offset = BigInt(r.offset);
-      if (!firstOffsets.has(key) || offset < firstOffsets.get(key)!.offset) firstOffsets.set(key, { topic: r.topic, partition: r.partition, offset });
+      if (!firstOffsets.has(key) || offset < firstOffsets.get(key)!.offset)
+        firstOffsets.set(key, { topic: r.topic, partition: r.partition, offset });
     }
-    for (const { topic, partition, offset } of firstOffsets.values()) consumer.seek({ topic, partition, offset: offset.toString() });
+    for (const { topic, partition, offset } of firstOffsets.values())
+      consumer.seek({ topic, partition, offset: offset.toString() });
     try {
-      await eventually('every accepted record read back', () => (found.size >= wanted.size ? true : undefined), 120_000);
+      await eventually(
+        'every accepted record read back',
+        () => (found.size >= wanted.size ? true : undefined),
+        120_000,
+      );
     } finally {
       await consumer.disconnect();
     }

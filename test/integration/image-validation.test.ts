@@ -7,11 +7,13 @@ import { dHash, hammingDistance, hexOf, toSigned64 } from '../../domain/images/d
 import { judgeBytes } from '../../processors/images/index.ts';
 import { extensionOf, sniffImageFormat } from '../../domain/images/image-format.ts';
 
-const image = (encoding: 'png' | 'jpeg' | 'gif' | 'webp') => generateImage('sniff', { pattern: 1, width: 40, height: 30, encoding });
+const image = (encoding: 'png' | 'jpeg' | 'gif' | 'webp') =>
+  generateImage('sniff', { pattern: 1, width: 40, height: 30, encoding });
 
 describe('image format sniffing', () => {
   it('knows png, jpeg, gif and webp by their magic bytes, whatever the file is called', async () => {
-    for (const format of ['png', 'jpeg', 'gif', 'webp'] as const) assert.equal(sniffImageFormat(await image(format)), format);
+    for (const format of ['png', 'jpeg', 'gif', 'webp'] as const)
+      assert.equal(sniffImageFormat(await image(format)), format);
     assert.equal(sniffImageFormat(Buffer.from('GIF87a\x01\x00\x01\x00')), 'gif');
     assert.equal(extensionOf('jpeg'), 'jpg');
   });
@@ -52,15 +54,24 @@ describe('dHash and Hamming distance', () => {
   });
 
   it('round-trips through Postgres bigint (signed) without losing bits', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (h) => assert.equal(BigInt.asUintN(64, BigInt(toSigned64(h))), h)));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (h) =>
+        assert.equal(BigInt.asUintN(64, BigInt(toSigned64(h))), h),
+      ),
+    );
   });
 
   it('a resized copy is a near-duplicate (<= 6 bits); different pictures are far apart', async () => {
     const hashOf = async (n: number, term = 'zebra') => (await decodeImage((await resultBytes(term, n))!)).dhash;
     assert.ok(hammingDistance(await hashOf(0), await hashOf(6)) <= 6, 'result 6 is result 0 resized');
     const distinct = [0, 1, 2, 3, 8, 11];
-    const hashes = [...(await Promise.all(distinct.map((n) => hashOf(n)))), ...(await Promise.all(distinct.map((n) => hashOf(n, 'zebras'))))];
-    for (let i = 0; i < hashes.length; i++) for (let j = i + 1; j < hashes.length; j++) assert.ok(hammingDistance(hashes[i]!, hashes[j]!) > 6, `pictures ${i} and ${j} are distinct`);
+    const hashes = [
+      ...(await Promise.all(distinct.map((n) => hashOf(n)))),
+      ...(await Promise.all(distinct.map((n) => hashOf(n, 'zebras')))),
+    ];
+    for (let i = 0; i < hashes.length; i++)
+      for (let j = i + 1; j < hashes.length; j++)
+        assert.ok(hammingDistance(hashes[i]!, hashes[j]!) > 6, `pictures ${i} and ${j} are distinct`);
   });
 });
 
@@ -76,7 +87,8 @@ describe('judging downloaded bytes (fixture images)', () => {
       const judged = await judgeBytes(settings, bytes, result.contentType);
       const expected = result.expect.verdict === 'duplicate' ? 'accepted' : result.expect.verdict; // duplicates are the store's call
       assert.equal(judged.verdict, expected, `result ${n}`);
-      if (judged.verdict === 'rejected') assert.equal(judged.reason, result.expect.reason, `result ${n}: ${judged.detail}`);
+      if (judged.verdict === 'rejected')
+        assert.equal(judged.reason, result.expect.reason, `result ${n}: ${judged.detail}`);
       else if (result.expect.format) assert.equal(judged.format, result.expect.format, `result ${n}`);
     }
   });
@@ -84,7 +96,10 @@ describe('judging downloaded bytes (fixture images)', () => {
   it('reads the dimensions from the bytes and applies both minimums', async () => {
     const bytes = await generateImage('dims', { pattern: 0, width: 50, height: 20, encoding: 'png' });
     const judged = await judgeBytes({ min_width: 10, min_height: 10, formats: ['png'] }, bytes, 'image/png');
-    assert.deepEqual(judged.verdict === 'accepted' && [judged.width, judged.height, judged.sha256.length], [50, 20, 64]);
+    assert.deepEqual(
+      judged.verdict === 'accepted' && [judged.width, judged.height, judged.sha256.length],
+      [50, 20, 64],
+    );
     const tall = await judgeBytes({ min_width: 10, min_height: 21, formats: ['png'] }, bytes, 'image/png');
     assert.deepEqual(tall.verdict === 'rejected' && [tall.reason, tall.width, tall.height], ['too_small', 50, 20]);
   });

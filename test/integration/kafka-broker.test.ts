@@ -24,7 +24,12 @@ describe('kafkajs against the local broker', () => {
   it('transactions: committed records are read, aborted ones are not (read_committed)', async () => {
     const topic = unique('txn');
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    const producer = kafka.producer({ ...producerDefaults, transactionalId: `test-${topic}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      ...producerDefaults,
+      transactionalId: `test-${topic}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       const aborted = await producer.transaction();
@@ -54,27 +59,45 @@ describe('kafkajs against the local broker', () => {
   it('transactions: consumer offsets sent in the transaction are committed with it', async () => {
     const input = unique('txn_in');
     const output = unique('txn_out');
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: 1 }, { topic: output, numPartitions: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 1 },
+        { topic: output, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
     const seed = kafka.producer(producerDefaults);
     await seed.connect();
     await seed.send({ topic: input, messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` })) });
     await seed.disconnect();
 
     const groupId = `test-eos-${input}`;
-    const producer = kafka.producer({ ...producerDefaults, transactionalId: `test-eos-${input}-0`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      ...producerDefaults,
+      transactionalId: `test-eos-${input}-0`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({ topic: output, messages: [{ value: 'derived' }] });
-    await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '7' }] }] });
+    await txn.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '7' }] }],
+    });
     await txn.commit();
     await producer.disconnect();
 
     // the coordinator materialises transactional offsets when the commit marker lands
-    const offset = await eventually('the transactional offset commit', async () => {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
-      const value = committed?.partitions[0]?.offset;
-      return value === '-1' ? undefined : value;
-    }, 15_000);
+    const offset = await eventually(
+      'the transactional offset commit',
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+        const value = committed?.partitions[0]?.offset;
+        return value === '-1' ? undefined : value;
+      },
+      15_000,
+    );
     assert.equal(offset, '7');
   });
 
@@ -107,7 +130,10 @@ describe('kafkajs against the local broker', () => {
       });
       const producer = kafka.producer(producerDefaults);
       await producer.connect();
-      await producer.send({ topic, messages: Array.from({ length: 600 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 600 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+      });
       await producer.disconnect();
       await eventually('600 records', () => (values.length >= 600 ? true : undefined));
       await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive now

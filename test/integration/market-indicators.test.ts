@@ -12,7 +12,10 @@ function reference(closes: number[]): Indicators[] {
     let value: number | null = null;
     closes.forEach((c, i) => {
       if (i + 1 < n) return series.push(null);
-      value = value === null ? closes.slice(0, n).reduce((a, b) => a + b, 0) / n : (2 / (n + 1)) * c + (1 - 2 / (n + 1)) * value;
+      value =
+        value === null
+          ? closes.slice(0, n).reduce((a, b) => a + b, 0) / n
+          : (2 / (n + 1)) * c + (1 - 2 / (n + 1)) * value;
       series.push(value);
     });
     return series;
@@ -49,7 +52,8 @@ function reference(closes: number[]): Indicators[] {
   return out;
 }
 
-const close = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
+const close = (a: number | null, b: number | null) =>
+  a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 
 describe('market indicators', () => {
   for (const symbol of ['AAPL', 'GOOG', 'IBM']) {
@@ -61,7 +65,10 @@ describe('market indicators', () => {
         const result = step(state, Date.parse(p.date), p.price)!;
         state = result.state;
         for (const key of Object.keys(expected[i]!) as (keyof Indicators)[]) {
-          assert.ok(close(result.indicators[key], expected[i]![key]), `${symbol} row ${i} ${key}: ${result.indicators[key]} vs ${expected[i]![key]}`);
+          assert.ok(
+            close(result.indicators[key], expected[i]![key]),
+            `${symbol} row ${i} ${key}: ${result.indicators[key]} vs ${expected[i]![key]}`,
+          );
         }
         assert.ok(state.closes.length <= 50, 'bounded state');
       });

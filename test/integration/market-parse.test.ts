@@ -23,7 +23,9 @@ const page = (kind: 'quote' | 'history', html: string, status = 200): PageRecord
 describe('market page parser', () => {
   it('reads every row of every history page: the prices of stocks.csv, row for row', () => {
     const pages = Math.ceil(ibm.length / HISTORY_PAGE_SIZE);
-    const quotes = Array.from({ length: pages }, (_, i) => parsePage(page('history', historyPage('IBM', ibm, i + 1)))).flat();
+    const quotes = Array.from({ length: pages }, (_, i) =>
+      parsePage(page('history', historyPage('IBM', ibm, i + 1))),
+    ).flat();
     assert.deepEqual(
       quotes.map((q) => [new Date(q.ts).toISOString().slice(0, 10), q.close]),
       ibm.map((p) => [p.date, p.price]),
@@ -39,7 +41,11 @@ describe('market page parser', () => {
 
   it('a changed layout names the missing selector instead of yielding a price', () => {
     const renamed = quotePage('IBM', ibm).replace('class="price"', 'class="last-price"');
-    assert.throws(() => parsePage(page('quote', renamed)), (e: unknown) => e instanceof PageLayoutError && e.message === 'missing selector "#quote .price[data-field="close"]"');
+    assert.throws(
+      () => parsePage(page('quote', renamed)),
+      (e: unknown) =>
+        e instanceof PageLayoutError && e.message === 'missing selector "#quote .price[data-field="close"]"',
+    );
     const noTable = historyPage('IBM', ibm, 1).replace('id="history"', 'id="prices"');
     assert.throws(() => parsePage(page('history', noTable)), /missing selector "#history tbody tr"/);
     const noClose = historyPage('IBM', ibm, 1).replace(/class="close"/g, 'class="last"');

@@ -18,7 +18,12 @@ import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { Fetcher } from '../../domain/crawl/fetcher.ts';
-import { historyPage, startFixtureSite, HISTORY_PAGE_SIZE, type FixtureSite } from '../../connectors/sources/fixture-site/server.ts';
+import {
+  historyPage,
+  startFixtureSite,
+  HISTORY_PAGE_SIZE,
+  type FixtureSite,
+} from '../../connectors/sources/fixture-site/server.ts';
 import { loadStocks, type PricePoint } from '../../connectors/sources/fixture-site/stocks.ts';
 import { MarketRetriever, PAGES_TOPIC } from '../../connectors/sources/market-retriever/retriever.ts';
 import { startSink, withOverrides } from '../../connectors/sinks/index.ts';
@@ -57,8 +62,14 @@ let tenantId: string;
 let key: string;
 let app: App;
 let features: RunningProcessor;
-const featuresSpec = () =>
-  ({ ...marketFeatures({ input: 'market.quotes.raw', output: 'market.quotes.enriched', state: `test.market_state_${run}.state` }), name: `test-market-features-${run}` });
+const featuresSpec = () => ({
+  ...marketFeatures({
+    input: 'market.quotes.raw',
+    output: 'market.quotes.enriched',
+    state: `test.market_state_${run}.state`,
+  }),
+  name: `test-market-features-${run}`,
+});
 
 const auth = () => ({ authorization: `Bearer ${key}` });
 
@@ -68,7 +79,8 @@ function reference(points: PricePoint[]) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ema = (n: number) => {
     const out: (number | null)[] = closes.map(() => null);
-    for (let i = n - 1; i < closes.length; i++) out[i] = i === n - 1 ? mean(closes.slice(0, n)) : (2 / (n + 1)) * closes[i]! + (1 - 2 / (n + 1)) * out[i - 1]!;
+    for (let i = n - 1; i < closes.length; i++)
+      out[i] = i === n - 1 ? mean(closes.slice(0, n)) : (2 / (n + 1)) * closes[i]! + (1 - 2 / (n + 1)) * out[i - 1]!;
     return out;
   };
   const ema20 = ema(20);
@@ -86,7 +98,10 @@ function reference(points: PricePoint[]) {
     if (i >= 14) rsi[i] = l === 0 ? 100 : 100 - 100 / (1 + g / l);
   }
   return points.map((p, i) => {
-    const returns = closes.slice(Math.max(0, i - 20), i + 1).map((c, j, all) => (j === 0 ? 0 : c / all[j - 1]! - 1)).slice(1);
+    const returns = closes
+      .slice(Math.max(0, i - 20), i + 1)
+      .map((c, j, all) => (j === 0 ? 0 : c / all[j - 1]! - 1))
+      .slice(1);
     const m = mean(returns);
     return {
       date: p.date,
@@ -102,7 +117,10 @@ function reference(points: PricePoint[]) {
   });
 }
 
-const close = (a: number | null | undefined, b: number | null) => (a === null || a === undefined || b === null ? a === b || (a === undefined && b === null) : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
+const close = (a: number | null | undefined, b: number | null) =>
+  a === null || a === undefined || b === null
+    ? a === b || (a === undefined && b === null)
+    : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 
 async function indicatorsInClickHouse(symbol: string): Promise<Record<string, number | null>[]> {
   const result = await clickhouse.query({
@@ -113,11 +131,18 @@ async function indicatorsInClickHouse(symbol: string): Promise<Record<string, nu
   return result.json();
 }
 
-function assertIndicators(symbol: string, got: Record<string, number | string | null>[], want: ReturnType<typeof reference>): void {
+function assertIndicators(
+  symbol: string,
+  got: Record<string, number | string | null>[],
+  want: ReturnType<typeof reference>,
+): void {
   assert.equal(got.length, want.length, `${symbol}: one indicator row per bar`);
   for (const [i, w] of want.entries()) {
     for (const field of ['close', 'return_1', 'sma20', 'sma50', 'ema20', 'ema50', 'volatility20', 'rsi14'] as const) {
-      assert.ok(close(got[i]![field] as number | null, w[field]), `${symbol} ${w.date} ${field}: got ${got[i]![field]}, reference ${w[field]}`);
+      assert.ok(
+        close(got[i]![field] as number | null, w[field]),
+        `${symbol} ${w.date} ${field}: got ${got[i]![field]}, reference ${w[field]}`,
+      );
     }
   }
 }
@@ -135,15 +160,21 @@ before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   tenantId = (await createTenant(db, `market-${run}`)).id;
   key = (await createKey(db, tenantId, 'producer')).key;
-  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, {
-    log,
-    checks: {},
-    topics: [],
-    uploads: new Uploads(db, '/nonexistent', producer, log),
-  }).app;
+  app = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    {
+      log,
+      checks: {},
+      topics: [],
+      uploads: new Uploads(db, '/nonexistent', producer, log),
+    },
+  ).app;
   features = await runProcessor(featuresSpec());
   running.push(
-    await runProcessor(marketParser({ input: PAGES_TOPIC, output: 'market.quotes.raw' }, { name: `test-market-parser-${run}` })),
+    await runProcessor(
+      marketParser({ input: PAGES_TOPIC, output: 'market.quotes.raw' }, { name: `test-market-parser-${run}` }),
+    ),
     ...(await Promise.all(
       ([quotesToClickHouse, indicatorsToClickHouse, latestToPostgres] as SinkSpec<never>[]).map((spec) =>
         startSink(withOverrides(spec, { name: `test-${spec.name}-${run}`, batch: { maxMs: 200 } })),
@@ -159,131 +190,230 @@ after(async () => {
 });
 
 describe('market: pages -> quotes -> indicators -> ClickHouse, Postgres and the API', () => {
-  it('lands stocks.csv row for row, with indicators equal to a reference, served by the API', { timeout: 300_000 }, async () => {
-    for (const symbol of ['MSFT', 'AAPL']) {
-      const watch = await app.request('/v1/stocks', { method: 'POST', body: JSON.stringify({ symbol }), headers: { ...auth(), 'content-type': 'application/json' } });
-      assert.equal(watch.status, 201);
-    }
-    const fetchLog = new FetchLog(clickhouse);
-    const retriever = new MarketRetriever({
-      fetcher: new Fetcher({ crawl: `market-pipeline-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0 }),
-      log: fetchLog,
-      producer,
-      siteUrl: site.url,
-      logger: log,
-    });
-    for (const symbol of ['MSFT', 'AAPL']) {
-      const report = await retriever.retrieve(tenantId, symbol);
-      assert.deepEqual(report.failed, []);
-      assert.equal(report.pages, Math.ceil(pricesOf(symbol).length / HISTORY_PAGE_SIZE) + 1, 'every history page and the quote page');
-    }
+  it(
+    'lands stocks.csv row for row, with indicators equal to a reference, served by the API',
+    { timeout: 300_000 },
+    async () => {
+      for (const symbol of ['MSFT', 'AAPL']) {
+        const watch = await app.request('/v1/stocks', {
+          method: 'POST',
+          body: JSON.stringify({ symbol }),
+          headers: { ...auth(), 'content-type': 'application/json' },
+        });
+        assert.equal(watch.status, 201);
+      }
+      const fetchLog = new FetchLog(clickhouse);
+      const retriever = new MarketRetriever({
+        fetcher: new Fetcher({ crawl: `market-pipeline-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0 }),
+        log: fetchLog,
+        producer,
+        siteUrl: site.url,
+        logger: log,
+      });
+      for (const symbol of ['MSFT', 'AAPL']) {
+        const report = await retriever.retrieve(tenantId, symbol);
+        assert.deepEqual(report.failed, []);
+        assert.equal(
+          report.pages,
+          Math.ceil(pricesOf(symbol).length / HISTORY_PAGE_SIZE) + 1,
+          'every history page and the quote page',
+        );
+      }
 
-    for (const symbol of ['MSFT', 'AAPL']) {
-      const expected = pricesOf(symbol).map((p) => ({ date: p.date, close: p.price }));
-      const landed = await eventually(`${symbol} in ClickHouse`, async () => {
-        const rows = await quotesInClickHouse(symbol);
-        return rows.length >= expected.length ? rows : undefined;
-      }, 120_000);
-      assert.deepEqual(landed, expected, `${symbol}: ClickHouse holds stocks.csv, row for row`);
-    }
+      for (const symbol of ['MSFT', 'AAPL']) {
+        const expected = pricesOf(symbol).map((p) => ({ date: p.date, close: p.price }));
+        const landed = await eventually(
+          `${symbol} in ClickHouse`,
+          async () => {
+            const rows = await quotesInClickHouse(symbol);
+            return rows.length >= expected.length ? rows : undefined;
+          },
+          120_000,
+        );
+        assert.deepEqual(landed, expected, `${symbol}: ClickHouse holds stocks.csv, row for row`);
+      }
 
-    const msft = reference(pricesOf('MSFT'));
-    const points = await eventually('MSFT indicators', async () => {
-      const response = await app.request('/v1/stocks/MSFT/indicators?from=1999-01-01&to=2011-01-01', { headers: auth() });
-      const body = (await response.json()) as { latest: Record<string, number | string | null> | null; points: Record<string, number | null | string>[] };
-      return body.points.length >= msft.length && body.latest?.date === msft.at(-1)!.date ? body : undefined;
-    }, 120_000);
-    assertIndicators('MSFT', points.points, msft);
-    assert.ok(points.latest && close(points.latest.rsi14 as number | null, msft.at(-1)!.rsi14), 'Postgres holds the latest enriched quote');
-    assert.ok(msft.at(-1)!.rsi14 !== null && msft.at(-1)!.sma50 !== null, 'the reference covers the long indicators too');
-
-    // weekly bars re-bucket the daily rollup; a month's bar sits in the week of its first day
-    const weekly = (await (await app.request('/v1/stocks/AAPL/quotes?interval=week&from=2000-01-01&to=2010-12-31', { headers: auth() })).json()) as { bars: { date: string; close: number; bars: number }[] };
-    assert.equal(weekly.bars.length, pricesOf('AAPL').length);
-    assert.deepEqual(weekly.bars.map((b) => b.close), pricesOf('AAPL').map((p) => p.price));
-    const daily = (await (await app.request('/v1/stocks/AAPL/quotes?from=2000-01-01&to=2000-12-31', { headers: auth() })).json()) as { bars: { date: string; open: number; high: number; close: number }[] };
-    assert.deepEqual(daily.bars.map((b) => b.date), pricesOf('AAPL').filter((p) => p.date.startsWith('2000')).map((p) => p.date));
-    assert.ok(daily.bars.every((b) => b.open === b.close && b.high === b.close), 'close-only bars: open, high and low are the close');
-
-    assert.equal((await app.request('/v1/stocks/GOOG/quotes', { headers: auth() })).status, 404, 'a symbol not watched');
-    const inverted = await app.request('/v1/stocks/MSFT/quotes?from=2010-01-01&to=2009-01-01', { headers: auth() });
-    assert.equal(inverted.status, 400);
-    assert.equal(((await inverted.json()) as { field: string }).field, 'from');
-    assert.equal((await app.request('/v1/stocks/MSFT/quotes?interval=minute', { headers: auth() })).status, 400);
-
-    // keyed by tenant and symbol as the catalogue declares: the runtime's default, the specs name no key
-    for (const topic of ['market.quotes.raw', 'market.quotes.enriched']) {
-      const keys = new Set((await readCommitted(kafka, topic)).map((r) => r.key).filter((k) => k?.startsWith(`${tenantId}:`)));
-      assert.deepEqual([...keys].sort(), [`${tenantId}:AAPL`, `${tenantId}:MSFT`], topic);
-    }
-  });
-
-  it('a changed layout goes to the DLQ naming the selector; a fixed parser replayed over the stored pages recovers the quotes', { timeout: 300_000 }, async () => {
-    // IBM's history as the site now serves it: the close column renamed
-    const ibm = pricesOf('IBM');
-    const pages = Math.ceil(ibm.length / HISTORY_PAGE_SIZE);
-    const sent = await producer.send(
-      PAGES_TOPIC,
-      Array.from({ length: pages }, (_, i): { key: string; value: PageRecord } => ({
-        key: 'IBM',
-        value: {
-          id: `layout-${run}-${i}`,
-          tenant_id: tenantId,
-          event_time: Date.now(),
-          source: 'market-retriever',
-          symbol: 'IBM',
-          kind: 'history',
-          url: `${site.url}/history/IBM?page=${i + 1}`,
-          status: 200,
-          content_type: 'text/html',
-          body_gzip: gzipSync(historyPage('IBM', ibm, i + 1).replaceAll('class="close"', 'class="last"')),
+      const msft = reference(pricesOf('MSFT'));
+      const points = await eventually(
+        'MSFT indicators',
+        async () => {
+          const response = await app.request('/v1/stocks/MSFT/indicators?from=1999-01-01&to=2011-01-01', {
+            headers: auth(),
+          });
+          const body = (await response.json()) as {
+            latest: Record<string, number | string | null> | null;
+            points: Record<string, number | null | string>[];
+          };
+          return body.points.length >= msft.length && body.latest?.date === msft.at(-1)!.date ? body : undefined;
         },
-      })),
-    );
-    const dead = await eventually('the pages in the DLQ', async () => {
-      const records = (await readCommitted(kafka, `${PAGES_TOPIC}.dlq`, 10_000)).filter((r) => r.key === 'IBM');
-      const ours = records.filter((r) => headerText(r.headers)[DLQ_HEADER.sourceOffset] !== undefined && Number(headerText(r.headers)[DLQ_HEADER.sourceOffset]) >= Number(sent[0]!.baseOffset));
-      return ours.length >= pages ? ours : undefined;
-    });
-    assert.match(headerText(dead[0]!.headers)[DLQ_HEADER.errorMessage] ?? '', /missing selector "#history tbody tr td\.close"/);
-    assert.equal(headerText(dead[0]!.headers)[DLQ_HEADER.errorClass], 'PageLayoutError');
-    assert.deepEqual(await quotesInClickHouse('IBM'), [], 'no zero prices, no quotes at all');
+        120_000,
+      );
+      assertIndicators('MSFT', points.points, msft);
+      assert.ok(
+        points.latest && close(points.latest.rsi14 as number | null, msft.at(-1)!.rsi14),
+        'Postgres holds the latest enriched quote',
+      );
+      assert.ok(
+        msft.at(-1)!.rsi14 !== null && msft.at(-1)!.sma50 !== null,
+        'the reference covers the long indicators too',
+      );
 
-    const fetchedBefore = site.requests.length;
-    const range = await replayRange(kafka, PAGES_TOPIC, sent[0]!.baseOffset!, sent[0]!.partition);
-    await new Promise<void>((resolve, reject) => {
-      const fixed = marketParser({ input: PAGES_TOPIC, output: 'market.quotes.raw' }, { name: `test-market-parser-fixed-${run}`, selectors: { ...SELECTORS, historyClose: 'td.last' } });
-      runProcessor(fixed, { replay: { ...range, onDone: resolve } }).then((p) => running.push(p), reject);
-    });
-    const landed = await eventually('IBM in ClickHouse', async () => {
-      const rows = await quotesInClickHouse('IBM');
-      return rows.length >= ibm.length ? rows : undefined;
-    }, 120_000);
-    assert.deepEqual(landed, ibm.map((p) => ({ date: p.date, close: p.price })), 'the replay recovered every quote');
-    assert.equal(site.requests.length, fetchedBefore, 'without fetching again');
-  });
+      // weekly bars re-bucket the daily rollup; a month's bar sits in the week of its first day
+      const weekly = (await (
+        await app.request('/v1/stocks/AAPL/quotes?interval=week&from=2000-01-01&to=2010-12-31', { headers: auth() })
+      ).json()) as { bars: { date: string; close: number; bars: number }[] };
+      assert.equal(weekly.bars.length, pricesOf('AAPL').length);
+      assert.deepEqual(
+        weekly.bars.map((b) => b.close),
+        pricesOf('AAPL').map((p) => p.price),
+      );
+      const daily = (await (
+        await app.request('/v1/stocks/AAPL/quotes?from=2000-01-01&to=2000-12-31', { headers: auth() })
+      ).json()) as { bars: { date: string; open: number; high: number; close: number }[] };
+      assert.deepEqual(
+        daily.bars.map((b) => b.date),
+        pricesOf('AAPL')
+          .filter((p) => p.date.startsWith('2000'))
+          .map((p) => p.date),
+      );
+      assert.ok(
+        daily.bars.every((b) => b.open === b.close && b.high === b.close),
+        'close-only bars: open, high and low are the close',
+      );
 
-  it('a restarted features processor resumes from its changelog: indicators across the restart equal the reference', { timeout: 300_000 }, async () => {
-    const amzn = pricesOf('AMZN');
-    const produce = (points: PricePoint[]) =>
-      producer.send(
-        'market.quotes.raw',
-        points.map((p) => ({
-          key: `${tenantId}:AMZN`,
-          value: { id: `${tenantId}:AMZN:${Date.parse(p.date)}`, tenant_id: tenantId, event_time: Date.now(), source: 'test', symbol: 'AMZN', ts: Date.parse(p.date), open: null, high: null, low: null, close: p.price, volume: null, source_url: null },
+      assert.equal(
+        (await app.request('/v1/stocks/GOOG/quotes', { headers: auth() })).status,
+        404,
+        'a symbol not watched',
+      );
+      const inverted = await app.request('/v1/stocks/MSFT/quotes?from=2010-01-01&to=2009-01-01', { headers: auth() });
+      assert.equal(inverted.status, 400);
+      assert.equal(((await inverted.json()) as { field: string }).field, 'from');
+      assert.equal((await app.request('/v1/stocks/MSFT/quotes?interval=minute', { headers: auth() })).status, 400);
+
+      // keyed by tenant and symbol as the catalogue declares: the runtime's default, the specs name no key
+      for (const topic of ['market.quotes.raw', 'market.quotes.enriched']) {
+        const keys = new Set(
+          (await readCommitted(kafka, topic)).map((r) => r.key).filter((k) => k?.startsWith(`${tenantId}:`)),
+        );
+        assert.deepEqual([...keys].sort(), [`${tenantId}:AAPL`, `${tenantId}:MSFT`], topic);
+      }
+    },
+  );
+
+  it(
+    'a changed layout goes to the DLQ naming the selector; a fixed parser replayed over the stored pages recovers the quotes',
+    { timeout: 300_000 },
+    async () => {
+      // IBM's history as the site now serves it: the close column renamed
+      const ibm = pricesOf('IBM');
+      const pages = Math.ceil(ibm.length / HISTORY_PAGE_SIZE);
+      const sent = await producer.send(
+        PAGES_TOPIC,
+        Array.from({ length: pages }, (_, i): { key: string; value: PageRecord } => ({
+          key: 'IBM',
+          value: {
+            id: `layout-${run}-${i}`,
+            tenant_id: tenantId,
+            event_time: Date.now(),
+            source: 'market-retriever',
+            symbol: 'IBM',
+            kind: 'history',
+            url: `${site.url}/history/IBM?page=${i + 1}`,
+            status: 200,
+            content_type: 'text/html',
+            body_gzip: gzipSync(historyPage('IBM', ibm, i + 1).replaceAll('class="close"', 'class="last"')),
+          },
         })),
       );
-    const half = 60;
-    await produce(amzn.slice(0, half));
-    await eventually('the first half enriched', async () => ((await indicatorsInClickHouse('AMZN')).length >= half ? true : undefined), 120_000);
+      const dead = await eventually('the pages in the DLQ', async () => {
+        const records = (await readCommitted(kafka, `${PAGES_TOPIC}.dlq`, 10_000)).filter((r) => r.key === 'IBM');
+        const ours = records.filter(
+          (r) =>
+            headerText(r.headers)[DLQ_HEADER.sourceOffset] !== undefined &&
+            Number(headerText(r.headers)[DLQ_HEADER.sourceOffset]) >= Number(sent[0]!.baseOffset),
+        );
+        return ours.length >= pages ? ours : undefined;
+      });
+      assert.match(
+        headerText(dead[0]!.headers)[DLQ_HEADER.errorMessage] ?? '',
+        /missing selector "#history tbody tr td\.close"/,
+      );
+      assert.equal(headerText(dead[0]!.headers)[DLQ_HEADER.errorClass], 'PageLayoutError');
+      assert.deepEqual(await quotesInClickHouse('IBM'), [], 'no zero prices, no quotes at all');
 
-    await features.stop(); // the window of the last 50 closes lives on only in the changelog
-    features = await runProcessor(featuresSpec());
-    await produce(amzn.slice(half));
-    const rows = await eventually('every bar enriched', async () => {
-      const got = await indicatorsInClickHouse('AMZN');
-      return got.length >= amzn.length ? got : undefined;
-    }, 120_000);
-    assertIndicators('AMZN', rows, reference(amzn));
-  });
+      const fetchedBefore = site.requests.length;
+      const range = await replayRange(kafka, PAGES_TOPIC, sent[0]!.baseOffset!, sent[0]!.partition);
+      await new Promise<void>((resolve, reject) => {
+        const fixed = marketParser(
+          { input: PAGES_TOPIC, output: 'market.quotes.raw' },
+          { name: `test-market-parser-fixed-${run}`, selectors: { ...SELECTORS, historyClose: 'td.last' } },
+        );
+        runProcessor(fixed, { replay: { ...range, onDone: resolve } }).then((p) => running.push(p), reject);
+      });
+      const landed = await eventually(
+        'IBM in ClickHouse',
+        async () => {
+          const rows = await quotesInClickHouse('IBM');
+          return rows.length >= ibm.length ? rows : undefined;
+        },
+        120_000,
+      );
+      assert.deepEqual(
+        landed,
+        ibm.map((p) => ({ date: p.date, close: p.price })),
+        'the replay recovered every quote',
+      );
+      assert.equal(site.requests.length, fetchedBefore, 'without fetching again');
+    },
+  );
+
+  it(
+    'a restarted features processor resumes from its changelog: indicators across the restart equal the reference',
+    { timeout: 300_000 },
+    async () => {
+      const amzn = pricesOf('AMZN');
+      const produce = (points: PricePoint[]) =>
+        producer.send(
+          'market.quotes.raw',
+          points.map((p) => ({
+            key: `${tenantId}:AMZN`,
+            value: {
+              id: `${tenantId}:AMZN:${Date.parse(p.date)}`,
+              tenant_id: tenantId,
+              event_time: Date.now(),
+              source: 'test',
+              symbol: 'AMZN',
+              ts: Date.parse(p.date),
+              open: null,
+              high: null,
+              low: null,
+              close: p.price,
+              volume: null,
+              source_url: null,
+            },
+          })),
+        );
+      const half = 60;
+      await produce(amzn.slice(0, half));
+      await eventually(
+        'the first half enriched',
+        async () => ((await indicatorsInClickHouse('AMZN')).length >= half ? true : undefined),
+        120_000,
+      );
+
+      await features.stop(); // the window of the last 50 closes lives on only in the changelog
+      features = await runProcessor(featuresSpec());
+      await produce(amzn.slice(half));
+      const rows = await eventually(
+        'every bar enriched',
+        async () => {
+          const got = await indicatorsInClickHouse('AMZN');
+          return got.length >= amzn.length ? got : undefined;
+        },
+        120_000,
+      );
+      assertIndicators('AMZN', rows, reference(amzn));
+    },
+  );
 });

@@ -88,13 +88,19 @@ describe('market retriever', () => {
     const before = site.requests.length;
     const report = await retriever.retrieve(tenant, 'GOOG');
     assert.deepEqual(report, { pages: 1, failed: [] });
-    assert.deepEqual(site.requests.slice(before).map((r) => r.path), ['/quotes/GOOG']);
+    assert.deepEqual(
+      site.requests.slice(before).map((r) => r.path),
+      ['/quotes/GOOG'],
+    );
   });
 
   it('an unknown symbol is reported, not published', async () => {
     const report = await retriever.retrieve(tenant, 'ZZZZ');
     assert.equal(report.pages, 0);
-    assert.deepEqual(report.failed.map((f) => f.outcome), ['http_error', 'http_error']);
+    assert.deepEqual(
+      report.failed.map((f) => f.outcome),
+      ['http_error', 'http_error'],
+    );
   });
 
   it('the schedule retrieves every symbol on the watch list, picking up additions', async () => {

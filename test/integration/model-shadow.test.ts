@@ -46,7 +46,17 @@ const deps = { db, clickhouse, kafka, registry, log };
 
 /** Throwaway topics with the schemas of the catalogue's flights topics, provisioned together. */
 async function topics(...specs: [name: string, schema: string][]): Promise<string[]> {
-  const resolved = specs.map(([name, schema]) => resolveTopic({ name: `test.${name}_${suffix}.raw`, partitions: 3, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema }, schemas));
+  const resolved = specs.map(([name, schema]) =>
+    resolveTopic(
+      {
+        name: `test.${name}_${suffix}.raw`,
+        partitions: 3,
+        cleanup: { policy: 'delete', retentionMs: 86_400_000 },
+        schema,
+      },
+      schemas,
+    ),
+  );
   await provisionTopics(kafka, resolved);
   await registerSchemas(registry, resolved);
   return resolved.map((t) => t.name);
@@ -92,15 +102,33 @@ describe('shadow scoring', () => {
     for (const [version, algorithm, given] of versions) {
       const params = parseParams(algorithm, given);
       assert.ok(params.success);
-      const model = await trainOnDataset({ clickhouse, dataset, algorithm, params: params.data, meta: { id: modelId, version }, progress: async () => {} });
+      const model = await trainOnDataset({
+        clickhouse,
+        dataset,
+        algorithm,
+        params: params.data,
+        meta: { id: modelId, version },
+        progress: async () => {},
+      });
       trained[version] = model;
-      const lineage = { job_id: randomUUID(), tenant_id: api.tenant, dataset: { name: 'delays', version: dataset.version, definition }, params: params.data, code_version: 'test' };
-      await registerTrained(db, model.onnx, buildManifest(model, { id: modelId, version, description: 'shadow test', lineage }));
+      const lineage = {
+        job_id: randomUUID(),
+        tenant_id: api.tenant,
+        dataset: { name: 'delays', version: dataset.version, definition },
+        params: params.data,
+        code_version: 'test',
+      };
+      await registerTrained(
+        db,
+        model.onnx,
+        buildManifest(model, { id: modelId, version, description: 'shadow test', lineage }),
+      );
     }
   });
   after(async () => {
     await db.query('DELETE FROM models WHERE id = $1', [modelId]);
-    for (const table of ['model_scores', 'model_shadow_scores']) await clickhouse.command({ query: `ALTER TABLE ${table} DELETE WHERE tenant_id = ${sqlValue(api.tenant)}` });
+    for (const table of ['model_scores', 'model_shadow_scores'])
+      await clickhouse.command({ query: `ALTER TABLE ${table} DELETE WHERE tenant_id = ${sqlValue(api.tenant)}` });
     await Promise.all([api.close(), other.close()]);
     await Promise.all([db.end(), clickhouse.close()]);
   });
@@ -116,139 +144,234 @@ describe('shadow scoring', () => {
     assert.equal(rows.length, 500);
     for (const row of rows) {
       const f = all[Number(String(row.id).split('-train-')[1])]!;
-      assert.deepEqual(recordFeatures(definition, { ...f }), definition.features.map((name) => (table.features[name]!.kind === 'numeric' ? Number(row[name]) : row[name])), String(row.id));
+      assert.deepEqual(
+        recordFeatures(definition, { ...f }),
+        definition.features.map((name) => (table.features[name]!.kind === 'numeric' ? Number(row[name]) : row[name])),
+        String(row.id),
+      );
       assert.equal(recordLabel(definition, { ...f }), Number(row.label), `${row.id} label`);
     }
   });
 
-  it('activates, rolls back and shadows mid-stream: every score names its version, the comparison counts what the shadow scored', { timeout: 600_000 }, async () => {
-    const [input, output, shadow] = (await topics(
-      ['flights_in', 'samples.flights.raw.avsc'],
-      ['flights_scored', 'samples.flights.scored.avsc'],
-      ['flights_shadow', 'samples.flights.shadow.avsc'],
-    )) as [string, string, string];
-    await api.call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' }).then((r) => assert.equal(r.status, 200));
+  it(
+    'activates, rolls back and shadows mid-stream: every score names its version, the comparison counts what the shadow scored',
+    { timeout: 600_000 },
+    async () => {
+      const [input, output, shadow] = (await topics(
+        ['flights_in', 'samples.flights.raw.avsc'],
+        ['flights_scored', 'samples.flights.scored.avsc'],
+        ['flights_shadow', 'samples.flights.shadow.avsc'],
+      )) as [string, string, string];
+      await api
+        .call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' })
+        .then((r) => assert.equal(r.status, 200));
 
-    const spec = modelScoring(modelId, { input, output, shadow });
-    const group = processorGroupOf(spec.name);
-    const sinks = await Promise.all([
-      startSink(withOverrides(modelScoresToClickHouse, { name: `${modelScoresToClickHouse.name}-${suffix}`, topic: output }), { kafka, registry }),
-      startSink(withOverrides(shadowScoresToClickHouse, { name: `${shadowScoresToClickHouse.name}-${suffix}`, topic: shadow }), { kafka, registry }),
-    ]);
-    let processor: RunningProcessor | undefined;
-    // phases of the stream: the versions expected to score them; another tenant's flights go through every phase unscored
-    const phases = [
-      { active: '1', shadows: [] as string[], size: 600 },
-      { active: '2', shadows: [], size: 600 },
-      { active: '1', shadows: [], size: 600 },
-      { active: '1', shadows: ['3'], size: 1200 },
-      { active: '1', shadows: [], size: 400 },
-    ];
-    const stream = all.slice(5000).map((f, i) => ({ ...f, id: `${api.tenant}-f${i}`, tenant_id: api.tenant }));
-    const foreign = all.slice(9500).map((f, i) => ({ ...f, id: `${other.tenant}-f${i}`, tenant_id: other.tenant }));
-    const phaseOf = new Map<string, number>();
-    try {
-      processor = await runProcessor(spec, { kafka, registry });
-      let at = 0;
-      let produced = 0;
-      for (const [n, phase] of phases.entries()) {
-        if (n === 1) await api.call(`/v1/models/${modelId}/versions/2/activate`, api.keys.admin, { method: 'POST' });
-        if (n === 2) await api.call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' });
-        if (n === 3) {
-          const attached = await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, { method: 'POST' });
-          assert.equal(attached.status, 200, await attached.clone().text());
+      const spec = modelScoring(modelId, { input, output, shadow });
+      const group = processorGroupOf(spec.name);
+      const sinks = await Promise.all([
+        startSink(
+          withOverrides(modelScoresToClickHouse, { name: `${modelScoresToClickHouse.name}-${suffix}`, topic: output }),
+          { kafka, registry },
+        ),
+        startSink(
+          withOverrides(shadowScoresToClickHouse, {
+            name: `${shadowScoresToClickHouse.name}-${suffix}`,
+            topic: shadow,
+          }),
+          { kafka, registry },
+        ),
+      ]);
+      let processor: RunningProcessor | undefined;
+      // phases of the stream: the versions expected to score them; another tenant's flights go through every phase unscored
+      const phases = [
+        { active: '1', shadows: [] as string[], size: 600 },
+        { active: '2', shadows: [], size: 600 },
+        { active: '1', shadows: [], size: 600 },
+        { active: '1', shadows: ['3'], size: 1200 },
+        { active: '1', shadows: [], size: 400 },
+      ];
+      const stream = all.slice(5000).map((f, i) => ({ ...f, id: `${api.tenant}-f${i}`, tenant_id: api.tenant }));
+      const foreign = all.slice(9500).map((f, i) => ({ ...f, id: `${other.tenant}-f${i}`, tenant_id: other.tenant }));
+      const phaseOf = new Map<string, number>();
+      try {
+        processor = await runProcessor(spec, { kafka, registry });
+        let at = 0;
+        let produced = 0;
+        for (const [n, phase] of phases.entries()) {
+          if (n === 1) await api.call(`/v1/models/${modelId}/versions/2/activate`, api.keys.admin, { method: 'POST' });
+          if (n === 2) await api.call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' });
+          if (n === 3) {
+            const attached = await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, {
+              method: 'POST',
+            });
+            assert.equal(attached.status, 200, await attached.clone().text());
+          }
+          if (n === 4)
+            assert.equal(
+              (await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, { method: 'DELETE' })).status,
+              200,
+            );
+          if (n > 0) {
+            await eventually(
+              `the processor on ${JSON.stringify(phase)}`,
+              () => {
+                const inUse = spec.versions();
+                return inUse?.active === phase.active && inUse.shadows.join() === phase.shadows.join()
+                  ? true
+                  : undefined;
+              },
+              30_000,
+            );
+          }
+          const records = stream.slice(at, at + phase.size);
+          at += phase.size;
+          records.forEach((r) => phaseOf.set(r.id, n));
+          const others = foreign.slice(n * 20, n * 20 + 20);
+          await produceFlights(kafka, registry, input, [...records, ...others], 200, 50);
+          produced += records.length + others.length;
+          await waitForCommitted(kafka, group, input, produced);
         }
-        if (n === 4) assert.equal((await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, { method: 'DELETE' })).status, 200);
-        if (n > 0) {
-          await eventually(`the processor on ${JSON.stringify(phase)}`, () => {
-            const inUse = spec.versions();
-            return inUse?.active === phase.active && inUse.shadows.join() === phase.shadows.join() ? true : undefined;
-          }, 30_000);
+        const scoredCount = at;
+
+        // the public topic: one score per flight of the model's tenant, named by the version of its phase, none by the shadow
+        const published = await Promise.all(
+          (await readCommitted(kafka, output)).map(async (r) => (await registry.decode<ActiveScore>(r.value)).value),
+        );
+        assert.equal(
+          published.length,
+          scoredCount,
+          'one public score per flight of the tenant, none for the other tenant',
+        );
+        assert.equal(new Set(published.map((s) => s.id)).size, scoredCount);
+        const byId = new Map(stream.map((f) => [f.id, f]));
+        for (const version of ['1', '2']) {
+          const mine = published.filter((s) => s.model_version === version);
+          const want = expected(
+            trained[version]!,
+            definition,
+            mine.map((s) => byId.get(s.id)!),
+          );
+          mine.forEach((s, i) =>
+            assert.ok(Math.abs(s.probability - want[i]!) < 1e-5, `${s.id}: version ${version}'s probability`),
+          );
         }
-        const records = stream.slice(at, at + phase.size);
-        at += phase.size;
-        records.forEach((r) => phaseOf.set(r.id, n));
-        const others = foreign.slice(n * 20, n * 20 + 20);
-        await produceFlights(kafka, registry, input, [...records, ...others], 200, 50);
-        produced += records.length + others.length;
-        await waitForCommitted(kafka, group, input, produced);
-      }
-      const scoredCount = at;
+        for (const s of published) {
+          assert.equal(
+            s.model_version,
+            phases[phaseOf.get(s.id)!]!.active,
+            `${s.id} scored by the active version of its phase`,
+          );
+          assert.equal(s.actual, byId.get(s.id)!.delay > 15 ? 1 : 0);
+        }
+        assert.ok(!published.some((s) => s.model_version === '3'), 'no shadow score on the public topic');
 
-      // the public topic: one score per flight of the model's tenant, named by the version of its phase, none by the shadow
-      const published = await Promise.all((await readCommitted(kafka, output)).map(async (r) => (await registry.decode<ActiveScore>(r.value)).value));
-      assert.equal(published.length, scoredCount, 'one public score per flight of the tenant, none for the other tenant');
-      assert.equal(new Set(published.map((s) => s.id)).size, scoredCount);
-      const byId = new Map(stream.map((f) => [f.id, f]));
-      for (const version of ['1', '2']) {
-        const mine = published.filter((s) => s.model_version === version);
-        const want = expected(trained[version]!, definition, mine.map((s) => byId.get(s.id)!));
-        mine.forEach((s, i) => assert.ok(Math.abs(s.probability - want[i]!) < 1e-5, `${s.id}: version ${version}'s probability`));
-      }
-      for (const s of published) {
-        assert.equal(s.model_version, phases[phaseOf.get(s.id)!]!.active, `${s.id} scored by the active version of its phase`);
-        assert.equal(s.actual, byId.get(s.id)!.delay > 15 ? 1 : 0);
-      }
-      assert.ok(!published.some((s) => s.model_version === '3'), 'no shadow score on the public topic');
+        // the shadow topic: exactly the flights of the shadow phase, each beside the active score of the same flight
+        const shadowPhase = stream.filter((f) => phaseOf.get(f.id) === 3);
+        const shadowed = await Promise.all(
+          (await readCommitted(kafka, shadow)).map(async (r) => (await registry.decode<ShadowScore>(r.value)).value),
+        );
+        assert.deepEqual(shadowed.map((s) => s.id).sort(), shadowPhase.map((f) => f.id).sort());
+        const publicById = new Map(published.map((s) => [s.id, s]));
+        const want3 = expected(
+          trained['3']!,
+          definition,
+          shadowed.map((s) => byId.get(s.id)!),
+        );
+        shadowed.forEach((s, i) => {
+          assert.equal(s.model_version, '3');
+          assert.ok(Math.abs(s.probability - want3[i]!) < 1e-5, `${s.id}: version 3's probability`);
+          assert.deepEqual(
+            [s.active_version, s.active_probability, s.active_label],
+            ['1', publicById.get(s.id)!.probability, publicById.get(s.id)!.label],
+          );
+        });
 
-      // the shadow topic: exactly the flights of the shadow phase, each beside the active score of the same flight
-      const shadowPhase = stream.filter((f) => phaseOf.get(f.id) === 3);
-      const shadowed = await Promise.all((await readCommitted(kafka, shadow)).map(async (r) => (await registry.decode<ShadowScore>(r.value)).value));
-      assert.deepEqual(shadowed.map((s) => s.id).sort(), shadowPhase.map((f) => f.id).sort());
-      const publicById = new Map(published.map((s) => [s.id, s]));
-      const want3 = expected(trained['3']!, definition, shadowed.map((s) => byId.get(s.id)!));
-      shadowed.forEach((s, i) => {
-        assert.equal(s.model_version, '3');
-        assert.ok(Math.abs(s.probability - want3[i]!) < 1e-5, `${s.id}: version 3's probability`);
-        assert.deepEqual([s.active_version, s.active_probability, s.active_label], ['1', publicById.get(s.id)!.probability, publicById.get(s.id)!.label]);
-      });
+        // ClickHouse: every score, the shadow's in their own table
+        const count = async (table: string, where = '') => {
+          const [row] = await (
+            await clickhouse.query({
+              query: `SELECT count() AS n FROM ${table} FINAL WHERE tenant_id = ${sqlValue(api.tenant)} ${where}`,
+              format: 'JSONEachRow',
+            })
+          ).json<{ n: string }>();
+          return Number(row!.n);
+        };
+        await eventually(
+          'every score in ClickHouse',
+          async () =>
+            (await count('model_scores')) === scoredCount && (await count('model_shadow_scores')) === shadowPhase.length
+              ? true
+              : undefined,
+          120_000,
+        );
+        assert.equal(await count('model_scores', "AND model_version = '3'"), 0);
 
-      // ClickHouse: every score, the shadow's in their own table
-      const count = async (table: string, where = '') => {
-        const [row] = await (await clickhouse.query({ query: `SELECT count() AS n FROM ${table} FINAL WHERE tenant_id = ${sqlValue(api.tenant)} ${where}`, format: 'JSONEachRow' })).json<{ n: string }>();
-        return Number(row!.n);
-      };
-      await eventually('every score in ClickHouse', async () => ((await count('model_scores')) === scoredCount && (await count('model_shadow_scores')) === shadowPhase.length ? true : undefined), 120_000);
-      assert.equal(await count('model_scores', "AND model_version = '3'"), 0);
-
-      // the comparison: exactly the records scored while the shadow was attached, its figures from the same scores
-      const response = await api.call(`/v1/models/${modelId}/versions/3/comparison`, api.keys.reader);
-      assert.equal(response.status, 200, await response.clone().text());
-      const comparison = (await response.json()) as {
-        records: number;
-        active_versions: { version: string; records: number }[];
-        agreement: number;
-        mean_abs_probability_diff: number;
-        active: { accuracy: number; auc: number; log_loss: number };
-        shadow: { accuracy: number; auc: number; log_loss: number };
-        delta: { accuracy: number; auc: number; log_loss: number };
-      };
-      assert.equal(comparison.records, shadowPhase.length);
-      assert.deepEqual(comparison.active_versions, [{ version: '1', records: shadowPhase.length }]);
-      const actual = shadowed.map((s) => s.actual);
-      const activeMetrics = binaryMetrics(actual, shadowed.map((s) => s.active_probability));
-      const shadowMetrics = binaryMetrics(actual, shadowed.map((s) => s.probability));
-      const agreement = shadowed.filter((s) => s.label === s.active_label).length / shadowed.length;
-      assert.ok(Math.abs(comparison.agreement - agreement) < 1e-12, `agreement ${comparison.agreement} vs ${agreement}`);
-      for (const metric of ['accuracy', 'auc', 'log_loss'] as const) {
-        assert.ok(Math.abs(comparison.active[metric] - activeMetrics[metric]) < 1e-9, `active ${metric}`);
-        assert.ok(Math.abs(comparison.delta[metric] - (shadowMetrics[metric] - activeMetrics[metric])) < 1e-9, `${metric} delta`);
+        // the comparison: exactly the records scored while the shadow was attached, its figures from the same scores
+        const response = await api.call(`/v1/models/${modelId}/versions/3/comparison`, api.keys.reader);
+        assert.equal(response.status, 200, await response.clone().text());
+        const comparison = (await response.json()) as {
+          records: number;
+          active_versions: { version: string; records: number }[];
+          agreement: number;
+          mean_abs_probability_diff: number;
+          active: { accuracy: number; auc: number; log_loss: number };
+          shadow: { accuracy: number; auc: number; log_loss: number };
+          delta: { accuracy: number; auc: number; log_loss: number };
+        };
+        assert.equal(comparison.records, shadowPhase.length);
+        assert.deepEqual(comparison.active_versions, [{ version: '1', records: shadowPhase.length }]);
+        const actual = shadowed.map((s) => s.actual);
+        const activeMetrics = binaryMetrics(
+          actual,
+          shadowed.map((s) => s.active_probability),
+        );
+        const shadowMetrics = binaryMetrics(
+          actual,
+          shadowed.map((s) => s.probability),
+        );
+        const agreement = shadowed.filter((s) => s.label === s.active_label).length / shadowed.length;
+        assert.ok(
+          Math.abs(comparison.agreement - agreement) < 1e-12,
+          `agreement ${comparison.agreement} vs ${agreement}`,
+        );
+        for (const metric of ['accuracy', 'auc', 'log_loss'] as const) {
+          assert.ok(Math.abs(comparison.active[metric] - activeMetrics[metric]) < 1e-9, `active ${metric}`);
+          assert.ok(
+            Math.abs(comparison.delta[metric] - (shadowMetrics[metric] - activeMetrics[metric])) < 1e-9,
+            `${metric} delta`,
+          );
+        }
+        assert.ok(
+          comparison.active.auc > 0.55 && comparison.shadow.auc > 0.55,
+          `both models learnt something: AUC ${comparison.active.auc}, ${comparison.shadow.auc}`,
+        );
+      } finally {
+        await Promise.all([processor?.stop(), ...sinks.map((s) => s.stop())]);
+        await spec.close();
       }
-      assert.ok(comparison.active.auc > 0.55 && comparison.shadow.auc > 0.55, `both models learnt something: AUC ${comparison.active.auc}, ${comparison.shadow.auc}`);
-    } finally {
-      await Promise.all([processor?.stop(), ...sinks.map((s) => s.stop())]);
-      await spec.close();
-    }
-  });
+    },
+  );
 
   it('refuses to shadow the active version, and keeps other tenants out', async () => {
-    await api.call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' }).then((r) => assert.equal(r.status, 200));
+    await api
+      .call(`/v1/models/${modelId}/versions/1/activate`, api.keys.admin, { method: 'POST' })
+      .then((r) => assert.equal(r.status, 200));
     const active = await api.call(`/v1/models/${modelId}/versions/1/shadow`, api.keys.admin, { method: 'POST' });
     assert.equal(active.status, 409);
     assert.match(((await active.json()) as { message: string }).message, /cannot shadow itself/);
-    assert.equal((await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.reader, { method: 'POST' })).status, 403);
-    assert.equal((await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, { method: 'DELETE' })).status, 404, 'not attached');
-    for (const [url, method] of [[`/v1/models/${modelId}/versions/3/comparison`, 'GET'], [`/v1/models/${modelId}/versions/3/shadow`, 'POST']] as const) {
+    assert.equal(
+      (await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.reader, { method: 'POST' })).status,
+      403,
+    );
+    assert.equal(
+      (await api.call(`/v1/models/${modelId}/versions/3/shadow`, api.keys.admin, { method: 'DELETE' })).status,
+      404,
+      'not attached',
+    );
+    for (const [url, method] of [
+      [`/v1/models/${modelId}/versions/3/comparison`, 'GET'],
+      [`/v1/models/${modelId}/versions/3/shadow`, 'POST'],
+    ] as const) {
       const foreign = await other.call(url, method === 'GET' ? other.keys.reader : other.keys.admin, { method });
       assert.equal(foreign.status, 404, `${method} ${url} by another tenant`);
     }

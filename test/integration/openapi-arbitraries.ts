@@ -42,7 +42,10 @@ export interface Operation {
 }
 
 export interface OpenApiDoc {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -52,7 +55,9 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
       method: method.toUpperCase(),
       path,
       parameters: op.parameters ?? [],
-      body: Object.fromEntries(Object.entries(op.requestBody?.content ?? {}).map(([type, { schema }]) => [type, schema])),
+      body: Object.fromEntries(
+        Object.entries(op.requestBody?.content ?? {}).map(([type, { schema }]) => [type, schema]),
+      ),
     })),
   );
 }
@@ -109,7 +114,22 @@ export const nastyString: fc.Arbitrary<string> = fc.oneof(
 /** Any JSON, and text that is almost JSON. */
 export const garbageBody: fc.Arbitrary<string> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-  fc.constantFrom('', '{', '[', '{"a":', 'null', '[]', '{}', '{"a":NaN}', '[Infinity]', '{"a":1e400}', "{'a':1}", '{"a":1,}', '\uFEFF{}', '[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]'),
+  fc.constantFrom(
+    '',
+    '{',
+    '[',
+    '{"a":',
+    'null',
+    '[]',
+    '{}',
+    '{"a":NaN}',
+    '[Infinity]',
+    '{"a":1e400}',
+    "{'a':1}",
+    '{"a":1,}',
+    '\uFEFF{}',
+    '[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]',
+  ),
   fc.integer({ min: 1000, max: 50_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
   nastyString,
 );
@@ -125,16 +145,27 @@ export function arbitraryOf(schema: JsonSchema, doc: OpenApiDoc, depth = 0): fc.
   const alternatives = schema.anyOf ?? schema.oneOf;
   if (alternatives) return fc.oneof(...alternatives.map((s) => arbitraryOf(s, doc, depth + 1)));
   if (schema.allOf) {
-    return fc.tuple(...schema.allOf.map((s) => arbitraryOf(s, doc, depth + 1))).map((parts) => Object.assign({}, ...parts.filter((p) => typeof p === 'object')) as unknown);
+    return fc
+      .tuple(...schema.allOf.map((s) => arbitraryOf(s, doc, depth + 1)))
+      .map((parts) => Object.assign({}, ...parts.filter((p) => typeof p === 'object')) as unknown);
   }
-  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => arbitraryOf({ ...schema, type }, doc, depth)));
+  if (Array.isArray(schema.type))
+    return fc.oneof(...schema.type.map((type) => arbitraryOf({ ...schema, type }, doc, depth)));
   switch (schema.type) {
     case 'string':
       return stringOf(schema);
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1e9, -(2 ** 31)), max: Math.min(schema.maximum ?? 1e9, 2 ** 31 - 1) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1e9, -(2 ** 31)),
+        max: Math.min(schema.maximum ?? 1e9, 2 ** 31 - 1),
+      });
     case 'number':
-      return fc.double({ min: schema.minimum ?? -1e12, max: schema.maximum ?? 1e12, noNaN: true, noDefaultInfinity: true });
+      return fc.double({
+        min: schema.minimum ?? -1e12,
+        max: schema.maximum ?? 1e12,
+        noNaN: true,
+        noDefaultInfinity: true,
+      });
     case 'boolean':
       return fc.boolean();
     case 'null':
@@ -145,10 +176,18 @@ export function arbitraryOf(schema: JsonSchema, doc: OpenApiDoc, depth = 0): fc.
         maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 4, 4)),
       });
     case 'object': {
-      const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).map(([name, s]) => [name, arbitraryOf(s, doc, depth + 1)]));
-      const record = fc.record(properties, { requiredKeys: (schema.required ?? []).filter((name) => name in properties) });
+      const properties = Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([name, s]) => [name, arbitraryOf(s, doc, depth + 1)]),
+      );
+      const record = fc.record(properties, {
+        requiredKeys: (schema.required ?? []).filter((name) => name in properties),
+      });
       if (typeof schema.additionalProperties !== 'object') return record;
-      const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), arbitraryOf(schema.additionalProperties, doc, depth + 1), { maxKeys: 3 });
+      const extra = fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 12 }),
+        arbitraryOf(schema.additionalProperties, doc, depth + 1),
+        { maxKeys: 3 },
+      );
       return fc.tuple(record, extra).map(([r, e]) => ({ ...e, ...r }));
     }
     default:

@@ -7,7 +7,13 @@ import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
 import { manyFlights, produceFlights, sums, topicPair } from '../../testkit/processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
+import {
+  clickhouseHoldings,
+  dropTables,
+  postgresHoldings,
+  sampleSinks,
+  waitForRows,
+} from '../../testkit/sink-helpers.ts';
 
 const TOTAL = 100_000;
 
@@ -29,13 +35,22 @@ describe('pipeline: pass-through processor into both sinks', () => {
     const toPostgres = await startSink(sinks.postgres, { kafka, registry });
     try {
       await produceFlights(kafka, registry, input.name, sent, 5000);
-      assert.deepEqual(await waitForRows('ClickHouse', () => clickhouseHoldings(table), TOTAL), expected, 'ClickHouse: rows, distinct ids, sums');
-      assert.deepEqual(await waitForRows('Postgres', () => postgresHoldings(table), TOTAL), expected, 'Postgres: rows, distinct ids, sums');
+      assert.deepEqual(
+        await waitForRows('ClickHouse', () => clickhouseHoldings(table), TOTAL),
+        expected,
+        'ClickHouse: rows, distinct ids, sums',
+      );
+      assert.deepEqual(
+        await waitForRows('Postgres', () => postgresHoldings(table), TOTAL),
+        expected,
+        'Postgres: rows, distinct ids, sums',
+      );
     } finally {
       await Promise.all([processor.stop(), toClickHouse.stop(), toPostgres.stop()]);
     }
 
-    const written = async (name: string) => (await metrics.recordsOut.get()).values.find((v) => v.labels.role === 'sink' && v.labels.name === name)?.value;
+    const written = async (name: string) =>
+      (await metrics.recordsOut.get()).values.find((v) => v.labels.role === 'sink' && v.labels.name === name)?.value;
     assert.equal(await written(sinks.clickhouse.name), TOTAL, 'metrics: rows written to ClickHouse');
     assert.equal(await written(sinks.postgres.name), TOTAL, 'metrics: rows written to Postgres');
   });

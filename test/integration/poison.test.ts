@@ -13,7 +13,13 @@ import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { perRecord, runProcessor, type ProcessorSpec } from '../../processors/runtime/index.ts';
 import type { Flight } from '../../testkit/helpers.ts';
 import { manyFlights, produceFlights, readCommitted, sums, topicPair } from '../../testkit/processor-helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
+import {
+  clickhouseHoldings,
+  dropTables,
+  postgresHoldings,
+  sampleSinks,
+  waitForRows,
+} from '../../testkit/sink-helpers.ts';
 
 class FlightRejectedError extends Error {
   override name = 'FlightRejectedError';
@@ -38,12 +44,18 @@ describe('poison records', () => {
       input: input.name,
       output: output.name,
       transform: perRecord((record) => {
-        if (record.value.distance <= 0) throw new FlightRejectedError(`flight ${record.value.id}: distance must be positive, got ${record.value.distance}`);
+        if (record.value.distance <= 0)
+          throw new FlightRejectedError(
+            `flight ${record.value.id}: distance must be positive, got ${record.value.distance}`,
+          );
         return [record.value];
       }),
     };
     const processor = await runProcessor(spec, { kafka, registry });
-    const running = await Promise.all([startSink(sinks.clickhouse, { kafka, registry }), startSink(sinks.postgres, { kafka, registry })]);
+    const running = await Promise.all([
+      startSink(sinks.clickhouse, { kafka, registry }),
+      startSink(sinks.postgres, { kafka, registry }),
+    ]);
     try {
       await produceFlights(kafka, registry, input.name, good.slice(0, 1000));
       const raw = kafka.producer();
@@ -60,13 +72,24 @@ describe('poison records', () => {
       await produceFlights(kafka, registry, input.name, good.slice(1000));
 
       const expected = { rows: 2000, ids: 2000, ...sums(good) };
-      assert.deepEqual(await waitForRows('ClickHouse', () => clickhouseHoldings(table), 2000), expected, 'ClickHouse: every good flight, none of the poison');
-      assert.deepEqual(await waitForRows('Postgres', () => postgresHoldings(table), 2000), expected, 'Postgres: every good flight, none of the poison');
+      assert.deepEqual(
+        await waitForRows('ClickHouse', () => clickhouseHoldings(table), 2000),
+        expected,
+        'ClickHouse: every good flight, none of the poison',
+      );
+      assert.deepEqual(
+        await waitForRows('Postgres', () => postgresHoldings(table), 2000),
+        expected,
+        'Postgres: every good flight, none of the poison',
+      );
     } finally {
       await Promise.all([processor.stop(), ...running.map((s) => s.stop())]);
     }
 
-    const inputDead = (await readCommitted(kafka, dlqTopicOf(input.name))).map((r) => ({ key: r.key, ...readDlqContext(r.headers) }));
+    const inputDead = (await readCommitted(kafka, dlqTopicOf(input.name))).map((r) => ({
+      key: r.key,
+      ...readDlqContext(r.headers),
+    }));
     assert.equal(inputDead.length, 3, 'three records fell out at the processor');
     const byKey = new Map(inputDead.map((d) => [d.key, d]));
     assert.equal(byKey.get('not-avro')?.errorClass, 'UndecodableError');
@@ -78,11 +101,17 @@ describe('poison records', () => {
     for (const dead of inputDead) {
       assert.equal(dead.stage, `processor.${spec.name}`);
       assert.equal(dead.sourceTopic, input.name);
-      assert.ok(Number.isInteger(dead.sourcePartition) && /^\d+$/.test(dead.sourceOffset), 'origin partition and offset');
+      assert.ok(
+        Number.isInteger(dead.sourcePartition) && /^\d+$/.test(dead.sourceOffset),
+        'origin partition and offset',
+      );
       assert.ok(!Number.isNaN(Date.parse(dead.timestamp)), 'timestamp');
     }
 
-    const outputDead = (await readCommitted(kafka, dlqTopicOf(output.name))).map((r) => ({ key: r.key, ...readDlqContext(r.headers) }));
+    const outputDead = (await readCommitted(kafka, dlqTopicOf(output.name))).map((r) => ({
+      key: r.key,
+      ...readDlqContext(r.headers),
+    }));
     assert.equal(outputDead.length, 2, 'the refused flight, once per sink');
     const fromPostgres = outputDead.find((d) => d.stage === `sink.${sinks.postgres.name}`)!;
     const fromClickHouse = outputDead.find((d) => d.stage === `sink.${sinks.clickhouse.name}`)!;
@@ -91,7 +120,15 @@ describe('poison records', () => {
       assert.equal(dead.errorClass, 'RowRefusedError');
       assert.equal(dead.sourceTopic, output.name);
     }
-    assert.match(fromPostgres.errorMessage, /out of range for type smallint.*22003/, 'Postgres says why, with its SQLSTATE');
-    assert.match(fromClickHouse.errorMessage, /column delay \(Int16\) cannot hold 40000/, 'the ClickHouse sink names the column and type');
+    assert.match(
+      fromPostgres.errorMessage,
+      /out of range for type smallint.*22003/,
+      'Postgres says why, with its SQLSTATE',
+    );
+    assert.match(
+      fromClickHouse.errorMessage,
+      /column delay \(Int16\) cannot hold 40000/,
+      'the ClickHouse sink names the column and type',
+    );
   });
 });

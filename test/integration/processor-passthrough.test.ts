@@ -5,7 +5,15 @@ import { metrics } from '../../core/metrics.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
-import { decodeFlights, manyFlights, produceFlights, readCommitted, sums, topicPair, waitForCommitted } from '../../testkit/processor-helpers.ts';
+import {
+  decodeFlights,
+  manyFlights,
+  produceFlights,
+  readCommitted,
+  sums,
+  topicPair,
+  waitForCommitted,
+} from '../../testkit/processor-helpers.ts';
 
 const TOTAL = 100_000;
 

@@ -32,7 +32,13 @@ describe('millrace provision', () => {
       }
       const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: 'market.quotes.raw', configNames: ['retention.ms', 'cleanup.policy'] }],
+        resources: [
+          {
+            type: kafkajs.ConfigResourceTypes.TOPIC,
+            name: 'market.quotes.raw',
+            configNames: ['retention.ms', 'cleanup.policy'],
+          },
+        ],
       });
       const entries = Object.fromEntries(resources[0]!.configEntries.map((e) => [e.configName, e.configValue]));
       assert.deepEqual(entries, { 'retention.ms': String(30 * 86_400_000), 'cleanup.policy': 'delete' });
@@ -71,8 +77,14 @@ describe('migrations against the real databases', () => {
       assert.deepEqual(await migratePostgres(url, dir), ['0001_things.sql']);
       assert.deepEqual(await migratePostgres(url, dir), []);
 
-      writeFileSync(path.join(dir, '0002_broken.sql'), 'CREATE TABLE half (id text);\nSELECT no_such_column FROM things;');
-      await assert.rejects(migratePostgres(url, dir), /postgres migration 0002_broken.sql failed: column "no_such_column" does not exist/);
+      writeFileSync(
+        path.join(dir, '0002_broken.sql'),
+        'CREATE TABLE half (id text);\nSELECT no_such_column FROM things;',
+      );
+      await assert.rejects(
+        migratePostgres(url, dir),
+        /postgres migration 0002_broken.sql failed: column "no_such_column" does not exist/,
+      );
       const probe = new pg.Client({ connectionString: url });
       await probe.connect();
       const { rows } = await probe.query("SELECT to_regclass('half') AS t");
@@ -81,7 +93,11 @@ describe('migrations against the real databases', () => {
 
       writeFileSync(path.join(dir, '0002_broken.sql'), 'SELECT 1;');
       writeFileSync(path.join(dir, '0001_things.sql'), 'CREATE TABLE things (id text PRIMARY KEY, x int);');
-      await assert.rejects(migratePostgres(url, dir), (e: unknown) => e instanceof MigrationError && /0001_things.sql was edited after it was applied/.test(e.message));
+      await assert.rejects(
+        migratePostgres(url, dir),
+        (e: unknown) =>
+          e instanceof MigrationError && /0001_things.sql was edited after it was applied/.test(e.message),
+      );
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();

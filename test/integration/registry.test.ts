@@ -29,12 +29,18 @@ describe('schema registry (Apicurio, Confluent-compatible API)', () => {
   it('refuses an incompatible change (a new required field) with the registry message', async () => {
     const topic = await flightTopic('registry_incompatible');
     const before = await registry.latestId(topic.subject);
-    await assert.rejects(new Registry().register(topic.subject, schema('flights-v2-incompatible.avsc')), (error: unknown) => {
-      assert.ok(error instanceof SchemaRefusedError);
-      assert.match(error.message, new RegExp(`registry refused the schema for ${topic.subject.replace(/\./g, '\\.')}: .+`));
-      assert.match(error.message, /incompatib/i);
-      return true;
-    });
+    await assert.rejects(
+      new Registry().register(topic.subject, schema('flights-v2-incompatible.avsc')),
+      (error: unknown) => {
+        assert.ok(error instanceof SchemaRefusedError);
+        assert.match(
+          error.message,
+          new RegExp(`registry refused the schema for ${topic.subject.replace(/\./g, '\\.')}: .+`),
+        );
+        assert.match(error.message, /incompatib/i);
+        return true;
+      },
+    );
     assert.equal(await new Registry().latestId(topic.subject), before, 'the subject still has the old schema');
   });
 });

@@ -12,11 +12,25 @@ import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { cli, decodeFlights, manyFlights, produceFlights, readCommitted, sums } from '../../testkit/processor-helpers.ts';
+import {
+  cli,
+  decodeFlights,
+  manyFlights,
+  produceFlights,
+  readCommitted,
+  sums,
+} from '../../testkit/processor-helpers.ts';
 import { flightTopic } from '../../testkit/helpers.ts';
-import { clickhouseHoldings, dropTables, postgresHoldings, sampleSinks, waitForRows } from '../../testkit/sink-helpers.ts';
+import {
+  clickhouseHoldings,
+  dropTables,
+  postgresHoldings,
+  sampleSinks,
+  waitForRows,
+} from '../../testkit/sink-helpers.ts';
 
-const replay = (...args: string[]) => promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
+const replay = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
 
 describe('millrace replay', () => {
   const tables: string[] = [];
@@ -31,7 +45,10 @@ describe('millrace replay', () => {
     const sent = manyFlights(5000);
     const expected = { rows: 5000, ids: 5000, ...sums(sent) };
     await produceFlights(kafka, registry, topic.name, sent);
-    const live = await Promise.all([startSink(sinks.clickhouse, { kafka, registry }), startSink(sinks.postgres, { kafka, registry })]);
+    const live = await Promise.all([
+      startSink(sinks.clickhouse, { kafka, registry }),
+      startSink(sinks.postgres, { kafka, registry }),
+    ]);
     try {
       await waitForRows('ClickHouse', () => clickhouseHoldings(sinks.table), 5000);
       await waitForRows('Postgres', () => postgresHoldings(sinks.table), 5000);
@@ -43,15 +60,37 @@ describe('millrace replay', () => {
     const lost = await pg.query(`DELETE FROM ${sinks.table} WHERE source_offset >= 100`).finally(() => pg.end());
     assert.ok((lost.rowCount ?? 0) > 4000, 'rows deleted from Postgres');
 
-    const toPostgres = await replay('--sink', 'samples-flights-postgres', '--topic', topic.name, '--table', sinks.table, '--from', '100');
+    const toPostgres = await replay(
+      '--sink',
+      'samples-flights-postgres',
+      '--topic',
+      topic.name,
+      '--table',
+      sinks.table,
+      '--from',
+      '100',
+    );
     assert.match(toPostgres.stdout, /replayed .*: \d+ in, \d+ out, 0 to the DLQ/);
     assert.deepEqual(await postgresHoldings(sinks.table), expected, 'Postgres: every flight back, once');
 
-    const toClickHouse = await replay('--sink', 'samples-flights-clickhouse', '--topic', topic.name, '--table', sinks.table, '--from', '0');
+    const toClickHouse = await replay(
+      '--sink',
+      'samples-flights-clickhouse',
+      '--topic',
+      topic.name,
+      '--table',
+      sinks.table,
+      '--from',
+      '0',
+    );
     assert.match(toClickHouse.stdout, /5000 in, 5000 out/);
     const ch = createClickHouse();
     await ch.command({ query: `OPTIMIZE TABLE ${sinks.table} FINAL` }).finally(() => ch.close());
-    assert.deepEqual(await clickhouseHoldings(sinks.table), expected, 'ClickHouse: the replayed rows collapse onto the ones already there');
+    assert.deepEqual(
+      await clickhouseHoldings(sinks.table),
+      expected,
+      'ClickHouse: the replayed rows collapse onto the ones already there',
+    );
   });
 
   it('re-runs a processor from a time: exactly the records from then on are produced again', async () => {
@@ -63,14 +102,30 @@ describe('millrace replay', () => {
     const from = new Date(Date.now() - 500).toISOString();
     await produceFlights(kafka, registry, input.name, since);
 
-    const run = await replay('--processor', 'passthrough', '--topic', input.name, '--output', output.name, '--from', from);
+    const run = await replay(
+      '--processor',
+      'passthrough',
+      '--topic',
+      input.name,
+      '--output',
+      output.name,
+      '--from',
+      from,
+    );
     assert.match(run.stdout, /1000 in, 1000 out/);
     const read = await decodeFlights(registry, await readCommitted(kafka, output.name));
-    assert.deepEqual(read.map((r) => r.flight.id).sort(), since.map((f) => f.id).sort(), 'the records produced since the time, each once');
+    assert.deepEqual(
+      read.map((r) => r.flight.id).sort(),
+      since.map((f) => f.id).sort(),
+      'the records produced since the time, each once',
+    );
   });
 
   it('says what is wrong with --from', async () => {
     const topic = await flightTopic('replay_bad', 1);
-    await assert.rejects(replay('--sink', 'samples-flights-postgres', '--topic', topic.name, '--from', 'yesterday-ish'), /neither an offset nor a time/);
+    await assert.rejects(
+      replay('--sink', 'samples-flights-postgres', '--topic', topic.name, '--from', 'yesterday-ish'),
+      /neither an offset nor a time/,
+    );
   });
 });

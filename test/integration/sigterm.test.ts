@@ -11,7 +11,11 @@ import { flights, flightTopic } from '../../testkit/helpers.ts';
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'millrace.js');
 
 /** Runs `millrace consume` until it has printed `stopAfter` lines (then SIGTERM) or `until` lines. */
-function consumeRun(topic: string, group: string, opts: { stopAfter?: number; until?: number }): Promise<{ ids: string[]; code: number | null }> {
+function consumeRun(
+  topic: string,
+  group: string,
+  opts: { stopAfter?: number; until?: number },
+): Promise<{ ids: string[]; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'consume', '--topic', topic, '--group', group, '--from-beginning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +54,11 @@ describe('SIGTERM mid-stream', () => {
     await producer.connect();
     const sent = flights(10_000);
     try {
-      for (let i = 0; i < sent.length; i += 1000) await producer.send(topic.name, sent.slice(i, i + 1000).map((value) => ({ value })));
+      for (let i = 0; i < sent.length; i += 1000)
+        await producer.send(
+          topic.name,
+          sent.slice(i, i + 1000).map((value) => ({ value })),
+        );
     } finally {
       await producer.disconnect();
     }
@@ -58,7 +66,10 @@ describe('SIGTERM mid-stream', () => {
 
     const first = await consumeRun(topic.name, group, { stopAfter: 1500 });
     assert.equal(first.code, 0, 'graceful exit');
-    assert.ok(first.ids.length >= 1500 && first.ids.length < sent.length, `stopped mid-stream after ${first.ids.length}`);
+    assert.ok(
+      first.ids.length >= 1500 && first.ids.length < sent.length,
+      `stopped mid-stream after ${first.ids.length}`,
+    );
 
     const second = await consumeRun(topic.name, group, { until: sent.length - first.ids.length });
     assert.equal(second.code, 0);

@@ -42,16 +42,29 @@ const csvField = (v: unknown) => {
 };
 
 const upload = (body: string | Uint8Array | Buffer, contentType = 'text/csv', filename = 'products.csv') =>
-  app.request(`/v1/uploads?filename=${filename}`, { method: 'POST', body, headers: { authorization: `Bearer ${key}`, 'content-type': contentType } });
+  app.request(`/v1/uploads?filename=${filename}`, {
+    method: 'POST',
+    body,
+    headers: { authorization: `Bearer ${key}`, 'content-type': contentType },
+  });
 const get = (url: string) => app.request(url, { headers: { authorization: `Bearer ${key}` } });
 const post = (url: string, body: unknown) =>
-  app.request(url, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+  app.request(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+  });
 
 async function processed(id: string) {
   return eventually(
     'processing to finish',
     async () => {
-      const state = (await (await get(`/v1/uploads/${id}`)).json()) as { state: string; total_rows: number; published_rows: number; rejected_rows: number };
+      const state = (await (await get(`/v1/uploads/${id}`)).json()) as {
+        state: string;
+        total_rows: number;
+        published_rows: number;
+        rejected_rows: number;
+      };
       return state.state === 'processed' || state.state === 'failed' ? state : undefined;
     },
     120_000,
@@ -62,7 +75,11 @@ before(async () => {
   await Promise.all([producer.connect(), admin.connect()]);
   await createTenant(db, tenant);
   key = (await createKey(db, tenant, 'producer')).key;
-  app = composeApi(loadConfig(), { kafka, registry, producer, admin, db, clickhouse }, { log, checks: {}, topics: [], uploads }).app;
+  app = composeApi(
+    loadConfig(),
+    { kafka, registry, producer, admin, db, clickhouse },
+    { log, checks: {}, topics: [], uploads },
+  ).app;
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
 
@@ -83,8 +100,13 @@ describe('uploads', () => {
     const { id, format, delimiter } = (await response.json()) as { id: string; format: string; delimiter: string };
     assert.deepEqual([format, delimiter], ['csv', ',']);
 
-    const columns = (await (await get(`/v1/uploads/${id}/columns`)).json()) as { columns: { name: string; type: string }[] };
-    assert.deepEqual(columns.columns.map((c) => c.name), header);
+    const columns = (await (await get(`/v1/uploads/${id}/columns`)).json()) as {
+      columns: { name: string; type: string }[];
+    };
+    assert.deepEqual(
+      columns.columns.map((c) => c.name),
+      header,
+    );
     assert.equal(columns.columns.find((c) => c.name === 'rating')?.type, 'number');
 
     assert.equal((await post(`/v1/uploads/${id}/process`, { columns: ['sku', 'title', 'nope'] })).status, 400);
@@ -95,13 +117,20 @@ describe('uploads', () => {
     assert.deepEqual([done.total_rows, done.published_rows, done.rejected_rows], [50_000, 49_900, 100]);
 
     const rejections: { row_number: number; reason: string }[] = [];
-    for (let after = 0; ; ) {
-      const page = ((await (await get(`/v1/uploads/${id}/rejections?after=${after}&limit=40`)).json()) as { rejections: typeof rejections }).rejections;
+    for (let after = 0; ;) {
+      const page = (
+        (await (await get(`/v1/uploads/${id}/rejections?after=${after}&limit=40`)).json()) as {
+          rejections: typeof rejections;
+        }
+      ).rejections;
       if (page.length === 0) break;
       rejections.push(...page);
       after = page.at(-1)!.row_number;
     }
-    assert.deepEqual(rejections.map((r) => r.row_number), [...bad].sort((a, b) => a - b));
+    assert.deepEqual(
+      rejections.map((r) => r.row_number),
+      [...bad].sort((a, b) => a - b),
+    );
     assert.ok(rejections.every((r) => r.reason === 'expected 5 fields, got 6'));
 
     // every good row is on the topic once, with its row number and the selected fields
@@ -112,7 +141,11 @@ describe('uploads', () => {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const { value } = await registry.decode<{ upload_id: string; row_number: number; fields: Record<string, string> }>(message.value);
+          const { value } = await registry.decode<{
+            upload_id: string;
+            row_number: number;
+            fields: Record<string, string>;
+          }>(message.value);
           if (value.upload_id === id) seen.set(value.row_number, value.fields);
         }
       },
@@ -125,30 +158,48 @@ describe('uploads', () => {
     }
     assert.equal(seen.size, 49_900);
     assert.ok(![...bad].some((row) => seen.has(row)));
-    assert.deepEqual(seen.get(1), { sku: 'SKU-1', title: movies[0]!.Title ?? '', genre: movies[0]!['Major Genre'] ?? '' });
+    assert.deepEqual(seen.get(1), {
+      sku: 'SKU-1',
+      title: movies[0]!.Title ?? '',
+      genre: movies[0]!['Major Genre'] ?? '',
+    });
   });
 
   it('a BOM, ";" delimiter, CRLF and quoted newlines are read right', async () => {
     const body = '\uFEFFname;description;price\r\n"Chair";"solid oak;\r\nhand made";"12,50"\r\nTable;plain;99\r\n';
     const { id, delimiter } = (await (await upload(body)).json()) as { id: string; delimiter: string };
     assert.equal(delimiter, ';');
-    const { columns, sample } = (await (await get(`/v1/uploads/${id}/columns`)).json()) as { columns: { name: string }[]; sample: Record<string, string>[] };
-    assert.deepEqual(columns.map((c) => c.name), ['name', 'description', 'price']);
+    const { columns, sample } = (await (await get(`/v1/uploads/${id}/columns`)).json()) as {
+      columns: { name: string }[];
+      sample: Record<string, string>[];
+    };
+    assert.deepEqual(
+      columns.map((c) => c.name),
+      ['name', 'description', 'price'],
+    );
     assert.deepEqual(sample[0], { name: 'Chair', description: 'solid oak;\r\nhand made', price: '12,50' });
   });
 
   it('JSON lines: objects become rows, other lines are rejected with their number', async () => {
     const body = '{"sku":"a","title":"x"}\n[1,2]\n{"sku":"b","title":"y","extra":{"k":1}}\nnot json\n';
-    const { id, format } = (await (await upload(body, 'application/x-ndjson', 'p.jsonl')).json()) as { id: string; format: string };
+    const { id, format } = (await (await upload(body, 'application/x-ndjson', 'p.jsonl')).json()) as {
+      id: string;
+      format: string;
+    };
     assert.equal(format, 'jsonl');
     assert.equal((await post(`/v1/uploads/${id}/process`, { columns: ['sku', 'extra'] })).status, 202);
     const done = await processed(id);
     assert.deepEqual([done.total_rows, done.published_rows, done.rejected_rows], [4, 2, 2]);
-    const { rejections } = (await (await get(`/v1/uploads/${id}/rejections`)).json()) as { rejections: { row_number: number; reason: string }[] };
-    assert.deepEqual(rejections.map((r) => [r.row_number, r.reason.split(':')[0]]), [
-      [2, 'not a JSON object'],
-      [4, 'not JSON'],
-    ]);
+    const { rejections } = (await (await get(`/v1/uploads/${id}/rejections`)).json()) as {
+      rejections: { row_number: number; reason: string }[];
+    };
+    assert.deepEqual(
+      rejections.map((r) => [r.row_number, r.reason.split(':')[0]]),
+      [
+        [2, 'not a JSON object'],
+        [4, 'not JSON'],
+      ],
+    );
   });
 
   it('edge cases give a clear 4xx or a rejected row, never a 500', async () => {
@@ -160,14 +211,19 @@ describe('uploads', () => {
     assert.equal(binary.status, 415);
 
     const headerOnly = (await (await upload('a,b,c\r\n')).json()) as { id: string };
-    const cols = (await (await get(`/v1/uploads/${headerOnly.id}/columns`)).json()) as { columns: { name: string; type: string }[] };
+    const cols = (await (await get(`/v1/uploads/${headerOnly.id}/columns`)).json()) as {
+      columns: { name: string; type: string }[];
+    };
     assert.deepEqual(cols.columns, [
       { name: 'a', type: 'empty' },
       { name: 'b', type: 'empty' },
       { name: 'c', type: 'empty' },
     ]);
     await post(`/v1/uploads/${headerOnly.id}/process`, { columns: ['a'] });
-    assert.deepEqual((({ total_rows, published_rows }) => [total_rows, published_rows])(await processed(headerOnly.id)), [0, 0]);
+    assert.deepEqual(
+      (({ total_rows, published_rows }) => [total_rows, published_rows])(await processed(headerOnly.id)),
+      [0, 0],
+    );
 
     const huge = `sku,text\r\nok,small\r\nbig,${'x'.repeat(10 * 1024 * 1024)}\r\nfine,again\r\n`;
     const big = (await (await upload(huge)).json()) as { id: string };
@@ -176,10 +232,17 @@ describe('uploads', () => {
     assert.equal(done.published_rows, 2, 'the rows around the 10 MB field are kept');
     assert.equal(done.rejected_rows, 1);
 
-    const badUtf8 = Buffer.concat([Buffer.from('sku,title\r\na,caf'), Buffer.from([0xc3, 0x28]), Buffer.from('\r\nb,fine\r\n')]);
+    const badUtf8 = Buffer.concat([
+      Buffer.from('sku,title\r\na,caf'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('\r\nb,fine\r\n'),
+    ]);
     const enc = (await (await upload(badUtf8)).json()) as { id: string };
     await post(`/v1/uploads/${enc.id}/process`, { columns: ['sku', 'title'] });
-    assert.deepEqual((({ published_rows, rejected_rows }) => [published_rows, rejected_rows])(await processed(enc.id)), [1, 1]);
+    assert.deepEqual(
+      (({ published_rows, rejected_rows }) => [published_rows, rejected_rows])(await processed(enc.id)),
+      [1, 1],
+    );
 
     assert.equal((await get(`/v1/uploads/${randomBytes(4).toString('hex')}`)).status, 400, 'not a uuid');
     assert.equal((await get('/v1/uploads/00000000-0000-4000-8000-000000000000')).status, 404);
@@ -188,6 +251,9 @@ describe('uploads', () => {
   it('a file past the size cap is refused with 413 and nothing is kept', async () => {
     const small = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
     const body = new Blob([`a,b\r\n${'1,2\r\n'.repeat(100_000)}`]).stream();
-    await assert.rejects(small.receive(tenant, body, { maxBytes: 64 * 1024 }), (e: Error & { status?: number }) => e.status === 413);
+    await assert.rejects(
+      small.receive(tenant, body, { maxBytes: 64 * 1024 }),
+      (e: Error & { status?: number }) => e.status === 413,
+    );
   });
 });

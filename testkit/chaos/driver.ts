@@ -28,7 +28,14 @@ export interface DriveHooks {
   progress?(sent: number): void;
 }
 
-export async function drive(kafka: Kafka, registry: Registry, source: StreamSource, perSecond: number, log: (line: string) => void, hooks: DriveHooks = {}): Promise<DriveReport> {
+export async function drive(
+  kafka: Kafka,
+  registry: Registry,
+  source: StreamSource,
+  perSecond: number,
+  log: (line: string) => void,
+  hooks: DriveHooks = {},
+): Promise<DriveReport> {
   const encoder = new AvroProducer(kafka, registry);
   const transactionalId = `chaos-driver-${source.run}`;
   const connect = async (): Promise<Producer> => {
@@ -53,7 +60,13 @@ export async function drive(kafka: Kafka, registry: Registry, source: StreamSour
     }
     const records = await source.next(Math.min(owed, MAX_BATCH));
     const batch = await retrying(
-      () => Promise.all(records.map(async ({ topic, values }) => ({ topic, messages: await Promise.all(values.map((value) => encoder.prepare(topic, { value }))) }))),
+      () =>
+        Promise.all(
+          records.map(async ({ topic, values }) => ({
+            topic,
+            messages: await Promise.all(values.map((value) => encoder.prepare(topic, { value }))),
+          })),
+        ),
       log,
       'encode',
     );
@@ -70,7 +83,9 @@ export async function drive(kafka: Kafka, registry: Registry, source: StreamSour
         }
       } catch (error) {
         report.retried += attempt === 0 ? 1 : 0;
-        log(`driver: batch of ${batch.reduce((n, b) => n + b.messages.length, 0)} not committed (${(error as Error).message}); retrying`);
+        log(
+          `driver: batch of ${batch.reduce((n, b) => n + b.messages.length, 0)} not committed (${(error as Error).message}); retrying`,
+        );
         await producer.disconnect().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 1_000));
         producer = await retrying(connect, log, 'connect');

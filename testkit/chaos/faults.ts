@@ -10,7 +10,16 @@ import { promisify } from 'node:util';
 import { startService, stopService, type ServiceName } from '../../infra/index.ts';
 import type { Platform, RoleKind } from './platform.ts';
 
-export const FAULT_KINDS = ['kill processor', 'kill sink', 'kill source', 'kill api', 'stop broker', 'stop registry', 'stop clickhouse', 'stop postgres'] as const;
+export const FAULT_KINDS = [
+  'kill processor',
+  'kill sink',
+  'kill source',
+  'kill api',
+  'stop broker',
+  'stop registry',
+  'stop clickhouse',
+  'stop postgres',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface InjectedFault {
@@ -22,11 +31,18 @@ export interface InjectedFault {
   downMs: number;
 }
 
-const services = { 'stop broker': 'kafka', 'stop registry': 'registry', 'stop clickhouse': 'clickhouse', 'stop postgres': 'postgres' } as const;
+const services = {
+  'stop broker': 'kafka',
+  'stop registry': 'registry',
+  'stop clickhouse': 'clickhouse',
+  'stop postgres': 'postgres',
+} as const;
 
 /** The fault kinds this platform can take (no `kill source` when no source role runs). */
 export function possibleFaults(platform: Platform): FaultKind[] {
-  return FAULT_KINDS.filter((kind) => !kind.startsWith('kill ') || platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)));
+  return FAULT_KINDS.filter(
+    (kind) => !kind.startsWith('kill ') || platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)),
+  );
 }
 
 async function stopMachinePostgres(): Promise<void> {
@@ -34,7 +50,13 @@ async function stopMachinePostgres(): Promise<void> {
   await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'immediate']);
 }
 
-export async function inject(kind: FaultKind, platform: Platform, downMs: number, random: () => number, startedAt: number): Promise<InjectedFault> {
+export async function inject(
+  kind: FaultKind,
+  platform: Platform,
+  downMs: number,
+  random: () => number,
+  startedAt: number,
+): Promise<InjectedFault> {
   const atMs = Date.now() - startedAt;
   if (kind.startsWith('kill ')) {
     const pids = platform.supervisor.pids();

@@ -58,7 +58,8 @@ function faultSchedule(kinds: readonly FaultKind[], count: number, random: () =>
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`));
+  const log =
+    options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`));
   const seed = options.seed ?? randomBytes(4).readUInt32BE();
   const random = seeded(seed);
   const run = randomBytes(3).toString('hex');
@@ -69,7 +70,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const topics = [...new Set(TARGETS.flatMap((t) => (t.kind === 'topic' ? [t.topic] : [])).concat(DLQ_TOPICS))];
   const marks = await markTopics(clients.kafka, topics);
   const plan = planFor(options.records);
-  log(`run ${run} (seed ${seed}): ${options.records.toLocaleString('en')} records (${JSON.stringify(plan)}) at ${options.perSecond}/s, ${options.faults} faults`);
+  log(
+    `run ${run} (seed ${seed}): ${options.records.toLocaleString('en')} records (${JSON.stringify(plan)}) at ${options.perSecond}/s, ${options.faults} faults`,
+  );
 
   const platform = startPlatform(PIPELINES, await freePort());
   // the API's readiness once a second, counted from its first ready answer (its start-up is not an outage)
@@ -113,10 +116,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       begun += 1;
       const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt);
       faults.push(fault);
-      log(`fault ${faults.length}/${options.faults} after ${sent.toLocaleString('en')} records: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`);
+      log(
+        `fault ${faults.length}/${options.faults} after ${sent.toLocaleString('en')} records: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`,
+      );
     }
     const driven = await driving;
-    log(`driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`);
+    log(
+      `driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`,
+    );
 
     // every table holds every id, or the settle time is up: then count what is where
     const expected = (stream: keyof StreamPlan) => plan[stream];
@@ -124,7 +131,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const target of TARGETS) {
       if (target.kind === 'topic') continue;
       const prefix = idPrefix(run, target.stream);
-      while ((await tableIds(clients, target, prefix).catch(() => ({ present: -1 }))).present < expected(target.stream) && Date.now() < settleBy) {
+      while (
+        (await tableIds(clients, target, prefix).catch(() => ({ present: -1 }))).present < expected(target.stream) &&
+        Date.now() < settleBy
+      ) {
         await new Promise((r) => setTimeout(r, 2_000));
       }
     }
@@ -134,14 +144,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const prefix = idPrefix(run, target.stream);
       if (target.kind === 'topic') {
         const ids = await topicIds(clients, target.topic, marks.get(target.topic)!, prefix);
-        tallies.push(tally(target.name, expected(target.stream), ids.size, [...ids.values()].reduce((a, b) => a + b, 0)));
+        tallies.push(
+          tally(
+            target.name,
+            expected(target.stream),
+            ids.size,
+            [...ids.values()].reduce((a, b) => a + b, 0),
+          ),
+        );
       } else {
         const { present, rows } = await tableIds(clients, target, prefix);
         tallies.push(tally(target.name, expected(target.stream), present, rows));
       }
     }
     let deadLettered = 0;
-    for (const topic of DLQ_TOPICS) for (const n of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += n;
+    for (const topic of DLQ_TOPICS)
+      for (const n of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += n;
 
     const faultsByKind = Object.fromEntries(kinds.map((k) => [k, faults.filter((f) => f.kind === k).length]));
     return {
@@ -179,7 +197,10 @@ export function formatReport(report: ChaosReport): string {
     `  ${'total'.padEnd(18)} ${pad(report.faults.length, 4)}`,
     '',
     `${'where'.padEnd(34)} ${pad('records', 9)} ${pad('present', 9)} ${pad('lost', 6)} ${pad('duplicated', 11)}`,
-    ...report.tallies.map((t) => `${t.target.padEnd(34)} ${pad(t.expected, 9)} ${pad(t.present, 9)} ${pad(t.lost, 6)} ${pad(t.duplicated, 11)}`),
+    ...report.tallies.map(
+      (t) =>
+        `${t.target.padEnd(34)} ${pad(t.expected, 9)} ${pad(t.present, 9)} ${pad(t.lost, 6)} ${pad(t.duplicated, 11)}`,
+    ),
     '',
     `dead-lettered: ${report.deadLettered}; driver: ${report.drive.sent} sent in ${report.drive.transactions} transactions, ${report.drive.retried} retried; API not ready in ${report.apiUnready} of ${report.apiPolls} polls`,
     `lost ${report.lost}, duplicated ${report.duplicated}`,

@@ -22,7 +22,9 @@ export function startPlatform(pipelineNames: readonly string[], apiPort: number)
   // a fault makes every role log errors by the hundred; the harness tells the story (CHAOS_LOG_LEVEL=error to see them)
   const env = { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'fatal' };
   const roles = [
-    ...chosen.flatMap((p) => p.roles).map((args) => ({ name: args.slice(0, 2).join(' '), args, kind: args[0] as RoleKind, env })),
+    ...chosen
+      .flatMap((p) => p.roles)
+      .map((args) => ({ name: args.slice(0, 2).join(' '), args, kind: args[0] as RoleKind, env })),
     { name: 'api', args: ['api'], kind: 'api' as const, env: { ...env, API_PORT: String(apiPort) } },
   ];
   return { supervisor: supervise(roles, createLogger('chaos')), roles, apiUrl: `http://127.0.0.1:${apiPort}` };

@@ -22,10 +22,27 @@ export const PIPELINES = ['samples.flights', 'finance.scoring', 'catalog.classif
 export async function prepare(run: string): Promise<{ clients: Clients; tenant: string }> {
   await infraUp();
   await provisionAll(loadCatalogue());
-  const clients: Clients = { kafka: createKafka('millrace-chaos'), registry: new Registry(), clickhouse: createClickHouse(), db: createPostgresPool(2) };
+  const clients: Clients = {
+    kafka: createKafka('millrace-chaos'),
+    registry: new Registry(),
+    clickhouse: createClickHouse(),
+    db: createPostgresPool(2),
+  };
   const tenant = (await createTenant(clients.db, `chaos-${run}`)).id;
-  await saveTaxonomy(clients.db, tenant, TAXONOMY, { genres: ['Drama', 'Comedy', 'Action', 'Horror', 'Adventure', 'Documentary'], attributes: { format: ['DVD', 'Blu-ray'] } }, []);
-  await clients.db.query("INSERT INTO market_symbols (tenant_id, symbol, interval_s) SELECT $1, s, 10 FROM unnest(ARRAY['MSFT','AMZN','IBM','GOOG','AAPL']) AS s", [tenant]);
+  await saveTaxonomy(
+    clients.db,
+    tenant,
+    TAXONOMY,
+    {
+      genres: ['Drama', 'Comedy', 'Action', 'Horror', 'Adventure', 'Documentary'],
+      attributes: { format: ['DVD', 'Blu-ray'] },
+    },
+    [],
+  );
+  await clients.db.query(
+    "INSERT INTO market_symbols (tenant_id, symbol, interval_s) SELECT $1, s, 10 FROM unnest(ARRAY['MSFT','AMZN','IBM','GOOG','AAPL']) AS s",
+    [tenant],
+  );
   return { clients, tenant };
 }
 

@@ -9,7 +9,11 @@ import { parquetFlights } from '../flights-parquet.ts';
 import { statementStream } from '../finance-statements.ts';
 import { vegaDataFile } from '../helpers.ts';
 
-export const STREAM_TOPICS = { flights: 'samples.flights.raw', statements: 'finance.statements.raw', catalog: 'catalog.rows.raw' } as const;
+export const STREAM_TOPICS = {
+  flights: 'samples.flights.raw',
+  statements: 'finance.statements.raw',
+  catalog: 'catalog.rows.raw',
+} as const;
 export type StreamName = keyof typeof STREAM_TOPICS;
 export type StreamPlan = Record<StreamName, number>;
 
@@ -39,7 +43,9 @@ export class StreamSource {
   ) {
     this.flights = parquetFlights(plan.flights, { idPrefix: idPrefix(run, 'flights'), tenant });
     this.statements = statementStream(idPrefix(run, 'statements'), tenant);
-    this.titles = (JSON.parse(readFileSync(vegaDataFile('movies.json'), 'utf8')) as { Title: string | number | null }[]).map((m) => String(m.Title ?? 'Untitled'));
+    this.titles = (
+      JSON.parse(readFileSync(vegaDataFile('movies.json'), 'utf8')) as { Title: string | number | null }[]
+    ).map((m) => String(m.Title ?? 'Untitled'));
   }
 
   /** Reads the first flights now (decoding a parquet row group takes seconds), so the driver's clock starts with data in hand. */

@@ -13,11 +13,18 @@ import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { readCommitted } from '../processor-helpers.ts';
 import { STREAM_TOPICS, type StreamName } from './streams.ts';
 
-export type Target = { stream: StreamName; name: string } & ({ kind: 'topic'; topic: string } | { kind: 'clickhouse' | 'postgres'; table: string });
+export type Target = { stream: StreamName; name: string } & (
+  { kind: 'topic'; topic: string } | { kind: 'clickhouse' | 'postgres'; table: string }
+);
 
 /** Where each stream's ids must end up exactly once; its DLQ must hold none of them. */
 export const TARGETS: readonly Target[] = [
-  ...(Object.entries(STREAM_TOPICS) as [StreamName, string][]).map(([stream, topic]) => ({ stream, name: `topic ${topic}`, kind: 'topic' as const, topic })),
+  ...(Object.entries(STREAM_TOPICS) as [StreamName, string][]).map(([stream, topic]) => ({
+    stream,
+    name: `topic ${topic}`,
+    kind: 'topic' as const,
+    topic,
+  })),
   { stream: 'flights', name: 'ClickHouse samples_flights', kind: 'clickhouse', table: 'samples_flights' },
   { stream: 'flights', name: 'Postgres samples_flights', kind: 'postgres', table: 'samples_flights' },
   { stream: 'statements', name: 'topic finance.statements.scored', kind: 'topic', topic: 'finance.statements.scored' },
@@ -27,7 +34,9 @@ export const TARGETS: readonly Target[] = [
   { stream: 'catalog', name: 'ClickHouse catalog_rows', kind: 'clickhouse', table: 'catalog_rows' },
 ];
 
-export const DLQ_TOPICS = Object.values(STREAM_TOPICS).map(dlqTopicOf).concat(dlqTopicOf('finance.statements.scored'), dlqTopicOf('catalog.rows.classified'));
+export const DLQ_TOPICS = Object.values(STREAM_TOPICS)
+  .map(dlqTopicOf)
+  .concat(dlqTopicOf('finance.statements.scored'), dlqTopicOf('catalog.rows.classified'));
 
 export interface Tally {
   target: string;
@@ -52,7 +61,11 @@ export async function markTopics(kafka: Kafka, topics: readonly string[]): Promi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const marks = await Promise.all(topics.map(async (t) => [t, new Map((await admin.fetchTopicOffsets(t)).map((p) => [p.partition, p.high]))] as const));
+    const marks = await Promise.all(
+      topics.map(
+        async (t) => [t, new Map((await admin.fetchTopicOffsets(t)).map((p) => [p.partition, p.high]))] as const,
+      ),
+    );
     return new Map(marks);
   } finally {
     await admin.disconnect();
@@ -60,7 +73,12 @@ export async function markTopics(kafka: Kafka, topics: readonly string[]): Promi
 }
 
 /** Ids (with their count) among the records written to `topic` since its mark, of the run's prefix. */
-export async function topicIds(clients: Clients, topic: string, from: ReadonlyMap<number, string>, prefix: string): Promise<Map<string, number>> {
+export async function topicIds(
+  clients: Clients,
+  topic: string,
+  from: ReadonlyMap<number, string>,
+  prefix: string,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const record of await readCommitted(clients.kafka, topic, 300_000, from)) {
     // DLQ records carry the original bytes: valid Avro here, as the harness sends only valid records
@@ -71,10 +89,17 @@ export async function topicIds(clients: Clients, topic: string, from: ReadonlyMa
 }
 
 /** Distinct ids and rows of the prefix in a sink table. */
-export async function tableIds(clients: Clients, target: Target & { kind: 'clickhouse' | 'postgres' }, prefix: string): Promise<{ present: number; rows: number }> {
+export async function tableIds(
+  clients: Clients,
+  target: Target & { kind: 'clickhouse' | 'postgres' },
+  prefix: string,
+): Promise<{ present: number; rows: number }> {
   if (target.kind === 'postgres') {
     // the primary key is the id: present and rows are one figure
-    const { rows } = await clients.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${target.table} WHERE starts_with(id, $1)`, [prefix]);
+    const { rows } = await clients.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${target.table} WHERE starts_with(id, $1)`,
+      [prefix],
+    );
     return { present: Number(rows[0]!.n), rows: Number(rows[0]!.n) };
   }
   const result = await clients.clickhouse.query({

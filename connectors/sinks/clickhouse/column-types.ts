@@ -27,6 +27,7 @@ export function cellFits(column: string, type: string, cell: Cell): string | und
   } catch {
     return `column ${column} (${type}) cannot hold ${JSON.stringify(String(cell))}: not an integer`;
   }
-  if (value < range[0] || value > range[1]) return `column ${column} (${type}) cannot hold ${value}: out of range ${range[0]}..${range[1]}`;
+  if (value < range[0] || value > range[1])
+    return `column ${column} (${type}) cannot hold ${value}: out of range ${range[0]}..${range[1]}`;
   return undefined;
 }

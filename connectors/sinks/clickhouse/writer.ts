@@ -60,16 +60,25 @@ export class ClickHouseWriter<T> implements SinkWriter {
 
   async check(): Promise<void> {
     const where = `sink ${this.spec.name}: ClickHouse table ${this.spec.table}`;
-    if (this.spec.batch.maxRows > MAX_ATOMIC_ROWS) throw new SinkSpecError(`${where}: batch.maxRows above ${MAX_ATOMIC_ROWS} would not insert atomically`);
+    if (this.spec.batch.maxRows > MAX_ATOMIC_ROWS)
+      throw new SinkSpecError(`${where}: batch.maxRows above ${MAX_ATOMIC_ROWS} would not insert atomically`);
     const [table] = await this.rows<{ engine: string; partition_key: string; sorting_key: string }>(
       `SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = ${quoteString(this.spec.table)}`,
     );
     if (!table) throw new SinkSpecError(`${where} does not exist`);
-    if (table.engine !== 'ReplacingMergeTree') throw new SinkSpecError(`${where} must be a ReplacingMergeTree (it is ${table.engine})`);
+    if (table.engine !== 'ReplacingMergeTree')
+      throw new SinkSpecError(`${where} must be a ReplacingMergeTree (it is ${table.engine})`);
     if (table.partition_key !== '') {
-      throw new SinkSpecError(`${where} is partitioned (${table.partition_key}): an insert spanning partitions is not atomic; drop PARTITION BY`);
+      throw new SinkSpecError(
+        `${where} is partitioned (${table.partition_key}): an insert spanning partitions is not atomic; drop PARTITION BY`,
+      );
     }
-    if (!table.sorting_key.split(',').map((k) => k.trim()).includes(this.spec.key)) {
+    if (
+      !table.sorting_key
+        .split(',')
+        .map((k) => k.trim())
+        .includes(this.spec.key)
+    ) {
       throw new SinkSpecError(`${where}: ORDER BY (${table.sorting_key}) must include the key ${this.spec.key}`);
     }
     const columns = await this.rows<{ name: string; type: string }>(
@@ -106,14 +115,20 @@ export class ClickHouseWriter<T> implements SinkWriter {
     // ClickHouse 18.16 silently wraps integers that overflow their column and reads null as 0: refuse those here
     const fitting: PreparedRow[] = [];
     for (const row of rows) {
-      const misfit = this.spec.columnNames.map((c, i) => cellFits(c, this.types.get(c)!, row.cells[i]!)).find((m) => m !== undefined);
+      const misfit = this.spec.columnNames
+        .map((c, i) => cellFits(c, this.types.get(c)!, row.cells[i]!))
+        .find((m) => m !== undefined);
       if (misfit) await refuse(row, refusal(misfit));
       else fitting.push(row);
     }
     await writeOrSplit(
       fitting,
       async (part) => {
-        await this.client.insert({ table: this.spec.table, values: part.map((row) => this.toJson(batch, row)), format: 'JSONEachRow' });
+        await this.client.insert({
+          table: this.spec.table,
+          values: part.map((row) => this.toJson(batch, row)),
+          format: 'JSONEachRow',
+        });
         written += part.length;
       },
       (row, error) => refuse(row, refusal(error.message)),
@@ -124,7 +139,11 @@ export class ClickHouseWriter<T> implements SinkWriter {
   }
 
   private toJson(batch: PartitionBatch, row: PreparedRow): Record<string, unknown> {
-    const json: Record<string, unknown> = { _topic: batch.topic, _partition: batch.partition, _offset: row.offset.toString() };
+    const json: Record<string, unknown> = {
+      _topic: batch.topic,
+      _partition: batch.partition,
+      _offset: row.offset.toString(),
+    };
     this.spec.columnNames.forEach((column, i) => (json[column] = jsonCell(row.cells[i]!)));
     return json;
   }

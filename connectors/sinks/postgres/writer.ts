@@ -48,7 +48,9 @@ export class PostgresWriter<T> implements SinkWriter {
   ) {
     this.pool = pool ?? createPostgresPool(2);
     const columns = spec.columnNames.map(quoteIdent);
-    const updates = spec.columnNames.filter((c) => c !== spec.key).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+    const updates = spec.columnNames
+      .filter((c) => c !== spec.key)
+      .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
     this.upsertPrefix = `INSERT INTO ${quoteTable(spec.table)} (${columns.join(', ')}) VALUES `;
     this.upsertSuffix = ` ON CONFLICT (${quoteIdent(spec.key)}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
     this.rowsPerStatement = Math.floor(MAX_PARAMETERS / columns.length);
@@ -61,16 +63,21 @@ export class PostgresWriter<T> implements SinkWriter {
         WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())`,
       [table, schema],
     );
-    if (rows.length === 0) throw new SinkSpecError(`sink ${this.spec.name}: Postgres table ${this.spec.table} does not exist`);
+    if (rows.length === 0)
+      throw new SinkSpecError(`sink ${this.spec.name}: Postgres table ${this.spec.table} does not exist`);
     const present = new Set(rows.map((r) => r.column_name));
     const missing = this.spec.columnNames.filter((c) => !present.has(c));
-    if (missing.length > 0) throw new SinkSpecError(`sink ${this.spec.name}: table ${this.spec.table} has no column ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new SinkSpecError(`sink ${this.spec.name}: table ${this.spec.table} has no column ${missing.join(', ')}`);
     const { rows: unique } = await this.pool.query(
       `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
         WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = $2`,
       [quoteTable(this.spec.table), this.spec.key],
     );
-    if (unique.length === 0) throw new SinkSpecError(`sink ${this.spec.name}: ${this.spec.table}.${this.spec.key} needs a unique index (the upsert's conflict target)`);
+    if (unique.length === 0)
+      throw new SinkSpecError(
+        `sink ${this.spec.name}: ${this.spec.table}.${this.spec.key} needs a unique index (the upsert's conflict target)`,
+      );
   }
 
   async positions(topic: string, partitions: readonly number[], clusterId: string): Promise<Map<number, bigint>> {
@@ -119,7 +126,10 @@ export class PostgresWriter<T> implements SinkWriter {
         async (part) => {
           await client.query('SAVEPOINT upsert');
           try {
-            await client.query(this.statement(part.length), part.flatMap((r) => r.cells.map(param)));
+            await client.query(
+              this.statement(part.length),
+              part.flatMap((r) => r.cells.map(param)),
+            );
             await client.query('RELEASE SAVEPOINT upsert');
             written += part.length;
           } catch (error) {
@@ -143,7 +153,10 @@ export class PostgresWriter<T> implements SinkWriter {
 
   private statement(rows: number): string {
     const width = this.spec.columnNames.length;
-    const tuples = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+    const tuples = Array.from(
+      { length: rows },
+      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
+    );
     return this.upsertPrefix + tuples.join(', ') + this.upsertSuffix;
   }
 
@@ -151,4 +164,3 @@ export class PostgresWriter<T> implements SinkWriter {
     return this.pool.end();
   }
 }
-

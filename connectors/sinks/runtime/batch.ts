@@ -20,9 +20,12 @@ export async function sinkBatch<T>(ctx: SinkContext<T>, payload: EachBatchPayloa
   const state = await positionFor(ctx, payload);
   if (!state) return;
   const until = ctx.replay ? (ctx.replay.until.get(partition) ?? 0n) : undefined;
-  const pending = batch.messages.filter((m) => BigInt(m.offset) >= state.next && (until === undefined || BigInt(m.offset) < until));
+  const pending = batch.messages.filter(
+    (m) => BigInt(m.offset) >= state.next && (until === undefined || BigInt(m.offset) < until),
+  );
   const skipped = batch.messages.length - pending.length;
-  if (skipped > 0) ctx.log.info({ partition, skipped, next: String(state.next) }, 'skipping records already in the table');
+  if (skipped > 0)
+    ctx.log.info({ partition, skipped, next: String(state.next) }, 'skipping records already in the table');
   if (pending.length === 0 && BigInt(batch.lastOffset()) < state.next) {
     // everything fetched is already in the table: fetch from the stored position next
     ctx.consumer.seek({ topic, partition, offset: String(state.next) });
@@ -45,7 +48,13 @@ export async function sinkBatch<T>(ctx: SinkContext<T>, payload: EachBatchPayloa
  * Writes [state.next, next) (its records: `slice`) and commits `next`; false when the batch was
  * dropped on the way (stopping, or the partition moved), with nothing committed past what is durable.
  */
-async function writeSlice<T>(ctx: SinkContext<T>, payload: EachBatchPayload, state: Position, slice: KafkaMessage[], next: bigint): Promise<boolean> {
+async function writeSlice<T>(
+  ctx: SinkContext<T>,
+  payload: EachBatchPayload,
+  state: Position,
+  slice: KafkaMessage[],
+  next: bigint,
+): Promise<boolean> {
   const { batch } = payload;
   const startedAt = performance.now();
   const start = state.next;
@@ -56,17 +65,33 @@ async function writeSlice<T>(ctx: SinkContext<T>, payload: EachBatchPayload, sta
     const refusedRow = (row: PreparedRow, error: Error) => ctx.toDlq([{ source: row.source, error }]);
     // a replay rewrites on purpose: reading the table's position back would skip it all
     const verify = retrying && !ctx.replay;
-    return ctx.writer.write({ clusterId: ctx.clusterId, topic: batch.topic, partition: batch.partition, start, next, rows, verify }, refusedRow);
+    return ctx.writer.write(
+      { clusterId: ctx.clusterId, topic: batch.topic, partition: batch.partition, start, next, rows, verify },
+      refusedRow,
+    );
   });
   if (!outcome) return false;
   state.next = outcome.durable;
   // durable in the database: now Kafka may know (a crash before this only repeats skipped work)
-  const committed = await retryBatch(retry, 'offset commit', () => commitThroughBatch(payload, outcome.durable).then(() => true));
+  const committed = await retryBatch(retry, 'offset commit', () =>
+    commitThroughBatch(payload, outcome.durable).then(() => true),
+  );
   if (!committed) return false;
   payload.resolveOffset((outcome.durable - 1n).toString());
   const { topic, partition, highWatermark } = batch;
-  observeBatch(ctx.labels, { topic, partition, in: slice.length, out: outcome.written, startedAt, highWatermark, next: outcome.durable });
-  ctx.log.debug({ partition, next: String(outcome.durable), written: outcome.written, refused: outcome.refused }, 'batch durable');
+  observeBatch(ctx.labels, {
+    topic,
+    partition,
+    in: slice.length,
+    out: outcome.written,
+    startedAt,
+    highWatermark,
+    next: outcome.durable,
+  });
+  ctx.log.debug(
+    { partition, next: String(outcome.durable), written: outcome.written, refused: outcome.refused },
+    'batch durable',
+  );
   await payload.heartbeat();
   return true;
 }

@@ -8,7 +8,11 @@ import { retryBatch } from '../../../core/batch-retry.ts';
 import { retryOf, type Position, type SinkContext } from './context.ts';
 
 /** The starting position, or undefined when the batch must be dropped (stopping, or the partition moved). */
-export async function startingPoint<T>(ctx: SinkContext<T>, payload: EachBatchPayload, first: KafkaMessage): Promise<Position | undefined> {
+export async function startingPoint<T>(
+  ctx: SinkContext<T>,
+  payload: EachBatchPayload,
+  first: KafkaMessage,
+): Promise<Position | undefined> {
   const { consumer, writer, replay, log, clusterId } = ctx;
   const { topic, partition } = payload.batch;
   const fetched = BigInt(first.offset);
@@ -17,7 +21,9 @@ export async function startingPoint<T>(ctx: SinkContext<T>, payload: EachBatchPa
     if (from < fetched) consumer.seek({ topic, partition, offset: String(from) });
     return { next: from, sought: from < fetched };
   }
-  const stored = await retryBatch(retryOf(ctx, payload), 'reading the stored position', () => writer.positions(topic, [partition], clusterId));
+  const stored = await retryBatch(retryOf(ctx, payload), 'reading the stored position', () =>
+    writer.positions(topic, [partition], clusterId),
+  );
   if (stored === undefined) return undefined;
   const position = stored.get(partition);
   if (position === undefined) return { next: fetched, sought: false };

@@ -43,7 +43,10 @@ export async function prepareRows<T>(
       latest.delete(id); // re-inserted below: the map keeps offset order
       latest.set(id, { offset: BigInt(message.offset), cells, source: decoded.source });
     } catch (error) {
-      const reason = error instanceof ColumnMappingError ? error : new ColumnMappingError((error as Error).message, { cause: error });
+      const reason =
+        error instanceof ColumnMappingError
+          ? error
+          : new ColumnMappingError((error as Error).message, { cause: error });
       dead.push({ source: decoded.source, error: reason });
     }
   }
@@ -56,7 +59,8 @@ function cellsOf<T>(spec: ResolvedSinkSpec<T>, record: ConsumedRecord<T>) {
   return spec.columnNames.map((column) => {
     const cell = spec.columns[column]!(value, meta);
     if (cell === undefined) throw new ColumnMappingError(`column ${column}: no value`);
-    if (typeof cell === 'number' && !Number.isFinite(cell)) throw new ColumnMappingError(`column ${column}: ${cell} is not a finite number`);
+    if (typeof cell === 'number' && !Number.isFinite(cell))
+      throw new ColumnMappingError(`column ${column}: ${cell} is not a finite number`);
     return cell;
   });
 }

@@ -34,7 +34,11 @@ export interface RunningSink {
   stop(): Promise<void>;
 }
 
-export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options: SinkOptions = {}): Promise<RunningSink> {
+export async function runSink<T>(
+  input: SinkSpec<T>,
+  writer: SinkWriter,
+  options: SinkOptions = {},
+): Promise<RunningSink> {
   const spec: ResolvedSinkSpec<T> = checkSpec(input);
   const kafka = options.kafka ?? createKafka(`millrace-sink-${spec.name}`);
   const registry = options.registry ?? new Registry();
@@ -73,9 +77,26 @@ export async function runSink<T>(input: SinkSpec<T>, writer: SinkWriter, options
     await sendDeadLetters(dlq, dead, spec.stage, log);
     metrics.dlq.inc(labels, dead.length);
   };
-  const ctx: SinkContext<T> = { spec, writer, registry, consumer, clusterId, log, labels, replay: options.replay, signal: stopping.signal, positions, toDlq, checkReplayDone };
+  const ctx: SinkContext<T> = {
+    spec,
+    writer,
+    registry,
+    consumer,
+    clusterId,
+    log,
+    labels,
+    replay: options.replay,
+    signal: stopping.signal,
+    positions,
+    toDlq,
+    checkReplayDone,
+  };
   await subscribe();
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => sinkBatch(ctx, payload) });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: (payload) => sinkBatch(ctx, payload),
+  });
 
   let stopped: Promise<void> | undefined;
   return {

@@ -87,29 +87,47 @@ function positive(value: number | undefined, fallback: number, what: string, min
 
 export function checkSpec<T>(spec: SinkSpec<T>): ResolvedSinkSpec<T> {
   const where = `sink ${JSON.stringify(spec.name)}`;
-  if (typeof spec.name !== 'string' || !NAME.test(spec.name)) throw new SinkSpecError(`${where}: name must match ${NAME}`);
+  if (typeof spec.name !== 'string' || !NAME.test(spec.name))
+    throw new SinkSpecError(`${where}: name must match ${NAME}`);
   if (typeof spec.topic !== 'string' || spec.topic.length === 0) throw new SinkSpecError(`${where}: topic is required`);
   if (spec.target !== 'postgres' && spec.target !== 'clickhouse') {
     throw new SinkSpecError(`${where}: target must be 'postgres' or 'clickhouse', got ${JSON.stringify(spec.target)}`);
   }
   const tableParts = typeof spec.table === 'string' ? spec.table.split('.') : [];
-  const tableOk = spec.target === 'postgres' ? tableParts.length >= 1 && tableParts.length <= 2 : tableParts.length === 1;
+  const tableOk =
+    spec.target === 'postgres' ? tableParts.length >= 1 && tableParts.length <= 2 : tableParts.length === 1;
   if (!tableOk || !tableParts.every((p) => IDENTIFIER.test(p))) {
-    throw new SinkSpecError(`${where}: table must be a plain identifier${spec.target === 'postgres' ? ' or schema.table' : ''}, got ${JSON.stringify(spec.table)}`);
+    throw new SinkSpecError(
+      `${where}: table must be a plain identifier${spec.target === 'postgres' ? ' or schema.table' : ''}, got ${JSON.stringify(spec.table)}`,
+    );
   }
   const columnNames = Object.keys(spec.columns ?? {});
   if (columnNames.length === 0) throw new SinkSpecError(`${where}: columns must map at least one column`);
   for (const column of columnNames) {
-    if (!IDENTIFIER.test(column)) throw new SinkSpecError(`${where}: column ${JSON.stringify(column)} is not a plain identifier`);
-    if (typeof spec.columns[column] !== 'function') throw new SinkSpecError(`${where}: column ${column} must be a function (value, meta) => cell`);
+    if (!IDENTIFIER.test(column))
+      throw new SinkSpecError(`${where}: column ${JSON.stringify(column)} is not a plain identifier`);
+    if (typeof spec.columns[column] !== 'function')
+      throw new SinkSpecError(`${where}: column ${column} must be a function (value, meta) => cell`);
     if (spec.target === 'clickhouse' && (CLICKHOUSE_LINEAGE_COLUMNS as readonly string[]).includes(column)) {
       throw new SinkSpecError(`${where}: column ${column} is written by the sink itself`);
     }
   }
-  if (!columnNames.includes(spec.key)) throw new SinkSpecError(`${where}: key ${JSON.stringify(spec.key)} must be one of the columns`);
-  const sessionTimeoutMs = positive(spec.consumer?.sessionTimeoutMs, 30_000, `${where}: consumer.sessionTimeoutMs`, 6_000);
-  const heartbeatIntervalMs = positive(spec.consumer?.heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 10), `${where}: consumer.heartbeatIntervalMs`, 100);
-  if (heartbeatIntervalMs >= sessionTimeoutMs) throw new SinkSpecError(`${where}: consumer.heartbeatIntervalMs must be below sessionTimeoutMs`);
+  if (!columnNames.includes(spec.key))
+    throw new SinkSpecError(`${where}: key ${JSON.stringify(spec.key)} must be one of the columns`);
+  const sessionTimeoutMs = positive(
+    spec.consumer?.sessionTimeoutMs,
+    30_000,
+    `${where}: consumer.sessionTimeoutMs`,
+    6_000,
+  );
+  const heartbeatIntervalMs = positive(
+    spec.consumer?.heartbeatIntervalMs,
+    Math.floor(sessionTimeoutMs / 10),
+    `${where}: consumer.heartbeatIntervalMs`,
+    100,
+  );
+  if (heartbeatIntervalMs >= sessionTimeoutMs)
+    throw new SinkSpecError(`${where}: consumer.heartbeatIntervalMs must be below sessionTimeoutMs`);
   const retryInitial = positive(spec.retry?.initialMs, 200, `${where}: retry.initialMs`);
   return {
     ...spec,
@@ -120,7 +138,10 @@ export function checkSpec<T>(spec: SinkSpec<T>): ResolvedSinkSpec<T> {
       maxRows: positive(spec.batch?.maxRows, 5_000, `${where}: batch.maxRows`),
       maxMs: positive(spec.batch?.maxMs, 1_000, `${where}: batch.maxMs`),
     },
-    retry: { initialMs: retryInitial, maxMs: positive(spec.retry?.maxMs, 30_000, `${where}: retry.maxMs`, retryInitial) },
+    retry: {
+      initialMs: retryInitial,
+      maxMs: positive(spec.retry?.maxMs, 30_000, `${where}: retry.maxMs`, retryInitial),
+    },
     consumer: { sessionTimeoutMs, heartbeatIntervalMs },
   };
 }

@@ -37,7 +37,12 @@ export interface Publisher {
     topic: ResolvedTopic,
     tenantId: string,
     records: unknown[],
-  ): Promise<({ index: number; id: string; partition: number; offset: string } | { index: number; error: string; message: string; field: string })[]>;
+  ): Promise<
+    (
+      | { index: number; id: string; partition: number; offset: string }
+      | { index: number; error: string; message: string; field: string }
+    )[]
+  >;
 }
 
 /** Rows per claim-and-publish round trip. */
@@ -112,7 +117,11 @@ export class FinanceBulk {
    * Streams the body to disk (413 past `maxBytes`, 415 when binary, 400 when empty or when a CSV
    * header lacks a required column, naming it), records the job and starts publishing its rows.
    */
-  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Job> {
+  async receive(
+    tenantId: string,
+    body: ReadableStream<Uint8Array> | null,
+    options: { filename?: string; contentType?: string; maxBytes: number },
+  ): Promise<Job> {
     if (!body) throw new BulkError(400, 'the request has no body: send the file as the body');
     refuseMultipart(options.contentType, BulkError);
     const id = randomUUID();
@@ -126,7 +135,11 @@ export class FinanceBulk {
       const missing = REQUIRED_COLUMNS.filter((c) => !header.has(c));
       if (missing.length > 0) {
         await discard();
-        throw new BulkError(400, `the header has no column ${missing.join(', ')}; expected ${REQUIRED_COLUMNS.join(', ')} (and optionally price_level_index)`, missing[0]);
+        throw new BulkError(
+          400,
+          `the header has no column ${missing.join(', ')}; expected ${REQUIRED_COLUMNS.join(', ')} (and optionally price_level_index)`,
+          missing[0],
+        );
       }
     }
     await this.db.query(
@@ -144,7 +157,10 @@ export class FinanceBulk {
       .catch(async (error: Error) => {
         this.log.error({ job: id, err: error }, 'finance bulk job failed');
         await this.db
-          .query("UPDATE finance_jobs SET state = 'failed', error = $2, updated_at = now() WHERE id = $1", [id, error.message])
+          .query("UPDATE finance_jobs SET state = 'failed', error = $2, updated_at = now() WHERE id = $1", [
+            id,
+            error.message,
+          ])
           .catch((e: Error) => this.log.error({ job: id, err: e }, 'could not record the failure of a job'));
       })
       .finally(() => this.running.delete(id));
@@ -213,7 +229,10 @@ export class FinanceBulk {
 
   /** Rejected rows in row order, after row number `afterRow`. */
   async rejections(tenantId: string, id: string, afterRow: number, limit: number): Promise<Rejection[]> {
-    const { rowCount } = await this.db.query('SELECT 1 FROM finance_jobs WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    const { rowCount } = await this.db.query('SELECT 1 FROM finance_jobs WHERE id = $1 AND tenant_id = $2', [
+      id,
+      tenantId,
+    ]);
     if (!rowCount) throw new BulkError(404, `no job "${id}"`, 'id');
     return this.rejectionsOf(id, afterRow, limit);
   }
@@ -252,7 +271,15 @@ export class FinanceBulk {
            SELECT u.id, $1, u.company_id, u.period_end, u.kind, 'bulk', $2, u.row_number
              FROM unnest($3::text[], $4::text[], $5::date[], $6::text[], $7::int[]) AS u (id, company_id, period_end, kind, row_number)
            ON CONFLICT DO NOTHING RETURNING id`,
-          [tenantId, id, v.map((s) => s.id), v.map((s) => s.company_id), unique.map((p) => p.checked.periodEnd), v.map((s) => s.period), unique.map((p) => p.row)],
+          [
+            tenantId,
+            id,
+            v.map((s) => s.id),
+            v.map((s) => s.company_id),
+            unique.map((p) => p.checked.periodEnd),
+            v.map((s) => s.period),
+            unique.map((p) => p.row),
+          ],
         );
         claimed = new Set(rows.map((r) => r.id));
         // claimed by this job for this very row on an earlier attempt (a resumed job): published again, same id
@@ -270,16 +297,27 @@ export class FinanceBulk {
       if (toPublish.length > 0) {
         let results;
         try {
-          results = await this.publisher.ingest(topic, tenantId, toPublish.map((p) => p.checked.value));
+          results = await this.publisher.ingest(
+            topic,
+            tenantId,
+            toPublish.map((p) => p.checked.value),
+          );
         } catch (error) {
           // not in Kafka: release the claims, so the statements can be submitted again
-          await this.db.query('DELETE FROM finance_statements WHERE id = ANY($1::text[]) AND job_id = $2', [toPublish.map((p) => p.checked.value.id), id]);
+          await this.db.query('DELETE FROM finance_statements WHERE id = ANY($1::text[]) AND job_id = $2', [
+            toPublish.map((p) => p.checked.value.id),
+            id,
+          ]);
           throw error;
         }
         const failed = results.flatMap((r) => ('error' in r ? [{ r, p: toPublish[r.index]! }] : []));
         if (failed.length > 0) {
-          await this.db.query('DELETE FROM finance_statements WHERE id = ANY($1::text[]) AND job_id = $2', [failed.map((f) => f.p.checked.value.id), id]);
-          for (const { r, p } of failed) if ('error' in r) refused.push({ row_number: p.row, field: r.field, reason: r.message });
+          await this.db.query('DELETE FROM finance_statements WHERE id = ANY($1::text[]) AND job_id = $2', [
+            failed.map((f) => f.p.checked.value.id),
+            id,
+          ]);
+          for (const { r, p } of failed)
+            if ('error' in r) refused.push({ row_number: p.row, field: r.field, reason: r.message });
         }
       }
       if (refused.length > 0) {
@@ -308,12 +346,16 @@ export class FinanceBulk {
       if (pending.length + refused.length >= BATCH) await flush();
     }
     await flush();
-    await this.db.query("UPDATE finance_jobs SET state = 'scoring', total_rows = $2, rows_read = $2, updated_at = now() WHERE id = $1", [id, read]);
+    await this.db.query(
+      "UPDATE finance_jobs SET state = 'scoring', total_rows = $2, rows_read = $2, updated_at = now() WHERE id = $1",
+      [id, read],
+    );
     this.log.info({ job: id, rows: read }, 'finance bulk job published');
   }
 }
 
-const lowerKeys = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim().toLowerCase(), v]));
+const lowerKeys = (values: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim().toLowerCase(), v]));
 
 const duplicate = ({ row, checked }: { row: number; checked: CheckedStatement }): Rejection => ({
   row_number: row,

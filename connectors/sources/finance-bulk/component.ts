@@ -20,16 +20,20 @@ export const financeBulkComponent = defineComponent({
     'for the finance-scoring processor and the sinks to do the rest. The job counts accepted, scored and rejected rows and moves publishing -> scoring -> completed (or failed).',
   input: [],
   output: ['finance.statements.raw'],
-  rejects: 'a malformed row, a missing or invalid field, or a statement already submitted is recorded with its row number, field and reason (GET /v1/jobs/{id}/rejections); the rest go on',
+  rejects:
+    'a malformed row, a missing or invalid field, or a statement already submitted is recorded with its row number, field and reason (GET /v1/jobs/{id}/rejections); the rest go on',
   writes: ['files `$MILLRACE_HOME/finance-bulk/`', 'Postgres finance_jobs, finance_statements, finance_job_rejections'],
   runs: 'the API: POST /v1/predictions/bulk (one statement at once: POST /v1/predictions/annual|quarterly)',
   config: [
     UPLOAD_MAX_BYTES,
     { ...MILLRACE_HOME, description: 'files are kept under $MILLRACE_HOME/finance-bulk while they are read' },
-    { ...POSTGRES_URL, description: 'the Postgres database: jobs, claimed statements, refused rows (and the scores the sink writes)' },
+    {
+      ...POSTGRES_URL,
+      description: 'the Postgres database: jobs, claimed statements, refused rows (and the scores the sink writes)',
+    },
   ],
   example: [
-    "curl -s -H \"authorization: Bearer $KEY\" -H 'content-type: text/csv' --data-binary @statements.csv 127.0.0.1:8080/v1/predictions/bulk",
+    'curl -s -H "authorization: Bearer $KEY" -H \'content-type: text/csv\' --data-binary @statements.csv 127.0.0.1:8080/v1/predictions/bulk',
     'curl -s -H "authorization: Bearer $KEY" 127.0.0.1:8080/v1/jobs/<job>   # publishing|scoring|completed|failed, accepted, scored, rejected',
   ].join('\n'),
 });

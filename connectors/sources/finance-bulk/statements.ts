@@ -15,14 +15,24 @@ import { FINANCE_MODEL_ID } from '../../../models/finance/manifest.ts';
 import { FinanceScorer } from '../../../domain/finance/score.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { parseStatement, StatementInvalidError, type Statement } from '../../../domain/finance/statement.ts';
-import { OPTIONAL_AMOUNTS, PERIOD_KINDS, STATEMENT_AMOUNTS, type PeriodKind, type StatementAmount, type StatementRecord } from '../../../schemas/records/finance.ts';
+import {
+  OPTIONAL_AMOUNTS,
+  PERIOD_KINDS,
+  STATEMENT_AMOUNTS,
+  type PeriodKind,
+  type StatementAmount,
+  type StatementRecord,
+} from '../../../schemas/records/finance.ts';
 import { MillraceError } from '../../../core/errors.ts';
 
 export const STATEMENTS_TOPIC = 'finance.statements.raw';
 type OptionalAmount = (typeof OPTIONAL_AMOUNTS)[number];
-const isOptional = (name: StatementAmount): name is OptionalAmount => (OPTIONAL_AMOUNTS as readonly string[]).includes(name);
+const isOptional = (name: StatementAmount): name is OptionalAmount =>
+  (OPTIONAL_AMOUNTS as readonly string[]).includes(name);
 /** The amounts a statement must give, in the schema's order. */
-export const AMOUNTS = STATEMENT_AMOUNTS.filter((name): name is Exclude<StatementAmount, OptionalAmount> => !isOptional(name));
+export const AMOUNTS = STATEMENT_AMOUNTS.filter(
+  (name): name is Exclude<StatementAmount, OptionalAmount> => !isOptional(name),
+);
 
 /** Columns a bulk file must have (price_level_index is optional). */
 export const REQUIRED_COLUMNS = ['company_id', 'period', 'period_end', ...AMOUNTS] as const;
@@ -37,10 +47,13 @@ export class StatementInputError extends MillraceError {
     readonly field: string | null,
     readonly reason: string,
   ) {
-    super(field ? `${field}: ${reason}` : reason, { code: 'invalid_statement', status: 400, details: field === null ? undefined : { field } });
+    super(field ? `${field}: ${reason}` : reason, {
+      code: 'invalid_statement',
+      status: 400,
+      details: field === null ? undefined : { field },
+    });
   }
 }
-
 
 /** A statement that passed every check: the record to publish and what the scorer takes. */
 export interface CheckedStatement {
@@ -52,7 +65,10 @@ export interface CheckedStatement {
 
 /** `fs_` + 32 hex digits of sha256 over tenant, company, period end and kind. */
 export function statementId(tenantId: string, companyId: string, periodEnd: string, kind: PeriodKind): string {
-  return `fs_${createHash('sha256').update(JSON.stringify([tenantId, companyId, periodEnd, kind])).digest('hex').slice(0, 32)}`;
+  return `fs_${createHash('sha256')
+    .update(JSON.stringify([tenantId, companyId, periodEnd, kind]))
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** Days since 1970-01-01 of a YYYY-MM-DD that names a real day, else undefined. */
@@ -78,12 +94,23 @@ export interface StatementFields {
  * Checks a statement whose shape is already known (JSON numbers, text id and date) and builds its
  * record. Throws StatementInputError naming the field.
  */
-export function checkStatement(tenantId: string, kind: PeriodKind, fields: StatementFields, source: string, eventTime = Date.now()): CheckedStatement {
+export function checkStatement(
+  tenantId: string,
+  kind: PeriodKind,
+  fields: StatementFields,
+  source: string,
+  eventTime = Date.now(),
+): CheckedStatement {
   const companyId = fields.company_id.trim();
   if (companyId === '') throw new StatementInputError('company_id', 'must not be empty');
-  if (companyId.length > MAX_COMPANY_ID_CHARS) throw new StatementInputError('company_id', `longer than ${MAX_COMPANY_ID_CHARS} characters`);
+  if (companyId.length > MAX_COMPANY_ID_CHARS)
+    throw new StatementInputError('company_id', `longer than ${MAX_COMPANY_ID_CHARS} characters`);
   const days = epochDay(fields.period_end);
-  if (days === undefined) throw new StatementInputError('period_end', `expected a real day as YYYY-MM-DD, got ${JSON.stringify(fields.period_end)}`);
+  if (days === undefined)
+    throw new StatementInputError(
+      'period_end',
+      `expected a real day as YYYY-MM-DD, got ${JSON.stringify(fields.period_end)}`,
+    );
   const amounts = {} as Record<StatementAmount, number>;
   for (const name of AMOUNTS) {
     const v = fields.amounts[name];
@@ -96,7 +123,8 @@ export function checkStatement(tenantId: string, kind: PeriodKind, fields: State
   try {
     statement = parseStatement({ period: kind, ...amounts });
   } catch (error) {
-    if (error instanceof StatementInvalidError) throw new StatementInputError(error.field, error.message.slice(error.field.length + 2));
+    if (error instanceof StatementInvalidError)
+      throw new StatementInputError(error.field, error.message.slice(error.field.length + 2));
     throw error;
   }
   const periodEnd = isoDay(days);
@@ -123,7 +151,8 @@ export function checkRow(tenantId: string, values: Record<string, string>, event
   const text = (name: string) => (values[name] ?? '').trim();
   const period = text('period');
   if (period === '') throw new StatementInputError('period', 'missing');
-  if (!(PERIOD_KINDS as readonly string[]).includes(period)) throw new StatementInputError('period', `expected annual or quarterly, got ${JSON.stringify(period)}`);
+  if (!(PERIOD_KINDS as readonly string[]).includes(period))
+    throw new StatementInputError('period', `expected annual or quarterly, got ${JSON.stringify(period)}`);
   const companyId = text('company_id');
   if (companyId === '') throw new StatementInputError('company_id', 'missing');
   const periodEnd = text('period_end');
@@ -135,10 +164,20 @@ export function checkRow(tenantId: string, values: Record<string, string>, event
       if (isOptional(name)) continue;
       throw new StatementInputError(name, 'missing');
     }
-    if (!NUMBER.test(v)) throw new StatementInputError(name, `expected a number, got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`);
+    if (!NUMBER.test(v))
+      throw new StatementInputError(
+        name,
+        `expected a number, got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`,
+      );
     amounts[name] = Number(v);
   }
-  return checkStatement(tenantId, period as PeriodKind, { company_id: companyId, period_end: periodEnd, amounts }, 'bulk', eventTime);
+  return checkStatement(
+    tenantId,
+    period as PeriodKind,
+    { company_id: companyId, period_end: periodEnd, amounts },
+    'bulk',
+    eventTime,
+  );
 }
 
 let loaded: { version: string; scorer: Promise<FinanceScorer> } | undefined;
@@ -154,13 +193,19 @@ export async function sharedScorer(db: Pool): Promise<FinanceScorer> {
   if (loaded?.version !== version) {
     const previous = loaded;
     const options = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-    const scorer = active ? loadVersion(db, FINANCE_MODEL_ID, active.version, (dir) => FinanceScorer.load({ ...options, dir })) : FinanceScorer.load(options);
+    const scorer = active
+      ? loadVersion(db, FINANCE_MODEL_ID, active.version, (dir) => FinanceScorer.load({ ...options, dir }))
+      : FinanceScorer.load(options);
     loaded = { version, scorer };
     scorer.catch(() => {
       if (loaded?.scorer === scorer) loaded = undefined; // a failed load is tried again by the next request
     });
     // requests already scoring with the previous version hold it; it is released once they are done
-    if (previous) void previous.scorer.then((s) => setTimeout(() => void s.release().catch(() => undefined), 30_000).unref(), () => undefined);
+    if (previous)
+      void previous.scorer.then(
+        (s) => setTimeout(() => void s.release().catch(() => undefined), 30_000).unref(),
+        () => undefined,
+      );
   }
   return loaded.scorer;
 }

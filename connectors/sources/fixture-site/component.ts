@@ -14,7 +14,7 @@ export const fixtureSiteComponent = defineComponent({
   name: 'fixture-site',
   description:
     'Serves the demo web site the crawlers read, there being no internet here. ' +
-    'It has quote and history pages generated from the real monthly prices of vega-datasets\' stocks.csv ' +
+    "It has quote and history pages generated from the real monthly prices of vega-datasets' stocks.csv " +
     '(AAPL, AMZN, GOOG, IBM, MSFT, 2000-2010), a robots.txt, misbehaving endpoints (throttling, flaky 5xx, oversized, mislabelled, redirect loops, slow) and an image search engine ' +
     'whose generated images exercise every verdict of image-validation. It publishes nothing itself: the market retriever and image-search fetch from it.',
   input: [],
@@ -25,7 +25,7 @@ export const fixtureSiteComponent = defineComponent({
       name: 'MARKET_SITE_URL',
       type: 'url',
       default: 'http://127.0.0.1:8090',
-      description: 'the site is served on this URL\'s host and port',
+      description: "the site is served on this URL's host and port",
       example: 'http://127.0.0.1:8091',
     },
   ],

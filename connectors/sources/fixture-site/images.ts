@@ -31,19 +31,65 @@ export interface ImageResult {
 
 /** The results of every query, in order: result n is served at /images/<term>/<n>. */
 export const IMAGE_RESULTS: readonly ImageResult[] = [
-  { expect: { verdict: 'accepted', reason: null, format: 'png' }, contentType: 'image/png', body: { image: { pattern: 0, width: 96, height: 64, encoding: 'png' } } },
-  { expect: { verdict: 'accepted', reason: null, format: 'jpeg' }, contentType: 'image/jpeg', body: { image: { pattern: 1, width: 80, height: 80, encoding: 'jpeg' } } },
-  { expect: { verdict: 'rejected', reason: 'format_not_allowed' }, contentType: 'image/gif', body: { image: { pattern: 2, width: 64, height: 64, encoding: 'gif' } } },
-  { expect: { verdict: 'accepted', reason: null, format: 'webp' }, contentType: 'image/webp', body: { image: { pattern: 3, width: 72, height: 72, encoding: 'webp' } } },
-  { expect: { verdict: 'rejected', reason: 'too_small' }, contentType: 'image/png', body: { image: { pattern: 4, width: 16, height: 16, encoding: 'png' } } },
-  { expect: { verdict: 'rejected', reason: 'corrupt' }, contentType: 'image/png', body: { image: { pattern: 5, width: 96, height: 96, encoding: 'png' }, truncated: true } },
+  {
+    expect: { verdict: 'accepted', reason: null, format: 'png' },
+    contentType: 'image/png',
+    body: { image: { pattern: 0, width: 96, height: 64, encoding: 'png' } },
+  },
+  {
+    expect: { verdict: 'accepted', reason: null, format: 'jpeg' },
+    contentType: 'image/jpeg',
+    body: { image: { pattern: 1, width: 80, height: 80, encoding: 'jpeg' } },
+  },
+  {
+    expect: { verdict: 'rejected', reason: 'format_not_allowed' },
+    contentType: 'image/gif',
+    body: { image: { pattern: 2, width: 64, height: 64, encoding: 'gif' } },
+  },
+  {
+    expect: { verdict: 'accepted', reason: null, format: 'webp' },
+    contentType: 'image/webp',
+    body: { image: { pattern: 3, width: 72, height: 72, encoding: 'webp' } },
+  },
+  {
+    expect: { verdict: 'rejected', reason: 'too_small' },
+    contentType: 'image/png',
+    body: { image: { pattern: 4, width: 16, height: 16, encoding: 'png' } },
+  },
+  {
+    expect: { verdict: 'rejected', reason: 'corrupt' },
+    contentType: 'image/png',
+    body: { image: { pattern: 5, width: 96, height: 96, encoding: 'png' }, truncated: true },
+  },
   // the same picture as result 0, larger: either of the two is kept, the other is a near-duplicate
-  { expect: { verdict: 'duplicate', reason: 'near' }, contentType: 'image/png', body: { image: { pattern: 0, width: 120, height: 80, encoding: 'png' } }, duplicates: 0 },
-  { expect: { verdict: 'duplicate', reason: 'exact' }, contentType: 'image/jpeg', body: { sameBytesAs: 1 }, duplicates: 1 },
-  { expect: { verdict: 'accepted', reason: null, format: 'jpeg' }, contentType: 'image/png', body: { image: { pattern: 6, width: 64, height: 48, encoding: 'jpeg' } } },
-  { expect: { verdict: 'rejected', reason: 'unknown_format' }, contentType: 'image/jpeg', body: { html: '<!doctype html><html><body>not an image</body></html>' } },
+  {
+    expect: { verdict: 'duplicate', reason: 'near' },
+    contentType: 'image/png',
+    body: { image: { pattern: 0, width: 120, height: 80, encoding: 'png' } },
+    duplicates: 0,
+  },
+  {
+    expect: { verdict: 'duplicate', reason: 'exact' },
+    contentType: 'image/jpeg',
+    body: { sameBytesAs: 1 },
+    duplicates: 1,
+  },
+  {
+    expect: { verdict: 'accepted', reason: null, format: 'jpeg' },
+    contentType: 'image/png',
+    body: { image: { pattern: 6, width: 64, height: 48, encoding: 'jpeg' } },
+  },
+  {
+    expect: { verdict: 'rejected', reason: 'unknown_format' },
+    contentType: 'image/jpeg',
+    body: { html: '<!doctype html><html><body>not an image</body></html>' },
+  },
   { expect: { verdict: 'rejected', reason: 'download_failed' }, contentType: 'text/plain', body: { missing: true } },
-  { expect: { verdict: 'accepted', reason: null, format: 'webp' }, contentType: 'text/plain', body: { image: { pattern: 7, width: 48, height: 64, encoding: 'webp' } } },
+  {
+    expect: { verdict: 'accepted', reason: null, format: 'webp' },
+    contentType: 'text/plain',
+    body: { image: { pattern: 7, width: 48, height: 64, encoding: 'webp' } },
+  },
 ];
 
 /** A small deterministic PRNG (mulberry32) seeded from text. */
@@ -126,7 +172,10 @@ export function searchResultsPage(term: string, page: number): string {
     const href = `/images/${encodeURIComponent(term)}/${first + i}`;
     return `<li class="result"><a href="${escapeHtml(href)}"><img src="${escapeHtml(href)}?thumb=1" alt="${escapeHtml(term)} ${first + i}"></a></li>`;
   });
-  const next = first + RESULTS_PAGE_SIZE < IMAGE_RESULTS.length ? `<a rel="next" href="/search/images?q=${encodeURIComponent(term)}&amp;page=${page + 1}">next</a>` : '';
+  const next =
+    first + RESULTS_PAGE_SIZE < IMAGE_RESULTS.length
+      ? `<a rel="next" href="/search/images?q=${encodeURIComponent(term)}&amp;page=${page + 1}">next</a>`
+      : '';
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(term)} - images</title></head><body><ol class="results">${items.join('')}</ol>${next}</body></html>`;
 }
 
@@ -135,8 +184,11 @@ export async function serveImageSearch(url: URL, res: ServerResponse): Promise<b
   if (url.pathname === '/search/images') {
     const term = url.searchParams.get('q') ?? '';
     const page = Number(url.searchParams.get('page') ?? '1');
-    const valid = term !== '' && Number.isInteger(page) && page >= 1 && (page - 1) * RESULTS_PAGE_SIZE < IMAGE_RESULTS.length;
-    res.writeHead(valid ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(valid ? searchResultsPage(term, page) : 'no such results page');
+    const valid =
+      term !== '' && Number.isInteger(page) && page >= 1 && (page - 1) * RESULTS_PAGE_SIZE < IMAGE_RESULTS.length;
+    res
+      .writeHead(valid ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' })
+      .end(valid ? searchResultsPage(term, page) : 'no such results page');
     return true;
   }
   const match = /^\/images\/([^/]+)\/(\d+)$/.exec(url.pathname);

@@ -44,7 +44,10 @@ export function historyPage(symbol: string, points: PricePoint[], pageNo: number
     .map((p) => `<tr><td class="date">${p.date}</td><td class="close">${p.price.toFixed(2)}</td></tr>`)
     .join('');
   const next = pageNo < pages ? `<a class="next" href="/history/${symbol}?page=${pageNo + 1}">next</a>` : '';
-  return page(`${symbol} history ${pageNo}/${pages}`, `<h1 class="symbol">${symbol}</h1><table id="history"><thead><tr><th>date</th><th>close</th></tr></thead><tbody>${rows}</tbody></table>${next}`);
+  return page(
+    `${symbol} history ${pageNo}/${pages}`,
+    `<h1 class="symbol">${symbol}</h1><table id="history"><thead><tr><th>date</th><th>close</th></tr></thead><tbody>${rows}</tbody></table>${next}`,
+  );
 }
 
 export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<FixtureSite> {
@@ -57,7 +60,8 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://fixture');
-    const html = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+    const html = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);
     const seen = (key: string) => {
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
@@ -77,7 +81,8 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
       case 'history': {
         const points = bySymbol.get(name ?? '');
         const pageNo = Number(url.searchParams.get('page') ?? '1');
-        const valid = points && Number.isInteger(pageNo) && pageNo >= 1 && (pageNo - 1) * HISTORY_PAGE_SIZE < points.length;
+        const valid =
+          points && Number.isInteger(pageNo) && pageNo >= 1 && (pageNo - 1) * HISTORY_PAGE_SIZE < points.length;
         html(valid ? 200 : 404, valid ? historyPage(name!, points, pageNo) : page('not found', 'no such page'));
         return;
       }
@@ -85,7 +90,8 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
         html(200, page('private', 'robots.txt forbids this'));
         return;
       case 'throttled': // 429 with Retry-After on the first attempt
-        if (seen(url.pathname) === 1) res.writeHead(429, { 'retry-after': '1', 'content-type': 'text/plain' }).end('slow down');
+        if (seen(url.pathname) === 1)
+          res.writeHead(429, { 'retry-after': '1', 'content-type': 'text/plain' }).end('slow down');
         else html(200, page('ok', 'thanks for waiting'));
         return;
       case 'flaky': {

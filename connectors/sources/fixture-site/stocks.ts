@@ -15,6 +15,14 @@ export function loadStocks(): PricePoint[] {
   // vega-datasets' `exports` hide its data folder from require; find it next to the entry point
   const entry = createRequire(import.meta.url).resolve('vega-datasets');
   const file = path.join(path.dirname(entry), '..', 'data', 'stocks.csv');
-  const rows = parse(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as { symbol: string; date: string; price: string }[];
-  return rows.map((r) => ({ symbol: r.symbol, date: new Date(`${r.date} UTC`).toISOString().slice(0, 10), price: Number(r.price) }));
+  const rows = parse(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as {
+    symbol: string;
+    date: string;
+    price: string;
+  }[];
+  return rows.map((r) => ({
+    symbol: r.symbol,
+    date: new Date(`${r.date} UTC`).toISOString().slice(0, 10),
+    price: Number(r.price),
+  }));
 }

@@ -17,12 +17,13 @@ export const imageSearchComponent = defineComponent({
     "Finds images for a dataset's keywords on image search engines. " +
     "Each keyword is expanded (itself, its plural, built-in synonyms, the caller's extras), " +
     'and for each search term on each endpoint results pages are fetched one after another (following rel=next) through the polite crawler Fetcher ' +
-    'until the keyword has `per_keyword` image URLs; each page\'s new URLs are published, then the page is logged in Postgres, so a restarted crawl skips it. ' +
+    "until the keyword has `per_keyword` image URLs; each page's new URLs are published, then the page is logged in Postgres, so a restarted crawl skips it. " +
     'Crawls run in the API process that received the request; one cut short is resumed by the next API to start, and an advisory lock keeps two from crawling one dataset. ' +
     'The image-validation processor downloads and judges what it finds.',
   input: [],
   output: ['crawl.images.raw'],
-  rejects: 'a results page that cannot be fetched is recorded with its error in the page log (and every attempt in ClickHouse fetch_log); the crawl goes on',
+  rejects:
+    'a results page that cannot be fetched is recorded with its error in the page log (and every attempt in ClickHouse fetch_log); the crawl goes on',
   writes: ['Postgres image_datasets, image_dataset_pages, image_dataset_candidates', 'ClickHouse fetch_log'],
   runs: 'the API: POST /v1/image-datasets',
   config: [
@@ -30,17 +31,24 @@ export const imageSearchComponent = defineComponent({
       name: 'CRAWL_SEARCH_ENDPOINTS',
       type: 'url list',
       default: 'http://127.0.0.1:8090/search/images?q={q}',
-      description: 'the image search endpoints, comma-separated URL templates with {q} for the search term; their hosts may be fetched even when local',
+      description:
+        'the image search endpoints, comma-separated URL templates with {q} for the search term; their hosts may be fetched even when local',
       example: 'https://images.example/search?q={q}',
     },
     ...CRAWL_PER_HOST,
     CRAWL_ALLOWED_HOSTS,
-    { name: 'CRAWL_DATASETS_DIR', type: 'path', default: '$MILLRACE_HOME/datasets', description: "where the datasets' folders are (their export reads them)", example: '/srv/millrace/datasets' },
+    {
+      name: 'CRAWL_DATASETS_DIR',
+      type: 'path',
+      default: '$MILLRACE_HOME/datasets',
+      description: "where the datasets' folders are (their export reads them)",
+      example: '/srv/millrace/datasets',
+    },
     { ...POSTGRES_URL, description: 'the Postgres database: datasets and the page log' },
     { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
   ],
   example: [
-    "curl -s -X POST -H \"authorization: Bearer $KEY\" -H 'content-type: application/json' 127.0.0.1:8080/v1/image-datasets \\",
+    'curl -s -X POST -H "authorization: Bearer $KEY" -H \'content-type: application/json\' 127.0.0.1:8080/v1/image-datasets \\',
     '  -d \'{"name":"cats","keywords":["cat"],"per_keyword":50,"min_width":64,"min_height":64}\'',
     'curl -s -H "authorization: Bearer $KEY" 127.0.0.1:8080/v1/image-datasets/<dataset>   # found, validated, accepted …',
   ].join('\n'),

@@ -40,15 +40,23 @@ export interface CrawlDeps {
 }
 
 /** The id of a found image: the same for the same image URL in the same dataset, however often it is published. */
-export const foundImageId = (datasetId: string, url: string): string => `img_${createHash('sha256').update(`${datasetId}\n${url}`).digest('hex').slice(0, 40)}`;
+export const foundImageId = (datasetId: string, url: string): string =>
+  `img_${createHash('sha256').update(`${datasetId}\n${url}`).digest('hex').slice(0, 40)}`;
 
-export const searchUrl = (template: string, term: string): string => template.replaceAll('{q}', encodeURIComponent(term));
+export const searchUrl = (template: string, term: string): string =>
+  template.replaceAll('{q}', encodeURIComponent(term));
 
 export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promise<void> {
   const { db, producer, fetcher, log } = deps;
   const [{ rows: pages }, { rows: candidates }] = await Promise.all([
-    db.query<{ url: string; next_url: string | null }>('SELECT url, next_url FROM image_dataset_pages WHERE dataset_id = $1', [target.id]),
-    db.query<{ url: string; keyword: string }>('SELECT url, keyword FROM image_dataset_candidates WHERE dataset_id = $1', [target.id]),
+    db.query<{ url: string; next_url: string | null }>(
+      'SELECT url, next_url FROM image_dataset_pages WHERE dataset_id = $1',
+      [target.id],
+    ),
+    db.query<{ url: string; keyword: string }>(
+      'SELECT url, keyword FROM image_dataset_candidates WHERE dataset_id = $1',
+      [target.id],
+    ),
   ]);
   const done = new Map(pages.map((p) => [p.url, p.next_url]));
   const seen = new Set(candidates.map((c) => c.url));
@@ -71,13 +79,14 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
             page = await fetcher.fetch(pageUrl, ['text/html'], target.id);
           } catch (error) {
             if (!(error instanceof FetchError)) throw error;
-            log.warn({ dataset: target.id, url: pageUrl, outcome: error.outcome, reason: error.message }, 'search page failed');
-            await db.query('INSERT INTO image_dataset_pages (dataset_id, url, keyword, found, error) VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING', [
-              target.id,
-              pageUrl,
-              keyword,
-              error.message,
-            ]);
+            log.warn(
+              { dataset: target.id, url: pageUrl, outcome: error.outcome, reason: error.message },
+              'search page failed',
+            );
+            await db.query(
+              'INSERT INTO image_dataset_pages (dataset_id, url, keyword, found, error) VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING',
+              [target.id, pageUrl, keyword, error.message],
+            );
             break;
           }
           const results = parseSearchResults(page.body.toString('utf8'), page.finalUrl);
@@ -99,7 +108,14 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
             },
           }));
           if (records.length > 0) await producer.send(deps.topic ?? FOUND_TOPIC, records);
-          await recordPage(db, target.id, keyword, pageUrl, results.next, records.map((r) => r.value));
+          await recordPage(
+            db,
+            target.id,
+            keyword,
+            pageUrl,
+            results.next,
+            records.map((r) => r.value),
+          );
           for (const image of fresh) seen.add(image);
           found.set(keyword, (found.get(keyword) ?? 0) + fresh.length);
           url = results.next;
@@ -109,19 +125,23 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
   }
 }
 
-async function recordPage(db: Pool, datasetId: string, keyword: string, pageUrl: string, next: string | null, images: { id: string; url: string }[]): Promise<void> {
+async function recordPage(
+  db: Pool,
+  datasetId: string,
+  keyword: string,
+  pageUrl: string,
+  next: string | null,
+  images: { id: string; url: string }[],
+): Promise<void> {
   await inTransaction(db, async (client) => {
     await client.query(
       `INSERT INTO image_dataset_candidates (dataset_id, url, record_id, keyword, page_url)
        SELECT $1, url, record_id, $3, $4 FROM unnest($2::text[], $5::text[]) AS t (url, record_id) ON CONFLICT DO NOTHING`,
       [datasetId, images.map((i) => i.url), keyword, pageUrl, images.map((i) => i.id)],
     );
-    await client.query('INSERT INTO image_dataset_pages (dataset_id, url, keyword, found, next_url) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-      datasetId,
-      pageUrl,
-      keyword,
-      images.length,
-      next,
-    ]);
+    await client.query(
+      'INSERT INTO image_dataset_pages (dataset_id, url, keyword, found, next_url) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+      [datasetId, pageUrl, keyword, images.length, next],
+    );
   });
 }

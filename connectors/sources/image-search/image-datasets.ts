@@ -29,7 +29,11 @@ export class ImageDatasetError extends MillraceError {
     message: string,
     readonly field?: string,
   ) {
-    super(message, { code: status === 404 ? 'not_found' : 'invalid_request', status, details: field === undefined ? undefined : { field } });
+    super(message, {
+      code: status === 404 ? 'not_found' : 'invalid_request',
+      status,
+      details: field === undefined ? undefined : { field },
+    });
   }
 }
 
@@ -118,21 +122,34 @@ export class ImageDatasets {
     const names = [...new Set(input.keywords.map(normalise))];
     const extras = new Map<string, string[]>();
     for (const [key, terms] of Object.entries(input.extras ?? {})) {
-      if (!names.includes(normalise(key))) throw new ImageDatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
+      if (!names.includes(normalise(key)))
+        throw new ImageDatasetError(400, `extras names "${key}", which is not among the keywords`, `extras.${key}`);
       extras.set(normalise(key), [...(extras.get(normalise(key)) ?? []), ...terms]);
     }
     const keywords = names.map((keyword) => ({ keyword, terms: expandKeyword(keyword, extras.get(keyword)) }));
     const id = randomUUID();
     await this.deps.db.query(
       'INSERT INTO image_datasets (id, tenant_id, name, keywords, per_keyword, min_width, min_height, formats) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [id, tenantId, input.name, JSON.stringify(keywords), input.per_keyword, input.min_width, input.min_height, [...new Set(input.formats)]],
+      [
+        id,
+        tenantId,
+        input.name,
+        JSON.stringify(keywords),
+        input.per_keyword,
+        input.min_width,
+        input.min_height,
+        [...new Set(input.formats)],
+      ],
     );
     this.start(id);
     return this.status(tenantId, id);
   }
 
   private async row(tenantId: string, id: string): Promise<ImageDatasetRow> {
-    const { rows } = await this.deps.db.query<ImageDatasetRow>('SELECT * FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    const { rows } = await this.deps.db.query<ImageDatasetRow>(
+      'SELECT * FROM image_datasets WHERE id = $1 AND tenant_id = $2',
+      [id, tenantId],
+    );
     if (!rows[0]) throw new ImageDatasetError(404, `no dataset "${id}"`, 'id');
     return rows[0];
   }
@@ -152,10 +169,18 @@ export class ImageDatasets {
       ),
     ]);
     const { found, fetched, failed } = crawled[0]!;
-    const sum = (filter: (v: (typeof verdicts)[number]) => boolean, of: 'n' | 'downloaded' = 'n') => verdicts.filter(filter).reduce((s, v) => s + v[of], 0);
+    const sum = (filter: (v: (typeof verdicts)[number]) => boolean, of: 'n' | 'downloaded' = 'n') =>
+      verdicts.filter(filter).reduce((s, v) => s + v[of], 0);
     const validated = sum(() => true);
     const rejected = verdicts.filter((v) => v.verdict === 'rejected');
-    const state = row.crawl_state === 'failed' ? 'failed' : row.crawl_state === 'crawling' ? 'crawling' : validated >= found ? 'done' : 'validating';
+    const state =
+      row.crawl_state === 'failed'
+        ? 'failed'
+        : row.crawl_state === 'crawling'
+          ? 'crawling'
+          : validated >= found
+            ? 'done'
+            : 'validating';
     return {
       id: row.id,
       name: row.name,
@@ -172,8 +197,15 @@ export class ImageDatasets {
         validated,
         downloaded: sum(() => true, 'downloaded'),
         accepted: sum((v) => v.verdict === 'accepted'),
-        rejected: { total: sum((v) => v.verdict === 'rejected'), by_reason: Object.fromEntries(rejected.map((v) => [v.reason ?? 'unknown', v.n])) },
-        duplicates: { total: sum((v) => v.verdict === 'duplicate'), exact: sum((v) => v.reason === 'exact'), near: sum((v) => v.reason === 'near') },
+        rejected: {
+          total: sum((v) => v.verdict === 'rejected'),
+          by_reason: Object.fromEntries(rejected.map((v) => [v.reason ?? 'unknown', v.n])),
+        },
+        duplicates: {
+          total: sum((v) => v.verdict === 'duplicate'),
+          exact: sum((v) => v.reason === 'exact'),
+          near: sum((v) => v.reason === 'near'),
+        },
       },
       folder: path.join(this.deps.root, row.tenant_id, row.id),
       created_at: row.created_at.toISOString(),
@@ -185,13 +217,30 @@ export class ImageDatasets {
     await this.row(tenantId, id);
     const { db, root } = this.deps;
     return (async function* () {
-      for (let after = ''; ; ) {
-        const { rows } = await db.query<{ url: string; path: string; sha256: string; width: number; height: number; format: string; keyword: string }>(
+      for (let after = ''; ;) {
+        const { rows } = await db.query<{
+          url: string;
+          path: string;
+          sha256: string;
+          width: number;
+          height: number;
+          format: string;
+          keyword: string;
+        }>(
           `SELECT url, path, sha256, width, height, format, keyword FROM image_dataset_items
            WHERE dataset_id = $1 AND verdict = 'accepted' AND url > $2 ORDER BY url LIMIT $3`,
           [id, after, MANIFEST_PAGE],
         );
-        for (const r of rows) yield { path: path.join(root, r.path), sha256: r.sha256, width: r.width, height: r.height, format: r.format, keyword: r.keyword, source_url: r.url };
+        for (const r of rows)
+          yield {
+            path: path.join(root, r.path),
+            sha256: r.sha256,
+            width: r.width,
+            height: r.height,
+            format: r.format,
+            keyword: r.keyword,
+            source_url: r.url,
+          };
         if (rows.length < MANIFEST_PAGE) return;
         after = rows.at(-1)!.url;
       }
@@ -200,7 +249,9 @@ export class ImageDatasets {
 
   /** Starts the crawl of every dataset still crawling (its API process stopped); returns their ids. */
   async resumeUnfinished(): Promise<string[]> {
-    const { rows } = await this.deps.db.query<{ id: string }>("SELECT id FROM image_datasets WHERE crawl_state = 'crawling' ORDER BY created_at");
+    const { rows } = await this.deps.db.query<{ id: string }>(
+      "SELECT id FROM image_datasets WHERE crawl_state = 'crawling' ORDER BY created_at",
+    );
     for (const { id } of rows) this.start(id);
     return rows.map((r) => r.id);
   }
@@ -215,7 +266,10 @@ export class ImageDatasets {
     const run = this.crawl(id)
       .catch(async (error: Error) => {
         this.deps.log.error({ dataset: id, err: error }, 'dataset crawl failed');
-        await this.deps.db.query("UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1", [id, error.message]);
+        await this.deps.db.query(
+          "UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1",
+          [id, error.message],
+        );
       })
       .catch((error: Error) => this.deps.log.error({ dataset: id, err: error }, 'cannot record the failed crawl'))
       .finally(() => this.running.delete(id));
@@ -227,7 +281,10 @@ export class ImageDatasets {
     const lock = await db.connect();
     const key = `image_dataset_crawl:${id}`;
     try {
-      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key]);
+      const { rows } = await lock.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        [key],
+      );
       if (!rows[0]!.locked) {
         log.info({ dataset: id }, 'another process is crawling this dataset');
         return;
@@ -243,9 +300,21 @@ export class ImageDatasets {
         const fetchLog = new FetchLog(this.deps.clickhouse, 1);
         const fetcher = new Fetcher({ ...this.deps.fetcher, crawl: id, log: fetchLog, logger: log });
         try {
-          await crawlDataset({ db, producer: this.deps.producer, fetcher, log, searchEndpoints: this.deps.searchEndpoints, topic: this.deps.topic }, target);
+          await crawlDataset(
+            {
+              db,
+              producer: this.deps.producer,
+              fetcher,
+              log,
+              searchEndpoints: this.deps.searchEndpoints,
+              topic: this.deps.topic,
+            },
+            target,
+          );
         } finally {
-          await fetchLog.flush().catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
+          await fetchLog
+            .flush()
+            .catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
         }
         await db.query("UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1", [id]);
         log.info({ dataset: id }, 'dataset crawled');

@@ -31,7 +31,12 @@ describe('keyword expansion', () => {
 
   it('expands a keyword to itself, its plural, its synonyms and the extras, lower case, each once', () => {
     assert.deepEqual(expandKeyword('Cat'), ['cat', 'cats', 'kitten', 'kitty']);
-    assert.deepEqual(expandKeyword('  zebra ', ['Zebra Foal', 'zebras', ' plains  zebra ']), ['zebra', 'zebras', 'zebra foal', 'plains zebra']);
+    assert.deepEqual(expandKeyword('  zebra ', ['Zebra Foal', 'zebras', ' plains  zebra ']), [
+      'zebra',
+      'zebras',
+      'zebra foal',
+      'plains zebra',
+    ]);
     assert.deepEqual(expandKeyword('sheep'), ['sheep']);
     assert.deepEqual(expandKeyword('airplane'), ['airplane', 'airplanes', 'plane', 'aircraft']);
   });
@@ -45,18 +50,28 @@ describe('search results pages', () => {
       Array.from({ length: RESULTS_PAGE_SIZE }, (_, n) => `http://engine.test/images/red%20fox/${n}`),
     );
     assert.equal(page.next, 'http://engine.test/search/images?q=red%20fox&page=2');
-    const last = parseSearchResults(searchResultsPage('red fox', Math.ceil(IMAGE_RESULTS.length / RESULTS_PAGE_SIZE)), 'http://engine.test/x');
+    const last = parseSearchResults(
+      searchResultsPage('red fox', Math.ceil(IMAGE_RESULTS.length / RESULTS_PAGE_SIZE)),
+      'http://engine.test/x',
+    );
     assert.equal(last.next, null);
   });
 
   it('takes lone images by data-src or src, once each, and skips data: and javascript: URLs', () => {
     const html = `<div><img data-src="/a.png" src="/lazy.gif"><img src="b.jpg"><img src="/a.png"><img src="data:image/png;base64,AAAA">
       <a href="javascript:void(0)"><img src="/c.png"></a><a href="https://cdn.test/d.webp"><img src="/thumb-d.webp"></a></div>`;
-    assert.deepEqual(parseSearchResults(html, 'http://site.test/dir/page').images, ['http://site.test/a.png', 'http://site.test/dir/b.jpg', 'https://cdn.test/d.webp']);
+    assert.deepEqual(parseSearchResults(html, 'http://site.test/dir/page').images, [
+      'http://site.test/a.png',
+      'http://site.test/dir/b.jpg',
+      'https://cdn.test/d.webp',
+    ]);
   });
 
   it('fills {q} with the encoded term; an image keeps one id per dataset', () => {
-    assert.equal(searchUrl('http://e.test/s?q={q}&n=50', 'red fox & co'), 'http://e.test/s?q=red%20fox%20%26%20co&n=50');
+    assert.equal(
+      searchUrl('http://e.test/s?q={q}&n=50', 'red fox & co'),
+      'http://e.test/s?q=red%20fox%20%26%20co&n=50',
+    );
     assert.equal(foundImageId('d1', 'http://x/1'), foundImageId('d1', 'http://x/1'));
     assert.notEqual(foundImageId('d1', 'http://x/1'), foundImageId('d2', 'http://x/1'));
   });

@@ -49,7 +49,8 @@ export function pluralOf(term: string): string | null {
   let plural: string | null;
   if (IRREGULAR[word]) plural = IRREGULAR[word];
   else if (UNCHANGED.has(word) || Object.values(IRREGULAR).includes(word)) plural = null;
-  else if (/[^s]s$|us$/.test(word) && !/(ss|us)$/.test(word)) plural = null; // already plural
+  else if (/[^s]s$|us$/.test(word) && !/(ss|us)$/.test(word))
+    plural = null; // already plural
   else if (/(s|x|z|ch|sh)$/.test(word)) plural = `${word}es`;
   else if (/[^aeiou]y$/.test(word)) plural = `${word.slice(0, -1)}ies`;
   else if (F_TO_VES.has(word)) plural = word.replace(/fe?$/, 'ves');

@@ -24,6 +24,9 @@ export function parseSearchResults(html: string, pageUrl: string): { images: str
     const url = httpUrl(href, pageUrl);
     if (url) images.add(url);
   });
-  const next = httpUrl($('a[rel~="next"]').first().attr('href') ?? $('link[rel~="next"]').first().attr('href'), pageUrl);
+  const next = httpUrl(
+    $('a[rel~="next"]').first().attr('href') ?? $('link[rel~="next"]').first().attr('href'),
+    pageUrl,
+  );
   return { images: [...images], next };
 }

@@ -54,7 +54,10 @@ export class MarketRetriever {
 
     const quoteUrl = `${site}/quotes/${encodeURIComponent(symbol)}`;
     try {
-      await publish('quote', await this.deps.fetcher.fetch(quoteUrl, ['text/html'], `market-quote:${tenantId}:${symbol}:${now.getTime()}`));
+      await publish(
+        'quote',
+        await this.deps.fetcher.fetch(quoteUrl, ['text/html'], `market-quote:${tenantId}:${symbol}:${now.getTime()}`),
+      );
       report.pages += 1;
     } catch (error) {
       if (!(error instanceof FetchError)) throw error;

@@ -15,11 +15,18 @@ interface Watched {
 }
 
 export async function watchList(db: Pool): Promise<Watched[]> {
-  const { rows } = await db.query<Watched>('SELECT tenant_id, symbol, interval_s FROM market_symbols ORDER BY tenant_id, symbol');
+  const { rows } = await db.query<Watched>(
+    'SELECT tenant_id, symbol, interval_s FROM market_symbols ORDER BY tenant_id, symbol',
+  );
   return rows;
 }
 
-export function scheduleRetriever(db: Pool, retriever: MarketRetriever, log: Logger, refreshMs: number): { stop(): void } {
+export function scheduleRetriever(
+  db: Pool,
+  retriever: MarketRetriever,
+  log: Logger,
+  refreshMs: number,
+): { stop(): void } {
   const jobs = new Map<string, { job: Cron; interval: number }>();
   const sync = async () => {
     const wanted = await watchList(db);
@@ -35,7 +42,9 @@ export function scheduleRetriever(db: Pool, retriever: MarketRetriever, log: Log
       if (jobs.get(key)?.interval === w.interval_s) continue;
       jobs.get(key)?.job.stop();
       const job = new Cron('* * * * * *', { interval: w.interval_s, protect: true }, async () => {
-        await retriever.retrieve(w.tenant_id, w.symbol).catch((error: Error) => log.error({ err: error, ...w }, 'retrieve failed'));
+        await retriever
+          .retrieve(w.tenant_id, w.symbol)
+          .catch((error: Error) => log.error({ err: error, ...w }, 'retrieve failed'));
       });
       jobs.set(key, { job, interval: w.interval_s });
       void job.trigger(); // the first run now, not one interval from now

@@ -19,7 +19,8 @@ export const uploadsComponent = defineComponent({
     'Progress lives in Postgres, so any API instance reports it (also as server-sent events and a WebSocket); the classified rows come back as a result file.',
   input: [],
   output: ['catalog.rows.raw'],
-  rejects: 'a row that cannot be read or is too large for a record is refused and recorded with its row number and reason (GET /v1/uploads/{id}/rejections); the rest go on',
+  rejects:
+    'a row that cannot be read or is too large for a record is refused and recorded with its row number and reason (GET /v1/uploads/{id}/rejections); the rest go on',
   writes: ['files `$MILLRACE_HOME/uploads/`', 'Postgres uploads, upload_rejections'],
   runs: 'the API: POST /v1/uploads, then POST /v1/uploads/{id}/process',
   config: [
@@ -30,6 +31,6 @@ export const uploadsComponent = defineComponent({
   example: [
     "curl -s -H \"authorization: Bearer $KEY\" -H 'content-type: text/csv' --data-binary @products.csv '127.0.0.1:8080/v1/uploads?filename=products.csv'",
     'curl -s -H "authorization: Bearer $KEY" 127.0.0.1:8080/v1/uploads/<upload>/columns',
-    "curl -s -X POST -H \"authorization: Bearer $KEY\" -H 'content-type: application/json' 127.0.0.1:8080/v1/uploads/<upload>/process -d '{\"columns\":[\"sku\",\"title\"],\"taxonomy\":\"films\"}'",
+    'curl -s -X POST -H "authorization: Bearer $KEY" -H \'content-type: application/json\' 127.0.0.1:8080/v1/uploads/<upload>/process -d \'{"columns":["sku","title"],"taxonomy":"films"}\'',
   ].join('\n'),
 });

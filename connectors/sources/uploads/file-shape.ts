@@ -10,7 +10,12 @@ const DELIMITERS = [',', ';', '\t', '|'] as const;
 export function detectFormat(head: string, contentType = ''): Format {
   if (/ndjson|jsonl|json-lines/.test(contentType)) return 'jsonl';
   if (/csv|tab-separated/.test(contentType)) return 'csv';
-  return head.replace(/^\uFEFF/, '').trimStart().startsWith('{') ? 'jsonl' : 'csv';
+  return head
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .startsWith('{')
+    ? 'jsonl'
+    : 'csv';
 }
 
 /** Counts of a character per line outside quotes. */
@@ -28,7 +33,11 @@ function countsPerLine(lines: string[], ch: string): number[] {
 
 /** The delimiter that splits the first lines most consistently into the most fields; ',' by default. */
 export function detectDelimiter(head: string): string {
-  const lines = head.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '').slice(0, 20);
+  const lines = head
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 20);
   // the last line of a sample may be cut short
   const complete = lines.length > 1 ? lines.slice(0, -1) : lines;
   let best: { delimiter: string; score: number } = { delimiter: ',', score: 0 };
@@ -56,7 +65,11 @@ function typeOf(value: string): ColumnType {
   if (/^[+-]?\d{1,15}$/.test(v)) return 'integer';
   if (/^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$/.test(v)) return 'number';
   if (/^(true|false|yes|no)$/i.test(v)) return 'boolean';
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && isCalendarDate(v.slice(0, 10))) return 'date';
+  if (
+    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) &&
+    isCalendarDate(v.slice(0, 10))
+  )
+    return 'date';
   return 'string';
 }
 

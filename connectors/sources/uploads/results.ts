@@ -63,9 +63,15 @@ export class UploadResults {
   async resultCsv(tenantId: string, id: string): Promise<Readable> {
     const progress = await this.progress(tenantId, id);
     if (!progress.done || progress.state !== 'processed') {
-      throw new UploadError(409, `upload ${id} is not classified yet: ${progress.classified_rows} of ${progress.published_rows} published rows (${progress.state})`);
+      throw new UploadError(
+        409,
+        `upload ${id} is not classified yet: ${progress.classified_rows} of ${progress.published_rows} published rows (${progress.state})`,
+      );
     }
-    const { rows } = await this.db.query<{ columns: string[] | null }>('SELECT columns FROM uploads WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    const { rows } = await this.db.query<{ columns: string[] | null }>(
+      'SELECT columns FROM uploads WHERE id = $1 AND tenant_id = $2',
+      [id, tenantId],
+    );
     const columns = rows[0]?.columns ?? [];
     // one column per attribute group of the taxonomy the rows were classified against (18.16 cannot list JSON keys)
     const [used] = await (
@@ -74,22 +80,49 @@ export class UploadResults {
         format: 'JSONEachRow',
       })
     ).json<{ taxonomy: string }>();
-    const attributeGroups = used?.taxonomy ? Object.keys((await loadTaxonomy(this.db, tenantId, used.taxonomy)).taxonomy.attributes).sort() : [];
+    const attributeGroups = used?.taxonomy
+      ? Object.keys((await loadTaxonomy(this.db, tenantId, used.taxonomy)).taxonomy.attributes).sort()
+      : [];
     const result = await this.clickhouse.query({
       query: `SELECT row_number, genre, confidence, decided_by, attributes, fields FROM catalog_rows FINAL
                WHERE upload_id = ${quoteString(id)} AND tenant_id = ${quoteString(tenantId)} ORDER BY row_number`,
       format: 'JSONEachRow',
     });
-    const csv = stringify({ header: true, columns: ['row_number', ...columns, 'genre', 'confidence', 'decided_by', ...attributeGroups.map((g) => `attribute:${g}`)] });
+    const csv = stringify({
+      header: true,
+      columns: [
+        'row_number',
+        ...columns,
+        'genre',
+        'confidence',
+        'decided_by',
+        ...attributeGroups.map((g) => `attribute:${g}`),
+      ],
+    });
     void (async () => {
       try {
         for await (const chunk of result.stream()) {
           for (const line of chunk) {
-            const r = line.json<{ row_number: string; genre: string; confidence: number; decided_by: string; attributes: string; fields: string }>();
+            const r = line.json<{
+              row_number: string;
+              genre: string;
+              confidence: number;
+              decided_by: string;
+              attributes: string;
+              fields: string;
+            }>();
             const fields = JSON.parse(r.fields) as Record<string, string>;
             const attributes = JSON.parse(r.attributes) as Record<string, { value: string }>;
-            const cells = [r.row_number, ...columns.map((c) => fields[c] ?? ''), r.genre, r.confidence.toFixed(4), r.decided_by, ...attributeGroups.map((g) => attributes[g]?.value ?? '')];
-            if (!csv.write(cells.map((c) => neutralise(String(c))))) await new Promise((resolve) => csv.once('drain', resolve));
+            const cells = [
+              r.row_number,
+              ...columns.map((c) => fields[c] ?? ''),
+              r.genre,
+              r.confidence.toFixed(4),
+              r.decided_by,
+              ...attributeGroups.map((g) => attributes[g]?.value ?? ''),
+            ];
+            if (!csv.write(cells.map((c) => neutralise(String(c)))))
+              await new Promise((resolve) => csv.once('drain', resolve));
           }
         }
         csv.end();

@@ -36,7 +36,8 @@ function cell(v: unknown): string {
   try {
     return JSON.stringify(v, (_key, x: unknown) => {
       // JSON.parse reads 1e400 as Infinity, which JSON.stringify would silently write as null
-      if (typeof x === 'number' && !Number.isFinite(x)) throw new RowRefusedError('a number is out of range (beyond ±1.8e308)');
+      if (typeof x === 'number' && !Number.isFinite(x))
+        throw new RowRefusedError('a number is out of range (beyond ±1.8e308)');
       return x;
     });
   } catch (error) {
@@ -49,7 +50,9 @@ function cell(v: unknown): string {
 export async function readHeader(file: string, delimiter: string): Promise<string[]> {
   const source = createReadStream(file);
   try {
-    for await (const record of source.pipe(parse({ bom: true, delimiter, to_line: 1, relax_column_count: true, max_record_size: PARSER_MAX_RECORD_BYTES })) as AsyncIterable<string[]>) {
+    for await (const record of source.pipe(
+      parse({ bom: true, delimiter, to_line: 1, relax_column_count: true, max_record_size: PARSER_MAX_RECORD_BYTES }),
+    ) as AsyncIterable<string[]>) {
       return headerNames(record);
     }
     return [];
@@ -99,8 +102,10 @@ async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
       }
       row += 1;
       if (record.some((v) => v.includes('\uFFFD'))) yield { row, error: 'not valid UTF-8' };
-      else if (record.reduce((bytes, v) => bytes + Buffer.byteLength(v), 0) > MAX_ROW_BYTES) yield { row, error: TOO_LONG };
-      else if (record.length !== header.length) yield { row, error: `expected ${header.length} fields, got ${record.length}` };
+      else if (record.reduce((bytes, v) => bytes + Buffer.byteLength(v), 0) > MAX_ROW_BYTES)
+        yield { row, error: TOO_LONG };
+      else if (record.length !== header.length)
+        yield { row, error: `expected ${header.length} fields, got ${record.length}` };
       else yield { row, values: Object.fromEntries(header.map((h, i) => [h, record[i]!])) };
     }
   } finally {

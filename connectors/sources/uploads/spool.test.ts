@@ -20,14 +20,24 @@ class OtherError extends UploadError {}
 describe('spoolBody', () => {
   it('writes the body and returns its size and head', async () => {
     const file = fileIn();
-    assert.deepEqual(await spoolBody(bodyOf('a,b\n', '1,2\n'), file, { maxBytes: 100 }), { bytes: 8, head: 'a,b\n1,2\n' });
+    assert.deepEqual(await spoolBody(bodyOf('a,b\n', '1,2\n'), file, { maxBytes: 100 }), {
+      bytes: 8,
+      head: 'a,b\n1,2\n',
+    });
     assert.equal(readFileSync(file, 'utf8'), 'a,b\n1,2\n');
   });
 
   it('refuses past the cap (413), binary (415) and empty (400), with the given error class, and removes the folder', async () => {
-    for (const [body, status] of [[bodyOf('x'.repeat(11)), 413], [bodyOf('a\0b'), 415], [bodyOf('\uFEFF  \n'), 400]] as const) {
+    for (const [body, status] of [
+      [bodyOf('x'.repeat(11)), 413],
+      [bodyOf('a\0b'), 415],
+      [bodyOf('\uFEFF  \n'), 400],
+    ] as const) {
       const file = fileIn();
-      await assert.rejects(spoolBody(body, file, { maxBytes: 10, Refusal: OtherError }), (e: unknown) => e instanceof OtherError && e.status === status);
+      await assert.rejects(
+        spoolBody(body, file, { maxBytes: 10, Refusal: OtherError }),
+        (e: unknown) => e instanceof OtherError && e.status === status,
+      );
       assert.equal(existsSync(path.dirname(file)), false);
     }
   });

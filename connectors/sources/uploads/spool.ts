@@ -49,10 +49,16 @@ export async function spoolBody(
     },
   });
   try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), guard, createWriteStream(file));
+    await pipeline(
+      Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>),
+      guard,
+      createWriteStream(file),
+    );
   } catch (error) {
     await discard();
-    throw error instanceof UploadError ? error : new Refusal(400, `the upload was interrupted: ${(error as Error).message}`);
+    throw error instanceof UploadError
+      ? error
+      : new Refusal(400, `the upload was interrupted: ${(error as Error).message}`);
   }
   if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
     await discard();

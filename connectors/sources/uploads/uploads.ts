@@ -25,7 +25,13 @@ const MAX_RECORD_BYTES = 1000 * 1000;
 export type UploadStatus = 400 | 404 | 409 | 413 | 415;
 
 /** The code of each status in an answer (a body over the API's own limit is payload_too_large too). */
-const UPLOAD_CODES: Record<UploadStatus, string> = { 400: 'invalid_upload', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'invalid_upload' };
+const UPLOAD_CODES: Record<UploadStatus, string> = {
+  400: 'invalid_upload',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'invalid_upload',
+};
 
 export class UploadError extends MillraceError {
   override name = 'UploadError';
@@ -40,8 +46,12 @@ export class UploadError extends MillraceError {
 }
 
 /** A file must be the body itself: a multipart form around it would be read as rows. */
-export function refuseMultipart(contentType = '', Refusal: new (status: 415, message: string) => UploadError = UploadError): void {
-  if (/^multipart\//i.test(contentType)) throw new Refusal(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
+export function refuseMultipart(
+  contentType = '',
+  Refusal: new (status: 415, message: string) => UploadError = UploadError,
+): void {
+  if (/^multipart\//i.test(contentType))
+    throw new Refusal(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
 }
 
 export interface Upload {
@@ -72,21 +82,21 @@ export class Uploads {
   }
 
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
-  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: { filename?: string; contentType?: string; maxBytes: number }): Promise<Upload> {
+  async receive(
+    tenantId: string,
+    body: ReadableStream<Uint8Array> | null,
+    options: { filename?: string; contentType?: string; maxBytes: number },
+  ): Promise<Upload> {
     if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
     refuseMultipart(options.contentType);
     const id = randomUUID();
     const { bytes, head } = await spoolBody(body, this.fileOf(id), { maxBytes: options.maxBytes });
     const format = detectFormat(head, options.contentType);
     const delimiter = format === 'csv' ? detectDelimiter(head) : null;
-    await this.db.query('INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)', [
-      id,
-      tenantId,
-      options.filename ?? null,
-      format,
-      delimiter,
-      bytes,
-    ]);
+    await this.db.query(
+      'INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)',
+      [id, tenantId, options.filename ?? null, format, delimiter, bytes],
+    );
     return this.get(tenantId, id);
   }
 
@@ -102,7 +112,14 @@ export class Uploads {
   }
 
   /** The header and each column's type, inferred from the first rows. */
-  async columns(tenantId: string, id: string): Promise<{ columns: { name: string; type: ColumnType }[]; sample: Record<string, string>[]; rejected_in_sample: number }> {
+  async columns(
+    tenantId: string,
+    id: string,
+  ): Promise<{
+    columns: { name: string; type: ColumnType }[];
+    sample: Record<string, string>[];
+    rejected_in_sample: number;
+  }> {
     const upload = await this.get(tenantId, id);
     const sample: Record<string, string>[] = [];
     let rejected = 0;
@@ -111,8 +128,15 @@ export class Uploads {
       else rejected += 1;
       if (sample.length >= SAMPLE_ROWS) break;
     }
-    const names = upload.format === 'csv' ? await readHeader(this.fileOf(id), upload.delimiter ?? ',') : [...new Set(sample.flatMap((r) => Object.keys(r)))];
-    return { columns: names.map((name) => ({ name, type: inferType(sample.map((r) => r[name] ?? '')) })), sample: sample.slice(0, 5), rejected_in_sample: rejected };
+    const names =
+      upload.format === 'csv'
+        ? await readHeader(this.fileOf(id), upload.delimiter ?? ',')
+        : [...new Set(sample.flatMap((r) => Object.keys(r)))];
+    return {
+      columns: names.map((name) => ({ name, type: inferType(sample.map((r) => r[name] ?? '')) })),
+      sample: sample.slice(0, 5),
+      rejected_in_sample: rejected,
+    };
   }
 
   /** Starts publishing the rows in the background; progress is in `get`. */
@@ -120,7 +144,8 @@ export class Uploads {
     const { columns: known } = await this.columns(tenantId, id);
     const names = new Set(known.map((c) => c.name));
     columns.forEach((c, i) => {
-      if (!names.has(c)) throw new UploadError(400, `column "${c}" is not in the file; it has ${[...names].join(', ')}`, `columns.${i}`);
+      if (!names.has(c))
+        throw new UploadError(400, `column "${c}" is not in the file; it has ${[...names].join(', ')}`, `columns.${i}`);
     });
     const { rowCount } = await this.db.query(
       "UPDATE uploads SET state = 'processing', columns = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'uploaded'",
@@ -129,12 +154,20 @@ export class Uploads {
     if (!rowCount) throw new UploadError(409, `upload "${id}" is already ${(await this.get(tenantId, id)).state}`);
     void this.publish(tenantId, id, columns, taxonomy).catch(async (error: Error) => {
       this.log.error({ upload: id, err: error }, 'upload processing failed');
-      await this.db.query("UPDATE uploads SET state = 'failed', error = $2, updated_at = now() WHERE id = $1", [id, error.message]);
+      await this.db.query("UPDATE uploads SET state = 'failed', error = $2, updated_at = now() WHERE id = $1", [
+        id,
+        error.message,
+      ]);
     });
     return this.get(tenantId, id);
   }
 
-  async rejections(tenantId: string, id: string, afterRow: number, limit: number): Promise<{ row_number: number; reason: string }[]> {
+  async rejections(
+    tenantId: string,
+    id: string,
+    afterRow: number,
+    limit: number,
+  ): Promise<{ row_number: number; reason: string }[]> {
     await this.get(tenantId, id);
     const { rows } = await this.db.query<{ row_number: number; reason: string }>(
       'SELECT row_number, reason FROM upload_rejections WHERE upload_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3',
@@ -158,11 +191,10 @@ export class Uploads {
           [id, refused.map((r) => r.row), refused.map((r) => r.error)],
         );
       }
-      await this.db.query('UPDATE uploads SET published_rows = published_rows + $2, rejected_rows = rejected_rows + $3, updated_at = now() WHERE id = $1', [
-        id,
-        messages.length,
-        refused.length,
-      ]);
+      await this.db.query(
+        'UPDATE uploads SET published_rows = published_rows + $2, rejected_rows = rejected_rows + $3, updated_at = now() WHERE id = $1',
+        [id, messages.length, refused.length],
+      );
       messages = [];
       refused = [];
     };
@@ -172,16 +204,32 @@ export class Uploads {
       if ('error' in row) refused.push(row);
       else {
         const fields = Object.fromEntries(columns.map((c) => [c, row.values[c] ?? '']));
-        const value = { id: `${id}:${row.row}`, tenant_id: tenantId, event_time: now, source: 'upload', upload_id: id, row_number: row.row, fields, taxonomy };
+        const value = {
+          id: `${id}:${row.row}`,
+          tenant_id: tenantId,
+          event_time: now,
+          source: 'upload',
+          upload_id: id,
+          row_number: row.row,
+          fields,
+          taxonomy,
+        };
         const message = await this.producer.prepare(ROWS_TOPIC, { value });
         // the row itself is under MAX_ROW_BYTES, but its column names come along in every record
-        if (messageBytes(message) > MAX_RECORD_BYTES) refused.push({ row: row.row, error: `the row makes a ${messageBytes(message)}-byte record, past ${MAX_RECORD_BYTES}` });
+        if (messageBytes(message) > MAX_RECORD_BYTES)
+          refused.push({
+            row: row.row,
+            error: `the row makes a ${messageBytes(message)}-byte record, past ${MAX_RECORD_BYTES}`,
+          });
         else messages.push(message);
       }
       if (messages.length + refused.length >= BATCH) await flush();
     }
     await flush();
-    await this.db.query("UPDATE uploads SET state = 'processed', total_rows = $2, updated_at = now() WHERE id = $1", [id, total]);
+    await this.db.query("UPDATE uploads SET state = 'processed', total_rows = $2, updated_at = now() WHERE id = $1", [
+      id,
+      total,
+    ]);
     this.log.info({ upload: id, total }, 'upload processed');
   }
 }
