@@ -19,8 +19,10 @@ import {
   epochDay,
   sharedScorer,
   STATEMENTS_TOPIC,
+  type CheckedStatement,
 } from '../../connectors/sources/finance-bulk/statements.ts';
-import { inTransaction } from '../../core/postgres.ts';
+import { inTransaction, type PoolClient } from '../../core/postgres.ts';
+import type { FinanceScore } from '../../schemas/records/finance.ts';
 import { PERIOD_KINDS, type PeriodKind } from '../../schemas/records/finance.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
@@ -55,6 +57,35 @@ const submitRoute = (kind: PeriodKind) =>
       ...errorResponses(400, 401, 403, 413, 429),
     },
   });
+
+/**
+ * The API's score of a statement it just claimed, written under the statement's id with no source
+ * offset (-1): the pipeline's row (source_offset >= 0) wins whichever comes first.
+ */
+async function recordScore(client: PoolClient, { value, periodEnd }: CheckedStatement, score: FinanceScore) {
+  await client.query(
+    `INSERT INTO finance_scores (id, tenant_id, company_id, period_end, kind, ohlson_probability, zmijewski_probability, altman_probability, altman_z,
+       altman_zone, probability, category, model_id, model_version, scored_at, source_partition, source_offset)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, -1, -1) ON CONFLICT (id) DO NOTHING`,
+    [
+      value.id,
+      value.tenant_id,
+      value.company_id,
+      periodEnd,
+      value.period,
+      score.ohlson_probability,
+      score.zmijewski_probability,
+      score.altman_probability,
+      score.altman_z,
+      score.altman_zone,
+      score.probability,
+      score.category,
+      score.model_id,
+      score.model_version,
+      new Date(value.event_time),
+    ],
+  );
+}
 
 /**
  * Scores one statement, claims it, publishes it and records its score, in one Postgres
@@ -93,29 +124,7 @@ async function submitStatement(
       throw new Error(
         `${STATEMENTS_TOPIC} refused the statement: ${result && 'error' in result ? result.message : 'no result'}`,
       );
-    // the pipeline's row (source_offset >= 0) wins whichever comes first
-    await client.query(
-      `INSERT INTO finance_scores (id, tenant_id, company_id, period_end, kind, ohlson_probability, zmijewski_probability, altman_probability, altman_z,
-         altman_zone, probability, category, model_id, model_version, scored_at, source_partition, source_offset)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, -1, -1) ON CONFLICT (id) DO NOTHING`,
-      [
-        value.id,
-        tenantId,
-        value.company_id,
-        checked.periodEnd,
-        kind,
-        score!.ohlson_probability,
-        score!.zmijewski_probability,
-        score!.altman_probability,
-        score!.altman_z,
-        score!.altman_zone,
-        score!.probability,
-        score!.category,
-        score!.model_id,
-        score!.model_version,
-        new Date(value.event_time),
-      ],
-    );
+    await recordScore(client, checked, score!);
     return { topic: topic.name, partition: result.partition, offset: result.offset };
   });
   if (!published) {
@@ -162,6 +171,41 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(1000).optional().openapi({ description: 'next_cursor of the previous page' }),
 });
+/** A page of the tenant's predictions, newest period end first, and the cursor of the next one. */
+async function listPredictions(db: Deps['db'], tenantId: string, q: z.infer<typeof ListQuery>) {
+  const where = ['tenant_id = $1'];
+  const params: unknown[] = [tenantId];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (q.company !== undefined) add('company_id = ?', q.company);
+  if (q.period !== undefined)
+    add((PERIOD_KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
+  if (q.kind !== undefined) add('kind = ?', q.kind);
+  if (q.category !== undefined) add('category = ?', q.category);
+  if (q.cursor !== undefined) {
+    const after = decodeCursor(
+      q.cursor,
+      (v): v is [string, string] =>
+        Array.isArray(v) && v.length === 2 && epochDay(String(v[0])) !== undefined && typeof v[1] === 'string',
+    );
+    params.push(after[0], after[1]);
+    where.push(`(period_end, id) < ($${params.length - 1}::date, $${params.length})`);
+  }
+  params.push(q.limit + 1);
+  const { rows } = await db.query<PredictionRow>(
+    `SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE ${where.join(' AND ')} ORDER BY period_end DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    predictions: page.map(prediction),
+    next_cursor: rows.length > q.limit && last ? encodeCursor([last.period_end, last.id]) : null,
+  };
+}
+
 export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guards: Guards): void {
   const { db } = deps;
   for (const kind of PERIOD_KINDS) {
@@ -184,43 +228,7 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
         ...errorResponses(400, 401, 403, 429),
       },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      const where = ['tenant_id = $1'];
-      const params: unknown[] = [c.get('principal').tenantId];
-      const add = (sql: string, value: unknown) => {
-        params.push(value);
-        where.push(sql.replace('?', `$${params.length}`));
-      };
-      if (q.company !== undefined) add('company_id = ?', q.company);
-      if (q.period !== undefined)
-        add((PERIOD_KINDS as readonly string[]).includes(q.period) ? 'kind = ?' : 'period_end = ?::date', q.period);
-      if (q.kind !== undefined) add('kind = ?', q.kind);
-      if (q.category !== undefined) add('category = ?', q.category);
-      if (q.cursor !== undefined) {
-        const after = decodeCursor(
-          q.cursor,
-          (v): v is [string, string] =>
-            Array.isArray(v) && v.length === 2 && epochDay(String(v[0])) !== undefined && typeof v[1] === 'string',
-        );
-        params.push(after[0], after[1]);
-        where.push(`(period_end, id) < ($${params.length - 1}::date, $${params.length})`);
-      }
-      params.push(q.limit + 1);
-      const { rows } = await db.query<PredictionRow>(
-        `SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE ${where.join(' AND ')} ORDER BY period_end DESC, id DESC LIMIT $${params.length}`,
-        params,
-      );
-      const page = rows.slice(0, q.limit);
-      const last = page.at(-1);
-      return c.json(
-        {
-          predictions: page.map(prediction),
-          next_cursor: rows.length > q.limit && last ? encodeCursor([last.period_end, last.id]) : null,
-        },
-        200,
-      );
-    },
+    async (c) => c.json(await listPredictions(db, c.get('principal').tenantId, c.req.valid('query')), 200),
   );
   app.openapi(
     createRoute({
