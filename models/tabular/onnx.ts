@@ -9,6 +9,7 @@
 import onnxProto from 'onnx-proto';
 import type { GbdtModel } from './gbdt.ts';
 import type { LogisticModel } from './logistic.ts';
+import { tensorInfo } from '../onnx-value-info.ts';
 
 const { onnx } = onnxProto;
 const { FLOAT, INT64 } = onnx.TensorProto.DataType;
@@ -25,16 +26,6 @@ const attribute = {
   string: (name: string, s: string): Attribute => ({ name, type: STRING, s: bytes(s) }),
   strings: (name: string, strings: string[]): Attribute => ({ name, type: STRINGS, strings: strings.map(bytes) }),
 };
-
-const tensor = (name: string, elemType: number, dims: (string | number)[]) => ({
-  name,
-  type: {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  },
-});
 
 /** An ai.onnx.ml classifier reading `features`, giving `label` and `probabilities`. */
 const classifierNode = (opType: string, attributes: Attribute[]): Node => ({
@@ -131,8 +122,8 @@ export function exportTabularOnnx(
     ],
     graph: {
       name: meta.id,
-      input: [tensor('features', FLOAT, ['N', width])],
-      output: [tensor('label', INT64, ['N']), tensor('probabilities', FLOAT, ['N', 2])],
+      input: [tensorInfo('features', FLOAT, ['N', width])],
+      output: [tensorInfo('label', INT64, ['N']), tensorInfo('probabilities', FLOAT, ['N', 2])],
       node: [model.algorithm === 'logistic_regression' ? linearNode(model) : treeNode(model)],
     },
   }).finish();

@@ -8,21 +8,12 @@
  */
 import onnxProto from 'onnx-proto';
 import type { TextModel } from './model.ts';
+import { tensorInfo } from '../onnx-value-info.ts';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const INT = onnx.AttributeProto.AttributeType.INT;
-
-const tensor = (name: string, elemType: number, dims: (string | number)[]) => ({
-  name,
-  type: {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  },
-});
 
 export function exportOnnx(model: TextModel, meta: { id: string; version: string }): Uint8Array {
   const classes = model.labels.length;
@@ -40,8 +31,8 @@ export function exportOnnx(model: TextModel, meta: { id: string; version: string
     ],
     graph: {
       name: meta.id,
-      input: [tensor('indices', INT64, ['N', 'K']), tensor('values', FLOAT, ['N', 'K'])],
-      output: [tensor('probabilities', FLOAT, ['N', classes])],
+      input: [tensorInfo('indices', INT64, ['N', 'K']), tensorInfo('values', FLOAT, ['N', 'K'])],
+      output: [tensorInfo('probabilities', FLOAT, ['N', classes])],
       initializer: [
         {
           name: 'weights',

@@ -24,6 +24,7 @@ import { parseStatement, type Statement } from '../../domain/finance/statement.t
 import type { FinanceScore, ScoreRecord, StatementRecord } from '../../schemas/records/finance.ts';
 import { startOnce } from '../../core/start-once.ts';
 import { LeasedModel, withLeases } from '../../models/leased-model.ts';
+import { lineageOf } from '../runtime/lineage.ts';
 
 const DESCRIPTION =
   'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
@@ -108,16 +109,12 @@ export function financeScoring(
         loaded.model.score(valid.map((v) => v.statement)),
       );
       valid.forEach(({ index }, i) => {
-        const { value, topic, partition, offset } = records[index]!;
+        const record = records[index]!;
+        const { value } = record;
         results[index] = [
           {
             ...scores[i]!,
-            id: value.id,
-            tenant_id: value.tenant_id,
-            event_time: value.event_time,
-            source_topic: topic,
-            source_partition: partition,
-            source_offset: Number(offset),
+            ...lineageOf(record),
             company_id: value.company_id,
             period: value.period_end,
           },

@@ -21,6 +21,7 @@ import type { ConsumedRecord, ProcessorSpec, TransformResult } from '../runtime/
 import type { ActiveScore, ModelScore, ShadowScore } from '../../schemas/records/model-scores.ts';
 import { startOnce } from '../../core/start-once.ts';
 import { LeasedModel, withLeases } from '../../models/leased-model.ts';
+import { lineageOf } from '../runtime/lineage.ts';
 
 export interface SourceEnvelope extends SourceRecord {
   id: string;
@@ -154,16 +155,8 @@ function scoresOf(
   const definition = manifest.lineage.dataset.definition;
   const results: TransformResult<ModelScore>[] = records.map(() => []);
   mine.forEach(({ index, record }, i) => {
-    const { value, topic, partition, offset } = record;
-    const lineage = {
-      id: value.id,
-      tenant_id: value.tenant_id,
-      event_time: value.event_time,
-      source_topic: topic,
-      source_partition: partition,
-      source_offset: Number(offset),
-      model_id: modelId,
-    };
+    const { value } = record;
+    const lineage = { ...lineageOf(record), model_id: modelId };
     const actual = recordLabel(definition, value);
     const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
     results[index] = [
