@@ -57,3 +57,18 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
+
+/** A file streamed as the request body (CSV or JSON lines), with the name it may be recorded under. */
+export const FileBodyRequest = {
+  query: z.object({ filename: FileNameSchema.optional() }),
+  body: {
+    required: true,
+    content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+  },
+};
+
+/** A page of refused rows: those after a row number, at most `limit`. */
+export const RejectionsPageQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});

@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { bearer, errorResponses, json, RejectionsPageQuery } from '../schemas.ts';
 
 const RejectionSchema = z
   .object({
@@ -70,10 +70,7 @@ export function registerJobs(
       middleware: guard,
       request: {
         params: IdParams,
-        query: z.object({
-          after: z.coerce.number().int().min(0).default(0),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-        }),
+        query: RejectionsPageQuery,
       },
       responses: {
         200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'),

@@ -2,11 +2,11 @@
  * `POST /v1/predictions/bulk`: a file of statements, streamed to disk, published row by row in the
  * background (connectors/sources/finance-bulk); progress at `GET /v1/jobs/{id}` (jobs.ts).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { AMOUNTS, STATEMENTS_TOPIC } from '../../connectors/sources/finance-bulk/statements.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, ErrorSchema, errorResponses, FileNameSchema, json } from '../schemas.ts';
+import { bearer, ErrorSchema, errorResponses, FileBodyRequest, json } from '../schemas.ts';
 import { JobSchema } from './jobs.ts';
 
 /** The bulk route names its cap in its summary. */
@@ -19,13 +19,7 @@ const bulkRoute = (maxBytes: number) =>
       `Many statements as the request body, CSV with a header (company_id, period, period_end, ${AMOUNTS.join(', ')}, optionally price_level_index) or JSON lines, ` +
       `at most ${maxBytes} bytes: answered at once with a job; each valid row is published to ${STATEMENTS_TOPIC}, each refused one listed with its row number, field and reason`,
     security: bearer,
-    request: {
-      query: z.object({ filename: FileNameSchema.optional() }),
-      body: {
-        required: true,
-        content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
-      },
-    },
+    request: FileBodyRequest,
     responses: {
       202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'),
       ...errorResponses(400, 401, 403, 413, 429),

@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, FileNameSchema, json } from '../schemas.ts';
+import { bearer, errorResponses, FileBodyRequest, json, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -31,13 +31,7 @@ const uploadRoute = (maxBytes: number) =>
     tags: ['catalog'],
     summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
     security: bearer,
-    request: {
-      query: z.object({ filename: FileNameSchema.optional() }),
-      body: {
-        required: true,
-        content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
-      },
-    },
+    request: FileBodyRequest,
     responses: {
       201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'),
       ...errorResponses(400, 401, 403, 413, 429),
@@ -107,10 +101,7 @@ const rejectionsRoute = createRoute({
   security: bearer,
   request: {
     params: IdParams,
-    query: z.object({
-      after: z.coerce.number().int().min(0).default(0),
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-    }),
+    query: RejectionsPageQuery,
   },
   responses: {
     200: json(

@@ -218,15 +218,7 @@ export class ImageDatasets {
     const { db, root } = this.deps;
     return (async function* () {
       for (let after = ''; ;) {
-        const { rows } = await db.query<{
-          url: string;
-          path: string;
-          sha256: string;
-          width: number;
-          height: number;
-          format: string;
-          keyword: string;
-        }>(
+        const { rows } = await db.query<Omit<ManifestLine, 'source_url'> & { url: string }>(
           `SELECT url, path, sha256, width, height, format, keyword FROM image_dataset_items
            WHERE dataset_id = $1 AND verdict = 'accepted' AND url > $2 ORDER BY url LIMIT $3`,
           [id, after, MANIFEST_PAGE],
