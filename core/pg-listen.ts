@@ -11,6 +11,8 @@ import type { Logger } from './logger.ts';
 
 export interface ListenOptions {
   log: Logger;
+  /** The connection's application_name, which pg_stat_activity shows (operators and tests find it by it). */
+  applicationName: string;
   /** Fields every log line of this listener carries (what it listens for). */
   bindings?: Record<string, unknown>;
   /** The first reconnection waits about this long, each further one twice as long (capped at 30 s). */
@@ -31,6 +33,7 @@ const RECONNECT_CAP_MS = 30_000;
  * @example
  * const listener = await listenToChannel('model_activated', (payload) => payload === modelId && reload(), {
  *   log,
+ *   applicationName: 'millrace-model-watch',
  *   onListening: () => reload(), // activations while nobody listened were not delivered
  * });
  * await listener.close();
@@ -40,7 +43,7 @@ export async function listenToChannel(
   onNotify: (payload: string | undefined) => void,
   options: ListenOptions,
 ): Promise<PgListener> {
-  const { log, bindings = {}, reconnectMs = 1000, onListening } = options;
+  const { log, applicationName, bindings = {}, reconnectMs = 1000, onListening } = options;
   let closed = false;
   let listener: pg.Client | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -50,7 +53,7 @@ export async function listenToChannel(
     reconnectTimer = undefined;
     const client = new pg.Client({
       connectionString: loadConfig().POSTGRES_URL,
-      application_name: `millrace-listen-${channel}`,
+      application_name: applicationName,
       keepAlive: true,
       // the listener serves a process that something else keeps alive (a processor's consumer): it never does so alone
       stream: () => new Socket().unref(),

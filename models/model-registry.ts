@@ -412,6 +412,7 @@ export async function watchModel<T>(
     (payload) => void (payload === modelId && checkInBackground()),
     {
       log,
+      applicationName: 'millrace-model-watch',
       bindings: { model_id: modelId },
       reconnectMs,
       onListening: checkInBackground, // activations while nobody listened were not delivered

@@ -79,6 +79,10 @@ const condition = z.object({
 });
 export type Condition = z.infer<typeof condition>;
 
+/** A whitelist entry by a caller's name: only the table's own keys (never `valueOf`, `constructor`...). */
+const own = <V>(table: Record<string, V>, name: string): V | undefined =>
+  Object.hasOwn(table, name) ? table[name] : undefined;
+
 export const datasetDefinitionSchema = z
   .object({
     table: z.string(),
@@ -87,7 +91,7 @@ export const datasetDefinitionSchema = z
     filter: z.array(condition).max(16).default([]),
   })
   .superRefine((d, ctx) => {
-    const table = TABLES[d.table];
+    const table = own(TABLES, d.table);
     if (!table) {
       ctx.addIssue({
         code: 'custom',
@@ -97,7 +101,7 @@ export const datasetDefinitionSchema = z
       return;
     }
     d.features.forEach((f, i) => {
-      if (!table.features[f])
+      if (!own(table.features, f))
         ctx.addIssue({
           code: 'custom',
           path: ['features', i],
@@ -115,7 +119,7 @@ export const datasetDefinitionSchema = z
 export type DatasetDefinition = z.infer<typeof datasetDefinitionSchema>;
 
 function conditionProblem(table: TableSpec, c: Condition): { field: string; message: string } | undefined {
-  const type = table.columns[c.column];
+  const type = own(table.columns, c.column);
   if (!type)
     return {
       field: 'column',

@@ -100,7 +100,7 @@ async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequ
   const request = record.value;
   try {
     const algorithm = request.algorithm as Algorithm;
-    if (!(algorithm in ALGORITHMS))
+    if (!Object.hasOwn(ALGORITHMS, algorithm))
       throw new TrainingRefused(
         `unknown algorithm "${request.algorithm}"; one of ${Object.keys(ALGORITHMS).join(', ')}`,
       );
