@@ -40,6 +40,13 @@ describe('keyword expansion', () => {
     assert.deepEqual(expandKeyword('sheep'), ['sheep']);
     assert.deepEqual(expandKeyword('airplane'), ['airplane', 'airplanes', 'plane', 'aircraft']);
   });
+
+  it('treats words that name object properties as plain words', () => {
+    assert.deepEqual(expandKeyword('constructor'), ['constructor', 'constructors']);
+    assert.deepEqual(expandKeyword('valueOf'), ['valueof', 'valueofs']);
+    assert.equal(pluralOf('toString'), 'toStrings');
+    assert.equal(pluralOf('__proto__'), '__proto__s');
+  });
 });
 
 describe('search results pages', () => {

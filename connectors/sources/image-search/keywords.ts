@@ -47,7 +47,7 @@ export function pluralOf(term: string): string | null {
   const words = term.split(' ');
   const word = words.at(-1)!;
   let plural: string | null;
-  if (IRREGULAR[word]) plural = IRREGULAR[word];
+  if (Object.hasOwn(IRREGULAR, word)) plural = IRREGULAR[word]!;
   else if (UNCHANGED.has(word) || Object.values(IRREGULAR).includes(word)) plural = null;
   else if (/[^s]s$|us$/.test(word) && !/(ss|us)$/.test(word))
     plural = null; // already plural
@@ -63,6 +63,11 @@ const normalise = (term: string) => term.trim().toLowerCase().replace(/\s+/g, ' 
 /** The search terms of one keyword, the keyword first. */
 export function expandKeyword(keyword: string, extras: readonly string[] = []): string[] {
   const base = normalise(keyword);
-  const terms = [base, pluralOf(base), ...(SYNONYMS[base] ?? []), ...extras.map(normalise)];
+  const terms = [
+    base,
+    pluralOf(base),
+    ...(Object.hasOwn(SYNONYMS, base) ? SYNONYMS[base]! : []),
+    ...extras.map(normalise),
+  ];
   return [...new Set(terms.filter((t): t is string => !!t))];
 }
