@@ -11,6 +11,7 @@ import type { GenreModel } from './genre-model.ts';
 import { ReferenceStore } from '../../domain/catalog/reference-store.ts';
 import { loadTaxonomy, TaxonomyNotFoundError } from '../../domain/catalog/taxonomy-store.ts';
 import type { ClassifiedRow, UploadedRow } from '../../schemas/records/catalog.ts';
+import { lineageOf } from '../runtime/lineage.ts';
 
 /** A taxonomy named without a version is re-read after this long: a new version is picked up. */
 const LATEST_TTL_MS = 60_000;
@@ -62,12 +63,11 @@ export function catalogClassification(
       }
       const classified = await classifyBatch(model, pending);
       pending.forEach(({ index, ref }, i) => {
-        const { value, topic, partition, offset } = records[index]!;
+        const record = records[index]!;
+        const { value } = record;
         results[index] = [
           {
-            id: value.id,
-            tenant_id: value.tenant_id,
-            event_time: value.event_time,
+            ...lineageOf(record),
             upload_id: value.upload_id,
             row_number: value.row_number,
             taxonomy: ref,
@@ -75,9 +75,6 @@ export function catalogClassification(
             model_id: model.id,
             model_version: model.version,
             fields: value.fields,
-            source_topic: topic,
-            source_partition: partition,
-            source_offset: Number(offset),
           },
         ];
       });

@@ -23,6 +23,7 @@ import type {
 } from '../../domain/images/image-store.ts';
 import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
 import { MillraceError } from '../../core/errors.ts';
+import { lineageOf } from '../runtime/lineage.ts';
 
 export interface ImageValidationDeps {
   store: DatasetImageStore;
@@ -100,9 +101,7 @@ function acceptedImage(
 ): AcceptedImage {
   const { value } = record;
   return {
-    id: value.id,
-    tenant_id: value.tenant_id,
-    event_time: value.event_time,
+    ...lineageOf(record),
     dataset_id: value.dataset_id,
     keyword: value.keyword,
     url: value.url,
@@ -114,9 +113,6 @@ function acceptedImage(
     height: verdict.height!,
     bytes: verdict.bytes!,
     content_type: verdict.content_type ?? '',
-    source_topic: record.topic,
-    source_partition: record.partition,
-    source_offset: Number(record.offset),
   };
 }
 

@@ -19,6 +19,7 @@ import { perRecord } from '../runtime/index.ts';
 import { step, type IndicatorState } from './indicators.ts';
 import { parsePage, SELECTORS, type Selectors } from '../../domain/market/parse-page.ts';
 import type { EnrichedQuote, PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
+import { lineageOf } from '../runtime/lineage.ts';
 
 export function marketParser(
   topics: { input: string; output: string },
@@ -55,9 +56,7 @@ export function marketFeatures(topics: {
       ctx.state!.put(key, next.state);
       return [
         {
-          id: quote.id,
-          tenant_id: quote.tenant_id,
-          event_time: quote.event_time,
+          ...lineageOf(record),
           symbol: quote.symbol,
           ts: quote.ts,
           open: quote.open,
@@ -66,9 +65,6 @@ export function marketFeatures(topics: {
           close: quote.close,
           volume: quote.volume,
           ...next.indicators,
-          source_topic: record.topic,
-          source_partition: record.partition,
-          source_offset: Number(record.offset),
         },
       ];
     }),
