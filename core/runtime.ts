@@ -46,10 +46,7 @@ export interface ConsumeOptions {
   heartbeatIntervalMs?: number;
   /** A fetch waits up to maxMs for about maxRows small records (fetch.max.wait.ms, fetch.min.bytes). */
   batch?: { maxRows: number; maxMs: number };
-  /** Aborted when the runtime stops: ends any back-off at once. */
-  signal?: AbortSignal;
   log: Logger;
-  labels?: MetricLabels;
   /** The group (re)assigned partitions to this member; called before `joined` resolves. */
   onJoin?: (payload: ConsumerGroupJoinEvent['payload']) => void;
   /** The consumer crashed (logged already); `onFatal` follows when kafkajs will not restart it. */

@@ -56,9 +56,7 @@ export async function runSink<T>(
     sessionTimeoutMs: spec.consumer.sessionTimeoutMs,
     heartbeatIntervalMs: spec.consumer.heartbeatIntervalMs,
     batch: spec.batch,
-    signal: stopping.signal,
     log,
-    labels,
     onJoin: (payload) => {
       // another member may have written any partition meanwhile: read every position again
       positions.clear();
