@@ -23,10 +23,9 @@ import { Analytics } from './analytics/run-query.ts';
 import { jwtSecret } from './auth/secret.ts';
 import { createTokens } from './auth/tokens.ts';
 import { createApp, type App } from './app.ts';
-import type { ApiDeps, ApiSettings } from './deps.ts';
+import type { ApiDeps, ApiSettings, StreamDeps } from './deps.ts';
 import { Ingestor } from './ingest.ts';
 import { serviceChecks } from './readiness.ts';
-import type { StreamDeps } from './routes/streams.ts';
 import { statementsTopicOf } from './statements-topic.ts';
 
 /** The connections the API's services share; the caller opens and closes them. */

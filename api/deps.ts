@@ -4,6 +4,7 @@
  * permission it needs. Types only: a route module imports these and never builds a service.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { Kafka } from 'kafkajs';
 import type { FinanceBulk } from '../connectors/sources/finance-bulk/bulk.ts';
 import type { ImageDatasets } from '../connectors/sources/image-search/image-datasets.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
@@ -11,6 +12,7 @@ import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
+import type { Registry } from '../core/schema-registry.ts';
 import type { ResolvedTopic } from '../core/topic-checks.ts';
 import type { TabularPredictors } from '../models/tabular/predictor.ts';
 import type { Analytics } from './analytics/run-query.ts';
@@ -19,7 +21,15 @@ import type { Permission } from './auth/roles.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Ingestor } from './ingest.ts';
 import type { Check } from './readiness.ts';
-import type { StreamDeps } from './routes/streams.ts';
+
+/** What the live streams (GET /v1/streams/{topic}) consume with, and how they pace a client. */
+export interface StreamDeps {
+  kafka: Kafka;
+  registry: Registry;
+  log: Logger;
+  heartbeatMs: number;
+  slowClientMs: number;
+}
 
 /** The settings the app and its routes read, taken from the config by the composition root. */
 export interface ApiSettings {

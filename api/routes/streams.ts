@@ -1,22 +1,11 @@
 /** `GET /v1/streams/{topic}`: server-sent events of a streamable topic, for the caller's tenant. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { Kafka } from 'kafkajs';
-import type { Logger } from '../../core/logger.ts';
-import type { Registry } from '../../core/schema-registry.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errorResponses } from '../schemas.ts';
 import { parseStartAt, subscribe } from '../streams.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-
-export interface StreamDeps {
-  kafka: Kafka;
-  registry: Registry;
-  log: Logger;
-  heartbeatMs: number;
-  slowClientMs: number;
-}
 
 export function registerStreams(
   app: OpenAPIHono<AuthEnv>,

@@ -21,7 +21,7 @@ import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import { detectDelimiter, detectFormat, type Format } from '../uploads/file-shape.ts';
 import { spoolBody } from '../uploads/spool.ts';
-import { refuseMultipart, UploadError, type UploadStatus } from '../uploads/uploads.ts';
+import { refuseMultipart, UploadError, type UploadStatus } from '../uploads/upload-error.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
 /** An UploadError of a bulk job: the same statuses, but a body that is not text is `unsupported_media_type`. */

@@ -10,7 +10,8 @@ import { stringify } from 'csv-stringify';
 import { quoteString } from '../../../core/clickhouse-sql.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { loadTaxonomy } from '../../../domain/catalog/taxonomy-store.ts';
-import { UploadError, type Uploads } from './uploads.ts';
+import { UploadError } from './upload-error.ts';
+import type { Uploads } from './uploads.ts';
 
 export interface UploadProgress {
   id: string;

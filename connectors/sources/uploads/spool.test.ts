@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { HEAD_BYTES, spoolBody } from './spool.ts';
-import { UploadError } from './uploads.ts';
+import { UploadError } from './upload-error.ts';
 
 const bodyOf = (...chunks: (string | Buffer)[]) =>
   new ReadableStream<Uint8Array>({

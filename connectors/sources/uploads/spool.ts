@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UploadError, type UploadStatus } from './uploads.ts';
+import { UploadError, type UploadStatus } from './upload-error.ts';
 
 /** How much of a file tells its format, delimiter and whether it is text at all. */
 export const HEAD_BYTES = 64 * 1024;

@@ -13,46 +13,14 @@ import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './file-shape.ts';
-import { MillraceError } from '../../../core/errors.ts';
 import { spoolBody } from './spool.ts';
+import { refuseMultipart, UploadError } from './upload-error.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
 const BATCH = 500;
 /** The broker takes records up to message.max.bytes (1 MiB and 12 bytes, with the batch framing). */
 const MAX_RECORD_BYTES = 1000 * 1000;
-
-export type UploadStatus = 400 | 404 | 409 | 413 | 415;
-
-/** The code of each status in an answer (a body over the API's own limit is payload_too_large too). */
-const UPLOAD_CODES: Record<UploadStatus, string> = {
-  400: 'invalid_upload',
-  404: 'not_found',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'invalid_upload',
-};
-
-export class UploadError extends MillraceError {
-  override name = 'UploadError';
-  constructor(
-    override readonly status: UploadStatus,
-    message: string,
-    readonly field?: string,
-    code = UPLOAD_CODES[status],
-  ) {
-    super(message, { code, status, details: field === undefined ? undefined : { field } });
-  }
-}
-
-/** A file must be the body itself: a multipart form around it would be read as rows. */
-export function refuseMultipart(
-  contentType = '',
-  Refusal: new (status: 415, message: string) => UploadError = UploadError,
-): void {
-  if (/^multipart\//i.test(contentType))
-    throw new Refusal(415, 'send the file itself as the body (text/csv or application/x-ndjson), not a multipart form');
-}
 
 export interface Upload {
   id: string;
