@@ -1,6 +1,6 @@
 /**
  * Shared by the sink tests: throwaway copies of the sample pipeline's tables in both databases,
- * and what each database holds (rows, distinct ids, sums) to compare with what was produced.
+ * and what each database holds (rows, distinct (tenant, id) identities, sums) to compare with what was produced.
  */
 import { randomBytes } from 'node:crypto';
 import { createClickHouse } from '../core/clickhouse.ts';
@@ -38,13 +38,13 @@ export async function sampleSinks(topic: string, options: Pick<SinkSpec, 'batch'
   };
 }
 
-/** Rows as stored (no FINAL: a duplicate row would show), distinct ids, and the sums. */
+/** Rows as stored (no FINAL: a duplicate row would show), distinct identities, and the sums. */
 export async function clickhouseHoldings(table: string): Promise<Holdings> {
   const ch = createClickHouse();
   try {
     const [row] = await (
       await ch.query({
-        query: `SELECT count() AS rows, uniqExact(id) AS ids, sum(distance) AS distance, sum(delay) AS delay FROM ${table}`,
+        query: `SELECT count() AS rows, uniqExact(tenant_id, id) AS ids, sum(distance) AS distance, sum(delay) AS delay FROM ${table}`,
         format: 'JSONEachRow',
       })
     ).json<Record<keyof Holdings, string>>();
@@ -63,7 +63,7 @@ export async function postgresHoldings(table: string): Promise<Holdings> {
   const pg = createPostgresPool(1);
   try {
     const { rows } = await pg.query<Record<keyof Holdings, string>>(
-      `SELECT count(*) AS rows, count(DISTINCT id) AS ids, coalesce(sum(distance), 0) AS distance, coalesce(sum(delay), 0) AS delay FROM ${table}`,
+      `SELECT count(*) AS rows, count(DISTINCT (tenant_id, id)) AS ids, coalesce(sum(distance), 0) AS distance, coalesce(sum(delay), 0) AS delay FROM ${table}`,
     );
     const row = rows[0]!;
     return { rows: Number(row.rows), ids: Number(row.ids), distance: Number(row.distance), delay: Number(row.delay) };

@@ -66,7 +66,7 @@ async function recordScore(client: PoolClient, { value, periodEnd }: CheckedStat
   await client.query(
     `INSERT INTO finance_scores (id, tenant_id, company_id, period_end, kind, ohlson_probability, zmijewski_probability, altman_probability, altman_z,
        altman_zone, probability, category, model_id, model_version, scored_at, source_partition, source_offset)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, -1, -1) ON CONFLICT (id) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, -1, -1) ON CONFLICT (tenant_id, id) DO NOTHING`,
     [
       value.id,
       value.tenant_id,

@@ -18,7 +18,7 @@ export const classifiedToClickHouse: SinkSpec<ClassifiedRow> = defineSink<Classi
   topic: 'catalog.rows.classified',
   target: 'clickhouse',
   table: 'catalog_rows',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...copied<ClassifiedRow>('id', 'tenant_id', 'upload_id', 'row_number', 'taxonomy'),
     genre: (r) => r.genre ?? '',

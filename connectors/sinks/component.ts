@@ -10,10 +10,10 @@ import { checkSpec, type SinkSpec } from './runtime/spec.ts';
 const TARGET = { postgres: 'Postgres', clickhouse: 'ClickHouse' } as const;
 
 /** How the target makes the writes exactly-once, from the spec (see README.md and clickhouse/README.md). */
-const guarantee = (spec: { target: 'postgres' | 'clickhouse'; key: string }): string =>
+const guarantee = (spec: { target: 'postgres' | 'clickhouse'; key: readonly string[] }): string =>
   spec.target === 'postgres'
-    ? `Each batch is one transaction: rows upserted on \`${spec.key}\` and the sink's offsets stored together, so a crash neither loses nor duplicates a row.`
-    : `Each batch is one insert of rows carrying \`_topic/_partition/_offset\` into a ReplacingMergeTree ordered by \`${spec.key}\`; the table's max(_offset) + 1 is where the sink resumes.`;
+    ? `Each batch is one transaction: rows upserted on \`(${spec.key.join(', ')})\` and the sink's offsets stored together, so a crash neither loses nor duplicates a row.`
+    : `Each batch is one insert of rows carrying \`_topic/_partition/_offset\` into a ReplacingMergeTree ordered by \`(${spec.key.join(', ')})\`; the table's max(_offset) + 1 is where the sink resumes.`;
 
 /**
  * The component spec of a sink `millrace sink <name>` runs.

@@ -39,7 +39,7 @@ export const scoresToPostgres: SinkSpec<ScoreRecord> = defineSink<ScoreRecord>({
   topic: 'finance.statements.scored',
   target: 'postgres',
   table: 'finance_scores',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...columns,
     scored_at: (s) => new Date(s.event_time),
@@ -61,6 +61,6 @@ export const scoresToClickHouse: SinkSpec<ScoreRecord> = defineSink<ScoreRecord>
   topic: 'finance.statements.scored',
   target: 'clickhouse',
   table: 'finance_scores',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: { ...columns, ...eventTime },
 });

@@ -26,7 +26,7 @@ export const quotesToClickHouse: SinkSpec<QuoteRecord> = defineSink<QuoteRecord>
   topic: 'market.quotes.raw',
   target: 'clickhouse',
   table: 'market_quotes',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...copied<QuoteRecord>('id', 'tenant_id', 'symbol'),
     ts: bar,
@@ -50,7 +50,7 @@ export const indicatorsToClickHouse: SinkSpec<EnrichedQuote> = defineSink<Enrich
   topic: 'market.quotes.enriched',
   target: 'clickhouse',
   table: 'market_indicators',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...copied<EnrichedQuote>('id', 'tenant_id', 'symbol'),
     ts: bar,
@@ -75,9 +75,9 @@ export const latestToPostgres: SinkSpec<EnrichedQuote> = defineSink<EnrichedQuot
   topic: 'market.quotes.enriched',
   target: 'postgres',
   table: 'market_latest',
-  key: 'symbol_key',
+  key: ['tenant_id', 'symbol'],
   columns: {
-    symbol_key: (q) => catalogueKey('market.quotes.enriched', q), // tenant and symbol: the topic's record key
+    symbol_key: (q) => catalogueKey('market.quotes.enriched', q), // the topic's record key, as it was consumed
     ...copied<EnrichedQuote>('tenant_id', 'symbol'),
     quote_id: (q) => q.id,
     ts: bar,

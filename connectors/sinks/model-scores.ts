@@ -25,7 +25,7 @@ export const modelScoresToClickHouse: SinkSpec<ActiveScore> = defineSink<ActiveS
   topic: 'samples.flights.scored',
   target: 'clickhouse',
   table: 'model_scores',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns,
 });
 
@@ -44,7 +44,7 @@ export const shadowScoresToClickHouse: SinkSpec<ShadowScore> = defineSink<Shadow
   topic: 'samples.flights.shadow',
   target: 'clickhouse',
   table: 'model_shadow_scores',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...columns,
     ...copied<ShadowScore>('active_version', 'active_label', 'active_probability'),

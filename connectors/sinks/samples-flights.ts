@@ -24,7 +24,7 @@ export const flightsToClickHouse: SinkSpec<SampleFlight> = defineSink<SampleFlig
   topic: 'samples.flights.raw',
   target: 'clickhouse',
   table: 'samples_flights',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns,
 });
 
@@ -42,7 +42,7 @@ export const flightsToPostgres: SinkSpec<SampleFlight> = defineSink<SampleFlight
   topic: 'samples.flights.raw',
   target: 'postgres',
   table: 'samples_flights',
-  key: 'id',
+  key: ['tenant_id', 'id'],
   columns: {
     ...columns,
     ...sourcePosition,

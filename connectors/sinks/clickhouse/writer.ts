@@ -73,14 +73,12 @@ export class ClickHouseWriter<T> implements SinkWriter {
         `${where} is partitioned (${table.partition_key}): an insert spanning partitions is not atomic; drop PARTITION BY`,
       );
     }
-    if (
-      !table.sorting_key
-        .split(',')
-        .map((k) => k.trim())
-        .includes(this.spec.key)
-    ) {
-      throw new SinkSpecError(`${where}: ORDER BY (${table.sorting_key}) must include the key ${this.spec.key}`);
-    }
+    const sortingKey = table.sorting_key.split(',').map((k) => k.trim());
+    const outside = this.spec.key.filter((column) => !sortingKey.includes(column));
+    if (outside.length > 0)
+      throw new SinkSpecError(
+        `${where}: ORDER BY (${table.sorting_key}) must include the key column ${outside.join(', ')}`,
+      );
     const columns = await this.rows<{ name: string; type: string }>(
       `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ${quoteString(this.spec.table)}`,
     );

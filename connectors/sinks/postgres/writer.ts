@@ -49,10 +49,10 @@ export class PostgresWriter<T> implements SinkWriter {
     this.pool = pool ?? createPostgresPool(2);
     const columns = spec.columnNames.map(quoteIdent);
     const updates = spec.columnNames
-      .filter((c) => c !== spec.key)
+      .filter((c) => !spec.key.includes(c))
       .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
     this.upsertPrefix = `INSERT INTO ${quoteTable(spec.table)} (${columns.join(', ')}) VALUES `;
-    this.upsertSuffix = ` ON CONFLICT (${quoteIdent(spec.key)}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+    this.upsertSuffix = ` ON CONFLICT (${spec.key.map(quoteIdent).join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
     this.rowsPerStatement = Math.floor(MAX_PARAMETERS / columns.length);
   }
 
@@ -69,14 +69,16 @@ export class PostgresWriter<T> implements SinkWriter {
     const missing = this.spec.columnNames.filter((c) => !present.has(c));
     if (missing.length > 0)
       throw new SinkSpecError(`sink ${this.spec.name}: table ${this.spec.table} has no column ${missing.join(', ')}`);
-    const { rows: unique } = await this.pool.query(
-      `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = $2`,
-      [quoteTable(this.spec.table), this.spec.key],
+    // ON CONFLICT needs a unique index on exactly the key's columns (not partial)
+    const { rows: unique } = await this.pool.query<{ columns: string[] }>(
+      `SELECT array(SELECT a.attname::text FROM unnest(i.indkey) k JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k) AS columns
+         FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL`,
+      [quoteTable(this.spec.table)],
     );
-    if (unique.length === 0)
+    const key = [...this.spec.key].sort().join(',');
+    if (!unique.some((index) => [...index.columns].sort().join(',') === key))
       throw new SinkSpecError(
-        `sink ${this.spec.name}: ${this.spec.table}.${this.spec.key} needs a unique index (the upsert's conflict target)`,
+        `sink ${this.spec.name}: ${this.spec.table} needs a unique index on (${this.spec.key.join(', ')}) (the upsert's conflict target)`,
       );
   }
 

@@ -26,7 +26,7 @@ export async function prepareRows<T>(
   partition: number,
   messages: readonly KafkaMessage[],
 ): Promise<{ rows: PreparedRow[]; dead: DeadRecord[] }> {
-  const keyIndex = spec.columnNames.indexOf(spec.key);
+  const keyIndexes = spec.key.map((column) => spec.columnNames.indexOf(column));
   const latest = new Map<string, PreparedRow>();
   const dead: DeadRecord[] = [];
   for (const message of messages) {
@@ -37,9 +37,7 @@ export async function prepareRows<T>(
     }
     try {
       const cells = cellsOf(spec, decoded.record);
-      const key = cells[keyIndex];
-      if (key === null) throw new ColumnMappingError(`key column ${spec.key} is null`);
-      const id = String(key);
+      const id = identityOf(spec, keyIndexes, cells);
       latest.delete(id); // re-inserted below: the map keeps offset order
       latest.set(id, { offset: BigInt(message.offset), cells, source: decoded.source });
     } catch (error) {
@@ -51,6 +49,17 @@ export async function prepareRows<T>(
     }
   }
   return { rows: [...latest.values()], dead };
+}
+
+/** The row's identity as one string: its key cells JSON-encoded, so no two different keys meet ('a:b','c' vs 'a','b:c'). */
+function identityOf<T>(spec: ResolvedSinkSpec<T>, keyIndexes: readonly number[], cells: readonly unknown[]): string {
+  return JSON.stringify(
+    keyIndexes.map((index, i) => {
+      const cell = cells[index];
+      if (cell === null) throw new ColumnMappingError(`key column ${spec.key[i]} is null`);
+      return String(cell);
+    }),
+  );
 }
 
 /** The record's cells in the spec's column order; ColumnMappingError for one the target cannot store. */

@@ -38,10 +38,11 @@ export interface SinkSpec<T = Record<string, unknown>> {
   /** A plain identifier (Postgres also `schema.table`); the table must exist (see the target's README). */
   table: string;
   /**
-   * The record's identity column, one of `columns`. Postgres: the upsert's conflict target (needs a
-   * unique index on it). ClickHouse: must be in the ReplacingMergeTree's ORDER BY.
+   * The record's identity: one or more of `columns`, usually `['tenant_id', 'id']` (the same id under
+   * two tenants is two rows). Postgres: the upsert's conflict target (needs a unique index on exactly
+   * these columns). ClickHouse: each must be in the ReplacingMergeTree's ORDER BY.
    */
-  key: string;
+  key: readonly string[];
   columns: ColumnMap<T>;
   /**
    * A write holds at most maxRows records. Kafka fetches wait up to maxMs for enough bytes to fill
@@ -112,8 +113,12 @@ export function checkSpec<T>(spec: SinkSpec<T>): ResolvedSinkSpec<T> {
       throw new SinkSpecError(`${where}: column ${column} is written by the sink itself`);
     }
   }
-  if (!columnNames.includes(spec.key))
-    throw new SinkSpecError(`${where}: key ${JSON.stringify(spec.key)} must be one of the columns`);
+  if (!Array.isArray(spec.key) || spec.key.length === 0)
+    throw new SinkSpecError(`${where}: key must name at least one column`);
+  for (const column of spec.key) {
+    if (!columnNames.includes(column))
+      throw new SinkSpecError(`${where}: key column ${JSON.stringify(column)} must be one of the columns`);
+  }
   const sessionTimeoutMs = positive(
     spec.consumer?.sessionTimeoutMs,
     30_000,

@@ -192,7 +192,7 @@ export class FinanceBulk {
     const { rows } = await this.db.query<JobRow>(
       `SELECT j.id, j.state, j.filename, j.format, j.bytes, j.rows_read, j.total_rows, j.error, j.created_at, j.updated_at, j.completed_at,
               (SELECT count(*) FROM finance_statements s WHERE s.job_id = j.id) AS accepted,
-              (SELECT count(*) FROM finance_statements s JOIN finance_scores f ON f.id = s.id WHERE s.job_id = j.id) AS scored,
+              (SELECT count(*) FROM finance_statements s JOIN finance_scores f ON f.tenant_id = s.tenant_id AND f.id = s.id WHERE s.job_id = j.id) AS scored,
               (SELECT count(*) FROM finance_job_rejections r WHERE r.job_id = j.id) AS rejected
          FROM finance_jobs j WHERE j.id = $1 AND j.tenant_id = $2`,
       [id, tenantId],
