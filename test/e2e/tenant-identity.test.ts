@@ -2,8 +2,8 @@
  * A record's identity is (tenant_id, id), through every entry point of the running platform
  * (`millrace start`): the same id sent under two tenants over HTTP, with `millrace produce` and by a
  * Kafka producer is two rows in Postgres and in ClickHouse (FINAL), each tenant's own; so is a
- * financial statement id scored by the pipeline. Over HTTP the tenant is the credential's, whatever
- * tenant_id the body names.
+ * financial statement id scored by the pipeline. Over HTTP the tenant is the credential's: a record
+ * naming another tenant is refused.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -68,8 +68,9 @@ describe('tenant identity through the running platform', () => {
         tenant_id: tenant,
         distance: base!.distance + (tenant === b ? 1 : 0),
       });
-      const expected = ['cli', 'http', 'kafka'].flatMap((entry) =>
-        [a, b].map((tenant) => ({
+      // in the order the check reads them: by tenant, then id
+      const expected = [a, b].flatMap((tenant) =>
+        ['cli', 'http', 'kafka'].map((entry) => ({
           tenant_id: tenant,
           id: `ti-${run}-${entry}`,
           figure: flight(entry, tenant).distance,
@@ -90,15 +91,20 @@ describe('tenant identity through the running platform', () => {
           120_000,
         );
         for (const tenant of [a, b]) {
-          // the body names the other tenant: the API takes the credential's
           const other = tenant === a ? b : a;
           const response = await fetch(`http://127.0.0.1:${API_PORT}/v1/topics/samples.flights.raw/records`, {
             method: 'POST',
             headers: { authorization: `Bearer ${keys[tenant]}`, 'content-type': 'application/json' },
-            body: JSON.stringify([{ ...flight('http', tenant), tenant_id: other }]),
+            // the tenant is the credential's: a record naming another is refused, one naming none is the caller's
+            body: JSON.stringify([
+              { ...flight('http', tenant), id: `ti-${run}-http-forged`, tenant_id: other },
+              { ...flight('http', tenant), tenant_id: undefined },
+            ]),
           });
           assert.equal(response.status, 200, await response.clone().text());
-          assert.equal(((await response.json()) as { accepted: number }).accepted, 1);
+          const body = (await response.json()) as { accepted: number; results: { field?: string }[] };
+          assert.equal(body.accepted, 1, JSON.stringify(body));
+          assert.equal(body.results[0]!.field, 'tenant_id', JSON.stringify(body));
         }
         execFileSync(process.execPath, [cli, 'produce', '--topic', 'samples.flights.raw'], {
           input: [a, b].map((tenant) => JSON.stringify(flight('cli', tenant))).join('\n'),
