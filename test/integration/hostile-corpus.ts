@@ -45,6 +45,8 @@ export interface BulkCase extends Base {
 export interface RecordsCase extends Base {
   entry: 'records';
   topic?: string;
+  /** who sends it: tenant a's producer key unless `b_producer` */
+  auth?: 'a_producer' | 'b_producer';
   content_type?: string;
   /** records as changes to a valid quote (`$drop`, `$raw`, `$deep`, `$repeat` markers) */
   base?: boolean;

@@ -361,7 +361,9 @@ describe('hostile inputs', () => {
               ? tenantB
               : value === '$same'
                 ? `hostile-${run}-same-${c.id}`
-                : value;
+                : value === '$shared'
+                  ? `hostile-${run}-shared` // one id across cases, and so across tenants
+                  : value;
         if (value && typeof value === 'object' && '$repeat' in value) {
           const { $repeat, count } = value as { $repeat: string; count: number };
           return $repeat.repeat(count);
@@ -389,7 +391,7 @@ describe('hostile inputs', () => {
 
     async function runRecords(c: RecordsCase): Promise<{ id: string; problems: string[] }> {
       const response = await request('POST', `/v1/topics/${c.topic ?? QUOTES}/records`, {
-        key: keys.a_producer,
+        key: keys[c.auth ?? 'a_producer'],
         body: recordsBody(c),
         contentType: c.content_type ?? 'application/json',
       });
