@@ -738,6 +738,53 @@ describe('bulk predictions', () => {
   );
 
   it(
+    'the same file from two tenants: two jobs, each accepting and scoring every row as its own',
+    { timeout: 120_000 },
+    async () => {
+      const amounts = nextAmounts();
+      const body = ['twin-1', 'twin-2', 'twin-3']
+        .map((company) =>
+          JSON.stringify({ company_id: company, period: 'annual', period_end: '2023-12-31', ...amounts }),
+        )
+        .join('\n');
+      const jobOf = async (tenant: 'a' | 'b') => {
+        const response = await call('/v1/predictions/bulk', {
+          method: 'POST',
+          key: keys[`${tenant}-producer`],
+          body,
+          headers: { 'content-type': 'application/x-ndjson' },
+        });
+        assert.equal(response.status, 202);
+        const { id } = (await response.json()) as { id: string };
+        return eventually(
+          `tenant ${tenant}'s job to complete`,
+          async () => {
+            const job = (await (await call(`/v1/jobs/${id}`, { key: keys[`${tenant}-reader`] })).json()) as {
+              state: string;
+              accepted: number;
+              scored: number;
+            };
+            return job.state === 'completed' && job.scored === 3 ? job : undefined;
+          },
+          90_000,
+        );
+      };
+      const [ofA, ofB] = await Promise.all([jobOf('a'), jobOf('b')]);
+      assert.equal(ofA.accepted, 3);
+      assert.equal(ofB.accepted, 3);
+      const { rows } = await db.query<{ tenant_id: string; n: number }>(
+        `SELECT tenant_id, count(*)::int AS n FROM finance_scores
+          WHERE tenant_id = ANY($1) AND company_id LIKE 'twin-%' AND period_end = '2023-12-31' GROUP BY tenant_id ORDER BY tenant_id`,
+        [[tenants.a, tenants.b]],
+      );
+      assert.deepEqual(rows, [
+        { tenant_id: tenants.a, n: 3 },
+        { tenant_id: tenants.b, n: 3 },
+      ]);
+    },
+  );
+
+  it(
     'a job whose process stopped is taken over when looked at; rows it had claimed are published again, not rejected',
     { timeout: 120_000 },
     async () => {
