@@ -3,7 +3,8 @@
  * Applied migrations are recorded with their sha256; editing one after it ran is an error (add a
  * new file instead). Postgres runs each file in a transaction under an advisory lock; ClickHouse
  * has no transactions, so its statements must be idempotent (IF NOT EXISTS) and a file is
- * recorded only after all of its statements succeeded.
+ * recorded only after all of its statements succeeded; `REBUILD TABLE` (clickhouse-rebuild.ts) is
+ * the step that changes a table's layout.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
+import { parseRebuild, TableRebuild } from './clickhouse-rebuild.ts';
 import { MillraceError } from './errors.ts';
 import { inClientTransaction } from './postgres.ts';
 
@@ -123,8 +125,10 @@ export async function migrateClickHouse(client: ClickHouseClient, dir = sqlDir('
   for (const migration of readMigrations(dir)) {
     if (checkUnchanged(applied, migration, 'clickhouse')) continue;
     for (const statement of splitStatements(migration.sql)) {
+      const rebuild = parseRebuild(statement);
       try {
-        await client.command({ query: statement });
+        if (rebuild) await new TableRebuild(client, rebuild.table, rebuild.layout, migration.name).run();
+        else await client.command({ query: statement });
       } catch (error) {
         throw new MigrationError(
           `clickhouse migration ${migration.name} failed at "${statement.slice(0, 80)}": ${(error as Error).message}`,
