@@ -1,6 +1,6 @@
 /**
  * `millrace replay` end to end (the CLI as a process): a sink re-run over the log restores rows a
- * table lost and leaves no duplicate; a processor re-run from a time re-produces exactly the
+ * table lost and stores no row twice (ClickHouse counted without FINAL or a merge); a processor re-run from a time re-produces exactly the
  * records from that time on.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import {
   readCommitted,
   sums,
 } from '../../testkit/processor-helpers.ts';
-import { flightTopic } from '../../testkit/helpers.ts';
+import { eventually, flightTopic } from '../../testkit/helpers.ts';
 import {
   clickhouseHoldings,
   dropTables,
@@ -73,6 +73,25 @@ describe('millrace replay', () => {
     assert.match(toPostgres.stdout, /replayed .*: \d+ in, \d+ out, 0 to the DLQ/);
     assert.deepEqual(await postgresHoldings(sinks.table), expected, 'Postgres: every flight back, once');
 
+    // ClickHouse loses the rows from offset 100 on (a mutation, carried out in the background)
+    const ch = createClickHouse();
+    try {
+      await ch.command({ query: `ALTER TABLE ${sinks.table} DELETE WHERE _offset >= 100` });
+      await eventually('the delete carried out', async () => {
+        const [row] = await (
+          await ch.query({
+            query: `SELECT count() AS n FROM system.mutations WHERE table = '${sinks.table}' AND is_done = 0`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: string }>();
+        return row!.n === '0' ? true : undefined;
+      });
+    } finally {
+      await ch.close();
+    }
+    const kept = (await clickhouseHoldings(sinks.table)).rows;
+    assert.ok(kept < 1000, `rows deleted from ClickHouse (${kept} kept)`);
+
     const toClickHouse = await replay(
       '--sink',
       'samples-flights-clickhouse',
@@ -83,14 +102,9 @@ describe('millrace replay', () => {
       '--from',
       '0',
     );
-    assert.match(toClickHouse.stdout, /5000 in, 5000 out/);
-    const ch = createClickHouse();
-    await ch.command({ query: `OPTIMIZE TABLE ${sinks.table} FINAL` }).finally(() => ch.close());
-    assert.deepEqual(
-      await clickhouseHoldings(sinks.table),
-      expected,
-      'ClickHouse: the replayed rows collapse onto the ones already there',
-    );
+    // every record read again, only the missing ones written: no read needs FINAL or a merge
+    assert.match(toClickHouse.stdout, new RegExp(`5000 in, ${5000 - kept} out`));
+    assert.deepEqual(await clickhouseHoldings(sinks.table), expected, 'ClickHouse: every flight back, once, unmerged');
   });
 
   it('re-runs a processor from a time: exactly the records from then on are produced again', async () => {

@@ -88,12 +88,14 @@ describe('sinks: identity is (tenant_id, id)', () => {
 
     for (const sink of ['samples-flights-postgres', 'samples-flights-clickhouse']) {
       const { stdout } = await replay('--sink', sink, '--topic', topic.name, '--table', sinks.table, '--from', '0');
-      assert.match(stdout, /6000 in, 6000 out, 0 to the DLQ/, sink);
+      assert.match(
+        stdout,
+        sink.endsWith('postgres') ? /6000 in, 6000 out, 0 to the DLQ/ : /6000 in, 0 out, 0 to the DLQ/,
+        sink,
+      );
     }
-    const ch = createClickHouse();
-    await ch.command({ query: `OPTIMIZE TABLE ${sinks.table} FINAL` }).finally(() => ch.close());
     assert.deepEqual(await postgresHoldings(sinks.table), expected, 'Postgres after the replay');
-    assert.deepEqual(await clickhouseHoldings(sinks.table), expected, 'ClickHouse after the replay, merged');
+    assert.deepEqual(await clickhouseHoldings(sinks.table), expected, 'ClickHouse after the replay, no row twice');
     assert.deepEqual(
       await perTenant(sinks.table),
       { postgres: tenants, clickhouse: tenants },

@@ -2,7 +2,8 @@
  * The ClickHouse sink writer; the design (why no row is lost or duplicated) is in README.md here.
  * Rows carry `_topic`, `_partition`, `_offset`; one batch is one INSERT of one block into an
  * unpartitioned ReplacingMergeTree, so it lands whole or not at all, and the table itself tells
- * where each partition stands: max(_offset) + 1.
+ * where each partition stands: max(_offset) + 1. A row below that (a replay, a retry) is written
+ * only if its offset is not stored, so no read needs FINAL to count each record once.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../../core/clickhouse.ts';
@@ -50,6 +51,11 @@ export class ClickHouseWriter<T> implements SinkWriter {
   readonly authoritative = false;
   private readonly client: ClickHouseClient;
   private types = new Map<string, string>();
+  /**
+   * Per `topic/partition`: max(_offset) + 1 when the table was last asked. A row below it may be
+   * stored already (a replay, a retry after an unknown outcome) and is checked by its offset.
+   */
+  private readonly highWater = new Map<string, bigint>();
 
   constructor(
     private readonly spec: ResolvedSinkSpec<T>,
@@ -94,16 +100,16 @@ export class ClickHouseWriter<T> implements SinkWriter {
       `SELECT _partition AS partition, toString(max(_offset) + 1) AS next FROM ${this.spec.table}
         WHERE _topic = ${quoteString(topic)} AND _partition IN (${partitions.map(Number).join(', ')}) GROUP BY _partition`,
     );
-    return new Map(found.map((r) => [Number(r.partition), BigInt(r.next)]));
+    const positions = new Map(found.map((r) => [Number(r.partition), BigInt(r.next)]));
+    for (const partition of partitions) this.highWater.set(`${topic}/${partition}`, positions.get(partition) ?? 0n);
+    return positions;
   }
 
   async write(batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
-    let rows = batch.rows;
-    if (batch.verify) {
-      // the previous attempt may have landed before its connection broke: the table knows
-      const stored = (await this.positions(batch.topic, [batch.partition], batch.clusterId)).get(batch.partition);
-      if (stored !== undefined) rows = rows.filter((r) => r.offset >= stored);
-    }
+    // the previous attempt may have landed before its connection broke: the table knows
+    if (batch.verify || !this.highWater.has(`${batch.topic}/${batch.partition}`))
+      await this.positions(batch.topic, [batch.partition]);
+    const rows = await this.unstored(batch);
     let written = 0;
     let refusedCount = 0;
     const refuse = async (row: PreparedRow, error: Error) => {
@@ -134,6 +140,21 @@ export class ClickHouseWriter<T> implements SinkWriter {
       failingRow,
     );
     return { durable: batch.next, written, refused: refusedCount };
+  }
+
+  /** The batch's rows whose offsets the table does not hold: a replay or a retry stores no row twice. */
+  private async unstored(batch: PartitionBatch): Promise<PreparedRow[]> {
+    const below = this.highWater.get(`${batch.topic}/${batch.partition}`)!;
+    const first = batch.rows[0];
+    if (!first || first.offset >= below) return batch.rows;
+    const last = batch.rows.at(-1)!.offset;
+    const stored = await this.rows<{ offset: string }>(
+      `SELECT toString(_offset) AS offset FROM ${this.spec.table}
+        WHERE _topic = ${quoteString(batch.topic)} AND _partition = ${Number(batch.partition)}
+          AND _offset >= ${first.offset} AND _offset < ${last < below ? last + 1n : below}`,
+    );
+    const held = new Set(stored.map((r) => BigInt(r.offset)));
+    return batch.rows.filter((r) => !held.has(r.offset));
   }
 
   private toJson(batch: PartitionBatch, row: PreparedRow): Record<string, unknown> {
