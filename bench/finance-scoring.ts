@@ -56,7 +56,7 @@ async function rate(batch: Statement[], work: (batch: Statement[]) => Promise<un
   return (rows * 1000) / (performance.now() - start);
 }
 
-const scorer = await FinanceScorer.load({ intraOpNumThreads: 1, interOpNumThreads: 1 });
+const scorer = await FinanceScorer.load();
 const all = statements(Math.max(...BATCH_SIZES));
 const format = (n: number) => Math.round(n).toLocaleString('en-US').padStart(12);
 process.stdout.write(

@@ -3,8 +3,16 @@ import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
+/**
+ * Session settings every connection starts with. extra_float_digits=3: double precision comes back
+ * as text that reads to the same bits on any server (shortest exact from 12 on, 17 digits before),
+ * whatever the server or database default is; at 0 or below, a score would read back rounded.
+ * An `options` parameter in POSTGRES_URL replaces this one.
+ */
+const SESSION_OPTIONS = '-c extra_float_digits=3';
+
 export function createPostgresPool(max = 5): pg.Pool {
-  const pool = new pg.Pool({ connectionString: loadConfig().POSTGRES_URL, max });
+  const pool = new pg.Pool({ connectionString: loadConfig().POSTGRES_URL, max, options: SESSION_OPTIONS });
   // an idle connection the server closes (restart, outage) is dropped by the pool; unhandled, the event would end the process
   pool.on('error', (error) => createLogger('postgres').warn({ err: error }, 'idle Postgres connection lost'));
   // the pool stops listening to a client while it is checked out: a server gone then (a restart mid-transaction) would emit

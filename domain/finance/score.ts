@@ -3,6 +3,12 @@
  * manifest's sha256; a batch of N statements becomes one [N, 12] float64 tensor and one
  * session.run per model. The Altman zone, the ensemble and the category are then computed in
  * TypeScript (ensemble.ts), so category thresholds can change without rebuilding a model.
+ *
+ * A statement's score is the same to the bit whatever batch it is in (the API scores one, the
+ * processor hundreds): onnxruntime's double Sigmoid runs SIMD packets over the rows and a scalar
+ * loop over what is left, and the two differ in the last bit for about one probability in ten. So
+ * a batch is padded to whole packets and each session runs on one thread (a thread's share of the
+ * rows has a tail of its own).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadConfig } from '../../core/config.ts';
@@ -16,10 +22,10 @@ export interface ScorerOptions {
   /** where manifest.json and the .onnx files are; models/finance by default */
   dir?: string;
   thresholds?: Partial<RiskThresholds>;
-  /** onnxruntime threads per session; 1 and 1 keep a scorer on one core */
-  intraOpNumThreads?: number;
-  interOpNumThreads?: number;
 }
+
+/** Rows per run are a multiple of this: whole SIMD packets of doubles for SSE2 (2), AVX (4) and AVX-512 (8). */
+export const ROW_MULTIPLE = 8;
 
 interface Outputs {
   score: Float64Array;
@@ -41,8 +47,8 @@ export class FinanceScorer {
     const thresholds = riskThresholds(options.thresholds ?? loadConfig().FINANCE_RISK_THRESHOLDS);
     const sessionOptions: InferenceSession.SessionOptions = {
       executionMode: 'sequential',
-      ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-      ...(options.interOpNumThreads === undefined ? {} : { interOpNumThreads: options.interOpNumThreads }),
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
     };
     const sessions = new Map<string, { session: InferenceSession; scoreOutput: string }>();
     for (const model of FINANCE_MODELS) {
@@ -77,21 +83,26 @@ export class FinanceScorer {
     });
   }
 
-  /** Each model's raw outputs for a batch, by model id: one session.run per model. */
+  /**
+   * Each model's raw outputs for a batch, by model id: one session.run per model, on the rows
+   * padded to a multiple of ROW_MULTIPLE with copies of the last statement (dropped from the outputs).
+   */
   async run(statements: readonly Statement[]): Promise<Map<string, Outputs>> {
     const width = STATEMENT_AMOUNTS.length;
-    const data = new Float64Array(statements.length * width);
-    statements.forEach((statement, row) =>
-      STATEMENT_AMOUNTS.forEach((column, c) => (data[row * width + c] = statement[column])),
-    );
-    const feeds = { [INPUT_NAME]: new Tensor('float64', data, [statements.length, width]) };
+    const rows = Math.ceil(statements.length / ROW_MULTIPLE) * ROW_MULTIPLE;
+    const data = new Float64Array(rows * width);
+    for (let row = 0; row < rows; row++) {
+      const statement = statements[Math.min(row, statements.length - 1)]!;
+      STATEMENT_AMOUNTS.forEach((column, c) => (data[row * width + c] = statement[column]));
+    }
+    const feeds = { [INPUT_NAME]: new Tensor('float64', data, [rows, width]) };
     const outputs = new Map<string, Outputs>();
     // one after another: runs in parallel would take more cores than the session options allow
     for (const [id, { session, scoreOutput }] of this.sessions) {
       const result = await session.run(feeds);
       outputs.set(id, {
-        score: result[scoreOutput]!.data as Float64Array,
-        probability: result.probability!.data as Float64Array,
+        score: (result[scoreOutput]!.data as Float64Array).subarray(0, statements.length),
+        probability: (result.probability!.data as Float64Array).subarray(0, statements.length),
       });
     }
     return outputs;

@@ -67,9 +67,7 @@ export function financeScoring(
       pool,
       FINANCE_MODEL_ID,
       async ({ version }) => {
-        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) =>
-          FinanceScorer.load({ dir, intraOpNumThreads: 1, interOpNumThreads: 1 }),
-        );
+        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) => FinanceScorer.load({ dir }));
         const previous = current;
         current = new LeasedModel(scorer, releaseFailed);
         previous?.retire();

@@ -12,6 +12,7 @@ import { writeOrSplit } from '../runtime/retry.ts';
 import { CLICKHOUSE_LINEAGE_COLUMNS, SinkSpecError, type Cell, type ResolvedSinkSpec } from '../runtime/spec.ts';
 import type { PartitionBatch, PreparedRow, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
 import { cellFits } from './column-types.ts';
+import { float64Text } from './float-text.ts';
 
 /** ClickHouse's max_insert_block_size: a larger insert is split into blocks and is no longer atomic. */
 const MAX_ATOMIC_ROWS = 1_048_576;
@@ -40,10 +41,15 @@ function refusal(message: string): Error {
   return refused;
 }
 
-const jsonCell = (cell: Cell): unknown => {
+const FLOAT64 = new Set(['Float64', 'Nullable(Float64)']);
+
+const jsonCell = (cell: Cell, type: string | undefined): unknown => {
   if (cell instanceof Date) return Math.floor(cell.getTime() / 1000); // DateTime: epoch seconds
   if (typeof cell === 'bigint') return cell.toString();
   if (typeof cell === 'boolean') return cell ? 1 : 0;
+  // quoted, as UInt64 is: a JSON number's text is JSON.stringify's, which 18.16 reads back a bit off
+  if (typeof cell === 'number' && Number.isFinite(cell) && type !== undefined && FLOAT64.has(type))
+    return float64Text(cell);
   return cell;
 };
 
@@ -163,7 +169,7 @@ export class ClickHouseWriter<T> implements SinkWriter {
       _partition: batch.partition,
       _offset: row.offset.toString(),
     };
-    this.spec.columnNames.forEach((column, i) => (json[column] = jsonCell(row.cells[i]!)));
+    this.spec.columnNames.forEach((column, i) => (json[column] = jsonCell(row.cells[i]!, this.types.get(column))));
     return json;
   }
 

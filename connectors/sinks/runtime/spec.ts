@@ -22,7 +22,8 @@ export interface RecordMeta {
 /**
  * What a column function may return. Postgres gets it as a query parameter (Date: timestamptz,
  * bigint: numeric text). ClickHouse gets it in JSONEachRow: Date becomes epoch seconds (a DateTime),
- * bigint a quoted integer (UInt64/Int64); for milliseconds map to a number into an Int64 column.
+ * bigint a quoted integer (UInt64/Int64), a number into a Float64 column text it reads to the same
+ * bits (clickhouse/float-text.ts); for milliseconds map to a number into an Int64 column.
  */
 export type Cell = string | number | bigint | boolean | Date | null | readonly (string | number | boolean | null)[];
 

@@ -192,10 +192,9 @@ export async function sharedScorer(db: Pool): Promise<FinanceScorer> {
   const version = active?.version ?? 'bundled';
   if (loaded?.version !== version) {
     const previous = loaded;
-    const options = { intraOpNumThreads: 1, interOpNumThreads: 1 };
     const scorer = active
-      ? loadVersion(db, FINANCE_MODEL_ID, active.version, (dir) => FinanceScorer.load({ ...options, dir }))
-      : FinanceScorer.load(options);
+      ? loadVersion(db, FINANCE_MODEL_ID, active.version, (dir) => FinanceScorer.load({ dir }))
+      : FinanceScorer.load();
     loaded = { version, scorer };
     scorer.catch(() => {
       if (loaded?.scorer === scorer) loaded = undefined; // a failed load is tried again by the next request
