@@ -269,7 +269,7 @@ describe('every hop keeps a double to the bit', () => {
       topic: 'test.floats',
       target: 'clickhouse',
       table: floatTable,
-      key: 'id',
+      key: ['id'],
       columns: { id: (r) => r.id, x: (r) => r.x, y: (r) => r.y },
     });
     const writer = writerFor(spec, { clickhouse });
