@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString } from '../../core/clickhouse-sql.ts';
-import { quoteName, type SqlUserNames } from './names.ts';
+import { quoteName, SqlUserError, type SqlUserNames } from './names.ts';
 
 const MARKERS = '_copies';
 const FEED = '__feed';
@@ -56,10 +56,16 @@ async function mainLayouts(
   tables: readonly string[],
 ): Promise<Map<string, TableLayout>> {
   if (tables.length === 0) return new Map();
-  const found = await rows<{ name: string; engine_full: string }>(
+  const found = await rows<{ name: string; engine: string; engine_full: string }>(
     client,
-    `SELECT name, engine_full FROM system.tables WHERE database = ${quoteString(main)} AND name IN (${list(tables)}) AND engine LIKE '%MergeTree'`,
+    `SELECT name, engine, engine_full FROM system.tables WHERE database = ${quoteString(main)} AND name IN (${list(tables)}) AND engine LIKE '%MergeTree'`,
   );
+  const replicated = found.find((t) => t.engine.startsWith('Replicated'));
+  // CREATE TABLE ... AS would give the copy the main table's ZooKeeper path: it would join its replicas
+  if (replicated)
+    throw new SqlUserError(
+      `${main}.${replicated.name} is ${replicated.engine}: sql-users copies only unreplicated tables`,
+    );
   const columns = await rows<Column & { table: string }>(
     client,
     `SELECT table, name, type, default_kind FROM system.columns WHERE database = ${quoteString(main)} AND table IN (${list(tables)})`,
