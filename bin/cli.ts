@@ -43,6 +43,10 @@ const commands: Record<string, Command> = {
     summary: 'users create --tenant T --email E --role R < password',
     load: () => import('./commands/users.ts'),
   },
+  'sql-users': {
+    summary: 'read-only ClickHouse users for analysts: sql-users create --tenant T | list | drop --tenant T | refresh',
+    load: () => import('./commands/sql-users.ts'),
+  },
   processor: {
     summary: 'run a processor exactly-once: processor passthrough --input T --output U',
     load: () => import('./commands/processor.ts'),

@@ -12,13 +12,14 @@ import { onShutdown } from '../../core/shutdown.ts';
 import { supervise, type Role } from '../../core/supervisor.ts';
 import { infraUp } from '../../infra/index.ts';
 import { pipelines } from '../../processors/pipelines.ts';
+import { refreshAfterProvision } from './sql-users.ts';
 
 export async function run(): Promise<'running'> {
   const log = createLogger('start');
   const { started } = await infraUp();
   log.info({ started }, 'local services up');
   const report = await provisionAll(loadCatalogue());
-  log.info(report, 'provisioned');
+  log.info({ ...report, sqlUsers: await refreshAfterProvision() }, 'provisioned');
 
   // METRICS_PORT set: role i serves its metrics on METRICS_PORT + 1 + i; unset (0): each picks a free port and logs it
   const metricsBase = loadConfig().METRICS_PORT;
