@@ -177,7 +177,7 @@ describe('synchronous predictions', () => {
       assert.equal(body.company_id, company);
       assert.equal(body.period_end, '2024-12-31');
       assert.equal(body.kind, 'annual');
-      assert.ok(Math.abs(body.probability - expected.probability) < 1e-12);
+      assert.equal(body.probability, expected.probability);
       for (const field of ['category', 'altman_zone', 'model_id', 'model_version'] as const)
         assert.equal(body[field], expected[field], field);
       assert.equal(body.published.topic, 'finance.statements.raw');
@@ -195,17 +195,14 @@ describe('synchronous predictions', () => {
         90_000,
       );
       assert.equal(row.length, 1);
-      assert.ok(
-        Math.abs(row[0]!.probability - expected.probability) < 1e-12,
-        'the pipeline computed the same probability',
-      );
+      assert.equal(row[0]!.probability, expected.probability, 'the pipeline computed the same probability');
       const [ch] = await eventually('the score in ClickHouse', async () => {
         const rows = await chQuery<{ n: string; p: number }>(
           `SELECT count() AS n, any(probability) AS p FROM finance_scores FINAL WHERE id = ${quoteString(body.id)}`,
         );
         return Number(rows[0]?.n) === 1 ? rows : undefined;
       });
-      assert.ok(Math.abs(ch!.p - expected.probability) < 1e-12);
+      assert.equal(ch!.p, expected.probability);
 
       const read = await call(`/v1/predictions/${body.id}`, { key: keys['a-reader'] });
       assert.equal(read.status, 200);
@@ -626,7 +623,7 @@ describe('bulk predictions', () => {
           'SELECT probability FROM finance_scores WHERE id = $1',
           [expectedId(tenants.bulk, g.company, g.periodEnd, g.kind)],
         );
-        assert.ok(Math.abs(rows[0]!.probability - (await expectedScore(g.kind, g.amounts)).probability) < 1e-12);
+        assert.equal(rows[0]!.probability, (await expectedScore(g.kind, g.amounts)).probability);
       }
 
       // ClickHouse: the same 9,950, and the dashboard rollups agree with Postgres
@@ -832,9 +829,7 @@ describe('bulk predictions', () => {
         'SELECT probability FROM finance_scores WHERE id = $1',
         [claimedId],
       );
-      assert.ok(
-        Math.abs(scored[0]!.probability - (await expectedScore('annual', rows[0]!.amounts)).probability) < 1e-12,
-      );
+      assert.equal(scored[0]!.probability, (await expectedScore('annual', rows[0]!.amounts)).probability);
     },
   );
 

@@ -118,10 +118,7 @@ describe('finance pipeline', () => {
         const byId = new Map(rows.map((r) => [r.id, r]));
         valid.forEach((s, i) => {
           const stored = byId.get(s.id)!;
-          assert.ok(
-            Math.abs(stored.probability - expected[i]!.probability) < 1e-12,
-            `${s.id}: the scorer's probability`,
-          );
+          assert.equal(stored.probability, expected[i]!.probability, `${s.id}: the scorer's probability`);
           assert.equal(stored.category, expected[i]!.category);
           assert.equal(stored.altman_zone, expected[i]!.altman_zone);
           assert.equal(stored.model_version, scorer.modelVersion);
