@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +74,7 @@ before(async () => {
 after(async () => {
   await processor?.stop();
   await scoring.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('a Confluent client (python3-confluent-kafka, Debian)', () => {
