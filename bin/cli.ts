@@ -34,6 +34,10 @@ const commands: Record<string, Command> = {
     summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]',
     load: () => import('./commands/consume.ts'),
   },
+  kafka: {
+    summary: "Kafka's own tools against the broker: kafka topics|console-consumer|consumer-groups|... [args]",
+    load: () => import('./commands/kafka.ts'),
+  },
   tenants: { summary: 'tenants create <name>', load: () => import('./commands/tenants.ts') },
   keys: {
     summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>',

@@ -10,7 +10,7 @@ import { createClickHouse } from './clickhouse.ts';
 import { loadConfig } from './config.ts';
 import { createKafka } from './kafka.ts';
 import { ensureClickHouseDatabase, migrateClickHouse, migratePostgres } from './migrations.ts';
-import { Registry } from './schema-registry.ts';
+import { provisionCredentials, Registry } from './schema-registry.ts';
 import type { Cleanup } from '../schemas/topic-spec.ts';
 import type { ResolvedTopic } from './topic-checks.ts';
 
@@ -109,7 +109,10 @@ async function applyTopicPlan(admin: Admin, plan: TopicPlan[]): Promise<TopicCha
   return changes;
 }
 
-/** Registers every value schema under its TopicNameStrategy subject with BACKWARD compatibility. */
+/**
+ * Registers every value schema under its TopicNameStrategy subject with BACKWARD compatibility. The
+ * catalogue's own subjects take new versions only with provisionCredentials (provisionAll's registry).
+ */
 export async function registerSchemas(
   registry: Registry,
   topics: readonly ResolvedTopic[],
@@ -138,7 +141,7 @@ export async function provisionAll(topics: readonly ResolvedTopic[]): Promise<Pr
   const clickhouse = createClickHouse();
   try {
     const topicChanges = await provisionTopics(createKafka('millrace-provision'), topics);
-    const schemas = await registerSchemas(new Registry(), topics);
+    const schemas = await registerSchemas(new Registry(undefined, { credentials: provisionCredentials() }), topics);
     const postgres = await migratePostgres();
     const clickhouseDone = await migrateClickHouse(clickhouse);
     return { topics: topicChanges, schemas, migrations: { postgres, clickhouse: clickhouseDone } };

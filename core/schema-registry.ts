@@ -7,6 +7,7 @@ import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-sc
 import avro from 'avsc';
 import { loadConfig } from './config.ts';
 import { MillraceError } from './errors.ts';
+import { keptSecret } from './secret-file.ts';
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
 
@@ -39,6 +40,22 @@ export class UndecodableError extends MillraceError {
 
 const MAGIC_BYTE = 0;
 
+/** HTTP basic credentials for the registry. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * What `millrace provision` authenticates with: the platform's own subjects (the catalogue's) take
+ * new versions only from it (the local registry's guard, infra/registry-guard.ts, checks it; a
+ * registry without the guard ignores it). The key is kept under MILLRACE_HOME/secrets.
+ */
+export const provisionCredentials = (home = loadConfig().MILLRACE_HOME): RegistryCredentials => ({
+  username: 'millrace-provision',
+  password: keptSecret(home, 'registry-provision.key'),
+});
+
 /**
  * The schema registry's Confluent-compatible API (SCHEMA_REGISTRY_URL): registration with a compatibility level, and Avro in the Confluent wire format.
  *
@@ -53,10 +70,20 @@ export class Registry {
   private readonly latestIds = new Map<string, Promise<number>>();
   private readonly writerTypes = new Map<number, Promise<avro.Type>>();
 
-  constructor(url = loadConfig().SCHEMA_REGISTRY_URL) {
+  private readonly authorization: Record<string, string>;
+
+  constructor(url = loadConfig().SCHEMA_REGISTRY_URL, options: { credentials?: RegistryCredentials } = {}) {
     this.url = url.replace(/\/$/, '');
+    const auth = options.credentials;
+    this.authorization = auth
+      ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
+      : {};
     // retries: a short outage of the registry should not fail a produce or a decode
-    this.client = new SchemaRegistry({ host: this.url, retry: { retries: 5, initialRetryTimeInSecs: 0.2 } });
+    this.client = new SchemaRegistry({
+      host: this.url,
+      auth: auth && { ...auth },
+      retry: { retries: 5, initialRetryTimeInSecs: 0.2 },
+    });
   }
 
   async setCompatibility(subject: string, level: Compatibility): Promise<void> {
@@ -174,7 +201,11 @@ export class Registry {
   private async http(method: string, route: string, body?: unknown, allow: number[] = []): Promise<unknown> {
     const response = await fetch(`${this.url}${route}`, {
       method,
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/vnd.schemaregistry.v1+json',
+        accept: 'application/json',
+        ...this.authorization,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (allow.includes(response.status)) return undefined;

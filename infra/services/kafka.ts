@@ -1,5 +1,5 @@
 /** Kafka as a single KRaft node (broker + controller in one JVM), jars resolved by infra/pom.xml. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -11,12 +11,30 @@ import { run } from '../process.ts';
 
 const config = loadConfig();
 const pom = path.join(config.repoRoot, 'infra', 'pom.xml');
+const pomText = fs.readFileSync(pom, 'utf8');
 // The pom is the one place the Kafka version is written down.
-const VERSION = /<kafka\.version>([^<]+)</.exec(fs.readFileSync(pom, 'utf8'))?.[1] ?? 'unknown';
+const VERSION = /<kafka\.version>([^<]+)</.exec(pomText)?.[1] ?? 'unknown';
 
-const jars = path.join(libDir, `kafka-${VERSION}`);
-// Written after a complete copy, so an interrupted install is redone rather than half-used.
-const installedMarker = path.join(jars, '.installed');
+/** The folder of the jars the pom resolves: the broker's, the tools' (infra/kafka-tools.ts), Avro for Java clients. */
+export const kafkaJars = path.join(libDir, `kafka-${VERSION}`);
+// Written after a complete copy, so an interrupted install is redone rather than half-used. It holds
+// the pom's digest: a pom that lists more jars (the tools came later) resolves again.
+const installedMarker = path.join(kafkaJars, '.installed');
+const pomDigest = createHash('sha256').update(pomText).digest('hex');
+const isInstalled = async () =>
+  fs.existsSync(installedMarker) && fs.readFileSync(installedMarker, 'utf8').trim() === pomDigest;
+
+async function install(): Promise<void> {
+  const output = logFile('kafka');
+  log.info({ service: 'kafka', into: kafkaJars, output }, `resolving Kafka ${VERSION} jars from Maven Central (mvn)`);
+  await run({ cmd: 'mvn', args: ['-f', pom, '-q', '-B', 'package', `-Dlib.dir=${libDir}`] }, output);
+  fs.writeFileSync(installedMarker, `${pomDigest}\n`);
+}
+
+/** Resolves the jars unless the pom's are all there (for the tools, which need no running broker). */
+export async function ensureKafkaJars(): Promise<void> {
+  if (!(await isInstalled())) await install();
+}
 const broker = config.KAFKA_BROKERS[0] ?? '127.0.0.1:9092';
 const { host, port } = hostAndPort(broker);
 const controllerPort = config.KAFKA_CONTROLLER_PORT;
@@ -27,7 +45,7 @@ const logDirs = dataDir('kafka');
 
 const java = (...args: string[]) => ({
   cmd: 'java',
-  args: ['-cp', `${jars}/*`, `-Dlog4j.configuration=file:${log4jProperties}`, ...args],
+  args: ['-cp', `${kafkaJars}/*`, `-Dlog4j.configuration=file:${log4jProperties}`, ...args],
 });
 
 function writeConfig(): void {
@@ -88,14 +106,8 @@ export const kafka = processService({
   host,
   ports: [port, controllerPort],
   health,
-  isInstalled: async () => fs.existsSync(installedMarker),
-
-  async install() {
-    const output = logFile('kafka');
-    log.info({ service: 'kafka', into: jars, output }, `resolving Kafka ${VERSION} jars from Maven Central (mvn)`);
-    await run({ cmd: 'mvn', args: ['-f', pom, '-q', '-B', 'package', `-Dlib.dir=${libDir}`] }, output);
-    fs.writeFileSync(installedMarker, `${VERSION}\n`);
-  },
+  isInstalled,
+  install,
 
   // The version of the jars the broker runs from: cheaper than asking it over the protocol.
   version: async () => VERSION,

@@ -3,6 +3,9 @@
  * 3.0.9 because later lines need Java 21. Its parent pom is missing from Maven Central, so it cannot
  * be a dependency in infra/pom.xml; dependency:get fetches the app archive on its own instead.
  * Storage is an H2 file under the data folder, so schemas survive restarts.
+ *
+ * Apicurio listens on the next port up (loopback only); the registry's address is the guard's
+ * (infra/registry-guard.ts), one process that runs Apicurio as its child (infra/registry-guard-main.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +17,12 @@ import { httpGet } from '../probe.ts';
 import { run } from '../process.ts';
 
 const VERSION = '3.0.9';
-const url = loadConfig().SCHEMA_REGISTRY_URL.replace(/\/+$/, '');
+const config = loadConfig();
+const url = config.SCHEMA_REGISTRY_URL.replace(/\/+$/, '');
 const { host, port } = hostAndPort(url);
+/** Where Apicurio itself listens, behind the guard. */
+export const apicurioAddress = { host: '127.0.0.1', port: port + 1 };
+const guardMain = path.join(config.repoRoot, 'infra', 'registry-guard-main.ts');
 const appDir = path.join(libDir, `apicurio-${VERSION}`);
 const runnerJar = `apicurio-registry-app-${VERSION}-runner.jar`;
 const archive = path.join(libDir, `apicurio-registry-app-${VERSION}-all.tar.gz`);
@@ -23,7 +30,7 @@ const archive = path.join(libDir, `apicurio-registry-app-${VERSION}-all.tar.gz`)
 export const registry = processService({
   name: 'registry',
   host,
-  ports: [port],
+  ports: [port, apicurioAddress.port],
   isInstalled: async () => fs.existsSync(path.join(appDir, runnerJar)),
 
   async install() {
@@ -58,22 +65,31 @@ export const registry = processService({
   async prepare() {
     const data = dataDir('registry');
     fs.mkdirSync(data, { recursive: true });
+    // cwd: the checkout, where `--import tsx` resolves
     return {
-      cmd: 'java',
-      cwd: appDir,
+      cmd: process.execPath,
+      cwd: config.repoRoot,
       args: [
+        '--import',
+        'tsx',
+        guardMain,
+        'java',
         '-Xmx512m',
-        `-Dquarkus.http.host=${host}`,
-        `-Dquarkus.http.port=${port}`,
+        `-Dquarkus.http.host=${apicurioAddress.host}`,
+        `-Dquarkus.http.port=${apicurioAddress.port}`,
         // Health polls would otherwise fill the log.
         '-Dquarkus.http.access-log.enabled=false',
+        // A lookup or registration of a schema that differs from a registered one only in formatting,
+        // key order or docs finds the registered one, as Confluent's registry does (a Python client
+        // sends its Avro library's rendering of the schema, not the .avsc text).
+        '-Dapicurio.ccompat.use-canonical-hash=true',
         '-Dapicurio.storage.kind=sql',
         '-Dapicurio.storage.sql.kind=h2',
         `-Dapicurio.datasource.url=jdbc:h2:file:${path.join(data, 'db')}`,
         '-Dapicurio.datasource.username=sa',
         '-Dapicurio.datasource.password=sa',
         '-jar',
-        runnerJar,
+        path.join(appDir, runnerJar),
       ],
     };
   },
