@@ -165,7 +165,7 @@ export const HOLDOUT_EVERY = 5;
 function fromWhere(definition: DatasetDefinition, tenantId: string): string {
   const table = TABLES[definition.table]!;
   const conditions = [`tenant_id = ${sqlValue(tenantId)}`, ...definition.filter.map((c) => renderCondition(table, c))];
-  // FINAL: the sink's ReplacingMergeTree may hold a redelivered row twice until it merges
+  // FINAL: a record produced twice (two offsets, one id) is one training row even before a merge folds it
   return `FROM ${sqlIdentifier(definition.table, Object.keys(TABLES))} FINAL WHERE ${conditions.join(' AND ')}`;
 }
 

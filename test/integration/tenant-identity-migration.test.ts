@@ -138,7 +138,9 @@ describe('tenant identity migrations on the old layout', () => {
         ).json();
       const before = await figures();
 
-      assert.deepEqual(await migrateClickHouse(ch), ['0008_tenant_identity.sql']);
+      assert.deepEqual(await migrateClickHouse(ch, migrationsBefore('clickhouse', '0009')), [
+        '0008_tenant_identity.sql',
+      ]);
       const sortingKeys = await (
         await ch.query({
           query: `SELECT name, sorting_key FROM system.tables WHERE database = currentDatabase()

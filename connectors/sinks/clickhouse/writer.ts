@@ -1,9 +1,10 @@
 /**
  * The ClickHouse sink writer; the design (why no row is lost or duplicated) is in README.md here.
- * Rows carry `_topic`, `_partition`, `_offset`; one batch is one INSERT of one block into an
- * unpartitioned ReplacingMergeTree, so it lands whole or not at all, and the table itself tells
- * where each partition stands: max(_offset) + 1. A row below that (a replay, a retry) is written
- * only if its offset is not stored, so no read needs FINAL to count each record once.
+ * Rows carry `_topic`, `_partition`, `_offset`. An insert may land in part (a table partitioned by
+ * month takes one batch as a part per month), so the table keeps no position: a sink starts from
+ * Kafka's committed offset (committed only once an insert returned), and a row below the table's
+ * max(_offset) + 1 (a restart after a partial insert, a retry, a replay) is written only if its
+ * offset is not stored. No read needs FINAL to count each record of the log once.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../../core/clickhouse.ts';
@@ -13,9 +14,6 @@ import { CLICKHOUSE_LINEAGE_COLUMNS, SinkSpecError, type Cell, type ResolvedSink
 import type { PartitionBatch, PreparedRow, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
 import { cellFits } from './column-types.ts';
 import { float64Text } from './float-text.ts';
-
-/** ClickHouse's max_insert_block_size: a larger insert is split into blocks and is no longer atomic. */
-const MAX_ATOMIC_ROWS = 1_048_576;
 
 /** Error codes of input the server could not take (parse, type, range): the row's fault, not the server's. */
 const DATA_ERROR_CODES = new Set([6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 349]);
@@ -72,19 +70,12 @@ export class ClickHouseWriter<T> implements SinkWriter {
 
   async check(): Promise<void> {
     const where = `sink ${this.spec.name}: ClickHouse table ${this.spec.table}`;
-    if (this.spec.batch.maxRows > MAX_ATOMIC_ROWS)
-      throw new SinkSpecError(`${where}: batch.maxRows above ${MAX_ATOMIC_ROWS} would not insert atomically`);
     const [table] = await this.rows<{ engine: string; partition_key: string; sorting_key: string }>(
       `SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = ${quoteString(this.spec.table)}`,
     );
     if (!table) throw new SinkSpecError(`${where} does not exist`);
     if (table.engine !== 'ReplacingMergeTree')
       throw new SinkSpecError(`${where} must be a ReplacingMergeTree (it is ${table.engine})`);
-    if (table.partition_key !== '') {
-      throw new SinkSpecError(
-        `${where} is partitioned (${table.partition_key}): an insert spanning partitions is not atomic; drop PARTITION BY`,
-      );
-    }
     const sortingKey = table.sorting_key.split(',').map((k) => k.trim());
     const outside = this.spec.key.filter((column) => !sortingKey.includes(column));
     if (outside.length > 0)
@@ -99,22 +90,31 @@ export class ClickHouseWriter<T> implements SinkWriter {
     if (missing.length > 0) throw new SinkSpecError(`${where} has no column ${missing.join(', ')}`);
   }
 
+  /**
+   * No floor above Kafka's committed offset (max(_offset) + 1 is not one: rows below it may be missing
+   * after a partial insert); reads the high water that decides which rows are checked, as the
+   * partition was just assigned and another member may have written since.
+   */
+  async positions(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
+    await this.readHighWater(topic, partitions);
+    return new Map();
+  }
+
   /** ClickHouse data lives beside the Kafka it was written from (one MILLRACE_HOME), so the cluster is implied. */
-  async positions(topic: string, partitions: readonly number[], _clusterId?: string): Promise<Map<number, bigint>> {
-    if (partitions.length === 0) return new Map();
+  private async readHighWater(topic: string, partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
     const found = await this.rows<{ partition: number; next: string }>(
       `SELECT _partition AS partition, toString(max(_offset) + 1) AS next FROM ${this.spec.table}
         WHERE _topic = ${quoteString(topic)} AND _partition IN (${partitions.map(Number).join(', ')}) GROUP BY _partition`,
     );
-    const positions = new Map(found.map((r) => [Number(r.partition), BigInt(r.next)]));
-    for (const partition of partitions) this.highWater.set(`${topic}/${partition}`, positions.get(partition) ?? 0n);
-    return positions;
+    const next = new Map(found.map((r) => [Number(r.partition), BigInt(r.next)]));
+    for (const partition of partitions) this.highWater.set(`${topic}/${partition}`, next.get(partition) ?? 0n);
   }
 
   async write(batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
-    // the previous attempt may have landed before its connection broke: the table knows
+    // the previous attempt may have landed, whole or in part, before its connection broke: the table knows
     if (batch.verify || !this.highWater.has(`${batch.topic}/${batch.partition}`))
-      await this.positions(batch.topic, [batch.partition]);
+      await this.readHighWater(batch.topic, [batch.partition]);
     const rows = await this.unstored(batch);
     let written = 0;
     let refusedCount = 0;
