@@ -79,7 +79,7 @@ describe('analytics queries', () => {
     assert.equal(
       analyticsSql(q, "acme'"),
       "SELECT toString(toStartOfDay(`event_time`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, count() AS m0, avg(delay) AS m1\n" +
-        'FROM samples_flights FINAL\n' +
+        'FROM samples_flights\n' +
         "WHERE tenant_id = 'acme\\''\n  AND `event_time` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
         'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
     );
@@ -108,7 +108,7 @@ describe('analytics queries', () => {
         const withoutLiterals = sql.replace(/'(?:[^'\\]|\\.)*'/g, "''");
         return (
           withoutLiterals ===
-          "SELECT count() AS m0\nFROM samples_flights FINAL\nWHERE tenant_id = ''\n  AND `origin` IN ('')\nLIMIT 2"
+          "SELECT count() AS m0\nFROM samples_flights\nWHERE tenant_id = ''\n  AND `origin` IN ('')\nLIMIT 2"
         );
       }),
       { numRuns: 1000, seed: 42 },
