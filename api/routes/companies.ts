@@ -2,12 +2,15 @@
  * The companies of the caller's tenant, as their scored statements in `finance_scores` show them:
  * how many, which period ends, and the latest prediction. Cursor pages ordered by company id.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
+
+const route = guardedRoutes('finance');
 
 /** An opaque cursor: base64url of the JSON of the last row's sort key. */
 export const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -97,12 +100,10 @@ const company = (r: CompanyRow) => ({
 export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   const guard = guards.read;
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/companies',
-      tags: ['finance'],
       summary: "The tenant's scored companies by id, each with its latest prediction; page with cursor",
-      security: bearer,
       middleware: guard,
       request: {
         query: z.object({
@@ -112,8 +113,8 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
       },
       responses: {
         200: json(z.object({ companies: z.array(CompanySchema), next_cursor: z.string().nullable() }), 'a page'),
-        ...errorResponses(400, 401, 403, 429),
       },
+      errors: [400],
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid('query');
@@ -135,16 +136,15 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     },
   );
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/companies/{id}',
-      tags: ['finance'],
       summary:
         'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
-      security: bearer,
       middleware: guard,
       request: { params: z.object({ id: z.string().min(1).max(200) }) },
-      responses: { 200: json(CompanyDetailSchema, 'the company'), ...errorResponses(400, 401, 403, 404, 429) },
+      responses: { 200: json(CompanyDetailSchema, 'the company') },
+      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -1,9 +1,12 @@
 /** Background jobs of the caller's tenant (bulk predictions): state, counts and refused rows. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json, RejectionsPageQuery } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, RejectionsPageQuery } from '../schemas.ts';
+
+const route = guardedRoutes('finance');
 
 const RejectionSchema = z
   .object({
@@ -48,34 +51,29 @@ export function registerJobs(
 ): void {
   const guard = guards.read;
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/jobs/{id}',
-      tags: ['finance'],
       summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
-      security: bearer,
       middleware: guard,
       request: { params: IdParams },
-      responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
+      responses: { 200: json(JobSchema, 'the job') },
+      errors: [400, 404],
     }),
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/jobs/{id}/rejections',
-      tags: ['finance'],
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
-      security: bearer,
       middleware: guard,
       request: {
         params: IdParams,
         query: RejectionsPageQuery,
       },
-      responses: {
-        200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'),
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections') },
+      errors: [400, 404],
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');

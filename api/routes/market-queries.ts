@@ -3,13 +3,16 @@
  * rollup (market_quotes_daily, re-bucketed by week on request), indicators from market_indicators,
  * and the latest enriched quote from Postgres (market_latest).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('market');
 
 const DAY_MS = 86_400_000;
 const Ticker = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
@@ -58,52 +61,37 @@ function dayRange(query: { from?: string; to?: string }): { from: string; to: st
 const rowsOf = async <T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> =>
   (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
-const barsRoute = createRoute({
+const barsRoute = route({
   method: 'get',
   path: '/v1/stocks/{symbol}/quotes',
-  tags: ['market'],
   summary:
     "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
-  security: bearer,
   request: {
     params: z.object({ symbol: Ticker }),
     query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }),
   },
   responses: {
-    200: {
-      description: 'bars, oldest first',
-      content: {
-        'application/json': {
-          schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
+    200: json(z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }), 'bars, oldest first'),
   },
+  errors: [400, 404],
 });
 
-const indicatorsRoute = createRoute({
+const indicatorsRoute = route({
   method: 'get',
   path: '/v1/stocks/{symbol}/indicators',
-  tags: ['market'],
   summary: 'Returns, SMA/EMA 20 and 50, 20-bar volatility and RSI 14 per bar, and the latest enriched quote',
-  security: bearer,
   request: { params: z.object({ symbol: Ticker }), query: Range },
   responses: {
-    200: {
-      description: 'indicators, oldest first; null where the history is too short',
-      content: {
-        'application/json': {
-          schema: z.object({
-            symbol: z.string(),
-            latest: IndicatorsSchema.nullable(),
-            points: z.array(IndicatorsSchema),
-          }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
+    200: json(
+      z.object({
+        symbol: z.string(),
+        latest: IndicatorsSchema.nullable(),
+        points: z.array(IndicatorsSchema),
+      }),
+      'indicators, oldest first; null where the history is too short',
+    ),
   },
+  errors: [400, 404],
 });
 
 export function registerMarketQueries(

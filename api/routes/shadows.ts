@@ -3,7 +3,7 @@
  * the scoring processors score the same records with it too, into ClickHouse only; the comparison
  * sets it against the active version.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
 import { compareShadow } from '../../models/comparison.ts';
 import { UnknownModelError, UnknownVersionError } from '../../models/model-registry.ts';
@@ -11,8 +11,11 @@ import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import { params } from './models.ts';
+
+const route = guardedRoutes('models');
 
 const ShadowSchema = z
   .object({ model_id: z.string(), version: z.string(), attached_at: z.string() })
@@ -74,47 +77,35 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
     throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
-const attachRoute = createRoute({
+const attachRoute = route({
   method: 'post',
   path: '/v1/models/{id}/versions/{version}/shadow',
-  tags: ['models'],
   summary:
     "Attach a version of one of the tenant's tabular models in shadow mode: the scoring processors score the same records with it too, " +
     'without a restart, its scores going to ClickHouse only (never to the public scored topic); again: no change',
-  security: bearer,
   request: { params },
-  responses: {
-    200: { description: 'attached', content: { 'application/json': { schema: ShadowSchema } } },
-    ...errorResponses(401, 403, 404, 409, 429),
-  },
+  responses: { 200: json(ShadowSchema, 'attached') },
+  errors: [404, 409],
 });
 
-const detachRoute = createRoute({
+const detachRoute = route({
   method: 'delete',
   path: '/v1/models/{id}/versions/{version}/shadow',
-  tags: ['models'],
   summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
-  security: bearer,
   request: { params },
-  responses: {
-    200: { description: 'detached', content: { 'application/json': { schema: ShadowSchema } } },
-    ...errorResponses(401, 403, 404, 429),
-  },
+  responses: { 200: json(ShadowSchema, 'detached') },
+  errors: [404],
 });
 
-const comparisonRoute = createRoute({
+const comparisonRoute = route({
   method: 'get',
   path: '/v1/models/{id}/versions/{version}/comparison',
-  tags: ['models'],
   summary:
     'A shadow version against the active version on the same records (those both scored while it was attached): ' +
     'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',
-  security: bearer,
   request: { params },
-  responses: {
-    200: { description: 'the comparison', content: { 'application/json': { schema: ComparisonSchema } } },
-    ...errorResponses(401, 403, 404, 429),
-  },
+  responses: { 200: json(ComparisonSchema, 'the comparison') },
+  errors: [404],
 });
 
 export function registerShadows(

@@ -3,11 +3,14 @@
  * whole state, so a client that reconnects is up to date with its first event.
  */
 import { Readable } from 'node:stream';
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { progressSSE } from '../polling-sse.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { text } from '../schemas.ts';
+
+const route = guardedRoutes('catalog');
 
 const IdParam = z.object({ id: z.string().min(1) });
 
@@ -18,19 +21,15 @@ export function registerUploadResults(
 ): void {
   const read = guards.read;
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/uploads/{id}/events',
-      tags: ['catalog'],
       summary:
         'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
-      security: bearer,
       middleware: read,
       request: { params: IdParam },
-      responses: {
-        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      responses: { 200: text('text/event-stream', 'an event stream') },
+      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -50,19 +49,15 @@ export function registerUploadResults(
     },
   );
   app.openapi(
-    createRoute({
+    route({
       method: 'get',
       path: '/v1/uploads/{id}/result',
-      tags: ['catalog'],
       summary:
         'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
-      security: bearer,
       middleware: read,
       request: { params: IdParam },
-      responses: {
-        200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } },
-        ...errorResponses(400, 401, 403, 404, 409, 429),
-      },
+      responses: { 200: text('text/csv', 'CSV') },
+      errors: [400, 404, 409],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -1,9 +1,10 @@
 /** Product-file uploads (catalog): upload, inspect the columns, process, follow progress and rejections. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, FileBodyRequest, json, RejectionsPageQuery } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -22,39 +23,35 @@ const UploadSchema = z
   })
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
+const route = guardedRoutes('catalog');
 
 /** The upload route names its cap in its summary. */
 const uploadRoute = (maxBytes: number) =>
-  createRoute({
+  route({
     method: 'post',
     path: '/v1/uploads',
-    tags: ['catalog'],
     summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
-    security: bearer,
     request: FileBodyRequest,
     responses: {
       201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'),
-      ...errorResponses(400, 401, 403, 413, 429),
       415: json(z.object({ error: z.string() }), 'not text'),
     },
+    errors: [400, 413],
   });
 
-const getRoute = createRoute({
+const getRoute = route({
   method: 'get',
   path: '/v1/uploads/{id}',
-  tags: ['catalog'],
   summary: 'An upload and its progress',
-  security: bearer,
   request: { params: IdParams },
-  responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
+  responses: { 200: json(UploadSchema, 'the upload') },
+  errors: [400, 404],
 });
 
-const columnsRoute = createRoute({
+const columnsRoute = route({
   method: 'get',
   path: '/v1/uploads/{id}/columns',
-  tags: ['catalog'],
   summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
-  security: bearer,
   request: { params: IdParams },
   responses: {
     200: json(
@@ -67,49 +64,36 @@ const columnsRoute = createRoute({
       }),
       'columns',
     ),
-    ...errorResponses(400, 401, 403, 404, 429),
   },
+  errors: [400, 404],
 });
 
-const processRoute = createRoute({
+const processRoute = route({
   method: 'post',
   path: '/v1/uploads/{id}/process',
-  tags: ['catalog'],
   summary:
     'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
-  security: bearer,
   request: {
     params: IdParams,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }),
-        },
-      },
-    },
+    body: jsonBody(z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() })),
   },
-  responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
+  responses: { 202: json(UploadSchema, 'processing has started') },
+  errors: [400, 404, 409],
 });
 
-const rejectionsRoute = createRoute({
+const rejectionsRoute = route({
   method: 'get',
   path: '/v1/uploads/{id}/rejections',
-  tags: ['catalog'],
   summary:
     'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
-  security: bearer,
-  request: {
-    params: IdParams,
-    query: RejectionsPageQuery,
-  },
+  request: { params: IdParams, query: RejectionsPageQuery },
   responses: {
     200: json(
       z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }),
       'rejections',
     ),
-    ...errorResponses(400, 401, 403, 404, 429),
   },
+  errors: [400, 404],
 });
 
 export function registerUploads(
