@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -191,10 +191,7 @@ const envSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof envSchema>> & { readonly repoRoot: string };
 
-export class ConfigError extends MillraceError {
-  override name = 'ConfigError';
-  override readonly code = 'config_invalid';
-}
+export class ConfigError extends errorKind('ConfigError', { code: 'config_invalid' }) {}
 
 /** Parses an environment; throws ConfigError naming every bad variable and what it expects. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
