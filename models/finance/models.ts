@@ -41,9 +41,9 @@ export const ALTMAN_PROBABILITY_MAPPING = {
 };
 
 export interface FinanceModel {
+  /** also the name of its file: `<id>.onnx` */
   id: string;
   version: string;
-  file: string;
   source: string;
   formula: string;
   /** [score, probability], in the order `graph` returns them */
@@ -57,7 +57,6 @@ const DOUBLE = 'float64 throughout';
 export const ohlson: FinanceModel = {
   id: 'ohlson-1980-model1',
   version: '1.0.0',
-  file: 'ohlson-1980-model1.onnx',
   source:
     'Ohlson, J. A. (1980). Financial Ratios and the Probabilistic Prediction of Bankruptcy. Journal of Accounting Research, 18(1), 109-131. Model 1 (failure within one year).',
   formula:
@@ -93,7 +92,6 @@ export const ohlson: FinanceModel = {
 export const zmijewski: FinanceModel = {
   id: 'zmijewski-1984',
   version: '1.0.0',
-  file: 'zmijewski-1984.onnx',
   source:
     'Zmijewski, M. E. (1984). Methodological Issues Related to the Estimation of Financial Distress Prediction Models. Journal of Accounting Research, 22 (Supplement), 59-82. Probit model.',
   formula: 'X = -4.336 - 4.513*NI/TA + 5.679*TL/TA + 0.004*CA/CL; P = PHI(X) = 0.5*(1 + erf(X/sqrt(2)))',
@@ -117,7 +115,6 @@ export const zmijewski: FinanceModel = {
 export const altman: FinanceModel = {
   id: 'altman-1968',
   version: '1.0.0',
-  file: 'altman-1968.onnx',
   source:
     'Altman, E. I. (1968). Financial Ratios, Discriminant Analysis and the Prediction of Corporate Bankruptcy. The Journal of Finance, 23(4), 589-609.',
   formula: `Z = 1.2*(CA-CL)/TA + 1.4*RE/TA + 3.3*EBIT/TA + 0.6*MVE/TL + 1.0*S/TA; ${ALTMAN_PROBABILITY_MAPPING.formula}`,
@@ -141,6 +138,9 @@ export const altman: FinanceModel = {
 };
 
 export const FINANCE_MODELS = [ohlson, zmijewski, altman] as const;
+
+/** The ONNX file a model is built into and loaded from. */
+export const onnxFileOf = (model: FinanceModel): string => `${model.id}.onnx`;
 
 export function buildGraph(model: FinanceModel): Graph {
   const g = new Graph(model.id);
