@@ -20,7 +20,7 @@ import type { Pool } from '../../../core/postgres.ts';
 import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import type { Format } from '../uploads/file-shape.ts';
-import { receiveFile } from '../uploads/spool.ts';
+import { receiveFile, type ReceiveOptions } from '../uploads/spool.ts';
 import { UploadError, type UploadStatus } from '../uploads/upload-error.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
@@ -117,11 +117,7 @@ export class FinanceBulk {
    * Streams the body to disk (413 past `maxBytes`, 415 when binary, 400 when empty or when a CSV
    * header lacks a required column, naming it), records the job and starts publishing its rows.
    */
-  async receive(
-    tenantId: string,
-    body: ReadableStream<Uint8Array> | null,
-    options: { filename?: string; contentType?: string; maxBytes: number },
-  ): Promise<Job> {
+  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Job> {
     const id = randomUUID();
     const file = this.fileOf(id);
     const discard = () => rm(path.dirname(file), { recursive: true, force: true });

@@ -68,6 +68,13 @@ export async function spoolBody(
   return { bytes, head };
 }
 
+/** How a file arrives: the name and content type it was sent with, and the cap it is received under. */
+export interface ReceiveOptions {
+  filename?: string;
+  contentType?: string;
+  maxBytes: number;
+}
+
 /** A file received as a request body: where it is on disk, its size, first bytes, format and (CSV) delimiter. */
 export interface ReceivedFile {
   bytes: number;
@@ -90,7 +97,7 @@ export interface ReceivedFile {
 export async function receiveFile(
   body: ReadableStream<Uint8Array> | null,
   file: string,
-  { contentType, maxBytes, Refusal = UploadError }: { contentType?: string; maxBytes: number; Refusal?: Refusal },
+  { contentType, maxBytes, Refusal = UploadError }: ReceiveOptions & { Refusal?: Refusal },
 ): Promise<ReceivedFile> {
   if (!body) throw new Refusal(400, 'the request has no body: send the file as the body');
   refuseMultipart(contentType, Refusal);

@@ -13,7 +13,7 @@ import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { inferType, type ColumnType, type Format } from './file-shape.ts';
-import { receiveFile } from './spool.ts';
+import { receiveFile, type ReceiveOptions } from './spool.ts';
 import { UploadError } from './upload-error.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
@@ -50,11 +50,7 @@ export class Uploads {
   }
 
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
-  async receive(
-    tenantId: string,
-    body: ReadableStream<Uint8Array> | null,
-    options: { filename?: string; contentType?: string; maxBytes: number },
-  ): Promise<Upload> {
+  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Upload> {
     const id = randomUUID();
     const { bytes, format, delimiter } = await receiveFile(body, this.fileOf(id), options);
     await this.db.query(
