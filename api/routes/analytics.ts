@@ -75,9 +75,7 @@ export function registerAnalytics(
   guards: Guards,
 ): void {
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/analytics',
+    route.get('/v1/analytics', {
       summary: 'The analytics views with their dimensions, metrics and time buckets',
       middleware: guards.read,
       responses: { 200: json(ViewCatalogSchema, 'the views') },
@@ -85,9 +83,7 @@ export function registerAnalytics(
     (c) => c.json(catalog(), 200),
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/analytics/{view}',
+    route.get('/v1/analytics/{view}', {
       summary:
         "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
       middleware: guards.analytics,

@@ -100,9 +100,7 @@ const company = (r: CompanyRow) => ({
 export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   const guard = guards.read;
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/companies',
+    route.get('/v1/companies', {
       summary: "The tenant's scored companies by id, each with its latest prediction; page with cursor",
       middleware: guard,
       request: {
@@ -136,9 +134,7 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     },
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/companies/{id}',
+    route.get('/v1/companies/{id}', {
       summary:
         'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
       middleware: guard,

@@ -73,9 +73,7 @@ const IdParam = z.object({ id: z.string().min(1).max(100) });
 
 /** The four routes under one base path; `deprecated` marks an alias in the OpenAPI document. */
 const routesAt = (base: string, deprecated: boolean) => ({
-  create: route({
-    method: 'post',
-    path: base,
+  create: route.post(base, {
     summary:
       'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
     ...(deprecated ? { deprecated } : {}),
@@ -83,27 +81,21 @@ const routesAt = (base: string, deprecated: boolean) => ({
     responses: { 201: json(StatusSchema, 'the dataset, crawling') },
     errors: [400],
   }),
-  status: route({
-    method: 'get',
-    path: `${base}/{id}`,
+  status: route.get(`${base}/{id}`, {
     summary: 'A dataset: its state and counts (found, downloaded, accepted, rejected by reason, duplicates)',
     ...(deprecated ? { deprecated } : {}),
     request: { params: IdParam },
     responses: { 200: json(StatusSchema, 'the dataset') },
     errors: [400, 404],
   }),
-  events: route({
-    method: 'get',
-    path: `${base}/{id}/events`,
+  events: route.get(`${base}/{id}/events`, {
     summary: 'Live progress: a `progress` event (the whole dataset status) every second, then `done`',
     ...(deprecated ? { deprecated } : {}),
     request: { params: IdParam },
     responses: { 200: text('text/event-stream', 'an event stream') },
     errors: [400, 404],
   }),
-  export: route({
-    method: 'get',
-    path: `${base}/{id}/export`,
+  export: route.get(`${base}/{id}/export`, {
     summary:
       'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
     ...(deprecated ? { deprecated } : {}),

@@ -51,9 +51,7 @@ export function registerJobs(
 ): void {
   const guard = guards.read;
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/jobs/{id}',
+    route.get('/v1/jobs/{id}', {
       summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
       middleware: guard,
       request: { params: IdParams },
@@ -63,9 +61,7 @@ export function registerJobs(
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/jobs/{id}/rejections',
+    route.get('/v1/jobs/{id}/rejections', {
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
       middleware: guard,
       request: {

@@ -22,9 +22,7 @@ const KeySchema = z
 export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   const guard = guards.manage_keys;
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/keys',
+    route.get('/v1/keys', {
       summary: "The tenant's API keys (never the secrets)",
       middleware: guard,
       responses: { 200: json(z.object({ keys: z.array(KeySchema) }), 'keys') },
@@ -32,9 +30,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
     async (c) => c.json({ keys: await listKeys(db, c.get('principal').tenantId) }, 200),
   );
   app.openapi(
-    route({
-      method: 'post',
-      path: '/v1/keys',
+    route.post('/v1/keys', {
       summary: 'Create an API key; the response is the only time the key is shown',
       middleware: guard,
       request: { body: jsonBody(z.object({ role: RoleSchema, label: z.string().max(200).optional() })) },
@@ -47,9 +43,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
     },
   );
   app.openapi(
-    route({
-      method: 'delete',
-      path: '/v1/keys/{id}',
+    route.delete('/v1/keys/{id}', {
       summary: 'Revoke an API key of the tenant',
       middleware: guard,
       request: { params: z.object({ id: z.string().min(1) }) },

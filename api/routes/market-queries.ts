@@ -61,9 +61,7 @@ function dayRange(query: { from?: string; to?: string }): { from: string; to: st
 const rowsOf = async <T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> =>
   (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
-const barsRoute = route({
-  method: 'get',
-  path: '/v1/stocks/{symbol}/quotes',
+const barsRoute = route.get('/v1/stocks/{symbol}/quotes', {
   summary:
     "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
   request: {
@@ -76,9 +74,7 @@ const barsRoute = route({
   errors: [400, 404],
 });
 
-const indicatorsRoute = route({
-  method: 'get',
-  path: '/v1/stocks/{symbol}/indicators',
+const indicatorsRoute = route.get('/v1/stocks/{symbol}/indicators', {
   summary: 'Returns, SMA/EMA 20 and 50, 20-bar volatility and RSI 14 per bar, and the latest enriched quote',
   request: { params: z.object({ symbol: Ticker }), query: Range },
   responses: {

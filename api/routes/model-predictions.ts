@@ -36,9 +36,7 @@ const PredictOutput = z
   })
   .openapi('Predictions');
 
-const predictRoute = route({
-  method: 'post',
-  path: '/v1/models/{id}/predict',
+const predictRoute = route.post('/v1/models/{id}/predict', {
   summary:
     "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
   request: {
@@ -49,9 +47,7 @@ const predictRoute = route({
   errors: [400, 404],
 });
 
-const batchRoute = route({
-  method: 'post',
-  path: '/v1/models/{id}/batch',
+const batchRoute = route.post('/v1/models/{id}/batch', {
   summary:
     'Score many rows: a JSON-lines body (one row object a line, streamed, up to UPLOAD_MAX_BYTES) gets a JSON-lines answer, ' +
     '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +

@@ -26,9 +26,7 @@ export const params = z.object({
   version: z.string().min(1).openapi({ example: '1.0.0' }),
 });
 
-const listRoute = route({
-  method: 'get',
-  path: '/v1/models',
+const listRoute = route.get('/v1/models', {
   summary: 'The registered models, each with its active version',
   responses: { 200: json(z.object({ models: z.array(ModelSchema) }), 'models') },
 });

@@ -14,9 +14,7 @@ const route = guardedRoutes('finance');
 
 /** The bulk route names its cap in its summary. */
 const bulkRoute = (maxBytes: number) =>
-  route({
-    method: 'post',
-    path: '/v1/predictions/bulk',
+  route.post('/v1/predictions/bulk', {
     summary:
       `Many statements as the request body, CSV with a header (company_id, period, period_end, ${AMOUNTS.join(', ')}, optionally price_level_index) or JSON lines, ` +
       `at most ${maxBytes} bytes: answered at once with a job; each valid row is published to ${STATEMENTS_TOPIC}, each refused one listed with its row number, field and reason`,

@@ -47,9 +47,7 @@ const route = guardedRoutes('finance');
 type Deps = Pick<ApiDeps, 'db' | 'topics' | 'ingestor' | 'log'>;
 
 const submitRoute = (kind: PeriodKind) =>
-  route({
-    method: 'post',
-    path: `/v1/predictions/${kind}`,
+  route.post(`/v1/predictions/${kind}`, {
     summary: `Score one ${kind} statement now (the pipeline's models and code) and publish it to ${STATEMENTS_TOPIC}; one per company, period end and kind`,
     request: { body: jsonBody(StatementSchema) },
     responses: {
@@ -215,9 +213,7 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     );
   }
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/predictions',
+    route.get('/v1/predictions', {
       summary:
         "The tenant's predictions, newest period end first; filter by company, period and category; page with cursor",
       middleware: guards.read,
@@ -230,9 +226,7 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     async (c) => c.json(await listPredictions(db, c.get('principal').tenantId, c.req.valid('query')), 200),
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/predictions/{id}',
+    route.get('/v1/predictions/{id}', {
       summary: 'One prediction',
       middleware: guards.read,
       request: { params: z.object({ id: z.string().min(1).max(200) }) },

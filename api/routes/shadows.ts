@@ -77,9 +77,7 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
     throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
-const attachRoute = route({
-  method: 'post',
-  path: '/v1/models/{id}/versions/{version}/shadow',
+const attachRoute = route.post('/v1/models/{id}/versions/{version}/shadow', {
   summary:
     "Attach a version of one of the tenant's tabular models in shadow mode: the scoring processors score the same records with it too, " +
     'without a restart, its scores going to ClickHouse only (never to the public scored topic); again: no change',
@@ -88,18 +86,14 @@ const attachRoute = route({
   errors: [404, 409],
 });
 
-const detachRoute = route({
-  method: 'delete',
-  path: '/v1/models/{id}/versions/{version}/shadow',
+const detachRoute = route.delete('/v1/models/{id}/versions/{version}/shadow', {
   summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
   request: { params },
   responses: { 200: json(ShadowSchema, 'detached') },
   errors: [404],
 });
 
-const comparisonRoute = route({
-  method: 'get',
-  path: '/v1/models/{id}/versions/{version}/comparison',
+const comparisonRoute = route.get('/v1/models/{id}/versions/{version}/comparison', {
   summary:
     'A shadow version against the active version on the same records (those both scored while it was attached): ' +
     'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',

@@ -15,9 +15,7 @@ const WatchedSchema = z
 
 export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/stocks',
+    route.get('/v1/stocks', {
       summary: 'The watch list',
       middleware: guards.read,
       responses: { 200: json(z.object({ stocks: z.array(WatchedSchema) }), 'watched symbols') },
@@ -31,9 +29,7 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 
     },
   );
   app.openapi(
-    route({
-      method: 'post',
-      path: '/v1/stocks',
+    route.post('/v1/stocks', {
       summary: 'Watch a symbol: the retriever fetches its pages every interval_s seconds (default 3600)',
       middleware: guards.ingest,
       request: {

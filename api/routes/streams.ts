@@ -17,9 +17,7 @@ export function registerStreams(
 ): void {
   const streamable = topics.filter((t) => t.streamable);
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/streams/{topic}',
+    route.get('/v1/streams/{topic}', {
       summary:
         "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
       middleware: guards.read,

@@ -28,9 +28,7 @@ const StoredSchema = z
 
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
-    route({
-      method: 'put',
-      path: '/v1/taxonomies/{id}',
+    route.put('/v1/taxonomies/{id}', {
       summary: 'Save a taxonomy (genres, attribute values, labelled reference items) as its next version',
       middleware: guards.ingest,
       request: { params: IdParam, body: jsonBody(BodySchema) },
@@ -47,9 +45,7 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
     },
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/taxonomies/{id}',
+    route.get('/v1/taxonomies/{id}', {
       summary: 'A taxonomy: the latest version, or ?version=N',
       middleware: guards.read,
       request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },

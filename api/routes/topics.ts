@@ -30,9 +30,7 @@ export function registerTopics(
 ): void {
   const ingestible = topics.filter((t) => t.ingestible);
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/topics',
+    route.get('/v1/topics', {
       summary: 'Topics that accept records over HTTP, with their value schemas',
       middleware: guards.read,
       responses: {
@@ -57,9 +55,7 @@ export function registerTopics(
       ),
   );
   app.openapi(
-    route({
-      method: 'post',
-      path: '/v1/topics/{topic}/records',
+    route.post('/v1/topics/{topic}/records', {
       summary:
         "Produce records (a JSON array, Avro-validated). tenant_id is the caller's; each record gets an offset or an error",
       middleware: guards.ingest,

@@ -72,9 +72,7 @@ export function registerTrainingDatasets(
   guards: Guards,
 ): void {
   app.openapi(
-    route({
-      method: 'post',
-      path: '/v1/training-datasets',
+    route.post('/v1/training-datasets', {
       summary:
         'Define a training dataset (whitelisted table, features, label rule, filters); a changed definition becomes its next version',
       middleware: guards.analytics,
@@ -92,9 +90,7 @@ export function registerTrainingDatasets(
     },
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/training-datasets/{name}',
+    route.get('/v1/training-datasets/{name}', {
       summary: "A dataset's schema, row count and label balance (the latest version, or ?version=N)",
       middleware: guards.read,
       request: {

@@ -82,27 +82,21 @@ const jobJson = (j: TrainingJob) => ({
 const JobParams = z.object({ id: z.uuid() });
 const TERMINAL = new Set(['done', 'failed']);
 
-const createJobRoute = route({
-  method: 'post',
-  path: '/v1/training-jobs',
+const createJobRoute = route.post('/v1/training-jobs', {
   summary: 'Train a model on a dataset: queued to models.training.requests and run by a `millrace trainer`',
   request: { body: jsonBody(JobInput) },
   responses: { 202: json(JobSchema.extend({ events: z.string() }), 'queued') },
   errors: [400, 404],
 });
 
-const getJobRoute = route({
-  method: 'get',
-  path: '/v1/training-jobs/{id}',
+const getJobRoute = route.get('/v1/training-jobs/{id}', {
   summary: 'A training job: status (and why it failed), the registered version and its held-out metrics',
   request: { params: JobParams },
   responses: { 200: json(JobSchema, 'the job') },
   errors: [400, 404],
 });
 
-const jobEventsRoute = route({
-  method: 'get',
-  path: '/v1/training-jobs/{id}/events',
+const jobEventsRoute = route.get('/v1/training-jobs/{id}/events', {
   summary:
     "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
   request: { params: JobParams },

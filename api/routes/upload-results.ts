@@ -21,9 +21,7 @@ export function registerUploadResults(
 ): void {
   const read = guards.read;
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/uploads/{id}/events',
+    route.get('/v1/uploads/{id}/events', {
       summary:
         'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
       middleware: read,
@@ -49,9 +47,7 @@ export function registerUploadResults(
     },
   );
   app.openapi(
-    route({
-      method: 'get',
-      path: '/v1/uploads/{id}/result',
+    route.get('/v1/uploads/{id}/result', {
       summary:
         'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
       middleware: read,

@@ -27,9 +27,7 @@ const route = guardedRoutes('catalog');
 
 /** The upload route names its cap in its summary. */
 const uploadRoute = (maxBytes: number) =>
-  route({
-    method: 'post',
-    path: '/v1/uploads',
+  route.post('/v1/uploads', {
     summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
     request: FileBodyRequest,
     responses: {
@@ -39,18 +37,14 @@ const uploadRoute = (maxBytes: number) =>
     errors: [400, 413],
   });
 
-const getRoute = route({
-  method: 'get',
-  path: '/v1/uploads/{id}',
+const getRoute = route.get('/v1/uploads/{id}', {
   summary: 'An upload and its progress',
   request: { params: IdParams },
   responses: { 200: json(UploadSchema, 'the upload') },
   errors: [400, 404],
 });
 
-const columnsRoute = route({
-  method: 'get',
-  path: '/v1/uploads/{id}/columns',
+const columnsRoute = route.get('/v1/uploads/{id}/columns', {
   summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
   request: { params: IdParams },
   responses: {
@@ -68,9 +62,7 @@ const columnsRoute = route({
   errors: [400, 404],
 });
 
-const processRoute = route({
-  method: 'post',
-  path: '/v1/uploads/{id}/process',
+const processRoute = route.post('/v1/uploads/{id}/process', {
   summary:
     'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
   request: {
@@ -81,9 +73,7 @@ const processRoute = route({
   errors: [400, 404, 409],
 });
 
-const rejectionsRoute = route({
-  method: 'get',
-  path: '/v1/uploads/{id}/rejections',
+const rejectionsRoute = route.get('/v1/uploads/{id}/rejections', {
   summary:
     'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
   request: { params: IdParams, query: RejectionsPageQuery },

@@ -33,9 +33,7 @@ const versionJson = (v: ModelVersion) => ({
   activated_at: v.activated_at?.toISOString() ?? null,
 });
 
-const listRoute = route({
-  method: 'get',
-  path: '/v1/models/{id}/versions',
+const listRoute = route.get('/v1/models/{id}/versions', {
   summary: "A model's versions, oldest first, with their manifests",
   request: { params: params.pick({ id: true }) },
   responses: {
@@ -54,9 +52,7 @@ const listRoute = route({
   errors: [404],
 });
 
-const activateRoute = route({
-  method: 'post',
-  path: '/v1/models/{id}/versions/{version}/activate',
+const activateRoute = route.post('/v1/models/{id}/versions/{version}/activate', {
   summary: 'Make a version the active one: the processors scoring with the model switch to it without a restart',
   request: { params },
   responses: {
