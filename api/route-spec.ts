@@ -27,6 +27,23 @@ const declare =
       responses: { ...errorResponses(...GUARDED, ...errors), ...responses } as R['responses'],
     });
 
+type ItemRouteSpec = Omit<RouteSpec, 'request'> & { request?: Omit<NonNullable<RouteConfig['request']>, 'params'> };
+type Params = NonNullable<NonNullable<RouteConfig['request']>['params']>;
+
+const declareItem =
+  <M extends RouteConfig['method'], S extends Params>(
+    method: M,
+    tag: string,
+    params: S,
+    itemErrors: readonly ErrorStatus[],
+  ) =>
+  <P extends string, R extends ItemRouteSpec>(path: P, { request, errors = [], ...spec }: R) =>
+    declare(method, tag)(path, {
+      ...spec,
+      request: { params, ...request } as { params: S } & R['request'],
+      errors: [...itemErrors, ...errors],
+    } as Omit<R, 'request'> & { request: { params: S } & R['request'] });
+
 /**
  * The route builders of one tag, by method.
  *
@@ -47,5 +64,25 @@ export function guardedRoutes(tag: string) {
     post: declare('post', tag),
     put: declare('put', tag),
     delete: declare('delete', tag),
+  };
+}
+
+/**
+ * The route builders of one item of a resource (an upload, a job): every route names it by the
+ * same path parameters, and answers the same errors for a bad or unknown one (`errors`, besides
+ * each route's own).
+ *
+ * @example
+ * ```ts
+ * const upload = itemRoutes('catalog', IdParams, [400, 404]);
+ * const columnsRoute = upload.get('/v1/uploads/{id}/columns', { summary: '...', responses: { 200: json(Columns, 'columns') } });
+ * ```
+ */
+export function itemRoutes<S extends Params>(tag: string, params: S, errors: readonly ErrorStatus[]) {
+  return {
+    get: declareItem('get', tag, params, errors),
+    post: declareItem('post', tag, params, errors),
+    put: declareItem('put', tag, params, errors),
+    delete: declareItem('delete', tag, params, errors),
   };
 }

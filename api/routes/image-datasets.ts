@@ -10,7 +10,7 @@ import { IMAGE_FORMATS } from '../../domain/images/image-format.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { progressSSE } from '../polling-sse.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
 import { json, jsonBody, text } from '../schemas.ts';
 
 const route = guardedRoutes('crawl');
@@ -70,6 +70,8 @@ const StatusSchema = z
   })
   .openapi('ImageDataset');
 const IdParam = z.object({ id: z.string().min(1).max(100) });
+/** A dataset's routes: a malformed request is a 400, an id the tenant does not have a 404. */
+const byId = itemRoutes('crawl', IdParam, [400, 404]);
 
 /** The four routes under one base path; `deprecated` marks an alias in the OpenAPI document. */
 const routesAt = (base: string, deprecated: boolean) => ({
@@ -81,27 +83,21 @@ const routesAt = (base: string, deprecated: boolean) => ({
     responses: { 201: json(StatusSchema, 'the dataset, crawling') },
     errors: [400],
   }),
-  status: route.get(`${base}/{id}`, {
+  status: byId.get(`${base}/{id}`, {
     summary: 'A dataset: its state and counts (found, downloaded, accepted, rejected by reason, duplicates)',
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
     responses: { 200: json(StatusSchema, 'the dataset') },
-    errors: [400, 404],
   }),
-  events: route.get(`${base}/{id}/events`, {
+  events: byId.get(`${base}/{id}/events`, {
     summary: 'Live progress: a `progress` event (the whole dataset status) every second, then `done`',
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
     responses: { 200: text('text/event-stream', 'an event stream') },
-    errors: [400, 404],
   }),
-  export: route.get(`${base}/{id}/export`, {
+  export: byId.get(`${base}/{id}/export`, {
     summary:
       'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
     responses: { 200: text('application/x-ndjson', 'JSON lines (application/x-ndjson)') },
-    errors: [400, 404],
   }),
 });
 

@@ -3,10 +3,8 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { itemRoutes } from '../route-spec.ts';
 import { json, RejectionsPageQuery } from '../schemas.ts';
-
-const route = guardedRoutes('finance');
 
 const RejectionSchema = z
   .object({
@@ -43,6 +41,8 @@ export const JobSchema = z
   .openapi('Job');
 
 const IdParams = z.object({ id: z.uuid() });
+/** A job's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('finance', IdParams, [400, 404]);
 
 export function registerJobs(
   app: OpenAPIHono<AuthEnv>,
@@ -51,25 +51,19 @@ export function registerJobs(
 ): void {
   const guard = guards.read;
   app.openapi(
-    route.get('/v1/jobs/{id}', {
+    byId.get('/v1/jobs/{id}', {
       summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
       middleware: guard,
-      request: { params: IdParams },
       responses: { 200: json(JobSchema, 'the job') },
-      errors: [400, 404],
     }),
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
-    route.get('/v1/jobs/{id}/rejections', {
+    byId.get('/v1/jobs/{id}/rejections', {
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
       middleware: guard,
-      request: {
-        params: IdParams,
-        query: RejectionsPageQuery,
-      },
+      request: { query: RejectionsPageQuery },
       responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections') },
-      errors: [400, 404],
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');

@@ -8,11 +8,12 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import { scoreLines } from '../batch-scoring.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { itemRoutes } from '../route-spec.ts';
 import { json, jsonBody } from '../schemas.ts';
 import { params } from './models.ts';
 
-const route = guardedRoutes('models');
+/** A model's routes: a malformed request is a 400, an id the tenant has no model of a 404. */
+const byId = itemRoutes('models', params.pick({ id: true }), [400, 404]);
 
 const PredictInput = z
   .object({
@@ -36,29 +37,21 @@ const PredictOutput = z
   })
   .openapi('Predictions');
 
-const predictRoute = route.post('/v1/models/{id}/predict', {
+const predictRoute = byId.post('/v1/models/{id}/predict', {
   summary:
     "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
-  request: {
-    params: params.pick({ id: true }),
-    body: jsonBody(PredictInput),
-  },
+  request: { body: jsonBody(PredictInput) },
   responses: { 200: json(PredictOutput, 'one prediction per row, in order') },
-  errors: [400, 404],
 });
 
-const batchRoute = route.post('/v1/models/{id}/batch', {
+const batchRoute = byId.post('/v1/models/{id}/batch', {
   summary:
     'Score many rows: a JSON-lines body (one row object a line, streamed, up to UPLOAD_MAX_BYTES) gets a JSON-lines answer, ' +
     '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +
     'version active when the request began (header x-model-version)',
-  request: {
-    params: params.pick({ id: true }),
-    body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } },
-  },
+  request: { body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
   // no content schema: zod-openapi would take a *json* media type for one answer of c.json()
   responses: { 200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' } },
-  errors: [400, 404],
 });
 
 export function registerModelPredictions(

@@ -11,11 +11,12 @@ import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { itemRoutes } from '../route-spec.ts';
 import { json } from '../schemas.ts';
 import { params } from './models.ts';
 
-const route = guardedRoutes('models');
+/** A model version's routes: a model or version the tenant does not have is a 404. */
+const byId = itemRoutes('models', params, [404]);
 
 const ShadowSchema = z
   .object({ model_id: z.string(), version: z.string(), attached_at: z.string() })
@@ -77,29 +78,24 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
     throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
-const attachRoute = route.post('/v1/models/{id}/versions/{version}/shadow', {
+const attachRoute = byId.post('/v1/models/{id}/versions/{version}/shadow', {
   summary:
     "Attach a version of one of the tenant's tabular models in shadow mode: the scoring processors score the same records with it too, " +
     'without a restart, its scores going to ClickHouse only (never to the public scored topic); again: no change',
-  request: { params },
   responses: { 200: json(ShadowSchema, 'attached') },
-  errors: [404, 409],
+  errors: [409],
 });
 
-const detachRoute = route.delete('/v1/models/{id}/versions/{version}/shadow', {
+const detachRoute = byId.delete('/v1/models/{id}/versions/{version}/shadow', {
   summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
-  request: { params },
   responses: { 200: json(ShadowSchema, 'detached') },
-  errors: [404],
 });
 
-const comparisonRoute = route.get('/v1/models/{id}/versions/{version}/comparison', {
+const comparisonRoute = byId.get('/v1/models/{id}/versions/{version}/comparison', {
   summary:
     'A shadow version against the active version on the same records (those both scored while it was attached): ' +
     'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',
-  request: { params },
   responses: { 200: json(ComparisonSchema, 'the comparison') },
-  errors: [404],
 });
 
 export function registerShadows(

@@ -21,7 +21,7 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { pollingSSE } from '../polling-sse.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
 import { json, jsonBody, text } from '../schemas.ts';
 import { NAME } from './training-datasets.ts';
 
@@ -80,6 +80,8 @@ const jobJson = (j: TrainingJob) => ({
 });
 
 const JobParams = z.object({ id: z.uuid() });
+/** A job's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('models', JobParams, [400, 404]);
 const TERMINAL = new Set(['done', 'failed']);
 
 const createJobRoute = route.post('/v1/training-jobs', {
@@ -89,19 +91,15 @@ const createJobRoute = route.post('/v1/training-jobs', {
   errors: [400, 404],
 });
 
-const getJobRoute = route.get('/v1/training-jobs/{id}', {
+const getJobRoute = byId.get('/v1/training-jobs/{id}', {
   summary: 'A training job: status (and why it failed), the registered version and its held-out metrics',
-  request: { params: JobParams },
   responses: { 200: json(JobSchema, 'the job') },
-  errors: [400, 404],
 });
 
-const jobEventsRoute = route.get('/v1/training-jobs/{id}/events', {
+const jobEventsRoute = byId.get('/v1/training-jobs/{id}/events', {
   summary:
     "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
-  request: { params: JobParams },
   responses: { 200: text('text/event-stream', 'text/event-stream') },
-  errors: [400, 404],
 });
 
 export function registerTrainingJobs(

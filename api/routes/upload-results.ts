@@ -7,12 +7,12 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { progressSSE } from '../polling-sse.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { itemRoutes } from '../route-spec.ts';
 import { text } from '../schemas.ts';
 
-const route = guardedRoutes('catalog');
-
 const IdParam = z.object({ id: z.string().min(1) });
+/** An upload's routes: a malformed request is a 400, an id the tenant does not have a 404. */
+const byId = itemRoutes('catalog', IdParam, [400, 404]);
 
 export function registerUploadResults(
   app: OpenAPIHono<AuthEnv>,
@@ -21,13 +21,11 @@ export function registerUploadResults(
 ): void {
   const read = guards.read;
   app.openapi(
-    route.get('/v1/uploads/{id}/events', {
+    byId.get('/v1/uploads/{id}/events', {
       summary:
         'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
       middleware: read,
-      request: { params: IdParam },
       responses: { 200: text('text/event-stream', 'an event stream') },
-      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -47,13 +45,12 @@ export function registerUploadResults(
     },
   );
   app.openapi(
-    route.get('/v1/uploads/{id}/result', {
+    byId.get('/v1/uploads/{id}/result', {
       summary:
         'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
       middleware: read,
-      request: { params: IdParam },
       responses: { 200: text('text/csv', 'CSV') },
-      errors: [400, 404, 409],
+      errors: [409],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

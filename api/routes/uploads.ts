@@ -3,7 +3,7 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { guardedRoutes } from '../route-spec.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
 import { FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
@@ -24,6 +24,8 @@ const UploadSchema = z
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
 const route = guardedRoutes('catalog');
+/** An upload's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('catalog', IdParams, [400, 404]);
 
 /** The upload route names its cap in its summary. */
 const uploadRoute = (maxBytes: number) =>
@@ -37,16 +39,13 @@ const uploadRoute = (maxBytes: number) =>
     errors: [400, 413],
   });
 
-const getRoute = route.get('/v1/uploads/{id}', {
+const getRoute = byId.get('/v1/uploads/{id}', {
   summary: 'An upload and its progress',
-  request: { params: IdParams },
   responses: { 200: json(UploadSchema, 'the upload') },
-  errors: [400, 404],
 });
 
-const columnsRoute = route.get('/v1/uploads/{id}/columns', {
+const columnsRoute = byId.get('/v1/uploads/{id}/columns', {
   summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
-  request: { params: IdParams },
   responses: {
     200: json(
       z.object({
@@ -59,31 +58,26 @@ const columnsRoute = route.get('/v1/uploads/{id}/columns', {
       'columns',
     ),
   },
-  errors: [400, 404],
 });
 
-const processRoute = route.post('/v1/uploads/{id}/process', {
+const processRoute = byId.post('/v1/uploads/{id}/process', {
   summary:
     'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
-  request: {
-    params: IdParams,
-    body: jsonBody(z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() })),
-  },
+  request: { body: jsonBody(z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() })) },
   responses: { 202: json(UploadSchema, 'processing has started') },
-  errors: [400, 404, 409],
+  errors: [409],
 });
 
-const rejectionsRoute = route.get('/v1/uploads/{id}/rejections', {
+const rejectionsRoute = byId.get('/v1/uploads/{id}/rejections', {
   summary:
     'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
-  request: { params: IdParams, query: RejectionsPageQuery },
+  request: { query: RejectionsPageQuery },
   responses: {
     200: json(
       z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }),
       'rejections',
     ),
   },
-  errors: [400, 404],
 });
 
 export function registerUploads(
