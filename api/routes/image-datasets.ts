@@ -9,7 +9,7 @@ import type { ImageDatasets } from '../../connectors/sources/image-search/image-
 import { IMAGE_FORMATS } from '../../domain/images/image-format.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { progressSSE } from '../polling-sse.ts';
+import { progressStream } from '../polling-sse.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
 import { json, jsonBody, text } from '../schemas.ts';
 
@@ -128,10 +128,8 @@ export function registerImageDatasets(
     app.openapi({ ...routes.events, middleware: guards.read }, async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await datasets.status(tenantId, id); // 404 before the stream starts
-      return progressSSE(
+      return progressStream(
         c,
-        first,
         () => datasets.status(tenantId, id),
         (status) => {
           const ended = status.state === 'done' || status.state === 'failed';

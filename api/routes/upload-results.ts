@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { progressSSE } from '../polling-sse.ts';
+import { progressStream } from '../polling-sse.ts';
 import { itemRoutes } from '../route-spec.ts';
 import { text } from '../schemas.ts';
 
@@ -30,10 +30,8 @@ export function registerUploadResults(
     async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await results.progress(tenantId, id); // 404 before the stream starts
-      return progressSSE(
+      return progressStream(
         c,
-        first,
         () => results.progress(tenantId, id),
         (progress) => ({
           event: progress.done ? 'done' : 'progress',
