@@ -1,5 +1,12 @@
 /** The image-search source's component spec (what `millrace help image-search` prints). */
-import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, CRAWL_PER_HOST, POSTGRES_URL } from '../../../core/component-fields.ts';
+import {
+  CLICKHOUSE_URL,
+  CRAWL_ALLOWED_HOSTS,
+  CRAWL_DATASETS_DIR,
+  CRAWL_PER_HOST,
+  CRAWL_SEARCH_ENDPOINTS,
+  POSTGRES_URL,
+} from '../../../core/component-fields.ts';
 import { defineComponent } from '../../../core/component-spec.ts';
 
 /**
@@ -28,22 +35,13 @@ export const imageSearchComponent = defineComponent({
   runs: 'the API: POST /v1/image-datasets',
   config: [
     {
-      name: 'CRAWL_SEARCH_ENDPOINTS',
-      type: 'url list',
-      default: 'http://127.0.0.1:8090/search/images?q={q}',
+      ...CRAWL_SEARCH_ENDPOINTS,
       description:
         'the image search endpoints, comma-separated URL templates with {q} for the search term; their hosts may be fetched even when local',
-      example: 'https://images.example/search?q={q}',
     },
     ...CRAWL_PER_HOST,
     CRAWL_ALLOWED_HOSTS,
-    {
-      name: 'CRAWL_DATASETS_DIR',
-      type: 'path',
-      default: '$MILLRACE_HOME/datasets',
-      description: "where the datasets' folders are (their export reads them)",
-      example: '/srv/millrace/datasets',
-    },
+    { ...CRAWL_DATASETS_DIR, description: `${CRAWL_DATASETS_DIR.description} (their export reads them)` },
     { ...POSTGRES_URL, description: 'the Postgres database: datasets and the page log' },
     { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
   ],
