@@ -42,7 +42,7 @@ function entry(model: FinanceModel, bytes: Uint8Array) {
         columns: [...STATEMENT_AMOUNTS],
       },
     ],
-    outputs: model.outputs.map((o) => ({
+    outputs: [model.score, { name: 'probability', description: model.probability }].map((o) => ({
       name: o.name,
       type: 'tensor(double)',
       shape: ['N'],
