@@ -98,11 +98,10 @@ const company = (r: CompanyRow) => ({
 });
 
 export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
-  const guard = guards.read;
   app.openapi(
     route.get('/v1/companies', {
       summary: "The tenant's scored companies by id, each with its latest prediction; page with cursor",
-      middleware: guard,
+      middleware: guards.read,
       request: {
         query: z.object({
           limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -137,7 +136,7 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     route.get('/v1/companies/{id}', {
       summary:
         'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
-      middleware: guard,
+      middleware: guards.read,
       request: { params: z.object({ id: z.string().min(1).max(200) }) },
       responses: { 200: json(CompanyDetailSchema, 'the company') },
       errors: [400, 404],

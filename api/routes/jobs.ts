@@ -49,11 +49,10 @@ export function registerJobs(
   { financeBulk: bulk }: Pick<ApiDeps, 'financeBulk'>,
   guards: Guards,
 ): void {
-  const guard = guards.read;
   app.openapi(
     byId.get('/v1/jobs/{id}', {
       summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
-      middleware: guard,
+      middleware: guards.read,
       responses: { 200: json(JobSchema, 'the job') },
     }),
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
@@ -61,7 +60,7 @@ export function registerJobs(
   app.openapi(
     byId.get('/v1/jobs/{id}/rejections', {
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
-      middleware: guard,
+      middleware: guards.read,
       request: { query: RejectionsPageQuery },
       responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections') },
     }),

@@ -20,11 +20,10 @@ const KeySchema = z
   .openapi('ApiKey');
 
 export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
-  const guard = guards.manage_keys;
   app.openapi(
     route.get('/v1/keys', {
       summary: "The tenant's API keys (never the secrets)",
-      middleware: guard,
+      middleware: guards.manage_keys,
       responses: { 200: json(z.object({ keys: z.array(KeySchema) }), 'keys') },
     }),
     async (c) => c.json({ keys: await listKeys(db, c.get('principal').tenantId) }, 200),
@@ -32,7 +31,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
   app.openapi(
     route.post('/v1/keys', {
       summary: 'Create an API key; the response is the only time the key is shown',
-      middleware: guard,
+      middleware: guards.manage_keys,
       request: { body: jsonBody(z.object({ role: RoleSchema, label: z.string().max(200).optional() })) },
       responses: { 201: json(z.object({ id: z.string(), key: z.string() }), 'created') },
       errors: [400],
@@ -45,7 +44,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
   app.openapi(
     route.delete('/v1/keys/{id}', {
       summary: 'Revoke an API key of the tenant',
-      middleware: guard,
+      middleware: guards.manage_keys,
       request: { params: z.object({ id: z.string().min(1) }) },
       responses: { 204: { description: 'revoked' } },
       errors: [404],

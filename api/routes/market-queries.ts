@@ -95,7 +95,6 @@ export function registerMarketQueries(
   deps: Pick<ApiDeps, 'db' | 'clickhouse'>,
   guards: Guards,
 ): void {
-  const read = guards.read;
   /** 404 unless the tenant watches the symbol: an empty series and an unknown symbol look different. */
   const watched = async (tenantId: string, symbol: string) => {
     const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
@@ -106,7 +105,7 @@ export function registerMarketQueries(
       throw new ApiError(404, 'not_found', `${symbol} is not on your watch list (POST /v1/stocks)`, 'symbol');
   };
 
-  app.openapi({ ...barsRoute, middleware: read }, async (c) => {
+  app.openapi({ ...barsRoute, middleware: guards.read }, async (c) => {
     const { symbol } = c.req.valid('param');
     const query = c.req.valid('query');
     const tenantId = c.get('principal').tenantId;
@@ -126,7 +125,7 @@ export function registerMarketQueries(
     return c.json({ symbol, interval: query.interval, bars: typed }, 200);
   });
 
-  app.openapi({ ...indicatorsRoute, middleware: read }, async (c) => {
+  app.openapi({ ...indicatorsRoute, middleware: guards.read }, async (c) => {
     const { symbol } = c.req.valid('param');
     const tenantId = c.get('principal').tenantId;
     await watched(tenantId, symbol);

@@ -19,12 +19,11 @@ export function registerUploadResults(
   { uploadResults: results, settings }: Pick<ApiDeps, 'uploadResults' | 'settings'>,
   guards: Guards,
 ): void {
-  const read = guards.read;
   app.openapi(
     byId.get('/v1/uploads/{id}/events', {
       summary:
         'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
-      middleware: read,
+      middleware: guards.read,
       responses: { 200: text('text/event-stream', 'an event stream') },
     }),
     async (c) => {
@@ -46,7 +45,7 @@ export function registerUploadResults(
     byId.get('/v1/uploads/{id}/result', {
       summary:
         'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
-      middleware: read,
+      middleware: guards.read,
       responses: { 200: text('text/csv', 'CSV') },
       errors: [409],
     }),
