@@ -9,6 +9,7 @@ import type { ApiDeps, Guards } from '../deps.ts';
 import { guardedRoutes } from '../route-spec.ts';
 import { json } from '../schemas.ts';
 import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
+import { financeById } from './prediction-schemas.ts';
 
 const route = guardedRoutes('finance');
 
@@ -133,13 +134,11 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     },
   );
   app.openapi(
-    route.get('/v1/companies/{id}', {
+    financeById.get('/v1/companies/{id}', {
       summary:
         'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
       middleware: guards.read,
-      request: { params: z.object({ id: z.string().min(1).max(200) }) },
       responses: { 200: json(CompanyDetailSchema, 'the company') },
-      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -35,6 +35,8 @@ import {
   CATEGORIES,
   ConflictSchema,
   CreatedSchema,
+  FinanceId,
+  financeById,
   prediction,
   PREDICTION_COLUMNS,
   PredictionSchema,
@@ -156,7 +158,7 @@ async function submitStatement(
 }
 
 const ListQuery = z.object({
-  company: z.string().min(1).max(200).optional(),
+  company: FinanceId.optional(),
   period: z
     .string()
     .refine(
@@ -226,12 +228,10 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     async (c) => c.json(await listPredictions(db, c.get('principal').tenantId, c.req.valid('query')), 200),
   );
   app.openapi(
-    route.get('/v1/predictions/{id}', {
+    financeById.get('/v1/predictions/{id}', {
       summary: 'One prediction',
       middleware: guards.read,
-      request: { params: z.object({ id: z.string().min(1).max(200) }) },
       responses: { 200: json(PredictionSchema, 'the prediction') },
-      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');
