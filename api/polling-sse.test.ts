@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
-import { pollingSSE, progressSSE } from './polling-sse.ts';
+import { pollingSSE, progressSSE, progressStream } from './polling-sse.ts';
 
 const eventsOf = (text: string) =>
   text
@@ -60,5 +60,50 @@ describe('progressSSE', () => {
       ],
     );
     assert.deepEqual(JSON.parse(events[2]!.data!), { n: 3, done: true });
+  });
+});
+
+describe('progressStream', () => {
+  const eventOf = (s: { n: number; done: boolean }) => ({
+    event: s.done ? 'done' : 'progress',
+    id: String(s.n),
+    done: s.done,
+  });
+
+  it('sends the state read before the stream, then each next one', async () => {
+    const states = [
+      { n: 1, done: false },
+      { n: 2, done: true },
+    ];
+    let reads = 0;
+    const app = new Hono().get('/', (c) =>
+      progressStream(
+        c,
+        async () => {
+          reads++;
+          return states.shift()!;
+        },
+        eventOf,
+        1,
+      ),
+    );
+    const events = eventsOf(await (await app.request('/')).text());
+    assert.deepEqual(
+      events.map((e) => [e.event, e.id]),
+      [
+        ['progress', '1'],
+        ['done', '2'],
+      ],
+    );
+    assert.equal(reads, 2);
+  });
+
+  it('answers a refused first read with its error, opening no stream', async () => {
+    const app = new Hono()
+      .get('/', (c) => progressStream(c, () => Promise.reject(new Error('no such upload')), eventOf, 1))
+      .onError((error, c) => c.text(error.message, 404));
+    const response = await app.request('/');
+    assert.equal(response.status, 404);
+    assert.equal(await response.text(), 'no such upload');
   });
 });

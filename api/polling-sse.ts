@@ -66,3 +66,21 @@ export function progressSSE<T>(
     intervalMs,
   );
 }
+
+/**
+ * progressSSE over `read`, called once before the stream begins: a resource the caller does not
+ * have is answered with its 404, not with a stream that breaks off.
+ *
+ * @example
+ * ```ts
+ * return progressStream(c, () => results.progress(tenantId, id), (p) => ({ event: 'progress', id: String(p.rows), done: p.done }), 1000);
+ * ```
+ */
+export async function progressStream<T>(
+  c: Context,
+  read: () => Promise<T>,
+  eventOf: (state: T) => { event: string; id: string; done: boolean },
+  intervalMs: number,
+): Promise<Response> {
+  return progressSSE(c, await read(), read, eventOf, intervalMs);
+}

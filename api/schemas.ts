@@ -11,7 +11,10 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429 | 503)[]) =>
+/** A status the API answers with an `Error` body. */
+export type ErrorStatus = keyof typeof DESCRIPTIONS;
+
+export const errorResponses = (...statuses: ErrorStatus[]) =>
   Object.fromEntries(
     statuses.map((s) => [
       s,
@@ -55,6 +58,18 @@ export const FileNameSchema = z
 /** A JSON response of `schema`, described. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
+  content: { 'application/json': { schema } },
+});
+
+/** A response whose body is text of one media type (an event stream, CSV, JSON lines), described. */
+export const text = <M extends string>(mediaType: M, description: string) => ({
+  description,
+  content: { [mediaType]: { schema: z.string() } } as Record<M, { schema: z.ZodString }>,
+});
+
+/** A required JSON request body of `schema`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
   content: { 'application/json': { schema } },
 });
 

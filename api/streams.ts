@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/schema-registry.ts';
-import { MillraceError } from '../core/errors.ts';
+import { errorKind } from '../core/errors.ts';
 
 export type StartAt =
   | { kind: 'now' }
@@ -23,10 +23,7 @@ export interface LiveRecord {
   value: unknown;
 }
 
-export class SlowClientError extends MillraceError {
-  override name = 'SlowClientError';
-  override readonly code = 'slow_client';
-}
+export class SlowClientError extends errorKind('SlowClientError', { code: 'slow_client' }) {}
 
 /** `now`, `earliest`, an ISO time or epoch ms, or `p:o[,p:o...]`; undefined when it is none of these. */
 export function parseStartAt(from: string | undefined): StartAt | undefined {

@@ -3,7 +3,7 @@
  * retry in the platform (sink writes, crawler fetches, supervisor restarts), like kafkajs' single
  * retrier, so that "how long until the next try" has one answer.
  */
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
 /**
  * How the exponential delay `d` is spread: `full` draws from [0, d] (AWS's "full jitter": spreads
@@ -47,10 +47,7 @@ export function backoff({ attempt, baseMs, capMs, jitter, random = Math.random }
 }
 
 /** Thrown by `sleep` when its signal aborts: the wait was cut short on purpose, not by a failure. */
-export class AbortedError extends MillraceError {
-  override name = 'AbortedError';
-  override readonly code = 'aborted';
-}
+export class AbortedError extends errorKind('AbortedError', { code: 'aborted' }) {}
 
 /**
  * Resolves after `ms`, or rejects with `AbortedError` as soon as `signal` aborts (at once when it

@@ -12,12 +12,9 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteString } from './clickhouse-sql.ts';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
-export class RebuildError extends MillraceError {
-  override name = 'RebuildError';
-  override readonly code = 'rebuild_failed';
-}
+export class RebuildError extends errorKind('RebuildError', { code: 'rebuild_failed' }) {}
 
 const REBUILD = /^REBUILD\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(ENGINE\s*=[\s\S]+)$/i;
 const PROGRESS = 'millrace_rebuild_progress';

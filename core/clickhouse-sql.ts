@@ -3,12 +3,9 @@
  * parameters, so every value is rendered as a literal here and nowhere else, and identifiers are
  * accepted only from a whitelist. Literals are valid on 18.16 and on 24.x alike.
  */
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
-export class SqlValueError extends MillraceError {
-  override name = 'SqlValueError';
-  override readonly code = 'sql_value';
-}
+export class SqlValueError extends errorKind('SqlValueError', { code: 'sql_value' }) {}
 
 // Inside ClickHouse quoted strings a backslash starts an escape; these are the ones it knows.
 const STRING_ESCAPES: Record<string, string> = {

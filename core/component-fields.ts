@@ -56,6 +56,24 @@ export const CRAWL_ALLOWED_HOSTS: ConfigField = {
   example: 'intranet.example,10.0.0.5',
 };
 
+/** The image search endpoints the dataset crawl queries (core/config.ts CRAWL_SEARCH_ENDPOINTS). */
+export const CRAWL_SEARCH_ENDPOINTS: ConfigField = {
+  name: 'CRAWL_SEARCH_ENDPOINTS',
+  type: 'url list',
+  default: 'http://127.0.0.1:8090/search/images?q={q}',
+  description: 'the image search endpoints (URL templates with {q}); their hosts may be fetched even when local',
+  example: 'https://images.example/search?q={q}',
+};
+
+/** Where image datasets' folders are. */
+export const CRAWL_DATASETS_DIR: ConfigField = {
+  name: 'CRAWL_DATASETS_DIR',
+  type: 'path',
+  default: '$MILLRACE_HOME/datasets',
+  description: "where the datasets' folders are",
+  example: '/srv/millrace/datasets',
+};
+
 /** Every role that talks to Kafka reads these too: specs leave them out, help and docs name them once. */
 export const COMMON_SETTINGS = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'LOG_LEVEL'] as const;
 

@@ -70,6 +70,8 @@ describe('config messages', () => {
   for (const [name, value, expected] of [
     ['API_PORT', 'eighty', 'a port number from 1 to 65535'],
     ['API_PORT', '0', 'a port number from 1 to 65535'],
+    ['METRICS_PORT', '70000', 'a port number from 0 to 65535'],
+    ['CRAWL_NEAR_DUPLICATE_DISTANCE', '1.5', 'an integer from 0 to 64'],
     ['LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent'],
     ['INFRA_START_TIMEOUT_MS', '10', 'an integer >= 1000'],
     ['POSTGRES_URL', 'mysql://x/y', 'a postgres:// URL ending in a database name'],

@@ -6,13 +6,16 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const PORT = 'a port number from 1 to 65535';
-const port = (fallback: number) =>
-  z.coerce.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT).default(fallback);
+/** An integer from `min` to `max`; every refusal says so, in the words of `what`. */
+const intFromTo = (min: number, max: number, fallback: number, what = 'an integer') => {
+  const expected = `${what} from ${min} to ${max}`;
+  return z.coerce.number({ error: expected }).int(expected).min(min, expected).max(max, expected).default(fallback);
+};
+const port = (fallback: number) => intFromTo(1, 65535, fallback, 'a port number');
 const positiveInt = (fallback: number, min = 1) =>
   z.coerce
     .number({ error: `an integer >= ${min}` })
@@ -25,19 +28,22 @@ const httpUrl = (fallback: string) =>
     .default(fallback)
     .refine((v) => /^https?:\/\/[^/]+/.test(v), 'an http(s) URL such as http://127.0.0.1:8123');
 
-const hostPortList = z
-  .string()
-  .default('127.0.0.1:9092')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .refine(
-    (list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)),
-    'a comma-separated list of host:port',
-  );
+/** A comma-separated list: each item trimmed (and `normalise`d), empty ones dropped. */
+const commaList = (fallback: string, normalise = (item: string) => item) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((item) => normalise(item.trim()))
+        .filter(Boolean),
+    );
+
+const hostPortList = commaList('127.0.0.1:9092').refine(
+  (list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)),
+  'a comma-separated list of host:port',
+);
 
 const envSchema = z.object({
   MILLRACE_HOME: z.string().default(path.join(repoRoot, '.millrace')),
@@ -72,15 +78,7 @@ const envSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
   /** Origins allowed by CORS, comma-separated (`*` for any); empty means no cross-origin access. */
-  CORS_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  CORS_ORIGINS: commaList(''),
   API_BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   /** HS256 key for access and refresh tokens; when unset, one is generated once under MILLRACE_HOME. */
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
@@ -93,7 +91,7 @@ const envSchema = z.object({
   ANALYTICS_CACHE_TTL_MS: positiveInt(5_000, 0),
 
   /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
-  METRICS_PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int().min(0).max(65535).default(0),
+  METRICS_PORT: intFromTo(0, 65535, 0, 'a port number'),
   METRICS_HOST: z.string().default('127.0.0.1'),
 
   /** Where the market retriever fetches quote pages; the embedded default serves the fixture site here. */
@@ -128,20 +126,7 @@ const envSchema = z.object({
    */
   API_REQUEST_TIMEOUT_MS: positiveInt(300_000, 100),
   /** Hosts the crawler may fetch although they resolve to loopback, private or link-local addresses (comma-separated; empty: none). */
-  CRAWL_ALLOWED_HOSTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) =>
-          s
-            .trim()
-            .toLowerCase()
-            .replace(/^\[|\]$/g, ''),
-        )
-        .filter(Boolean),
-    ),
+  CRAWL_ALLOWED_HOSTS: commaList('', (host) => host.toLowerCase().replace(/^\[|\]$/g, '')),
 
   /** Largest upload accepted by POST /v1/uploads (streamed to disk, never held in memory). */
   UPLOAD_MAX_BYTES: positiveInt(200 * 1024 * 1024),
@@ -151,28 +136,14 @@ const envSchema = z.object({
    * search term. Configured by the operator, so their hosts (and images they serve) may be fetched
    * even when local, as CRAWL_ALLOWED_HOSTS would allow.
    */
-  CRAWL_SEARCH_ENDPOINTS: z
-    .string()
-    .default('http://127.0.0.1:8090/search/images?q={q}')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')),
-      'a comma-separated list of http(s) URLs containing {q}',
-    ),
+  CRAWL_SEARCH_ENDPOINTS: commaList('http://127.0.0.1:8090/search/images?q={q}').refine(
+    (list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')),
+    'a comma-separated list of http(s) URLs containing {q}',
+  ),
   /** Where accepted dataset images are stored (<dir>/<tenant>/<dataset>/<sha256>.<ext>); default $MILLRACE_HOME/datasets. */
   CRAWL_DATASETS_DIR: z.string().optional(),
   /** Images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one kept. */
-  CRAWL_NEAR_DUPLICATE_DISTANCE: z.coerce
-    .number({ error: 'an integer from 0 to 64' })
-    .int('an integer from 0 to 64')
-    .min(0, 'an integer from 0 to 64')
-    .max(64, 'an integer from 0 to 64')
-    .default(6),
+  CRAWL_NEAR_DUPLICATE_DISTANCE: intFromTo(0, 64, 6),
   /** Largest image downloaded; a larger one is rejected as download_failed. */
   CRAWL_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
   /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
@@ -191,10 +162,7 @@ const envSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof envSchema>> & { readonly repoRoot: string };
 
-export class ConfigError extends MillraceError {
-  override name = 'ConfigError';
-  override readonly code = 'config_invalid';
-}
+export class ConfigError extends errorKind('ConfigError', { code: 'config_invalid' }) {}
 
 /** Parses an environment; throws ConfigError naming every bad variable and what it expects. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
@@ -225,7 +193,6 @@ export function loadConfig(): Config {
   return cached;
 }
 
-/** host and port of a URL or host:port, for services whose port is implied by their address. */
 /** The hosts the crawlers may fetch although local: CRAWL_ALLOWED_HOSTS and the search endpoints' hosts. */
 export const trustedCrawlHosts = (config: Pick<Config, 'CRAWL_ALLOWED_HOSTS' | 'CRAWL_SEARCH_ENDPOINTS'>): string[] => [
   ...config.CRAWL_ALLOWED_HOSTS,
@@ -234,6 +201,7 @@ export const trustedCrawlHosts = (config: Pick<Config, 'CRAWL_ALLOWED_HOSTS' | '
   ),
 ];
 
+/** host and port of a URL or host:port, for services whose port is implied by their address. */
 export function hostAndPort(address: string): { host: string; port: number } {
   const url = new URL(address.includes('://') ? address : `tcp://${address}`);
   const fallback = url.protocol === 'https:' ? 443 : 80;

@@ -1,7 +1,7 @@
 /** The error base and its HTTP mapping: defaults, subclassing, cause, and what a 500 does not tell. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { httpErrorOf, INTERNAL_ERROR_BODY, MillraceError } from './errors.ts';
+import { errorKind, httpErrorOf, INTERNAL_ERROR_BODY, MillraceError } from './errors.ts';
 
 class UnknownThingError extends MillraceError {
   override name = 'UnknownThingError';
@@ -59,6 +59,29 @@ describe('MillraceError', () => {
     assert.equal(fixed.status, 409);
     assert.equal(fixed.retriable, true);
     assert.equal(fixed.cause, 'x');
+  });
+});
+
+describe('errorKind', () => {
+  class TakenError extends errorKind('TakenError', { code: 'taken', status: 409, retriable: true }) {}
+
+  it("names the kind and fixes its code, status and retriability over the thrower's options", () => {
+    const error = new TakenError('taken', { cause: 'x', code: 'other', status: 400, details: { field: 'id' } });
+    assert.ok(error instanceof TakenError && error instanceof MillraceError);
+    assert.equal(error.name, 'TakenError');
+    assert.match(String(error.stack), /^TakenError: taken/);
+    assert.equal(error.code, 'taken');
+    assert.equal(error.status, 409);
+    assert.equal(error.retriable, true);
+    assert.equal(error.cause, 'x');
+    assert.deepEqual(error.details, { field: 'id' });
+  });
+
+  it('leaves what a kind does not fix to the defaults or the options', () => {
+    class PlainError extends errorKind('PlainError', { code: 'plain' }) {}
+    assert.equal(new PlainError('a').status, 500);
+    assert.equal(new PlainError('a').retriable, undefined);
+    assert.equal(new PlainError('a', { status: 503 }).status, 503);
   });
 });
 

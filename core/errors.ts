@@ -31,8 +31,9 @@ export interface MillraceErrorOptions extends ErrorOptions {
 }
 
 /**
- * The base of every error Millrace throws on purpose. Subclasses keep their own `name`; a fixed
- * code or status is a field initialiser, a per-instance one goes through the options.
+ * The base of every error Millrace throws on purpose. Subclasses keep their own `name`; a kind
+ * whose code (and status, retriability) never varies extends `errorKind`, a per-instance one goes
+ * through the options.
  *
  * @example
  * ```ts
@@ -64,6 +65,29 @@ export class MillraceError extends Error {
     this.details = details;
     this.headers = headers;
   }
+}
+
+/** What every error of a kind shares: its code, and its status and retriability when it has them. */
+export type ErrorKind = Required<Pick<MillraceErrorOptions, 'code'>> &
+  Pick<MillraceErrorOptions, 'status' | 'retriable'>;
+
+/**
+ * The base of an error kind whose every instance has the same code (and status, retriability):
+ * they win over the options a thrower gives.
+ *
+ * @example
+ * ```ts
+ * export class MigrationError extends errorKind('MigrationError', { code: 'migration_failed' }) {}
+ * throw new MigrationError('0002_x.sql changed after it ran', { cause });
+ * ```
+ */
+export function errorKind(name: string, kind: ErrorKind) {
+  return class extends MillraceError {
+    override name = name;
+    constructor(message: string, options: MillraceErrorOptions = {}) {
+      super(message, { ...options, ...kind });
+    }
+  };
 }
 
 /** What an HTTP answer to an error is, and whether it is worth a log line. */

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
 import { parseRebuild, TableRebuild } from './clickhouse-rebuild.ts';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 import { inClientTransaction } from './postgres.ts';
 
 export interface Migration {
@@ -23,10 +23,7 @@ export interface Migration {
   sha256: string;
 }
 
-export class MigrationError extends MillraceError {
-  override name = 'MigrationError';
-  override readonly code = 'migration_failed';
-}
+export class MigrationError extends errorKind('MigrationError', { code: 'migration_failed' }) {}
 
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const TABLE = 'millrace_schema_migrations';

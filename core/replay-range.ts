@@ -4,7 +4,7 @@
  * live consumers' business).
  */
 import type { Kafka } from 'kafkajs';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
 export interface ReplayRange {
   topic: string;
@@ -14,11 +14,7 @@ export interface ReplayRange {
   until: Map<number, bigint>;
 }
 
-export class ReplayRangeError extends MillraceError {
-  override name = 'ReplayRangeError';
-  override readonly code = 'replay_range';
-  override readonly status = 400;
-}
+export class ReplayRangeError extends errorKind('ReplayRangeError', { code: 'replay_range', status: 400 }) {}
 
 /**
  * `from`: a non-negative integer is an offset (in every partition, or the one given); anything

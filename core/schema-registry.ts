@@ -6,16 +6,13 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { loadConfig } from './config.ts';
-import { MillraceError } from './errors.ts';
+import { errorKind, MillraceError } from './errors.ts';
 import { keptSecret } from './secret-file.ts';
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
 
 /** The registry refused a schema (incompatible, invalid); the message is the registry's. */
-export class SchemaRefusedError extends MillraceError {
-  override name = 'SchemaRefusedError';
-  override readonly code = 'schema_refused';
-}
+export class SchemaRefusedError extends errorKind('SchemaRefusedError', { code: 'schema_refused' }) {}
 
 /** A value does not match its topic's schema; `fields` names every offending path. */
 export class RecordInvalidError extends MillraceError {
@@ -33,10 +30,7 @@ export class RecordInvalidError extends MillraceError {
 }
 
 /** Bytes that cannot be turned back into a record: not our wire format, or an unknown schema id. */
-export class UndecodableError extends MillraceError {
-  override name = 'UndecodableError';
-  override readonly code = 'undecodable';
-}
+export class UndecodableError extends errorKind('UndecodableError', { code: 'undecodable' }) {}
 
 const MAGIC_BYTE = 0;
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
 import { dlqTopicOf, ENVELOPE_FIELDS, valueSubjectOf, type TopicSpec } from '../schemas/topic-spec.ts';
-import { MillraceError } from './errors.ts';
+import { errorKind } from './errors.ts';
 
 /** A catalogue entry with its schema read, parsed and named for the registry. */
 export interface ResolvedTopic extends TopicSpec {
@@ -20,10 +20,7 @@ export interface ResolvedTopic extends TopicSpec {
 
 const TOPIC_NAME = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
-export class CatalogueError extends MillraceError {
-  override name = 'CatalogueError';
-  override readonly code = 'catalogue_invalid';
-}
+export class CatalogueError extends errorKind('CatalogueError', { code: 'catalogue_invalid' }) {}
 
 export function resolveTopic(spec: TopicSpec, schemaDir: string): ResolvedTopic {
   const where = `topic ${spec.name}`;

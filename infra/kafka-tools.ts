@@ -8,7 +8,7 @@ import path from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { confDir } from './paths.ts';
 import type { Command } from './process.ts';
-import { kafkaJars } from './services/kafka.ts';
+import { consoleLog4j, kafkaJars } from './services/kafka.ts';
 
 /** Tool name (bin/kafka-<name>.sh) -> main class, as Kafka 3.9's scripts have them. */
 export const KAFKA_TOOLS: Readonly<Record<string, string>> = {
@@ -43,15 +43,7 @@ export function withBootstrap(args: readonly string[], brokers: readonly string[
 function toolsLog4j(): string {
   const file = path.join(confDir('kafka'), 'tools-log4j.properties');
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(
-    file,
-    `log4j.rootLogger=WARN, stderr
-log4j.appender.stderr=org.apache.log4j.ConsoleAppender
-log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
-log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.appender.stderr.Target=System.err
-`,
-  );
+  fs.writeFileSync(file, consoleLog4j('WARN', 'stderr'));
   return file;
 }
 

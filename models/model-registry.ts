@@ -242,6 +242,15 @@ export async function activateVersion(db: Pool, modelId: string, version: string
   return (await activate(db, modelId, version, false))!;
 }
 
+/**
+ * Registers a version shipped with the code (its manifest directory `dir`) and activates it when
+ * its model has no active version, so a fresh install scores with it and an operator's choice stays.
+ */
+export async function registerBundledVersion(db: Pool, dir: string, description: string): Promise<void> {
+  const bundled = await registerVersion(db, dir, { description });
+  await activateIfNoneActive(db, bundled.model_id, bundled.version);
+}
+
 /** Activates `version` unless the model already has an active version (then returns null). */
 export async function activateIfNoneActive(
   db: Pool,
@@ -354,6 +363,30 @@ export function watchActiveVersion(
     () => activeVersion(db, modelId),
     (active) => active.version,
     onActive,
+    options,
+  );
+}
+
+/**
+ * Loads each version of `modelId` that becomes active (watchActiveVersion) with `load`, and hands
+ * it to `use`, which puts it in place of the one before (and releases that one when it can).
+ *
+ * @example
+ * ```ts
+ * const watch = await followActiveVersion(db, 'catalog-genre', loadGenreModel, (m) => (current = m), { log });
+ * ```
+ */
+export function followActiveVersion<T>(
+  db: Pool,
+  modelId: string,
+  load: (dir: string) => Promise<T>,
+  use: (loaded: T) => void,
+  options: WatchOptions,
+): Promise<ActiveVersionWatch> {
+  return watchActiveVersion(
+    db,
+    modelId,
+    async ({ version }) => use(await loadVersion(db, modelId, version, load)),
     options,
   );
 }

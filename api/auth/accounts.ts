@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { hash, verify } from '@node-rs/argon2';
 import type { Pool } from '../../core/postgres.ts';
 import { ROLES, type Role } from './roles.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 export interface Principal {
   tenantId: string;
@@ -16,11 +16,7 @@ export interface Principal {
   subject: string;
 }
 
-export class AuthStoreError extends MillraceError {
-  override name = 'AuthStoreError';
-  override readonly code = 'auth_store';
-  override readonly status = 400;
-}
+export class AuthStoreError extends errorKind('AuthStoreError', { code: 'auth_store', status: 400 }) {}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const KEY_FORMAT = /^mr_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;

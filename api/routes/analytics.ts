@@ -2,12 +2,15 @@
  * Dashboard queries: `GET /v1/analytics` lists the views, `GET /v1/analytics/{view}` aggregates
  * one of them for the caller's tenant by whitelisted dimensions, metrics, filters and time buckets.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { MAX_DIMENSIONS, MAX_FILTER_VALUES, normaliseQuery } from '../analytics/query.ts';
 import { BUCKETS, bucketsOf, VIEW_NAMES, VIEWS, type ViewSpec } from '../analytics/views.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('analytics');
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const time = (what: string) =>
@@ -72,28 +75,17 @@ export function registerAnalytics(
   guards: Guards,
 ): void {
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/analytics',
-      tags: ['analytics'],
+    route.get('/v1/analytics', {
       summary: 'The analytics views with their dimensions, metrics and time buckets',
-      security: bearer,
       middleware: guards.read,
-      responses: {
-        200: { description: 'the views', content: { 'application/json': { schema: ViewCatalogSchema } } },
-        ...errorResponses(401, 403, 429),
-      },
+      responses: { 200: json(ViewCatalogSchema, 'the views') },
     }),
     (c) => c.json(catalog(), 200),
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/analytics/{view}',
-      tags: ['analytics'],
+    route.get('/v1/analytics/{view}', {
       summary:
         "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
-      security: bearer,
       middleware: guards.analytics,
       request: {
         params: z.object({ view: z.enum(VIEW_NAMES) }),
@@ -124,10 +116,8 @@ export function registerAnalytics(
           limit: z.coerce.number().int().min(1).max(10_000).default(1000),
         }),
       },
-      responses: {
-        200: { description: 'the aggregates', content: { 'application/json': { schema: ResultSchema } } },
-        ...errorResponses(400, 401, 403, 429, 503),
-      },
+      responses: { 200: json(ResultSchema, 'the aggregates') },
+      errors: [400, 503],
     }),
     async (c) => {
       const { view } = c.req.valid('param');

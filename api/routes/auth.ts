@@ -3,9 +3,9 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { principalOfLogin } from '../auth/accounts.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { errorResponses, TokensSchema } from '../schemas.ts';
+import { errorResponses, json, jsonBody, TokensSchema } from '../schemas.ts';
 
-const tokens = { 200: { description: 'tokens', content: { 'application/json': { schema: TokensSchema } } } };
+const tokens = { 200: json(TokensSchema, 'tokens') };
 
 export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiDeps, 'db' | 'tokens'>): void {
   app.openapi(
@@ -14,12 +14,7 @@ export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiD
       path: '/v1/auth/login',
       tags: ['auth'],
       summary: 'Exchange email and password for tokens',
-      request: {
-        body: {
-          required: true,
-          content: { 'application/json': { schema: z.object({ email: z.email(), password: z.string().min(1) }) } },
-        },
-      },
+      request: { body: jsonBody(z.object({ email: z.email(), password: z.string().min(1) })) },
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {
@@ -35,12 +30,7 @@ export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiD
       path: '/v1/auth/refresh',
       tags: ['auth'],
       summary: 'Exchange a refresh token for new tokens',
-      request: {
-        body: {
-          required: true,
-          content: { 'application/json': { schema: z.object({ refresh_token: z.string().min(1) }) } },
-        },
-      },
+      request: { body: jsonBody(z.object({ refresh_token: z.string().min(1) })) },
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {

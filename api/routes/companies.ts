@@ -2,12 +2,16 @@
  * The companies of the caller's tenant, as their scored statements in `finance_scores` show them:
  * how many, which period ends, and the latest prediction. Cursor pages ordered by company id.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
+import { financeById } from './prediction-schemas.ts';
+
+const route = guardedRoutes('finance');
 
 /** An opaque cursor: base64url of the JSON of the last row's sort key. */
 export const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -95,15 +99,10 @@ const company = (r: CompanyRow) => ({
 });
 
 export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
-  const guard = guards.read;
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/companies',
-      tags: ['finance'],
+    route.get('/v1/companies', {
       summary: "The tenant's scored companies by id, each with its latest prediction; page with cursor",
-      security: bearer,
-      middleware: guard,
+      middleware: guards.read,
       request: {
         query: z.object({
           limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -112,8 +111,8 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
       },
       responses: {
         200: json(z.object({ companies: z.array(CompanySchema), next_cursor: z.string().nullable() }), 'a page'),
-        ...errorResponses(400, 401, 403, 429),
       },
+      errors: [400],
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid('query');
@@ -135,16 +134,11 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     },
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/companies/{id}',
-      tags: ['finance'],
+    financeById.get('/v1/companies/{id}', {
       summary:
         'One company: its statements, latest prediction, and counts by risk category and kind (its predictions: GET /v1/predictions?company=)',
-      security: bearer,
-      middleware: guard,
-      request: { params: z.object({ id: z.string().min(1).max(200) }) },
-      responses: { 200: json(CompanyDetailSchema, 'the company'), ...errorResponses(400, 401, 403, 404, 429) },
+      middleware: guards.read,
+      responses: { 200: json(CompanyDetailSchema, 'the company') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { runChecks } from '../readiness.ts';
 import type { ApiDeps } from '../deps.ts';
+import { json } from '../schemas.ts';
 
 const ServiceSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
 const ReadySchema = z
@@ -14,9 +15,7 @@ export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'chec
       path: '/healthz',
       tags: ['health'],
       summary: 'The process is up',
-      responses: {
-        200: { description: 'up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } },
-      },
+      responses: { 200: json(z.object({ status: z.literal('ok') }), 'up') },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
   );
@@ -27,11 +26,8 @@ export function registerHealth(app: OpenAPIHono, { checks }: Pick<ApiDeps, 'chec
       tags: ['health'],
       summary: 'Kafka, the schema registry, ClickHouse and Postgres each answer',
       responses: {
-        200: { description: 'every service answers', content: { 'application/json': { schema: ReadySchema } } },
-        503: {
-          description: 'some service does not answer; each is reported',
-          content: { 'application/json': { schema: ReadySchema } },
-        },
+        200: json(ReadySchema, 'every service answers'),
+        503: json(ReadySchema, 'some service does not answer; each is reported'),
       },
     }),
     async (c) => {

@@ -4,13 +4,16 @@
  * `/v1/image-datasets`; the first name, `/v1/datasets`, still answers, marked deprecated.
  */
 import { Readable } from 'node:stream';
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ImageDatasets } from '../../connectors/sources/image-search/image-datasets.ts';
 import { IMAGE_FORMATS } from '../../domain/images/image-format.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { progressSSE } from '../polling-sse.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { progressStream } from '../polling-sse.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
+import { json, jsonBody, text } from '../schemas.ts';
+
+const route = guardedRoutes('crawl');
 
 /** Where image datasets are served, the current path first; the others are deprecated aliases. */
 export const IMAGE_DATASET_PATHS = ['/v1/image-datasets', '/v1/datasets'] as const;
@@ -67,65 +70,34 @@ const StatusSchema = z
   })
   .openapi('ImageDataset');
 const IdParam = z.object({ id: z.string().min(1).max(100) });
+/** A dataset's routes: a malformed request is a 400, an id the tenant does not have a 404. */
+const byId = itemRoutes('crawl', IdParam, [400, 404]);
 
 /** The four routes under one base path; `deprecated` marks an alias in the OpenAPI document. */
 const routesAt = (base: string, deprecated: boolean) => ({
-  create: createRoute({
-    method: 'post',
-    path: base,
-    tags: ['crawl'],
+  create: route.post(base, {
     summary:
       'Create an image dataset: its keywords are expanded and crawled, the images found validated and deduplicated',
-    security: bearer,
     ...(deprecated ? { deprecated } : {}),
-    request: { body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
-    responses: {
-      201: { description: 'the dataset, crawling', content: { 'application/json': { schema: StatusSchema } } },
-      ...errorResponses(400, 401, 403, 429),
-    },
+    request: { body: jsonBody(BodySchema) },
+    responses: { 201: json(StatusSchema, 'the dataset, crawling') },
+    errors: [400],
   }),
-  status: createRoute({
-    method: 'get',
-    path: `${base}/{id}`,
-    tags: ['crawl'],
+  status: byId.get(`${base}/{id}`, {
     summary: 'A dataset: its state and counts (found, downloaded, accepted, rejected by reason, duplicates)',
-    security: bearer,
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
-    responses: {
-      200: { description: 'the dataset', content: { 'application/json': { schema: StatusSchema } } },
-      ...errorResponses(400, 401, 403, 404, 429),
-    },
+    responses: { 200: json(StatusSchema, 'the dataset') },
   }),
-  events: createRoute({
-    method: 'get',
-    path: `${base}/{id}/events`,
-    tags: ['crawl'],
+  events: byId.get(`${base}/{id}/events`, {
     summary: 'Live progress: a `progress` event (the whole dataset status) every second, then `done`',
-    security: bearer,
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
-    responses: {
-      200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
-      ...errorResponses(400, 401, 403, 404, 429),
-    },
+    responses: { 200: text('text/event-stream', 'an event stream') },
   }),
-  export: createRoute({
-    method: 'get',
-    path: `${base}/{id}/export`,
-    tags: ['crawl'],
+  export: byId.get(`${base}/{id}/export`, {
     summary:
       'The manifest: one JSON line per accepted image (path, sha256, width, height, format, keyword, source_url)',
-    security: bearer,
     ...(deprecated ? { deprecated } : {}),
-    request: { params: IdParam },
-    responses: {
-      200: {
-        description: 'JSON lines (application/x-ndjson)',
-        content: { 'application/x-ndjson': { schema: z.string() } },
-      },
-      ...errorResponses(400, 401, 403, 404, 429),
-    },
+    responses: { 200: text('application/x-ndjson', 'JSON lines (application/x-ndjson)') },
   }),
 });
 
@@ -156,10 +128,8 @@ export function registerImageDatasets(
     app.openapi({ ...routes.events, middleware: guards.read }, async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await datasets.status(tenantId, id); // 404 before the stream starts
-      return progressSSE(
+      return progressStream(
         c,
-        first,
         () => datasets.status(tenantId, id),
         (status) => {
           const ended = status.state === 'done' || status.state === 'failed';

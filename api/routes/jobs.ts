@@ -1,9 +1,10 @@
 /** Background jobs of the caller's tenant (bulk predictions): state, counts and refused rows. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json, RejectionsPageQuery } from '../schemas.ts';
+import { itemRoutes } from '../route-spec.ts';
+import { json, RejectionsPageQuery } from '../schemas.ts';
 
 const RejectionSchema = z
   .object({
@@ -40,42 +41,28 @@ export const JobSchema = z
   .openapi('Job');
 
 const IdParams = z.object({ id: z.uuid() });
+/** A job's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('finance', IdParams, [400, 404]);
 
 export function registerJobs(
   app: OpenAPIHono<AuthEnv>,
   { financeBulk: bulk }: Pick<ApiDeps, 'financeBulk'>,
   guards: Guards,
 ): void {
-  const guard = guards.read;
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/jobs/{id}',
-      tags: ['finance'],
+    byId.get('/v1/jobs/{id}', {
       summary: 'A job: its state and counts (accepted, scored, rejected) and its first refused rows',
-      security: bearer,
-      middleware: guard,
-      request: { params: IdParams },
-      responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
+      middleware: guards.read,
+      responses: { 200: json(JobSchema, 'the job') },
     }),
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/jobs/{id}/rejections',
-      tags: ['finance'],
+    byId.get('/v1/jobs/{id}/rejections', {
       summary: 'Refused rows in row order with their field and reason; page with ?after=<last row number>',
-      security: bearer,
-      middleware: guard,
-      request: {
-        params: IdParams,
-        query: RejectionsPageQuery,
-      },
-      responses: {
-        200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections'),
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      middleware: guards.read,
+      request: { query: RejectionsPageQuery },
+      responses: { 200: json(z.object({ rejections: z.array(RejectionSchema) }), 'rejections') },
     }),
     async (c) => {
       const { after, limit } = c.req.valid('query');

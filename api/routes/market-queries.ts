@@ -3,13 +3,16 @@
  * rollup (market_quotes_daily, re-bucketed by week on request), indicators from market_indicators,
  * and the latest enriched quote from Postgres (market_latest).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('market');
 
 const DAY_MS = 86_400_000;
 const Ticker = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
@@ -58,52 +61,33 @@ function dayRange(query: { from?: string; to?: string }): { from: string; to: st
 const rowsOf = async <T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> =>
   (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 
-const barsRoute = createRoute({
-  method: 'get',
-  path: '/v1/stocks/{symbol}/quotes',
-  tags: ['market'],
+const barsRoute = route.get('/v1/stocks/{symbol}/quotes', {
   summary:
     "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
-  security: bearer,
   request: {
     params: z.object({ symbol: Ticker }),
     query: Range.extend({ interval: z.enum(['day', 'week']).default('day') }),
   },
   responses: {
-    200: {
-      description: 'bars, oldest first',
-      content: {
-        'application/json': {
-          schema: z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
+    200: json(z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }), 'bars, oldest first'),
   },
+  errors: [400, 404],
 });
 
-const indicatorsRoute = createRoute({
-  method: 'get',
-  path: '/v1/stocks/{symbol}/indicators',
-  tags: ['market'],
+const indicatorsRoute = route.get('/v1/stocks/{symbol}/indicators', {
   summary: 'Returns, SMA/EMA 20 and 50, 20-bar volatility and RSI 14 per bar, and the latest enriched quote',
-  security: bearer,
   request: { params: z.object({ symbol: Ticker }), query: Range },
   responses: {
-    200: {
-      description: 'indicators, oldest first; null where the history is too short',
-      content: {
-        'application/json': {
-          schema: z.object({
-            symbol: z.string(),
-            latest: IndicatorsSchema.nullable(),
-            points: z.array(IndicatorsSchema),
-          }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
+    200: json(
+      z.object({
+        symbol: z.string(),
+        latest: IndicatorsSchema.nullable(),
+        points: z.array(IndicatorsSchema),
+      }),
+      'indicators, oldest first; null where the history is too short',
+    ),
   },
+  errors: [400, 404],
 });
 
 export function registerMarketQueries(
@@ -111,7 +95,6 @@ export function registerMarketQueries(
   deps: Pick<ApiDeps, 'db' | 'clickhouse'>,
   guards: Guards,
 ): void {
-  const read = guards.read;
   /** 404 unless the tenant watches the symbol: an empty series and an unknown symbol look different. */
   const watched = async (tenantId: string, symbol: string) => {
     const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
@@ -122,7 +105,7 @@ export function registerMarketQueries(
       throw new ApiError(404, 'not_found', `${symbol} is not on your watch list (POST /v1/stocks)`, 'symbol');
   };
 
-  app.openapi({ ...barsRoute, middleware: read }, async (c) => {
+  app.openapi({ ...barsRoute, middleware: guards.read }, async (c) => {
     const { symbol } = c.req.valid('param');
     const query = c.req.valid('query');
     const tenantId = c.get('principal').tenantId;
@@ -142,7 +125,7 @@ export function registerMarketQueries(
     return c.json({ symbol, interval: query.interval, bars: typed }, 200);
   });
 
-  app.openapi({ ...indicatorsRoute, middleware: read }, async (c) => {
+  app.openapi({ ...indicatorsRoute, middleware: guards.read }, async (c) => {
     const { symbol } = c.req.valid('param');
     const tenantId = c.get('principal').tenantId;
     await watched(tenantId, symbol);

@@ -2,14 +2,18 @@
  * Predictions with the active version of one of the tenant's trained models: a few rows as JSON
  * (`predict`), or many as a stream of JSON lines (`batch`, scored by api/batch-scoring.ts).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { stream } from 'hono/streaming';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { scoreLines } from '../batch-scoring.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { itemRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
 import { params } from './models.ts';
+
+/** A model's routes: a malformed request is a 400, an id the tenant has no model of a 404. */
+const byId = itemRoutes('models', params.pick({ id: true }), [400, 404]);
 
 const PredictInput = z
   .object({
@@ -33,44 +37,21 @@ const PredictOutput = z
   })
   .openapi('Predictions');
 
-const predictRoute = createRoute({
-  method: 'post',
-  path: '/v1/models/{id}/predict',
-  tags: ['models'],
+const predictRoute = byId.post('/v1/models/{id}/predict', {
   summary:
     "Predict with the active version of one of the tenant's trained models; follows activations without a restart",
-  security: bearer,
-  request: {
-    params: params.pick({ id: true }),
-    body: { required: true, content: { 'application/json': { schema: PredictInput } } },
-  },
-  responses: {
-    200: {
-      description: 'one prediction per row, in order',
-      content: { 'application/json': { schema: PredictOutput } },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
+  request: { body: jsonBody(PredictInput) },
+  responses: { 200: json(PredictOutput, 'one prediction per row, in order') },
 });
 
-const batchRoute = createRoute({
-  method: 'post',
-  path: '/v1/models/{id}/batch',
-  tags: ['models'],
+const batchRoute = byId.post('/v1/models/{id}/batch', {
   summary:
     'Score many rows: a JSON-lines body (one row object a line, streamed, up to UPLOAD_MAX_BYTES) gets a JSON-lines answer, ' +
     '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +
     'version active when the request began (header x-model-version)',
-  security: bearer,
-  request: {
-    params: params.pick({ id: true }),
-    body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } },
-  },
+  request: { body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
   // no content schema: zod-openapi would take a *json* media type for one answer of c.json()
-  responses: {
-    200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' },
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
+  responses: { 200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' } },
 });
 
 export function registerModelPredictions(

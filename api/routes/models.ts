@@ -2,11 +2,14 @@
  * The model registry (models/registry.ts): the models and which version of each is active. Their
  * versions are in versions.ts, shadow versions in shadows.ts, predictions in model-predictions.ts.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { listModels } from '../../models/model-registry.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
+
+const route = guardedRoutes('models');
 
 const ModelSchema = z
   .object({
@@ -23,19 +26,9 @@ export const params = z.object({
   version: z.string().min(1).openapi({ example: '1.0.0' }),
 });
 
-const listRoute = createRoute({
-  method: 'get',
-  path: '/v1/models',
-  tags: ['models'],
+const listRoute = route.get('/v1/models', {
   summary: 'The registered models, each with its active version',
-  security: bearer,
-  responses: {
-    200: {
-      description: 'models',
-      content: { 'application/json': { schema: z.object({ models: z.array(ModelSchema) }) } },
-    },
-    ...errorResponses(401, 403, 429),
-  },
+  responses: { 200: json(z.object({ models: z.array(ModelSchema) }), 'models') },
 });
 
 export function registerModels(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {

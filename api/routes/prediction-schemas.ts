@@ -2,14 +2,20 @@
 import { z } from '@hono/zod-openapi';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
 import { PERIOD_KINDS } from '../../schemas/records/finance.ts';
+import { itemRoutes } from '../route-spec.ts';
 import { ErrorSchema } from '../schemas.ts';
 
 export const CATEGORIES = ['low', 'medium', 'high', 'critical'] as const;
 
+/** A company's or a prediction's id, as the finance routes take one: 1 to 200 characters. */
+export const FinanceId = z.string().min(1).max(200);
+/** The routes of one company or prediction: a malformed id is a 400, one the tenant does not have a 404. */
+export const financeById = itemRoutes('finance', z.object({ id: FinanceId }), [400, 404]);
+
 const amount = z.number().openapi({ description: 'statement currency, millions' });
 export const StatementSchema = z
   .object({
-    company_id: z.string().min(1).max(200),
+    company_id: FinanceId,
     period_end: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')

@@ -12,7 +12,7 @@
  *
  * Bulk predictions are in prediction-bulk.ts, their jobs in jobs.ts, companies in companies.ts.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import {
   checkStatement,
@@ -27,13 +27,16 @@ import { PERIOD_KINDS, type PeriodKind } from '../../schemas/records/finance.ts'
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError, errorBody } from '../errors.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
 import { statementsTopicOf } from '../statements-topic.ts';
 import { decodeCursor, encodeCursor } from './companies.ts';
 import {
   CATEGORIES,
   ConflictSchema,
   CreatedSchema,
+  FinanceId,
+  financeById,
   prediction,
   PREDICTION_COLUMNS,
   PredictionSchema,
@@ -41,21 +44,19 @@ import {
   type PredictionRow,
 } from './prediction-schemas.ts';
 
+const route = guardedRoutes('finance');
+
 type Deps = Pick<ApiDeps, 'db' | 'topics' | 'ingestor' | 'log'>;
 
 const submitRoute = (kind: PeriodKind) =>
-  createRoute({
-    method: 'post',
-    path: `/v1/predictions/${kind}`,
-    tags: ['finance'],
+  route.post(`/v1/predictions/${kind}`, {
     summary: `Score one ${kind} statement now (the pipeline's models and code) and publish it to ${STATEMENTS_TOPIC}; one per company, period end and kind`,
-    security: bearer,
-    request: { body: { required: true, content: { 'application/json': { schema: StatementSchema } } } },
+    request: { body: jsonBody(StatementSchema) },
     responses: {
       201: json(CreatedSchema, 'scored and published'),
       409: json(ConflictSchema, 'this company already has a prediction for this period end and kind; `id` names it'),
-      ...errorResponses(400, 401, 403, 413, 429),
     },
+    errors: [400, 413],
   });
 
 /**
@@ -157,7 +158,7 @@ async function submitStatement(
 }
 
 const ListQuery = z.object({
-  company: z.string().min(1).max(200).optional(),
+  company: FinanceId.optional(),
   period: z
     .string()
     .refine(
@@ -214,32 +215,23 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     );
   }
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/predictions',
-      tags: ['finance'],
+    route.get('/v1/predictions', {
       summary:
         "The tenant's predictions, newest period end first; filter by company, period and category; page with cursor",
-      security: bearer,
       middleware: guards.read,
       request: { query: ListQuery },
       responses: {
         200: json(z.object({ predictions: z.array(PredictionSchema), next_cursor: z.string().nullable() }), 'a page'),
-        ...errorResponses(400, 401, 403, 429),
       },
+      errors: [400],
     }),
     async (c) => c.json(await listPredictions(db, c.get('principal').tenantId, c.req.valid('query')), 200),
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/predictions/{id}',
-      tags: ['finance'],
+    financeById.get('/v1/predictions/{id}', {
       summary: 'One prediction',
-      security: bearer,
       middleware: guards.read,
-      request: { params: z.object({ id: z.string().min(1).max(200) }) },
-      responses: { 200: json(PredictionSchema, 'the prediction'), ...errorResponses(400, 401, 403, 404, 429) },
+      responses: { 200: json(PredictionSchema, 'the prediction') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -3,7 +3,7 @@
  * the scoring processors score the same records with it too, into ClickHouse only; the comparison
  * sets it against the active version.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
 import { compareShadow } from '../../models/comparison.ts';
 import { UnknownModelError, UnknownVersionError } from '../../models/model-registry.ts';
@@ -11,8 +11,12 @@ import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { itemRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import { params } from './models.ts';
+
+/** A model version's routes: a model or version the tenant does not have is a 404. */
+const byId = itemRoutes('models', params, [404]);
 
 const ShadowSchema = z
   .object({ model_id: z.string(), version: z.string(), attached_at: z.string() })
@@ -74,47 +78,24 @@ async function tenantVersion(db: Pool, modelId: string, version: string, tenantI
     throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
-const attachRoute = createRoute({
-  method: 'post',
-  path: '/v1/models/{id}/versions/{version}/shadow',
-  tags: ['models'],
+const attachRoute = byId.post('/v1/models/{id}/versions/{version}/shadow', {
   summary:
     "Attach a version of one of the tenant's tabular models in shadow mode: the scoring processors score the same records with it too, " +
     'without a restart, its scores going to ClickHouse only (never to the public scored topic); again: no change',
-  security: bearer,
-  request: { params },
-  responses: {
-    200: { description: 'attached', content: { 'application/json': { schema: ShadowSchema } } },
-    ...errorResponses(401, 403, 404, 409, 429),
-  },
+  responses: { 200: json(ShadowSchema, 'attached') },
+  errors: [409],
 });
 
-const detachRoute = createRoute({
-  method: 'delete',
-  path: '/v1/models/{id}/versions/{version}/shadow',
-  tags: ['models'],
+const detachRoute = byId.delete('/v1/models/{id}/versions/{version}/shadow', {
   summary: 'Detach a shadow version: the scoring processors stop scoring with it; its scores and comparison stay',
-  security: bearer,
-  request: { params },
-  responses: {
-    200: { description: 'detached', content: { 'application/json': { schema: ShadowSchema } } },
-    ...errorResponses(401, 403, 404, 429),
-  },
+  responses: { 200: json(ShadowSchema, 'detached') },
 });
 
-const comparisonRoute = createRoute({
-  method: 'get',
-  path: '/v1/models/{id}/versions/{version}/comparison',
-  tags: ['models'],
+const comparisonRoute = byId.get('/v1/models/{id}/versions/{version}/comparison', {
   summary:
     'A shadow version against the active version on the same records (those both scored while it was attached): ' +
     'counts, agreement of the predicted class, mean |probability difference|, and both metrics against the actual labels with their deltas',
-  security: bearer,
-  request: { params },
-  responses: {
-    200: { description: 'the comparison', content: { 'application/json': { schema: ComparisonSchema } } },
-    ...errorResponses(401, 403, 404, 429),
-  },
+  responses: { 200: json(ComparisonSchema, 'the comparison') },
 });
 
 export function registerShadows(

@@ -1,9 +1,12 @@
 /** The market watch list of the caller's tenant: which symbols the retriever fetches, how often. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('market');
 
 const SymbolSchema = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'an upper-case ticker such as MSFT');
 const WatchedSchema = z
@@ -12,20 +15,10 @@ const WatchedSchema = z
 
 export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/stocks',
-      tags: ['market'],
+    route.get('/v1/stocks', {
       summary: 'The watch list',
-      security: bearer,
       middleware: guards.read,
-      responses: {
-        200: {
-          description: 'watched symbols',
-          content: { 'application/json': { schema: z.object({ stocks: z.array(WatchedSchema) }) } },
-        },
-        ...errorResponses(401, 403, 429),
-      },
+      responses: { 200: json(z.object({ stocks: z.array(WatchedSchema) }), 'watched symbols') },
     }),
     async (c) => {
       const { rows } = await db.query<{ symbol: string; interval_s: number; added_at: Date }>(
@@ -36,30 +29,19 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 
     },
   );
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/stocks',
-      tags: ['market'],
+    route.post('/v1/stocks', {
       summary: 'Watch a symbol: the retriever fetches its pages every interval_s seconds (default 3600)',
-      security: bearer,
       middleware: guards.ingest,
       request: {
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z.object({
-                symbol: SymbolSchema,
-                interval_s: z.number().int().min(10).max(86_400).default(3600),
-              }),
-            },
-          },
-        },
+        body: jsonBody(
+          z.object({
+            symbol: SymbolSchema,
+            interval_s: z.number().int().min(10).max(86_400).default(3600),
+          }),
+        ),
       },
-      responses: {
-        201: { description: 'watched', content: { 'application/json': { schema: WatchedSchema } } },
-        ...errorResponses(400, 401, 403, 409, 429),
-      },
+      responses: { 201: json(WatchedSchema, 'watched') },
+      errors: [400, 409],
     }),
     async (c) => {
       const { symbol, interval_s } = c.req.valid('json');

@@ -1,11 +1,14 @@
 /** `GET /v1/streams/{topic}`: server-sent events of a streamable topic, for the caller's tenant. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { text } from '../schemas.ts';
 import { parseStartAt, subscribe } from '../streams.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('streams');
 
 export function registerStreams(
   app: OpenAPIHono<AuthEnv>,
@@ -14,13 +17,9 @@ export function registerStreams(
 ): void {
   const streamable = topics.filter((t) => t.streamable);
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/streams/{topic}',
-      tags: ['streams'],
+    route.get('/v1/streams/{topic}', {
       summary:
         "Live records of the caller's tenant as server-sent events (`record` events, id `partition:offset`; `heartbeat` events)",
-      security: bearer,
       middleware: guards.read,
       request: {
         params: z.object({ topic: z.string() }),
@@ -31,10 +30,8 @@ export function registerStreams(
           }),
         }),
       },
-      responses: {
-        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      responses: { 200: text('text/event-stream', 'an event stream') },
+      errors: [400, 404],
     }),
     async (c) => {
       const name = c.req.valid('param').topic;

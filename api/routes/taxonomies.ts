@@ -1,10 +1,13 @@
 /** Merchants' taxonomies for the catalog classifier: each PUT makes a new version. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { loadTaxonomy, saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('catalog');
 
 const IdParam = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64'),
@@ -25,18 +28,12 @@ const StoredSchema = z
 
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
-    createRoute({
-      method: 'put',
-      path: '/v1/taxonomies/{id}',
-      tags: ['catalog'],
+    route.put('/v1/taxonomies/{id}', {
       summary: 'Save a taxonomy (genres, attribute values, labelled reference items) as its next version',
-      security: bearer,
       middleware: guards.ingest,
-      request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
-      responses: {
-        201: { description: 'the new version', content: { 'application/json': { schema: StoredSchema } } },
-        ...errorResponses(400, 401, 403, 429),
-      },
+      request: { params: IdParam, body: jsonBody(BodySchema) },
+      responses: { 201: json(StoredSchema, 'the new version') },
+      errors: [400],
     }),
     async (c) => {
       const { references, ...taxonomy } = c.req.valid('json');
@@ -48,18 +45,12 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
     },
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/taxonomies/{id}',
-      tags: ['catalog'],
+    route.get('/v1/taxonomies/{id}', {
       summary: 'A taxonomy: the latest version, or ?version=N',
-      security: bearer,
       middleware: guards.read,
       request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
-      responses: {
-        200: { description: 'the taxonomy', content: { 'application/json': { schema: StoredSchema } } },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      responses: { 200: json(StoredSchema, 'the taxonomy') },
+      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -1,9 +1,12 @@
 /** Ingestible topics and producing to them over HTTP. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
+
+const route = guardedRoutes('ingestion');
 
 export const MAX_RECORDS_PER_REQUEST = 10_000;
 
@@ -27,25 +30,16 @@ export function registerTopics(
 ): void {
   const ingestible = topics.filter((t) => t.ingestible);
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/topics',
-      tags: ['ingestion'],
+    route.get('/v1/topics', {
       summary: 'Topics that accept records over HTTP, with their value schemas',
-      security: bearer,
       middleware: guards.read,
       responses: {
-        200: {
-          description: 'topics',
-          content: {
-            'application/json': {
-              schema: z.object({
-                topics: z.array(z.object({ name: z.string(), partitions: z.number().int(), schema: z.unknown() })),
-              }),
-            },
-          },
-        },
-        ...errorResponses(401, 403, 429),
+        200: json(
+          z.object({
+            topics: z.array(z.object({ name: z.string(), partitions: z.number().int(), schema: z.unknown() })),
+          }),
+          'topics',
+        ),
       },
     }),
     (c) =>
@@ -61,36 +55,25 @@ export function registerTopics(
       ),
   );
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/topics/{topic}/records',
-      tags: ['ingestion'],
+    route.post('/v1/topics/{topic}/records', {
       summary:
         "Produce records (a JSON array, Avro-validated). tenant_id is the caller's; each record gets an offset or an error",
-      security: bearer,
       middleware: guards.ingest,
       request: {
         params: z.object({ topic: z.string() }),
-        body: {
-          required: true,
-          content: { 'application/json': { schema: z.array(z.unknown()).min(1).max(MAX_RECORDS_PER_REQUEST) } },
-        },
+        body: jsonBody(z.array(z.unknown()).min(1).max(MAX_RECORDS_PER_REQUEST)),
       },
       responses: {
-        200: {
-          description: 'one result per record, in order',
-          content: {
-            'application/json': {
-              schema: z.object({
-                accepted: z.number().int(),
-                rejected: z.number().int(),
-                results: z.array(ResultSchema),
-              }),
-            },
-          },
-        },
-        ...errorResponses(400, 401, 403, 404, 413, 429),
+        200: json(
+          z.object({
+            accepted: z.number().int(),
+            rejected: z.number().int(),
+            results: z.array(ResultSchema),
+          }),
+          'one result per record, in order',
+        ),
       },
+      errors: [400, 404, 413],
     }),
     async (c) => {
       const name = c.req.valid('param').topic;

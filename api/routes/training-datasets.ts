@@ -2,7 +2,7 @@
  * Training datasets: named, versioned queries over whitelisted ClickHouse columns that training
  * jobs (training-jobs.ts) read; define one, read its schema, row count and label balance.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   datasetDefinitionSchema,
   describeLabel,
@@ -12,7 +12,10 @@ import {
 import { datasetStats, getDataset, saveDataset, type Dataset } from '../../models/tabular/training-datasets.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json, jsonBody } from '../schemas.ts';
+
+const route = guardedRoutes('models');
 
 /** A training dataset's (or model's) name. */
 export const NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64');
@@ -69,20 +72,16 @@ export function registerTrainingDatasets(
   guards: Guards,
 ): void {
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/training-datasets',
-      tags: ['models'],
+    route.post('/v1/training-datasets', {
       summary:
         'Define a training dataset (whitelisted table, features, label rule, filters); a changed definition becomes its next version',
-      security: bearer,
       middleware: guards.analytics,
-      request: { body: { required: true, content: { 'application/json': { schema: DatasetInput } } } },
+      request: { body: jsonBody(DatasetInput) },
       responses: {
         201: json(DatasetSchema, 'a new version'),
         200: json(DatasetSchema, 'the same as the latest version'),
-        ...errorResponses(400, 401, 403, 429),
       },
+      errors: [400],
     }),
     async (c) => {
       const { name, ...definition } = c.req.valid('json');
@@ -91,18 +90,15 @@ export function registerTrainingDatasets(
     },
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/training-datasets/{name}',
-      tags: ['models'],
+    route.get('/v1/training-datasets/{name}', {
       summary: "A dataset's schema, row count and label balance (the latest version, or ?version=N)",
-      security: bearer,
       middleware: guards.read,
       request: {
         params: z.object({ name: NAME }),
         query: z.object({ version: z.coerce.number().int().min(1).optional() }),
       },
-      responses: { 200: json(DatasetStatsSchema, 'the dataset'), ...errorResponses(400, 401, 403, 404, 429) },
+      responses: { 200: json(DatasetStatsSchema, 'the dataset') },
+      errors: [400, 404],
     }),
     async (c) => {
       const dataset = await getDataset(

@@ -2,7 +2,7 @@
  * Training jobs: queued to models.training.requests (run by `millrace trainer`), read back with
  * their status and metrics, and followed over server-sent events.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import type { SSEMessage } from 'hono/streaming';
 import { topicByName } from '../../core/catalogue.ts';
@@ -21,8 +21,11 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { pollingSSE } from '../polling-sse.ts';
-import { bearer, errorResponses, json } from '../schemas.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
+import { json, jsonBody, text } from '../schemas.ts';
 import { NAME } from './training-datasets.ts';
+
+const route = guardedRoutes('models');
 
 const JobInput = z
   .object({
@@ -77,43 +80,26 @@ const jobJson = (j: TrainingJob) => ({
 });
 
 const JobParams = z.object({ id: z.uuid() });
+/** A job's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('models', JobParams, [400, 404]);
 const TERMINAL = new Set(['done', 'failed']);
 
-const createJobRoute = createRoute({
-  method: 'post',
-  path: '/v1/training-jobs',
-  tags: ['models'],
+const createJobRoute = route.post('/v1/training-jobs', {
   summary: 'Train a model on a dataset: queued to models.training.requests and run by a `millrace trainer`',
-  security: bearer,
-  request: { body: { required: true, content: { 'application/json': { schema: JobInput } } } },
-  responses: {
-    202: json(JobSchema.extend({ events: z.string() }), 'queued'),
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
+  request: { body: jsonBody(JobInput) },
+  responses: { 202: json(JobSchema.extend({ events: z.string() }), 'queued') },
+  errors: [400, 404],
 });
 
-const getJobRoute = createRoute({
-  method: 'get',
-  path: '/v1/training-jobs/{id}',
-  tags: ['models'],
+const getJobRoute = byId.get('/v1/training-jobs/{id}', {
   summary: 'A training job: status (and why it failed), the registered version and its held-out metrics',
-  security: bearer,
-  request: { params: JobParams },
-  responses: { 200: json(JobSchema, 'the job'), ...errorResponses(400, 401, 403, 404, 429) },
+  responses: { 200: json(JobSchema, 'the job') },
 });
 
-const jobEventsRoute = createRoute({
-  method: 'get',
-  path: '/v1/training-jobs/{id}/events',
-  tags: ['models'],
+const jobEventsRoute = byId.get('/v1/training-jobs/{id}/events', {
   summary:
     "A job's events as server-sent events (queued, started, progress, evaluated, registered, done | failed); ends after done or failed. Resumes after Last-Event-ID.",
-  security: bearer,
-  request: { params: JobParams },
-  responses: {
-    200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
+  responses: { 200: text('text/event-stream', 'text/event-stream') },
 });
 
 export function registerTrainingJobs(

@@ -3,42 +3,34 @@
  * whole state, so a client that reconnects is up to date with its first event.
  */
 import { Readable } from 'node:stream';
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { progressSSE } from '../polling-sse.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { progressStream } from '../polling-sse.ts';
+import { itemRoutes } from '../route-spec.ts';
+import { text } from '../schemas.ts';
 
 const IdParam = z.object({ id: z.string().min(1) });
+/** An upload's routes: a malformed request is a 400, an id the tenant does not have a 404. */
+const byId = itemRoutes('catalog', IdParam, [400, 404]);
 
 export function registerUploadResults(
   app: OpenAPIHono<AuthEnv>,
   { uploadResults: results, settings }: Pick<ApiDeps, 'uploadResults' | 'settings'>,
   guards: Guards,
 ): void {
-  const read = guards.read;
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/uploads/{id}/events',
-      tags: ['catalog'],
+    byId.get('/v1/uploads/{id}/events', {
       summary:
         'Live progress: a `progress` event (rows published, rejected, classified, percent) every second until `done`',
-      security: bearer,
-      middleware: read,
-      request: { params: IdParam },
-      responses: {
-        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
-        ...errorResponses(400, 401, 403, 404, 429),
-      },
+      middleware: guards.read,
+      responses: { 200: text('text/event-stream', 'an event stream') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const first = await results.progress(tenantId, id); // 404 before the stream starts
-      return progressSSE(
+      return progressStream(
         c,
-        first,
         () => results.progress(tenantId, id),
         (progress) => ({
           event: progress.done ? 'done' : 'progress',
@@ -50,19 +42,12 @@ export function registerUploadResults(
     },
   );
   app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/uploads/{id}/result',
-      tags: ['catalog'],
+    byId.get('/v1/uploads/{id}/result', {
       summary:
         'The result file: the selected columns with genre, confidence, decider and attributes (409 until classified)',
-      security: bearer,
-      middleware: read,
-      request: { params: IdParam },
-      responses: {
-        200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } },
-        ...errorResponses(400, 401, 403, 404, 409, 429),
-      },
+      middleware: guards.read,
+      responses: { 200: text('text/csv', 'CSV') },
+      errors: [409],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

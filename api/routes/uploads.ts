@@ -1,9 +1,10 @@
 /** Product-file uploads (catalog): upload, inspect the columns, process, follow progress and rejections. */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses, FileBodyRequest, json, RejectionsPageQuery } from '../schemas.ts';
+import { guardedRoutes, itemRoutes } from '../route-spec.ts';
+import { FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -22,40 +23,29 @@ const UploadSchema = z
   })
   .openapi('Upload');
 const IdParams = z.object({ id: z.uuid() });
+const route = guardedRoutes('catalog');
+/** An upload's routes: a malformed id is a 400, one the tenant does not have a 404. */
+const byId = itemRoutes('catalog', IdParams, [400, 404]);
 
 /** The upload route names its cap in its summary. */
 const uploadRoute = (maxBytes: number) =>
-  createRoute({
-    method: 'post',
-    path: '/v1/uploads',
-    tags: ['catalog'],
+  route.post('/v1/uploads', {
     summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
-    security: bearer,
     request: FileBodyRequest,
     responses: {
       201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'),
-      ...errorResponses(400, 401, 403, 413, 429),
       415: json(z.object({ error: z.string() }), 'not text'),
     },
+    errors: [400, 413],
   });
 
-const getRoute = createRoute({
-  method: 'get',
-  path: '/v1/uploads/{id}',
-  tags: ['catalog'],
+const getRoute = byId.get('/v1/uploads/{id}', {
   summary: 'An upload and its progress',
-  security: bearer,
-  request: { params: IdParams },
-  responses: { 200: json(UploadSchema, 'the upload'), ...errorResponses(400, 401, 403, 404, 429) },
+  responses: { 200: json(UploadSchema, 'the upload') },
 });
 
-const columnsRoute = createRoute({
-  method: 'get',
-  path: '/v1/uploads/{id}/columns',
-  tags: ['catalog'],
+const columnsRoute = byId.get('/v1/uploads/{id}/columns', {
   summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
-  security: bearer,
-  request: { params: IdParams },
   responses: {
     200: json(
       z.object({
@@ -67,48 +57,26 @@ const columnsRoute = createRoute({
       }),
       'columns',
     ),
-    ...errorResponses(400, 401, 403, 404, 429),
   },
 });
 
-const processRoute = createRoute({
-  method: 'post',
-  path: '/v1/uploads/{id}/process',
-  tags: ['catalog'],
+const processRoute = byId.post('/v1/uploads/{id}/process', {
   summary:
     'Publish one record per row, with the chosen columns, to catalog.rows.raw; refused rows are listed with their numbers',
-  security: bearer,
-  request: {
-    params: IdParams,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() }),
-        },
-      },
-    },
-  },
-  responses: { 202: json(UploadSchema, 'processing has started'), ...errorResponses(400, 401, 403, 404, 409, 429) },
+  request: { body: jsonBody(z.object({ columns: z.array(z.string()).min(1), taxonomy: z.string().optional() })) },
+  responses: { 202: json(UploadSchema, 'processing has started') },
+  errors: [409],
 });
 
-const rejectionsRoute = createRoute({
-  method: 'get',
-  path: '/v1/uploads/{id}/rejections',
-  tags: ['catalog'],
+const rejectionsRoute = byId.get('/v1/uploads/{id}/rejections', {
   summary:
     'Refused rows with their row number (1-based, header excluded) and reason; page with ?after=<last row number>',
-  security: bearer,
-  request: {
-    params: IdParams,
-    query: RejectionsPageQuery,
-  },
+  request: { query: RejectionsPageQuery },
   responses: {
     200: json(
       z.object({ rejections: z.array(z.object({ row_number: z.number().int(), reason: z.string() })) }),
       'rejections',
     ),
-    ...errorResponses(400, 401, 403, 404, 429),
   },
 });
 

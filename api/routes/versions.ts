@@ -2,12 +2,15 @@
  * A model's versions, and activating one: the processors scoring with the model switch to it
  * without a restart.
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { activateVersion, listVersions, type ModelVersion } from '../../models/model-registry.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
-import { bearer, errorResponses } from '../schemas.ts';
+import { guardedRoutes } from '../route-spec.ts';
+import { json } from '../schemas.ts';
 import { params } from './models.ts';
+
+const route = guardedRoutes('models');
 
 const VersionSchema = z
   .object({
@@ -30,53 +33,37 @@ const versionJson = (v: ModelVersion) => ({
   activated_at: v.activated_at?.toISOString() ?? null,
 });
 
-const listRoute = createRoute({
-  method: 'get',
-  path: '/v1/models/{id}/versions',
-  tags: ['models'],
+const listRoute = route.get('/v1/models/{id}/versions', {
   summary: "A model's versions, oldest first, with their manifests",
-  security: bearer,
   request: { params: params.pick({ id: true }) },
   responses: {
-    200: {
-      description: 'versions',
-      content: {
-        'application/json': {
-          schema: z.object({
-            versions: z.array(
-              VersionSchema.extend({
-                shadow: z.boolean().openapi({ description: 'attached in shadow mode' }),
-                manifest: z.record(z.string(), z.unknown()),
-              }),
-            ),
+    200: json(
+      z.object({
+        versions: z.array(
+          VersionSchema.extend({
+            shadow: z.boolean().openapi({ description: 'attached in shadow mode' }),
+            manifest: z.record(z.string(), z.unknown()),
           }),
-        },
-      },
-    },
-    ...errorResponses(401, 403, 404, 429),
+        ),
+      }),
+      'versions',
+    ),
   },
+  errors: [404],
 });
 
-const activateRoute = createRoute({
-  method: 'post',
-  path: '/v1/models/{id}/versions/{version}/activate',
-  tags: ['models'],
+const activateRoute = route.post('/v1/models/{id}/versions/{version}/activate', {
   summary: 'Make a version the active one: the processors scoring with the model switch to it without a restart',
-  security: bearer,
   request: { params },
   responses: {
-    200: {
-      description: 'activated',
-      content: {
-        'application/json': {
-          schema: VersionSchema.extend({
-            previous_version: z.string().nullable().openapi({ description: 'the version active before' }),
-          }),
-        },
-      },
-    },
-    ...errorResponses(401, 403, 404, 429),
+    200: json(
+      VersionSchema.extend({
+        previous_version: z.string().nullable().openapi({ description: 'the version active before' }),
+      }),
+      'activated',
+    ),
   },
+  errors: [404],
 });
 
 export function registerVersions(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {

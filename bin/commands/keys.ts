@@ -5,13 +5,11 @@
 import { parseArgs } from 'node:util';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { assertRole, createKey, revokeKey } from '../../api/auth/accounts.ts';
+import { flags } from './options.ts';
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { tenant: { type: 'string' }, role: { type: 'string' }, label: { type: 'string' } },
-  });
+  const options = flags('string', 'tenant', 'role', 'label');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options });
   const [action, id] = positionals;
   if (
     !values.tenant ||

@@ -6,16 +6,13 @@
 import { parseArgs } from 'node:util';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { activateVersion, listModels, listVersions, registerVersion } from '../../models/model-registry.ts';
+import { flags } from './options.ts';
 
 const USAGE =
   'usage: millrace models register <dir> [--description D] | models activate <id> <version> | models list [<id>]';
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { description: { type: 'string' } },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: flags('string', 'description') });
   const [action, ...rest] = positionals;
   const db = createPostgresPool(1);
   const out = (line: string) => process.stdout.write(`${line}\n`);

@@ -10,16 +10,10 @@ import { startMetricsServer } from '../../core/metrics.ts';
 import { onShutdown, shutdown } from '../../core/shutdown.ts';
 import { processors } from '../../processors/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
-import { positiveOption as positive } from './options.ts';
+import { flags, positiveOption as positive } from './options.ts';
 
 /** The command's flags (processors/component.ts documents them; a test keeps the two in step). */
-export const processorOptions = {
-  input: { type: 'string' },
-  output: { type: 'string' },
-  model: { type: 'string' },
-  'session-timeout-ms': { type: 'string' },
-  concurrency: { type: 'string' },
-} as const;
+export const processorOptions = flags('string', 'input', 'output', 'model', 'session-timeout-ms', 'concurrency');
 
 export async function run(args: string[]): Promise<'running'> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: processorOptions });

@@ -10,11 +10,12 @@ import { topicByName } from '../../core/catalogue.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry, RecordInvalidError } from '../../core/schema-registry.ts';
+import { flags } from './options.ts';
 
 const BATCH = 500;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { topic: { type: 'string' }, 'key-field': { type: 'string' } } });
+  const { values } = parseArgs({ args, options: flags('string', 'topic', 'key-field') });
   if (!values.topic) throw new Error('--topic is required');
   const topic = topicByName(values.topic).name;
   const keyField = values['key-field'];

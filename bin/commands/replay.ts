@@ -15,6 +15,7 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { replayRange, replaySize } from '../../core/replay-range.ts';
 import { processors } from '../../processors/index.ts';
 import { runProcessor } from '../../processors/runtime/index.ts';
+import { flags } from './options.ts';
 
 const USAGE =
   'usage: millrace replay --topic T --from <offset|ISO time> (--sink NAME [--table X] | --processor NAME [--output U] [--model ID]) [--partition P]';
@@ -22,16 +23,7 @@ const USAGE =
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      topic: { type: 'string' },
-      from: { type: 'string' },
-      sink: { type: 'string' },
-      table: { type: 'string' },
-      processor: { type: 'string' },
-      output: { type: 'string' },
-      model: { type: 'string' },
-      partition: { type: 'string' },
-    },
+    options: flags('string', 'topic', 'from', 'sink', 'table', 'processor', 'output', 'model', 'partition'),
   });
   if (!values.topic || !values.from || !values.sink === !values.processor) throw new Error(USAGE);
   const partition = values.partition === undefined ? undefined : Number(values.partition);

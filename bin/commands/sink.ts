@@ -9,17 +9,10 @@ import { sinks, startSink, withOverrides } from '../../connectors/sinks/index.ts
 import { createLogger } from '../../core/logger.ts';
 import { startMetricsServer } from '../../core/metrics.ts';
 import { onShutdown, shutdown } from '../../core/shutdown.ts';
-import { positiveOption } from './options.ts';
+import { flags, positiveOption } from './options.ts';
 
 /** The command's flags (connectors/sinks/component.ts documents them; a test keeps the two in step). */
-export const sinkOptions = {
-  topic: { type: 'string' },
-  table: { type: 'string' },
-  as: { type: 'string' },
-  'max-rows': { type: 'string' },
-  'max-ms': { type: 'string' },
-  'session-timeout-ms': { type: 'string' },
-} as const;
+export const sinkOptions = flags('string', 'topic', 'table', 'as', 'max-rows', 'max-ms', 'session-timeout-ms');
 
 export async function run(args: string[]): Promise<'running'> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: sinkOptions });

@@ -21,7 +21,7 @@ import {
   type CopyReport,
   type SqlUserServer,
 } from '../../infra/sql-users/index.ts';
-import { positiveOption } from './options.ts';
+import { flags, positiveOption } from './options.ts';
 
 const USAGE =
   'usage: millrace sql-users create --tenant <name> [--max-execution-time <s>] [--max-memory-usage <bytes>] ' +
@@ -68,12 +68,8 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      tenant: { type: 'string' },
-      rebuild: { type: 'boolean' },
-      'max-execution-time': { type: 'string' },
-      'max-memory-usage': { type: 'string' },
-      'max-result-rows': { type: 'string' },
-      'max-result-bytes': { type: 'string' },
+      ...flags('string', 'tenant', 'max-execution-time', 'max-memory-usage', 'max-result-rows', 'max-result-bytes'),
+      ...flags('boolean', 'rebuild'),
     },
   });
   const [action] = positionals;

@@ -18,7 +18,7 @@ import { predict, train } from '../../models/text-classifier/model.ts';
 import { exportOnnx } from '../../models/text-classifier/onnx.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { activateVersion, registerVersion } from '../../models/model-registry.ts';
-import { positiveOption } from './options.ts';
+import { flags, positiveOption } from './options.ts';
 
 const USAGE =
   'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';
@@ -28,16 +28,8 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      data: { type: 'string' },
-      text: { type: 'string' },
-      label: { type: 'string' },
-      out: { type: 'string' },
-      id: { type: 'string' },
-      version: { type: 'string' },
-      dimensions: { type: 'string' },
-      epochs: { type: 'string' },
-      register: { type: 'boolean' },
-      activate: { type: 'boolean' },
+      ...flags('string', 'data', 'text', 'label', 'out', 'id', 'version', 'dimensions', 'epochs'),
+      ...flags('boolean', 'register', 'activate'),
     },
   });
   if (positionals[0] !== 'text-classifier' || !values.data || !values.text || !values.label || !values.out)

@@ -11,9 +11,10 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
 import { startTrainer } from '../../models/tabular/trainer.ts';
+import { flags } from './options.ts';
 
 export async function run(args: string[]): Promise<'running'> {
-  const { values } = parseArgs({ args, options: { group: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: flags('string', 'group') });
   const log = createLogger('trainer');
   const db = createPostgresPool(4);
   const clickhouse = createClickHouse();

@@ -6,13 +6,11 @@ import { parseArgs } from 'node:util';
 import { text } from 'node:stream/consumers';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { assertRole, createUser } from '../../api/auth/accounts.ts';
+import { flags } from './options.ts';
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { tenant: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' } },
-  });
+  const options = flags('string', 'tenant', 'email', 'role');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options });
   if (positionals[0] !== 'create' || !values.tenant || !values.email || !values.role) {
     throw new Error('usage: millrace users create --tenant <name> --email <email> --role <role> < password');
   }

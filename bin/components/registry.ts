@@ -8,16 +8,13 @@ import { sinkComponents } from '../../connectors/sinks/components.ts';
 import { sourceComponents } from '../../connectors/sources/components.ts';
 import type { ComponentKind, ComponentSpec } from '../../core/component-spec.ts';
 import { processorComponents } from '../../processors/components.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 export const components: readonly ComponentSpec[] = [...sourceComponents, ...processorComponents, ...sinkComponents];
 
 export const COMPONENT_KINDS: readonly ComponentKind[] = ['source', 'processor', 'sink'];
 
-export class UnknownComponentError extends MillraceError {
-  override name = 'UnknownComponentError';
-  override readonly code = 'unknown_component';
-}
+export class UnknownComponentError extends errorKind('UnknownComponentError', { code: 'unknown_component' }) {}
 
 /**
  * The component of that name; throws UnknownComponentError naming it and listing the known ones.

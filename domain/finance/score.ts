@@ -55,7 +55,7 @@ export class FinanceScorer {
       const entry = manifest.models.find((m) => m.id === model.id);
       if (!entry) throw new Error(`${dir}: the manifest has no model ${model.id}`);
       const session = await InferenceSession.create(readModel(dir, entry), sessionOptions);
-      sessions.set(model.id, { session, scoreOutput: model.outputs[0].name });
+      sessions.set(model.id, { session, scoreOutput: model.score.name });
     }
     return new FinanceScorer(sessions, manifest.id, manifest.version, thresholds);
   }

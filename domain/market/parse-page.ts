@@ -6,12 +6,9 @@
 import { gunzipSync } from 'node:zlib';
 import { load, type CheerioAPI } from 'cheerio';
 import type { PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
-export class PageLayoutError extends MillraceError {
-  override name = 'PageLayoutError';
-  override readonly code = 'page_layout';
-}
+export class PageLayoutError extends errorKind('PageLayoutError', { code: 'page_layout' }) {}
 
 export type Selectors = { readonly [K in keyof typeof SELECTORS]: string };
 

@@ -43,6 +43,27 @@ const serverProperties = path.join(conf, 'server.properties');
 const log4jProperties = path.join(conf, 'log4j.properties');
 const logDirs = dataDir('kafka');
 
+/**
+ * A log4j (1.x, as Kafka 3.9 reads it) configuration: everything at `rootLevel` and above to one
+ * console stream, with the levels of some loggers set apart.
+ */
+export function consoleLog4j(
+  rootLevel: 'INFO' | 'WARN',
+  stream: 'stdout' | 'stderr',
+  loggers: Record<string, 'INFO' | 'WARN'> = {},
+): string {
+  const appender = `log4j.appender.${stream}`;
+  return [
+    `log4j.rootLogger=${rootLevel}, ${stream}`,
+    `${appender}=org.apache.log4j.ConsoleAppender`,
+    `${appender}.layout=org.apache.log4j.PatternLayout`,
+    `${appender}.layout.ConversionPattern=[%d] %p %m (%c)%n`,
+    ...(stream === 'stderr' ? [`${appender}.Target=System.err`] : []),
+    ...Object.entries(loggers).map(([logger, level]) => `log4j.logger.${logger}=${level}`),
+    '',
+  ].join('\n');
+}
+
 const java = (...args: string[]) => ({
   cmd: 'java',
   args: ['-cp', `${kafkaJars}/*`, `-Dlog4j.configuration=file:${log4jProperties}`, ...args],
@@ -71,13 +92,7 @@ auto.create.topics.enable=false
   // Everything to stdout, which is the service log file.
   fs.writeFileSync(
     log4jProperties,
-    `log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-`,
+    consoleLog4j('INFO', 'stdout', { 'kafka.request.logger': 'WARN', 'state.change.logger': 'WARN' }),
   );
 }
 

@@ -3,12 +3,9 @@
  * `<main database>_tenant_<tenant>`, so two setups sharing a server never meet and the names say
  * whose they are. Tenant names follow the tenants table's rule; nothing else reaches the SQL or XML.
  */
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
-export class SqlUserError extends MillraceError {
-  override name = 'SqlUserError';
-  override readonly code = 'sql_user';
-}
+export class SqlUserError extends errorKind('SqlUserError', { code: 'sql_user' }) {}
 
 /** The tenants table's rule for a name (api/auth/accounts.ts). */
 const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;

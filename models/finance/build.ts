@@ -16,6 +16,7 @@ import {
   INPUT_NAME,
   altman,
   buildGraph,
+  onnxFileOf,
   type FinanceModel,
 } from './models.ts';
 import { STATEMENT_AMOUNTS } from '../../schemas/records/finance.ts';
@@ -28,7 +29,7 @@ function entry(model: FinanceModel, bytes: Uint8Array) {
   return {
     id: model.id,
     version: model.version,
-    file: model.file,
+    file: onnxFileOf(model),
     sha256: sha256(bytes),
     ir_version: IR_VERSION,
     opset: OPSET,
@@ -41,7 +42,7 @@ function entry(model: FinanceModel, bytes: Uint8Array) {
         columns: [...STATEMENT_AMOUNTS],
       },
     ],
-    outputs: model.outputs.map((o) => ({
+    outputs: [model.score, { name: 'probability', description: model.probability }].map((o) => ({
       name: o.name,
       type: 'tensor(double)',
       shape: ['N'],
@@ -70,7 +71,7 @@ export function buildFinanceModels(dir = MODELS_DIR) {
       producerVersion: model.version,
       metadata: { model_id: model.id, model_version: model.version },
     });
-    writeFileSync(path.join(dir, model.file), bytes);
+    writeFileSync(path.join(dir, onnxFileOf(model)), bytes);
     return entry(model, bytes);
   });
   const manifest = {

@@ -41,13 +41,15 @@ export const ALTMAN_PROBABILITY_MAPPING = {
 };
 
 export interface FinanceModel {
+  /** also the name of its file: `<id>.onnx` */
   id: string;
   version: string;
-  file: string;
   source: string;
   formula: string;
-  /** [score, probability], in the order `graph` returns them */
-  outputs: [{ name: string; description: string }, { name: 'probability'; description: string }];
+  /** the score `graph` returns first */
+  score: { name: string; description: string };
+  /** the description of the probability `graph` returns second (the output named `probability`) */
+  probability: string;
   precision: string;
   graph(g: Graph, c: Columns): [score: string, probability: string];
 }
@@ -57,16 +59,13 @@ const DOUBLE = 'float64 throughout';
 export const ohlson: FinanceModel = {
   id: 'ohlson-1980-model1',
   version: '1.0.0',
-  file: 'ohlson-1980-model1.onnx',
   source:
     'Ohlson, J. A. (1980). Financial Ratios and the Probabilistic Prediction of Bankruptcy. Journal of Accounting Research, 18(1), 109-131. Model 1 (failure within one year).',
   formula:
     'O = -1.32 - 0.407*ln(100*TA/PI) + 6.03*TL/TA - 1.43*(CA-CL)/TA + 0.0757*CL/CA - 1.72*OENEG - 2.37*NI/TA - 1.83*FFO/TL + 0.285*INTWO - 0.521*CHIN; ' +
     'OENEG = 1 if TL > TA; INTWO = 1 if NI < 0 and NI1 < 0; CHIN = (NI-NI1)/(|NI|+|NI1|), 0 when both are 0; P = 1/(1+exp(-O))',
-  outputs: [
-    { name: 'o_score', description: "Ohlson's O-score, the log-odds of failure" },
-    { name: 'probability', description: 'probability of failure within one year' },
-  ],
+  score: { name: 'o_score', description: "Ohlson's O-score, the log-odds of failure" },
+  probability: 'probability of failure within one year',
   precision: DOUBLE,
   graph(g, c) {
     const perAssets = (x: string) => g.div(x, c.total_assets);
@@ -93,14 +92,11 @@ export const ohlson: FinanceModel = {
 export const zmijewski: FinanceModel = {
   id: 'zmijewski-1984',
   version: '1.0.0',
-  file: 'zmijewski-1984.onnx',
   source:
     'Zmijewski, M. E. (1984). Methodological Issues Related to the Estimation of Financial Distress Prediction Models. Journal of Accounting Research, 22 (Supplement), 59-82. Probit model.',
   formula: 'X = -4.336 - 4.513*NI/TA + 5.679*TL/TA + 0.004*CA/CL; P = PHI(X) = 0.5*(1 + erf(X/sqrt(2)))',
-  outputs: [
-    { name: 'x_score', description: "Zmijewski's probit index X" },
-    { name: 'probability', description: 'probability of financial distress, the standard normal CDF of X' },
-  ],
+  score: { name: 'x_score', description: "Zmijewski's probit index X" },
+  probability: 'probability of financial distress, the standard normal CDF of X',
   precision:
     "float64, except Erf: onnxruntime's CPU provider has no double Erf kernel, so X/sqrt(2) is cast to float32 for Erf alone (error in P below 1e-7)",
   graph(g, c) {
@@ -117,14 +113,11 @@ export const zmijewski: FinanceModel = {
 export const altman: FinanceModel = {
   id: 'altman-1968',
   version: '1.0.0',
-  file: 'altman-1968.onnx',
   source:
     'Altman, E. I. (1968). Financial Ratios, Discriminant Analysis and the Prediction of Corporate Bankruptcy. The Journal of Finance, 23(4), 589-609.',
   formula: `Z = 1.2*(CA-CL)/TA + 1.4*RE/TA + 3.3*EBIT/TA + 0.6*MVE/TL + 1.0*S/TA; ${ALTMAN_PROBABILITY_MAPPING.formula}`,
-  outputs: [
-    { name: 'z_score', description: "Altman's Z-score: safe above 2.99, distress below 1.81, grey between" },
-    { name: 'probability', description: 'Z mapped to a probability of failure by the documented logistic curve' },
-  ],
+  score: { name: 'z_score', description: "Altman's Z-score: safe above 2.99, distress below 1.81, grey between" },
+  probability: 'Z mapped to a probability of failure by the documented logistic curve',
   precision: DOUBLE,
   graph(g, c) {
     const perAssets = (x: string) => g.div(x, c.total_assets);
@@ -142,11 +135,14 @@ export const altman: FinanceModel = {
 
 export const FINANCE_MODELS = [ohlson, zmijewski, altman] as const;
 
+/** The ONNX file a model is built into and loaded from. */
+export const onnxFileOf = (model: FinanceModel): string => `${model.id}.onnx`;
+
 export function buildGraph(model: FinanceModel): Graph {
   const g = new Graph(model.id);
   const [score, probability] = model.graph(g, g.input(INPUT_NAME, STATEMENT_AMOUNTS));
-  g.output(model.outputs[0].name, score, model.outputs[0].description);
-  g.output(model.outputs[1].name, probability, model.outputs[1].description);
+  g.output(model.score.name, score, model.score.description);
+  g.output('probability', probability, model.probability);
   return g;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Online predictions with the active version of a tabular model. Each model is loaded on its
- * first request and then follows the registry (watchActiveVersion): an activation switches it
+ * first request and then follows the registry (followActiveVersion): an activation switches it
  * without a restart, the previous version answering until the new one has loaded. Requests that
  * arrive within a short window share one ONNX run.
  */
@@ -10,7 +10,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Logger } from '../../core/logger.ts';
 import { metrics } from '../../core/metrics.ts';
 import type { Pool } from '../../core/postgres.ts';
-import { loadVersion, watchActiveVersion, type ActiveVersionWatch } from '../model-registry.ts';
+import { followActiveVersion, type ActiveVersionWatch } from '../model-registry.ts';
 import { encodedWidth, encodeObjects } from './encoding.ts';
 import { MODEL_FILE, type TabularManifest } from './version.ts';
 import { MillraceError } from '../../core/errors.ts';
@@ -195,19 +195,19 @@ export class TabularPredictors {
     const { rowCount } = await this.db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
     if (rowCount === 0) throw new NoModelError(`no model "${modelId}" in the registry`);
     const followed = {} as Followed;
-    followed.watch = await watchActiveVersion(
+    followed.watch = await followActiveVersion(
       this.db,
       modelId,
-      async (version) => {
-        const next = await loadVersion(this.db, modelId, version.version, async (dir) => {
-          const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as TabularManifest;
-          if (manifest.kind !== 'tabular-classifier') return new LoadedVersion(manifest, undefined, this.windowMs);
-          const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), {
-            executionMode: 'sequential',
-            intraOpNumThreads: 1,
-          });
-          return new LoadedVersion(manifest, session, this.windowMs);
+      async (dir) => {
+        const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as TabularManifest;
+        if (manifest.kind !== 'tabular-classifier') return new LoadedVersion(manifest, undefined, this.windowMs);
+        const session = await InferenceSession.create(await readFile(path.join(dir, MODEL_FILE)), {
+          executionMode: 'sequential',
+          intraOpNumThreads: 1,
         });
+        return new LoadedVersion(manifest, session, this.windowMs);
+      },
+      (next) => {
         const previous = followed.current;
         followed.current = next;
         if (previous)

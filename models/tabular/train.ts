@@ -13,14 +13,10 @@ import { encodedColumns, encodedWidth, encodeInto, fitEncoding, type Encoding } 
 import type { Matrix, Progress } from './matrix.ts';
 import { binaryMetrics, majorityBaseline, type BinaryMetrics } from './evaluation.ts';
 import { exportTabularOnnx, type TabularModel } from './onnx.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 /** A reason a job cannot succeed whatever trainer runs it: reported, not retried. */
-export class TrainingRefused extends MillraceError {
-  override name = 'TrainingRefused';
-  override readonly code = 'training_refused';
-  override readonly status = 400;
-}
+export class TrainingRefused extends errorKind('TrainingRefused', { code: 'training_refused', status: 400 }) {}
 
 /** Largest |ONNX - in-process| probability accepted: float32 arithmetic against float64. */
 export const AGREEMENT_TOLERANCE = 1e-5;

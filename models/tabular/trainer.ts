@@ -39,7 +39,7 @@ import {
 } from './training-jobs.ts';
 import { trainOnDataset, TrainingRefused } from './train.ts';
 import { buildManifest, codeVersion, registerTrained, versionOfJob, type JobVersion } from './version.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 export interface TrainingRequest {
   id: string;
@@ -68,11 +68,7 @@ export interface RunningTrainer {
 }
 
 /** The training of this job was taken over (lease lost) or this trainer is stopping. */
-class Interrupted extends MillraceError {
-  override name = 'Interrupted';
-  override readonly code = 'interrupted';
-  override readonly retriable = true;
-}
+class Interrupted extends errorKind('Interrupted', { code: 'interrupted', retriable: true }) {}
 
 /** A job's version: fixed by the job, so a trainer that runs it again names the same version. */
 export const versionForJob = (job: Pick<TrainingJob, 'id' | 'created_at'>) =>

@@ -15,6 +15,15 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const INT = onnx.AttributeProto.AttributeType.INT;
 
+/** A node whose one output is named as the node, with integer attributes. */
+const node = (opType: string, name: string, input: string[], ints: Record<string, number> = {}) => ({
+  name,
+  opType,
+  input,
+  output: [name],
+  attribute: Object.entries(ints).map(([attribute, i]) => ({ name: attribute, type: INT, i })),
+});
+
 export function exportOnnx(model: TextModel, meta: { id: string; version: string }): Uint8Array {
   const classes = model.labels.length;
   return onnx.ModelProto.encode({
@@ -45,30 +54,12 @@ export function exportOnnx(model: TextModel, meta: { id: string; version: string
         { name: 'axis_last', dataType: INT64, dims: [1], int64Data: [2] },
       ],
       node: [
-        {
-          name: 'rows',
-          opType: 'Gather',
-          input: ['weights', 'indices'],
-          output: ['rows'],
-          attribute: [{ name: 'axis', type: INT, i: 0 }],
-        },
-        { name: 'values_3d', opType: 'Unsqueeze', input: ['values', 'axis_last'], output: ['values_3d'] },
-        { name: 'weighted', opType: 'Mul', input: ['rows', 'values_3d'], output: ['weighted'] },
-        {
-          name: 'logits_raw',
-          opType: 'ReduceSum',
-          input: ['weighted', 'axis_k'],
-          output: ['logits_raw'],
-          attribute: [{ name: 'keepdims', type: INT, i: 0 }],
-        },
-        { name: 'logits', opType: 'Add', input: ['logits_raw', 'bias'], output: ['logits'] },
-        {
-          name: 'probabilities',
-          opType: 'Softmax',
-          input: ['logits'],
-          output: ['probabilities'],
-          attribute: [{ name: 'axis', type: INT, i: -1 }],
-        },
+        node('Gather', 'rows', ['weights', 'indices'], { axis: 0 }),
+        node('Unsqueeze', 'values_3d', ['values', 'axis_last']),
+        node('Mul', 'weighted', ['rows', 'values_3d']),
+        node('ReduceSum', 'logits_raw', ['weighted', 'axis_k'], { keepdims: 0 }),
+        node('Add', 'logits', ['logits_raw', 'bias']),
+        node('Softmax', 'probabilities', ['logits'], { axis: -1 }),
       ],
     },
   }).finish();

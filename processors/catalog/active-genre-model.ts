@@ -7,13 +7,7 @@
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
-import {
-  activateIfNoneActive,
-  loadVersion,
-  registerVersion,
-  watchActiveVersion,
-  type ActiveVersionWatch,
-} from '../../models/model-registry.ts';
+import { followActiveVersion, registerBundledVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import { loadGenreModel, type GenreModel } from './genre-model.ts';
 import { startOnce } from '../../core/start-once.ts';
 
@@ -34,22 +28,17 @@ export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number }
 
   // a failed start is retried by the next batch (Postgres away, say)
   const start = startOnce(async () => {
-    const bundled = await registerVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, {
-      description: 'catalog genre classifier (bundled)',
-    });
-    await activateIfNoneActive(db, bundled.model_id, bundled.version);
-    watch = await watchActiveVersion(
+    await registerBundledVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, 'catalog genre classifier (bundled)');
+    watch = await followActiveVersion(
       db,
       GENRE_MODEL_ID,
-      async ({ version }) => {
-        const next = await loadVersion(db, GENRE_MODEL_ID, version, (dir) =>
-          loadGenreModel(dir, { intraOpNumThreads: 1, interOpNumThreads: 1 }),
-        );
+      (dir) => loadGenreModel(dir, { intraOpNumThreads: 1, interOpNumThreads: 1 }),
+      (next) => {
         const previous = current;
         current = next;
         if (previous) setTimeout(() => void previous.release().catch(() => undefined), RELEASE_AFTER_MS).unref();
       },
-      { log, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
+      { log, checkIntervalMs: options.checkIntervalMs },
     );
   });
 

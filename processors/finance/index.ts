@@ -11,13 +11,7 @@
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
 import { FINANCE_MODEL_ID, MODELS_DIR } from '../../models/finance/manifest.ts';
-import {
-  activateIfNoneActive,
-  loadVersion,
-  registerVersion,
-  watchActiveVersion,
-  type ActiveVersionWatch,
-} from '../../models/model-registry.ts';
+import { followActiveVersion, registerBundledVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
 import type { ProcessorSpec, TransformResult } from '../runtime/index.ts';
 import { FinanceScorer } from '../../domain/finance/score.ts';
 import { parseStatement, type Statement } from '../../domain/finance/statement.ts';
@@ -30,10 +24,7 @@ const DESCRIPTION =
   'default probability of a company from its financial statements: Ohlson (1980), Zmijewski (1984) and Altman (1968) ensembles';
 
 /** Registers the bundled models/finance version, and activates it when the model has no active version. */
-export async function registerBundledModels(db: Pool): Promise<void> {
-  const { model_id, version } = await registerVersion(db, MODELS_DIR, { description: DESCRIPTION });
-  await activateIfNoneActive(db, model_id, version);
-}
+export const registerBundledModels = (db: Pool): Promise<void> => registerBundledVersion(db, MODELS_DIR, DESCRIPTION);
 
 export interface FinanceScoringOptions {
   /** How often the active version is read besides the notifications (see watchActiveVersion). */
@@ -63,16 +54,16 @@ export function financeScoring(
     db ??= createPostgresPool(2);
     const pool = db;
     await registerBundledModels(pool);
-    watch = await watchActiveVersion(
+    watch = await followActiveVersion(
       pool,
       FINANCE_MODEL_ID,
-      async ({ version }) => {
-        const scorer = await loadVersion(pool, FINANCE_MODEL_ID, version, (dir) => FinanceScorer.load({ dir }));
+      (dir) => FinanceScorer.load({ dir }),
+      (scorer) => {
         const previous = current;
         current = new LeasedModel(scorer, releaseFailed);
         previous?.retire();
       },
-      { log: watchLog, ...(options.checkIntervalMs === undefined ? {} : { checkIntervalMs: options.checkIntervalMs }) },
+      { log: watchLog, checkIntervalMs: options.checkIntervalMs },
     );
   });
 

@@ -1,5 +1,5 @@
 /** The image-validation processor's component spec (what `millrace help image-validation` prints). */
-import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, CRAWL_PER_HOST, POSTGRES_URL } from '../../core/component-fields.ts';
+import * as field from '../../core/component-fields.ts';
 import { processorComponent } from '../component.ts';
 
 /**
@@ -27,13 +27,7 @@ export const imageValidationComponent = processorComponent({
     'ClickHouse fetch_log',
   ],
   env: [
-    {
-      name: 'CRAWL_DATASETS_DIR',
-      type: 'path',
-      default: '$MILLRACE_HOME/datasets',
-      description: 'where accepted images are stored',
-      example: '/srv/millrace/datasets',
-    },
+    { ...field.CRAWL_DATASETS_DIR, description: 'where accepted images are stored' },
     {
       name: 'CRAWL_NEAR_DUPLICATE_DISTANCE',
       type: 'integer',
@@ -49,20 +43,14 @@ export const imageValidationComponent = processorComponent({
       description: 'largest image downloaded; a larger one is rejected as download_failed',
       example: '5242880',
     },
-    ...CRAWL_PER_HOST,
+    ...field.CRAWL_PER_HOST,
     {
-      ...CRAWL_ALLOWED_HOSTS,
-      description: `${CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too`,
+      ...field.CRAWL_ALLOWED_HOSTS,
+      description: `${field.CRAWL_ALLOWED_HOSTS.description}; the search endpoints' hosts are allowed too`,
     },
-    {
-      name: 'CRAWL_SEARCH_ENDPOINTS',
-      type: 'url list',
-      default: 'http://127.0.0.1:8090/search/images?q={q}',
-      description: 'the image search endpoints (URL templates with {q}); their hosts may be fetched even when local',
-      example: 'https://images.example/search?q={q}',
-    },
-    { ...POSTGRES_URL, description: 'the Postgres database: datasets, verdicts and accepted images' },
-    { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
+    field.CRAWL_SEARCH_ENDPOINTS,
+    { ...field.POSTGRES_URL, description: 'the Postgres database: datasets, verdicts and accepted images' },
+    { ...field.CLICKHOUSE_URL, description: `${field.CLICKHOUSE_URL.description}: the fetch log` },
   ],
   example: [
     'npx millrace processor image-validation',

@@ -4,16 +4,12 @@
  */
 import sharp from 'sharp';
 import { DHASH_HEIGHT, DHASH_WIDTH, dHash } from '../../domain/images/dhash.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 /** Refuses decompression bombs: more pixels than this is not a dataset image. */
 const MAX_PIXELS = 50_000_000;
 
-export class CorruptImageError extends MillraceError {
-  override name = 'CorruptImageError';
-  override readonly code = 'corrupt_image';
-  override readonly status = 400;
-}
+export class CorruptImageError extends errorKind('CorruptImageError', { code: 'corrupt_image', status: 400 }) {}
 
 export interface DecodedImage {
   width: number;

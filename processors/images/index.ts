@@ -22,7 +22,7 @@ import type {
   StoredVerdict,
 } from '../../domain/images/image-store.ts';
 import type { AcceptedImage, FoundImage } from '../../schemas/records/crawl.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 import { lineageOf } from '../runtime/lineage.ts';
 
 export interface ImageValidationDeps {
@@ -35,11 +35,7 @@ export interface ImageValidationDeps {
 }
 
 /** A record this processor cannot handle whatever it retries: it goes to the DLQ. */
-export class ImageRecordError extends MillraceError {
-  override name = 'ImageRecordError';
-  override readonly code = 'image_record';
-  override readonly status = 400;
-}
+export class ImageRecordError extends errorKind('ImageRecordError', { code: 'image_record', status: 400 }) {}
 
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

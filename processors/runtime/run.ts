@@ -21,6 +21,7 @@
 import type { Admin } from 'kafkajs';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
+import { once } from '../../core/once.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { groupConsumer, replayTracker, type RuntimeOptions } from '../../core/runtime.ts';
 import { processorBatch } from './batch.ts';
@@ -108,17 +109,13 @@ export async function runProcessor<In, Out extends { id: string }>(
     eachBatch: (payload) => processorBatch(ctx, payload),
   });
 
-  let stopping: Promise<void> | undefined;
   return {
     joined,
-    stop() {
-      stopping ??= (async () => {
-        await consumer.disconnect(); // waits for the batches in flight: each commits or aborts
-        await owners.close();
-        await admin.disconnect();
-        log.info('processor stopped');
-      })();
-      return stopping;
-    },
+    stop: once(async () => {
+      await consumer.disconnect(); // waits for the batches in flight: each commits or aborts
+      await owners.close();
+      await admin.disconnect();
+      log.info('processor stopped');
+    }),
   };
 }

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { loadConfig } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 /** What a transform sees: the state of the batch's partition; writes are kept apart until the batch commits. */
 export interface PartitionState {
@@ -54,10 +54,7 @@ export class StateStore implements PartitionState {
   }
 }
 
-export class StateRestoreError extends MillraceError {
-  override name = 'StateRestoreError';
-  override readonly code = 'state_restore';
-}
+export class StateRestoreError extends errorKind('StateRestoreError', { code: 'state_restore' }) {}
 
 /**
  * Creates the changelog (compacted, as many partitions as the input) unless it exists; refuses one

@@ -13,15 +13,11 @@ import type { ProcessorContext } from './context.ts';
 import type { PartitionOwner } from './owners.ts';
 import { restoreState } from './state.ts';
 import { processMessages } from './transform.ts';
-import { MillraceError } from '../../core/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 /** Thrown out of a batch so that kafkajs re-delivers it: always retriable (kafkajs gives up on some). */
 /** Thrown out of a batch so that kafkajs re-delivers it: always retriable (kafkajs gives up on some). */
-export class BatchFailedError extends MillraceError {
-  override name = 'BatchFailedError';
-  override readonly code = 'batch_failed';
-  override readonly retriable = true;
-}
+export class BatchFailedError extends errorKind('BatchFailedError', { code: 'batch_failed', retriable: true }) {}
 
 /** What the batch needs of kafkajs' batch: where it is, and what to process up to (a replay may stop early). */
 export interface BatchSlice {

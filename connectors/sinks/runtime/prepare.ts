@@ -8,16 +8,13 @@ import type { DeadLetter } from '../../../core/dlq.ts';
 import type { Registry } from '../../../core/schema-registry.ts';
 import type { ResolvedSinkSpec } from './spec.ts';
 import type { PreparedRow } from './writer.ts';
-import { MillraceError } from '../../../core/errors.ts';
+import { errorKind } from '../../../core/errors.ts';
 
 /** A record the sink cannot write: the DLQ's business. */
 export type DeadRecord = DeadLetter;
 
 /** A column function returned something the target cannot store, or threw. */
-export class ColumnMappingError extends MillraceError {
-  override name = 'ColumnMappingError';
-  override readonly code = 'column_mapping';
-}
+export class ColumnMappingError extends errorKind('ColumnMappingError', { code: 'column_mapping' }) {}
 
 export async function prepareRows<T>(
   spec: ResolvedSinkSpec<T>,

@@ -17,6 +17,7 @@ import type { DeadLetter } from '../../../core/dlq.ts';
 import { createKafka, producerDefaults } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/logger.ts';
 import { metrics } from '../../../core/metrics.ts';
+import { once } from '../../../core/once.ts';
 import { Registry } from '../../../core/schema-registry.ts';
 import { groupConsumer, replayTracker, type RuntimeOptions } from '../../../core/runtime.ts';
 import { sinkBatch } from './batch.ts';
@@ -96,19 +97,15 @@ export async function runSink<T>(
     eachBatch: (payload) => sinkBatch(ctx, payload),
   });
 
-  let stopped: Promise<void> | undefined;
   return {
     joined,
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await consumer.disconnect();
-        await dlq.disconnect();
-        await writer.close();
-        log.info('sink stopped');
-      })();
-      return stopped;
-    },
+    stop: once(async () => {
+      stopping.abort();
+      await consumer.disconnect();
+      await dlq.disconnect();
+      await writer.close();
+      log.info('sink stopped');
+    }),
   };
 }
 

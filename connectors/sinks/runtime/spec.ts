@@ -4,7 +4,7 @@
  * refuses a spec that cannot work before anything connects.
  */
 import type { IHeaders } from 'kafkajs';
-import { MillraceError } from '../../../core/errors.ts';
+import { errorKind } from '../../../core/errors.ts';
 
 /** Where a record came from, for lineage columns (`source_offset: (_, m) => m.offset`). */
 export interface RecordMeta {
@@ -66,10 +66,7 @@ export interface ResolvedSinkSpec<T = Record<string, unknown>> extends SinkSpec<
   consumer: { sessionTimeoutMs: number; heartbeatIntervalMs: number };
 }
 
-export class SinkSpecError extends MillraceError {
-  override name = 'SinkSpecError';
-  override readonly code = 'sink_spec';
-}
+export class SinkSpecError extends errorKind('SinkSpecError', { code: 'sink_spec' }) {}
 
 /** Identity, for type inference of the record type in column functions. */
 export function defineSink<T>(spec: SinkSpec<T>): SinkSpec<T> {

@@ -19,9 +19,9 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
-import { detectDelimiter, detectFormat, type Format } from '../uploads/file-shape.ts';
-import { spoolBody } from '../uploads/spool.ts';
-import { refuseMultipart, UploadError, type UploadStatus } from '../uploads/upload-error.ts';
+import type { Format } from '../uploads/file-shape.ts';
+import { receiveFile, type ReceiveOptions } from '../uploads/spool.ts';
+import { UploadError, type UploadStatus } from '../uploads/upload-error.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
 /** An UploadError of a bulk job: the same statuses, but a body that is not text is `unsupported_media_type`. */
@@ -117,19 +117,13 @@ export class FinanceBulk {
    * Streams the body to disk (413 past `maxBytes`, 415 when binary, 400 when empty or when a CSV
    * header lacks a required column, naming it), records the job and starts publishing its rows.
    */
-  async receive(
-    tenantId: string,
-    body: ReadableStream<Uint8Array> | null,
-    options: { filename?: string; contentType?: string; maxBytes: number },
-  ): Promise<Job> {
-    if (!body) throw new BulkError(400, 'the request has no body: send the file as the body');
-    refuseMultipart(options.contentType, BulkError);
+  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Job> {
     const id = randomUUID();
     const file = this.fileOf(id);
     const discard = () => rm(path.dirname(file), { recursive: true, force: true });
-    const { bytes, head } = await spoolBody(body, file, { maxBytes: options.maxBytes, Refusal: BulkError });
-    const format = detectFormat(head, options.contentType);
-    const delimiter = format === 'csv' ? detectDelimiter(head) : ',';
+    const received = await receiveFile(body, file, { ...options, Refusal: BulkError });
+    const { bytes, format } = received;
+    const delimiter = received.delimiter ?? ',';
     if (format === 'csv') {
       const header = new Set((await readHeader(file, delimiter)).map((h) => h.toLowerCase()));
       const missing = REQUIRED_COLUMNS.filter((c) => !header.has(c));

@@ -29,67 +29,32 @@ export interface ImageResult {
   duplicates?: number;
 }
 
+const accepted = (format: Encoding) => ({ verdict: 'accepted', reason: null, format }) as const;
+const rejected = (reason: string) => ({ verdict: 'rejected', reason }) as const;
+const duplicate = (reason: 'near' | 'exact') => ({ verdict: 'duplicate', reason }) as const;
+const image = (pattern: number, width: number, height: number, encoding: Encoding) => ({
+  image: { pattern, width, height, encoding },
+});
+
 /** The results of every query, in order: result n is served at /images/<term>/<n>. */
 export const IMAGE_RESULTS: readonly ImageResult[] = [
-  {
-    expect: { verdict: 'accepted', reason: null, format: 'png' },
-    contentType: 'image/png',
-    body: { image: { pattern: 0, width: 96, height: 64, encoding: 'png' } },
-  },
-  {
-    expect: { verdict: 'accepted', reason: null, format: 'jpeg' },
-    contentType: 'image/jpeg',
-    body: { image: { pattern: 1, width: 80, height: 80, encoding: 'jpeg' } },
-  },
-  {
-    expect: { verdict: 'rejected', reason: 'format_not_allowed' },
-    contentType: 'image/gif',
-    body: { image: { pattern: 2, width: 64, height: 64, encoding: 'gif' } },
-  },
-  {
-    expect: { verdict: 'accepted', reason: null, format: 'webp' },
-    contentType: 'image/webp',
-    body: { image: { pattern: 3, width: 72, height: 72, encoding: 'webp' } },
-  },
-  {
-    expect: { verdict: 'rejected', reason: 'too_small' },
-    contentType: 'image/png',
-    body: { image: { pattern: 4, width: 16, height: 16, encoding: 'png' } },
-  },
-  {
-    expect: { verdict: 'rejected', reason: 'corrupt' },
-    contentType: 'image/png',
-    body: { image: { pattern: 5, width: 96, height: 96, encoding: 'png' }, truncated: true },
-  },
+  { expect: accepted('png'), contentType: 'image/png', body: image(0, 96, 64, 'png') },
+  { expect: accepted('jpeg'), contentType: 'image/jpeg', body: image(1, 80, 80, 'jpeg') },
+  { expect: rejected('format_not_allowed'), contentType: 'image/gif', body: image(2, 64, 64, 'gif') },
+  { expect: accepted('webp'), contentType: 'image/webp', body: image(3, 72, 72, 'webp') },
+  { expect: rejected('too_small'), contentType: 'image/png', body: image(4, 16, 16, 'png') },
+  { expect: rejected('corrupt'), contentType: 'image/png', body: { ...image(5, 96, 96, 'png'), truncated: true } },
   // the same picture as result 0, larger: either of the two is kept, the other is a near-duplicate
+  { expect: duplicate('near'), contentType: 'image/png', body: image(0, 120, 80, 'png'), duplicates: 0 },
+  { expect: duplicate('exact'), contentType: 'image/jpeg', body: { sameBytesAs: 1 }, duplicates: 1 },
+  { expect: accepted('jpeg'), contentType: 'image/png', body: image(6, 64, 48, 'jpeg') },
   {
-    expect: { verdict: 'duplicate', reason: 'near' },
-    contentType: 'image/png',
-    body: { image: { pattern: 0, width: 120, height: 80, encoding: 'png' } },
-    duplicates: 0,
-  },
-  {
-    expect: { verdict: 'duplicate', reason: 'exact' },
-    contentType: 'image/jpeg',
-    body: { sameBytesAs: 1 },
-    duplicates: 1,
-  },
-  {
-    expect: { verdict: 'accepted', reason: null, format: 'jpeg' },
-    contentType: 'image/png',
-    body: { image: { pattern: 6, width: 64, height: 48, encoding: 'jpeg' } },
-  },
-  {
-    expect: { verdict: 'rejected', reason: 'unknown_format' },
+    expect: rejected('unknown_format'),
     contentType: 'image/jpeg',
     body: { html: '<!doctype html><html><body>not an image</body></html>' },
   },
-  { expect: { verdict: 'rejected', reason: 'download_failed' }, contentType: 'text/plain', body: { missing: true } },
-  {
-    expect: { verdict: 'accepted', reason: null, format: 'webp' },
-    contentType: 'text/plain',
-    body: { image: { pattern: 7, width: 48, height: 64, encoding: 'webp' } },
-  },
+  { expect: rejected('download_failed'), contentType: 'text/plain', body: { missing: true } },
+  { expect: accepted('webp'), contentType: 'text/plain', body: image(7, 48, 64, 'webp') },
 ];
 
 /** A small deterministic PRNG (mulberry32) seeded from text. */

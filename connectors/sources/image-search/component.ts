@@ -1,5 +1,5 @@
 /** The image-search source's component spec (what `millrace help image-search` prints). */
-import { CLICKHOUSE_URL, CRAWL_ALLOWED_HOSTS, CRAWL_PER_HOST, POSTGRES_URL } from '../../../core/component-fields.ts';
+import * as field from '../../../core/component-fields.ts';
 import { defineComponent } from '../../../core/component-spec.ts';
 
 /**
@@ -28,24 +28,15 @@ export const imageSearchComponent = defineComponent({
   runs: 'the API: POST /v1/image-datasets',
   config: [
     {
-      name: 'CRAWL_SEARCH_ENDPOINTS',
-      type: 'url list',
-      default: 'http://127.0.0.1:8090/search/images?q={q}',
+      ...field.CRAWL_SEARCH_ENDPOINTS,
       description:
         'the image search endpoints, comma-separated URL templates with {q} for the search term; their hosts may be fetched even when local',
-      example: 'https://images.example/search?q={q}',
     },
-    ...CRAWL_PER_HOST,
-    CRAWL_ALLOWED_HOSTS,
-    {
-      name: 'CRAWL_DATASETS_DIR',
-      type: 'path',
-      default: '$MILLRACE_HOME/datasets',
-      description: "where the datasets' folders are (their export reads them)",
-      example: '/srv/millrace/datasets',
-    },
-    { ...POSTGRES_URL, description: 'the Postgres database: datasets and the page log' },
-    { ...CLICKHOUSE_URL, description: `${CLICKHOUSE_URL.description}: the fetch log` },
+    ...field.CRAWL_PER_HOST,
+    field.CRAWL_ALLOWED_HOSTS,
+    { ...field.CRAWL_DATASETS_DIR, description: `${field.CRAWL_DATASETS_DIR.description} (their export reads them)` },
+    { ...field.POSTGRES_URL, description: 'the Postgres database: datasets and the page log' },
+    { ...field.CLICKHOUSE_URL, description: `${field.CLICKHOUSE_URL.description}: the fetch log` },
   ],
   example: [
     'curl -s -X POST -H "authorization: Bearer $KEY" -H \'content-type: application/json\' 127.0.0.1:8080/v1/image-datasets \\',

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import type { Format } from './file-shape.ts';
-import { MillraceError } from '../../../core/errors.ts';
+import { errorKind } from '../../../core/errors.ts';
 
 export type Row = { row: number; values: Record<string, string> } | { row: number; error: string };
 
@@ -23,11 +23,7 @@ const TOO_LONG = `the row is longer than ${MAX_ROW_BYTES} bytes`;
 const PARSER_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
 /** A JSON line that cannot become a row; the message is the row's rejection reason. */
-class RowRefusedError extends MillraceError {
-  override name = 'RowRefusedError';
-  override readonly code = 'row_refused';
-  override readonly status = 400;
-}
+class RowRefusedError extends errorKind('RowRefusedError', { code: 'row_refused', status: 400 }) {}
 
 /** A JSON value as cell text: strings as they are, anything else as JSON. */
 function cell(v: unknown): string {

@@ -1,14 +1,15 @@
 /**
- * Spooling a request body to disk under a size cap, as uploads and bulk predictions receive their
- * files: the first bytes are kept to tell the format, a body past the cap, binary, interrupted or
- * empty is refused (and its folder removed).
+ * Receiving a file sent as a request body, as uploads and bulk predictions do: spooled to disk
+ * under a size cap, the first bytes kept to tell the format; a missing or multipart body, or one
+ * past the cap, binary, interrupted or empty, is refused (and its folder removed).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UploadError, type UploadStatus } from './upload-error.ts';
+import { detectDelimiter, detectFormat, type Format } from './file-shape.ts';
+import { refuseMultipart, UploadError, type UploadStatus } from './upload-error.ts';
 
 /** How much of a file tells its format, delimiter and whether it is text at all. */
 export const HEAD_BYTES = 64 * 1024;
@@ -65,4 +66,42 @@ export async function spoolBody(
     throw new Refusal(400, 'the file is empty');
   }
   return { bytes, head };
+}
+
+/** How a file arrives: the name and content type it was sent with, and the cap it is received under. */
+export interface ReceiveOptions {
+  filename?: string;
+  contentType?: string;
+  maxBytes: number;
+}
+
+/** A file received as a request body: where it is on disk, its size, first bytes, format and (CSV) delimiter. */
+export interface ReceivedFile {
+  bytes: number;
+  head: string;
+  format: Format;
+  /** null for JSON lines */
+  delimiter: string | null;
+}
+
+/**
+ * Receives a file sent as the request body itself: 400 without a body, 415 for a multipart form,
+ * then spools it to `file` (spoolBody) and tells its format, from the content type or its first
+ * bytes, and a CSV's delimiter.
+ *
+ * @example
+ * ```ts
+ * const { bytes, format, delimiter } = await receiveFile(c.req.raw.body, file, { contentType, maxBytes });
+ * ```
+ */
+export async function receiveFile(
+  body: ReadableStream<Uint8Array> | null,
+  file: string,
+  { contentType, maxBytes, Refusal = UploadError }: ReceiveOptions & { Refusal?: Refusal },
+): Promise<ReceivedFile> {
+  if (!body) throw new Refusal(400, 'the request has no body: send the file as the body');
+  refuseMultipart(contentType, Refusal);
+  const { bytes, head } = await spoolBody(body, file, { maxBytes, Refusal });
+  const format = detectFormat(head, contentType);
+  return { bytes, head, format, delimiter: format === 'csv' ? detectDelimiter(head) : null };
 }

@@ -12,9 +12,9 @@ import type { Pool } from '../../../core/postgres.ts';
 import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
-import { detectDelimiter, detectFormat, inferType, type ColumnType, type Format } from './file-shape.ts';
-import { spoolBody } from './spool.ts';
-import { refuseMultipart, UploadError } from './upload-error.ts';
+import { inferType, type ColumnType, type Format } from './file-shape.ts';
+import { receiveFile, type ReceiveOptions } from './spool.ts';
+import { UploadError } from './upload-error.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
 const SAMPLE_ROWS = 200;
@@ -50,17 +50,9 @@ export class Uploads {
   }
 
   /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
-  async receive(
-    tenantId: string,
-    body: ReadableStream<Uint8Array> | null,
-    options: { filename?: string; contentType?: string; maxBytes: number },
-  ): Promise<Upload> {
-    if (!body) throw new UploadError(400, 'the request has no body: send the file as the body');
-    refuseMultipart(options.contentType);
+  async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Upload> {
     const id = randomUUID();
-    const { bytes, head } = await spoolBody(body, this.fileOf(id), { maxBytes: options.maxBytes });
-    const format = detectFormat(head, options.contentType);
-    const delimiter = format === 'csv' ? detectDelimiter(head) : null;
+    const { bytes, format, delimiter } = await receiveFile(body, this.fileOf(id), options);
     await this.db.query(
       'INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)',
       [id, tenantId, options.filename ?? null, format, delimiter, bytes],
