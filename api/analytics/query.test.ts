@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TtlCache } from './cache.ts';
-import { analyticsSql, namedRows, normaliseQuery } from './query.ts';
+import { analyticsSql, namedRows, normaliseQuery, rollupFor } from './query.ts';
 import { ApiError } from '../errors.ts';
 
 const fieldOf = (work: () => unknown): string | undefined => {
@@ -77,12 +77,24 @@ describe('analytics queries', () => {
       limit: 5,
     });
     assert.equal(
-      analyticsSql(q, "acme'"),
+      analyticsSql(q, "acme'", { rollups: false }),
       "SELECT toString(toStartOfDay(`event_time`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, count() AS m0, avg(delay) AS m1\n" +
-        'FROM samples_flights FINAL\n' +
+        'FROM samples_flights\n' +
         "WHERE tenant_id = 'acme\\''\n  AND `event_time` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
         'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
     );
+    // the same question fits the hourly rollup: from falls on an hour
+    assert.equal(
+      analyticsSql(q, "acme'"),
+      "SELECT toString(toStartOfDay(`hour`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, countMerge(flights) AS m0, sumMerge(delay_sum) / countMerge(flights) AS m1\n" +
+        'FROM samples_flights_hourly\n' +
+        "WHERE tenant_id = 'acme\\''\n  AND `hour` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
+        'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
+    );
+    const offHour = normaliseQuery('flights', { from: '2024-01-01T00:30:00Z', limit: 1 });
+    assert.equal(rollupFor(offHour), undefined);
+    assert.match(analyticsSql(offHour, 't'), /FROM samples_flights\n/);
+    assert.equal(rollupFor(normaliseQuery('finance_scores', { limit: 1 })), undefined);
     const dates = normaliseQuery('finance_scores', { bucket: 'month', from: '2024-01-15T10:00:00Z', limit: 1 });
     assert.match(
       analyticsSql(dates, 't'),
@@ -104,11 +116,12 @@ describe('analytics queries', () => {
   it('whatever a filter value holds, it appears in the SQL only inside its quoted literal', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (value) => {
-        const sql = analyticsSql(normaliseQuery('flights', { filter: `origin:${value}`, limit: 1 }), 'acme');
+        const query = normaliseQuery('flights', { filter: `origin:${value}`, limit: 1 });
+        const sql = analyticsSql(query, 'acme', { rollups: false });
         const withoutLiterals = sql.replace(/'(?:[^'\\]|\\.)*'/g, "''");
         return (
           withoutLiterals ===
-          "SELECT count() AS m0\nFROM samples_flights FINAL\nWHERE tenant_id = ''\n  AND `origin` IN ('')\nLIMIT 2"
+          "SELECT count() AS m0\nFROM samples_flights\nWHERE tenant_id = ''\n  AND `origin` IN ('')\nLIMIT 2"
         );
       }),
       { numRuns: 1000, seed: 42 },

@@ -27,6 +27,22 @@ export interface ViewSpec {
   dimensions: readonly string[];
   metrics: Readonly<Record<string, Metric>>;
   defaultMetrics: readonly string[];
+  /** Pre-aggregates that answer some questions of the view with the same figures (query.ts picks). */
+  rollup?: Rollup;
+}
+
+/**
+ * An AggregatingMergeTree fed by a materialized view as the sink writes: exact only for a table read
+ * without FINAL (an insert-time rollup would count a re-published record twice where FINAL counts it
+ * once, so finance_scores and catalog_rows have none).
+ */
+export interface Rollup {
+  table: string;
+  /** The start of the hour (UTC), so a question fits when its from/to fall on whole hours. */
+  hour: string;
+  dimensions: readonly string[];
+  /** The view's metrics the rollup answers, as -Merge expressions giving the raw expression's value. */
+  metrics: Readonly<Record<string, string>>;
 }
 
 export const VIEWS = {
@@ -73,6 +89,18 @@ export const VIEWS = {
       total_distance: { sql: 'sum(distance)', description: 'miles flown' },
     },
     defaultMetrics: ['flights'],
+    rollup: {
+      table: 'samples_flights_hourly', // sql/clickhouse/0010_flights_rollup.sql
+      hour: 'hour',
+      dimensions: ['origin', 'destination'],
+      metrics: {
+        flights: 'countMerge(flights)',
+        mean_delay: 'sumMerge(delay_sum) / countMerge(flights)',
+        max_delay: 'maxMerge(delay_max)',
+        p90_delay: 'quantileExactMerge(0.9)(delay_p90)',
+        total_distance: 'sumMerge(distance_sum)',
+      },
+    },
   },
 } as const satisfies Record<string, ViewSpec>;
 
