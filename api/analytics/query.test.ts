@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TtlCache } from './cache.ts';
-import { analyticsSql, namedRows, normaliseQuery, rollupFor } from './query.ts';
+import { analyticsSql, namedRows, normaliseQuery, rollupFor, type AnalyticsParams } from './query.ts';
 import { ApiError } from '../errors.ts';
 
 const fieldOf = (work: () => unknown): string | undefined => {
@@ -95,6 +95,13 @@ describe('analytics queries', () => {
     assert.equal(rollupFor(offHour), undefined);
     assert.match(analyticsSql(offHour, 't'), /FROM samples_flights\n/);
     assert.equal(rollupFor(normaliseQuery('finance_scores', { limit: 1 })), undefined);
+    // without route dimensions, the daily rollup where buckets and from/to are whole days
+    const table = (params: Omit<AnalyticsParams, 'limit'>) =>
+      rollupFor(normaliseQuery('flights', { ...params, limit: 1 }))?.table;
+    assert.equal(table({ bucket: 'week', from: '2024-01-01', to: '2024-02-01' }), 'samples_flights_daily');
+    assert.equal(table({ bucket: 'hour', from: '2024-01-01' }), 'samples_flights_hourly');
+    assert.equal(table({ bucket: 'day', from: '2024-01-01T05:00:00Z' }), 'samples_flights_hourly');
+    assert.equal(table({ filter: 'origin:SEA' }), 'samples_flights_hourly');
     const dates = normaliseQuery('finance_scores', { bucket: 'month', from: '2024-01-15T10:00:00Z', limit: 1 });
     assert.match(
       analyticsSql(dates, 't'),

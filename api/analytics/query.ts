@@ -97,24 +97,29 @@ interface Source {
   metric: (name: string) => string;
 }
 
-const HOUR_MS = 3_600_000;
+const GRAIN_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 
 /**
- * The rollup when every part of the question is answerable from it: its dimensions and metrics,
- * and from/to on whole hours (its rows are hours; any bucket is a union of them). Else undefined.
+ * Whether every part of the question is answerable from the rollup: its dimensions and metrics, a
+ * bucket no finer than its rows (each bucket is then a union of them), from/to on its grain.
  */
-export function rollupFor(query: AnalyticsQuery): Rollup | undefined {
-  const spec: ViewSpec = VIEWS[query.view];
-  const rollup = spec.rollup;
-  if (!rollup) return undefined;
-  const onHour = (ms: number | undefined) => ms === undefined || ms % HOUR_MS === 0;
-  const fits =
-    onHour(query.from) &&
-    onHour(query.to) &&
+function fits(query: AnalyticsQuery, rollup: Rollup): boolean {
+  const grain = GRAIN_MS[rollup.time.grain];
+  const aligned = (ms: number | undefined) => ms === undefined || ms % grain === 0;
+  return (
+    aligned(query.from) &&
+    aligned(query.to) &&
+    !(query.bucket === 'hour' && rollup.time.grain === 'day') &&
     query.dimensions.every((d) => rollup.dimensions.includes(d)) &&
     query.filters.every(([d]) => rollup.dimensions.includes(d)) &&
-    query.metrics.every((m) => m in rollup.metrics);
-  return fits ? rollup : undefined;
+    query.metrics.every((m) => m in rollup.metrics)
+  );
+}
+
+/** The first (coarsest) of the view's rollups that fits the question, else undefined: the raw table. */
+export function rollupFor(query: AnalyticsQuery): Rollup | undefined {
+  const spec: ViewSpec = VIEWS[query.view];
+  return spec.rollups?.find((rollup) => fits(query, rollup));
 }
 
 function sourceOf(query: AnalyticsQuery, rollups: boolean): Source {
@@ -124,7 +129,7 @@ function sourceOf(query: AnalyticsQuery, rollups: boolean): Source {
     return { from: spec.from, time: spec.time, dimensions: spec.dimensions, metric: (m) => spec.metrics[m]!.sql };
   return {
     from: rollup.table,
-    time: { column: rollup.hour, type: 'DateTime' },
+    time: { column: rollup.time.column, type: 'DateTime' },
     dimensions: rollup.dimensions,
     metric: (m) => rollup.metrics[m]!,
   };

@@ -27,8 +27,8 @@ export interface ViewSpec {
   dimensions: readonly string[];
   metrics: Readonly<Record<string, Metric>>;
   defaultMetrics: readonly string[];
-  /** Pre-aggregates that answer some questions of the view with the same figures (query.ts picks). */
-  rollup?: Rollup;
+  /** Pre-aggregates that answer some questions of the view with the same figures, coarsest first (query.ts picks). */
+  rollups?: readonly Rollup[];
 }
 
 /**
@@ -38,12 +38,21 @@ export interface ViewSpec {
  */
 export interface Rollup {
   table: string;
-  /** The start of the hour (UTC), so a question fits when its from/to fall on whole hours. */
-  hour: string;
+  /** A DateTime column holding the start of the row's hour or UTC day: a question fits when its from/to fall on one. */
+  time: { column: string; grain: 'hour' | 'day' };
   dimensions: readonly string[];
   /** The view's metrics the rollup answers, as -Merge expressions giving the raw expression's value. */
   metrics: Readonly<Record<string, string>>;
 }
+
+/** The flights metrics from the aggregate states of its rollups (the mean as the raw avg() divides). */
+const FLIGHT_STATES = {
+  flights: 'countMerge(flights)',
+  mean_delay: 'sumMerge(delay_sum) / countMerge(flights)',
+  max_delay: 'maxMerge(delay_max)',
+  p90_delay: 'quantileExactMerge(0.9)(delay_p90)',
+  total_distance: 'sumMerge(distance_sum)',
+} as const;
 
 export const VIEWS = {
   finance_scores: {
@@ -89,18 +98,16 @@ export const VIEWS = {
       total_distance: { sql: 'sum(distance)', description: 'miles flown' },
     },
     defaultMetrics: ['flights'],
-    rollup: {
-      table: 'samples_flights_hourly', // sql/clickhouse/0010_flights_rollup.sql
-      hour: 'hour',
-      dimensions: ['origin', 'destination'],
-      metrics: {
-        flights: 'countMerge(flights)',
-        mean_delay: 'sumMerge(delay_sum) / countMerge(flights)',
-        max_delay: 'maxMerge(delay_max)',
-        p90_delay: 'quantileExactMerge(0.9)(delay_p90)',
-        total_distance: 'sumMerge(distance_sum)',
+    // sql/clickhouse/0010_flights_rollup.sql
+    rollups: [
+      { table: 'samples_flights_daily', time: { column: 'day', grain: 'day' }, dimensions: [], metrics: FLIGHT_STATES },
+      {
+        table: 'samples_flights_hourly',
+        time: { column: 'hour', grain: 'hour' },
+        dimensions: ['origin', 'destination'],
+        metrics: FLIGHT_STATES,
       },
-    },
+    ],
   },
 } as const satisfies Record<string, ViewSpec>;
 
