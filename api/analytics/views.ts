@@ -102,9 +102,15 @@ export const VIEWS = {
     rollups: [
       { table: 'samples_flights_daily', time: { column: 'day', grain: 'day' }, dimensions: [], metrics: FLIGHT_STATES },
       {
+        table: 'samples_flights_daily_origin',
+        time: { column: 'day', grain: 'day' },
+        dimensions: ['origin'],
+        metrics: FLIGHT_STATES,
+      },
+      {
         table: 'samples_flights_hourly',
         time: { column: 'hour', grain: 'hour' },
-        dimensions: ['origin', 'destination'],
+        dimensions: [],
         metrics: FLIGHT_STATES,
       },
     ],
