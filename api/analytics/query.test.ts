@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TtlCache } from './cache.ts';
-import { analyticsSql, namedRows, normaliseQuery } from './query.ts';
+import { analyticsSql, namedRows, normaliseQuery, rollupFor, type AnalyticsParams } from './query.ts';
 import { ApiError } from '../errors.ts';
 
 const fieldOf = (work: () => unknown): string | undefined => {
@@ -77,12 +77,34 @@ describe('analytics queries', () => {
       limit: 5,
     });
     assert.equal(
-      analyticsSql(q, "acme'"),
+      analyticsSql(q, "acme'", { rollups: false }),
       "SELECT toString(toStartOfDay(`event_time`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, count() AS m0, avg(delay) AS m1\n" +
         'FROM samples_flights\n' +
         "WHERE tenant_id = 'acme\\''\n  AND `event_time` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
         'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
     );
+    // the same question fits the daily rollup by origin: from falls on a day
+    assert.equal(
+      analyticsSql(q, "acme'"),
+      "SELECT toString(toStartOfDay(`day`, 'UTC'), 'UTC') AS t_bucket, `origin` AS d0, countMerge(flights) AS m0, sumMerge(delay_sum) / countMerge(flights) AS m1\n" +
+        'FROM samples_flights_daily_origin\n' +
+        "WHERE tenant_id = 'acme\\''\n  AND `day` >= toDateTime(1704067200)\n  AND `origin` IN ('O\\'Hare')\n" +
+        'GROUP BY t_bucket, d0\nORDER BY t_bucket, d0\nLIMIT 6',
+    );
+    const offHour = normaliseQuery('flights', { from: '2024-01-01T00:30:00Z', limit: 1 });
+    assert.equal(rollupFor(offHour), undefined);
+    assert.match(analyticsSql(offHour, 't'), /FROM samples_flights\n/);
+    // no rollup by route
+    assert.equal(rollupFor(normaliseQuery('flights', { dimensions: 'destination', limit: 1 })), undefined);
+    assert.equal(rollupFor(normaliseQuery('finance_scores', { limit: 1 })), undefined);
+    // the coarsest rollup that fits
+    const table = (params: Omit<AnalyticsParams, 'limit'>) =>
+      rollupFor(normaliseQuery('flights', { ...params, limit: 1 }))?.table;
+    assert.equal(table({ bucket: 'week', from: '2024-01-01', to: '2024-02-01' }), 'samples_flights_daily');
+    assert.equal(table({ bucket: 'hour', from: '2024-01-01' }), 'samples_flights_hourly');
+    assert.equal(table({ bucket: 'day', from: '2024-01-01T05:00:00Z' }), 'samples_flights_hourly');
+    assert.equal(table({ filter: 'origin:SEA' }), 'samples_flights_daily_origin');
+    assert.equal(table({ filter: 'origin:SEA', from: '2024-01-01T05:00:00Z' }), undefined);
     const dates = normaliseQuery('finance_scores', { bucket: 'month', from: '2024-01-15T10:00:00Z', limit: 1 });
     assert.match(
       analyticsSql(dates, 't'),
@@ -104,7 +126,8 @@ describe('analytics queries', () => {
   it('whatever a filter value holds, it appears in the SQL only inside its quoted literal', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (value) => {
-        const sql = analyticsSql(normaliseQuery('flights', { filter: `origin:${value}`, limit: 1 }), 'acme');
+        const query = normaliseQuery('flights', { filter: `origin:${value}`, limit: 1 });
+        const sql = analyticsSql(query, 'acme', { rollups: false });
         const withoutLiterals = sql.replace(/'(?:[^'\\]|\\.)*'/g, "''");
         return (
           withoutLiterals ===

@@ -6,7 +6,7 @@
  */
 import { quoteString, sqlIdentifier, sqlValue } from '../../core/clickhouse-sql.ts';
 import { ApiError } from '../errors.ts';
-import { bucketsOf, VIEWS, type Bucket, type ViewName, type ViewSpec } from './views.ts';
+import { bucketsOf, VIEWS, type Bucket, type Rollup, type ViewName, type ViewSpec } from './views.ts';
 
 export const MAX_DIMENSIONS = 3;
 export const MAX_FILTER_VALUES = 100;
@@ -89,10 +89,56 @@ export function normaliseQuery(view: ViewName, params: AnalyticsParams): Analyti
   };
 }
 
+/** Where a query reads: the view's table, or its rollup when the question fits it. */
+interface Source {
+  from: string;
+  time: { column: string; type: 'Date' | 'DateTime' };
+  dimensions: readonly string[];
+  metric: (name: string) => string;
+}
+
+const GRAIN_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+
+/**
+ * Whether every part of the question is answerable from the rollup: its dimensions and metrics, a
+ * bucket no finer than its rows (each bucket is then a union of them), from/to on its grain.
+ */
+function fits(query: AnalyticsQuery, rollup: Rollup): boolean {
+  const grain = GRAIN_MS[rollup.time.grain];
+  const aligned = (ms: number | undefined) => ms === undefined || ms % grain === 0;
+  return (
+    aligned(query.from) &&
+    aligned(query.to) &&
+    !(query.bucket === 'hour' && rollup.time.grain === 'day') &&
+    query.dimensions.every((d) => rollup.dimensions.includes(d)) &&
+    query.filters.every(([d]) => rollup.dimensions.includes(d)) &&
+    query.metrics.every((m) => m in rollup.metrics)
+  );
+}
+
+/** The first (coarsest) of the view's rollups that fits the question, else undefined: the raw table. */
+export function rollupFor(query: AnalyticsQuery): Rollup | undefined {
+  const spec: ViewSpec = VIEWS[query.view];
+  return spec.rollups?.find((rollup) => fits(query, rollup));
+}
+
+function sourceOf(query: AnalyticsQuery, rollups: boolean): Source {
+  const spec: ViewSpec = VIEWS[query.view];
+  const rollup = rollups ? rollupFor(query) : undefined;
+  if (!rollup)
+    return { from: spec.from, time: spec.time, dimensions: spec.dimensions, metric: (m) => spec.metrics[m]!.sql };
+  return {
+    from: rollup.table,
+    time: { column: rollup.time.column, type: 'DateTime' },
+    dimensions: rollup.dimensions,
+    metric: (m) => rollup.metrics[m]!,
+  };
+}
+
 /** A UTC bucket start as text: 'YYYY-MM-DD' for Date results, 'YYYY-MM-DD hh:mm:ss' for DateTime. */
-function bucketSql(spec: ViewSpec, bucket: Bucket): string {
-  const column = sqlIdentifier(spec.time.column, [spec.time.column]);
-  if (spec.time.type === 'Date') {
+function bucketSql(source: Source, bucket: Bucket): string {
+  const column = sqlIdentifier(source.time.column, [source.time.column]);
+  if (source.time.type === 'Date') {
     const start = { hour: column, day: column, week: `toMonday(${column})`, month: `toStartOfMonth(${column})` }[
       bucket
     ];
@@ -107,39 +153,43 @@ function bucketSql(spec: ViewSpec, bucket: Bucket): string {
   }[bucket];
 }
 
-function timeBound(spec: ViewSpec, op: '>=' | '<', ms: number): string {
-  const column = sqlIdentifier(spec.time.column, [spec.time.column]);
+function timeBound(source: Source, op: '>=' | '<', ms: number): string {
+  const column = sqlIdentifier(source.time.column, [source.time.column]);
   // a Date column compares with the UTC day of the instant
   const bound =
-    spec.time.type === 'Date'
+    source.time.type === 'Date'
       ? `toDate(${quoteString(new Date(ms).toISOString().slice(0, 10))})`
       : sqlValue(new Date(ms));
   return `${column} ${op} ${bound}`;
 }
 
-/** The SELECT for one tenant; asks for limit + 1 rows so the caller can tell a truncated answer. */
-export function analyticsSql(query: AnalyticsQuery, tenantId: string): string {
-  const spec: ViewSpec = VIEWS[query.view];
+/**
+ * The SELECT for one tenant; asks for limit + 1 rows so the caller can tell a truncated answer.
+ * It reads the view's rollup where the question fits it, unless `rollups` is false (the tests
+ * compare both ways).
+ */
+export function analyticsSql(query: AnalyticsQuery, tenantId: string, { rollups = true } = {}): string {
+  const source = sourceOf(query, rollups);
   const keys: string[] = [];
   const select: string[] = [];
   if (query.bucket) {
-    select.push(`${bucketSql(spec, query.bucket)} AS t_bucket`);
+    select.push(`${bucketSql(source, query.bucket)} AS t_bucket`);
     keys.push('t_bucket');
   }
   query.dimensions.forEach((d, i) => {
-    select.push(`${sqlIdentifier(d, spec.dimensions)} AS d${i}`);
+    select.push(`${sqlIdentifier(d, source.dimensions)} AS d${i}`);
     keys.push(`d${i}`);
   });
-  query.metrics.forEach((m, i) => select.push(`${spec.metrics[m]!.sql} AS m${i}`));
+  query.metrics.forEach((m, i) => select.push(`${source.metric(m)} AS m${i}`));
 
   const where = [`tenant_id = ${quoteString(tenantId)}`];
-  if (query.from !== undefined) where.push(timeBound(spec, '>=', query.from));
-  if (query.to !== undefined) where.push(timeBound(spec, '<', query.to));
+  if (query.from !== undefined) where.push(timeBound(source, '>=', query.from));
+  if (query.to !== undefined) where.push(timeBound(source, '<', query.to));
   for (const [dimension, values] of query.filters)
-    where.push(`${sqlIdentifier(dimension, spec.dimensions)} IN (${values.map(quoteString).join(', ')})`);
+    where.push(`${sqlIdentifier(dimension, source.dimensions)} IN (${values.map(quoteString).join(', ')})`);
 
   const grouping = keys.length > 0 ? `\nGROUP BY ${keys.join(', ')}\nORDER BY ${keys.join(', ')}` : '';
-  return `SELECT ${select.join(', ')}\nFROM ${spec.from}\nWHERE ${where.join('\n  AND ')}${grouping}\nLIMIT ${sqlValue(query.limit + 1)}`;
+  return `SELECT ${select.join(', ')}\nFROM ${source.from}\nWHERE ${where.join('\n  AND ')}${grouping}\nLIMIT ${sqlValue(query.limit + 1)}`;
 }
 
 /** ClickHouse's positional columns back to names; 64-bit counts arrive as strings. */

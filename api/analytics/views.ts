@@ -27,7 +27,32 @@ export interface ViewSpec {
   dimensions: readonly string[];
   metrics: Readonly<Record<string, Metric>>;
   defaultMetrics: readonly string[];
+  /** Pre-aggregates that answer some questions of the view with the same figures, coarsest first (query.ts picks). */
+  rollups?: readonly Rollup[];
 }
+
+/**
+ * An AggregatingMergeTree fed by a materialized view as the sink writes: exact only for a table read
+ * without FINAL (an insert-time rollup would count a re-published record twice where FINAL counts it
+ * once, so finance_scores and catalog_rows have none).
+ */
+export interface Rollup {
+  table: string;
+  /** A DateTime column holding the start of the row's hour or UTC day: a question fits when its from/to fall on one. */
+  time: { column: string; grain: 'hour' | 'day' };
+  dimensions: readonly string[];
+  /** The view's metrics the rollup answers, as -Merge expressions giving the raw expression's value. */
+  metrics: Readonly<Record<string, string>>;
+}
+
+/** The flights metrics from the aggregate states of its rollups (the mean as the raw avg() divides). */
+const FLIGHT_STATES = {
+  flights: 'countMerge(flights)',
+  mean_delay: 'sumMerge(delay_sum) / countMerge(flights)',
+  max_delay: 'maxMerge(delay_max)',
+  p90_delay: 'quantileExactMerge(0.9)(delay_p90)',
+  total_distance: 'sumMerge(distance_sum)',
+} as const;
 
 export const VIEWS = {
   finance_scores: {
@@ -73,6 +98,22 @@ export const VIEWS = {
       total_distance: { sql: 'sum(distance)', description: 'miles flown' },
     },
     defaultMetrics: ['flights'],
+    // sql/clickhouse/0010_flights_rollup.sql
+    rollups: [
+      { table: 'samples_flights_daily', time: { column: 'day', grain: 'day' }, dimensions: [], metrics: FLIGHT_STATES },
+      {
+        table: 'samples_flights_daily_origin',
+        time: { column: 'day', grain: 'day' },
+        dimensions: ['origin'],
+        metrics: FLIGHT_STATES,
+      },
+      {
+        table: 'samples_flights_hourly',
+        time: { column: 'hour', grain: 'hour' },
+        dimensions: [],
+        metrics: FLIGHT_STATES,
+      },
+    ],
   },
 } as const satisfies Record<string, ViewSpec>;
 
