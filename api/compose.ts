@@ -25,6 +25,7 @@ import { createTokens } from './auth/tokens.ts';
 import { createApp, type App } from './app.ts';
 import type { ApiDeps, ApiSettings, StreamDeps } from './deps.ts';
 import { Ingestor } from './ingest.ts';
+import { QueryGate } from './query-gate.ts';
 import { serviceChecks } from './readiness.ts';
 import { statementsTopicOf } from './statements-topic.ts';
 
@@ -61,7 +62,8 @@ export function apiSettingsOf(config: Config): ApiSettings {
 
 /**
  * Builds every in-process service of the API once, from the config and the shared clients; a
- * service in `overrides` is used as given instead of being built.
+ * service in `overrides` is used as given instead of being built (a given `queries` gate serves
+ * analytics too).
  *
  * @example
  * ```ts
@@ -77,6 +79,17 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
   const ingestor = services.ingestor ?? new Ingestor(registry, producer, admin);
   const uploads =
     services.uploads ?? new Uploads(db, path.join(config.MILLRACE_HOME, 'uploads'), producer, createLogger('uploads'));
+  const queries =
+    services.queries ??
+    new QueryGate(
+      { clickhouse, db },
+      {
+        cacheTtlMs: config.ANALYTICS_CACHE_TTL_MS,
+        inFlightPerTenant: config.QUERY_IN_FLIGHT_PER_TENANT,
+        queuedPerTenant: config.QUERY_QUEUE_PER_TENANT,
+        timeLimitS: config.QUERY_TIME_LIMIT_S,
+      },
+    );
   return {
     log,
     settings: { ...apiSettingsOf(config), ...settings },
@@ -113,7 +126,8 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
         allowedHosts: trustedCrawlHosts(config),
       },
     }),
-    analytics: new Analytics(clickhouse, config.ANALYTICS_CACHE_TTL_MS),
+    queries,
+    analytics: new Analytics(queries),
     // a model loads on its first prediction; its LISTEN connection does not keep a process alive
     predictors: new TabularPredictors(db, log, config.PREDICT_BATCH_WINDOW_MS),
     ...services,

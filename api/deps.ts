@@ -20,6 +20,7 @@ import type { AuthEnv } from './auth/middleware.ts';
 import type { Permission } from './auth/roles.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Ingestor } from './ingest.ts';
+import type { QueryGate } from './query-gate.ts';
 import type { Check } from './readiness.ts';
 
 /** What the live streams (GET /v1/streams/{topic}) consume with, and how they pace a client. */
@@ -60,6 +61,8 @@ export interface ApiDeps {
   uploadResults: UploadResults;
   financeBulk: FinanceBulk;
   imageDatasets: ImageDatasets;
+  /** the one path of dashboard reads: coalescing, the per-tenant cache and fair share (api/query-gate.ts) */
+  queries: QueryGate;
   analytics: Analytics;
   predictors: TabularPredictors;
 }

@@ -87,8 +87,13 @@ const envSchema = z.object({
   /** Requests per minute, per API key (or token subject) and per client IP. */
   RATE_LIMIT_PER_KEY: positiveInt(1200),
   RATE_LIMIT_PER_IP: positiveInt(600),
-  /** How long GET /v1/analytics/{view} answers are reused per tenant and query; 0 turns the cache off. */
+  /** How long ClickHouse answers (analytics views, market bars and indicators) are reused per tenant and query; 0 turns the cache off. */
   ANALYTICS_CACHE_TTL_MS: positiveInt(5_000, 0),
+  /** Per tenant, the API's dashboard queries running at once, and waiting for a turn (one more is a 429). */
+  QUERY_IN_FLIGHT_PER_TENANT: positiveInt(4),
+  QUERY_QUEUE_PER_TENANT: positiveInt(32, 0),
+  /** ClickHouse's time limit for a dashboard query, whole seconds; past it the answer is a 503 with Retry-After. */
+  QUERY_TIME_LIMIT_S: positiveInt(10),
 
   /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
   METRICS_PORT: intFromTo(0, 65535, 0, 'a port number'),

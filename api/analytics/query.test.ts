@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { TtlCache } from './cache.ts';
 import { analyticsSql, namedRows, normaliseQuery, rollupFor, type AnalyticsParams } from './query.ts';
 import { ApiError } from '../errors.ts';
 
@@ -136,30 +135,5 @@ describe('analytics queries', () => {
       }),
       { numRuns: 1000, seed: 42 },
     );
-  });
-});
-
-describe('analytics cache', () => {
-  it('reuses an answer within the TTL, reloads after, and forgets failures', async () => {
-    let now = 0;
-    let loads = 0;
-    const cache = new TtlCache<number>(1000, 2, () => now);
-    const load = () => Promise.resolve(++loads);
-    assert.deepEqual([await cache.get('a', load).value, cache.get('a', load).hit], [1, true]);
-    now = 1000;
-    assert.equal(await cache.get('a', load).value, 2);
-    const failing = cache.get('b', () => Promise.reject(new Error('down')));
-    await assert.rejects(failing.value);
-    assert.equal(cache.get('b', load).hit, false);
-  });
-
-  it('keeps at most maxEntries, dropping the oldest; TTL 0 never caches', async () => {
-    const cache = new TtlCache<string>(60_000, 2);
-    for (const k of ['a', 'b', 'c']) await cache.get(k, async () => k).value;
-    assert.equal(cache.get('a', async () => 'a2').hit, false);
-    assert.equal(cache.get('c', async () => 'c2').hit, true);
-    const off = new TtlCache<string>(0);
-    await off.get('a', async () => 'a').value;
-    assert.equal(off.get('a', async () => 'a').hit, false);
   });
 });

@@ -85,7 +85,7 @@ export function registerAnalytics(
   app.openapi(
     route.get('/v1/analytics/{view}', {
       summary:
-        "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (cached briefly; `x-cache: hit|miss`)",
+        "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (`x-cache`: `miss` ran the query, `shared` joined an identical one in flight, `hit` came from the short per-tenant cache)",
       middleware: guards.analytics,
       request: {
         params: z.object({ view: z.enum(VIEW_NAMES) }),
@@ -122,8 +122,8 @@ export function registerAnalytics(
     async (c) => {
       const { view } = c.req.valid('param');
       const query = normaliseQuery(view, c.req.valid('query'));
-      const { rows, truncated, cached } = await analytics.run(c.get('principal').tenantId, query);
-      c.header('x-cache', cached ? 'hit' : 'miss');
+      const { rows, truncated, source } = await analytics.run(c.get('principal').tenantId, query);
+      c.header('x-cache', { queried: 'miss', shared: 'shared', cached: 'hit' }[source]);
       return c.json(
         { view, bucket: query.bucket ?? null, dimensions: query.dimensions, metrics: query.metrics, rows, truncated },
         200,

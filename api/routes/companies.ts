@@ -1,6 +1,7 @@
 /**
  * The companies of the caller's tenant, as their scored statements in `finance_scores` show them:
- * how many, which period ends, and the latest prediction. Cursor pages ordered by company id.
+ * how many, which period ends, and the latest prediction. Cursor pages ordered by company id. Reads
+ * go through the query gate (api/query-gate.ts): shared while in flight, a fair share per tenant.
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -98,7 +99,11 @@ const company = (r: CompanyRow) => ({
   },
 });
 
-export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+export function registerCompanies(
+  app: OpenAPIHono<AuthEnv>,
+  { queries }: Pick<ApiDeps, 'queries'>,
+  guards: Guards,
+): void {
   app.openapi(
     route.get('/v1/companies', {
       summary: "The tenant's scored companies by id, each with its latest prediction; page with cursor",
@@ -117,11 +122,12 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     async (c) => {
       const { limit, cursor } = c.req.valid('query');
       const after = cursor === undefined ? null : decodeCursor(cursor, (v): v is string => typeof v === 'string');
-      const { rows } = await db.query<CompanyRow>(companiesSql('($2::text IS NULL OR company_id > $2)', 'LIMIT $3'), [
-        c.get('principal').tenantId,
-        after,
-        limit + 1,
-      ]);
+      const tenantId = c.get('principal').tenantId;
+      const rows = await queries.postgres<CompanyRow>(
+        tenantId,
+        companiesSql('($2::text IS NULL OR company_id > $2)', 'LIMIT $3'),
+        [tenantId, after, limit + 1],
+      );
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return c.json(
@@ -143,9 +149,10 @@ export function registerCompanies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDep
     async (c) => {
       const { id } = c.req.valid('param');
       const tenantId = c.get('principal').tenantId;
-      const { rows } = await db.query<CompanyRow>(companiesSql('company_id = $2', ''), [tenantId, id]);
+      const rows = await queries.postgres<CompanyRow>(tenantId, companiesSql('company_id = $2', ''), [tenantId, id]);
       if (!rows[0]) throw new ApiError(404, 'not_found', `no scored statement of company "${id}"`, 'id');
-      const { rows: counts } = await db.query<{ dimension: string; value: string; n: number }>(
+      const counts = await queries.postgres<{ dimension: string; value: string; n: number }>(
+        tenantId,
         `SELECT 'category' AS dimension, category AS value, count(*)::int AS n FROM finance_scores WHERE tenant_id = $1 AND company_id = $2 GROUP BY category
          UNION ALL
          SELECT 'kind', kind, count(*)::int FROM finance_scores WHERE tenant_id = $1 AND company_id = $2 GROUP BY kind`,

@@ -1,10 +1,10 @@
 /**
  * A watched symbol's bars and indicators for the caller's tenant: OHLCV from ClickHouse's daily
  * rollup (market_quotes_daily, re-bucketed by week on request), indicators from market_indicators,
- * and the latest enriched quote from Postgres (market_latest).
+ * and the latest enriched quote from Postgres (market_latest). Every query goes through the query
+ * gate (api/query-gate.ts): shared, ClickHouse answers cached briefly, a fair share per tenant.
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
@@ -58,9 +58,6 @@ function dayRange(query: { from?: string; to?: string }): { from: string; to: st
   return { from: sqlValue(from), to: sqlValue(to) };
 }
 
-const rowsOf = async <T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> =>
-  (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
-
 const barsRoute = route.get('/v1/stocks/{symbol}/quotes', {
   summary:
     "A watched symbol's OHLCV bars by day or week (bars scraped with a close only use it for open, high and low)",
@@ -71,7 +68,7 @@ const barsRoute = route.get('/v1/stocks/{symbol}/quotes', {
   responses: {
     200: json(z.object({ symbol: z.string(), interval: z.string(), bars: z.array(BarSchema) }), 'bars, oldest first'),
   },
-  errors: [400, 404],
+  errors: [400, 404, 503],
 });
 
 const indicatorsRoute = route.get('/v1/stocks/{symbol}/indicators', {
@@ -87,21 +84,21 @@ const indicatorsRoute = route.get('/v1/stocks/{symbol}/indicators', {
       'indicators, oldest first; null where the history is too short',
     ),
   },
-  errors: [400, 404],
+  errors: [400, 404, 503],
 });
 
 export function registerMarketQueries(
   app: OpenAPIHono<AuthEnv>,
-  deps: Pick<ApiDeps, 'db' | 'clickhouse'>,
+  { queries }: Pick<ApiDeps, 'queries'>,
   guards: Guards,
 ): void {
   /** 404 unless the tenant watches the symbol: an empty series and an unknown symbol look different. */
   const watched = async (tenantId: string, symbol: string) => {
-    const { rowCount } = await deps.db.query('SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
+    const rows = await queries.postgres(tenantId, 'SELECT 1 FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
       tenantId,
       symbol,
     ]);
-    if (!rowCount)
+    if (rows.length === 0)
       throw new ApiError(404, 'not_found', `${symbol} is not on your watch list (POST /v1/stocks)`, 'symbol');
   };
 
@@ -117,12 +114,11 @@ export function registerMarketQueries(
         ? `SELECT toString(day) AS date, open, high, low, close, volume, bars FROM market_quotes_daily WHERE ${where} ORDER BY day`
         : `SELECT toString(toMonday(day)) AS date, argMin(open, day) AS open, max(high) AS high, min(low) AS low, argMax(close, day) AS close,
                sum(volume) AS volume, sum(bars) AS bars FROM market_quotes_daily WHERE ${where} GROUP BY toMonday(day) ORDER BY toMonday(day)`;
-    const bars = await rowsOf<Record<string, string | number>>(deps.clickhouse, sql);
     // ClickHouse's JSON quotes 64-bit integers
-    const typed = bars.map(
-      (b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>,
+    const { answer: bars } = await queries.clickhouse(tenantId, 'market_quotes', sql, (rows) =>
+      rows.map((b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>),
     );
-    return c.json({ symbol, interval: query.interval, bars: typed }, 200);
+    return c.json({ symbol, interval: query.interval, bars }, 200);
   });
 
   app.openapi({ ...indicatorsRoute, middleware: guards.read }, async (c) => {
@@ -130,18 +126,21 @@ export function registerMarketQueries(
     const tenantId = c.get('principal').tenantId;
     await watched(tenantId, symbol);
     const { from, to } = dayRange(c.req.valid('query'));
-    const points = await rowsOf<z.infer<typeof IndicatorsSchema>>(
-      deps.clickhouse,
+    const { answer: points } = await queries.clickhouse(
+      tenantId,
+      'market_indicators',
       `SELECT toString(toDate(ts)) AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
          FROM market_indicators FINAL
          WHERE tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND toDate(ts) BETWEEN toDate(${from}) AND toDate(${to})
          ORDER BY ts`,
+      (rows) => rows as z.infer<typeof IndicatorsSchema>[],
     );
-    const { rows } = await deps.db.query<z.infer<typeof IndicatorsSchema>>(
+    const latest = await queries.postgres<z.infer<typeof IndicatorsSchema>>(
+      tenantId,
       `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
          FROM market_latest WHERE tenant_id = $1 AND symbol = $2`,
       [tenantId, symbol],
     );
-    return c.json({ symbol, latest: rows[0] ?? null, points }, 200);
+    return c.json({ symbol, latest: latest[0] ?? null, points }, 200);
   });
 }

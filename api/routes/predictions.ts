@@ -8,7 +8,8 @@
  *   the first), published to finance.statements.raw through the Ingestor, and its score written to
  *   `finance_scores` under the statement's deterministic id; the pipeline's score of the published
  *   record later upserts onto that same row.
- * - `GET /v1/predictions` (filters, cursor pages) and `GET /v1/predictions/{id}`, from Postgres.
+ * - `GET /v1/predictions` (filters, cursor pages) and `GET /v1/predictions/{id}`, from Postgres;
+ *   the list through the query gate (api/query-gate.ts): shared while in flight, a fair share per tenant.
  *
  * Bulk predictions are in prediction-bulk.ts, their jobs in jobs.ts, companies in companies.ts.
  */
@@ -46,7 +47,7 @@ import {
 
 const route = guardedRoutes('finance');
 
-type Deps = Pick<ApiDeps, 'db' | 'topics' | 'ingestor' | 'log'>;
+type Deps = Pick<ApiDeps, 'db' | 'queries' | 'topics' | 'ingestor' | 'log'>;
 
 const submitRoute = (kind: PeriodKind) =>
   route.post(`/v1/predictions/${kind}`, {
@@ -173,7 +174,7 @@ const ListQuery = z.object({
   cursor: z.string().max(1000).optional().openapi({ description: 'next_cursor of the previous page' }),
 });
 /** A page of the tenant's predictions, newest period end first, and the cursor of the next one. */
-async function listPredictions(db: Deps['db'], tenantId: string, q: z.infer<typeof ListQuery>) {
+async function listPredictions(queries: Deps['queries'], tenantId: string, q: z.infer<typeof ListQuery>) {
   const where = ['tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const add = (sql: string, value: unknown) => {
@@ -195,7 +196,8 @@ async function listPredictions(db: Deps['db'], tenantId: string, q: z.infer<type
     where.push(`(period_end, id) < ($${params.length - 1}::date, $${params.length})`);
   }
   params.push(q.limit + 1);
-  const { rows } = await db.query<PredictionRow>(
+  const rows = await queries.postgres<PredictionRow>(
+    tenantId,
     `SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE ${where.join(' AND ')} ORDER BY period_end DESC, id DESC LIMIT $${params.length}`,
     params,
   );
@@ -225,7 +227,7 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
       },
       errors: [400],
     }),
-    async (c) => c.json(await listPredictions(db, c.get('principal').tenantId, c.req.valid('query')), 200),
+    async (c) => c.json(await listPredictions(deps.queries, c.get('principal').tenantId, c.req.valid('query')), 200),
   );
   app.openapi(
     financeById.get('/v1/predictions/{id}', {

@@ -4,11 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Analytics } from '../../api/analytics/run-query.ts';
 import type { App } from '../../api/app.ts';
 import { loadConfig } from '../../core/config.ts';
 import { composeApi } from '../../api/compose.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
+import { QueryGate } from '../../api/query-gate.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
@@ -104,7 +104,10 @@ before(async () => {
       log,
       uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log),
       checks: {},
-      analytics: new Analytics(clickhouse, 60_000),
+      queries: new QueryGate(
+        { clickhouse, db },
+        { cacheTtlMs: 60_000, inFlightPerTenant: 4, queuedPerTenant: 32, timeLimitS: 10 },
+      ),
     },
   ).app;
   await createTenant(db, tenant);

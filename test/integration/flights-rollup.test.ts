@@ -13,9 +13,9 @@ import fc from 'fast-check';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import type { App } from '../../api/app.ts';
 import { analyticsSql, namedRows, normaliseQuery, rollupFor, type AnalyticsParams } from '../../api/analytics/query.ts';
-import { Analytics } from '../../api/analytics/run-query.ts';
 import { BUCKETS, VIEWS } from '../../api/analytics/views.ts';
 import { composeApi } from '../../api/compose.ts';
+import { QueryGate } from '../../api/query-gate.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { TableRebuild } from '../../core/clickhouse-rebuild.ts';
@@ -68,7 +68,10 @@ before(async () => {
       log,
       uploads: new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-uploads-')), producer, log),
       checks: {},
-      analytics: new Analytics(clickhouse, 0),
+      queries: new QueryGate(
+        { clickhouse, db },
+        { cacheTtlMs: 0, inFlightPerTenant: 4, queuedPerTenant: 32, timeLimitS: 10 },
+      ),
     },
   ).app;
   await createTenant(db, tenant);

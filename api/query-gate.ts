@@ -1,0 +1,173 @@
+/**
+ * The one path the API's dashboard reads take to ClickHouse and Postgres (analytics views, market
+ * bars and indicators, the companies and predictions lists):
+ *
+ * - identical concurrent queries of one tenant share one round trip (keyed by tenant, SQL and
+ *   parameters; never across tenants);
+ * - ClickHouse answers are kept per tenant for `cacheTtlMs`; Postgres answers are only shared while
+ *   in flight, since a client's own writes there (a prediction, a watched symbol) must show at once;
+ * - each tenant has `inFlightPerTenant` queries running and `queuedPerTenant` waiting at most (a
+ *   p-queue per tenant): a tenant over its share gets a 429 with Retry-After and cannot take the
+ *   connections another tenant's queries need;
+ * - a ClickHouse query past its time limit is a 503 with Retry-After.
+ *
+ * A shared Postgres answer may come from a query that started up to one query's duration before
+ * the request: the price of coalescing, within one tenant.
+ */
+import { ClickHouseError } from '@clickhouse/client';
+import PQueue from 'p-queue';
+import type { QueryResultRow } from 'pg';
+import { Counter, Histogram } from 'prom-client';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { metricsRegistry } from '../core/metrics.ts';
+import type { Pool } from '../core/postgres.ts';
+import { ApiError } from './errors.ts';
+import { SharedAnswers, type Source } from './shared-answers.ts';
+
+export interface QueryGateSettings {
+  /** how long a ClickHouse answer is reused for the same tenant and SQL (ANALYTICS_CACHE_TTL_MS); 0: only while in flight */
+  cacheTtlMs: number;
+  /** a tenant's queries running at once (QUERY_IN_FLIGHT_PER_TENANT) */
+  inFlightPerTenant: number;
+  /** a tenant's queries waiting for one of its slots; one more is a 429 (QUERY_QUEUE_PER_TENANT) */
+  queuedPerTenant: number;
+  /** ClickHouse's max_execution_time in whole seconds (18.16 reads a fraction as 0, no limit) */
+  timeLimitS: number;
+}
+
+/** TIMEOUT_EXCEEDED, and TOO_SLOW: ClickHouse's estimate that the query would exceed the limit. */
+const TIMEOUT_CODES = new Set(['159', '160']);
+/** Seconds a refused tenant should wait: its queries are dashboard reads, done in well under that. */
+const BUSY_RETRY_S = 1;
+
+/** The server's error code: parsed by the client for current servers; 18.16 answers `Code: 159, e.displayText() = ...`. */
+const clickHouseCode = (error: unknown): string | undefined =>
+  error instanceof ClickHouseError
+    ? error.code
+    : error instanceof Error
+      ? /^Code: (\d+),/.exec(error.message)?.[1]
+      : undefined;
+
+const clickhouseSeconds = new Histogram({
+  name: 'millrace_clickhouse_query_duration_seconds',
+  help: 'Time of each ClickHouse query the API ran (shared and cached answers not counted), by analytics view or market table',
+  labelNames: ['view'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+const waitSeconds = new Histogram({
+  name: 'millrace_query_gate_wait_seconds',
+  help: "Time a query waited for one of its tenant's slots",
+  labelNames: ['store'],
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  registers: [metricsRegistry],
+});
+const outcomes = new Counter({
+  name: 'millrace_query_gate_total',
+  help: 'Read queries by outcome: queried, shared (joined one in flight), cached, or rejected (tenant over its share)',
+  labelNames: ['store', 'outcome'],
+  registers: [metricsRegistry],
+});
+
+type Store = 'clickhouse' | 'postgres';
+
+export class QueryGate {
+  private readonly answers: Record<Store, SharedAnswers<unknown>>;
+  private readonly queues = new Map<string, PQueue>();
+
+  constructor(
+    private readonly clients: { clickhouse: ClickHouseClient; db: Pool },
+    private readonly settings: QueryGateSettings,
+  ) {
+    this.answers = {
+      // bounded memory: at most 200 settled answers, each at most one page (analytics: 10,000 rows)
+      clickhouse: new SharedAnswers(settings.cacheTtlMs, 200),
+      postgres: new SharedAnswers(0),
+    };
+  }
+
+  /**
+   * A ClickHouse SELECT for `tenantId`, its JSON rows made into the answer by `shape` (once per
+   * query: shared and cached answers are shaped already); `view` labels its time in
+   * millrace_clickhouse_query_duration_seconds.
+   */
+  async clickhouse<R>(
+    tenantId: string,
+    view: string,
+    sql: string,
+    shape: (rows: Record<string, unknown>[]) => R,
+  ): Promise<{ answer: R; source: Source }> {
+    const { value, source } = this.answers.clickhouse.get(JSON.stringify([tenantId, sql]), () =>
+      this.inTurn(tenantId, 'clickhouse', async () => {
+        const stop = clickhouseSeconds.startTimer({ view });
+        try {
+          const result = await this.clients.clickhouse.query({
+            query: sql,
+            format: 'JSONEachRow',
+            // log_queries: ClickHouse's own record of each API query (18.16 logs none by default; 24.x does)
+            clickhouse_settings: { max_execution_time: this.settings.timeLimitS, log_queries: 1 },
+          });
+          return shape(await result.json<Record<string, unknown>>());
+        } catch (error) {
+          throw this.timeoutOr(error);
+        } finally {
+          stop();
+        }
+      }),
+    );
+    if (source !== 'queried') outcomes.inc({ store: 'clickhouse', outcome: source });
+    return { answer: (await value) as R, source };
+  }
+
+  /** The rows of a Postgres query for `tenantId`, shared with an identical one in flight. */
+  async postgres<T extends QueryResultRow>(tenantId: string, sql: string, params: unknown[]): Promise<T[]> {
+    const { value, source } = this.answers.postgres.get(JSON.stringify([tenantId, sql, params]), () =>
+      this.inTurn(tenantId, 'postgres', async () => (await this.clients.db.query<T>(sql, params)).rows),
+    );
+    if (source !== 'queried') outcomes.inc({ store: 'postgres', outcome: source });
+    return (await value) as T[];
+  }
+
+  /** Runs `query` in one of the tenant's slots, or refuses it with a 429 when its queue is full. */
+  private inTurn<T>(tenantId: string, store: Store, query: () => Promise<T>): Promise<T> {
+    const { inFlightPerTenant, queuedPerTenant } = this.settings;
+    let queue = this.queues.get(tenantId);
+    if (!queue) {
+      const created = new PQueue({ concurrency: inFlightPerTenant });
+      // an idle tenant holds no queue
+      created.on('idle', () => {
+        if (this.queues.get(tenantId) === created) this.queues.delete(tenantId);
+      });
+      this.queues.set(tenantId, (queue = created));
+    }
+    if (queue.size >= queuedPerTenant) {
+      outcomes.inc({ store, outcome: 'rejected' });
+      return Promise.reject(
+        new ApiError(
+          429,
+          'too_many_queries',
+          `your tenant has ${queue.pending} queries running and ${queue.size} waiting, its share; retry in ${BUSY_RETRY_S} s`,
+          undefined,
+          { 'retry-after': String(BUSY_RETRY_S) },
+        ),
+      );
+    }
+    outcomes.inc({ store, outcome: 'queried' });
+    const stopWaiting = waitSeconds.startTimer({ store });
+    return queue.add(() => {
+      stopWaiting();
+      return query();
+    });
+  }
+
+  private timeoutOr(error: unknown): unknown {
+    if (!TIMEOUT_CODES.has(clickHouseCode(error) ?? '')) return error;
+    return new ApiError(
+      503,
+      'query_timeout',
+      `the query would run longer than ${this.settings.timeLimitS} s; narrow it (a filter, a coarser bucket) or retry later`,
+      undefined,
+      { 'retry-after': '10' },
+    );
+  }
+}
