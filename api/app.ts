@@ -1,5 +1,5 @@
 /**
- * The Hono app. Every request: request id -> access log -> security headers -> body limit ->
+ * The Hono app. Every request: metrics -> request id -> access log -> security headers -> body limit ->
  * per-IP rate limit -> CORS; protected routes then: authenticate -> per-caller rate limit ->
  * permission -> validation (zod, the same schemas that generate /openapi.json) -> logic.
  * Every error is JSON `{error, message, field?, request_id}`. The services come built, in one
@@ -18,6 +18,7 @@ import type { Permission } from './auth/roles.ts';
 import type { ApiDeps, Guards } from './deps.ts';
 import { docsPage } from './docs.ts';
 import { ApiError, errorBody, errorResponse } from './errors.ts';
+import { httpMetrics } from './http-metrics.ts';
 import { rateLimit } from './rate-limit.ts';
 import { registerRoutes } from './routes/index.ts';
 
@@ -35,8 +36,9 @@ function clientIp(c: Context): string | undefined {
   }
 }
 
-/** Request id, access log, security headers, body limit, per-IP rate limit and CORS, in that order. */
+/** Metrics, request id, access log, security headers, body limit, per-IP rate limit and CORS, in that order. */
 function useEdge(app: App, { log, db, settings }: ApiDeps): void {
+  app.use(httpMetrics());
   app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
