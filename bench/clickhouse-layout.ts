@@ -7,10 +7,9 @@
  * Prints each query's latency (median, min, max of RUNS runs) per layout.
  * Run (ClickHouse up): node --import tsx bench/clickhouse-layout.ts [copies] [tenants] [runs]
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createClickHouse } from '../core/clickhouse.ts';
-import { vegaDataFile } from '../testkit/helpers.ts';
+import { flights } from '../testkit/helpers.ts';
 
 const COPIES = Number(process.argv[2] ?? 1000);
 const TENANTS = Number(process.argv[3] ?? 30);
@@ -47,26 +46,15 @@ async function main(): Promise<void> {
   await server.close();
   const ch = createClickHouse(DATABASE);
   try {
-    const raw = JSON.parse(readFileSync(vegaDataFile('flights-10k.json'), 'utf8')) as {
-      date: string;
-      delay: number;
-      distance: number;
-      origin: string;
-      destination: string;
-    }[];
     await ch.command({ query: 'DROP TABLE IF EXISTS seed' });
     await ch.command({ query: `CREATE TABLE seed (${COLUMNS}) ENGINE = Memory` });
     await ch.insert({
       table: 'seed',
       format: 'JSONEachRow',
-      values: raw.map((f, i) => ({
-        id: `flight-${i}`,
+      values: flights().map((f, i) => ({
+        ...f,
         tenant_id: '',
-        event_time: Date.parse(`${f.date.replace(/\//g, '-').replace(' ', 'T')}:00Z`) / 1000,
-        origin: f.origin,
-        destination: f.destination,
-        distance: f.distance,
-        delay: f.delay,
+        event_time: f.event_time / 1000,
         _topic: 'samples.flights.raw',
         _partition: 0,
         _offset: i,

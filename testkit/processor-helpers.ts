@@ -3,10 +3,11 @@
  * read_committed, waiting for a group to commit everything, and running `millrace processor` or
  * `millrace sink` as a child process that can be killed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/schema-registry.ts';
@@ -14,6 +15,10 @@ import { LINEAGE_HEADER } from '../processors/runtime/index.ts';
 import { eventually, flights, flightTopic, type Flight } from './helpers.ts';
 
 export const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millrace.js');
+
+/** `millrace replay ...` as a process; resolves with its output once it exits 0. */
+export const replay = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
 
 /** `count` real flights: the 10,000 of vega-datasets repeated, ids `flight-<round>-<i>` all distinct. */
 export function manyFlights(count: number): Flight[] {

@@ -4,8 +4,6 @@
  * records from that time on.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
@@ -13,7 +11,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import {
-  cli,
+  replay,
   decodeFlights,
   manyFlights,
   produceFlights,
@@ -28,9 +26,6 @@ import {
   sampleSinks,
   waitForRows,
 } from '../../testkit/sink-helpers.ts';
-
-const replay = (...args: string[]) =>
-  promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
 
 describe('millrace replay', () => {
   const tables: string[] = [];

@@ -5,8 +5,6 @@
  * still keyed on id alone is refused before a row is written.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { startSink } from '../../connectors/sinks/index.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
@@ -15,7 +13,7 @@ import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { flightTopic } from '../../testkit/helpers.ts';
-import { cli, manyFlights, produceFlights, sums } from '../../testkit/processor-helpers.ts';
+import { manyFlights, produceFlights, replay, sums } from '../../testkit/processor-helpers.ts';
 import {
   clickhouseHoldings,
   dropTables,
@@ -23,9 +21,6 @@ import {
   sampleSinks,
   waitForRows,
 } from '../../testkit/sink-helpers.ts';
-
-const replay = (...args: string[]) =>
-  promisify(execFile)(process.execPath, [cli, 'replay', ...args], { maxBuffer: 16 * 1024 * 1024 });
 
 /** Per tenant: rows and summed delay, FINAL in ClickHouse (what a query sees). */
 async function perTenant(table: string): Promise<{ postgres: unknown[]; clickhouse: unknown[] }> {
