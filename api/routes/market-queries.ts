@@ -1,6 +1,6 @@
 /**
- * A watched symbol's bars and indicators for the caller's tenant: OHLCV from ClickHouse's daily
- * rollup (market_quotes_daily, re-bucketed by week on request), indicators from market_indicators,
+ * A watched symbol's bars and indicators for the caller's tenant: OHLCV as ClickHouse's daily
+ * rollup view market_quotes_daily computes it (re-bucketed by week on request), indicators from market_indicators,
  * and the latest enriched quote from Postgres (market_latest). Every query goes through the query
  * gate (api/query-gate.ts): shared, ClickHouse answers cached briefly, a fair share per tenant.
  */
@@ -49,6 +49,17 @@ const IndicatorsSchema = z
     rsi14: num,
   })
   .openapi('IndicatorPoint');
+
+/**
+ * The daily bars of market_quotes_daily (sql/clickhouse/0006_market.sql) with `where` applied to
+ * market_quotes itself: 18.16 does not push a filter on the view into its FINAL subquery, so going
+ * through the view would merge every tenant's quotes before picking one symbol's.
+ */
+const dailyBars = (where: string) =>
+  `SELECT toDate(ts) AS day, argMin(ifNull(o, c), ts) AS open, max(ifNull(h, c)) AS high, min(ifNull(l, c)) AS low,
+          argMax(c, ts) AS close, sum(ifNull(v, 0)) AS volume, count() AS bars
+     FROM (SELECT ts, open AS o, high AS h, low AS l, close AS c, volume AS v FROM market_quotes FINAL WHERE ${where})
+    GROUP BY day`;
 
 /** The day range as SQL literals; refuses an inverted range. */
 function dayRange(query: { from?: string; to?: string }): { from: string; to: string } {
@@ -108,12 +119,12 @@ export function registerMarketQueries(
     const tenantId = c.get('principal').tenantId;
     await watched(tenantId, symbol);
     const { from, to } = dayRange(query);
-    const where = `tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND day BETWEEN toDate(${from}) AND toDate(${to})`;
+    const where = `tenant_id = ${sqlValue(tenantId)} AND symbol = ${sqlValue(symbol)} AND toDate(ts) BETWEEN toDate(${from}) AND toDate(${to})`;
     const sql =
       query.interval === 'day'
-        ? `SELECT toString(day) AS date, open, high, low, close, volume, bars FROM market_quotes_daily WHERE ${where} ORDER BY day`
+        ? `SELECT toString(day) AS date, open, high, low, close, volume, bars FROM (${dailyBars(where)}) ORDER BY day`
         : `SELECT toString(toMonday(day)) AS date, argMin(open, day) AS open, max(high) AS high, min(low) AS low, argMax(close, day) AS close,
-               sum(volume) AS volume, sum(bars) AS bars FROM market_quotes_daily WHERE ${where} GROUP BY toMonday(day) ORDER BY toMonday(day)`;
+               sum(volume) AS volume, sum(bars) AS bars FROM (${dailyBars(where)}) GROUP BY toMonday(day) ORDER BY toMonday(day)`;
     // ClickHouse's JSON quotes 64-bit integers
     const { answer: bars } = await queries.clickhouse(tenantId, 'market_quotes', sql, (rows) =>
       rows.map((b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>),

@@ -9,7 +9,7 @@
  *   `finance_scores` under the statement's deterministic id; the pipeline's score of the published
  *   record later upserts onto that same row.
  * - `GET /v1/predictions` (filters, cursor pages) and `GET /v1/predictions/{id}`, from Postgres;
- *   the list through the query gate (api/query-gate.ts): shared while in flight, a fair share per tenant.
+ *   both through the query gate (api/query-gate.ts): shared while in flight, a fair share per tenant.
  *
  * Bulk predictions are in prediction-bulk.ts, their jobs in jobs.ts, companies in companies.ts.
  */
@@ -210,7 +210,6 @@ async function listPredictions(queries: Deps['queries'], tenantId: string, q: z.
 }
 
 export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guards: Guards): void {
-  const { db } = deps;
   for (const kind of PERIOD_KINDS) {
     app.openapi({ ...submitRoute(kind), middleware: guards.ingest }, async (c) =>
       submitStatement(deps, c, kind, c.req.valid('json')),
@@ -237,19 +236,22 @@ export function registerPredictions(app: OpenAPIHono<AuthEnv>, deps: Deps, guard
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { rows } = await db.query<PredictionRow>(
+      const tenantId = c.get('principal').tenantId;
+      const [row] = await deps.queries.postgres<PredictionRow>(
+        tenantId,
         `SELECT ${PREDICTION_COLUMNS} FROM finance_scores WHERE id = $1 AND tenant_id = $2`,
-        [id, c.get('principal').tenantId],
+        [id, tenantId],
       );
-      if (rows[0]) return c.json(prediction(rows[0]), 200);
-      const { rowCount } = await db.query('SELECT 1 FROM finance_statements WHERE id = $1 AND tenant_id = $2', [
-        id,
-        c.get('principal').tenantId,
-      ]);
+      if (row) return c.json(prediction(row), 200);
+      const submitted = await deps.queries.postgres(
+        tenantId,
+        'SELECT 1 FROM finance_statements WHERE id = $1 AND tenant_id = $2',
+        [id, tenantId],
+      );
       throw new ApiError(
         404,
         'not_found',
-        rowCount ? `statement "${id}" is submitted but not scored yet` : `no prediction "${id}"`,
+        submitted.length > 0 ? `statement "${id}" is submitted but not scored yet` : `no prediction "${id}"`,
         'id',
       );
     },

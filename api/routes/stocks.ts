@@ -1,4 +1,7 @@
-/** The market watch list of the caller's tenant: which symbols the retriever fetches, how often. */
+/**
+ * The market watch list of the caller's tenant: which symbols the retriever fetches, how often. The
+ * list is read through the query gate (api/query-gate.ts), like every dashboard read.
+ */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
@@ -13,7 +16,11 @@ const WatchedSchema = z
   .object({ symbol: z.string(), interval_s: z.number().int(), added_at: z.string() })
   .openapi('WatchedSymbol');
 
-export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+export function registerStocks(
+  app: OpenAPIHono<AuthEnv>,
+  { db, queries }: Pick<ApiDeps, 'db' | 'queries'>,
+  guards: Guards,
+): void {
   app.openapi(
     route.get('/v1/stocks', {
       summary: 'The watch list',
@@ -21,9 +28,11 @@ export function registerStocks(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 
       responses: { 200: json(z.object({ stocks: z.array(WatchedSchema) }), 'watched symbols') },
     }),
     async (c) => {
-      const { rows } = await db.query<{ symbol: string; interval_s: number; added_at: Date }>(
+      const tenantId = c.get('principal').tenantId;
+      const rows = await queries.postgres<{ symbol: string; interval_s: number; added_at: Date }>(
+        tenantId,
         'SELECT symbol, interval_s, added_at FROM market_symbols WHERE tenant_id = $1 ORDER BY symbol',
-        [c.get('principal').tenantId],
+        [tenantId],
       );
       return c.json({ stocks: rows.map((r) => ({ ...r, added_at: r.added_at.toISOString() })) }, 200);
     },

@@ -128,7 +128,7 @@ describe('coalescing: identical concurrent requests share one query', () => {
       responses.map((r) => r.status),
       Array(2 * N).fill(200),
     );
-    assert.equal(await queriesLogged(`tenant_id = '${flooder}'`, 'market_quotes_daily', "'2020-12-31'"), 1);
+    assert.equal(await queriesLogged(`tenant_id = '${flooder}'`, 'market_quotes FINAL', "'2020-12-31'"), 1);
     assert.equal(await queriesLogged(`tenant_id = '${flooder}'`, 'market_indicators', "'2020-01-01'"), 1);
   });
 

