@@ -18,6 +18,7 @@ import { startPlatform } from '../testkit/chaos/platform.ts';
 import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from '../testkit/chaos/setup.ts';
 import { planFor, StreamSource } from '../testkit/chaos/streams.ts';
 import { DLQ_TOPICS, markTopics } from '../testkit/chaos/verify.ts';
+import { eventually } from '../testkit/helpers.ts';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '30' }, rate: { type: 'string', default: '1000' } },
@@ -69,6 +70,12 @@ await admin.connect();
 const dlqMarks = await markTopics(clients.kafka, DLQ_TOPICS);
 const platform = startPlatform(PIPELINES, await freePort());
 say(`soak ${run}: ${minutes} min at ${rate} records/s, ${platform.roles.length} roles, API ${platform.apiUrl}`);
+// the dashboard starts asking once the API is ready: a refused connection while it boots is not a failed query
+await eventually(
+  'the API ready',
+  async () => ((await fetch(`${platform.apiUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+  120_000,
+);
 
 const source = new StreamSource(run, tenant, planFor(Math.round(rate * minutes * 60)), TAXONOMY);
 let sent = 0;
