@@ -95,13 +95,6 @@ const envSchema = z.object({
   /** ClickHouse's time limit for a dashboard query, whole seconds; past it the answer is a 503 with Retry-After. */
   QUERY_TIME_LIMIT_S: positiveInt(10),
 
-  /**
-   * The nice value of the pipeline roles `millrace start` runs (processors, sinks, sources): on one
-   * machine they yield the CPU to the API and ClickHouse, so a dashboard is answered while a backlog
-   * is worked through (ingestion lags a little longer instead); 0 runs them at the API's priority.
-   */
-  PIPELINE_NICE: intFromTo(0, 19, 5, 'a nice value, 0 to 19'),
-
   /** Where a processor or sink serves Prometheus metrics; 0 picks a free port (logged at start). */
   METRICS_PORT: intFromTo(0, 65535, 0, 'a port number'),
   METRICS_HOST: z.string().default('127.0.0.1'),

@@ -3,11 +3,9 @@
  * as its own `millrace <command>` child, so one crashing does not take the others down. A child
  * that exits unexpectedly is started again after a back-off (1 s doubling to 30 s, reset once it
  * stayed up a minute). `stop()` sends SIGTERM to every child (each commits its batch in flight and
- * leaves its group), and SIGKILL to any still alive after the grace period. A role may run at a
- * lower priority (a nice value), so that batch work yields to interactive work on one machine.
+ * leaves its group), and SIGKILL to any still alive after the grace period.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backoff } from './backoff.ts';
@@ -23,8 +21,6 @@ export interface Role {
   args: string[];
   /** Added to the inherited environment (e.g. the role's own METRICS_PORT). */
   env?: Record<string, string>;
-  /** The child's nice value (0 to 19), so it yields the CPU to processes at 0; unset: the supervisor's own. */
-  nice?: number;
 }
 
 export interface Supervisor {
@@ -47,14 +43,7 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
       env: { ...process.env, ...role.env },
     });
     children.set(role.name, child);
-    if (role.nice && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, role.nice);
-      } catch (error) {
-        log.warn({ child: role.name, err: error }, "could not lower the role's priority; it runs at ours");
-      }
-    }
-    log.info({ child: role.name, pid: child.pid, nice: role.nice }, 'role started');
+    log.info({ child: role.name, pid: child.pid }, 'role started');
     child.on('exit', (code, signal) => {
       children.delete(role.name);
       if (stopping) return;

@@ -22,14 +22,13 @@ export async function run(): Promise<'running'> {
   log.info({ ...report, sqlUsers: await refreshAfterProvision() }, 'provisioned');
 
   // METRICS_PORT set: role i serves its metrics on METRICS_PORT + 1 + i; unset (0): each picks a free port and logs it
-  const { METRICS_PORT: metricsBase, PIPELINE_NICE: nice } = loadConfig();
+  const metricsBase = loadConfig().METRICS_PORT;
   const roles: Role[] = pipelines
     .flatMap((p) => p.roles)
     .map((args, i) => ({
       name: args.slice(0, 2).join(' '),
       args,
       env: { METRICS_PORT: String(metricsBase === 0 ? 0 : metricsBase + 1 + i) },
-      nice,
     }));
   const supervisor = supervise(roles, log);
   onShutdown('pipelines', () => supervisor.stop());

@@ -1,9 +1,8 @@
 /**
- * The platform under test, as `millrace start` runs it: every role of the chosen pipelines (at
- * PIPELINE_NICE) and the API, each its own `millrace` child under core/supervisor (a killed child is started again), so the
+ * The platform under test, as `millrace start` runs it: every role of the chosen pipelines and the
+ * API, each its own `millrace` child under core/supervisor (a killed child is started again), so the
  * harness can SIGKILL any of them by name.
  */
-import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { supervise, type Role, type Supervisor } from '../../core/supervisor.ts';
 import { pipelines } from '../../processors/pipelines.ts';
@@ -25,13 +24,7 @@ export function startPlatform(pipelineNames: readonly string[], apiPort: number)
   const roles = [
     ...chosen
       .flatMap((p) => p.roles)
-      .map((args) => ({
-        name: args.slice(0, 2).join(' '),
-        args,
-        kind: args[0] as RoleKind,
-        env,
-        nice: loadConfig().PIPELINE_NICE,
-      })),
+      .map((args) => ({ name: args.slice(0, 2).join(' '), args, kind: args[0] as RoleKind, env })),
     { name: 'api', args: ['api'], kind: 'api' as const, env: { ...env, API_PORT: String(apiPort) } },
   ];
   return { supervisor: supervise(roles, createLogger('chaos')), roles, apiUrl: `http://127.0.0.1:${apiPort}` };
