@@ -552,23 +552,19 @@ async function main(): Promise<void> {
   const list = await requests(ts);
   say(`${list.length} requests over ${ts.length} tenants, ${CONNECTIONS} connections, ${SECONDS} s a path`);
 
+  /** The mix through a `millrace api` with the answer cache at `cacheTtlMs`, stopped afterwards. */
+  const throughApi = async (cacheTtlMs: number) => {
+    const api = await startApi(cacheTtlMs);
+    try {
+      return await measure(list, viaApi(api.url));
+    } finally {
+      await stop(api.proc);
+    }
+  };
   const paths: Record<string, Figures> = {};
-  const uncached = await startApi(0);
-  try {
-    paths['API, cache off'] = await measure(list, viaApi(uncached.url));
-    say('API, cache off: done');
-  } finally {
-    await stop(uncached.proc);
-  }
+  paths['API, cache off'] = await throughApi(0);
   paths['direct (same queries)'] = await measure(list, (r) => r.direct().then(() => undefined));
-  say('direct: done');
-  const cached = await startApi(5_000);
-  try {
-    paths['API, cache on (5 s)'] = await measure(list, viaApi(cached.url));
-    say('API, cache on: done');
-  } finally {
-    await stop(cached.proc);
-  }
+  paths['API, cache on (5 s)'] = await throughApi(5_000);
   paths['before issue 18, direct'] = await measure(list, (r) => r.before().then(() => undefined));
   results.paths = paths;
   const off = paths['API, cache off']!;
