@@ -83,6 +83,8 @@ export async function preparePrometheus(dir = prometheusDir): Promise<string> {
 
 export interface RunningPrometheus {
   url: string;
+  /** Settles with the exit code when prometheus exits (after close(), or on its own). */
+  exited: Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -119,7 +121,7 @@ export async function startPrometheus(options: {
     ],
     { stdio: ['ignore', fd, fd] },
   );
-  const exited = once(child, 'exit');
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
   const url = `http://${host}:${options.port}`;
   const close = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -140,7 +142,7 @@ export async function startPrometheus(options: {
       (r) => r.ok,
       () => false,
     );
-    if (ready) return { url, close };
+    if (ready) return { url, exited, close };
     if (Date.now() > deadline) {
       await close();
       throw new Error(`prometheus did not answer ${url}/-/ready within 30 s`);
