@@ -3,8 +3,8 @@
  * use: not one of the services `infra up` starts, since nothing in the platform needs it to run.
  * Beside this file: rules.yml (the alerts), rules.test.yml (their promtool tests) and
  * prometheus.yml (the scrape configuration: the API and the roles, found through the file_sd
- * targets `millrace start` writes). `preparePrometheus` copies the last two into
- * $MILLRACE_HOME/prometheus, where the targets live, so the relative paths in prometheus.yml hold.
+ * targets `millrace start` writes). `preparePrometheus` copies the last two into PROMETHEUS_DIR
+ * ($MILLRACE_HOME/prometheus), where the targets live, so the relative paths in prometheus.yml hold.
  *
  * On a machine with systemd, Debian's package also enables and starts its own service on :9090;
  * ours runs as a separate process on the port it is given.
@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../core/config.ts';
 import { aptInstall } from '../apt.ts';
 import { home } from '../paths.ts';
 
@@ -27,8 +28,8 @@ export const prometheusFiles = {
   config: path.join(here, 'prometheus.yml'),
 };
 
-/** Where `millrace start` writes the file_sd targets and `preparePrometheus` the configuration. */
-export const prometheusDir = path.join(home, 'prometheus');
+/** Where `millrace start` writes the file_sd targets and `preparePrometheus` the configuration (PROMETHEUS_DIR). */
+export const prometheusDir = path.resolve(loadConfig().PROMETHEUS_DIR ?? path.join(home, 'prometheus'));
 export const targetsDir = path.join(prometheusDir, 'targets');
 
 const BINARIES = { prometheus: '/usr/bin/prometheus', promtool: '/usr/bin/promtool' };
