@@ -83,6 +83,11 @@ const commands: Record<string, Command> = {
     summary: 'serve the HTTP API on API_HOST:API_PORT (default 127.0.0.1:8080)',
     load: () => import('./commands/api.ts'),
   },
+  prometheus: {
+    summary:
+      'run Prometheus (Debian package) on the API and the roles millrace start runs, with the alert rules: prometheus [--port 9090]',
+    load: () => import('./commands/prometheus.ts'),
+  },
 };
 
 function usage(): string {

@@ -145,6 +145,8 @@ const envSchema = z.object({
     (list) => list.length > 0 && list.every((u) => /^https?:\/\/[^/]+/.test(u) && u.includes('{q}')),
     'a comma-separated list of http(s) URLs containing {q}',
   ),
+  /** Prometheus' folder: the file_sd targets `millrace start` writes (targets/), the config `millrace prometheus` runs; default $MILLRACE_HOME/prometheus. */
+  PROMETHEUS_DIR: z.string().optional(),
   /** Where accepted dataset images are stored (<dir>/<tenant>/<dataset>/<sha256>.<ext>); default $MILLRACE_HOME/datasets. */
   CRAWL_DATASETS_DIR: z.string().optional(),
   /** Images whose dHashes differ in at most this many of 64 bits are near-duplicates; the first one kept. */

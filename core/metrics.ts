@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics (prom-client) for processors and sinks, labelled by the role's name, and the
- * small HTTP server that exposes them on METRICS_HOST:METRICS_PORT at /metrics.
+ * small HTTP server that exposes them on METRICS_HOST:METRICS_PORT at /metrics. The alerts built on
+ * them are in infra/prometheus/rules.yml (with promtool tests beside it): a renamed metric or label
+ * must be renamed there too.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +57,25 @@ export const metrics = {
     name: 'millrace_consumer_lag',
     help: 'High watermark minus the next offset to process, per partition',
     labelNames: [...labelNames, 'topic', 'partition'],
+    registers: [metricsRegistry],
+  }),
+  /**
+   * The scores' probabilities, by model and version (active and shadow): the model-drift alert
+   * compares the last hour's mean with the day before. Observed when a batch is scored, so a batch
+   * whose transaction is retried counts twice (the same records: the distribution barely moves).
+   */
+  modelProbability: new Histogram({
+    name: 'millrace_model_probability',
+    help: 'Probability of the positive class in each score, by model and version (active and shadow)',
+    labelNames: ['model', 'version'],
+    buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    registers: [metricsRegistry],
+  }),
+  /** Set by the supervisor (`millrace start`), so served by the API's /metrics: a role's child exited and was started again. */
+  roleRestarts: new Counter({
+    name: 'millrace_role_restarts_total',
+    help: 'Times a supervised role (millrace start) exited unexpectedly and was started again',
+    labelNames,
     registers: [metricsRegistry],
   }),
 };

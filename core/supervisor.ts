@@ -3,13 +3,16 @@
  * as its own `millrace <command>` child, so one crashing does not take the others down. A child
  * that exits unexpectedly is started again after a back-off (1 s doubling to 30 s, reset once it
  * stayed up a minute). `stop()` sends SIGTERM to every child (each commits its batch in flight and
- * leaves its group), and SIGKILL to any still alive after the grace period.
+ * leaves its group), and SIGKILL to any still alive after the grace period. Each restart counts in
+ * `millrace_role_restarts_total{role,name}` (role and name from the role's args, as its own metrics
+ * label them), which the supervising process's /metrics (the API's, under `millrace start`) serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backoff } from './backoff.ts';
 import type { Logger } from './logger.ts';
+import { metrics } from './metrics.ts';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millrace.js');
 const STABLE_MS = 60_000;
@@ -28,6 +31,12 @@ export interface Supervisor {
   pids(): Record<string, number | undefined>;
   stop(graceMs?: number): Promise<void>;
 }
+
+/** The labels of the role's restarts: `sink x` -> role `sink`, name `x`; `trainer` -> both `trainer`. */
+export const restartLabels = (role: Role) => ({
+  role: role.args[0] ?? role.name,
+  name: role.args[1] ?? role.args[0] ?? role.name,
+});
 
 export function supervise(roles: readonly Role[], log: Logger): Supervisor {
   const children = new Map<string, ChildProcess>();
@@ -52,12 +61,19 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
       log.error({ child: role.name, code, signal, restartInMs: delayMs }, 'role exited, restarting');
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (!stopping) launch(role, attempt);
+        if (!stopping) {
+          metrics.roleRestarts.inc(restartLabels(role));
+          launch(role, attempt);
+        }
       }, delayMs);
       timers.add(timer);
     });
   };
-  for (const role of roles) launch(role, 0);
+  for (const role of roles) {
+    // zero from the start: Prometheus' increase() counts the first restart only if the series existed before it
+    metrics.roleRestarts.inc(restartLabels(role), 0);
+    launch(role, 0);
+  }
 
   return {
     pids: () => Object.fromEntries([...children].map(([name, child]) => [name, child.pid])),

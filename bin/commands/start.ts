@@ -2,7 +2,11 @@
  * `millrace start`: the embedded default in one command: install and start the local services,
  * provision, serve the API, and run every pipeline's processors and sinks as supervised child
  * processes until SIGTERM. The services stay up afterwards (`npx millrace infra down` stops them).
+ * The API's and the roles' metrics endpoints are written as Prometheus file_sd targets into
+ * $MILLRACE_HOME/prometheus/targets (infra/prometheus/prometheus.yml reads them; emptied on a clean
+ * stop, so a deliberate stop does not alert as targets down).
  */
+import { createServer } from 'node:net';
 import { startApi } from '../../api/server.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { loadConfig } from '../../core/config.ts';
@@ -11,8 +15,24 @@ import { provisionAll } from '../../core/provision.ts';
 import { onShutdown } from '../../core/shutdown.ts';
 import { supervise, type Role } from '../../core/supervisor.ts';
 import { infraUp } from '../../infra/index.ts';
+import { writeTargets } from '../../infra/prometheus/index.ts';
 import { pipelines } from '../../processors/pipelines.ts';
 import { refreshAfterProvision } from './sql-users.ts';
+
+/** The commands that serve their metrics on METRICS_HOST:METRICS_PORT. */
+const SERVES_METRICS = new Set(['processor', 'sink']);
+
+/** The address Prometheus scrapes for a server bound to `host`: a wildcard bind is scraped on loopback. */
+const scrapeHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host);
+
+/** A port free on `host` right now, handed to a role (a child process) rather than 0 so its address is known. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 export async function run(): Promise<'running'> {
   const log = createLogger('start');
@@ -21,20 +41,34 @@ export async function run(): Promise<'running'> {
   const report = await provisionAll(loadCatalogue());
   log.info({ ...report, sqlUsers: await refreshAfterProvision() }, 'provisioned');
 
-  // METRICS_PORT set: role i serves its metrics on METRICS_PORT + 1 + i; unset (0): each picks a free port and logs it
-  const metricsBase = loadConfig().METRICS_PORT;
-  const roles: Role[] = pipelines
-    .flatMap((p) => p.roles)
-    .map((args, i) => ({
-      name: args.slice(0, 2).join(' '),
-      args,
-      env: { METRICS_PORT: String(metricsBase === 0 ? 0 : metricsBase + 1 + i) },
-    }));
+  // METRICS_PORT set: role i serves its metrics on METRICS_PORT + 1 + i; unset (0): each is handed a port free now,
+  // which it keeps across restarts (one Prometheus target per role)
+  const { METRICS_PORT: metricsBase, METRICS_HOST: metricsHost, API_HOST, API_PORT } = loadConfig();
+  const roles: Role[] = [];
+  for (const [i, args] of pipelines.flatMap((p) => p.roles).entries()) {
+    const port = metricsBase === 0 ? await freePort(metricsHost) : metricsBase + 1 + i;
+    roles.push({ name: args.slice(0, 2).join(' '), args, env: { METRICS_PORT: String(port) } });
+  }
   const supervisor = supervise(roles, log);
   onShutdown('pipelines', () => supervisor.stop());
 
   const api = await startApi();
   onShutdown('api', () => api.close());
+  const targets = {
+    api: [{ targets: [`${scrapeHost(API_HOST)}:${API_PORT}`], labels: { component: 'api' } }],
+    // processors and sinks serve /metrics; sources and trainers do not (yet)
+    roles: roles
+      .filter((r) => SERVES_METRICS.has(r.args[0]!))
+      .map((r) => ({ targets: [`${scrapeHost(metricsHost)}:${r.env!.METRICS_PORT}`], labels: { component: r.name } })),
+  };
+  await writeTargets('api', targets.api);
+  const rolesFile = await writeTargets('roles', targets.roles);
+  log.info({ targets: rolesFile, roles: targets.roles.length }, 'prometheus targets written');
+  // registered after the API's: closers run newest first, so the targets go before anything stops
+  onShutdown('prometheus targets', async () => {
+    await writeTargets('api', []);
+    await writeTargets('roles', []);
+  });
   process.stderr.write(
     `millrace is running: API on ${api.url}, ${roles.length} pipeline roles (${roles.map((r) => r.name).join(', ')}); Ctrl-C to stop (services keep running, see \`npx millrace infra status\`)\n`,
   );

@@ -9,7 +9,8 @@
  * The versions are loaded from the registry on the first batch and followed (watchModel): an
  * activation, an attached or a detached shadow switches them without a restart; a batch is scored
  * by one set of versions, which every score names. Only the records of the model's tenant (its
- * training lineage) are scored; the others produce nothing.
+ * training lineage) are scored; the others produce nothing. Each score's probability goes to the
+ * `millrace_model_probability` histogram, which the model-drift alert (infra/prometheus/rules.yml) watches.
  */
 import type { Logger } from '../../core/logger.ts';
 import { createPostgresPool, type Pool } from '../../core/postgres.ts';
@@ -22,6 +23,7 @@ import type { ActiveScore, ModelScore, ShadowScore } from '../../schemas/records
 import { startOnce } from '../../core/start-once.ts';
 import { LeasedModel, withLeases } from '../../models/leased-model.ts';
 import { lineageOf } from '../runtime/lineage.ts';
+import { metrics } from '../../core/metrics.ts';
 
 export interface SourceEnvelope extends SourceRecord {
   id: string;
@@ -159,6 +161,10 @@ function scoresOf(
     const lineage = { ...lineageOf(record), model_id: modelId };
     const actual = recordLabel(definition, value);
     const own: ActiveScore = { ...lineage, model_version: manifest.version, ...active![i]!, actual };
+    metrics.modelProbability.observe({ model: modelId, version: own.model_version }, own.probability);
+    set.shadows.forEach((shadow, s) =>
+      metrics.modelProbability.observe({ model: modelId, version: shadow.model.version }, shadows[s]![i]!.probability),
+    );
     results[index] = [
       own,
       ...set.shadows.map((shadow, s) => ({

@@ -17,6 +17,7 @@ import { createClickHouse } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
+import { metrics } from '../../core/metrics.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { provisionTopics, registerSchemas } from '../../core/provision.ts';
 import { Registry } from '../../core/schema-registry.ts';
@@ -285,6 +286,30 @@ describe('shadow scoring', () => {
             ['1', publicById.get(s.id)!.probability, publicById.get(s.id)!.label],
           );
         });
+
+        // the histogram the drift alert watches: every score under its model and version (a retried batch would count twice)
+        const observed = async (version: string) => {
+          const { values } = await metrics.modelProbability.get();
+          const of = (suffix: string) =>
+            values.find(
+              (v) =>
+                v.metricName === `millrace_model_probability_${suffix}` &&
+                v.labels.model === modelId &&
+                v.labels.version === version,
+            )?.value ?? 0;
+          return { count: of('count'), sum: of('sum') };
+        };
+        for (const [version, scores] of [
+          ['1', published.filter((s) => s.model_version === '1')],
+          ['3', shadowed],
+        ] as const) {
+          const { count, sum } = await observed(version);
+          assert.ok(
+            count >= scores.length && count > 0,
+            `version ${version}: ${count} observed, ${scores.length} scores`,
+          );
+          assert.ok(sum >= scores.reduce((t, s) => t + s.probability, 0) - 1e-6, `version ${version}: sum ${sum}`);
+        }
 
         // ClickHouse: every score, the shadow's in their own table
         const count = async (table: string, where = '') => {

@@ -1,0 +1,178 @@
+/**
+ * Prometheus for real: `millrace start` (services already up in the test run) writes the file_sd
+ * targets of the API and of every processor and sink; Debian's prometheus, started on a free port
+ * with infra/prometheus/prometheus.yml and rules.yml, finds them all and scrapes them (every target
+ * up, known series in), loads the rules, and when a sink is SIGKILLed and restarted by the
+ * supervisor, sees it: millrace_role_restarts_total counts 1 and the restart alerts fire.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { startPrometheus, type RunningPrometheus, type TargetGroup } from '../../infra/prometheus/index.ts';
+import { pipelines } from '../../processors/pipelines.ts';
+import { eventually } from '../../testkit/helpers.ts';
+import { MillraceProcess } from '../../testkit/processor-helpers.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Target {
+  labels: Record<string, string>;
+  health: string;
+  lastError: string;
+}
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+describe('Prometheus scraping millrace start', () => {
+  it(
+    'finds the API and every processor and sink through file_sd, scrapes them, and sees a sink restarted',
+    { timeout: 360_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'millrace-prometheus-'));
+      const start = new MillraceProcess(['start'], {
+        API_PORT: String(await freePort()),
+        METRICS_PORT: '0',
+        PROMETHEUS_DIR: dir,
+      });
+      let prometheus: RunningPrometheus | undefined;
+      try {
+        await start.waitForLog('the targets written', (l) => l.msg === 'prometheus targets written', 180_000);
+        const roles = JSON.parse(await readFile(path.join(dir, 'targets', 'roles.json'), 'utf8')) as TargetGroup[];
+        const withMetrics = pipelines
+          .flatMap((p) => p.roles)
+          .filter(([kind]) => kind === 'processor' || kind === 'sink');
+        assert.deepEqual(
+          roles.map((g) => g.labels.component).sort(),
+          withMetrics.map((args) => args.slice(0, 2).join(' ')).sort(),
+          'one target per processor and sink',
+        );
+
+        prometheus = await startPrometheus({
+          port: await freePort(),
+          dir,
+          storage: path.join(dir, 'data'),
+          logFile: path.join(dir, 'prometheus.log'),
+        });
+        const api = async <T>(query: string): Promise<T> => {
+          const response = await fetch(`${prometheus!.url}/api/v1/${query}`);
+          const body = (await response.json()) as { status: string; data: T };
+          assert.equal(body.status, 'success', query);
+          return body.data;
+        };
+        const instant = (expr: string) =>
+          api<{ result: Sample[] }>(`query?query=${encodeURIComponent(expr)}`).then((d) => d.result);
+
+        // every target discovered and up: the API and each processor and sink
+        const targets = await eventually(
+          'every target up',
+          async () => {
+            const { activeTargets } = await api<{ activeTargets: Target[] }>('targets?state=active');
+            return activeTargets.length === roles.length + 1 && activeTargets.every((t) => t.health === 'up')
+              ? activeTargets
+              : undefined;
+          },
+          120_000,
+        ).catch(async (error: Error) => {
+          const { activeTargets } = await api<{ activeTargets: Target[] }>('targets?state=active');
+          throw new Error(
+            `${error.message}: ${JSON.stringify(activeTargets.map((t) => [t.labels.component, t.health, t.lastError]))}`,
+          );
+        });
+        const byJob = (job: string) => targets.filter((t) => t.labels.job === job).map((t) => t.labels.component);
+        assert.deepEqual(byJob('millrace-api'), ['api']);
+        assert.equal(byJob('millrace-roles').length, roles.length);
+
+        // known series: each role's process metrics, the API's own request metrics (the scrapes
+        // themselves), and the supervisor's restart counter of every role, at zero
+        const roleStarts = await instant('count(process_start_time_seconds{job="millrace-roles"})');
+        assert.equal(Number(roleStarts[0]!.value[1]), roles.length);
+        const scrapes = await eventually('the API counting its /metrics requests', async () => {
+          const [sample] = await instant('http_request_duration_seconds_count{job="millrace-api",route="/metrics"}');
+          return sample;
+        });
+        assert.equal(scrapes.metric.status, '200');
+        const restarts = await instant('millrace_role_restarts_total{job="millrace-api"}');
+        assert.equal(restarts.length, pipelines.flatMap((p) => p.roles).length, 'a counter per supervised role');
+        assert.ok(restarts.every((s) => s.value[1] === '0'));
+
+        // the rules are loaded
+        const { groups } = await api<{ groups: { rules: { name: string }[] }[] }>('rules');
+        const alerts = groups.flatMap((g) => g.rules.map((r) => r.name));
+        for (const alert of ['MillraceConsumerLagGrowing', 'MillraceDeadLetters', 'MillraceRoleRestarting'])
+          assert.ok(alerts.includes(alert), `${alert} loaded (${alerts.join(', ')})`);
+
+        // SIGKILL a sink: the supervisor starts it again on the same port, Prometheus counts it and alerts
+        const victim = start.logs.find((l) => l.msg === 'role started' && l.child === 'sink samples-flights-postgres')!
+          .pid as number;
+        process.kill(victim, 'SIGKILL');
+        await eventually(
+          'the restart counted',
+          async () => {
+            const [sample] = await instant(
+              'millrace_role_restarts_total{job="millrace-api",role="sink",name="samples-flights-postgres"}',
+            );
+            return sample?.value[1] === '1' ? true : undefined;
+          },
+          90_000,
+        );
+        const firing = async () => {
+          const { alerts: active } = await api<{ alerts: { labels: Record<string, string>; state: string }[] }>(
+            'alerts',
+          );
+          return active.filter((a) => a.state === 'firing');
+        };
+        // the sink keeps its port across the restart: its target's process start time changes
+        const sinkTarget = targets.find((t) => t.labels.component === 'sink samples-flights-postgres')!;
+        await eventually(
+          'the restart alerts firing',
+          async () => {
+            const now = await firing();
+            const byRole = now.some(
+              (a) => a.labels.alertname === 'MillraceRoleRestarting' && a.labels.name === 'samples-flights-postgres',
+            );
+            const byProcess = now.some(
+              (a) =>
+                a.labels.alertname === 'MillraceProcessRestarted' && a.labels.instance === sinkTarget.labels.instance,
+            );
+            return byRole && byProcess ? true : undefined;
+          },
+          90_000,
+        );
+
+        // a clean stop empties the targets: a deliberate stop is not an outage
+        const { code } = await start.kill('SIGTERM');
+        assert.equal(code, 0, 'start exits 0 on SIGTERM');
+        const left = JSON.parse(await readFile(path.join(dir, 'targets', 'roles.json'), 'utf8')) as TargetGroup[];
+        assert.deepEqual(left, []);
+      } finally {
+        await prometheus?.close();
+        if (start.child.exitCode === null) await start.kill('SIGKILL');
+        // a SIGKILLed supervisor cannot stop its children: do it for it
+        for (const line of start.logs.filter((l) => l.msg === 'role started')) {
+          if (alive(line.pid as number)) process.kill(line.pid as number, 'SIGKILL');
+        }
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
