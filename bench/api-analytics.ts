@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { createKey, createTenant } from '../api/auth/accounts.ts';
 import { createClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { vegaDataFile } from '../testkit/helpers.ts';
+import { freePort } from '../core/free-port.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.argv[2] ?? 5);
@@ -96,14 +96,6 @@ async function throughApi(url: string, key: string, into: Sample): Promise<void>
   });
   if (failures > 0) throw new Error(`${url}: ${failures} responses were not 200`);
   into.seconds += SECONDS;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `millrace api` with the answer cache set; rate limits out of the way (this measures the query path). */

@@ -47,7 +47,7 @@ import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
 import { resolveTopic } from '../core/topic-checks.ts';
 import { valueSubjectOf } from '../schemas/topic-spec.ts';
-import { freePort } from '../testkit/chaos/setup.ts';
+import { freePort } from '../core/free-port.ts';
 import { statementStream } from '../testkit/finance-statements.ts';
 import { parquetFlights } from '../testkit/flights-parquet.ts';
 import { eventually, vegaDataFile } from '../testkit/helpers.ts';

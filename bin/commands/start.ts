@@ -6,10 +6,10 @@
  * $MILLRACE_HOME/prometheus/targets (infra/prometheus/prometheus.yml reads them; emptied on a clean
  * stop, so a deliberate stop does not alert as targets down).
  */
-import { createServer } from 'node:net';
 import { startApi } from '../../api/server.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { loadConfig } from '../../core/config.ts';
+import { freePort } from '../../core/free-port.ts';
 import { createLogger } from '../../core/logger.ts';
 import { provisionAll } from '../../core/provision.ts';
 import { onShutdown } from '../../core/shutdown.ts';
@@ -24,15 +24,6 @@ const SERVES_METRICS = new Set(['processor', 'sink']);
 
 /** The address Prometheus scrapes for a server bound to `host`: a wildcard bind is scraped on loopback. */
 const scrapeHost = (host: string) => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host);
-
-/** A port free on `host` right now, handed to a role (a child process) rather than 0 so its address is known. */
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function run(): Promise<'running'> {
   const log = createLogger('start');

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,6 +20,7 @@ import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { ensureChromium } from '../../infra/chromium.ts';
+import { freePort } from '../../core/free-port.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = randomBytes(3).toString('hex');
@@ -34,15 +34,6 @@ let baseUrl: string;
 let key: string;
 let browser: Browser;
 let page: Page;
-
-/** A port free right now: the server is a separate process, so it is handed one rather than 0. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `millrace api` as a child process; resolves with its URL once it logs that it listens. */
 async function startApi(): Promise<string> {

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,14 +14,7 @@ import { startPrometheus, type RunningPrometheus, type TargetGroup } from '../..
 import { pipelines } from '../../processors/pipelines.ts';
 import { eventually } from '../../testkit/helpers.ts';
 import { MillraceProcess } from '../../testkit/processor-helpers.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../core/free-port.ts';
 
 const alive = (pid: number) => {
   try {

@@ -13,7 +13,8 @@ import { random as seeded } from '../training-helpers.ts';
 import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
 import { startPlatform } from './platform.ts';
-import { closeClients, freePort, PIPELINES, prepare, TAXONOMY } from './setup.ts';
+import { freePort } from '../../core/free-port.ts';
+import { closeClients, PIPELINES, prepare, TAXONOMY } from './setup.ts';
 import { idPrefix, planFor, StreamSource, type StreamPlan } from './streams.ts';
 import { DLQ_TOPICS, markTopics, tableIds, tally, TARGETS, topicIds, type Tally } from './verify.ts';
 

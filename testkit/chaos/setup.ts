@@ -3,7 +3,6 @@
  * provisioned, clients, and a tenant of the run with the catalog taxonomy its rows name and the
  * market symbols it watches (so the market sources have work to do).
  */
-import { createServer } from 'node:net';
 import { createTenant } from '../../api/auth/accounts.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
@@ -47,11 +46,3 @@ export async function prepare(run: string): Promise<{ clients: Clients; tenant: 
 }
 
 export const closeClients = (clients: Clients) => Promise.all([clients.clickhouse.close(), clients.db.end()]);
-
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
