@@ -162,7 +162,7 @@ describe('flights rollup', () => {
         assert.deepEqual(api.rows, raw.slice(0, query.limit));
         assert.equal(api.truncated, raw.length > query.limit);
       }),
-      { numRuns: 250, seed: Number.parseInt(run, 16) },
+      { numRuns: 400, seed: Number.parseInt(run, 16) },
     );
     const read = JSON.stringify(Object.fromEntries(tables));
     for (const table of ['samples_flights', ...VIEWS.flights.rollups.map((r) => r.table)])
