@@ -1,6 +1,6 @@
 /** Shared request and response schemas: they validate requests and generate /openapi.json. */
 import { z } from '@hono/zod-openapi';
-import { ROLES } from './auth/roles.ts';
+import { ROLES, TENANT_ROLES } from './auth/roles.ts';
 
 export const ErrorSchema = z
   .object({
@@ -34,6 +34,8 @@ const DESCRIPTIONS = {
 } as const;
 
 export const RoleSchema = z.enum(ROLES);
+/** The roles an admin may grant over HTTP (never `operator`). */
+export const TenantRoleSchema = z.enum(TENANT_ROLES);
 
 export const TokensSchema = z
   .object({

@@ -54,6 +54,10 @@ export function toDlqMessage(source: DlqSource, error: Error, stage: string, now
   };
 }
 
+/** Every header as text (a repeated header: its first value). */
+export const headerText = (headers: IHeaders | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+
 /** Reads the context back from a consumed DLQ record's headers. */
 export function readDlqContext(headers: IHeaders | undefined): DlqContext {
   const get = (name: string): string => {

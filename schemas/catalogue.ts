@@ -115,4 +115,12 @@ export const catalogue: readonly TopicSpec[] = [
     key: ['job_id'],
     streamable: true,
   },
+  {
+    // dead letters sent back to their source topic (core/dlq-redrive.ts), one entry each, kept for
+    // good: an entry is what stops a second redrive of the same dead letter
+    name: 'ops.deadletters.redriven',
+    partitions: 1,
+    cleanup: { policy: 'compact' },
+    schema: 'ops.deadletters.redriven.avsc',
+  },
 ];

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { headerText } from '../core/dlq.ts';
 import { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/schema-registry.ts';
 import { LINEAGE_HEADER } from '../processors/runtime/index.ts';
@@ -121,9 +122,6 @@ export interface ReadRecord {
   value: Buffer | null;
   headers: Record<string, string>;
 }
-
-export const headerText = (headers: IHeaders | undefined): Record<string, string> =>
-  Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
 
 /**
  * Every record of a topic (from the offsets given, else from the start) a read_committed consumer

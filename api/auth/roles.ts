@@ -1,14 +1,21 @@
 /** Roles, and what each may do. A route names the permission it needs, never a role. */
-export const ROLES = ['admin', 'analyst', 'producer', 'reader'] as const;
+export const ROLES = ['admin', 'analyst', 'producer', 'reader', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys';
+/**
+ * The roles a tenant's admin may hand out over HTTP. `operator` sees every tenant's dead letters
+ * and the pipelines, so it is granted only from the command line, by whoever runs the platform.
+ */
+export const TENANT_ROLES = ['admin', 'analyst', 'producer', 'reader'] as const satisfies readonly Role[];
+
+export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys' | 'operate';
 
 const grants: Record<Role, readonly Permission[]> = {
   admin: ['ingest', 'read', 'analytics', 'manage_keys'],
   analyst: ['read', 'analytics'],
   producer: ['ingest', 'read'],
   reader: ['read'],
+  operator: ['read', 'operate'],
 };
 
 export function can(role: Role, permission: Permission): boolean {

@@ -6,6 +6,7 @@ import { registerAnalytics } from './analytics.ts';
 import { registerAuth } from './auth.ts';
 import { registerCompanies } from './companies.ts';
 import { registerDashboard } from './dashboard.ts';
+import { registerDeadLetters } from './dead-letters.ts';
 import { registerHealth } from './health.ts';
 import { registerImageDatasets } from './image-datasets.ts';
 import { registerJobs } from './jobs.ts';
@@ -53,6 +54,7 @@ const ROUTES: readonly Register[] = [
   registerImageDatasets,
   registerTrainingDatasets,
   registerTrainingJobs,
+  registerDeadLetters,
 ];
 
 /**

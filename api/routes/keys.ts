@@ -4,7 +4,7 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import { createKey, listKeys, revokeKey } from '../auth/accounts.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
-import { json, jsonBody, RoleSchema } from '../schemas.ts';
+import { json, jsonBody, RoleSchema, TenantRoleSchema } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
 const route = guardedRoutes('auth');
@@ -32,7 +32,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
     route.post('/v1/keys', {
       summary: 'Create an API key; the response is the only time the key is shown',
       middleware: guards.manage_keys,
-      request: { body: jsonBody(z.object({ role: RoleSchema, label: z.string().max(200).optional() })) },
+      request: { body: jsonBody(z.object({ role: TenantRoleSchema, label: z.string().max(200).optional() })) },
       responses: { 201: json(z.object({ id: z.string(), key: z.string() }), 'created') },
       errors: [400],
     }),

@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
     (action !== 'create' && action !== 'revoke')
   ) {
     throw new Error(
-      'usage: millrace keys create --tenant <name> --role <admin|analyst|producer|reader> [--label L] | keys revoke --tenant <name> <id>',
+      'usage: millrace keys create --tenant <name> --role <admin|analyst|producer|reader|operator> [--label L] | keys revoke --tenant <name> <id>',
     );
   }
   const db = createPostgresPool(1);

@@ -43,7 +43,8 @@ import { marketFeatures, marketParser } from '../../processors/market/index.ts';
 import { SELECTORS } from '../../domain/market/parse-page.ts';
 import { runProcessor, type RunningProcessor } from '../../processors/runtime/index.ts';
 import { eventually } from '../../testkit/helpers.ts';
-import { headerText, readCommitted } from '../../testkit/processor-helpers.ts';
+import { headerText } from '../../core/dlq.ts';
+import { readCommitted } from '../../testkit/processor-helpers.ts';
 import type { PageRecord } from '../../schemas/records/market.ts';
 
 const run = randomBytes(3).toString('hex');
