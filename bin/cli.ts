@@ -34,6 +34,10 @@ const commands: Record<string, Command> = {
     summary: 'print decoded records as JSON lines: --topic T [--group G] [--from-beginning]',
     load: () => import('./commands/consume.ts'),
   },
+  status: {
+    summary: 'the pipelines as they run: state, processes, lag per partition, rates, errors [--json]',
+    load: () => import('./commands/status.ts'),
+  },
   'dead-letters': {
     summary: 'dead-letters list|redrive --topic T [--ids P:O,...] [--since/--until/--error-class/--source-partition]',
     load: () => import('./commands/dead-letters.ts'),

@@ -43,13 +43,16 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
 
-  /** `restarts`: how many times in a row the role exited before staying up a minute. */
-  const launch = (role: Role, restarts: number): void => {
+  /**
+   * `restarts`: how many times in a row the role exited before staying up a minute; `total`: how many
+   * times it was started again in all (the child reports it as MILLRACE_RESTARTS in its status).
+   */
+  const launch = (role: Role, restarts: number, total: number): void => {
     const startedAt = Date.now();
     // children write their JSON logs to our stderr, so one stream holds the whole platform
     const child = spawn(process.execPath, [cli, ...role.args], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ...role.env },
+      env: { ...process.env, ...role.env, MILLRACE_RESTARTS: String(total) },
     });
     children.set(role.name, child);
     log.info({ child: role.name, pid: child.pid }, 'role started');
@@ -63,7 +66,7 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
         timers.delete(timer);
         if (!stopping) {
           metrics.roleRestarts.inc(restartLabels(role));
-          launch(role, attempt);
+          launch(role, attempt, total + 1);
         }
       }, delayMs);
       timers.add(timer);
@@ -72,7 +75,7 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
   for (const role of roles) {
     // zero from the start: Prometheus' increase() counts the first restart only if the series existed before it
     metrics.roleRestarts.inc(restartLabels(role), 0);
-    launch(role, 0);
+    launch(role, 0, 0);
   }
 
   return {

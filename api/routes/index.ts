@@ -14,6 +14,7 @@ import { registerKeys } from './keys.ts';
 import { registerMarketQueries } from './market-queries.ts';
 import { registerModelPredictions } from './model-predictions.ts';
 import { registerModels } from './models.ts';
+import { registerPipelines } from './pipelines.ts';
 import { registerPredictionBulk } from './prediction-bulk.ts';
 import { registerPredictions } from './predictions.ts';
 import { registerShadows } from './shadows.ts';
@@ -55,6 +56,7 @@ const ROUTES: readonly Register[] = [
   registerTrainingDatasets,
   registerTrainingJobs,
   registerDeadLetters,
+  registerPipelines,
 ];
 
 /**

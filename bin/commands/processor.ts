@@ -7,9 +7,11 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../core/logger.ts';
 import { startMetricsServer } from '../../core/metrics.ts';
+import { createPostgresPool } from '../../core/postgres.ts';
+import { startHeartbeat } from '../../core/role-heartbeat.ts';
 import { onShutdown, shutdown } from '../../core/shutdown.ts';
 import { processors } from '../../processors/index.ts';
-import { runProcessor } from '../../processors/runtime/index.ts';
+import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
 import { flags, positiveOption as positive } from './options.ts';
 
 /** The command's flags (processors/component.ts documents them; a test keeps the two in step). */
@@ -29,6 +31,8 @@ export async function run(args: string[]): Promise<'running'> {
 
   const metricsServer = await startMetricsServer();
   onShutdown('metrics', () => metricsServer.close());
+  const db = createPostgresPool(1);
+  onShutdown('postgres', () => db.end());
   const processor = await runProcessor(spec, {
     log,
     sessionTimeoutMs: positive('session-timeout-ms', values['session-timeout-ms']),
@@ -41,6 +45,19 @@ export async function run(args: string[]): Promise<'running'> {
   });
   // closers run newest first: the processor stops (batch in flight committed) before metrics go
   onShutdown(`processor ${spec.name}`, () => processor.stop());
+  // registered last, so run first on shutdown: the status says stopped before the role is
+  const heartbeat = await startHeartbeat(
+    db,
+    {
+      role: 'processor',
+      name: spec.name,
+      groupId: processorGroupOf(spec.name),
+      topics: [spec.input],
+      metricsUrl: metricsServer.url,
+    },
+    log,
+  );
+  onShutdown('status heartbeat', () => heartbeat.stop());
   log.info({ input: spec.input, output: spec.output, metrics: metricsServer.url }, 'processor running');
   return 'running';
 }

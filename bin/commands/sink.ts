@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { sinks, startSink, withOverrides } from '../../connectors/sinks/index.ts';
 import { createLogger } from '../../core/logger.ts';
 import { startMetricsServer } from '../../core/metrics.ts';
+import { createPostgresPool } from '../../core/postgres.ts';
+import { startHeartbeat } from '../../core/role-heartbeat.ts';
 import { onShutdown, shutdown } from '../../core/shutdown.ts';
 import { flags, positiveOption } from './options.ts';
 
@@ -36,6 +38,8 @@ export async function run(args: string[]): Promise<'running'> {
 
   const metricsServer = await startMetricsServer();
   onShutdown('metrics', () => metricsServer.close());
+  const db = createPostgresPool(1);
+  onShutdown('postgres', () => db.end());
   const sink = await startSink(spec, {
     log,
     onFatal: (error) => {
@@ -46,6 +50,19 @@ export async function run(args: string[]): Promise<'running'> {
   });
   // closers run newest first: the sink stops (batch in flight written or rolled back) before metrics go
   onShutdown(`sink ${spec.name}`, () => sink.stop());
+  // registered last, so run first on shutdown: the status says stopped before the role is
+  const heartbeat = await startHeartbeat(
+    db,
+    {
+      role: 'sink',
+      name: spec.name,
+      groupId: `millrace.sink.${spec.name}`,
+      topics: [spec.topic],
+      metricsUrl: metricsServer.url,
+    },
+    log,
+  );
+  onShutdown('status heartbeat', () => heartbeat.stop());
   log.info({ topic: spec.topic, table: spec.table, target: spec.target, metrics: metricsServer.url }, 'sink running');
   return 'running';
 }
