@@ -15,13 +15,16 @@ export interface SeriesSpec {
   dash?: number[];
   /** in the legend and tooltip only: drawn by a plugin (candles) or not at all */
   hidden?: boolean;
+  /** the index in ChartSpec.axes of the y axis it is drawn against (default 0) */
+  axis?: number;
 }
 
 export interface ChartSpec {
   /** epoch seconds */
   x: number[];
   series: SeriesSpec[];
-  yLabel: string;
+  /** y axis labels: the first on the left, the others on the right, each with its own scale */
+  axes: string[];
   xLabel?: string;
   kind?: 'line' | 'bar';
   height?: number;
@@ -47,19 +50,22 @@ const formatNumber = (value: number | null | undefined): string =>
 
 const dateLabel = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
 
-/** Bar `slot` of `slots` side by side at each x. */
-function groupedBars(slot: number, slots: number): uPlot.Series.PathBuilder {
+/** The scale of y axis `i`. */
+const yScale = (i: number): string => (i === 0 ? 'y' : `y${i}`);
+
+/** Bar `slot` of `slots` side by side in each x step, from its start (a bucket's bars cover the bucket). */
+function groupedBars(slot: number, slots: number, scale: string): uPlot.Series.PathBuilder {
   return (u, seriesIdx, idx0, idx1) => {
     const path = new Path2D();
     const [xs, ys] = [u.data[0], u.data[seriesIdx]!];
-    const group = stepPixels(u) * 0.8;
-    const width = group / slots;
-    const zero = u.valToPos(0, 'y', true);
+    const stepWidth = stepPixels(u);
+    const width = (stepWidth * 0.8) / slots;
+    const zero = u.valToPos(0, scale, true);
     for (let i = idx0; i <= idx1; i++) {
       const y = ys[i];
       if (y === null || y === undefined) continue;
-      const top = u.valToPos(y, 'y', true);
-      const left = u.valToPos(xs[i]!, 'x', true) - group / 2 + slot * width;
+      const top = u.valToPos(y, scale, true);
+      const left = u.valToPos(xs[i]!, 'x', true) + stepWidth * 0.1 + slot * width;
       path.rect(left, Math.min(top, zero), Math.max(width - 1, 1), Math.abs(zero - top));
     }
     return { stroke: path, fill: path };
@@ -129,47 +135,48 @@ function tooltip(): uPlot.Plugin {
 export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const bars = spec.kind === 'bar';
   const drawn = spec.series.filter((s) => !s.hidden).length;
-  const half = step(spec.x) / 2;
+  const gap = step(spec.x);
+  const yRange: uPlot.Scale.Range =
+    spec.yRange ??
+    ((_u, min, max) => (bars ? [Math.min(0, min), Math.max(max, 0) * 1.1 || 1] : uPlot.rangeNum(min, max, 0.1, true)));
+  const grid = { stroke: '#eee' };
   let slot = 0;
   const options: uPlot.Options = {
     width: Math.max(target.clientWidth, 320),
     height: spec.height ?? 300,
     plugins: [tooltip(), ...(spec.plugins ?? [])],
     scales: {
-      x: { time: true, range: (_u, min, max) => [min - half, max + half] },
-      y: {
-        range:
-          spec.yRange ??
-          ((_u, min, max) =>
-            bars ? [Math.min(0, min), Math.max(max, 0) * 1.1 || 1] : uPlot.rangeNum(min, max, 0.1, true)),
-      },
+      // bars start at their bucket; points and candles sit on theirs
+      x: { time: true, range: (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]) },
+      ...Object.fromEntries(spec.axes.map((_label, i) => [yScale(i), { range: yRange }])),
     },
     axes: [
-      { label: spec.xLabel ?? 'time', stroke: '#444', grid: { stroke: '#eee' } },
-      {
-        label: spec.yLabel,
-        stroke: '#444',
-        grid: { stroke: '#eee' },
+      { label: spec.xLabel ?? 'time', stroke: '#444', grid },
+      ...spec.axes.map((label, i): uPlot.Axis => ({
+        label,
+        scale: yScale(i),
+        side: i === 0 ? 3 : 1,
+        stroke: spec.axes.length > 1 ? (PALETTE[i % PALETTE.length] ?? '#444') : '#444',
+        grid: i === 0 ? grid : { show: false },
         size: 64,
         values: (_u, ticks) => ticks.map(formatNumber),
-      },
+      })),
     ],
     series: [
       { label: 'date', value: (_u, v) => (v === null ? '—' : dateLabel(v)) },
       ...spec.series.map((s, i): uPlot.Series => {
         const color = s.color ?? PALETTE[i % PALETTE.length]!;
-        const value = (_u: uPlot, v: number | null) => formatNumber(v);
-        if (s.hidden) return { label: s.label, stroke: color, value, paths: () => null, points: { show: false } };
-        if (bars)
-          return {
-            label: s.label,
-            stroke: color,
-            fill: color,
-            value,
-            paths: groupedBars(slot++, drawn),
-            points: { show: false },
-          };
-        return { label: s.label, stroke: color, width: 2, value, ...(s.dash ? { dash: s.dash } : {}), spanGaps: true };
+        const scale = yScale(s.axis ?? 0);
+        const common = {
+          label: s.label,
+          stroke: color,
+          scale,
+          value: (_u: uPlot, v: number | null) => formatNumber(v),
+        };
+        if (s.hidden) return { ...common, paths: () => null, points: { show: false } };
+        if (bars) return { ...common, fill: color, paths: groupedBars(slot++, drawn, scale), points: { show: false } };
+        if (s.dash) return { ...common, dash: s.dash, points: { show: false } };
+        return { ...common, width: 2, spanGaps: true };
       }),
     ],
   };

@@ -11,8 +11,8 @@ describe('pivot', () => {
     assert.deepEqual(pivot(rows, ['statements', 'mean']), {
       x: [seconds('2024-01-01T00:00:00Z'), seconds('2024-02-01T00:00:00Z')],
       series: [
-        { label: 'statements', values: [2, 1] },
-        { label: 'mean', values: [0.1, 0.5] },
+        { label: 'statements', metric: 'statements', values: [2, 1] },
+        { label: 'mean', metric: 'mean', values: [0.1, 0.5] },
       ],
     });
     assert.deepEqual(

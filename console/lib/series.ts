@@ -6,6 +6,7 @@ export type Row = Record<string, string | number | null>;
 
 export interface Series {
   label: string;
+  metric: string;
   values: (number | null)[];
 }
 
@@ -28,7 +29,7 @@ export function pivot(
     for (const metric of metrics) {
       const label = dimension ? `${metric} · ${row[dimension] ?? '(none)'}` : metric;
       let s = series.get(label);
-      if (!s) series.set(label, (s = { label, values: buckets.map(() => null) }));
+      if (!s) series.set(label, (s = { label, metric, values: buckets.map(() => null) }));
       const value = row[metric];
       s.values[column.get(String(row.bucket))!] =
         typeof value === 'number' ? value : value === null ? null : Number(value);

@@ -112,11 +112,12 @@ export const analytics: Page = {
         );
         const { x, series } = pivot(answer.rows, answer.metrics, dimension);
         chart?.destroy();
+        // each metric against an axis of its own: a count and a probability share no scale
         chart = timeChart(chartBox, {
           x,
-          series,
+          series: series.map((s) => ({ ...s, axis: answer.metrics.indexOf(s.metric) })),
+          axes: answer.metrics,
           kind: kind.value === 'bar' ? 'bar' : 'line',
-          yLabel: answer.metrics.join(', '),
           xLabel: `${answer.bucket ?? ''} bucket`,
         });
         note.textContent = `${answer.rows.length} rows${answer.truncated ? ` (truncated at ${LIMIT})` : ''}`;

@@ -144,6 +144,11 @@ export const deadLetters: Page = {
     let shown = 0;
     const selected = () =>
       [...body.querySelectorAll<HTMLInputElement>('input[type=checkbox]:checked')].map((c) => c.value);
+    const pickable = () => {
+      const n = selected().length;
+      redrive.disabled = n === 0;
+      redrive.textContent = n > 0 ? `Redrive selected (${n})` : 'Redrive selected';
+    };
     const filter = () => ({
       since: timeOf(since),
       until: timeOf(until),
@@ -168,17 +173,13 @@ export const deadLetters: Page = {
         cursor = page.next_cursor;
         more.hidden = cursor === null;
         summary.textContent = `${shown} dead letter${shown === 1 ? '' : 's'}${cursor ? ', more to load' : ''}`;
-        redrive.disabled = selected().length === 0;
+        pickable();
       } catch (e) {
         if (!signal.aborted) error.show(e);
       }
     };
 
-    body.addEventListener('change', () => {
-      const n = selected().length;
-      redrive.disabled = n === 0;
-      redrive.textContent = n > 0 ? `Redrive selected (${n})` : 'Redrive selected';
-    });
+    body.addEventListener('change', pickable);
     redrive.addEventListener('click', async () => {
       redrive.disabled = true;
       try {

@@ -119,7 +119,7 @@ export const stocks: Page = {
         charts = [
           timeChart(candleBox, {
             x,
-            yLabel: `${symbol.value} price`,
+            axes: [`${symbol.value} price`],
             xLabel: interval.value === 'week' ? 'week' : 'day',
             plugins: [candles()],
             series: [
@@ -138,7 +138,7 @@ export const stocks: Page = {
           }),
           timeChart(rsiBox, {
             x,
-            yLabel: 'RSI 14',
+            axes: ['RSI 14'],
             height: 160,
             yRange: [0, 100],
             series: [

@@ -90,8 +90,8 @@ async function screenshot(name: string): Promise<void> {
 
 interface ChartState {
   legend: string[];
-  /** painted pixels left of the plot (the y axis) and below it (the x axis), and in it */
-  ink: { yAxis: number; xAxis: number; plot: number };
+  /** painted pixels left of the plot (the y axis), right of it (a second y axis), below it (the x axis), and in it */
+  ink: { yAxis: number; rightAxis: number; xAxis: number; plot: number };
 }
 
 /** What a uPlot chart in `selector` drew: its legend's labels and the pixels painted around and in its plot. */
@@ -103,8 +103,9 @@ function chartState(selector: string): Promise<ChartState> {
     const ratio = canvas.width / c.width;
     const context = canvas.getContext('2d')!;
     // no named inner functions: tsx would wrap them in a helper the page does not have
-    const [yAxis, xAxis, plot] = [
+    const [yAxis, rightAxis, xAxis, plot] = [
       [0, over.top - c.top, over.left - c.left, over.height],
+      [over.right - c.left, over.top - c.top, c.right - over.right, over.height],
       [over.left - c.left, over.bottom - c.top, over.width, c.bottom - over.bottom],
       [over.left - c.left, over.top - c.top, over.width, over.height],
     ].map(([x, y, w, h]) => {
@@ -115,7 +116,7 @@ function chartState(selector: string): Promise<ChartState> {
     });
     return {
       legend: [...box.querySelectorAll('.u-legend .u-series .u-label')].map((l) => l.textContent ?? ''),
-      ink: { yAxis: yAxis!, xAxis: xAxis!, plot: plot! },
+      ink: { yAxis: yAxis!, rightAxis: rightAxis!, xAxis: xAxis!, plot: plot! },
     };
   });
 }
@@ -478,11 +479,9 @@ describe('console', () => {
     const split = await apiJson<{ rows: Record<string, string | number>[] }>(
       '/v1/analytics/finance_scores?bucket=month&dimensions=category&metrics=statements,mean_probability&limit=5000',
     );
-    assertDrawn(
-      await chartState('#analytics-chart'),
-      ['date', 'statements · medium', 'mean_probability · medium'],
-      'bar chart',
-    );
+    const bars = await chartState('#analytics-chart');
+    assertDrawn(bars, ['date', 'statements · medium', 'mean_probability · medium'], 'bar chart');
+    assert.ok(bars.ink.rightAxis > 50, `the second metric has an axis of its own (${bars.ink.rightAxis} pixels)`);
     const values = await valuesAtLastPoint('#analytics-chart');
     assert.equal(values['mean_probability · medium'], shown(Number(split.rows.at(-1)!.mean_probability)));
     await screenshot('analytics');
@@ -539,6 +538,8 @@ describe('console', () => {
       [true, true, false],
       'a redriven dead letter cannot be picked again',
     );
+    await page.click(`#dl-rows tr.letter[data-id="${letters[2]!.id}"] td:nth-child(3)`);
+    await page.waitForSelector(`#dl-rows tr.detail[data-detail-of="${letters[2]!.id}"]:visible`);
     await screenshot('dead-letters');
   });
 
