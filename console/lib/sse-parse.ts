@@ -5,7 +5,7 @@ export interface ServerEvent {
   data: string;
 }
 
-export function parseEventBlock(block: string): ServerEvent {
+function parseEventBlock(block: string): ServerEvent {
   let [event, id] = ['message', undefined as string | undefined];
   const data: string[] = [];
   for (const line of block.split('\n')) {
