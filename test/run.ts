@@ -15,7 +15,18 @@ import { infraDown, infraStatus, infraUp, type ServiceName } from '../infra/inde
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
 /** The folders whose unit tests sit next to their code (`foo.ts` + `foo.test.ts`). */
-const codeFolders = ['schemas', 'core', 'infra', 'models', 'domain', 'processors', 'connectors', 'api', 'bin'];
+const codeFolders = [
+  'schemas',
+  'core',
+  'infra',
+  'models',
+  'domain',
+  'processors',
+  'connectors',
+  'api',
+  'bin',
+  'console',
+];
 /** Integration and end-to-end tests, which span components and talk to the real services. */
 const suites = ['integration', 'e2e'];
 

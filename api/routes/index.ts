@@ -5,7 +5,7 @@ import type { ApiDeps, Guards } from '../deps.ts';
 import { registerAnalytics } from './analytics.ts';
 import { registerAuth } from './auth.ts';
 import { registerCompanies } from './companies.ts';
-import { registerDashboard } from './dashboard.ts';
+import { registerConsole } from './console.ts';
 import { registerDeadLetters } from './dead-letters.ts';
 import { registerHealth } from './health.ts';
 import { registerImageDatasets } from './image-datasets.ts';
@@ -51,7 +51,7 @@ const ROUTES: readonly Register[] = [
   registerTaxonomies,
   registerUploadResults,
   registerAnalytics,
-  (app) => registerDashboard(app),
+  (app) => registerConsole(app),
   registerImageDatasets,
   registerTrainingDatasets,
   registerTrainingJobs,
