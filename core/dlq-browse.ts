@@ -6,17 +6,10 @@
  */
 import type { Kafka } from 'kafkajs';
 import { readDlqContext, headerText } from './dlq.ts';
-import { errorKind } from './errors.ts';
 import type { Registry } from './schema-registry.ts';
-import { readRange, topicOffsets, topicStarts, type Bounds, type RangeRecord } from './topic-range.ts';
+import { decodePayload, mayView, parseCursor, readPage, type Payload, type Viewer } from './topic-pages.ts';
+import { topicOffsets, topicStarts, type Bounds, type RangeRecord } from './topic-range.ts';
 import { dlqTopicOf } from '../schemas/topic-spec.ts';
-
-export class DeadLetterQueryError extends errorKind('DeadLetterQueryError', { code: 'invalid_request', status: 400 }) {}
-
-/** Bytes of an undecodable payload shown as hex. */
-export const HEX_CAP_BYTES = 1024;
-/** Records examined per page at most, however few of them match. */
-export const SCAN_CAP = 20_000;
 
 export interface DeadLetterFilter {
   /** epoch ms: dead letters written at or after */
@@ -27,8 +20,7 @@ export interface DeadLetterFilter {
   sourcePartition?: number;
 }
 
-/** Who is looking: a tenant sees the dead letters whose payload names it; an operator sees all. */
-export type Viewer = { tenantId: string } | { operator: true };
+export type { Viewer };
 
 export interface Redrive {
   by: string;
@@ -48,9 +40,7 @@ export interface DeadLetterView {
   error: { class: string; message: string; stage: string };
   source: { topic: string; partition: number; offset: string };
   tenant_id: string | null;
-  payload:
-    | { encoding: 'avro'; schema_id: number; value: unknown }
-    | { encoding: 'hex'; bytes: number; hex: string; truncated: boolean };
+  payload: Payload;
   redrive: Redrive | null;
 }
 
@@ -61,20 +51,6 @@ export interface DeadLetterPage {
   /** records examined for this page */
   scanned: number;
 }
-
-/** `p:o[,p:o...]`: the next offset of each partition, as a page hands it back. */
-export function parseCursor(cursor: string): Map<number, bigint> {
-  if (!/^\d+:\d+(,\d+:\d+)*$/.test(cursor))
-    throw new DeadLetterQueryError('cursor must be partition:offset pairs, as next_cursor gives them');
-  return new Map(
-    cursor
-      .split(',')
-      .map((pair) => pair.split(':').map(Number) as [number, number])
-      .map(([p, o]) => [p, BigInt(o)]),
-  );
-}
-
-const formatCursor = (next: Map<number, bigint>): string => [...next].map(([p, o]) => `${p}:${o}`).join(',');
 
 /** The part of the DLQ a filter covers: from the cursor or `since`, up to `until` or the end now. */
 export async function deadLetterBounds(
@@ -110,23 +86,8 @@ export async function viewDeadLetter(
   }
   if (filter.errorClass !== undefined && context.errorClass !== filter.errorClass) return undefined;
   if (filter.sourcePartition !== undefined && context.sourcePartition !== filter.sourcePartition) return undefined;
-  let payload: DeadLetterView['payload'];
-  let tenantId: string | null = null;
-  try {
-    const decoded = await registry.decode<{ tenant_id?: unknown }>(message.value);
-    payload = { encoding: 'avro', schema_id: decoded.schemaId, value: JSON.parse(JSON.stringify(decoded.value)) };
-    if (typeof decoded.value.tenant_id === 'string') tenantId = decoded.value.tenant_id;
-  } catch {
-    const bytes = message.value ?? Buffer.alloc(0);
-    payload = {
-      encoding: 'hex',
-      bytes: bytes.length,
-      hex: bytes.subarray(0, HEX_CAP_BYTES).toString('hex'),
-      truncated: bytes.length > HEX_CAP_BYTES,
-    };
-  }
-  // a payload that names no tenant can belong to anyone: only operators see it
-  if ('tenantId' in viewer && tenantId !== viewer.tenantId) return undefined;
+  const { payload, tenantId } = await decodePayload(registry, message.value);
+  if (!mayView(viewer, tenantId)) return undefined;
   const id = `${partition}:${offset}`;
   return {
     id,
@@ -171,14 +132,12 @@ export async function listDeadLetters(options: ListOptions): Promise<DeadLetterP
   const { kafka, registry, topic, viewer, filter, limit, redrives } = options;
   const dlq = dlqTopicOf(topic);
   const bounds = await deadLetterBounds(kafka, topic, filter, options.cursor ? parseCursor(options.cursor) : undefined);
-  const found: DeadLetterView[] = [];
-  let scanned = 0;
-  const next = await readRange(kafka, dlq, bounds, async (record) => {
-    scanned += 1;
-    const view = await viewDeadLetter(registry, record, filter, viewer, redrives, dlq);
-    if (view) found.push(view);
-    return found.length < limit && scanned < SCAN_CAP;
-  });
-  const more = [...bounds].some(([p, b]) => next.get(p)! < b.until);
-  return { dead_letters: found, next_cursor: more ? formatCursor(next) : null, scanned };
+  const page = await readPage(
+    kafka,
+    dlq,
+    bounds,
+    (record) => viewDeadLetter(registry, record, filter, viewer, redrives, dlq),
+    limit,
+  );
+  return { dead_letters: page.items, next_cursor: page.next_cursor, scanned: page.scanned };
 }

@@ -11,7 +11,6 @@ import type { IHeaders, Kafka, Message, Transaction } from 'kafkajs';
 import {
   deadLetterBounds,
   deadLetterKey,
-  DeadLetterQueryError,
   viewDeadLetter,
   type DeadLetterFilter,
   type DeadLetterView,
@@ -22,6 +21,7 @@ import { DLQ_HEADER } from './dlq.ts';
 import { errorKind } from './errors.ts';
 import { producerDefaults } from './kafka.ts';
 import { chunkMessages } from './message-chunks.ts';
+import { PageQueryError } from './topic-pages.ts';
 import type { Registry } from './schema-registry.ts';
 import { readRange, topicOffsets, topicStarts } from './topic-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../schemas/topic-spec.ts';
@@ -103,8 +103,7 @@ async function oneAtATime<T>(dlq: string, work: () => Promise<T>): Promise<T> {
 function parseIds(ids: readonly string[]): Map<number, bigint[]> {
   const byPartition = new Map<number, bigint[]>();
   for (const id of ids) {
-    if (!/^\d+:\d+$/.test(id))
-      throw new DeadLetterQueryError(`dead letter id "${id.slice(0, 60)}" is not partition:offset`);
+    if (!/^\d+:\d+$/.test(id)) throw new PageQueryError(`dead letter id "${id.slice(0, 60)}" is not partition:offset`);
     const [p, o] = id.split(':');
     const list = byPartition.get(Number(p)) ?? [];
     if (list.length === 0) byPartition.set(Number(p), list);
