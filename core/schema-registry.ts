@@ -108,6 +108,22 @@ export class Registry {
     }
   }
 
+  /** Every version of a subject, oldest first, with its schema id and text (none for an unknown subject). */
+  async versions(subject: string): Promise<{ version: number; id: number; schema: string }[]> {
+    const path = `/subjects/${encodeURIComponent(subject)}/versions`;
+    const numbers = ((await this.http('GET', path, undefined, [404])) as number[] | undefined) ?? [];
+    return Promise.all(
+      numbers.map(async (n) => {
+        const { version, id, schema } = (await this.http('GET', `${path}/${n}`)) as {
+          version: number;
+          id: number;
+          schema: string;
+        };
+        return { version, id, schema };
+      }),
+    );
+  }
+
   async subjects(): Promise<string[]> {
     return (await this.http('GET', '/subjects')) as string[];
   }

@@ -18,6 +18,8 @@ const grants: Record<Role, readonly Permission[]> = {
   operator: ['read', 'operate'],
 };
 
+export const permissionsOf = (role: Role): readonly Permission[] => grants[role];
+
 export function can(role: Role, permission: Permission): boolean {
   return grants[role].includes(permission);
 }

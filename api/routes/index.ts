@@ -13,6 +13,7 @@ import { registerJobs } from './jobs.ts';
 import { registerKeys } from './keys.ts';
 import { registerMarketQueries } from './market-queries.ts';
 import { registerModelPredictions } from './model-predictions.ts';
+import { registerMe } from './me.ts';
 import { registerModels } from './models.ts';
 import { registerPipelines } from './pipelines.ts';
 import { registerPredictionBulk } from './prediction-bulk.ts';
@@ -21,6 +22,7 @@ import { registerShadows } from './shadows.ts';
 import { registerStocks } from './stocks.ts';
 import { registerStreams } from './streams.ts';
 import { registerTaxonomies } from './taxonomies.ts';
+import { registerTopicRecords } from './topic-records.ts';
 import { registerTopics } from './topics.ts';
 import { registerTrainingDatasets } from './training-datasets.ts';
 import { registerTrainingJobs } from './training-jobs.ts';
@@ -34,6 +36,7 @@ type Register = (app: OpenAPIHono<AuthEnv>, deps: ApiDeps, guards: Guards) => vo
 const ROUTES: readonly Register[] = [
   (app, deps) => registerHealth(app as unknown as OpenAPIHono, deps),
   (app, deps) => registerAuth(app as unknown as OpenAPIHono, deps),
+  (app, _deps, guards) => registerMe(app, guards),
   registerKeys,
   registerTopics,
   registerStreams,
@@ -57,6 +60,7 @@ const ROUTES: readonly Register[] = [
   registerTrainingJobs,
   registerDeadLetters,
   registerPipelines,
+  registerTopicRecords,
 ];
 
 /**
