@@ -20,8 +20,6 @@ export interface DeadLetterFilter {
   sourcePartition?: number;
 }
 
-export type { Viewer };
-
 export interface Redrive {
   by: string;
   at: string;

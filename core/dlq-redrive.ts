@@ -15,13 +15,12 @@ import {
   type DeadLetterFilter,
   type DeadLetterView,
   type Redrive,
-  type Viewer,
 } from './dlq-browse.ts';
 import { DLQ_HEADER } from './dlq.ts';
 import { errorKind } from './errors.ts';
 import { producerDefaults } from './kafka.ts';
 import { chunkMessages } from './message-chunks.ts';
-import { PageQueryError } from './topic-pages.ts';
+import { PageQueryError, type Viewer } from './topic-pages.ts';
 import type { Registry } from './schema-registry.ts';
 import { readRange, topicOffsets, topicStarts } from './topic-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../schemas/topic-spec.ts';

@@ -4,13 +4,13 @@
  * and redrives only the dead letters whose payload names it; an operator, every one.
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { listDeadLetters, type DeadLetterFilter, type Viewer } from '../../core/dlq-browse.ts';
+import { listDeadLetters, type DeadLetterFilter } from '../../core/dlq-browse.ts';
 import { readRedrives, redriveDeadLetters, REDRIVE_CAP } from '../../core/dlq-redrive.ts';
 import { topicOffsets, topicStarts } from '../../core/topic-range.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
-import type { Principal } from '../auth/accounts.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { can } from '../auth/roles.ts';
+import { viewerOf } from '../auth/viewer.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
@@ -58,9 +58,6 @@ const DeadLetterSchema = z
   .openapi('DeadLetter');
 
 const TopicParams = z.object({ topic: z.string().min(1).max(249) });
-
-const viewerOf = (principal: Principal): Viewer =>
-  can(principal.role, 'operate') ? { operator: true } : { tenantId: principal.tenantId };
 
 const filterOf = (q: z.output<typeof FilterQuery>): DeadLetterFilter => ({
   since: q.since,

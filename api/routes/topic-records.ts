@@ -7,7 +7,7 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { browseTopic, type Position } from '../../core/topic-browse.ts';
 import { valueSubjectOf } from '../../schemas/topic-spec.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
-import { can } from '../auth/roles.ts';
+import { viewerOf } from '../auth/viewer.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
@@ -81,9 +81,7 @@ export function registerTopicRecords(
           'from must be newest, oldest, a time, or an offset with a partition',
           'from',
         );
-      const principal = c.get('principal');
-      const viewer = can(principal.role, 'operate') ? { operator: true as const } : { tenantId: principal.tenantId };
-      const page = await browseTopic(kafka, registry, name, viewer, { ...q, position });
+      const page = await browseTopic(kafka, registry, name, viewerOf(c.get('principal')), { ...q, position });
       return c.json({ records: page.items, next_cursor: page.next_cursor, scanned: page.scanned }, 200);
     },
   );
