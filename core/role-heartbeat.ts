@@ -15,7 +15,7 @@ export const HEARTBEAT_MS = 5_000;
 const KEEP_GONE_MS = 24 * 60 * 60 * 1000;
 
 export interface RoleIdentity {
-  role: 'processor' | 'sink';
+  role: 'processor' | 'sink' | 'trainer';
   name: string;
   groupId: string;
   topics: readonly string[];

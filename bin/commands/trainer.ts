@@ -10,7 +10,9 @@ import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
-import { startTrainer } from '../../models/tabular/trainer.ts';
+import { startHeartbeat } from '../../core/role-heartbeat.ts';
+import { startTrainer, TRAINER_GROUP } from '../../models/tabular/trainer.ts';
+import { REQUESTS_TOPIC } from '../../models/tabular/training-jobs.ts';
 import { flags } from './options.ts';
 
 export async function run(args: string[]): Promise<'running'> {
@@ -30,5 +32,12 @@ export async function run(args: string[]): Promise<'running'> {
     groupId: values.group,
   });
   onShutdown('trainer', () => trainer.stop());
+  const groupId = values.group ?? TRAINER_GROUP;
+  const heartbeat = await startHeartbeat(
+    db,
+    { role: 'trainer', name: groupId, groupId, topics: [REQUESTS_TOPIC] },
+    log,
+  );
+  onShutdown('status heartbeat', () => heartbeat.stop());
   return 'running';
 }

@@ -261,13 +261,16 @@ async function trainJob(
   );
 }
 
+/** The consumer group trainers share unless told otherwise. */
+export const TRAINER_GROUP = 'millrace-trainer';
+
 export async function startTrainer({
   kafka,
   registry,
   db,
   clickhouse,
   log,
-  groupId = 'millrace-trainer',
+  groupId = TRAINER_GROUP,
 }: TrainerOptions): Promise<RunningTrainer> {
   const { TRAINER_LEASE_MS: leaseMs, TRAINER_POLL_MS: pollMs } = loadConfig();
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
