@@ -94,8 +94,16 @@ async function groupOf(admin: Admin, groupId: string): Promise<RoleStatus['group
   };
 }
 
-async function lagOf(admin: Admin, groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+async function lagOf(
+  admin: Admin,
+  groupId: string,
+  wanted: readonly string[],
+  existing: ReadonlySet<string>,
+): Promise<PartitionLag[]> {
+  // a role of a topic since deleted has no lag to show (and Kafka refuses to answer for it)
+  const topics = wanted.filter((t) => existing.has(t));
+  if (topics.length === 0) return [];
+  const committed = await admin.fetchOffsets({ groupId, topics });
   const lags: PartitionLag[] = [];
   for (const topic of topics) {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -136,12 +144,13 @@ export async function pipelineStatus(db: Pool, kafka: Kafka): Promise<RoleStatus
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const existing = new Set(await admin.listTopics());
     const statuses: RoleStatus[] = [];
     for (const instances of byRole.values()) {
       const latest = instances[0]!;
       const live = instances.filter((i) => !i.stopped_at && now - i.heartbeat_at.getTime() < LIVE_WITHIN_MS);
       const errored = instances.filter((i) => i.last_error_at).sort((a, b) => +b.last_error_at! - +a.last_error_at!)[0];
-      const partitions = await lagOf(admin, latest.group_id, latest.topics);
+      const partitions = await lagOf(admin, latest.group_id, latest.topics, existing);
       const sum = (pick: (i: InstanceRow) => number) => live.reduce((s, i) => s + pick(i), 0);
       statuses.push({
         role: latest.role,

@@ -42,12 +42,17 @@ const BrowseQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-function positionOf(from: string, partition: number | undefined): Position | undefined {
+/** The start a `from` names, or why it names none. */
+function positionOf(from: string, partition: number | undefined): Position | string {
   if (from === 'newest') return { kind: 'newest' };
   if (from === 'oldest') return { kind: 'oldest' };
-  if (/^\d+$/.test(from) && partition !== undefined) return { kind: 'offset', offset: BigInt(from) };
-  const ms = /^\d{10,}$/.test(from) ? Number(from) : Date.parse(from);
-  return Number.isNaN(ms) ? undefined : { kind: 'time', ms };
+  if (/^\d+$/.test(from)) {
+    if (partition !== undefined) return { kind: 'offset', offset: BigInt(from) };
+    if (from.length >= 10) return { kind: 'time', ms: Number(from) };
+    return `from=${from} is an offset: give its partition too`;
+  }
+  const ms = Date.parse(from);
+  return Number.isNaN(ms) ? 'from must be newest, oldest, a time, or an offset with a partition' : { kind: 'time', ms };
 }
 
 export function registerTopicRecords(
@@ -74,13 +79,7 @@ export function registerTopicRecords(
         throw new ApiError(404, 'not_found', `no topic "${name}" (GET /v1/schemas lists them)`, 'topic');
       const q = c.req.valid('query');
       const position = positionOf(q.from, q.partition);
-      if (!position)
-        throw new ApiError(
-          400,
-          'invalid_request',
-          'from must be newest, oldest, a time, or an offset with a partition',
-          'from',
-        );
+      if (typeof position === 'string') throw new ApiError(400, 'invalid_request', position, 'from');
       const page = await browseTopic(kafka, registry, name, viewerOf(c.get('principal')), { ...q, position });
       return c.json({ records: page.items, next_cursor: page.next_cursor, scanned: page.scanned }, 200);
     },

@@ -24,6 +24,7 @@ const db = createPostgresPool(2);
 const kafka = createKafka('millrace-test');
 const registry = new Registry();
 const producer = new AvroProducer(kafka, registry);
+const admin = kafka.admin(); // the ingest route reads topic metadata through it
 const keys: Record<string, string> = {};
 let app: App;
 
@@ -54,7 +55,7 @@ before(async () => {
   await producer.connect();
   app = composeApi(
     loadConfig(),
-    { kafka, registry, producer, admin: kafka.admin(), db, clickhouse: createClickHouse('default') },
+    { kafka, registry, producer, admin, db, clickhouse: createClickHouse('default') },
     { log: createLogger('test'), checks: {} },
   ).app;
   for (const t of ['a', 'b', 'ops'] as const) await createTenant(db, `br${t}-${run}`);
@@ -68,7 +69,7 @@ before(async () => {
   }
 });
 after(async () => {
-  await producer.disconnect();
+  await Promise.all([producer.disconnect(), admin.disconnect()]);
   await db.end();
 });
 
