@@ -1,4 +1,4 @@
-/** The console's pages, in nav order; the first opens when the hash names none. */
+/** The console's pages, in nav order; the first a key may see opens when the hash names none. */
 import { analytics } from './analytics.ts';
 import { catalog } from './catalog.ts';
 import { deadLetters } from './dead-letters.ts';
