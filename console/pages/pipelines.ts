@@ -1,7 +1,7 @@
 /**
  * Pipelines (operators): every role with its state, processes, consumer group, lag, rates, dead
  * letters, restarts and last error, refreshed every few seconds; a click on a role shows its lag per
- * partition and its group's members; a chart draws the total lag since the page opened.
+ * partition and its group's members; a chart above draws the total lag since the page opened.
  */
 import type uPlot from 'uplot';
 import { getJson } from '../lib/api.ts';
@@ -52,6 +52,7 @@ const COLUMNS = [
 ];
 
 const rate = (perSecond: number): string => perSecond.toFixed(1);
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const partitionsText = (partitions: readonly TopicPartition[]): string =>
   partitions.map((p) => `${p.topic}:${p.partition}`).join(', ') || '—';
 
@@ -72,7 +73,7 @@ function roleRow(r: RoleStatus, selected: boolean): HTMLTableRowElement {
     el('td', {}, r.name),
     el('td', {}, el('span', { className: 'state', dataset: { state: r.state } }, r.state)),
     el('td', {}, r.instances.map((i) => `${i.host} pid ${i.pid}`).join(', ') || '—'),
-    el('td', { title: r.group.id }, `${r.group.state}, ${r.group.members.length} members`),
+    el('td', { title: r.group.id }, `${r.group.state}, ${plural(r.group.members.length, 'member')}`),
     el('td', { className: 'number' }, r.lag),
     el('td', { className: 'number' }, rate(r.records_in_per_s)),
     el('td', { className: 'number' }, rate(r.records_out_per_s)),
@@ -118,10 +119,10 @@ export const pipelines: Page = {
       el('h2', {}, 'Pipelines'),
       error.element,
       summary,
-      el('table', { id: 'pl-table' }, el('thead', {}, el('tr', {}, ...COLUMNS.map((c) => el('th', {}, c)))), body),
-      detail,
       el('h3', {}, 'Total lag since this page opened'),
       chartBox,
+      el('table', { id: 'pl-table' }, el('thead', {}, el('tr', {}, ...COLUMNS.map((c) => el('th', {}, c)))), body),
+      detail,
     );
 
     const lag = new History(KEPT_POINTS);
