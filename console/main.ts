@@ -1,48 +1,57 @@
 /**
- * The console shell: log in with an API key, a nav, and hash-routed pages (`#/<page>`). A page is
- * mounted when its route opens and stopped (streams closed, charts removed) when another does.
+ * The console shell: log in with an API key, a nav of the pages its role may see, and hash-routed
+ * pages (`#/<page>`). A page is mounted when its route opens and stopped (streams closed, charts
+ * removed, refreshes ended) when another does.
  */
 import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import { getJson, session } from './lib/api.ts';
 import { el } from './lib/dom.ts';
+import { can, type Me } from './lib/me.ts';
 import { PAGES } from './pages/index.ts';
+import type { Page } from './pages/page.ts';
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const [nav, main, who, logout] = [byId('nav'), byId('page'), byId('who'), byId<HTMLButtonElement>('logout')];
-const links = PAGES.map((page) => el('a', { href: `#/${page.path}` }, page.title));
 let open: AbortController | undefined;
 
-function route(): void {
-  const page = PAGES.find((p) => location.hash === `#/${p.path}`) ?? PAGES[0]!;
+function route(me: Me, pages: readonly Page[], links: readonly HTMLAnchorElement[]): void {
+  const page = pages.find((p) => location.hash === `#/${p.path}`) ?? pages[0]!;
   open?.abort();
   open = new AbortController();
   for (const [i, link] of links.entries())
-    if (PAGES[i] === page) link.setAttribute('aria-current', 'page');
+    if (pages[i] === page) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   document.title = `${page.title} · Millrace`;
   main.replaceChildren();
   main.dataset.page = page.path;
-  page.mount(main, open.signal);
+  page.mount(main, open.signal, me);
 }
 
 async function start(key: string): Promise<void> {
   session.save(key);
+  let me: Me;
   try {
-    await getJson('/v1/analytics'); // any read: is the key good?
+    me = await getJson<Me>('/v1/me');
   } catch (error) {
     session.clear();
     byId('login-error').textContent = `Log-in failed: ${error instanceof Error ? error.message : String(error)}`;
     return;
   }
+  const pages = PAGES.filter((page) => can(me, page.needs ?? 'read'));
+  const links = pages.map((page) => el('a', { href: `#/${page.path}` }, page.title));
+  nav.replaceChildren(...links);
   byId('login').hidden = true;
   [nav.hidden, main.hidden, logout.hidden] = [false, false, false];
-  who.textContent = key.split('_').slice(0, 2).join('_');
-  addEventListener('hashchange', route);
-  route();
+  who.replaceChildren(
+    key.split('_').slice(0, 2).join('_'),
+    ' ',
+    el('span', { id: 'role', className: 'key-role', title: `tenant ${me.tenant_id}` }, me.role),
+  );
+  addEventListener('hashchange', () => route(me, pages, links));
+  route(me, pages, links);
 }
 
-nav.append(...links);
 byId('login').addEventListener('submit', (event) => {
   event.preventDefault();
   void start(byId<HTMLInputElement>('key').value.trim());

@@ -26,6 +26,8 @@ export interface ChartSpec {
   /** y axis labels: the first on the left, the others on the right, each with its own scale */
   axes: string[];
   xLabel?: string;
+  /** x values are moments of a session, not days: the legend and tooltip show the time of day, the x axis at least a minute */
+  clock?: boolean;
   kind?: 'line' | 'bar';
   height?: number;
   yRange?: [number, number];
@@ -49,6 +51,8 @@ const formatNumber = (value: number | null | undefined): string =>
   value === null || value === undefined ? '—' : Number(value.toPrecision(6)).toLocaleString('en');
 
 const dateLabel = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
+/** local time, as uPlot's axis ticks are */
+const timeLabel = (seconds: number): string => new Date(seconds * 1000).toLocaleTimeString('en-GB');
 
 /** The scale of y axis `i`. */
 const yScale = (i: number): string => (i === 0 ? 'y' : `y${i}`);
@@ -102,8 +106,8 @@ export function candles(): uPlot.Plugin {
   };
 }
 
-/** A box beside the cursor with the date and each shown series' value there. */
-function tooltip(): uPlot.Plugin {
+/** A box beside the cursor with the x value (`xText`) and each shown series' value there. */
+function tooltip(xText: (seconds: number) => string): uPlot.Plugin {
   const box = el('div', { className: 'chart-tip', hidden: true });
   return {
     hooks: {
@@ -116,7 +120,7 @@ function tooltip(): uPlot.Plugin {
         }
         box.hidden = false;
         box.replaceChildren(
-          el('b', {}, dateLabel(u.data[0][idx]!)),
+          el('b', {}, xText(u.data[0][idx]!)),
           ...u.series
             .slice(1)
             .flatMap((s, i) =>
@@ -140,14 +144,18 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
     spec.yRange ??
     ((_u, min, max) => (bars ? [Math.min(0, min), Math.max(max, 0) * 1.1 || 1] : uPlot.rangeNum(min, max, 0.1, true)));
   const grid = { stroke: '#eee' };
+  const xText = spec.clock ? timeLabel : dateLabel;
+  // bars start at their bucket; points and candles sit on theirs; a clock shows a minute at least
+  const xRange: uPlot.Scale.Range = spec.clock
+    ? (_u, min, max) => [Math.min(min, max - 60), max]
+    : (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]);
   let slot = 0;
   const options: uPlot.Options = {
     width: Math.max(target.clientWidth, 320),
     height: spec.height ?? 300,
-    plugins: [tooltip(), ...(spec.plugins ?? [])],
+    plugins: [tooltip(xText), ...(spec.plugins ?? [])],
     scales: {
-      // bars start at their bucket; points and candles sit on theirs
-      x: { time: true, range: (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]) },
+      x: { time: true, range: xRange },
       ...Object.fromEntries(spec.axes.map((_label, i) => [yScale(i), { range: yRange }])),
     },
     axes: [
@@ -163,7 +171,7 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
       })),
     ],
     series: [
-      { label: 'date', value: (_u, v) => (v === null ? '—' : dateLabel(v)) },
+      { label: spec.clock ? 'time' : 'date', value: (_u, v) => (v === null ? '—' : xText(v)) },
       ...spec.series.map((s, i): uPlot.Series => {
         const color = s.color ?? PALETTE[i % PALETTE.length]!;
         const scale = yScale(s.axis ?? 0);

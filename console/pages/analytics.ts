@@ -45,6 +45,7 @@ function resultTable(answer: Answer): HTMLTableElement {
 export const analytics: Page = {
   path: 'analytics',
   title: 'Analytics',
+  needs: 'analytics',
   mount(root, signal) {
     const view = el('select', { id: 'chart-view' });
     const metrics = el('span', { id: 'chart-metrics', className: 'choices' });

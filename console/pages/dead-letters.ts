@@ -5,6 +5,8 @@
  */
 import { getJson, postJson, withQuery } from '../lib/api.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
+import { can } from '../lib/me.ts';
+import { recordDetails, type Payload } from '../lib/records.ts';
 import type { Page } from './page.ts';
 
 interface DlqTopic {
@@ -27,9 +29,7 @@ interface DeadLetter {
   error: { class: string; message: string; stage: string };
   source: { topic: string; partition: number; offset: string };
   tenant_id: string | null;
-  payload:
-    | { encoding: 'avro'; schema_id: number; value: unknown }
-    | { encoding: 'hex'; bytes: number; hex: string; truncated: boolean };
+  payload: Payload;
   redrive: Redrive | null;
 }
 
@@ -51,25 +51,14 @@ const COLUMNS = ['', 'id', 'written', 'error class', 'message', 'stage', 'source
 const redriveText = (r: Redrive | null): string =>
   r ? `by ${r.by} at ${isoSecond(r.at)} → ${r.target.topic} ${r.target.partition}:${r.target.offset}` : '—';
 
-function payloadText(payload: DeadLetter['payload']): string {
-  if (payload.encoding === 'avro')
-    return `Avro, schema ${payload.schema_id}\n${JSON.stringify(payload.value, null, 2)}`;
-  return `not decodable: ${payload.bytes} bytes${payload.truncated ? ' (first 1 KiB)' : ''}, hex\n${payload.hex}`;
-}
-
 /** What a dead letter holds beyond its row: every header and the payload. */
 function details(letter: DeadLetter): HTMLTableRowElement {
-  const headers = el(
-    'table',
-    { className: 'headers' },
-    el('tbody', {}, ...Object.entries(letter.headers).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))),
-  );
-  const cell = el('td', { colSpan: COLUMNS.length }, el('h4', {}, 'Headers'), headers, el('h4', {}, 'Payload'));
-  cell.append(el('pre', { className: 'payload' }, payloadText(letter.payload)));
+  const cell = el('td', { colSpan: COLUMNS.length }, ...recordDetails(letter.headers, letter.payload));
   return el('tr', { className: 'detail', hidden: true, dataset: { detailOf: letter.id } }, cell);
 }
 
-function rows(letter: DeadLetter): HTMLTableRowElement[] {
+/** A dead letter's row (with a box to pick it for redrive when the key may redrive) and its details. */
+function rows(letter: DeadLetter, mayRedrive: boolean): HTMLTableRowElement[] {
   const pick = el('input', {
     type: 'checkbox',
     value: letter.id,
@@ -79,7 +68,7 @@ function rows(letter: DeadLetter): HTMLTableRowElement[] {
   const row = el(
     'tr',
     { className: 'letter', dataset: { id: letter.id } },
-    el('td', {}, pick),
+    el('td', {}, mayRedrive && pick),
     el('td', {}, letter.id),
     el('td', {}, isoSecond(letter.timestamp)),
     el('td', {}, letter.error.class),
@@ -102,7 +91,9 @@ const timeOf = (input: HTMLInputElement): number | undefined => (input.value ? D
 export const deadLetters: Page = {
   path: 'dead-letters',
   title: 'Dead letters',
-  mount(root, signal) {
+  mount(root, signal, me) {
+    // a tenant redrives by producing its records again, an operator anyone's
+    const mayRedrive = can(me, 'ingest', 'operate');
     const topic = el('select', { id: 'dl-topic' });
     const since = el('input', { id: 'dl-since', type: 'datetime-local', step: '1' });
     const until = el('input', { id: 'dl-until', type: 'datetime-local', step: '1' });
@@ -128,7 +119,11 @@ export const deadLetters: Page = {
       body,
     );
     const more = el('button', { id: 'dl-more', type: 'button', hidden: true }, 'Load more');
-    const redrive = el('button', { id: 'dl-redrive', type: 'button', disabled: true }, 'Redrive selected');
+    const redrive = el(
+      'button',
+      { id: 'dl-redrive', type: 'button', disabled: true, hidden: !mayRedrive },
+      'Redrive selected',
+    );
     const result = el('p', { id: 'dl-result' });
     root.append(
       el('h2', {}, 'Dead letters'),
@@ -168,7 +163,7 @@ export const deadLetters: Page = {
           signal,
         );
         if (fresh) [body.textContent, shown] = ['', 0];
-        body.append(...page.dead_letters.flatMap(rows));
+        body.append(...page.dead_letters.flatMap((letter) => rows(letter, mayRedrive)));
         shown += page.dead_letters.length;
         cursor = page.next_cursor;
         more.hidden = cursor === null;

@@ -6,6 +6,7 @@ import type uPlot from 'uplot';
 import { getJson, postJson, withQuery } from '../lib/api.ts';
 import { candles, timeChart } from '../lib/charts.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
+import { can } from '../lib/me.ts';
 import { onBars, seconds } from '../lib/series.ts';
 import type { Page } from './page.ts';
 
@@ -43,7 +44,7 @@ const OVERLAYS = [
 export const stocks: Page = {
   path: 'stocks',
   title: 'Stocks',
-  mount(root, signal) {
+  mount(root, signal, me) {
     const watchBody = el('tbody', { id: 'watchlist' });
     const newSymbol = el('input', {
       id: 'watch-symbol',
@@ -53,7 +54,7 @@ export const stocks: Page = {
     });
     const watchForm = el(
       'form',
-      { id: 'watch-form' },
+      { id: 'watch-form', hidden: !can(me, 'ingest') }, // POST /v1/stocks needs ingest
       el('label', {}, 'Symbol ', newSymbol),
       el('button', { type: 'submit' }, 'Watch'),
     );

@@ -7,65 +7,42 @@
  * leaves a screenshot.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { toDlqMessage } from '../../core/dlq.ts';
-import { freePort } from '../../core/free-port.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { ensureChromium } from '../../infra/chromium.ts';
 import { step, type IndicatorState } from '../../processors/market/indicators.ts';
 import { dlqTopicOf, valueSubjectOf } from '../../schemas/topic-spec.ts';
+import {
+  assertDrawn,
+  chartState,
+  openConsole,
+  shown,
+  valuesAtLastPoint,
+  type ConsoleBrowser,
+} from '../../testkit/console-browser.ts';
 import { flights, vegaDataFile } from '../../testkit/helpers.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = randomBytes(3).toString('hex');
 const tenant = `console-${run}`;
 const startedAt = Math.floor(Date.now() / 1000) * 1000 - 1000; // whole seconds: a datetime-local input's precision
-const screenshots = mkdtempSync(path.join(tmpdir(), 'millrace-console-'));
 const kafka = createKafka('millrace-test');
 const registry = new Registry();
 const db = createPostgresPool(2);
 const clickhouse = createClickHouse();
 const producer = new AvroProducer(kafka, registry);
-const consoleErrors: string[] = [];
-let api: ChildProcess;
+let ui: ConsoleBrowser;
 let baseUrl: string;
 let key: string;
-let browser: Browser;
 let page: Page;
-
-/** `millrace api` as a child process; resolves with its URL once it logs that it listens. */
-async function startApi(): Promise<string> {
-  const port = await freePort();
-  api = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'api'], {
-    // every client here is 127.0.0.1, which other tests' servers count against too; limits have their own tests
-    env: { ...process.env, API_PORT: String(port), RATE_LIMIT_PER_IP: '1000000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines = createInterface({ input: api.stderr! });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the API did not start within 60 s')), 60_000);
-    api.once('exit', (code) => reject(new Error(`the API exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (!line.includes('"api listening"')) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-}
 
 const call = (route: string, init: RequestInit = {}) =>
   fetch(`${baseUrl}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
@@ -74,74 +51,6 @@ async function apiJson<T>(route: string): Promise<T> {
   const response = await call(route);
   assert.equal(response.status, 200, await response.clone().text());
   return (await response.json()) as T;
-}
-
-/** The number format of the console's legends and tooltips (console/lib/charts.ts). */
-const shown = (value: number) => Number(value.toPrecision(6)).toLocaleString('en');
-
-async function screenshot(name: string): Promise<void> {
-  const file = path.join(screenshots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  const png = readFileSync(file);
-  assert.ok(png.length > 1000, `${png.length} bytes`);
-  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  process.stderr.write(`console screenshot: ${file}\n`);
-}
-
-interface ChartState {
-  legend: string[];
-  /** painted pixels left of the plot (the y axis), right of it (a second y axis), below it (the x axis), and in it */
-  ink: { yAxis: number; rightAxis: number; xAxis: number; plot: number };
-}
-
-/** What a uPlot chart in `selector` drew: its legend's labels and the pixels painted around and in its plot. */
-function chartState(selector: string): Promise<ChartState> {
-  return page.$eval(selector, (box) => {
-    const canvas = box.querySelector('canvas')!;
-    const over = box.querySelector('.u-over')!.getBoundingClientRect();
-    const c = canvas.getBoundingClientRect();
-    const ratio = canvas.width / c.width;
-    const context = canvas.getContext('2d')!;
-    // no named inner functions: tsx would wrap them in a helper the page does not have
-    const [yAxis, rightAxis, xAxis, plot] = [
-      [0, over.top - c.top, over.left - c.left, over.height],
-      [over.right - c.left, over.top - c.top, c.right - over.right, over.height],
-      [over.left - c.left, over.bottom - c.top, over.width, c.bottom - over.bottom],
-      [over.left - c.left, over.top - c.top, over.width, over.height],
-    ].map(([x, y, w, h]) => {
-      const data = context.getImageData(x! * ratio, y! * ratio, Math.max(w! * ratio, 1), Math.max(h! * ratio, 1)).data;
-      let n = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
-      return n;
-    });
-    return {
-      legend: [...box.querySelectorAll('.u-legend .u-series .u-label')].map((l) => l.textContent ?? ''),
-      ink: { yAxis: yAxis!, rightAxis: rightAxis!, xAxis: xAxis!, plot: plot! },
-    };
-  });
-}
-
-/** Moves the mouse onto the chart's last x value; returns the legend's values there by label. */
-async function valuesAtLastPoint(selector: string): Promise<Record<string, string>> {
-  const over = (await page.$(`${selector} .u-over`))!;
-  const box = (await over.boundingBox())!;
-  await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
-  await page.waitForSelector(`${selector} .chart-tip:not([hidden])`);
-  return page.$eval(selector, (chart) =>
-    Object.fromEntries(
-      [...chart.querySelectorAll('.u-legend .u-series')].map((row) => [
-        row.querySelector('.u-label')?.textContent ?? '',
-        row.querySelector('.u-value')?.textContent ?? '',
-      ]),
-    ),
-  );
-}
-
-function assertDrawn(state: ChartState, legend: string[], what: string): void {
-  assert.deepEqual(state.legend, legend, `${what}: the legend`);
-  assert.ok(state.ink.yAxis > 50, `${what}: the y axis has ticks and a label (${state.ink.yAxis} pixels)`);
-  assert.ok(state.ink.xAxis > 50, `${what}: the x axis has ticks and a label (${state.ink.xAxis} pixels)`);
-  assert.ok(state.ink.plot > 200, `${what}: the plot has data (${state.ink.plot} pixels)`);
 }
 
 const scoreRow = (i: number, periodEnd: string, probability: number) => ({
@@ -244,7 +153,6 @@ async function produceDeadLetters(): Promise<void> {
 }
 
 before(async () => {
-  const executablePath = await ensureChromium();
   await createTenant(db, tenant);
   key = (await createKey(db, tenant, 'admin')).key;
   // scores already in ClickHouse for the analytics charts: three months
@@ -259,22 +167,12 @@ before(async () => {
     format: 'JSONEachRow',
   });
   await Promise.all([insertMarket(), produceDeadLetters(), producer.connect()]);
-  baseUrl = await startApi();
-  browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] }); // root in CI: no user namespaces for the sandbox
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, timezoneId: 'UTC' });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  ui = await openConsole('millrace-console-');
+  [baseUrl, page] = [ui.url, ui.page];
 });
 
 after(async () => {
-  await browser?.close();
-  if (api && api.exitCode === null) {
-    const exited = new Promise((resolve) => api.once('exit', resolve));
-    api.kill('SIGTERM');
-    await exited;
-  }
+  await ui?.stop();
   await Promise.all([producer.disconnect(), db.end(), clickhouse.close()]);
 });
 
@@ -314,8 +212,11 @@ describe('console', () => {
       'Catalog',
       'Stocks',
       'Analytics',
+      'Topics',
+      'Schemas',
       'Dead letters',
     ]);
+    assert.equal(await page.textContent('#role'), 'admin', 'the role beside the key');
     assert.equal(await page.textContent('#nav a[aria-current="page"]'), 'Finance');
 
     const id = `${run}-live`;
@@ -347,7 +248,7 @@ describe('console', () => {
     const text = await row.innerText();
     for (const part of [`live-co-${run}`, '2024-12-31', 'annual', '0.2500', 'critical'])
       assert.ok(text.includes(part), `${part} in ${text}`);
-    await screenshot('finance');
+    await ui.screenshot('finance');
   });
 
   it("Catalog follows an upload's progress until its rows are classified", async () => {
@@ -393,7 +294,7 @@ describe('console', () => {
     await clickhouse.insert({ table: 'catalog_rows', values: classified, format: 'JSONEachRow' });
     await page.waitForSelector('#upload-text:has-text("(done)")', { timeout: 15_000 });
     assert.equal(await page.$eval('#upload-progress', (bar) => (bar as unknown as { value: number }).value), 100);
-    await screenshot('catalog');
+    await ui.screenshot('catalog');
   });
 
   it('Stocks watches a symbol and draws its candles with SMA/EMA overlays and RSI, as the API serves them', async () => {
@@ -425,20 +326,20 @@ describe('console', () => {
     await page.waitForSelector('#stock-latest:has-text("no enriched quote yet")');
 
     assertDrawn(
-      await chartState('#candles'),
+      await chartState(page, '#candles'),
       ['date', 'open', 'high', 'low', 'close', 'SMA 20', 'EMA 20', 'EMA 50'],
       'candles',
     );
-    assertDrawn(await chartState('#rsi'), ['date', 'RSI 14', 'overbought', 'oversold'], 'RSI');
-    const last = await valuesAtLastPoint('#candles');
+    assertDrawn(await chartState(page, '#rsi'), ['date', 'RSI 14', 'overbought', 'oversold'], 'RSI');
+    const last = await valuesAtLastPoint(page, '#candles');
     const [bar, point] = [bars.at(-1)!, points.at(-1)!];
     assert.equal(point.date, bar.date);
     assert.deepEqual(
       [last.date, last.close, last.high, last['SMA 20'], last['EMA 50']],
       [bar.date, shown(bar.close), shown(bar.high), shown(point.sma20!), shown(point.ema50!)],
     );
-    assert.equal((await valuesAtLastPoint('#rsi'))['RSI 14'], shown(point.rsi14!));
-    await screenshot('stocks');
+    assert.equal((await valuesAtLastPoint(page, '#rsi'))['RSI 14'], shown(point.rsi14!));
+    await ui.screenshot('stocks');
 
     await page.selectOption('#stock-interval', 'week');
     await page.click('#stock-form button[type=submit]');
@@ -467,8 +368,8 @@ describe('console', () => {
       table,
       answer.rows.map((r) => [String(r.bucket), ...answer.metrics.map((m) => String(r[m]))]),
     );
-    assertDrawn(await chartState('#analytics-chart'), ['date', ...answer.metrics], 'line chart');
-    assert.equal((await valuesAtLastPoint('#analytics-chart')).statements, '1');
+    assertDrawn(await chartState(page, '#analytics-chart'), ['date', ...answer.metrics], 'line chart');
+    assert.equal((await valuesAtLastPoint(page, '#analytics-chart')).statements, '1');
 
     // bars: two metrics split by category
     await page.selectOption('#chart-kind', 'bar');
@@ -479,12 +380,12 @@ describe('console', () => {
     const split = await apiJson<{ rows: Record<string, string | number>[] }>(
       '/v1/analytics/finance_scores?bucket=month&dimensions=category&metrics=statements,mean_probability&limit=5000',
     );
-    const bars = await chartState('#analytics-chart');
+    const bars = await chartState(page, '#analytics-chart');
     assertDrawn(bars, ['date', 'statements · medium', 'mean_probability · medium'], 'bar chart');
     assert.ok(bars.ink.rightAxis > 50, `the second metric has an axis of its own (${bars.ink.rightAxis} pixels)`);
-    const values = await valuesAtLastPoint('#analytics-chart');
+    const values = await valuesAtLastPoint(page, '#analytics-chart');
     assert.equal(values['mean_probability · medium'], shown(Number(split.rows.at(-1)!.mean_probability)));
-    await screenshot('analytics');
+    await ui.screenshot('analytics');
   });
 
   it('Dead letters lists the topic’s dead letters as the API does, shows headers and payload, and redrives two once', async () => {
@@ -540,13 +441,13 @@ describe('console', () => {
     );
     await page.click(`#dl-rows tr.letter[data-id="${letters[2]!.id}"] td:nth-child(3)`);
     await page.waitForSelector(`#dl-rows tr.detail[data-detail-of="${letters[2]!.id}"]:visible`);
-    await screenshot('dead-letters');
+    await ui.screenshot('dead-letters');
   });
 
   it('logged nothing to the console but the refused log-in (no CSP violations, no page errors)', () => {
     assert.ok(
-      consoleErrors.every((e) => /401|Unauthorized/i.test(e)),
-      consoleErrors.join('\n'),
+      ui.errors.every((e) => /401|Unauthorized/i.test(e)),
+      ui.errors.join('\n'),
     );
   });
 });

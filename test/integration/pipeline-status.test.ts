@@ -106,6 +106,15 @@ describe('pipeline status', () => {
     const stopped = await roleOf(name);
     assert.equal(stopped?.state, 'stopped', 'a clean stop says so');
     assert.equal(stopped?.instances.length, 0);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [input.name] }).finally(() => admin.disconnect());
+    const gone = await eventually('the status without the deleted topic', async () => {
+      const r = await roleOf(name).catch(() => undefined);
+      return r?.partitions.length === 0 ? r : undefined;
+    });
+    assert.equal(gone.lag, 0, 'a role whose topic was deleted is still listed, with nothing to read');
   });
 
   it('shows a killed role as down, and serves operators only over HTTP', async () => {
