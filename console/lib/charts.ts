@@ -20,8 +20,10 @@ export interface SeriesSpec {
 }
 
 export interface ChartSpec {
-  /** epoch seconds */
+  /** epoch seconds, or plain numbers when `xNumeric` */
   x: number[];
+  /** x is a count (a training step), not a time */
+  xNumeric?: boolean;
   series: SeriesSpec[];
   /** y axis labels: the first on the left, the others on the right, each with its own scale */
   axes: string[];
@@ -102,8 +104,8 @@ export function candles(): uPlot.Plugin {
   };
 }
 
-/** A box beside the cursor with the date and each shown series' value there. */
-function tooltip(): uPlot.Plugin {
+/** A box beside the cursor with the x value and each shown series' value there. */
+function tooltip(xLabel: (x: number) => string): uPlot.Plugin {
   const box = el('div', { className: 'chart-tip', hidden: true });
   return {
     hooks: {
@@ -116,7 +118,7 @@ function tooltip(): uPlot.Plugin {
         }
         box.hidden = false;
         box.replaceChildren(
-          el('b', {}, dateLabel(u.data[0][idx]!)),
+          el('b', {}, xLabel(u.data[0][idx]!)),
           ...u.series
             .slice(1)
             .flatMap((s, i) =>
@@ -136,6 +138,7 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const bars = spec.kind === 'bar';
   const drawn = spec.series.filter((s) => !s.hidden).length;
   const gap = step(spec.x);
+  const xLabel = spec.xNumeric ? formatNumber : dateLabel;
   const yRange: uPlot.Scale.Range =
     spec.yRange ??
     ((_u, min, max) => (bars ? [Math.min(0, min), Math.max(max, 0) * 1.1 || 1] : uPlot.rangeNum(min, max, 0.1, true)));
@@ -144,10 +147,10 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const options: uPlot.Options = {
     width: Math.max(target.clientWidth, 320),
     height: spec.height ?? 300,
-    plugins: [tooltip(), ...(spec.plugins ?? [])],
+    plugins: [tooltip(xLabel), ...(spec.plugins ?? [])],
     scales: {
       // bars start at their bucket; points and candles sit on theirs
-      x: { time: true, range: (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]) },
+      x: { time: !spec.xNumeric, range: (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]) },
       ...Object.fromEntries(spec.axes.map((_label, i) => [yScale(i), { range: yRange }])),
     },
     axes: [
@@ -163,7 +166,10 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
       })),
     ],
     series: [
-      { label: 'date', value: (_u, v) => (v === null ? '—' : dateLabel(v)) },
+      {
+        label: spec.xNumeric ? (spec.xLabel ?? 'x') : 'date',
+        value: (_u, v) => (v === null ? '—' : xLabel(v)),
+      },
       ...spec.series.map((s, i): uPlot.Series => {
         const color = s.color ?? PALETTE[i % PALETTE.length]!;
         const scale = yScale(s.axis ?? 0);

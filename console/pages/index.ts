@@ -3,7 +3,8 @@ import { analytics } from './analytics.ts';
 import { catalog } from './catalog.ts';
 import { deadLetters } from './dead-letters.ts';
 import { finance } from './finance.ts';
+import { models } from './models.ts';
 import type { Page } from './page.ts';
 import { stocks } from './stocks.ts';
 
-export const PAGES: readonly Page[] = [finance, catalog, stocks, analytics, deadLetters];
+export const PAGES: readonly Page[] = [finance, catalog, stocks, analytics, deadLetters, models];
