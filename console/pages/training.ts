@@ -134,6 +134,8 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
       return error.show('params: not JSON');
     }
     const body = { dataset: dataset.value.trim(), algorithm: algorithm.value, params: parsed };
+    status.dataset.status = 'queuing';
+    status.textContent = 'queuing…';
     postJson<TrainingJob>('/v1/training-jobs', body, signal).then((job) => open(job.id), error.show);
   });
   jobForm.addEventListener('submit', (event) => {
