@@ -315,6 +315,8 @@ describe('console', () => {
       'Stocks',
       'Analytics',
       'Dead letters',
+      'Models',
+      'Image datasets',
     ]);
     assert.equal(await page.textContent('#nav a[aria-current="page"]'), 'Finance');
 

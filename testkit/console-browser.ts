@@ -1,0 +1,125 @@
+/**
+ * Shared by the console's browser tests: `millrace api` as a child process, screenshots, and what
+ * a uPlot chart drew (its legend, the pixels of its axes and plot, its legend's values at the
+ * last point).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { freePort } from '../core/free-port.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ApiChild {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `millrace api` with `env` added; resolves once it logs that it listens. */
+export async function startApi(env: Record<string, string> = {}): Promise<ApiChild> {
+  const port = await freePort();
+  const api: ChildProcess = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'api'], {
+    // every client here is 127.0.0.1, which other tests' servers count against too; limits have their own tests
+    env: { ...process.env, API_PORT: String(port), RATE_LIMIT_PER_IP: '1000000', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines = createInterface({ input: api.stderr! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the API did not start within 60 s')), 60_000);
+    api.once('exit', (code) => reject(new Error(`the API exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (!line.includes('"api listening"')) return;
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (api.exitCode !== null) return;
+      const exited = new Promise((resolve) => api.once('exit', resolve));
+      api.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The number format of the console's legends, tooltips and tables (console/lib/charts.ts, table.ts). */
+export const shown = (value: number): string => Number(value.toPrecision(6)).toLocaleString('en');
+
+/** A full-page PNG in `dir`, checked to be one; its path goes to stderr. */
+export async function screenshot(page: Page, dir: string, name: string): Promise<string> {
+  const file = path.join(dir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  const png = readFileSync(file);
+  assert.ok(png.length > 1000, `${png.length} bytes`);
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  process.stderr.write(`console screenshot: ${file}\n`);
+  return file;
+}
+
+export interface ChartState {
+  legend: string[];
+  /** painted pixels left of the plot (the y axis), right of it (a second y axis), below it (the x axis), and in it */
+  ink: { yAxis: number; rightAxis: number; xAxis: number; plot: number };
+}
+
+/** What a uPlot chart in `selector` drew: its legend's labels and the pixels painted around and in its plot. */
+export function chartState(page: Page, selector: string): Promise<ChartState> {
+  return page.$eval(selector, (box) => {
+    const canvas = box.querySelector('canvas')!;
+    const over = box.querySelector('.u-over')!.getBoundingClientRect();
+    const c = canvas.getBoundingClientRect();
+    const ratio = canvas.width / c.width;
+    const context = canvas.getContext('2d')!;
+    // no named inner functions: tsx would wrap them in a helper the page does not have
+    const [yAxis, rightAxis, xAxis, plot] = [
+      [0, over.top - c.top, over.left - c.left, over.height],
+      [over.right - c.left, over.top - c.top, c.right - over.right, over.height],
+      [over.left - c.left, over.bottom - c.top, over.width, c.bottom - over.bottom],
+      [over.left - c.left, over.top - c.top, over.width, over.height],
+    ].map(([x, y, w, h]) => {
+      const data = context.getImageData(x! * ratio, y! * ratio, Math.max(w! * ratio, 1), Math.max(h! * ratio, 1)).data;
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+      return n;
+    });
+    return {
+      legend: [...box.querySelectorAll('.u-legend .u-series .u-label')].map((l) => l.textContent ?? ''),
+      ink: { yAxis: yAxis!, rightAxis: rightAxis!, xAxis: xAxis!, plot: plot! },
+    };
+  });
+}
+
+/** Moves the mouse onto the chart's last x value; returns the legend's values there by label. */
+export async function valuesAtLastPoint(page: Page, selector: string): Promise<Record<string, string>> {
+  const over = (await page.$(`${selector} .u-over`))!;
+  const box = (await over.boundingBox())!;
+  await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+  await page.waitForSelector(`${selector} .chart-tip:not([hidden])`);
+  return page.$eval(selector, (chart) =>
+    Object.fromEntries(
+      [...chart.querySelectorAll('.u-legend .u-series')].map((row) => [
+        row.querySelector('.u-label')?.textContent ?? '',
+        row.querySelector('.u-value')?.textContent ?? '',
+      ]),
+    ),
+  );
+}
+
+export function assertDrawn(state: ChartState, legend: string[], what: string): void {
+  assert.deepEqual(state.legend, legend, `${what}: the legend`);
+  assert.ok(state.ink.yAxis > 50, `${what}: the y axis has ticks and a label (${state.ink.yAxis} pixels)`);
+  assert.ok(state.ink.xAxis > 50, `${what}: the x axis has ticks and a label (${state.ink.xAxis} pixels)`);
+  assert.ok(state.ink.plot > 200, `${what}: the plot has data (${state.ink.plot} pixels)`);
+}
+
+/** The cells of each row of a table body, as text. */
+export const tableRows = (page: Page, selector: string): Promise<string[][]> =>
+  page.$$eval(`${selector} tbody tr`, (rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+  );
