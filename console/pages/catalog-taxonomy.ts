@@ -7,7 +7,7 @@ import { getJson, request, withQuery } from '../lib/api.ts';
 import { el, errorLine } from '../lib/dom.ts';
 import { attributesText, fromText, genresText } from '../lib/taxonomy-text.ts';
 
-export interface StoredTaxonomy {
+interface StoredTaxonomy {
   id: string;
   version: number;
   genres: string[];

@@ -17,7 +17,7 @@ interface Company {
   latest: { period_end: string; kind: string; probability: number; category: string; scored_at: string };
 }
 
-export interface Prediction {
+interface Prediction {
   period_end: string;
   kind: string;
   probability: number;
@@ -29,7 +29,7 @@ export interface Prediction {
 
 const PAGE = 50;
 const HISTORY_LIMIT = 1000;
-export const HISTORY_SERIES = [
+const HISTORY_SERIES = [
   { field: 'probability', label: 'probability' },
   { field: 'ohlson_probability', label: 'Ohlson' },
   { field: 'zmijewski_probability', label: 'Zmijewski' },

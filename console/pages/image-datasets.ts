@@ -11,7 +11,7 @@ import { readEvents } from '../lib/sse.ts';
 import { dataTable, row } from '../lib/table.ts';
 import type { Page } from './page.ts';
 
-export interface DatasetStatus {
+interface DatasetStatus {
   id: string;
   name: string;
   state: string;
@@ -28,7 +28,7 @@ export interface DatasetStatus {
   created_at: string;
 }
 
-export interface ManifestLine {
+interface ManifestLine {
   path: string;
   sha256: string;
   width: number;

@@ -42,7 +42,7 @@ interface Comparison {
 
 const COMPARED = ['rows', 'positive_rate', 'accuracy', 'auc', 'log_loss', 'calibration_error'] as const;
 
-export const stage = (v: Pick<Version, 'active' | 'shadow'>): string =>
+const stage = (v: Pick<Version, 'active' | 'shadow'>): string =>
   v.active ? 'active' : v.shadow ? 'shadow' : 'inactive';
 
 const versionPath = (model: string, version: string) =>

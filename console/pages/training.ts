@@ -10,7 +10,7 @@ import { recent, remember } from '../lib/recent.ts';
 import { readEvents } from '../lib/sse.ts';
 import { dataTable, num, row } from '../lib/table.ts';
 
-export interface TrainingJob {
+interface TrainingJob {
   id: string;
   status: string;
   reason: string | null;
