@@ -106,16 +106,21 @@ export function bulkJobsSection(signal: AbortSignal): HTMLElement {
       }),
     );
   // every remembered job still running, again until all have ended
+  const unreadable = new Set<string>(); // another key's, say: not asked again
+  const pending = () => recent(KIND).filter((id) => !unreadable.has(id) && !ENDED.has(known.get(id)?.state ?? ''));
   const poll = async () => {
     clearTimeout(timer);
-    const pending = recent(KIND).filter((id) => !ENDED.has(known.get(id)?.state ?? ''));
+    const ids = pending();
     const answers = await Promise.allSettled(
-      pending.map((id) => getJson<Job>(`/v1/jobs/${encodeURIComponent(id)}`, signal)),
+      ids.map((id) => getJson<Job>(`/v1/jobs/${encodeURIComponent(id)}`, signal)),
     );
-    for (const answer of answers) if (answer.status === 'fulfilled') known.set(answer.value.id, answer.value);
+    answers.forEach((answer, i) => {
+      if (answer.status === 'fulfilled') known.set(answer.value.id, answer.value);
+      else unreadable.add(ids[i]!);
+    });
     render();
-    if (!signal.aborted && recent(KIND).some((id) => !ENDED.has(known.get(id)?.state ?? '')))
-      timer = setTimeout(() => void poll(), POLL_MS);
+    clearTimeout(timer); // one timer, however many polls overlapped
+    if (!signal.aborted && pending().length > 0) timer = setTimeout(() => void poll(), POLL_MS);
   };
   const track = (job: Job) => {
     known.set(job.id, job);
