@@ -95,6 +95,35 @@ export function chartState(page: Page, selector: string): Promise<ChartState> {
   });
 }
 
+/**
+ * The share of the plot's width over which a series of colour `hex` (#rrggbb) is drawn: a line
+ * squeezed into a few columns (a wrong x scale) has a small one.
+ */
+export function strokeSpan(page: Page, selector: string, hex: string): Promise<number> {
+  return page.$eval(
+    selector,
+    (box, rgb) => {
+      const canvas = box.querySelector('canvas')!;
+      const over = box.querySelector('.u-over')!.getBoundingClientRect();
+      const c = canvas.getBoundingClientRect();
+      const ratio = canvas.width / c.width;
+      const [x, y] = [(over.left - c.left) * ratio, (over.top - c.top) * ratio];
+      const [w, h] = [Math.floor(over.width * ratio), Math.floor(over.height * ratio)];
+      const data = canvas.getContext('2d')!.getImageData(x, y, w, h).data;
+      let [first, last] = [w, -1];
+      for (let i = 0; i < data.length; i += 4) {
+        const near =
+          Math.abs(data[i]! - rgb[0]!) + Math.abs(data[i + 1]! - rgb[1]!) + Math.abs(data[i + 2]! - rgb[2]!) < 30;
+        if (!near || data[i + 3]! < 200) continue;
+        const column = (i / 4) % w;
+        [first, last] = [Math.min(first, column), Math.max(last, column)];
+      }
+      return last < first ? 0 : (last - first + 1) / w;
+    },
+    [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)),
+  );
+}
+
 /** Moves the mouse onto the chart's last x value; returns the legend's values there by label. */
 export async function valuesAtLastPoint(page: Page, selector: string): Promise<Record<string, string>> {
   const over = (await page.$(`${selector} .u-over`))!;

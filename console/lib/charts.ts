@@ -36,11 +36,11 @@ export interface ChartSpec {
 
 const DAY_S = 86_400;
 
-/** The smallest gap between two x values, in seconds (a day when there is one value). */
-function step(xs: ArrayLike<number>): number {
+/** The smallest gap between two x values (`alone` when there is one value): a day of seconds by default. */
+function step(xs: ArrayLike<number>, alone = DAY_S): number {
   let gap = Infinity;
   for (let i = 1; i < xs.length; i++) gap = Math.min(gap, xs[i]! - xs[i - 1]!);
-  return Number.isFinite(gap) && gap > 0 ? gap : DAY_S;
+  return Number.isFinite(gap) && gap > 0 ? gap : alone;
 }
 
 /** Canvas pixels per x step: how wide a bar or a candle may be. */
@@ -137,7 +137,6 @@ function tooltip(xLabel: (x: number) => string): uPlot.Plugin {
 export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const bars = spec.kind === 'bar';
   const drawn = spec.series.filter((s) => !s.hidden).length;
-  const gap = step(spec.x);
   const xLabel = spec.xNumeric ? formatNumber : dateLabel;
   const yRange: uPlot.Scale.Range =
     spec.yRange ??
@@ -150,7 +149,14 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
     plugins: [tooltip(xLabel), ...(spec.plugins ?? [])],
     scales: {
       // bars start at their bucket; points and candles sit on theirs
-      x: { time: !spec.xNumeric, range: (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]) },
+      x: {
+        time: !spec.xNumeric,
+        // from the data drawn, which setData may have replaced since the chart was made
+        range: (u, min, max) => {
+          const gap = step(u.data[0], spec.xNumeric ? 1 : DAY_S);
+          return bars ? [min, max + gap] : [min - gap / 2, max + gap / 2];
+        },
+      },
       ...Object.fromEntries(spec.axes.map((_label, i) => [yScale(i), { range: yRange }])),
     },
     axes: [

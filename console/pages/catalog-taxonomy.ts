@@ -20,7 +20,7 @@ const describe = (t: StoredTaxonomy) =>
 
 export function taxonomySection(signal: AbortSignal): HTMLElement {
   const error = errorLine();
-  const id = el('input', { id: 'tax-id', required: true, pattern: '[a-z0-9][a-z0-9_-]{0,63}', placeholder: 'films' });
+  const id = el('input', { id: 'tax-id', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}', placeholder: 'films' });
   const version = el('input', { id: 'tax-version', type: 'number', min: '1', placeholder: 'latest' });
   const load = el('button', { type: 'button', id: 'tax-load' }, 'Load');
   const genres = el('textarea', { id: 'tax-genres', rows: 6, cols: 30 });

@@ -4,7 +4,7 @@
  */
 import type uPlot from 'uplot';
 import { getJson, withQuery } from '../lib/api.ts';
-import { timeChart } from '../lib/charts.ts';
+import { PALETTE, timeChart } from '../lib/charts.ts';
 import { el, errorLine, isoSecond, options } from '../lib/dom.ts';
 import { seconds } from '../lib/series.ts';
 import { dataTable, num, row } from '../lib/table.ts';
@@ -29,12 +29,13 @@ interface Prediction {
 
 const PAGE = 50;
 const HISTORY_LIMIT = 1000;
+// Altman Z in the colour of its axis, the second (console/lib/charts.ts PALETTE[1])
 const HISTORY_SERIES = [
-  { field: 'probability', label: 'probability' },
-  { field: 'ohlson_probability', label: 'Ohlson' },
-  { field: 'zmijewski_probability', label: 'Zmijewski' },
-  { field: 'altman_probability', label: 'Altman' },
-  { field: 'altman_z', label: 'Altman Z', axis: 1 },
+  { field: 'probability', label: 'probability', color: PALETTE[0] },
+  { field: 'ohlson_probability', label: 'Ohlson', color: PALETTE[3] },
+  { field: 'zmijewski_probability', label: 'Zmijewski', color: PALETTE[2] },
+  { field: 'altman_probability', label: 'Altman', color: PALETTE[5] },
+  { field: 'altman_z', label: 'Altman Z', color: PALETTE[1], axis: 1 },
 ] as const;
 
 export function companiesSection(signal: AbortSignal): HTMLElement {
@@ -74,6 +75,7 @@ export function companiesSection(signal: AbortSignal): HTMLElement {
       xLabel: 'period end',
       series: HISTORY_SERIES.map((s) => ({
         label: s.label,
+        color: s.color,
         values: shown.map((p) => p[s.field]),
         axis: 'axis' in s ? s.axis : 0,
       })),

@@ -43,6 +43,7 @@ import {
   screenshot,
   shown,
   startApi,
+  strokeSpan,
   tableRows,
   valuesAtLastPoint,
   type ApiChild,
@@ -203,6 +204,8 @@ describe('console product pages', () => {
       assert.equal(progress.at(-1)!.step, 10);
       await page.waitForSelector(`#loss-chart[data-steps="${progress.length}"] .uplot`);
       assertDrawn(await chartState(page, '#loss-chart'), ['step', 'train log-loss'], 'loss curve');
+      const span = await strokeSpan(page, '#loss-chart', '#1565c0');
+      assert.ok(span > 0.8, `the curve spans the plot from the first step to the last (${span})`);
       const last = await valuesAtLastPoint(page, '#loss-chart');
       assert.deepEqual([last.step, last['train log-loss']], ['10', shown(progress.at(-1)!.train_log_loss)]);
       const job = await apiJson<{
@@ -380,6 +383,13 @@ describe('console product pages', () => {
       const state = await chartState(page, '#history-chart');
       assertDrawn(state, ['date', 'probability', 'Ohlson', 'Zmijewski', 'Altman', 'Altman Z'], 'score history');
       assert.ok(state.ink.rightAxis > 50, `Altman Z has an axis of its own (${state.ink.rightAxis} pixels)`);
+      for (const [label, color] of [
+        ['probability', '#1565c0'],
+        ['Altman Z', '#ef6c00'],
+      ]) {
+        const drawn = await strokeSpan(page, '#history-chart', color!);
+        assert.ok(drawn > 0.7, `${label} spans the plot (3 of 4 quarter widths) (${drawn})`);
+      }
       const latest = predictions[0]!;
       const values = await valuesAtLastPoint(page, '#history-chart');
       assert.deepEqual(
