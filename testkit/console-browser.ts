@@ -25,12 +25,17 @@ export interface ConsoleBrowser {
   stop(): Promise<void>;
 }
 
-/** `millrace api` as a child process; resolves once it logs that it listens. */
-async function startApi(): Promise<{ url: string; api: ChildProcess }> {
+export interface ApiChild {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `millrace api` with `env` added; resolves once it logs that it listens. */
+export async function startApi(env: Record<string, string> = {}): Promise<ApiChild> {
   const port = await freePort();
-  const api = spawn(process.execPath, [cli, 'api'], {
+  const api: ChildProcess = spawn(process.execPath, [cli, 'api'], {
     // every client here is 127.0.0.1, which other tests' servers count against too; limits have their own tests
-    env: { ...process.env, API_PORT: String(port), RATE_LIMIT_PER_IP: '1000000' },
+    env: { ...process.env, API_PORT: String(port), RATE_LIMIT_PER_IP: '1000000', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines = createInterface({ input: api.stderr! });
@@ -43,25 +48,37 @@ async function startApi(): Promise<{ url: string; api: ChildProcess }> {
       resolve((JSON.parse(line) as { url: string }).url);
     });
   });
-  return { url, api };
+  return {
+    url,
+    async stop() {
+      if (api.exitCode !== null) return;
+      const exited = new Promise((resolve) => api.once('exit', resolve));
+      api.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
-async function stopApi(api: ChildProcess): Promise<void> {
-  if (api.exitCode !== null) return;
-  const exited = new Promise((resolve) => api.once('exit', resolve));
-  api.kill('SIGTERM');
-  await exited;
+/** A full-page PNG in `dir`, checked to be one; its path goes to stderr. */
+export async function screenshot(page: Page, dir: string, name: string): Promise<string> {
+  const file = path.join(dir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  const png = readFileSync(file);
+  assert.ok(png.length > 1000, `${png.length} bytes`);
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  process.stderr.write(`console screenshot: ${file}\n`);
+  return file;
 }
 
 /** The API and a browser page on it (1280×1000, UTC); screenshots go to a new `<prefix>…` temp directory. */
 export async function openConsole(prefix: string): Promise<ConsoleBrowser> {
   const executablePath = await ensureChromium();
-  const { url, api } = await startApi();
+  const api = await startApi();
   let browser: Browser;
   try {
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] }); // root in CI: no user namespaces for the sandbox
   } catch (error) {
-    await stopApi(api);
+    await api.stop();
     throw error;
   }
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, timezoneId: 'UTC' });
@@ -72,26 +89,21 @@ export async function openConsole(prefix: string): Promise<ConsoleBrowser> {
   page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
   const screenshots = mkdtempSync(path.join(tmpdir(), prefix));
   return {
-    url,
+    url: api.url,
     page,
     errors,
     async screenshot(name) {
-      const file = path.join(screenshots, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      const png = readFileSync(file);
-      assert.ok(png.length > 1000, `${png.length} bytes`);
-      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-      process.stderr.write(`console screenshot: ${file}\n`);
+      await screenshot(page, screenshots, name);
     },
     async stop() {
       await browser.close();
-      await stopApi(api);
+      await api.stop();
     },
   };
 }
 
 /** The number format of the console's legends and tooltips (console/lib/charts.ts). */
-export const shown = (value: number) => Number(value.toPrecision(6)).toLocaleString('en');
+export const shown = (value: number): string => Number(value.toPrecision(6)).toLocaleString('en');
 
 export interface ChartState {
   legend: string[];
@@ -158,3 +170,40 @@ export async function logIn(page: Page, url: string, key: string): Promise<strin
   await page.waitForSelector('#nav a');
   return page.$$eval('#nav a', (links) => links.map((a) => a.textContent ?? ''));
 }
+
+/**
+ * The share of the plot's width over which a series of colour `hex` (#rrggbb) is drawn: a line
+ * squeezed into a few columns (a wrong x scale) has a small one.
+ */
+export function strokeSpan(page: Page, selector: string, hex: string): Promise<number> {
+  return page.$eval(
+    selector,
+    (box, rgb) => {
+      const canvas = box.querySelector('canvas')!;
+      const over = box.querySelector('.u-over')!.getBoundingClientRect();
+      const c = canvas.getBoundingClientRect();
+      const ratio = canvas.width / c.width;
+      const [x, y] = [(over.left - c.left) * ratio, (over.top - c.top) * ratio];
+      const [w, h] = [Math.floor(over.width * ratio), Math.floor(over.height * ratio)];
+      const data = canvas.getContext('2d')!.getImageData(x, y, w, h).data;
+      let [first, last] = [w, -1];
+      for (let i = 0; i < data.length; i += 4) {
+        const near =
+          Math.abs(data[i]! - rgb[0]!) + Math.abs(data[i + 1]! - rgb[1]!) + Math.abs(data[i + 2]! - rgb[2]!) < 30;
+        if (!near || data[i + 3]! < 200) continue;
+        const column = (i / 4) % w;
+        [first, last] = [Math.min(first, column), Math.max(last, column)];
+      }
+      return last < first ? 0 : (last - first + 1) / w;
+    },
+    [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)),
+  );
+}
+
+/** Moves the mouse onto the chart's last x value; returns the legend's values there by label. */
+
+/** The cells of each row of a table body, as text. */
+export const tableRows = (page: Page, selector: string): Promise<string[][]> =>
+  page.$$eval(`${selector} tbody tr`, (rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+  );

@@ -27,7 +27,7 @@ export async function failure(response: Response): Promise<HttpError> {
   return new HttpError(response.status, body.message ?? `HTTP ${response.status}`);
 }
 
-async function request<T>(path: string, init: RequestInit): Promise<T> {
+export async function request<T>(path: string, init: RequestInit): Promise<T> {
   const response = await fetch(path, { ...init, headers: { ...authHeaders(), ...init.headers } });
   if (!response.ok) throw await failure(response);
   return (await response.json()) as T;

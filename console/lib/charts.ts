@@ -20,8 +20,10 @@ export interface SeriesSpec {
 }
 
 export interface ChartSpec {
-  /** epoch seconds */
+  /** epoch seconds, or plain numbers when `xNumeric` */
   x: number[];
+  /** x is a count (a training step), not a time */
+  xNumeric?: boolean;
   series: SeriesSpec[];
   /** y axis labels: the first on the left, the others on the right, each with its own scale */
   axes: string[];
@@ -36,11 +38,11 @@ export interface ChartSpec {
 
 const DAY_S = 86_400;
 
-/** The smallest gap between two x values, in seconds (a day when there is one value). */
-function step(xs: ArrayLike<number>): number {
+/** The smallest gap between two x values (`alone` when there is one value): a day of seconds by default. */
+function step(xs: ArrayLike<number>, alone = DAY_S): number {
   let gap = Infinity;
   for (let i = 1; i < xs.length; i++) gap = Math.min(gap, xs[i]! - xs[i - 1]!);
-  return Number.isFinite(gap) && gap > 0 ? gap : DAY_S;
+  return Number.isFinite(gap) && gap > 0 ? gap : alone;
 }
 
 /** Canvas pixels per x step: how wide a bar or a candle may be. */
@@ -51,6 +53,7 @@ const formatNumber = (value: number | null | undefined): string =>
   value === null || value === undefined ? '—' : Number(value.toPrecision(6)).toLocaleString('en');
 
 const dateLabel = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
+
 /** local time, as uPlot's axis ticks are */
 const timeLabel = (seconds: number): string => new Date(seconds * 1000).toLocaleTimeString('en-GB');
 
@@ -106,8 +109,8 @@ export function candles(): uPlot.Plugin {
   };
 }
 
-/** A box beside the cursor with the x value (`xText`) and each shown series' value there. */
-function tooltip(xText: (seconds: number) => string): uPlot.Plugin {
+/** A box beside the cursor with the x value and each shown series' value there. */
+function tooltip(xLabel: (x: number) => string): uPlot.Plugin {
   const box = el('div', { className: 'chart-tip', hidden: true });
   return {
     hooks: {
@@ -120,7 +123,7 @@ function tooltip(xText: (seconds: number) => string): uPlot.Plugin {
         }
         box.hidden = false;
         box.replaceChildren(
-          el('b', {}, xText(u.data[0][idx]!)),
+          el('b', {}, xLabel(u.data[0][idx]!)),
           ...u.series
             .slice(1)
             .flatMap((s, i) =>
@@ -139,23 +142,27 @@ function tooltip(xText: (seconds: number) => string): uPlot.Plugin {
 export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const bars = spec.kind === 'bar';
   const drawn = spec.series.filter((s) => !s.hidden).length;
-  const gap = step(spec.x);
+  const xLabel = spec.xNumeric ? formatNumber : spec.clock ? timeLabel : dateLabel;
   const yRange: uPlot.Scale.Range =
     spec.yRange ??
     ((_u, min, max) => (bars ? [Math.min(0, min), Math.max(max, 0) * 1.1 || 1] : uPlot.rangeNum(min, max, 0.1, true)));
   const grid = { stroke: '#eee' };
-  const xText = spec.clock ? timeLabel : dateLabel;
-  // bars start at their bucket; points and candles sit on theirs; a clock shows a minute at least
-  const xRange: uPlot.Scale.Range = spec.clock
-    ? (_u, min, max) => [Math.min(min, max - 60), max]
-    : (_u, min, max) => (bars ? [min, max + gap] : [min - gap / 2, max + gap / 2]);
   let slot = 0;
   const options: uPlot.Options = {
     width: Math.max(target.clientWidth, 320),
     height: spec.height ?? 300,
-    plugins: [tooltip(xText), ...(spec.plugins ?? [])],
+    plugins: [tooltip(xLabel), ...(spec.plugins ?? [])],
     scales: {
-      x: { time: true, range: xRange },
+      // bars start at their bucket; points and candles sit on theirs
+      x: {
+        time: !spec.xNumeric,
+        // from the data drawn, which setData may have replaced since the chart was made
+        range: (u, min, max) => {
+          if (spec.clock) return [Math.min(min, max - 60), max]; // a minute at least
+          const gap = step(u.data[0], spec.xNumeric ? 1 : DAY_S);
+          return bars ? [min, max + gap] : [min - gap / 2, max + gap / 2];
+        },
+      },
       ...Object.fromEntries(spec.axes.map((_label, i) => [yScale(i), { range: yRange }])),
     },
     axes: [
@@ -171,7 +178,10 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
       })),
     ],
     series: [
-      { label: spec.clock ? 'time' : 'date', value: (_u, v) => (v === null ? '—' : xText(v)) },
+      {
+        label: spec.xNumeric ? (spec.xLabel ?? 'x') : spec.clock ? 'time' : 'date',
+        value: (_u, v) => (v === null ? '—' : xLabel(v)),
+      },
       ...spec.series.map((s, i): uPlot.Series => {
         const color = s.color ?? PALETTE[i % PALETTE.length]!;
         const scale = yScale(s.axis ?? 0);

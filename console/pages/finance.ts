@@ -1,10 +1,13 @@
 /**
- * Finance: scores as they are produced, from the scores topic's stream. On a drop the page
- * reconnects after 3 s from the record after the last one it showed.
+ * Finance: scores as they are produced, from the scores topic's stream (on a drop the page
+ * reconnects after 3 s from the record after the last one it showed); the companies with their
+ * score histories (finance-companies.ts); bulk jobs (finance-jobs.ts).
  */
 import { withQuery } from '../lib/api.ts';
 import { el } from '../lib/dom.ts';
 import { readEvents } from '../lib/sse.ts';
+import { companiesSection } from './finance-companies.ts';
+import { bulkJobsSection } from './finance-jobs.ts';
 import type { Page } from './page.ts';
 
 const SCORES_TOPIC = 'finance.statements.scored';
@@ -47,6 +50,8 @@ export const finance: Page = {
     root.append(
       el('h2', {}, 'Finance scores, live ', state),
       el('table', {}, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))), body),
+      companiesSection(signal),
+      bulkJobsSection(signal),
     );
     const setState = (value: string, title = '') => {
       state.dataset.state = value;

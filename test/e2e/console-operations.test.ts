@@ -201,7 +201,17 @@ async function pipelineMatches(ready: (r: RoleStatus) => boolean, what: string):
 describe('console operations pages', () => {
   it('an admin sees every page but Pipelines, and its role beside the key', async () => {
     const nav = await logIn(page, ui.url, keys.admin);
-    assert.deepEqual(nav, ['Finance', 'Catalog', 'Stocks', 'Analytics', 'Topics', 'Schemas', 'Dead letters']);
+    assert.deepEqual(nav, [
+      'Finance',
+      'Catalog',
+      'Stocks',
+      'Models',
+      'Image datasets',
+      'Analytics',
+      'Topics',
+      'Schemas',
+      'Dead letters',
+    ]);
     assert.equal(await page.textContent('#role'), 'admin');
     await page.click('#nav a:has-text("Schemas")');
     await page.waitForSelector('#page[data-page="schemas"]');
@@ -333,7 +343,16 @@ describe('console operations pages', () => {
     await page.click('#logout');
     await page.waitForSelector('#login', { state: 'visible' });
     const nav = await logIn(page, ui.url, keys.reader);
-    assert.deepEqual(nav, ['Finance', 'Catalog', 'Stocks', 'Topics', 'Schemas', 'Dead letters']);
+    assert.deepEqual(nav, [
+      'Finance',
+      'Catalog',
+      'Stocks',
+      'Models',
+      'Image datasets',
+      'Topics',
+      'Schemas',
+      'Dead letters',
+    ]);
     assert.equal(await page.textContent('#role'), 'reader');
     await page.click('#nav a:has-text("Dead letters")');
     await page.waitForSelector('#dl-summary:has-text("dead letter")');
@@ -345,7 +364,17 @@ describe('console operations pages', () => {
     await page.click('#logout');
     await page.waitForSelector('#login', { state: 'visible' });
     const nav = await logIn(page, ui.url, keys.operator);
-    assert.deepEqual(nav, ['Finance', 'Catalog', 'Stocks', 'Topics', 'Schemas', 'Dead letters', 'Pipelines']);
+    assert.deepEqual(nav, [
+      'Finance',
+      'Catalog',
+      'Stocks',
+      'Models',
+      'Image datasets',
+      'Topics',
+      'Schemas',
+      'Dead letters',
+      'Pipelines',
+    ]);
     assert.equal(await page.textContent('#role'), 'operator');
     await page.click('#nav a:has-text("Pipelines")');
     await page.click(`#pl-rows tr.role[data-name="${role.name}"] td:nth-child(2)`);

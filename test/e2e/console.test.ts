@@ -211,6 +211,8 @@ describe('console', () => {
       'Finance',
       'Catalog',
       'Stocks',
+      'Models',
+      'Image datasets',
       'Analytics',
       'Topics',
       'Schemas',

@@ -1,0 +1,227 @@
+/**
+ * Image datasets: create one (keywords in, a crawl starts) or open one of this tab's, follow its
+ * crawl live (counts, progress, rejections by reason), see its accepted images, and export the
+ * manifest. The API serves no image bytes, and the CSP lets no other host's image in, so the
+ * gallery shows each image's shape and facts, not its pixels.
+ */
+import { authHeaders, failure, getJson, postJson } from '../lib/api.ts';
+import { el, errorLine, isoSecond } from '../lib/dom.ts';
+import { recent, remember } from '../lib/recent.ts';
+import { readEvents } from '../lib/sse.ts';
+import { dataTable, row } from '../lib/table.ts';
+import type { Page } from './page.ts';
+
+interface DatasetStatus {
+  id: string;
+  name: string;
+  state: string;
+  error: string | null;
+  keywords: { keyword: string; terms: string[] }[];
+  counts: {
+    found: number;
+    validated: number;
+    downloaded: number;
+    accepted: number;
+    rejected: { total: number; by_reason: Record<string, number> };
+    duplicates: { total: number; exact: number; near: number };
+  };
+  created_at: string;
+}
+
+interface ManifestLine {
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  format: string;
+  keyword: string;
+  source_url: string;
+}
+
+const KIND = 'image-datasets';
+const GALLERY_MAX = 60;
+const CARD_PX = 120;
+const ENDED = new Set(['done', 'failed']);
+
+const datasetPath = (id: string) => `/v1/image-datasets/${encodeURIComponent(id)}`;
+
+/** The manifest's lines (JSON lines), as the export serves them. */
+async function manifest(id: string, signal: AbortSignal): Promise<{ text: string; lines: ManifestLine[] }> {
+  const response = await fetch(`${datasetPath(id)}/export`, { headers: authHeaders(), signal });
+  if (!response.ok) throw await failure(response);
+  const text = await response.text();
+  return {
+    text,
+    lines: text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as ManifestLine),
+  };
+}
+
+/** A card as wide as the image is, in proportion, within CARD_PX; its facts inside. */
+function card(image: ManifestLine): HTMLElement {
+  const scale = CARD_PX / Math.max(image.width, image.height, 1);
+  const frame = el(
+    'div',
+    { className: 'frame', title: image.source_url },
+    `${image.format} ${image.width}×${image.height}`,
+  );
+  // CSSOM writes, which the CSP allows (style attributes it would not)
+  frame.style.width = `${Math.max(Math.round(image.width * scale), 24)}px`;
+  frame.style.height = `${Math.max(Math.round(image.height * scale), 24)}px`;
+  return el(
+    'figure',
+    { className: 'image-card', dataset: { sha256: image.sha256 } },
+    frame,
+    el('figcaption', {}, image.keyword, el('br'), el('code', {}, image.sha256.slice(0, 12))),
+  );
+}
+
+export const imageDatasets: Page = {
+  path: 'image-datasets',
+  title: 'Image datasets',
+  mount(root, signal) {
+    const error = errorLine();
+    const name = el('input', { id: 'ds-name', required: true, placeholder: 'zebras' });
+    const keywords = el('input', { id: 'ds-keywords', required: true, placeholder: 'zebra, giraffe', size: 30 });
+    const perKeyword = el('input', { id: 'ds-per-keyword', type: 'number', min: '1', value: '50' });
+    const minSide = el('input', { id: 'ds-min-side', type: 'number', min: '0', value: '0' });
+    const create = el(
+      'form',
+      { id: 'ds-create' },
+      el('label', {}, 'Name ', name),
+      el('label', {}, 'Keywords ', keywords),
+      el('label', {}, 'Per keyword ', perKeyword),
+      el('label', {}, 'Min width and height ', minSide),
+      el('button', { type: 'submit' }, 'Crawl'),
+    );
+    const recentList = el('p', { id: 'ds-recent', className: 'hint' });
+    const title = el('h3', { id: 'ds-title' });
+    const state = el('span', { id: 'ds-state', className: 'state' });
+    const bar = el('progress', { id: 'ds-progress', max: 1 });
+    const counts = dataTable('ds-counts', [
+      'found',
+      'validated',
+      'downloaded',
+      'accepted',
+      'rejected',
+      'duplicates (exact, near)',
+    ]);
+    const reasons = dataTable('ds-rejections', ['rejected because', 'images']);
+    const gallery = el('div', { id: 'ds-gallery', className: 'gallery' });
+    const galleryNote = el('p', { id: 'ds-gallery-note', className: 'hint' });
+    const exportButton = el('button', { type: 'button', id: 'ds-export', disabled: true }, 'Export manifest');
+    const detail = el(
+      'section',
+      { id: 'ds-detail', hidden: true },
+      title,
+      el('p', {}, state, ' ', bar),
+      counts.table,
+      el('h4', {}, 'Rejections by reason'),
+      reasons.table,
+      el('h4', {}, 'Accepted images ', exportButton),
+      galleryNote,
+      gallery,
+    );
+    let follow: AbortController | undefined;
+    let openId = '';
+
+    const showRecent = () =>
+      recentList.replaceChildren(
+        'This tab’s datasets: ',
+        ...recent(KIND).flatMap((id) => [
+          el('button', { type: 'button', className: 'link', onclick: () => void open(id) }, id),
+          ' ',
+        ]),
+      );
+
+    const show = (s: DatasetStatus) => {
+      const c = s.counts;
+      title.textContent = `${s.name} (${s.keywords.map((k) => k.keyword).join(', ')}), created ${isoSecond(s.created_at)}`;
+      state.dataset.state = s.state;
+      state.textContent = s.error ? `${s.state}: ${s.error}` : s.state;
+      bar.max = Math.max(c.found, 1);
+      bar.value = c.validated;
+      counts.body.replaceChildren(
+        row([
+          c.found,
+          c.validated,
+          c.downloaded,
+          c.accepted,
+          c.rejected.total,
+          `${c.duplicates.total} (${c.duplicates.exact}, ${c.duplicates.near})`,
+        ]),
+      );
+      reasons.body.replaceChildren(
+        ...Object.entries(c.rejected.by_reason)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([reason, n]) => row([reason, n], { reason })),
+      );
+    };
+
+    async function showGallery(id: string, stop: AbortSignal): Promise<void> {
+      const { lines } = await manifest(id, stop);
+      gallery.replaceChildren(...lines.slice(0, GALLERY_MAX).map(card));
+      gallery.dataset.images = String(lines.length);
+      galleryNote.textContent = `${lines.length} accepted${lines.length > GALLERY_MAX ? `, the first ${GALLERY_MAX} shown` : ''}: each box in the image’s proportions, with its format, size, keyword and sha256.`;
+      exportButton.disabled = false;
+    }
+
+    async function open(id: string): Promise<void> {
+      follow?.abort();
+      follow = new AbortController();
+      const stop = AbortSignal.any([signal, follow.signal]);
+      openId = id;
+      error.clear();
+      exportButton.disabled = true;
+      gallery.replaceChildren();
+      galleryNote.textContent = 'shown when the crawl is done';
+      try {
+        const status = await getJson<DatasetStatus>(datasetPath(id), stop);
+        remember(KIND, id);
+        showRecent();
+        detail.hidden = false;
+        detail.dataset.id = id;
+        show(status);
+        if (!ENDED.has(status.state))
+          await readEvents(`${datasetPath(id)}/events`, stop, (event) => {
+            if (event.data) show(JSON.parse(event.data) as DatasetStatus);
+          });
+        await showGallery(id, stop);
+      } catch (e) {
+        if (!stop.aborted) error.show(e);
+      }
+    }
+
+    create.addEventListener('submit', (event) => {
+      event.preventDefault();
+      error.clear();
+      const side = Number(minSide.value);
+      const body = {
+        name: name.value.trim(),
+        keywords: keywords.value
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+        per_keyword: Number(perKeyword.value),
+        min_width: side,
+        min_height: side,
+      };
+      postJson<DatasetStatus>('/v1/image-datasets', body, signal).then((s) => open(s.id), error.show);
+    });
+    // a download of the manifest as the API serves it, through a blob: the key stays in a header
+    exportButton.addEventListener('click', () => {
+      manifest(openId, signal).then(({ text }) => {
+        const link = el('a', {
+          href: URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' })),
+          download: `${openId}-manifest.jsonl`,
+        });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      }, error.show);
+    });
+    root.append(el('h2', {}, 'Image datasets'), create, recentList, error.element, detail);
+    showRecent();
+  },
+};

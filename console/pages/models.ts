@@ -1,0 +1,138 @@
+/**
+ * Models: the registry's models, a model's versions with their stage (active, shadow, inactive),
+ * activating a version or attaching one in shadow mode, a shadow version's comparison with the
+ * active one, and training jobs (training.ts). Drift is not here: the API does not serve it (it
+ * is a Prometheus alert on the scores' probabilities).
+ */
+import { getJson, postJson, request } from '../lib/api.ts';
+import { el, errorLine, isoSecond } from '../lib/dom.ts';
+import { dataTable, num, row } from '../lib/table.ts';
+import type { Page } from './page.ts';
+import { trainingSection } from './training.ts';
+
+interface Model {
+  id: string;
+  description: string | null;
+  created_at: string;
+  active_version: string | null;
+  versions: number;
+}
+
+interface Version {
+  version: string;
+  active: boolean;
+  shadow: boolean;
+  created_at: string;
+  activated_at: string | null;
+  manifest: { metrics?: { holdout?: { auc?: number } } };
+}
+
+type Metrics = Record<'rows' | 'positive_rate' | 'accuracy' | 'auc' | 'log_loss' | 'calibration_error', number>;
+
+interface Comparison {
+  version: string;
+  records: number;
+  active_versions: { version: string; records: number }[];
+  agreement: number | null;
+  mean_abs_probability_diff: number | null;
+  active: Metrics | null;
+  shadow: Metrics | null;
+  delta: Partial<Metrics> | null;
+}
+
+const COMPARED = ['rows', 'positive_rate', 'accuracy', 'auc', 'log_loss', 'calibration_error'] as const;
+
+const stage = (v: Pick<Version, 'active' | 'shadow'>): string =>
+  v.active ? 'active' : v.shadow ? 'shadow' : 'inactive';
+
+const versionPath = (model: string, version: string) =>
+  `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`;
+
+export const models: Page = {
+  path: 'models',
+  title: 'Models',
+  mount(root, signal) {
+    const error = errorLine();
+    const list = dataTable('models', ['model', 'description', 'active version', 'versions', 'registered']);
+    const versionsTitle = el('h3', { id: 'versions-title' });
+    const versions = dataTable('model-versions', ['version', 'stage', 'registered', 'activated', 'held-out AUC', '']);
+    const comparisonTitle = el('h3', { id: 'comparison-title' });
+    const comparison = dataTable('comparison', ['metric', 'active', 'shadow', 'shadow − active']);
+    const comparisonNote = el('p', { id: 'comparison-note' });
+    const detail = el('section', { id: 'model-detail', hidden: true }, versionsTitle, versions.table);
+    const compared = el('section', { id: 'shadow-comparison', hidden: true }, comparisonTitle, comparisonNote);
+    compared.append(comparison.table);
+
+    const act = (label: string, action: () => Promise<unknown>) =>
+      el('button', { type: 'button', onclick: () => void action().catch(error.show) }, label);
+
+    async function showComparison(model: string, version: string): Promise<void> {
+      const c = await getJson<Comparison>(`${versionPath(model, version)}/comparison`, signal);
+      compared.hidden = false;
+      comparisonTitle.textContent = `Shadow ${version} against the active version`;
+      comparisonNote.textContent =
+        `${c.records} records scored by both (active: ${c.active_versions.map((a) => `${a.version} on ${a.records}`).join(', ') || 'none'}); ` +
+        `agreement ${num(c.agreement)}, mean |probability difference| ${num(c.mean_abs_probability_diff)}`;
+      comparison.body.replaceChildren(
+        ...COMPARED.map((m) => row([m, num(c.active?.[m]), num(c.shadow?.[m]), num(c.delta?.[m])], { metric: m })),
+      );
+    }
+
+    async function showVersions(model: string): Promise<void> {
+      const answer = await getJson<{ versions: Version[] }>(`/v1/models/${encodeURIComponent(model)}/versions`, signal);
+      detail.hidden = false;
+      detail.dataset.model = model;
+      versionsTitle.textContent = `Versions of ${model}`;
+      const refresh = () => Promise.all([showModels(), showVersions(model)]);
+      versions.body.replaceChildren(
+        ...answer.versions.map((v) => {
+          const path = versionPath(model, v.version);
+          const actions = el('td', {});
+          if (!v.active) actions.append(act('Activate', () => postJson(`${path}/activate`, {}).then(refresh)));
+          if (!v.active && !v.shadow) actions.append(act('Shadow', () => postJson(`${path}/shadow`, {}).then(refresh)));
+          if (v.shadow)
+            actions.append(
+              act('Compare', () => showComparison(model, v.version)),
+              act('Detach', () => request(`${path}/shadow`, { method: 'DELETE' }).then(refresh)),
+            );
+          const tr = row(
+            [
+              v.version,
+              stage(v),
+              isoSecond(v.created_at),
+              v.activated_at && isoSecond(v.activated_at),
+              num(v.manifest.metrics?.holdout?.auc),
+            ],
+            { version: v.version, stage: stage(v) },
+          );
+          tr.append(actions);
+          return tr;
+        }),
+      );
+    }
+
+    async function showModels(): Promise<void> {
+      const answer = await getJson<{ models: Model[] }>('/v1/models', signal);
+      list.body.replaceChildren(
+        ...answer.models.map((m) => {
+          const open = el(
+            'button',
+            { type: 'button', className: 'link', onclick: () => void showVersions(m.id).catch(error.show) },
+            m.id,
+          );
+          return row([open, m.description, m.active_version, m.versions, isoSecond(m.created_at)], { id: m.id });
+        }),
+      );
+    }
+
+    root.append(
+      el('h2', {}, 'Models'),
+      error.element,
+      list.table,
+      detail,
+      compared,
+      trainingSection(signal, () => void showModels().catch(error.show)),
+    );
+    showModels().catch(error.show);
+  },
+};
