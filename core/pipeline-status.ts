@@ -34,6 +34,7 @@ export interface RoleStatus {
     started_at: string;
     heartbeat_at: string;
   }[];
+  /** null for a role that reads no topic (a source) */
   group: {
     id: string;
     state: string;
@@ -43,7 +44,7 @@ export interface RoleStatus {
       host: string;
       partitions: { topic: string; partition: number }[];
     }[];
-  };
+  } | null;
   partitions: PartitionLag[];
   lag: number;
   records_in_per_s: number;
@@ -62,7 +63,7 @@ interface InstanceRow {
   name: string;
   host: string;
   pid: number;
-  group_id: string;
+  group_id: string | null;
   topics: string[];
   metrics_url: string | null;
   restarts: number;
@@ -78,7 +79,7 @@ interface InstanceRow {
   last_error_at: Date | null;
 }
 
-async function groupOf(admin: Admin, groupId: string): Promise<RoleStatus['group']> {
+async function groupOf(admin: Admin, groupId: string): Promise<NonNullable<RoleStatus['group']>> {
   const { groups } = await admin.describeGroups([groupId]);
   const group = groups[0];
   return {
@@ -150,7 +151,7 @@ export async function pipelineStatus(db: Pool, kafka: Kafka): Promise<RoleStatus
       const latest = instances[0]!;
       const live = instances.filter((i) => !i.stopped_at && now - i.heartbeat_at.getTime() < LIVE_WITHIN_MS);
       const errored = instances.filter((i) => i.last_error_at).sort((a, b) => +b.last_error_at! - +a.last_error_at!)[0];
-      const partitions = await lagOf(admin, latest.group_id, latest.topics, existing);
+      const partitions = latest.group_id ? await lagOf(admin, latest.group_id, latest.topics, existing) : [];
       const sum = (pick: (i: InstanceRow) => number) => live.reduce((s, i) => s + pick(i), 0);
       statuses.push({
         role: latest.role,
@@ -164,7 +165,7 @@ export async function pipelineStatus(db: Pool, kafka: Kafka): Promise<RoleStatus
           started_at: i.started_at.toISOString(),
           heartbeat_at: i.heartbeat_at.toISOString(),
         })),
-        group: await groupOf(admin, latest.group_id),
+        group: latest.group_id ? await groupOf(admin, latest.group_id) : null,
         partitions,
         lag: partitions.reduce((s, p) => s + p.lag, 0),
         records_in_per_s: sum((i) => i.in_per_s),

@@ -15,9 +15,10 @@ export const HEARTBEAT_MS = 5_000;
 const KEEP_GONE_MS = 24 * 60 * 60 * 1000;
 
 export interface RoleIdentity {
-  role: 'processor' | 'sink' | 'trainer';
+  role: 'processor' | 'sink' | 'trainer' | 'source';
   name: string;
-  groupId: string;
+  /** its Kafka consumer group and the topics it reads (a source reads none) */
+  groupId?: string;
   topics: readonly string[];
   metricsUrl?: string;
 }
@@ -71,7 +72,7 @@ export async function startHeartbeat(
         name,
         hostname(),
         process.pid,
-        identity.groupId,
+        identity.groupId ?? null,
         identity.topics,
         identity.metricsUrl ?? null,
         Number(process.env.MILLRACE_RESTARTS ?? 0),

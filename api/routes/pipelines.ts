@@ -27,13 +27,16 @@ const RoleStatusSchema = z
         heartbeat_at: z.string(),
       }),
     ),
-    group: z.object({
-      id: z.string(),
-      state: z.string(),
-      members: z.array(
-        z.object({ member_id: z.string(), client_id: z.string(), host: z.string(), partitions: z.array(Partition) }),
-      ),
-    }),
+    group: z
+      .object({
+        id: z.string(),
+        state: z.string(),
+        members: z.array(
+          z.object({ member_id: z.string(), client_id: z.string(), host: z.string(), partitions: z.array(Partition) }),
+        ),
+      })
+      .nullable()
+      .openapi({ description: 'null for a role that reads no topic (a source)' }),
     partitions: z.array(Partition.extend({ committed: z.string().nullable(), end: z.string(), lag: z.number().int() })),
     lag: z.number().int(),
     records_in_per_s: z.number(),

@@ -13,6 +13,7 @@ import { hostAndPort, loadConfig } from '../../core/config.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
+import { startHeartbeat } from '../../core/role-heartbeat.ts';
 import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { onShutdown } from '../../core/shutdown.ts';
@@ -55,7 +56,16 @@ export const sources: Record<string, () => Promise<void>> = {
 export async function run(args: string[]): Promise<'running'> {
   const [name] = args;
   const start = name ? sources[name] : undefined;
-  if (!start) throw new Error(`usage: millrace source <${Object.keys(sources).join('|')}>`);
+  if (!name || !start) throw new Error(`usage: millrace source <${Object.keys(sources).join('|')}>`);
   await start();
+  const db = createPostgresPool(1);
+  onShutdown('postgres', () => db.end());
+  // registered last, so run first on shutdown: the status says stopped before the source is
+  const heartbeat = await startHeartbeat(
+    db,
+    { role: 'source', name, topics: [] },
+    createLogger('source', { source: name }),
+  );
+  onShutdown('status heartbeat', () => heartbeat.stop());
   return 'running';
 }

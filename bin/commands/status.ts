@@ -11,7 +11,7 @@ import { flags } from './options.ts';
 
 function describe(r: RoleStatus): string {
   const head =
-    `${r.role} ${r.name}: ${r.state}, ${r.instances.length} process(es), group ${r.group.state}, lag ${r.lag}, ` +
+    `${r.role} ${r.name}: ${r.state}, ${r.instances.length} process(es), ${r.group ? `group ${r.group.state}, lag ${r.lag}` : 'no group'}, ` +
     `in ${r.records_in_per_s.toFixed(1)}/s, out ${r.records_out_per_s.toFixed(1)}/s, dlq ${r.dlq_records}, restarts ${r.restarts}`;
   const lags = r.partitions.map(
     (p) => `  ${p.topic}[${p.partition}] lag ${p.lag} (committed ${p.committed ?? '-'}, end ${p.end})`,

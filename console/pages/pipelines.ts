@@ -20,11 +20,12 @@ interface RoleStatus {
   name: string;
   state: 'running' | 'stopped' | 'down';
   instances: { id: string; host: string; pid: number; started_at: string }[];
+  /** null for a source: it reads no topic */
   group: {
     id: string;
     state: string;
     members: { member_id: string; client_id: string; host: string; partitions: TopicPartition[] }[];
-  };
+  } | null;
   partitions: (TopicPartition & { committed: string | null; end: string; lag: number })[];
   lag: number;
   records_in_per_s: number;
@@ -73,7 +74,9 @@ function roleRow(r: RoleStatus, selected: boolean): HTMLTableRowElement {
     el('td', {}, r.name),
     el('td', {}, el('span', { className: 'state', dataset: { state: r.state } }, r.state)),
     el('td', {}, r.instances.map((i) => `${i.host} pid ${i.pid}`).join(', ') || '—'),
-    el('td', { title: r.group.id }, `${r.group.state}, ${plural(r.group.members.length, 'member')}`),
+    r.group
+      ? el('td', { title: r.group.id }, `${r.group.state}, ${plural(r.group.members.length, 'member')}`)
+      : el('td', {}, '—'),
     el('td', { className: 'number' }, r.lag),
     el('td', { className: 'number' }, rate(r.records_in_per_s)),
     el('td', { className: 'number' }, rate(r.records_out_per_s)),
@@ -89,7 +92,7 @@ function roleRow(r: RoleStatus, selected: boolean): HTMLTableRowElement {
 function details(r: RoleStatus): HTMLElement[] {
   return [
     el('h3', {}, `${r.role} ${r.name}`),
-    el('p', { className: 'hint' }, `group ${r.group.id}: ${r.group.state}`),
+    el('p', { className: 'hint' }, r.group ? `group ${r.group.id}: ${r.group.state}` : 'reads no topic: no group'),
     el('h4', {}, 'Lag per partition'),
     table(
       'pl-partitions',
@@ -100,7 +103,7 @@ function details(r: RoleStatus): HTMLElement[] {
     table(
       'pl-members',
       ['member', 'client id', 'host', 'partitions'],
-      r.group.members.map((m) => [m.member_id, m.client_id, m.host, partitionsText(m.partitions)]),
+      (r.group?.members ?? []).map((m) => [m.member_id, m.client_id, m.host, partitionsText(m.partitions)]),
     ),
   ];
 }

@@ -148,7 +148,7 @@ const roleCells = (r: RoleStatus): string[] => [
   r.name,
   r.state,
   r.instances.map((i) => `${i.host} pid ${i.pid}`).join(', ') || '—',
-  `${r.group.state}, ${r.group.members.length} member${r.group.members.length === 1 ? '' : 's'}`,
+  r.group ? `${r.group.state}, ${r.group.members.length} member${r.group.members.length === 1 ? '' : 's'}` : '—',
   String(r.lag),
   r.records_in_per_s.toFixed(1),
   r.records_out_per_s.toFixed(1),
@@ -159,7 +159,7 @@ const roleCells = (r: RoleStatus): string[] => [
 
 const roleDetail = (r: RoleStatus) => ({
   partitions: r.partitions.map((p) => [p.topic, String(p.partition), p.committed ?? '—', p.end, String(p.lag)]),
-  members: r.group.members.map((m) => [
+  members: (r.group?.members ?? []).map((m) => [
     m.member_id,
     m.client_id,
     m.host,
@@ -381,7 +381,7 @@ describe('console operations pages', () => {
     await page.waitForSelector(`#pl-detail h3:has-text("${role.name}")`);
 
     const waiting = await pipelineMatches(
-      (r) => r.group.state === 'Stable' && r.group.members.length === 1 && r.lag === BACKLOG,
+      (r) => r.group?.state === 'Stable' && r.group.members.length === 1 && r.lag === BACKLOG,
       'the held role on the page as the API says: running, its backlog waiting',
     );
     assert.equal(waiting.state, 'running');

@@ -14,6 +14,7 @@ import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { composeApi } from '../../api/compose.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { loadConfig } from '../../core/config.ts';
+import { freePort } from '../../core/free-port.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { LIVE_WITHIN_MS, pipelineStatus, type RoleStatus } from '../../core/pipeline-status.ts';
@@ -66,13 +67,13 @@ describe('pipeline status', () => {
     try {
       const waiting = await eventually('the processor running, its group stable', async () => {
         const r = await roleOf(name);
-        return r?.group.state === 'Stable' && r.group.members.length === 1 ? r : undefined;
+        return r?.group?.state === 'Stable' && r.group.members.length === 1 ? r : undefined;
       });
       assert.equal(waiting.state, 'running');
       assert.equal(waiting.instances.length, 1);
       assert.equal(waiting.instances[0]!.pid, process.pid);
       assert.deepEqual(
-        waiting.group.members[0]!.partitions.map((p) => p.partition).sort(),
+        waiting.group!.members[0]!.partitions.map((p) => p.partition).sort(),
         [0, 1],
         'its one member holds both partitions',
       );
@@ -139,7 +140,7 @@ describe('pipeline status', () => {
         return r?.state === 'running' ? r : undefined;
       });
       assert.equal(running.restarts, 3, 'the restarts the supervisor counted');
-      assert.equal(running.group.id, processorGroupOf(name));
+      assert.equal(running.group?.id, processorGroupOf(name));
       assert.equal(running.name, name);
       assert.match(running.instances[0]!.metrics_url ?? '', /^http:\/\/.+\/metrics$/);
 
@@ -177,6 +178,37 @@ describe('pipeline status', () => {
       assert.equal(res.status, 200);
       const { roles } = (await res.json()) as { roles: RoleStatus[] };
       assert.equal(roles.find((r) => r.name === name)?.state, 'down');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('shows a source, which reads no topic: running without a group, then stopped cleanly', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'source', 'fixture-site'], {
+      env: { ...process.env, MARKET_SITE_URL: `http://127.0.0.1:${port}` },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const running = await eventually('the source reporting', async () => {
+        const r = (await pipelineStatus(db, kafka)).find((s) => s.instances.some((i) => i.pid === child.pid));
+        return r?.state === 'running' ? r : undefined;
+      });
+      assert.deepEqual(
+        [running.role, running.name, running.group, running.partitions],
+        ['source', 'fixture-site', null, []],
+      );
+      child.kill('SIGTERM');
+      await exited;
+      const mine = (
+        await db.query<{ stopped_at: Date | null }>(
+          'SELECT stopped_at FROM role_instances WHERE pid = $1 AND role = $2',
+          [child.pid, 'source'],
+        )
+      ).rows;
+      assert.equal(mine.length, 1);
+      assert.ok(mine[0]!.stopped_at, 'a clean stop is recorded');
     } finally {
       child.kill('SIGKILL');
     }
