@@ -3,6 +3,7 @@
  * until done) and export its manifest (JSON lines of the accepted images). Served under
  * `/v1/image-datasets`; the first name, `/v1/datasets`, still answers, marked deprecated.
  */
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ImageDatasets } from '../../connectors/sources/image-search/image-datasets.ts';
@@ -112,11 +113,27 @@ async function manifestBody(datasets: ImageDatasets, tenantId: string, id: strin
   return Readable.toWeb(body) as ReadableStream;
 }
 
+const ImageParams = z.object({ id: z.string().min(1).max(100), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const image = itemRoutes('crawl', ImageParams, [400, 404]).get(`${IMAGE_DATASET_PATHS[0]}/{id}/images/{sha256}`, {
+  summary: "An accepted image's bytes, by its sha256 (the manifest lists them)",
+  responses: { 200: { description: 'the image (image/png, image/jpeg, image/webp or image/gif)' } },
+});
+
 export function registerImageDatasets(
   app: OpenAPIHono<AuthEnv>,
   { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>,
   guards: Guards,
 ): void {
+  app.openapi({ ...image, middleware: guards.read }, async (c) => {
+    const { id, sha256 } = c.req.valid('param');
+    const found = await datasets.image(c.get('principal').tenantId, id, sha256);
+    const body = Readable.toWeb(createReadStream(found.path)) as ReadableStream;
+    // content-addressed: the bytes under a sha256 never change
+    return c.body(body, 200, {
+      'content-type': `image/${found.format}`,
+      'cache-control': 'private, max-age=86400, immutable',
+    });
+  });
   IMAGE_DATASET_PATHS.forEach((base, i) => {
     const routes = routesAt(base, i > 0);
     app.openapi({ ...routes.create, middleware: guards.ingest }, async (c) =>

@@ -1,8 +1,8 @@
 /**
  * Image datasets: create one (keywords in, a crawl starts) or open one of this tab's, follow its
  * crawl live (counts, progress, rejections by reason), see its accepted images, and export the
- * manifest. The API serves no image bytes, and the CSP lets no other host's image in, so the
- * gallery shows each image's shape and facts, not its pixels.
+ * manifest. The gallery fetches each accepted image from the API with the key and shows it as a
+ * data: URL (the CSP lets no other host's image in).
  */
 import { authHeaders, failure, getJson, postJson } from '../lib/api.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
@@ -59,8 +59,11 @@ async function manifest(id: string, signal: AbortSignal): Promise<{ text: string
   };
 }
 
-/** A card as wide as the image is, in proportion, within CARD_PX; its facts inside. */
-function card(image: ManifestLine): HTMLElement {
+/**
+ * A card as wide as the image is, in proportion, within CARD_PX: the image itself, fetched with the
+ * key (never in a URL) and shown as a data: URL, which the CSP allows; its facts below.
+ */
+function card(datasetId: string, image: ManifestLine, signal: AbortSignal): HTMLElement {
   const scale = CARD_PX / Math.max(image.width, image.height, 1);
   const frame = el(
     'div',
@@ -70,12 +73,42 @@ function card(image: ManifestLine): HTMLElement {
   // CSSOM writes, which the CSP allows (style attributes it would not)
   frame.style.width = `${Math.max(Math.round(image.width * scale), 24)}px`;
   frame.style.height = `${Math.max(Math.round(image.height * scale), 24)}px`;
+  void thumbnail(`${datasetPath(datasetId)}/images/${image.sha256}`, signal).then(
+    (src) => {
+      const img = el('img', { src, alt: `${image.keyword} ${image.format} ${image.width}×${image.height}` });
+      img.style.width = frame.style.width;
+      img.style.height = frame.style.height;
+      frame.replaceChildren(img);
+    },
+    () => undefined, // the box with its facts stays: the page goes on without the pixels
+  );
   return el(
     'figure',
     { className: 'image-card', dataset: { sha256: image.sha256 } },
     frame,
-    el('figcaption', {}, image.keyword, el('br'), el('code', {}, image.sha256.slice(0, 12))),
+    el(
+      'figcaption',
+      {},
+      `${image.format} ${image.width}×${image.height}`,
+      el('br'),
+      image.keyword,
+      el('br'),
+      el('code', {}, image.sha256.slice(0, 12)),
+    ),
   );
+}
+
+/** The image at `path` as a data: URL. */
+async function thumbnail(path: string, signal: AbortSignal): Promise<string> {
+  const response = await fetch(path, { headers: authHeaders(), signal });
+  if (!response.ok) throw await failure(response);
+  const blob = await response.blob();
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error('the image could not be read'));
+    reader.readAsDataURL(blob);
+  });
 }
 
 export const imageDatasets: Page = {
@@ -162,9 +195,9 @@ export const imageDatasets: Page = {
 
     async function showGallery(id: string, stop: AbortSignal): Promise<void> {
       const { lines } = await manifest(id, stop);
-      gallery.replaceChildren(...lines.slice(0, GALLERY_MAX).map(card));
+      gallery.replaceChildren(...lines.slice(0, GALLERY_MAX).map((image) => card(id, image, stop)));
       gallery.dataset.images = String(lines.length);
-      galleryNote.textContent = `${lines.length} accepted${lines.length > GALLERY_MAX ? `, the first ${GALLERY_MAX} shown` : ''}: each box in the image’s proportions, with its format, size, keyword and sha256.`;
+      galleryNote.textContent = `${lines.length} accepted${lines.length > GALLERY_MAX ? `, the first ${GALLERY_MAX} shown` : ''}, with format, size, keyword and sha256.`;
       exportButton.disabled = false;
     }
 

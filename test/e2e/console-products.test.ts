@@ -11,7 +11,7 @@
  */
 import '../integration/allow-local-crawl.ts';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -467,6 +467,18 @@ describe('console product pages', () => {
         await page.$$eval('#ds-gallery .image-card', (cards) => cards.map((card) => card.getAttribute('data-sha256'))),
         lines.slice(0, 60).map((l) => l.sha256),
       );
+      // every card shows its image: the bytes the API serves under that sha256, as a data: URL
+      await page.waitForFunction(
+        `[...document.querySelectorAll('#ds-gallery .image-card img')].filter((i) => i.naturalWidth > 0).length === ${Math.min(lines.length, 60)}`,
+      );
+      const shown = await page.$$eval('#ds-gallery .image-card', (cards) =>
+        cards.map((card) => [card.getAttribute('data-sha256'), card.querySelector('img')!.getAttribute('src')!]),
+      );
+      for (const [sha, src] of shown) {
+        const bytes = Buffer.from(src!.slice(src!.indexOf(',') + 1), 'base64');
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), sha, 'the image is the one its sha256 names');
+      }
+      assert.equal((await call(`/v1/image-datasets/${id}/images/${'0'.repeat(64)}`)).status, 404);
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ds-export')]);
       assert.equal(download.suggestedFilename(), `${id}-manifest.jsonl`);
       assert.equal(readFileSync((await download.path())!, 'utf8'), manifest);

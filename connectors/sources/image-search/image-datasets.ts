@@ -212,6 +212,17 @@ export class ImageDatasets {
     };
   }
 
+  /** Where an accepted image of the tenant's dataset is on disk, and its format; 404 for any other. */
+  async image(tenantId: string, id: string, sha256: string): Promise<{ path: string; format: string }> {
+    await this.row(tenantId, id);
+    const { rows } = await this.deps.db.query<{ path: string; format: string }>(
+      `SELECT path, format FROM image_dataset_items WHERE dataset_id = $1 AND sha256 = $2 AND verdict = 'accepted' LIMIT 1`,
+      [id, sha256],
+    );
+    if (!rows[0]) throw new ImageDatasetError(404, `dataset "${id}" has no accepted image ${sha256}`, 'sha256');
+    return { path: path.join(this.deps.root, rows[0].path), format: rows[0].format };
+  }
+
   /** The manifest of the accepted images, a page of rows at a time (404 before the first line). */
   async manifest(tenantId: string, id: string): Promise<AsyncIterable<ManifestLine>> {
     await this.row(tenantId, id);
