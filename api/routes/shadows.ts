@@ -6,6 +6,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
 import { compareShadow } from '../../models/comparison.ts';
+import { DRIFT_BUCKETS, scoreDrift } from '../../models/drift.ts';
 import { UnknownModelError, UnknownVersionError } from '../../models/model-registry.ts';
 import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -98,6 +99,36 @@ const comparisonRoute = byId.get('/v1/models/{id}/versions/{version}/comparison'
   responses: { 200: json(ComparisonSchema, 'the comparison') },
 });
 
+const driftRoute = byId.get('/v1/models/{id}/versions/{version}/drift', {
+  summary:
+    "A version's scores over time, per bucket of the records' event time: rows, mean probability, predicted and actual positive rates, " +
+    'and the population stability index of the probabilities against the first bucket (above 0.25: drift)',
+  request: { query: z.object({ bucket: z.enum(DRIFT_BUCKETS).default('week') }) },
+  responses: {
+    200: json(
+      z
+        .object({
+          model_id: z.string(),
+          version: z.string(),
+          bucket: z.enum(DRIFT_BUCKETS),
+          points: z.array(
+            z.object({
+              start: z.string(),
+              rows: z.number().int(),
+              mean_probability: z.number(),
+              positive_rate: z.number(),
+              actual_rate: z.number(),
+              psi: z.number(),
+            }),
+          ),
+        })
+        .openapi('ScoreDrift'),
+      'the drift, oldest bucket first',
+    ),
+  },
+  errors: [400],
+});
+
 export function registerShadows(
   app: OpenAPIHono<AuthEnv>,
   { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>,
@@ -118,5 +149,15 @@ export function registerShadows(
     const tenantId = c.get('principal').tenantId;
     await tenantVersion(db, id, version, tenantId);
     return c.json({ model_id: id, version, ...(await compareShadow(clickhouse, tenantId, id, version)) }, 200);
+  });
+  app.openapi({ ...driftRoute, middleware: guards.read }, async (c) => {
+    const { id, version } = c.req.valid('param');
+    const { bucket } = c.req.valid('query');
+    const tenantId = c.get('principal').tenantId;
+    await tenantVersion(db, id, version, tenantId);
+    return c.json(
+      { model_id: id, version, bucket, points: await scoreDrift(clickhouse, tenantId, id, version, bucket) },
+      200,
+    );
   });
 }

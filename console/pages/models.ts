@@ -1,10 +1,11 @@
 /**
  * Models: the registry's models, a model's versions with their stage (active, shadow, inactive),
  * activating a version or attaching one in shadow mode, a shadow version's comparison with the
- * active one, and training jobs (training.ts). Drift is not here: the API does not serve it (it
- * is a Prometheus alert on the scores' probabilities).
+ * active one, a version's drift over time (mean probability, actual rate, and the PSI of its
+ * probabilities against the first week), and training jobs (training.ts).
  */
 import { getJson, postJson, request } from '../lib/api.ts';
+import { timeChart } from '../lib/charts.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
 import { dataTable, num, row } from '../lib/table.ts';
 import type { Page } from './page.ts';
@@ -40,6 +41,14 @@ interface Comparison {
   delta: Partial<Metrics> | null;
 }
 
+interface DriftPoint {
+  start: string;
+  rows: number;
+  mean_probability: number;
+  actual_rate: number;
+  psi: number;
+}
+
 const COMPARED = ['rows', 'positive_rate', 'accuracy', 'auc', 'log_loss', 'calibration_error'] as const;
 
 const stage = (v: Pick<Version, 'active' | 'shadow'>): string =>
@@ -63,6 +72,13 @@ export const models: Page = {
     const compared = el('section', { id: 'shadow-comparison', hidden: true }, comparisonTitle, comparisonNote);
     compared.append(comparison.table);
 
+    const driftTitle = el('h3', { id: 'drift-title' });
+    const driftChart = el('div', { id: 'drift-chart', className: 'chart' });
+    const driftRows = dataTable('drift', ['week of', 'scores', 'mean probability', 'actual rate', 'PSI']);
+    const drift = el('section', { id: 'model-drift', hidden: true }, driftTitle, driftChart, driftRows.table);
+    let chart: { destroy(): void } | undefined;
+    signal.addEventListener('abort', () => chart?.destroy());
+
     const act = (label: string, action: () => Promise<unknown>) =>
       el('button', { type: 'button', onclick: () => void action().catch(error.show) }, label);
 
@@ -78,6 +94,38 @@ export const models: Page = {
       );
     }
 
+    async function showDrift(model: string, version: string): Promise<void> {
+      const { points } = await getJson<{ points: DriftPoint[] }>(
+        `${versionPath(model, version)}/drift?bucket=week`,
+        signal,
+      );
+      drift.hidden = false;
+      drift.dataset.version = version;
+      driftTitle.textContent = `Drift of ${version}: ${points.length ? 'by week, PSI against the first week (above 0.25: drift)' : 'no scores yet'}`;
+      driftRows.body.replaceChildren(
+        ...points.map((p) =>
+          row([p.start.slice(0, 10), p.rows, num(p.mean_probability), num(p.actual_rate), num(p.psi)], {
+            start: p.start,
+          }),
+        ),
+      );
+      chart?.destroy();
+      chart = undefined;
+      driftChart.replaceChildren();
+      if (points.length === 0) return;
+      chart = timeChart(driftChart, {
+        x: points.map((p) => Date.parse(p.start) / 1000),
+        xLabel: 'week',
+        series: [
+          { label: 'mean probability', values: points.map((p) => p.mean_probability) },
+          { label: 'actual rate', values: points.map((p) => p.actual_rate), dash: [6, 4] },
+          { label: 'PSI', values: points.map((p) => p.psi), axis: 1 },
+        ],
+        axes: ['probability', 'PSI'],
+        height: 260,
+      });
+    }
+
     async function showVersions(model: string): Promise<void> {
       const answer = await getJson<{ versions: Version[] }>(`/v1/models/${encodeURIComponent(model)}/versions`, signal);
       detail.hidden = false;
@@ -87,7 +135,11 @@ export const models: Page = {
       versions.body.replaceChildren(
         ...answer.versions.map((v) => {
           const path = versionPath(model, v.version);
-          const actions = el('td', {});
+          const actions = el(
+            'td',
+            {},
+            act('Drift', () => showDrift(model, v.version)),
+          );
           if (!v.active) actions.append(act('Activate', () => postJson(`${path}/activate`, {}).then(refresh)));
           if (!v.active && !v.shadow) actions.append(act('Shadow', () => postJson(`${path}/shadow`, {}).then(refresh)));
           if (v.shadow)
@@ -131,6 +183,7 @@ export const models: Page = {
       list.table,
       detail,
       compared,
+      drift,
       trainingSection(signal, () => void showModels().catch(error.show)),
     );
     showModels().catch(error.show);

@@ -295,6 +295,48 @@ describe('console product pages', () => {
         (await page.textContent('#comparison-note')) ?? '',
         new RegExp(`^40 records .* agreement ${cell(comparison.agreement)},`),
       );
+
+      // drift: six weeks of the active version's scores as the scores sink lands them, moving up week by week
+      const monday = Date.UTC(2024, 0, 1) / 1000;
+      await clickhouse.insert({
+        table: 'model_scores',
+        values: Array.from({ length: 6 * 30 }, (_, i) => {
+          const week = Math.floor(i / 30);
+          const p = Math.min(0.05 + ((i % 30) / 30) * 0.5 + week * 0.08, 0.99);
+          return {
+            id: `${run}-drift-${i}`,
+            tenant_id: tenant,
+            model_id: modelId,
+            model_version: activeVersion,
+            label: p > 0.5 ? 1 : 0,
+            probability: p,
+            actual: i % 4 === 0 ? 1 : 0,
+            event_time: monday + week * 7 * 86_400 + (i % 30) * 3600,
+            _topic: 'test.console',
+            _partition: 0,
+            _offset: i,
+          };
+        }),
+        format: 'JSONEachRow',
+      });
+      await page.click(`#model-versions tr[data-version="${activeVersion}"] button:has-text("Drift")`);
+      await page.waitForSelector('#drift tbody tr');
+      const drift = await apiJson<{
+        points: { start: string; rows: number; mean_probability: number; actual_rate: number; psi: number }[];
+      }>(`/v1/models/${modelId}/versions/${activeVersion}/drift?bucket=week`);
+      assert.equal(drift.points.length, 6);
+      assert.ok(drift.points.at(-1)!.psi > 0.25, `the last week drifted: PSI ${drift.points.at(-1)!.psi}`);
+      assert.deepEqual(
+        await tableRows(page, '#drift'),
+        drift.points.map((p) => [
+          p.start.slice(0, 10),
+          String(p.rows),
+          cell(p.mean_probability),
+          cell(p.actual_rate),
+          cell(p.psi),
+        ]),
+      );
+      assertDrawn(await chartState(page, '#drift-chart'), ['date', 'mean probability', 'actual rate', 'PSI'], 'drift');
       await screenshot(page, screenshots, 'models');
     },
   );

@@ -26,6 +26,7 @@ import { parseParams, predictInProcess, type Algorithm } from '../../models/tabu
 import { recordFeatures, recordLabel, TABLES, type DatasetDefinition } from '../../models/tabular/dataset-spec.ts';
 import { saveDataset } from '../../models/tabular/training-datasets.ts';
 import { encodedWidth, encodeInto } from '../../models/tabular/encoding.ts';
+import { psi } from '../../models/drift.ts';
 import { binaryMetrics } from '../../models/tabular/evaluation.ts';
 import { trainOnDataset, type TrainedModel } from '../../models/tabular/train.ts';
 import { buildManifest, registerTrained } from '../../models/tabular/version.ts';
@@ -370,6 +371,37 @@ describe('shadow scoring', () => {
           comparison.active.auc > 0.55 && comparison.shadow.auc > 0.55,
           `both models learnt something: AUC ${comparison.active.auc}, ${comparison.shadow.auc}`,
         );
+
+        // drift: version 1's scores by month of the flights' time, each month's PSI against the first
+        const v1 = published.filter((s) => s.model_version === '1');
+        const months = new Map<string, typeof v1>();
+        for (const score of v1) {
+          const t = new Date(score.event_time);
+          const month = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1)).toISOString();
+          months.set(month, [...(months.get(month) ?? []), score]);
+        }
+        const bins = (scores: typeof v1) => {
+          const counts = new Array<number>(10).fill(0);
+          for (const score of scores) counts[Math.min(Math.floor(score.probability * 10), 9)]! += 1;
+          return counts;
+        };
+        const starts = [...months.keys()].sort();
+        const driftResponse = await api.call(`/v1/models/${modelId}/versions/1/drift?bucket=month`, api.keys.reader);
+        assert.equal(driftResponse.status, 200, await driftResponse.clone().text());
+        const { points } = (await driftResponse.json()) as {
+          points: { start: string; rows: number; mean_probability: number; psi: number }[];
+        };
+        assert.deepEqual(
+          points.map((p) => [p.start, p.rows]),
+          starts.map((m) => [m, months.get(m)!.length]),
+        );
+        points.forEach((p, i) => {
+          const scores = months.get(starts[i]!)!;
+          const mean = scores.reduce((t, score) => t + score.probability, 0) / scores.length;
+          assert.ok(Math.abs(p.mean_probability - mean) < 1e-9, `${p.start}: mean ${p.mean_probability} vs ${mean}`);
+          const want = psi(bins(months.get(starts[0]!)!), bins(scores));
+          assert.ok(Math.abs(p.psi - want) < 1e-9, `${p.start}: PSI ${p.psi} vs ${want}`);
+        });
       } finally {
         await Promise.all([processor?.stop(), ...sinks.map((s) => s.stop())]);
         await spec.close();
@@ -395,6 +427,7 @@ describe('shadow scoring', () => {
     );
     for (const [url, method] of [
       [`/v1/models/${modelId}/versions/3/comparison`, 'GET'],
+      [`/v1/models/${modelId}/versions/1/drift`, 'GET'],
       [`/v1/models/${modelId}/versions/3/shadow`, 'POST'],
     ] as const) {
       const foreign = await other.call(url, method === 'GET' ? other.keys.reader : other.keys.admin, { method });
