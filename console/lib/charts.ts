@@ -138,6 +138,12 @@ function tooltip(xLabel: (x: number) => string): uPlot.Plugin {
   };
 }
 
+/** A y axis drawn in the colour of the first series against it, so each series reads against its own axis. */
+function axisColor(spec: ChartSpec, axis: number): string {
+  const i = spec.series.findIndex((s) => (s.axis ?? 0) === axis);
+  return i < 0 ? '#444' : (spec.series[i]!.color ?? PALETTE[i % PALETTE.length]!);
+}
+
 /** A time chart in `target`, as wide as it is; returns the uPlot instance (destroy it to remove). */
 export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
   const bars = spec.kind === 'bar';
@@ -171,7 +177,7 @@ export function timeChart(target: HTMLElement, spec: ChartSpec): uPlot {
         label,
         scale: yScale(i),
         side: i === 0 ? 3 : 1,
-        stroke: spec.axes.length > 1 ? (PALETTE[i % PALETTE.length] ?? '#444') : '#444',
+        stroke: spec.axes.length > 1 ? axisColor(spec, i) : '#444',
         grid: i === 0 ? grid : { show: false },
         size: 64,
         values: (_u, ticks) => ticks.map(formatNumber),
