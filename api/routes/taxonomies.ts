@@ -62,4 +62,26 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
       );
     },
   );
+  app.openapi(
+    route.get('/v1/taxonomies/{id}/references', {
+      summary:
+        "A taxonomy version's labelled reference items (the latest version, or ?version=N), as a save takes them",
+      middleware: guards.read,
+      request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
+      responses: {
+        200: json(
+          z.object({ id: z.string(), version: z.number().int(), references: z.array(ReferenceSchema) }),
+          'the reference items',
+        ),
+      },
+      errors: [400, 404],
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { version } = c.req.valid('query');
+      const stored = await loadTaxonomy(db, c.get('principal').tenantId, version ? `${id}@${version}` : id);
+      const references = stored.references.map(({ text, genre }) => ({ text, genre }));
+      return c.json({ id: stored.id, version: stored.version, references }, 200);
+    },
+  );
 }

@@ -1,11 +1,12 @@
 /**
  * The taxonomy editor of the Catalog page: load a taxonomy (latest or a version), edit its genres,
  * attribute values and reference items as text (lib/taxonomy-text.ts), save it as its next version.
- * The API serves a version's reference count, not its items: a save carries the items listed here.
+ * The loaded version's reference items are kept (fetched whole, not shown as text, so none is
+ * rewritten) unless unticked; the items typed are added to them.
  */
 import { getJson, request, withQuery } from '../lib/api.ts';
 import { el, errorLine } from '../lib/dom.ts';
-import { attributesText, fromText, genresText } from '../lib/taxonomy-text.ts';
+import { attributesText, fromText, genresText, type TaxonomyInput } from '../lib/taxonomy-text.ts';
 
 interface StoredTaxonomy {
   id: string;
@@ -26,6 +27,15 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
   const genres = el('textarea', { id: 'tax-genres', rows: 6, cols: 30 });
   const attributes = el('textarea', { id: 'tax-attributes', rows: 6, cols: 40, placeholder: 'mood: dark, light' });
   const references = el('textarea', { id: 'tax-references', rows: 6, cols: 50, placeholder: 'Drama | Heat (1995)' });
+  const keep = el('input', { type: 'checkbox', id: 'tax-keep', checked: true });
+  const keepLabel = el('span', { id: 'tax-keep-label' }, 'no reference items loaded');
+  /** the reference items of the version last loaded or saved: kept by the next save while ticked */
+  let kept: TaxonomyInput['references'] = [];
+  const keeping = (items: TaxonomyInput['references'], of: string) => {
+    kept = items;
+    keep.dataset.items = String(items.length);
+    keepLabel.textContent = `keep the ${items.length} reference items of ${of}`;
+  };
   const state = el('p', { id: 'tax-state' });
   const form = el(
     'form',
@@ -36,8 +46,9 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
       { className: 'columns' },
       el('label', {}, 'Genres, one a line', el('br'), genres),
       el('label', {}, 'Attributes, group: values', el('br'), attributes),
-      el('label', {}, 'Reference items, genre | text', el('br'), references),
+      el('label', {}, 'Reference items to add, genre | text', el('br'), references),
     ),
+    el('p', {}, el('label', {}, keep, ' ', keepLabel)),
     el('button', { type: 'submit' }, 'Save as a new version'),
   );
   const show = (t: StoredTaxonomy, verb: string) => {
@@ -47,24 +58,33 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
 
   load.addEventListener('click', () => {
     error.clear();
-    const path = withQuery(`/v1/taxonomies/${encodeURIComponent(id.value.trim())}`, { version: version.value });
-    getJson<StoredTaxonomy>(path, signal).then((t) => {
+    const path = `/v1/taxonomies/${encodeURIComponent(id.value.trim())}`;
+    const query = { version: version.value };
+    Promise.all([
+      getJson<StoredTaxonomy>(withQuery(path, query), signal),
+      getJson<{ references: TaxonomyInput['references'] }>(withQuery(`${path}/references`, query), signal),
+    ]).then(([t, { references: items }]) => {
       genres.value = genresText(t.genres);
       attributes.value = attributesText(t.attributes);
       references.value = '';
+      keeping(items, `version ${t.version}`);
       show(t, 'Loaded');
     }, error.show);
   });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     error.clear();
+    const input = fromText(genres.value, attributes.value, references.value);
+    const body = { ...input, references: [...(keep.checked ? kept : []), ...input.references] };
     request<StoredTaxonomy>(`/v1/taxonomies/${encodeURIComponent(id.value.trim())}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(fromText(genres.value, attributes.value, references.value)),
+      body: JSON.stringify(body),
       signal,
     }).then((t) => {
       version.value = '';
+      references.value = '';
+      keeping(body.references, `version ${t.version}`);
       show(t, 'Saved');
     }, error.show);
   });
@@ -75,7 +95,7 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
     el(
       'p',
       { className: 'hint' },
-      'The API keeps each version’s reference items but does not serve them back: a save keeps only those listed here.',
+      'A save keeps the reference items of the version loaded (or last saved) unless unticked, and adds those typed.',
     ),
     form,
     error.element,

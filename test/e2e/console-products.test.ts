@@ -557,6 +557,19 @@ describe('console product pages', () => {
       await page.waitForSelector('#tax-state:has-text("Loaded films version 1")');
       assert.equal(await page.inputValue('#tax-genres'), 'Drama\nComedy\nHorror');
       assert.equal(await page.inputValue('#tax-attributes'), 'mood: dark, light');
+      // a save from a loaded version keeps its reference items, which the editor holds whole
+      assert.equal(await page.textContent('#tax-keep-label'), 'keep the 2 reference items of version 1');
+      await page.click('#tax-form button[type=submit]');
+      await page.waitForSelector('#tax-state[data-version="3"]');
+      type References = { references: { genre: string; text: string }[] };
+      assert.deepEqual(
+        (await apiJson<References>('/v1/taxonomies/films/references?version=3')).references,
+        (await apiJson<References>('/v1/taxonomies/films/references?version=1')).references,
+      );
+      assert.deepEqual((await apiJson<References>('/v1/taxonomies/films/references?version=1')).references, [
+        { genre: 'Horror', text: 'Halloween' },
+        { genre: 'Comedy', text: 'Airplane!' },
+      ]);
 
       const upload = await call('/v1/uploads?filename=films.csv', {
         method: 'POST',
