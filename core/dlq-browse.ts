@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import { readDlqContext, headerText } from './dlq.ts';
 import type { Registry } from './schema-registry.ts';
 import { decodePayload, mayView, parseCursor, readPage, type Payload, type Viewer } from './topic-pages.ts';
-import { topicOffsets, topicStarts, type Bounds, type RangeRecord } from './topic-range.ts';
+import { topicOffsets, wholeTopic, type Bounds, type RangeRecord } from './topic-range.ts';
 import { dlqTopicOf } from '../schemas/topic-spec.ts';
 
 export interface DeadLetterFilter {
@@ -58,11 +58,16 @@ export async function deadLetterBounds(
   cursor?: Map<number, bigint>,
 ): Promise<Bounds> {
   const dlq = dlqTopicOf(topic);
+  const whole = await wholeTopic(kafka, dlq);
   const ends =
-    filter.until === undefined ? await topicOffsets(kafka, dlq) : await topicOffsets(kafka, dlq, filter.until);
+    filter.until === undefined
+      ? new Map([...whole].map(([p, b]) => [p, b.until]))
+      : await topicOffsets(kafka, dlq, filter.until);
   const starts =
     cursor ??
-    (filter.since === undefined ? await topicStarts(kafka, dlq) : await topicOffsets(kafka, dlq, filter.since));
+    (filter.since === undefined
+      ? new Map([...whole].map(([p, b]) => [p, b.from]))
+      : await topicOffsets(kafka, dlq, filter.since));
   return new Map([...ends].map(([p, until]) => [p, { from: starts.get(p) ?? until, until }]));
 }
 

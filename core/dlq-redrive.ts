@@ -22,7 +22,7 @@ import { producerDefaults } from './kafka.ts';
 import { chunkMessages } from './message-chunks.ts';
 import { PageQueryError, type Viewer } from './topic-pages.ts';
 import type { Registry } from './schema-registry.ts';
-import { readRange, topicOffsets, topicStarts } from './topic-range.ts';
+import { readRange, topicOffsets, wholeTopic } from './topic-range.ts';
 import { dlqTopicOf, valueSubjectOf } from '../schemas/topic-spec.ts';
 
 export const REDRIVE_LOG = 'ops.deadletters.redriven';
@@ -48,8 +48,7 @@ interface LogEntry {
 
 /** Every dead letter redriven so far, by `<dlq topic>:<partition>:<offset>`. */
 export async function readRedrives(kafka: Kafka, registry: Registry): Promise<Map<string, Redrive>> {
-  const [starts, ends] = await Promise.all([topicStarts(kafka, REDRIVE_LOG), topicOffsets(kafka, REDRIVE_LOG)]);
-  const bounds = new Map([...ends].map(([p, until]) => [p, { from: starts.get(p) ?? until, until }]));
+  const bounds = await wholeTopic(kafka, REDRIVE_LOG);
   const redrives = new Map<string, Redrive>();
   await readRange(kafka, REDRIVE_LOG, bounds, async ({ message }) => {
     const entry = (await registry.decode<LogEntry>(message.value)).value;

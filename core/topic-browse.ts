@@ -16,7 +16,7 @@ import {
   type Payload,
   type Viewer,
 } from './topic-pages.ts';
-import { topicOffsets, topicStarts, type Bounds } from './topic-range.ts';
+import { topicOffsets, wholeTopic, type Bounds } from './topic-range.ts';
 
 /** Where a browse starts when no cursor is given. */
 export type Position =
@@ -42,7 +42,11 @@ export interface RecordView {
 }
 
 async function bounds(kafka: Kafka, topic: string, query: BrowseQuery): Promise<Bounds> {
-  const [starts, ends] = await Promise.all([topicStarts(kafka, topic), topicOffsets(kafka, topic)]);
+  const whole = await wholeTopic(kafka, topic);
+  const [starts, ends] = [
+    new Map([...whole].map(([p, b]) => [p, b.from])),
+    new Map([...whole].map(([p, b]) => [p, b.until])),
+  ];
   if (query.partition !== undefined && !ends.has(query.partition))
     throw new PageQueryError(`topic ${topic} has no partition ${query.partition} (it has ${ends.size})`);
   const chosen = [...ends].filter(([p]) => query.partition === undefined || p === query.partition);

@@ -37,12 +37,15 @@ export async function topicOffsets(kafka: Kafka, topic: string, ms?: number): Pr
   }
 }
 
-/** Each partition's first offset still in the log. */
-export async function topicStarts(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+/** Each partition's whole log now: from its first offset still kept to its end (one metadata call). */
+export async function wholeTopic(kafka: Kafka, topic: string): Promise<Bounds> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, BigInt(e.low)]));
+    const ends = await admin.fetchTopicOffsets(topic).catch((error: Error) => {
+      throw new TopicRangeError(`topic ${topic}: ${error.message}`);
+    });
+    return new Map(ends.map((e) => [e.partition, { from: BigInt(e.low), until: BigInt(e.high) }]));
   } finally {
     await admin.disconnect();
   }

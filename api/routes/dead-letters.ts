@@ -6,7 +6,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { listDeadLetters, type DeadLetterFilter } from '../../core/dlq-browse.ts';
 import { readRedrives, redriveDeadLetters, REDRIVE_CAP } from '../../core/dlq-redrive.ts';
-import { topicOffsets, topicStarts } from '../../core/topic-range.ts';
+import { wholeTopic } from '../../core/topic-range.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { can } from '../auth/roles.ts';
@@ -96,9 +96,9 @@ export function registerDeadLetters(
         topics.map(async (t) => {
           const dlq = dlqTopicOf(t.name);
           if (!operator) return { topic: t.name, dlq };
-          const [starts, ends] = await Promise.all([topicStarts(kafka, dlq), topicOffsets(kafka, dlq)]);
+          const whole = await wholeTopic(kafka, dlq);
           // offsets, not records: transaction markers take offsets too, so this is an upper bound
-          const records = [...ends].reduce((sum, [p, end]) => sum + Number(end - (starts.get(p) ?? end)), 0);
+          const records = [...whole.values()].reduce((sum, b) => sum + Number(b.until - b.from), 0);
           return { topic: t.name, dlq, records };
         }),
       );
