@@ -87,6 +87,7 @@ function guardsOf({ db, tokens, settings }: ApiDeps): Guards {
     ingest: guard('ingest'),
     analytics: guard('analytics'),
     manage_keys: guard('manage_keys'),
+    manage_models: guard('manage_models'),
     operate: guard('operate'),
   };
 }

@@ -20,6 +20,7 @@ import { listenToChannel } from '../core/pg-listen.ts';
 import type { Logger } from '../core/logger.ts';
 import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
 import { MillraceError, type MillraceErrorOptions } from '../core/errors.ts';
+import type { Viewer } from '../core/topic-pages.ts';
 
 export const ACTIVATED_CHANNEL = 'millrace_model_activated';
 const MANIFEST_FILE = 'manifest.json';
@@ -64,6 +65,14 @@ export class UnknownModelError extends ModelRegistryError {
   override name = 'UnknownModelError';
   constructor(readonly modelId: string) {
     super(`no model "${modelId}" in the registry`, { code: 'not_found', status: 404, details: { field: 'id' } });
+  }
+}
+
+/** The model id is another owner's: a tenant's ids are `<tenant>.<name>`, so only a platform model can be in the way. */
+export class ModelOwnerError extends ModelRegistryError {
+  override name = 'ModelOwnerError';
+  constructor(message: string) {
+    super(message, { code: 'conflict', status: 409, details: { field: 'id' } });
   }
 }
 
@@ -145,21 +154,38 @@ const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activate
 
 /**
  * Registers the manifest directory `dir` as a version of the model its manifest names (the model
- * is created on first use). The same version with the same content again changes nothing
- * (`created: false`); with other content it is refused.
+ * is created on first use, owned by `tenantId`, or by the platform when it is null). The same
+ * version with the same content again changes nothing (`created: false`); with other content it
+ * is refused, as is a version of a model another owner has.
  */
 export async function registerVersion(
   db: Pool,
   dir: string,
-  options: { description?: string } = {},
+  options: { description?: string; tenantId?: string | null } = {},
 ): Promise<ModelVersion & { created: boolean }> {
   const { manifest, files, sha256: digest } = await readVersionDir(dir);
   const description = options.description ?? manifest.description ?? null;
-  return inTransaction(db, async (client) => {
-    await client.query(
-      'INSERT INTO models (id, description) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)',
-      [manifest.id, description],
+  const owner = options.tenantId ?? null;
+  if (owner !== null && !manifest.id.startsWith(`${owner}.`))
+    throw new ModelRegistryError(
+      `a model of tenant "${owner}" has an id that starts with "${owner}."; got "${manifest.id}"`,
+      {
+        details: { field: 'id' },
+      },
     );
+  return inTransaction(db, async (client) => {
+    const model = await client.query(
+      `INSERT INTO models (id, description, tenant_id) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)
+       WHERE models.tenant_id IS NOT DISTINCT FROM EXCLUDED.tenant_id`,
+      [manifest.id, description, owner],
+    );
+    if (model.rowCount === 0)
+      throw new ModelOwnerError(
+        owner === null
+          ? `${manifest.id} is a tenant's model: the platform cannot register versions of it`
+          : `${manifest.id} is a platform model: a tenant cannot register versions of it`,
+      );
     const inserted = await client.query<ModelVersion>(
       `INSERT INTO model_versions (model_id, version, sha256, manifest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${VERSION_COLUMNS}`,
       [manifest.id, manifest.version, digest, manifest],
@@ -190,38 +216,56 @@ export async function registerVersion(
 
 export interface ModelSummary {
   id: string;
+  /** The tenant that owns it; null: a platform model, read-only to tenants. */
+  tenant_id: string | null;
   description: string | null;
   created_at: Date;
   active_version: string | null;
   versions: number;
 }
 
-export async function listModels(db: Pool): Promise<ModelSummary[]> {
+/** Who sees a model: its tenant, everyone for a platform model, an operator all of them. */
+const visibleTo = (viewer: Viewer, param: string) =>
+  'operator' in viewer ? 'true' : `(m.tenant_id IS NULL OR m.tenant_id = ${param})`;
+const viewerParams = (viewer: Viewer) => ('operator' in viewer ? [] : [viewer.tenantId]);
+
+export async function listModels(db: Pool, viewer: Viewer): Promise<ModelSummary[]> {
   const { rows } = await db.query<ModelSummary>(
-    `SELECT m.id, m.description, m.created_at,
+    `SELECT m.id, m.tenant_id, m.description, m.created_at,
             (SELECT v.version FROM model_versions v WHERE v.model_id = m.id AND v.active) AS active_version,
             (SELECT count(*)::int FROM model_versions v WHERE v.model_id = m.id) AS versions
-       FROM models m ORDER BY m.id`,
+       FROM models m WHERE ${visibleTo(viewer, '$1')} ORDER BY m.id`,
+    viewerParams(viewer),
   );
   return rows;
 }
 
-/** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when there is no such model. */
+/** The model's owner (null: the platform); UnknownModelError when there is none the viewer may see. */
+export async function visibleModel(db: Pool, modelId: string, viewer: Viewer): Promise<{ tenant_id: string | null }> {
+  const { rows } = await db.query<{ tenant_id: string | null }>(
+    `SELECT m.tenant_id FROM models m WHERE m.id = $${viewerParams(viewer).length + 1} AND ${visibleTo(viewer, '$1')}`,
+    [...viewerParams(viewer), modelId],
+  );
+  if (!rows[0]) throw new UnknownModelError(modelId);
+  return rows[0];
+}
+
+/** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when the viewer has no such model. */
 export async function listVersions(
   db: Pool,
   modelId: string,
+  viewer: Viewer,
 ): Promise<(ModelVersion & { shadow: boolean; manifest: Record<string, unknown> })[]> {
+  await visibleModel(db, modelId, viewer);
   const { rows } = await db.query<ModelVersion & { shadow: boolean; manifest: Record<string, unknown> }>(
     `SELECT ${VERSION_COLUMNS.split(', ')
       .map((c) => `v.${c}`)
       .join(', ')}, v.manifest,
             EXISTS (SELECT 1 FROM model_shadows s WHERE s.model_id = v.model_id AND s.version = v.version AND NOT v.active) AS shadow
-       FROM models m LEFT JOIN model_versions v ON v.model_id = m.id
-      WHERE m.id = $1 ORDER BY v.created_at, v.version`,
+       FROM model_versions v WHERE v.model_id = $1 ORDER BY v.created_at, v.version`,
     [modelId],
   );
-  if (rows.length === 0) throw new UnknownModelError(modelId);
-  return rows.filter((r) => r.version !== null);
+  return rows;
 }
 
 export async function activeVersion(db: Pick<PoolClient, 'query'>, modelId: string): Promise<ModelVersion | null> {

@@ -63,7 +63,7 @@ export async function attachShadow(db: Pool, modelId: string, version: string): 
   });
 }
 
-/** Detaches a shadow version; UnknownVersionError when it is not attached. */
+/** Detaches a shadow version; a not_found error when it is not attached. */
 export async function detachShadow(db: Pool, modelId: string, version: string): Promise<Shadow> {
   return inTransaction(db, async (client) => {
     await lockModel(client, modelId);
@@ -71,7 +71,12 @@ export async function detachShadow(db: Pool, modelId: string, version: string): 
       'DELETE FROM model_shadows WHERE model_id = $1 AND version = $2 RETURNING model_id, version, attached_at',
       [modelId, version],
     );
-    if (!rows[0]) throw new UnknownVersionError(modelId, version);
+    if (!rows[0])
+      throw new MillraceError(`${modelId} ${version} is not attached in shadow mode`, {
+        code: 'not_found',
+        status: 404,
+        details: { field: 'version' },
+      });
     await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
     return rows[0];
   });

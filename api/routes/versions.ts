@@ -1,10 +1,12 @@
 /**
  * A model's versions, and activating one: the processors scoring with the model switch to it
- * without a restart.
+ * without a restart. A tenant activates its own models; the platform's are an operator's.
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { activateVersion, listVersions, type ModelVersion } from '../../models/model-registry.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
+import { manageableModel } from '../auth/model-access.ts';
+import { viewerOf } from '../auth/viewer.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { guardedRoutes } from '../route-spec.ts';
 import { json } from '../schemas.ts';
@@ -53,7 +55,8 @@ const listRoute = route.get('/v1/models/{id}/versions', {
 });
 
 const activateRoute = route.post('/v1/models/{id}/versions/{version}/activate', {
-  summary: 'Make a version the active one: the processors scoring with the model switch to it without a restart',
+  summary:
+    "Make a version the active one: the processors scoring with the model switch to it without a restart. A tenant's admin activates its tenant's models, an operator the platform's",
   request: { params },
   responses: {
     200: json(
@@ -68,14 +71,15 @@ const activateRoute = route.post('/v1/models/{id}/versions/{version}/activate', 
 
 export function registerVersions(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi({ ...listRoute, middleware: guards.read }, async (c) => {
-    const versions = await listVersions(db, c.req.valid('param').id);
+    const versions = await listVersions(db, c.req.valid('param').id, viewerOf(c.get('principal')));
     return c.json(
       { versions: versions.map((v) => ({ ...versionJson(v), shadow: v.shadow, manifest: v.manifest })) },
       200,
     );
   });
-  app.openapi({ ...activateRoute, middleware: guards.manage_keys }, async (c) => {
+  app.openapi({ ...activateRoute, middleware: guards.manage_models }, async (c) => {
     const { id, version } = c.req.valid('param');
+    await manageableModel(db, c.get('principal'), id);
     const activated = await activateVersion(db, id, version);
     return c.json({ ...versionJson(activated), previous_version: activated.previous_version }, 200);
   });

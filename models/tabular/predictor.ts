@@ -132,6 +132,7 @@ interface Followed {
 
 export class TabularPredictors {
   private readonly models = new Map<string, Promise<Followed>>();
+  private readonly owners = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly db: Pool,
@@ -145,6 +146,7 @@ export class TabularPredictors {
     tenantId: string,
     rows: readonly Record<string, unknown>[],
   ): Promise<{ version: string; predictions: Prediction[] }> {
+    await this.checkOwner(modelId, tenantId);
     const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
     return { version: loaded.manifest.version, predictions: await loaded.predict(rows) };
   }
@@ -162,6 +164,7 @@ export class TabularPredictors {
     predict(rows: readonly Record<string, unknown>[]): Promise<Prediction[]>;
     release(): void;
   }> {
+    await this.checkOwner(modelId, tenantId);
     const loaded = this.servable(await this.follow(modelId), modelId, tenantId);
     const release = loaded.hold();
     return {
@@ -170,6 +173,25 @@ export class TabularPredictors {
       predict: (rows) => loaded.predict(rows),
       release,
     };
+  }
+
+  /**
+   * Another tenant's model is no model here, in the words of one that does not exist, and it is
+   * checked before anything of it is loaded. A model's owner never changes: read once.
+   */
+  private async checkOwner(modelId: string, tenantId: string): Promise<void> {
+    let owner = this.owners.get(modelId);
+    if (!owner) {
+      owner = this.db
+        .query<{ tenant_id: string | null }>('SELECT tenant_id FROM models WHERE id = $1', [modelId])
+        .then(({ rows }) =>
+          rows[0] ? rows[0].tenant_id : Promise.reject(new NoModelError(`no model "${modelId}" in the registry`)),
+        );
+      owner.catch(() => this.owners.delete(modelId)); // unknown now, perhaps registered by the next request
+      this.owners.set(modelId, owner);
+    }
+    const tenant = await owner;
+    if (tenant !== null && tenant !== tenantId) throw new NoModelError(`no model "${modelId}" in the registry`);
   }
 
   private servable(followed: Followed, modelId: string, tenantId: string): LoadedVersion {
@@ -192,8 +214,6 @@ export class TabularPredictors {
   }
 
   private async startFollowing(modelId: string): Promise<Followed> {
-    const { rowCount } = await this.db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
-    if (rowCount === 0) throw new NoModelError(`no model "${modelId}" in the registry`);
     const followed = {} as Followed;
     followed.watch = await followActiveVersion(
       this.db,

@@ -247,7 +247,7 @@ describe('training jobs through the API and a trainer', () => {
         attempts: number;
       };
       assert.deepEqual([finished.status, finished.model_version, finished.attempts], ['succeeded', done.version, 1]);
-      const [version] = await listVersions(db, job.model_id);
+      const [version] = await listVersions(db, job.model_id, { operator: true });
       assert.ok(version?.active);
       const manifest = version.manifest as unknown as TabularManifest;
       assert.equal(manifest.version, done.version);
@@ -464,7 +464,7 @@ describe('a trainer killed mid-training', () => {
         [1, 2],
       );
       assert.equal(events.at(-1)!.event, 'done');
-      const versions = await listVersions(db, job.model_id);
+      const versions = await listVersions(db, job.model_id, { operator: true });
       assert.equal(versions.length, 1, 'one version');
       assert.equal((versions[0]!.manifest as unknown as TabularManifest).lineage.job_id, job.id);
       const { rows } = await db.query<{ status: string; attempts: number }>(
