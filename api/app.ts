@@ -59,7 +59,19 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
   // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
   const streamedBodies = (path: string) =>
     path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
-  app.use((c, next) => (c.req.method === 'POST' && streamedBodies(c.req.path) ? next() : limitBody(c, next)));
+  // a model version's files are read whole (its graphs are loaded to be checked), under the same cap
+  const limitModelFiles = bodyLimit({
+    maxSize: settings.uploadMaxBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `the body is larger than ${settings.uploadMaxBytes} bytes`);
+    },
+  });
+  const modelFiles = (path: string) => /^\/v1\/models\/[^/]+\/versions$/.test(path);
+  app.use((c, next) => {
+    if (c.req.method !== 'POST') return limitBody(c, next);
+    if (streamedBodies(c.req.path)) return next();
+    return (modelFiles(c.req.path) ? limitModelFiles : limitBody)(c, next);
+  });
   app.use(
     '/v1/*',
     rateLimit(db, settings.rateLimitPerIp, (c) => {

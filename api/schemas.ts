@@ -29,6 +29,7 @@ const DESCRIPTIONS = {
   404: 'no such resource for this tenant',
   409: 'conflicts with an existing resource',
   413: 'the body is larger than the limit',
+  422: 'well-formed, but what it holds is refused (`message` says why)',
   429: "rate limited, or the tenant's dashboard queries are at their share (too_many_queries); see Retry-After",
   503: 'the work would take too long now; see Retry-After',
 } as const;

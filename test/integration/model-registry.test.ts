@@ -244,7 +244,9 @@ describe('the API', () => {
       {
         model_id: TEST_MODEL,
         version: '2.0.0',
+        stage: 'production',
         active: true,
+        archived_at: null,
         previous_version: '3.0.0',
         sha256: undefined,
         created_at: undefined,

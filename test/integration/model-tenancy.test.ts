@@ -45,6 +45,12 @@ function bodyOf({ method, path }: Operation): { body?: unknown; raw?: string; co
   const row = { hour: 18, weekday: 5, distance: 740, origin: 'ORD' };
   if (path.endsWith('/predict')) return { body: { rows: [row] } };
   if (path.endsWith('/batch')) return { raw: `${JSON.stringify(row)}\n`, contentType: 'application/x-ndjson' };
+  if (method === 'post' && path.endsWith('/versions'))
+    return {
+      raw: '--b\r\ncontent-disposition: form-data; name="manifest"; filename="manifest.json"\r\n\r\n{}\r\n--b--\r\n',
+      contentType: 'multipart/form-data; boundary=b',
+    };
+  if (path.endsWith('/stage')) return { body: { stage: 'staging' } };
   return method === 'post' ? { body: {} } : {};
 }
 
@@ -127,6 +133,9 @@ describe('models per tenant', () => {
     const paths = new Set(operations.map((o) => o.path));
     for (const expected of [
       '/v1/models/{id}/versions',
+      '/v1/models/{id}/versions/{version}',
+      '/v1/models/{id}/versions/{version}/files/{name}',
+      '/v1/models/{id}/versions/{version}/stage',
       '/v1/models/{id}/versions/{version}/activate',
       '/v1/models/{id}/predict',
       '/v1/models/{id}/batch',
@@ -139,12 +148,13 @@ describe('models per tenant', () => {
     ])
       assert.ok(paths.has(expected), `${expected} is walked`);
 
-    const nowhere = { model: `${a.tenant}.nowhere`, job: randomUUID(), dataset: 'nowhere' };
+    // B's namespace, but nothing of B's: A must not tell the two apart
+    const nowhere = { model: `${b.tenant}.nowhere`, job: randomUUID(), dataset: 'nowhere' };
     const bs = { model: bModel, job: bJob, dataset: 'delays' };
     const url = (p: string, ids: typeof bs) =>
       p
         .replace('{id}', p.startsWith('/v1/training-jobs') ? ids.job : ids.model)
-        .replace('{name}', ids.dataset)
+        .replace('{name}', p.includes('/files/') ? 'manifest.json' : ids.dataset)
         .replace('{version}', '1');
     const idsIn = (text: string, ids: typeof bs) => text.replaceAll(ids.model, '<model>').replaceAll(ids.job, '<job>');
     const shape = (body: string) => {
@@ -160,7 +170,9 @@ describe('models per tenant', () => {
       const what = `${method} ${operation.path}`;
       const asA = await answer(await a.call(url(operation.path, bs), a.keys.admin, init));
       const unknown = await answer(await a.call(url(operation.path, nowhere), a.keys.admin, init));
-      assert.equal(asA.status, 404, `${what}: tenant A gets ${asA.status} for B's: ${asA.body}`);
+      // registering a version outside one's namespace is refused as such, whoever has the id
+      const expected = method === 'POST' && operation.path.endsWith('/versions') ? 400 : 404;
+      assert.equal(asA.status, expected, `${what}: tenant A gets ${asA.status} for B's: ${asA.body}`);
       // the message names what A asked for, so ids aside it must read as the unknown one does
       assert.deepEqual(
         shape(idsIn(asA.body, bs).replaceAll('delays', '<dataset>')),
