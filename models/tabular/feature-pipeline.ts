@@ -23,6 +23,7 @@
 import onnxProto from 'onnx-proto';
 import { Tensor } from 'onnxruntime-node';
 import { EncodingError } from './encoding.ts';
+import { constantSpread } from './matrix.ts';
 import { tensorInfo } from '../onnx-value-info.ts';
 
 const { onnx } = onnxProto;
@@ -159,7 +160,7 @@ function fitNumeric(
     fill,
     offset: Math.fround(mean),
     // a constant column stays put rather than dividing by zero
-    scale: Math.fround(std > 0 && Number.isFinite(1 / std) ? 1 / std : 1),
+    scale: Math.fround(constantSpread(std, mean) ? 1 : 1 / std),
   };
 }
 

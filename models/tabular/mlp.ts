@@ -11,7 +11,7 @@
  * they are. Weights are rounded to float32 at the end: what the in-process model computes with
  * is what the graph holds.
  */
-import { yieldToEventLoop } from './matrix.ts';
+import { constantSpread, yieldToEventLoop } from './matrix.ts';
 
 export type MlpTask = 'binary' | 'multiclass' | 'regression';
 
@@ -170,14 +170,15 @@ export async function trainMlp(
   const scale = new Float64Array(d);
   for (const i of fit) for (let j = 0; j < d; j++) mean[j]! += X[i * d + j]! / fit.length;
   for (const i of fit) for (let j = 0; j < d; j++) scale[j]! += (X[i * d + j]! - mean[j]!) ** 2 / fit.length;
-  for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]!) || 1;
+  // a constant column's spread is rounding noise: dividing by it would blow its weights up
+  for (let j = 0; j < d; j++) scale[j] = constantSpread(Math.sqrt(scale[j]!), mean[j]!) ? 1 : Math.sqrt(scale[j]!);
   let targetMean = 0;
   let targetStd = 1;
   if (task === 'regression') {
     for (const i of fit) targetMean += data.target[i]! / fit.length;
     let variance = 0;
     for (const i of fit) variance += (data.target[i]! - targetMean) ** 2 / fit.length;
-    targetStd = Math.sqrt(variance) || 1;
+    targetStd = constantSpread(Math.sqrt(variance), targetMean) ? 1 : Math.sqrt(variance);
   }
   const targetOf = (i: number) =>
     task === 'regression' ? (data.target[i]! - targetMean) / targetStd : data.target[i]!;
