@@ -68,7 +68,7 @@ const columns: FeatureColumn[] = [
 const rows: RawRow[] = [
   { x: 1, c: 'a', flag: true, t: '1970-01-02' },
   { x: '2', c: 'b', flag: 'false', t: 3 * 86_400_000 },
-  { x: null, c: 'a', flag: 1, t: '1970-01-01 12:00:00' },
+  { x: null, c: 'a', flag: 1, t: '1970/01/01 12:00' },
   { x: 5, flag: null, t: null },
 ];
 
@@ -172,6 +172,8 @@ describe('feature pipeline', () => {
       );
     }
     assert.ok(Number.isNaN(rawNumber('numeric', NaN, 'x')), 'NaN is missing');
+    assert.equal(rawNumber('timestamp', '1970-01-01 12:00:00', 't'), 0.5, 'ClickHouse DateTime text is UTC');
+    assert.equal(rawNumber('timestamp', '1970-01-01T12:00:00+02:00', 't'), Math.fround(10 / 24));
     assert.throws(() => fitPipeline([{ name: 'features', kind: 'numeric' }], rows), EncodingError);
   });
 

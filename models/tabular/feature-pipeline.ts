@@ -104,9 +104,12 @@ export function rawNumber(kind: 'numeric' | 'timestamp', value: unknown, field: 
   return Math.fround(n);
 }
 
-/** ISO 8601 or ClickHouse's `YYYY-MM-DD hh:mm:ss`, UTC unless the text names a zone. */
+/** ISO 8601, ClickHouse's `YYYY-MM-DD hh:mm:ss` or `YYYY/MM/DD hh:mm`; UTC unless the text names a zone. */
 function parseTime(text: string): number {
-  const iso = text.trim().replace(' ', 'T');
+  const iso = text
+    .trim()
+    .replace(/^(\d{4})\/(\d\d)\/(\d\d)/, '$1-$2-$3')
+    .replace(' ', 'T');
   const zoned = /T.*(Z|[+-]\d\d:?\d\d)$/.test(iso) || !iso.includes('T');
   return Date.parse(zoned ? iso : `${iso}Z`);
 }
