@@ -135,6 +135,75 @@ class Workspace {
       }
     }
   }
+
+  /**
+   * Backward pass of `count` rows from the output deltas in deltas[last]: the gradients of the
+   * mean loss plus l2/2 * |W|^2, per layer's weights (gW[l]) and biases (gb[l]).
+   */
+  backward(count: number, gW: Float64Array[], gb: Float64Array[], l2: number): void {
+    const { sizes, W } = this.net;
+    for (let l = W.length - 1; l >= 0; l--) {
+      const [m, k] = [sizes[l]!, sizes[l + 1]!];
+      const input = this.activations[l]!;
+      const below = this.deltas[l]!;
+      const dz = this.deltas[l + 1]!;
+      const [weights, gw, gbias] = [W[l]!, gW[l]!, gb[l]!];
+      for (let i = 0; i < m * k; i++) gw[i] = l2 * weights[i]!;
+      gbias.fill(0);
+      for (let r = 0; r < count; r++) {
+        for (let o = 0; o < k; o++) gbias[o]! += dz[r * k + o]!;
+        for (let i = 0; i < m; i++) {
+          const x = input[r * m + i]!;
+          if (x === 0) {
+            // a unit that was off passes no gradient on, nor gets any on its weights
+            if (l > 0) below[r * m + i] = 0;
+            continue;
+          }
+          let back = 0;
+          for (let o = 0; o < k; o++) {
+            gw[i * k + o]! += x * dz[r * k + o]!;
+            back += weights[i * k + o]! * dz[r * k + o]!;
+          }
+          // the input layer needs no gradient
+          if (l > 0) below[r * m + i] = back;
+        }
+      }
+    }
+  }
+}
+
+/** Adam (Kingma & Ba, 2015) over a list of parameter arrays, with bias-corrected moments. */
+class Adam {
+  private readonly m: Float64Array[];
+  private readonly v: Float64Array[];
+  private step = 0;
+
+  constructor(
+    private readonly parameters: Float64Array[],
+    private readonly rate: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-8,
+  ) {
+    this.m = parameters.map((p) => new Float64Array(p.length));
+    this.v = parameters.map((p) => new Float64Array(p.length));
+  }
+
+  /** One update from `gradients`, in the order of the parameters. */
+  update(gradients: Float64Array[]): void {
+    const { beta1, beta2, epsilon } = this;
+    this.step++;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    this.parameters.forEach((p, q) => {
+      const [g, m, v] = [gradients[q]!, this.m[q]!, this.v[q]!];
+      for (let i = 0; i < p.length; i++) {
+        m[i] = beta1 * m[i]! + (1 - beta1) * g[i]!;
+        v[i] = beta2 * v[i]! + (1 - beta2) * g[i]! * g[i]!;
+        p[i]! -= (this.rate * (m[i]! / correction1)) / (Math.sqrt(v[i]! / correction2) + epsilon);
+      }
+    });
+  }
 }
 
 /** Softmax of each row in place. */
@@ -193,8 +262,9 @@ export async function trainMlp(
       .map((k, l) => Float64Array.from({ length: sizes[l]! * k }, () => normal() * Math.sqrt(2 / sizes[l]!))),
     b: sizes.slice(1).map((k) => new Float64Array(k)),
   };
-  const moments = [...net.W, ...net.b].map((p) => ({ m: new Float64Array(p.length), v: new Float64Array(p.length) }));
-  const gradients = [...net.W, ...net.b].map((p) => new Float64Array(p.length));
+  const adam = new Adam([...net.W, ...net.b], params.learning_rate);
+  const gW = net.W.map((w) => new Float64Array(w.length));
+  const gb = net.b.map((b) => new Float64Array(b.length));
   const batchSize = Math.max(1, Math.min(params.batch_size, fit.length));
   const work = new Workspace(net, Math.max(batchSize, 256));
   const last = sizes.length - 1;
@@ -229,10 +299,8 @@ export async function trainMlp(
     return index.length > 0 ? loss / index.length : 0;
   };
 
-  let step = 0;
   let best = { loss: Infinity, epoch: 0, W: net.W.map((w) => w.slice()), b: net.b.map((b) => b.slice()) };
   let epoch = 0;
-  const [beta1, beta2, epsilon] = [0.9, 0.999, 1e-8];
   while (epoch < params.max_epochs) {
     epoch++;
     shuffle(fit, random);
@@ -252,47 +320,8 @@ export async function trainMlp(
           delta[r * outputs + o] = (out[r * outputs + o]! - expected) / count;
         }
       }
-      for (let l = last - 1; l >= 0; l--) {
-        const [m, k] = [sizes[l]!, sizes[l + 1]!];
-        const input = work.activations[l]!;
-        const below = work.deltas[l]!;
-        const dz = work.deltas[l + 1]!;
-        const gW = gradients[l]!;
-        const gb = gradients[last + l]!;
-        const W = net.W[l]!;
-        for (let i = 0; i < m * k; i++) gW[i] = params.l2 * W[i]!;
-        gb.fill(0);
-        for (let r = 0; r < count; r++) {
-          for (let o = 0; o < k; o++) gb[o]! += dz[r * k + o]!;
-          for (let i = 0; i < m; i++) {
-            const x = input[r * m + i]!;
-            if (x === 0) {
-              // a unit that was off passes no gradient on, nor gets any on its weights
-              if (l > 0) below[r * m + i] = 0;
-              continue;
-            }
-            let back = 0;
-            for (let o = 0; o < k; o++) {
-              gW[i * k + o]! += x * dz[r * k + o]!;
-              back += W[i * k + o]! * dz[r * k + o]!;
-            }
-            // the input layer needs no gradient
-            if (l > 0) below[r * m + i] = back;
-          }
-        }
-      }
-      step++;
-      const correction1 = 1 - beta1 ** step;
-      const correction2 = 1 - beta2 ** step;
-      [...net.W, ...net.b].forEach((p, q) => {
-        const g = gradients[q]!;
-        const { m, v } = moments[q]!;
-        for (let i = 0; i < p.length; i++) {
-          m[i] = beta1 * m[i]! + (1 - beta1) * g[i]!;
-          v[i] = beta2 * v[i]! + (1 - beta2) * g[i]! * g[i]!;
-          p[i]! -= (params.learning_rate * (m[i]! / correction1)) / (Math.sqrt(v[i]! / correction2) + epsilon);
-        }
-      });
+      work.backward(count, gW, gb, params.l2);
+      adam.update([...gW, ...gb]);
     }
     const validationLoss = validation.length > 0 ? meanLoss(validation) : trainLoss / fit.length;
     if (validationLoss < best.loss - 1e-7) {

@@ -130,7 +130,6 @@ export async function trainFromRows(options: RowsTrainingOptions): Promise<RowsT
   });
   if (train.length < MIN_ROWS)
     throw new TrainingRefused(`${train.length} training rows have a ${target}; at least ${MIN_ROWS} are needed`);
-  if (held.length === 0) throw new TrainingRefused('no row is held out to evaluate on');
 
   const classes = task === 'regression' ? undefined : [...new Set(train.map((r) => r.y as string))].sort();
   if (classes) {
@@ -146,6 +145,7 @@ export async function trainFromRows(options: RowsTrainingOptions): Promise<RowsT
   // a held-out class never seen in training cannot be predicted: those rows are skipped too
   const heldKnown = classes ? held.filter((r) => classes.includes(r.y as string)) : held;
   skipped += held.length - heldKnown.length;
+  if (heldKnown.length === 0) throw new TrainingRefused('no row is held out to evaluate on');
   const targetOf = (y: number | string) => (classes ? classes.indexOf(y as string) : (y as number));
 
   const started = performance.now();
