@@ -12,6 +12,8 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { BinaryMetrics, MulticlassMetrics, RegressionMetrics } from './evaluation.ts';
 import type { FeatureColumn, RawRow } from './feature-pipeline.ts';
+import { EncodingError } from './encoding.ts';
+import { PipelineSession } from './pipeline-session.ts';
 import { onnxPredict, predictRows, trainFromRows, type RowsTrainedModel } from './train-rows.ts';
 import { AGREEMENT_TOLERANCE } from './train.ts';
 
@@ -104,6 +106,26 @@ describe('multilayer perceptron on vega-datasets', () => {
       assert.ok(Number.isFinite(marsCar) && marsCar !== usaCar, `${marsCar} vs ${usaCar}`);
     });
 
+    it('serves raw rows from model.onnx and the manifest alone; a bad value is a 400 naming its field', async () => {
+      const manifest = JSON.parse(JSON.stringify(trained.manifest)) as typeof trained.manifest;
+      const session = await PipelineSession.load(trained.onnx, manifest);
+      try {
+        const rows = [cars[1]!, { ...cars[2], Horsepower: null, Origin: 'Atlantis' }];
+        const answers = await session.predict(rows);
+        const inProcess = predictRows(trained, rows);
+        answers.forEach((answer, i) => {
+          assert.ok('prediction' in answer);
+          assert.ok(Math.abs(answer.prediction - inProcess[i]!) < 1e-4, `${answer.prediction} vs ${inProcess[i]}`);
+        });
+        await assert.rejects(
+          session.predict([cars[1]!, { ...cars[2], Horsepower: 'lots' }]),
+          (error) => error instanceof EncodingError && error.status === 400 && error.field === 'rows.1.Horsepower',
+        );
+      } finally {
+        await session.release();
+      }
+    });
+
     it('the manifest fragment says what the graph takes and gives', () => {
       const { manifest } = trained;
       assert.equal(manifest.kind, 'tabular-mlp');
@@ -137,6 +159,17 @@ describe('multilayer perceptron on vega-datasets', () => {
     assert.equal(trained.agreement.label_mismatches, 0);
     assert.equal(trained.agreement.rows, trained.holdout_rows);
     await assertSameAnswers(trained, cars.slice(0, 50));
+    const session = await PipelineSession.load(trained.onnx, trained.manifest);
+    try {
+      const [answer] = await session.predict([cars[0]!]);
+      assert.ok(answer && 'label' in answer);
+      assert.deepEqual(Object.keys(answer.probabilities), ['Europe', 'Japan', 'USA']);
+      const best = Object.entries(answer.probabilities).sort(([, a], [, b]) => b - a)[0]![0];
+      assert.equal(answer.label, best);
+      assert.ok(Math.abs(Object.values(answer.probabilities).reduce((s, p) => s + p, 0) - 1) < 1e-6);
+    } finally {
+      await session.release();
+    }
   });
 
   it('flights: delayed more than 15 minutes from hour, distance and origin (binary), one-hot and hashed', async () => {

@@ -6,7 +6,6 @@
  * one ONNX graph taking raw values, and check that ONNX Runtime gives the in-process answer on
  * every held-out row. Rows without a target are skipped and counted.
  */
-import { InferenceSession } from 'onnxruntime-node';
 import {
   binaryMetrics,
   majorityBaseline,
@@ -22,7 +21,6 @@ import {
 import {
   fitPipeline,
   fnv1a,
-  onnxFeeds,
   pipelineColumns,
   pipelineWidth,
   PIPELINE_DEFAULTS,
@@ -44,6 +42,7 @@ import {
   type MlpTask,
 } from './mlp.ts';
 import { exportMlpOnnx } from './mlp-onnx.ts';
+import { PipelineSession, type PipelineOutputs } from './pipeline-session.ts';
 import { AGREEMENT_TOLERANCE, TrainingRefused } from './train.ts';
 
 const MIN_ROWS = 20;
@@ -91,12 +90,10 @@ export async function onnxPredict(
   onnx: Uint8Array,
   pipeline: FeaturePipeline,
   rows: readonly RawRow[],
-): Promise<{ probabilities?: Float32Array; labels?: string[]; prediction?: Float32Array }> {
-  const session = await InferenceSession.create(onnx, { executionMode: 'sequential', intraOpNumThreads: 1 });
+): Promise<PipelineOutputs> {
+  const session = await PipelineSession.load(onnx, { pipeline });
   try {
-    const out = await session.run(onnxFeeds(pipeline, rows));
-    if (out.prediction) return { prediction: out.prediction.data as Float32Array };
-    return { probabilities: out.probabilities!.data as Float32Array, labels: out.label!.data as string[] };
+    return await session.run(rows);
   } finally {
     await session.release();
   }
@@ -222,7 +219,7 @@ export async function trainFromRows(options: RowsTrainingOptions): Promise<RowsT
 }
 
 /** Every held-out row: the largest difference, the values out of tolerance and the labels that differ beyond a near tie. */
-function compare(inProcess: Float64Array, fromOnnx: Awaited<ReturnType<typeof onnxPredict>>, classes?: string[]) {
+function compare(inProcess: Float64Array, fromOnnx: PipelineOutputs, classes?: string[]) {
   let maxDiff = 0;
   let outOfTolerance = 0;
   let mismatches = 0;
