@@ -107,7 +107,7 @@ describe('training on a dataset whose rule is known', () => {
 
   before(async () => {
     const dataset = await saveDataset(db, api.tenant, 'ruled', DELAY_DATASET as DatasetDefinition);
-    for (const algorithm of ['logistic_regression', 'gradient_boosting'] as const) {
+    for (const algorithm of ['logistic_regression', 'gradient_boosting', 'mlp'] as const) {
       const params = parseParams(algorithm, {});
       assert.ok(params.success);
       trained[algorithm] = await trainOnDataset({
@@ -142,9 +142,11 @@ describe('training on a dataset whose rule is known', () => {
     assert.ok(metrics.calibration_error < 0.05, `calibration error ${metrics.calibration_error}`);
   });
 
-  it('gradient boosting recovers it as well, and both beat the majority-class baseline', () => {
+  it('gradient boosting and the multilayer perceptron recover it as well, and all beat the majority-class baseline', () => {
     const { metrics, baseline } = trained.gradient_boosting!;
     assert.ok(metrics.auc > ruleAuc(flights) - 0.04, `AUC ${metrics.auc} vs the rule's ${ruleAuc(flights)}`);
+    const mlp = trained.mlp!.metrics;
+    assert.ok(mlp.auc > ruleAuc(flights) - 0.04, `mlp AUC ${mlp.auc} vs the rule's ${ruleAuc(flights)}`);
     for (const t of Object.values(trained)) {
       assert.equal(t.baseline.auc, 0.5);
       assert.ok(
