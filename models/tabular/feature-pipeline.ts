@@ -225,7 +225,8 @@ export function pipelineColumns(pipeline: FeaturePipeline): string[] {
 }
 
 /** The row's values as the graph's inputs take them, one per feature; `prefix` starts the field names of problems. */
-function inputValues(pipeline: FeaturePipeline, row: RawRow, prefix: string): (number | string)[] {
+/** A raw row as the graph's input values, one per feature; throws the EncodingError naming `<prefix><feature>`. */
+export function inputValues(pipeline: FeaturePipeline, row: RawRow, prefix: string): (number | string)[] {
   return pipeline.features.map((f) =>
     f.kind === 'numeric' || f.kind === 'timestamp'
       ? rawNumber(f.kind, row[f.name], `${prefix}${f.name}`)
@@ -274,7 +275,14 @@ export const transformRow = (pipeline: FeaturePipeline, row: RawRow): Float32Arr
 
 /** The ONNX Runtime inputs for raw rows: float [N, 1] per numeric or timestamp feature (NaN = missing), string [N, 1] per categorical or boolean one. */
 export function onnxFeeds(pipeline: FeaturePipeline, rows: readonly RawRow[]): Record<string, Tensor> {
-  const values = rows.map((row, i) => inputValues(pipeline, row, `rows.${i}.`));
+  return valueFeeds(
+    pipeline,
+    rows.map((row, i) => inputValues(pipeline, row, `rows.${i}.`)),
+  );
+}
+
+/** The ONNX Runtime inputs for rows already turned into input values (inputValues). */
+export function valueFeeds(pipeline: FeaturePipeline, values: readonly (number | string)[][]): Record<string, Tensor> {
   return Object.fromEntries(
     pipeline.features.map((f, j) => [
       f.name,
@@ -282,12 +290,12 @@ export function onnxFeeds(pipeline: FeaturePipeline, rows: readonly RawRow[]): R
         ? new Tensor(
             'float32',
             Float32Array.from(values, (v) => v[j] as number),
-            [rows.length, 1],
+            [values.length, 1],
           )
         : new Tensor(
             'string',
             values.map((v) => v[j] as string),
-            [rows.length, 1],
+            [values.length, 1],
           ),
     ]),
   );

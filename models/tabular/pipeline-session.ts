@@ -5,7 +5,8 @@
  * training itself uses to check the graph.
  */
 import { InferenceSession } from 'onnxruntime-node';
-import { onnxFeeds, type FeaturePipeline, type RawRow } from './feature-pipeline.ts';
+import { onnxFeeds, valueFeeds, type FeaturePipeline, type RawRow } from './feature-pipeline.ts';
+import type { Tensor } from 'onnxruntime-node';
 
 /** What of a version's manifest a session needs. */
 export interface PipelineModelSpec {
@@ -38,15 +39,27 @@ export class PipelineSession {
   }
 
   /** The graph's outputs for the rows; a bad value throws the EncodingError naming `rows.<i>.<feature>`. */
-  async run(rows: readonly RawRow[]): Promise<PipelineOutputs> {
-    const out = await this.session.run(onnxFeeds(this.spec.pipeline, rows));
+  run(rows: readonly RawRow[]): Promise<PipelineOutputs> {
+    return this.runFeeds(onnxFeeds(this.spec.pipeline, rows));
+  }
+
+  private async runFeeds(feeds: Record<string, Tensor>): Promise<PipelineOutputs> {
+    const out = await this.session.run(feeds);
     if (out.prediction) return { prediction: out.prediction.data as Float32Array };
     return { probabilities: out.probabilities!.data as Float32Array, labels: out.label!.data as string[] };
   }
 
   /** One answer per row: the predicted value, or the class with every class's probability. */
   async predict(rows: readonly RawRow[]): Promise<PipelinePrediction[]> {
-    const out = await this.run(rows);
+    return this.answers(await this.run(rows));
+  }
+
+  /** predict, for rows already turned into input values (feature-pipeline.ts inputValues). */
+  async predictValues(values: readonly (number | string)[][]): Promise<PipelinePrediction[]> {
+    return this.answers(await this.runFeeds(valueFeeds(this.spec.pipeline, values)));
+  }
+
+  private answers(out: PipelineOutputs): PipelinePrediction[] {
     if (out.prediction) return Array.from(out.prediction, (prediction) => ({ prediction }));
     const classes = this.spec.classes!;
     return out.labels!.map((label, r) => ({
