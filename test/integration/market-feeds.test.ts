@@ -195,6 +195,26 @@ describe('market feeds: Stooq CSV, Yahoo CSV, Alpha Vantage JSON -> quotes in Cl
     },
   );
 
+  it("a feed may not reach another port of the demo site's host (its database, say)", async () => {
+    const fetchLog = new FetchLog(clickhouse);
+    const retriever = new MarketRetriever({
+      fetcher: new Fetcher({ crawl: `market-feeds-${run}`, log: fetchLog, logger: log, ratePerSecondPerHost: 0 }),
+      log: fetchLog,
+      producer,
+      siteUrl: site.url,
+      logger: log,
+    });
+    const served = site.requests.length;
+    const clickhouseHttp = 'http://127.0.0.1:8123/?query=SELECT%20*%20FROM%20millrace.market_quotes%20FORMAT%20CSV';
+    const report = await retriever.retrieve(tenantId, 'SSRF', new Date(), { format: 'stooq_csv', url: clickhouseHttp });
+    assert.deepEqual(report.pages, 0);
+    assert.deepEqual(
+      report.failed.map((f) => [f.outcome, f.message]),
+      [['refused', `${clickhouseHttp}: 127.0.0.1 is allowed only at ${site.url}`]],
+    );
+    assert.equal(site.requests.length, served);
+  });
+
   it(
     'a response that changed shape goes to the DLQ naming what is missing, and lands no quote',
     { timeout: 300_000 },

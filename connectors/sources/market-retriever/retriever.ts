@@ -82,6 +82,16 @@ export class MarketRetriever {
    */
   private async retrieveFeed(tenantId: string, symbol: string, now: Date, feed: Feed): Promise<RetrieveReport> {
     const report: RetrieveReport = { pages: 0, failed: [] };
+    const site = new URL(this.deps.siteUrl);
+    const target = new URL(feed.url);
+    // the demo site's host is allowed even when local, being the operator's own: a tenant's feed
+    // may use it at the site's own origin only, not reach another port of it (a database's HTTP API)
+    if (target.hostname === site.hostname && target.origin !== site.origin) {
+      const message = `${feed.url}: ${target.hostname} is allowed only at ${site.origin}`;
+      report.failed.push({ url: feed.url, outcome: 'refused', message });
+      this.deps.logger.warn({ tenantId, symbol, feed: feed.format, url: feed.url }, 'feed refused');
+      return report;
+    }
     try {
       const page = await this.deps.fetcher.fetch(feed.url, [''], `market-feed:${tenantId}:${symbol}:${now.getTime()}`);
       await this.deps.producer.send(PAGES_TOPIC, [

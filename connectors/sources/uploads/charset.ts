@@ -182,16 +182,14 @@ export class Utf16Scan {
 }
 
 /**
- * Bytes in `encoding` -> the same text in UTF-8, as they stream (a character split across chunks
- * is kept for the next). A BOM is dropped. UTF-8 itself passes through untouched: the readers
- * refuse its broken rows one by one.
+ * Bytes in `encoding` (UTF-16 or windows-1252) -> the same text in UTF-8, as they stream (a
+ * character split across chunks is kept for the next). A BOM is dropped.
  *
  * Always `decode(bytes, { stream: true })`: Node 20's one-shot windows-1252 decode takes a fast
  * path that drops the bytes 0x80-0x9F (€, curly quotes) — `decode(Uint8Array.of(0x41, 0x80))` is
  * "A" — while the streaming one goes through ICU and gives "A€" (charset.test.ts checks it).
  */
-export function toUtf8(encoding: Encoding): Transform {
-  if (encoding === 'utf-8') return new Transform({ transform: (chunk: Buffer, _e, done) => done(null, chunk) });
+export function toUtf8(encoding: Exclude<Encoding, 'utf-8'>): Transform {
   const decoder = new TextDecoder(encoding);
   return new Transform({
     transform(chunk: Buffer, _e, done) {

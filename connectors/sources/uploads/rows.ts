@@ -47,7 +47,8 @@ function cell(v: unknown): string {
 /** A file's text as UTF-8 bytes, decoded as it streams. */
 const textOf = (file: string, encoding: Encoding) => {
   const source = createReadStream(file);
-  return { source, text: source.pipe(toUtf8(encoding)) };
+  // UTF-8 is read as it is: its broken rows are refused one by one below
+  return { source, text: encoding === 'utf-8' ? source : source.pipe(toUtf8(encoding)) };
 };
 
 /** The header of a CSV file: its first record, names trimmed, blanks named column_<n>. */
