@@ -57,6 +57,7 @@ export function apiSettingsOf(config: Config): ApiSettings {
     corsOrigins: config.CORS_ORIGINS,
     progressIntervalMs: 1000,
     jobEventPollMs: 250,
+    drift: { windowHours: config.MODEL_DRIFT_WINDOW_HOURS, threshold: config.MODEL_DRIFT_PSI_THRESHOLD },
   };
 }
 

@@ -44,6 +44,8 @@ export interface ApiSettings {
   /** how often progress streams (uploads, image datasets) poll, and training job events */
   progressIntervalMs: number;
   jobEventPollMs: number;
+  /** feature drift: the scored window's default length and the PSI above which a feature drifts */
+  drift: { windowHours: number; threshold: number };
 }
 
 /** Every service the API process runs, built once. */

@@ -4,6 +4,7 @@ import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
 import { createLogger } from '../core/logger.ts';
 import { createPostgresPool } from '../core/postgres.ts';
+import { startDriftMonitor } from '../models/drift-monitor.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/schema-registry.ts';
 import { composeApi } from './compose.ts';
@@ -34,12 +35,19 @@ export async function startApi(): Promise<RunningApi> {
   attachUploadSockets(server, { db, tokens: deps.tokens, results: deps.uploadResults, log });
   const resumed = await deps.imageDatasets.resumeUnfinished();
   if (resumed.length > 0) log.info({ datasets: resumed }, 'resuming dataset crawls');
+  const driftMonitor = startDriftMonitor(
+    db,
+    clickhouse,
+    { ...deps.settings.drift, intervalMs: config.MODEL_DRIFT_INTERVAL_MS },
+    log,
+  );
   const url = `http://${config.API_HOST}:${config.API_PORT}`;
   log.info({ url }, 'api listening');
   return {
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await driftMonitor.stop();
       await deps.imageDatasets.idle(); // a crawl ends by itself (its pages are few); one cut short would be resumed by the next start
       await Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close(), db.end()]);
     },

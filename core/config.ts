@@ -162,6 +162,9 @@ const envSchema = z.object({
   TRAINER_POLL_MS: positiveInt(2000, 100),
   /** Online predictions wait this long to share one ONNX run with requests arriving meanwhile. */
   PREDICT_BATCH_WINDOW_MS: positiveInt(2, 0),
+  MODEL_DRIFT_INTERVAL_MS: positiveInt(300_000, 0),
+  MODEL_DRIFT_WINDOW_HOURS: positiveInt(24),
+  MODEL_DRIFT_PSI_THRESHOLD: z.coerce.number({ error: 'a number > 0' }).positive('a number > 0').default(0.25),
 
   /** How long infra:up waits for each service to answer before naming it as failed. */
   INFRA_START_TIMEOUT_MS: positiveInt(120_000, 1000),

@@ -59,6 +59,19 @@ export const metrics = {
     labelNames: [...labelNames, 'topic', 'partition'],
     registers: [metricsRegistry],
   }),
+  /** Set by the API's drift monitor (models/drift-monitor.ts): each input feature's PSI, scored window against training rows. */
+  modelFeaturePsi: new Gauge({
+    name: 'millrace_model_feature_psi',
+    help: "Population stability index of a production model's input feature: the last window it scored against its training rows",
+    labelNames: ['model', 'version', 'feature'],
+    registers: [metricsRegistry],
+  }),
+  modelDrifting: new Gauge({
+    name: 'millrace_model_drifting',
+    help: "1 when some input feature's PSI is above MODEL_DRIFT_PSI_THRESHOLD, else 0",
+    labelNames: ['model', 'version'],
+    registers: [metricsRegistry],
+  }),
   /**
    * The scores' probabilities, by model and version (active and shadow): the model-drift alert
    * compares the last hour's mean with the day before. Observed when a batch is scored, so a batch

@@ -32,12 +32,12 @@ const START: Record<DriftBucket, string> = {
   month: "toUnixTimestamp(toDateTime(toStartOfMonth(event_time, 'UTC'), 'UTC'))",
 };
 
-/** PSI of `actual` against `expected`, both counts per bin. */
+/** PSI of `actual` against `expected`, both counts per bin (the same bins, in the same order). */
 export function psi(expected: readonly number[], actual: readonly number[]): number {
   const total = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) || 1;
   const [e, a] = [total(expected), total(actual)];
   let sum = 0;
-  for (let i = 0; i < BINS; i += 1) {
+  for (let i = 0; i < Math.max(expected.length, actual.length); i += 1) {
     const p = Math.max((expected[i] ?? 0) / e, EMPTY_SHARE);
     const q = Math.max((actual[i] ?? 0) / a, EMPTY_SHARE);
     sum += (q - p) * Math.log(q / p);

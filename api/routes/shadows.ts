@@ -7,6 +7,8 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
 import { compareShadow } from '../../models/comparison.ts';
 import { DRIFT_BUCKETS, scoreDrift } from '../../models/drift.ts';
+import { driftSubject } from '../../models/drift-monitor.ts';
+import { featureDrift } from '../../models/feature-drift.ts';
 import { UnknownVersionError, visibleModel } from '../../models/model-registry.ts';
 import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
@@ -131,11 +133,68 @@ const driftRoute = byId.get('/v1/models/{id}/versions/{version}/drift', {
   errors: [400],
 });
 
+const FeatureDriftSchema = z
+  .object({
+    model_id: z.string(),
+    version: z.string().openapi({ description: 'the production version' }),
+    window: z
+      .object({ from: z.string(), to: z.string() })
+      .nullable()
+      .openapi({ description: "the scored records' event times compared (null: it scored nothing yet)" }),
+    training_rows: z.number().int(),
+    scored_rows: z.number().int(),
+    threshold: z.number(),
+    drifting: z.boolean().openapi({ description: "some feature's PSI is above the threshold" }),
+    features: z.array(
+      z.object({
+        feature: z.string(),
+        kind: z.enum(['numeric', 'categorical']),
+        psi: z.number(),
+        drifting: z.boolean(),
+        bins: z.array(z.object({ bin: z.string(), training_share: z.number(), scored_share: z.number() })),
+      }),
+    ),
+  })
+  .openapi('FeatureDrift');
+
+const featureDriftRoute = itemRoutes('models', params.pick({ id: true }), [400, 404]).get(
+  '/v1/models/{id}/feature-drift',
+  {
+    summary:
+      "Each input feature's population stability index: the records the production version scored in the last window " +
+      '(event time, ending at the newest it scored) against its training rows (numeric features at the training deciles, ' +
+      'categorical ones by their ten most frequent categories); above the threshold (MODEL_DRIFT_PSI_THRESHOLD) a feature drifts. ' +
+      'Also in /metrics as millrace_model_feature_psi',
+    request: {
+      query: z.object({
+        window_hours: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 366)
+          .optional(),
+      }),
+    },
+    responses: { 200: json(FeatureDriftSchema, 'the drift of every feature') },
+  },
+);
+
 export function registerShadows(
   app: OpenAPIHono<AuthEnv>,
-  { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>,
+  { db, clickhouse, settings }: Pick<ApiDeps, 'db' | 'clickhouse' | 'settings'>,
   guards: Guards,
 ): void {
+  app.openapi({ ...featureDriftRoute, middleware: guards.read }, async (c) => {
+    const { id } = c.req.valid('param');
+    const tenantId = c.get('principal').tenantId;
+    const { tenant_id } = await visibleModel(db, id, { tenantId });
+    const subject = await driftSubject(db, id);
+    if (!subject || tenant_id !== tenantId)
+      throw new ApiError(404, 'not_found', `no tabular model "${id}" in production for this tenant`, 'id');
+    const windowHours = c.req.valid('query').window_hours ?? settings.drift.windowHours;
+    const drift = await featureDrift(clickhouse, subject, { windowHours, threshold: settings.drift.threshold });
+    return c.json({ model_id: id, version: subject.version, ...drift }, 200);
+  });
   app.openapi({ ...attachRoute, middleware: guards.manage_models }, async (c) => {
     const { id, version } = c.req.valid('param');
     await tenantVersion(db, id, version, c.get('principal').tenantId);

@@ -169,6 +169,14 @@ function fromWhere(definition: DatasetDefinition, tenantId: string): string {
   return `FROM ${sqlIdentifier(definition.table, Object.keys(TABLES))} FINAL WHERE ${conditions.join(' AND ')}`;
 }
 
+/** FROM ... WHERE of the dataset's training rows: its filters, held-out rows aside. */
+export const trainingRowsFrom = (definition: DatasetDefinition, tenantId: string): string =>
+  `${fromWhere(definition, tenantId)} AND cityHash64(id) % ${HOLDOUT_EVERY} != 0`;
+
+/** FROM ... WHERE of the tenant's rows of the dataset's table whose ids the subquery `ids` gives. */
+export const rowsWithIds = (definition: DatasetDefinition, tenantId: string, ids: string): string =>
+  `FROM ${sqlIdentifier(definition.table, Object.keys(TABLES))} FINAL WHERE tenant_id = ${sqlValue(tenantId)} AND id IN (${ids})`;
+
 const labelSql = (definition: DatasetDefinition) =>
   `toUInt8(${renderCondition(TABLES[definition.table]!, definition.label)})`;
 
