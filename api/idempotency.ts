@@ -15,7 +15,7 @@
  *
  * GET and DELETE ignore the header (they are safe to repeat as they are). Streamed bodies (uploads,
  * bulk predictions, batch scoring) refuse it with a 400: deduplicating them would mean holding the
- * body, which they never do.
+ * body, which they never do; so does creating an API key, whose answer (the secret) is never stored.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
@@ -72,6 +72,22 @@ export function fingerprintOf(method: string, target: string, contentType: strin
   }
   return hash.update('raw\n').update(body).digest('hex');
 }
+
+/**
+ * Why a POST or PUT takes no Idempotency-Key, if it does not: a streamed body (it would have to be
+ * held), or an answer with a secret shown once (a new API key), which must not be stored.
+ */
+function refusalOf(method: string, path: string): string | undefined {
+  if (isStreamedBody(method, path))
+    return 'streams its body and takes no Idempotency-Key (streamed requests are not deduplicated)';
+  if (method === 'POST' && path === '/v1/keys')
+    return 'answers with a secret shown once, never stored, so it takes no Idempotency-Key';
+  return undefined;
+}
+
+/** Whether a POST or PUT to `path` takes an Idempotency-Key (what /openapi.json must document). */
+export const takesIdempotencyKey = (method: string, path: string) =>
+  (method === 'POST' || method === 'PUT') && refusalOf(method, path) === undefined;
 
 interface StoredKey {
   request: string;
@@ -130,13 +146,8 @@ export function idempotency({
     const key = c.req.header(IDEMPOTENCY_HEADER);
     const method = c.req.method;
     if (key === undefined || (method !== 'POST' && method !== 'PUT')) return next();
-    if (isStreamedBody(method, c.req.path))
-      throw new ApiError(
-        400,
-        'invalid_request',
-        `${method} ${c.req.path} streams its body and takes no Idempotency-Key (streamed requests are not deduplicated)`,
-        IDEMPOTENCY_HEADER,
-      );
+    const refused = refusalOf(method, c.req.path);
+    if (refused) throw new ApiError(400, 'invalid_request', `${method} ${c.req.path} ${refused}`, IDEMPOTENCY_HEADER);
     if (!IDEMPOTENCY_KEY_FORMAT.test(key))
       throw new ApiError(400, 'invalid_request', KEY_FORMAT_TEXT, IDEMPOTENCY_HEADER);
 

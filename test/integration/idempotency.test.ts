@@ -16,8 +16,7 @@ import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import type { AuthEnv } from '../../api/auth/middleware.ts';
 import { composeApi } from '../../api/compose.ts';
 import { ApiError, errorResponse } from '../../api/errors.ts';
-import { idempotency } from '../../api/idempotency.ts';
-import { isStreamedBody } from '../../api/streamed-bodies.ts';
+import { idempotency, takesIdempotencyKey } from '../../api/idempotency.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { loadConfig } from '../../core/config.ts';
@@ -91,6 +90,7 @@ before(async () => {
   for (const [name, tenant] of Object.entries(tenants)) {
     await createTenant(db, tenant);
     keys[`${name}-producer`] = (await createKey(db, tenant, 'producer')).key;
+    keys[`${name}-admin`] = (await createKey(db, tenant, 'admin')).key;
   }
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close(), db.end()]));
@@ -204,7 +204,7 @@ describe('Idempotency-Key on the API', () => {
     assert.equal(keyless.status, 409);
   });
 
-  it('a malformed key is a 400 naming the header, and a streamed route refuses one', async () => {
+  it('a malformed key is a 400 naming the header; a streamed route and key creation refuse one', async () => {
     for (const bad of ['', 'k'.repeat(256), 'tab\tinside']) {
       const response = await ingest(keys['a-producer']!, JSON.stringify([quote(30)]), bad);
       assert.equal(response.status, 400, JSON.stringify(bad));
@@ -226,6 +226,9 @@ describe('Idempotency-Key on the API', () => {
       ((await upload.json()) as { message: string }).message,
       /streams its body and takes no Idempotency-Key/,
     );
+    const created = await post('/v1/keys', keys['a-admin']!, JSON.stringify({ role: 'reader' }), newKey());
+    assert.equal(created.status, 400, 'a new API key is a secret, never kept for a replay');
+    assert.match(((await created.json()) as { message: string }).message, /secret shown once, never stored/);
   });
 
   it('a key aged past 24 hours is gone: the request runs again', async () => {
@@ -241,7 +244,7 @@ describe('Idempotency-Key on the API', () => {
     assert.notEqual(await later.text(), first, 'produced again: new offsets');
   });
 
-  it('/openapi.json documents the header, 409 and 422 on every POST and PUT but the streamed ones', async () => {
+  it('/openapi.json documents the header, 409 and 422 on every POST and PUT that takes it, and only there', async () => {
     const doc = (await (await app.request('/openapi.json')).json()) as {
       paths: Record<
         string,
@@ -256,7 +259,7 @@ describe('Idempotency-Key on the API', () => {
     assert.ok(writes.length >= 15, `${writes.length} guarded writes`);
     for (const { method, path, op } of writes) {
       const documented = (op.parameters ?? []).some((p) => p.in === 'header' && p.name === 'idempotency-key');
-      assert.equal(documented, !isStreamedBody(method, path), `${method} ${path}`);
+      assert.equal(documented, takesIdempotencyKey(method, path), `${method} ${path}`);
       if (documented) assert.ok('409' in op.responses && '422' in op.responses, `${method} ${path} answers`);
     }
   });
