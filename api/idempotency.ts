@@ -18,7 +18,7 @@
  * body, which they never do; so does creating an API key, whose answer (the secret) is never stored.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
@@ -98,12 +98,17 @@ interface StoredKey {
   body: Buffer | null;
 }
 
-/** Reserves the key for `owner` (new, expired, or abandoned by a dead process with the same request); true if it now holds it. */
-async function reserve(
-  db: Pool,
-  row: { tenantId: string; key: string; request: string; fingerprint: string; owner: string },
-  { ttlMs, leaseMs }: { ttlMs: number; leaseMs: number },
-): Promise<boolean> {
+/** One use of a key: whose, which request, and the reservation's holder. */
+interface Use {
+  tenantId: string;
+  key: string;
+  request: string;
+  fingerprint: string;
+  owner: string;
+}
+
+/** Reserves the key for `use.owner` (new, expired, or abandoned by a dead process with the same request); true if it now holds it. */
+async function reserve(db: Pool, use: Use, { ttlMs, leaseMs }: { ttlMs: number; leaseMs: number }): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO idempotency_keys AS k (tenant_id, key, request, fingerprint, state, owner, locked_at, created_at)
      VALUES ($1, $2, $3, $4, 'running', $5, now(), now())
@@ -112,9 +117,50 @@ async function reserve(
            locked_at = now(), created_at = now(), status = NULL, headers = NULL, body = NULL
        WHERE k.created_at <= now() - $6 * interval '1 millisecond'
           OR (k.state = 'running' AND k.locked_at <= now() - $7 * interval '1 millisecond' AND k.fingerprint = EXCLUDED.fingerprint)`,
-    [row.tenantId, row.key, row.request, row.fingerprint, row.owner, ttlMs, leaseMs],
+    [use.tenantId, use.key, use.request, use.fingerprint, use.owner, ttlMs, leaseMs],
   );
   return rowCount === 1;
+}
+
+const inUse = (message: string) =>
+  new ApiError(409, 'idempotency_key_in_use', message, IDEMPOTENCY_HEADER, { 'retry-after': '1' });
+
+/** What a repeat gets, given the key's stored use: its first answer, or a 409 or 422 thrown. */
+function repeatAnswer(c: Context, use: Use, stored: StoredKey): Response {
+  if (stored.fingerprint !== use.fingerprint)
+    throw new ApiError(
+      422,
+      'idempotency_key_reused',
+      `this Idempotency-Key was first used for ${stored.request}${stored.request === use.request ? ' with another body' : `, not ${use.request}`}; a key stands for one request, use a new one`,
+      IDEMPOTENCY_HEADER,
+    );
+  if (stored.state === 'running')
+    throw inUse('a request with this Idempotency-Key is still running; retry later for its answer');
+  const headers = { ...stored.headers, 'idempotent-replayed': 'true' };
+  const status = stored.status as StatusCode;
+  return status === 204 || status === 304
+    ? c.body(null, status, headers)
+    : c.body(new Uint8Array(stored.body ?? []), status as ContentfulStatusCode, headers);
+}
+
+/** Keeps the answer of the use for its repeats, or frees the key for a retry when a retry may get another answer. */
+async function settle(db: Pool, use: Use, response: Response): Promise<void> {
+  const ids = [use.tenantId, use.key, use.owner];
+  if (response.status >= 500 || TRANSIENT.has(response.status)) {
+    await db.query('DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND owner = $3', ids);
+    return;
+  }
+  const kept = Object.fromEntries(
+    KEPT_HEADERS.flatMap((name) => {
+      const value = response.headers.get(name);
+      return value === null ? [] : [[name, value]];
+    }),
+  );
+  await db.query(
+    `UPDATE idempotency_keys SET state = 'done', status = $4, headers = $5, body = $6
+     WHERE tenant_id = $1 AND key = $2 AND owner = $3`,
+    [...ids, response.status, kept, Buffer.from(await response.clone().arrayBuffer())],
+  );
 }
 
 /**
@@ -151,66 +197,38 @@ export function idempotency({
     if (!IDEMPOTENCY_KEY_FORMAT.test(key))
       throw new ApiError(400, 'invalid_request', KEY_FORMAT_TEXT, IDEMPOTENCY_HEADER);
 
-    const tenantId = c.get('principal').tenantId;
     const url = new URL(c.req.url);
-    const request = `${method} ${url.pathname}`;
     // read whole here (within the body limit); the route's validator reads Hono's cached copy
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const fingerprint = fingerprintOf(method, `${url.pathname}${url.search}`, c.req.header('content-type'), body);
-    const owner = randomUUID();
+    const use: Use = {
+      tenantId: c.get('principal').tenantId,
+      key,
+      request: `${method} ${url.pathname}`,
+      fingerprint: fingerprintOf(method, `${url.pathname}${url.search}`, c.req.header('content-type'), body),
+      owner: randomUUID(),
+    };
     sweep();
 
-    // a reservation released between our INSERT and SELECT leaves no row: try again
-    for (let attempt = 0; ; attempt++) {
-      if (await reserve(db, { tenantId, key, request, fingerprint, owner }, { ttlMs, leaseMs })) break;
+    let reserved = false;
+    // a reservation freed between our INSERT and SELECT leaves no row to answer from: try again
+    for (let attempt = 0; attempt < 3 && !reserved; attempt++) {
+      reserved = await reserve(db, use, { ttlMs, leaseMs });
+      if (reserved) continue;
       const { rows } = await db.query<StoredKey>(
         'SELECT request, fingerprint, state, status, headers, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2',
-        [tenantId, key],
+        [use.tenantId, use.key],
       );
-      const stored = rows[0];
-      if (!stored) {
-        if (attempt < 3) continue;
-        throw new ApiError(
-          409,
-          'idempotency_key_in_use',
-          'this Idempotency-Key is busy; retry later',
-          IDEMPOTENCY_HEADER,
-          {
-            'retry-after': '1',
-          },
-        );
-      }
-      if (stored.fingerprint !== fingerprint)
-        throw new ApiError(
-          422,
-          'idempotency_key_reused',
-          stored.request === request
-            ? `this Idempotency-Key was first used for ${stored.request} with another body; a key stands for one request, use a new one`
-            : `this Idempotency-Key was first used for ${stored.request}, not ${request}; a key stands for one request, use a new one`,
-          IDEMPOTENCY_HEADER,
-        );
-      if (stored.state === 'running')
-        throw new ApiError(
-          409,
-          'idempotency_key_in_use',
-          'a request with this Idempotency-Key is still running; retry later for its answer',
-          IDEMPOTENCY_HEADER,
-          { 'retry-after': '1' },
-        );
-      const status = stored.status as StatusCode;
-      const headers = { ...stored.headers, 'idempotent-replayed': 'true' };
-      return status === 204 || status === 304
-        ? c.body(null, status, headers)
-        : c.body(new Uint8Array(stored.body ?? []), status as ContentfulStatusCode, headers);
+      if (rows[0]) return repeatAnswer(c, use, rows[0]);
     }
+    if (!reserved) throw inUse('this Idempotency-Key is busy; retry later');
 
     const renew = setInterval(
       () =>
         void db
           .query('UPDATE idempotency_keys SET locked_at = now() WHERE tenant_id = $1 AND key = $2 AND owner = $3', [
-            tenantId,
-            key,
-            owner,
+            use.tenantId,
+            use.key,
+            use.owner,
           ])
           .catch((error: Error) => log.warn({ err: error }, 'renewing an idempotency key failed')),
       Math.max(100, Math.floor(leaseMs / 3)),
@@ -220,35 +238,9 @@ export function idempotency({
     } finally {
       clearInterval(renew);
     }
-    await settle(c.res);
-
-    /** Keeps the answer for the repeats, or frees the key for a retry when the answer may change. */
-    async function settle(response: Response): Promise<void> {
-      try {
-        if (response.status >= 500 || TRANSIENT.has(response.status)) {
-          await db.query('DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND owner = $3', [
-            tenantId,
-            key,
-            owner,
-          ]);
-          return;
-        }
-        const kept = Object.fromEntries(
-          KEPT_HEADERS.flatMap((name) => {
-            const value = response.headers.get(name);
-            return value === null ? [] : [[name, value]];
-          }),
-        );
-        const answer = Buffer.from(await response.clone().arrayBuffer());
-        await db.query(
-          `UPDATE idempotency_keys SET state = 'done', status = $4, headers = $5, body = $6
-           WHERE tenant_id = $1 AND key = $2 AND owner = $3`,
-          [tenantId, key, owner, response.status, kept, answer],
-        );
-      } catch (error) {
-        // the answer still goes out; repeats see the key busy until its lease ends, then run again
-        log.error({ request_id: c.get('requestId'), err: error }, 'keeping an idempotent answer failed');
-      }
-    }
+    await settle(db, use, c.res).catch((error: Error) =>
+      // the answer still goes out; repeats find the key busy until its lease ends, then run again
+      log.error({ request_id: c.get('requestId'), err: error }, 'keeping an idempotent answer failed'),
+    );
   };
 }
