@@ -1,8 +1,8 @@
 /**
  * HTTPS: `millrace api` given a certificate and key made by openssl for this run (API_TLS_CERT,
  * API_TLS_KEY) answers HTTP/1.1 and HTTP/2 clients that trust it, an authenticated POST with an
- * Idempotency-Key over HTTP/2 included, and nothing in plain HTTP; a missing or broken certificate
- * stops the start with a message naming the file.
+ * Idempotency-Key over HTTP/2 and the upload progress WebSocket included, and nothing in plain
+ * HTTP; a missing or broken certificate stops the start with a message naming the file.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { startApi, type ApiChild } from '../../testkit/api-child.ts';
@@ -116,6 +117,37 @@ describe('the API over TLS', () => {
     const again = await post();
     assert.equal(again.headers['idempotent-replayed'], 'true');
     assert.equal(again.text, first.text);
+  });
+
+  it('keeps the upload progress WebSocket (an HTTP/1.1 upgrade) over TLS', async () => {
+    const upload = await new Promise<{ status?: number; text: string }>((resolve, reject) => {
+      const request = https.request(
+        `${api.url}/v1/uploads?filename=tls.csv`,
+        { method: 'POST', ca, headers: { authorization: `Bearer ${producerKey}`, 'content-type': 'text/csv' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+        },
+      );
+      request.on('error', reject);
+      request.end('title,genre\nDune,sci-fi\n');
+    });
+    assert.equal(upload.status, 201, upload.text);
+    const { id } = JSON.parse(upload.text) as { id: string };
+    const socket = new WebSocket(`${api.url.replace('https', 'wss')}/v1/uploads/${id}/ws?access_token=${producerKey}`, {
+      ca,
+    });
+    try {
+      const message = await new Promise<string>((resolve, reject) => {
+        socket.once('message', (data: Buffer) => resolve(data.toString()));
+        socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+        socket.once('error', reject);
+      });
+      assert.ok('event' in (JSON.parse(message) as object), message);
+    } finally {
+      socket.close();
+    }
   });
 
   it('refuses plain HTTP on its port', async () => {
