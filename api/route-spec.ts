@@ -13,7 +13,7 @@ const GUARDED: readonly ErrorStatus[] = [401, 403, 429];
 
 type RouteSpec = Omit<RouteConfig, 'method' | 'path' | 'tags' | 'security'> & {
   errors?: readonly ErrorStatus[];
-  /** a POST or PUT takes an Idempotency-Key unless false (a streamed body: api/streamed-bodies.ts) */
+  /** a POST or PUT takes an Idempotency-Key unless false: a streamed body, or an answer never to be stored (api/idempotency.ts) */
   idempotent?: boolean;
 };
 
