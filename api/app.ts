@@ -59,7 +59,18 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
     },
   });
   // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
-  app.use((c, next) => (isStreamedBody(c.req.method, c.req.path) ? next() : limitBody(c, next)));
+  // a model version's files are read whole (its graphs are loaded to be checked), under the same cap
+  const limitModelFiles = bodyLimit({
+    maxSize: settings.uploadMaxBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `the body is larger than ${settings.uploadMaxBytes} bytes`);
+    },
+  });
+  const modelFiles = (path: string) => /^\/v1\/models\/[^/]+\/versions$/.test(path);
+  app.use((c, next) => {
+    if (isStreamedBody(c.req.method, c.req.path)) return next();
+    return (c.req.method === 'POST' && modelFiles(c.req.path) ? limitModelFiles : limitBody)(c, next);
+  });
   app.use(
     '/v1/*',
     rateLimit(db, settings.rateLimitPerIp, (c) => {
@@ -89,6 +100,7 @@ function guardsOf({ db, tokens, settings, log }: ApiDeps): Guards {
     ingest: guard('ingest'),
     analytics: guard('analytics'),
     manage_keys: guard('manage_keys'),
+    manage_models: guard('manage_models'),
     operate: guard('operate'),
   };
 }

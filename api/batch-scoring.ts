@@ -2,7 +2,6 @@
  * Batch scoring: JSON lines in, one answer line per non-empty input line out, in order; rows are
  * scored in chunks by a held model version, refused lines answered with the reason.
  */
-import { rowProblem } from '../models/tabular/encoding.ts';
 import type { TabularPredictors } from '../models/tabular/predictor.ts';
 
 const BATCH_ROWS = 1024;
@@ -11,7 +10,7 @@ const BATCH_ROWS = 1024;
 export async function scoreLines(
   body: ReadableStream<Uint8Array>,
   maxBytes: number,
-  model: Pick<Awaited<ReturnType<TabularPredictors['hold']>>, 'manifest' | 'predict'>,
+  model: Pick<Awaited<ReturnType<TabularPredictors['hold']>>, 'problem' | 'predict'>,
   write: (lines: string) => Promise<unknown>,
 ): Promise<void> {
   let pending: { line: number; row: Record<string, unknown> }[] = [];
@@ -43,7 +42,7 @@ export async function scoreLines(
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row))
       return refuse(number, `line ${number} is not a JSON object`);
-    const problem = rowProblem(model.manifest.encoding, row as Record<string, unknown>, '');
+    const problem = model.problem(row as Record<string, unknown>);
     if (problem) return refuse(number, `line ${number}: ${problem.message}`, problem.field);
     pending.push({ line: number, row: row as Record<string, unknown> });
     if (pending.length >= BATCH_ROWS) await flush();

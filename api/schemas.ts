@@ -1,6 +1,7 @@
 /** Shared request and response schemas: they validate requests and generate /openapi.json. */
 import { z } from '@hono/zod-openapi';
 import { ROLES, TENANT_ROLES } from './auth/roles.ts';
+import { ENCODINGS } from '../connectors/sources/uploads/charset.ts';
 
 export const ErrorSchema = z
   .object({
@@ -29,7 +30,7 @@ const DESCRIPTIONS = {
   404: 'no such resource for this tenant',
   409: 'conflicts with an existing resource, or a request with the same Idempotency-Key is still running (see Retry-After)',
   413: 'the body is larger than the limit',
-  422: 'the Idempotency-Key was first used for another request (another body or route)',
+  422: 'well-formed, but what it holds is refused (`message` says why), or an Idempotency-Key first used for another request (another body or route)',
   429: "rate limited, or the tenant's dashboard queries are at their share (too_many_queries); see Retry-After",
   503: 'the work would take too long now; see Retry-After',
 } as const;
@@ -92,9 +93,25 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   content: { 'application/json': { schema } },
 });
 
-/** A file streamed as the request body (CSV or JSON lines), with the name it may be recorded under. */
+/** The text encoding a file was read in. */
+export const EncodingSchema = z.enum(ENCODINGS as [string, ...string[]]).openapi({
+  description:
+    'the text encoding the file was read in: its declared charset, else its BOM, else detected (UTF-16 by its NUL bytes, valid UTF-8, otherwise windows-1252)',
+});
+
+/**
+ * A file streamed as the request body (CSV or JSON lines), with the name it may be recorded under
+ * and the charset it is in (else the content type's charset parameter, else detected).
+ */
 export const FileBodyRequest = {
-  query: z.object({ filename: FileNameSchema.optional() }),
+  query: z.object({
+    filename: FileNameSchema.optional(),
+    charset: z.string().max(64).optional().openapi({
+      description:
+        "the text encoding of the file: utf-8, utf-16le, utf-16be, utf-16 (little-endian), windows-1252, iso-8859-1 or latin1; wins over the content type's charset; without either it is detected",
+      example: 'windows-1252',
+    }),
+  }),
   body: {
     required: true,
     content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },

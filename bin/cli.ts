@@ -72,7 +72,8 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/replay.ts'),
   },
   train: {
-    summary: 'train text-classifier --data FILE --text COL --label COL --out DIR: train and export to ONNX',
+    summary:
+      'train text-classifier --data FILE --text COL --label COL --out DIR | train tabular --data FILE --target COL --task T --features COL:KIND,...: train and export to ONNX',
     load: () => import('./commands/train.ts'),
   },
   trainer: {

@@ -20,6 +20,7 @@ import { listenToChannel } from '../core/pg-listen.ts';
 import type { Logger } from '../core/logger.ts';
 import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
 import { MillraceError, type MillraceErrorOptions } from '../core/errors.ts';
+import type { Viewer } from '../core/topic-pages.ts';
 
 export const ACTIVATED_CHANNEL = 'millrace_model_activated';
 const MANIFEST_FILE = 'manifest.json';
@@ -67,6 +68,14 @@ export class UnknownModelError extends ModelRegistryError {
   }
 }
 
+/** The model id is another owner's: a tenant's ids are `<tenant>.<name>`, so only a platform model can be in the way. */
+export class ModelOwnerError extends ModelRegistryError {
+  override name = 'ModelOwnerError';
+  constructor(message: string) {
+    super(message, { code: 'conflict', status: 409, details: { field: 'id' } });
+  }
+}
+
 export class UnknownVersionError extends ModelRegistryError {
   override name = 'UnknownVersionError';
   constructor(
@@ -95,41 +104,71 @@ export function versionSha256(files: readonly { name: string; sha256: string }[]
   return hash.digest('hex');
 }
 
-/** Reads a manifest directory, checking every listed file against its sha256 in the manifest. */
-export async function readVersionDir(dir: string): Promise<{
-  manifest: Record<string, unknown> & z.infer<typeof manifestSchema>;
+export type Manifest = Record<string, unknown> & z.infer<typeof manifestSchema>;
+
+/** A version's files, checked: the manifest parsed, each listed file present with its sha256. */
+export interface CheckedVersion {
+  manifest: Manifest;
   files: VersionFile[];
   sha256: string;
-}> {
-  const manifestPath = path.join(dir, MANIFEST_FILE);
-  const raw = await readFile(manifestPath).catch((error: NodeJS.ErrnoException) => {
-    throw new ModelRegistryError(`${manifestPath}: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
-  });
+}
+
+/** A version's files that do not make a version: a refusal, 400, naming the file and the fault. */
+export class InvalidVersionError extends ModelRegistryError {
+  override name = 'InvalidVersionError';
+  constructor(message: string, field = 'manifest') {
+    super(message, { code: 'invalid_model', status: 400, details: { field } });
+  }
+}
+
+/**
+ * Checks a version given as its files (`manifest.json` and every file it lists, by name; `read`
+ * gives undefined for a file that is not there): the manifest's shape, and each listed file
+ * against its sha256. `where` names a file in messages.
+ */
+export async function checkVersion(
+  read: (name: string) => Promise<Buffer | undefined>,
+  where: (name: string) => string = (name) => name,
+): Promise<CheckedVersion> {
+  const raw = await read(MANIFEST_FILE);
+  if (!raw) throw new InvalidVersionError(`${where(MANIFEST_FILE)}: not found`);
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch (error) {
-    throw new ModelRegistryError(`${manifestPath}: not JSON (${(error as Error).message})`);
+    throw new InvalidVersionError(`${where(MANIFEST_FILE)}: not JSON (${(error as Error).message})`);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ModelRegistryError(`${manifestPath}: ${issue.path.join('.') || 'manifest'}: ${issue.message}`);
+    throw new InvalidVersionError(`${where(MANIFEST_FILE)}: ${issue.path.join('.') || 'manifest'}: ${issue.message}`);
   }
   const files: VersionFile[] = [{ name: MANIFEST_FILE, sha256: sha256(raw), content: raw }];
   for (const entry of parsed.data.models) {
     if (files.some((f) => f.name === entry.file)) continue; // several models may share a file
-    const content = await readFile(path.join(dir, entry.file)).catch((error: Error) => {
-      throw new ModelRegistryError(`${path.join(dir, entry.file)}: ${error.message}`);
-    });
+    const content = await read(entry.file);
+    if (!content) throw new InvalidVersionError(`${where(entry.file)}: not found`, entry.file);
     const actual = sha256(content);
     if (actual !== entry.sha256)
-      throw new ModelRegistryError(
-        `${path.join(dir, entry.file)}: sha256 ${actual} is not the manifest's ${entry.sha256}`,
+      throw new InvalidVersionError(
+        `${where(entry.file)}: sha256 ${actual} is not the manifest's ${entry.sha256}`,
+        entry.file,
       );
     files.push({ name: entry.file, sha256: actual, content });
   }
   return { manifest: { ...(json as Record<string, unknown>), ...parsed.data }, files, sha256: versionSha256(files) };
+}
+
+/** Reads a manifest directory, checking every listed file against its sha256 in the manifest. */
+export function readVersionDir(dir: string): Promise<CheckedVersion> {
+  return checkVersion(
+    (name) =>
+      readFile(path.join(dir, name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw new ModelRegistryError(`${path.join(dir, name)}: ${error.message}`);
+      }),
+    (name) => path.join(dir, name),
+  );
 }
 
 export interface ModelVersion {
@@ -139,27 +178,69 @@ export interface ModelVersion {
   active: boolean;
   created_at: Date;
   activated_at: Date | null;
+  archived_at: Date | null;
 }
 
-const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activated_at';
+const VERSION_COLUMNS = 'model_id, version, sha256, active, created_at, activated_at, archived_at';
+
+/**
+ * Where a version stands: `production` is the active version (one per model, what the processors
+ * and the API score with), `archived` is set aside, `staging` every other one.
+ */
+export const STAGES = ['staging', 'production', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+export const stageOf = (v: Pick<ModelVersion, 'active' | 'archived_at'>): Stage =>
+  v.active ? 'production' : v.archived_at ? 'archived' : 'staging';
+
+/** A move between stages that the version's state does not allow. */
+export class StageConflictError extends ModelRegistryError {
+  override name = 'StageConflictError';
+  constructor(message: string) {
+    super(message, { code: 'conflict', status: 409, details: { field: 'stage' } });
+  }
+}
 
 /**
  * Registers the manifest directory `dir` as a version of the model its manifest names (the model
- * is created on first use). The same version with the same content again changes nothing
- * (`created: false`); with other content it is refused.
+ * is created on first use, owned by `tenantId`, or by the platform when it is null). The same
+ * version with the same content again changes nothing (`created: false`); with other content it
+ * is refused, as is a version of a model another owner has.
  */
 export async function registerVersion(
   db: Pool,
   dir: string,
-  options: { description?: string } = {},
+  options: { description?: string; tenantId?: string | null } = {},
 ): Promise<ModelVersion & { created: boolean }> {
-  const { manifest, files, sha256: digest } = await readVersionDir(dir);
+  return registerChecked(db, await readVersionDir(dir), dir, options);
+}
+
+/** Registers a checked version (registerVersion); `from` names where it came from in a conflict. */
+export async function registerChecked(
+  db: Pool,
+  { manifest, files, sha256: digest }: CheckedVersion,
+  from: string,
+  options: { description?: string; tenantId?: string | null } = {},
+): Promise<ModelVersion & { created: boolean }> {
   const description = options.description ?? manifest.description ?? null;
-  return inTransaction(db, async (client) => {
-    await client.query(
-      'INSERT INTO models (id, description) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)',
-      [manifest.id, description],
+  const owner = options.tenantId ?? null;
+  if (owner !== null && !manifest.id.startsWith(`${owner}.`))
+    throw new InvalidVersionError(
+      `a model of tenant "${owner}" has an id that starts with "${owner}."; got "${manifest.id}"`,
+      'id',
     );
+  return inTransaction(db, async (client) => {
+    const model = await client.query(
+      `INSERT INTO models (id, description, tenant_id) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)
+       WHERE models.tenant_id IS NOT DISTINCT FROM EXCLUDED.tenant_id`,
+      [manifest.id, description, owner],
+    );
+    if (model.rowCount === 0)
+      throw new ModelOwnerError(
+        owner === null
+          ? `${manifest.id} is a tenant's model: the platform cannot register versions of it`
+          : `${manifest.id} is a platform model: a tenant cannot register versions of it`,
+      );
     const inserted = await client.query<ModelVersion>(
       `INSERT INTO model_versions (model_id, version, sha256, manifest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${VERSION_COLUMNS}`,
       [manifest.id, manifest.version, digest, manifest],
@@ -180,7 +261,7 @@ export async function registerVersion(
     const existing = rows[0]!;
     if (existing.sha256 !== digest) {
       throw new VersionConflictError(
-        `${manifest.id} ${manifest.version} is already registered with sha256 ${existing.sha256}, and ${dir} has sha256 ${digest}: ` +
+        `${manifest.id} ${manifest.version} is already registered with sha256 ${existing.sha256}, and ${from} has sha256 ${digest}: ` +
           'a version never changes, register this content under a new version',
       );
     }
@@ -190,38 +271,98 @@ export async function registerVersion(
 
 export interface ModelSummary {
   id: string;
+  /** The tenant that owns it; null: a platform model, read-only to tenants. */
+  tenant_id: string | null;
   description: string | null;
   created_at: Date;
   active_version: string | null;
   versions: number;
 }
 
-export async function listModels(db: Pool): Promise<ModelSummary[]> {
+/** Who sees a model: its tenant, everyone for a platform model, an operator all of them. */
+const visibleTo = (viewer: Viewer, param: string) =>
+  'operator' in viewer ? 'true' : `(m.tenant_id IS NULL OR m.tenant_id = ${param})`;
+const viewerParams = (viewer: Viewer) => ('operator' in viewer ? [] : [viewer.tenantId]);
+
+export async function listModels(db: Pool, viewer: Viewer): Promise<ModelSummary[]> {
   const { rows } = await db.query<ModelSummary>(
-    `SELECT m.id, m.description, m.created_at,
+    `SELECT m.id, m.tenant_id, m.description, m.created_at,
             (SELECT v.version FROM model_versions v WHERE v.model_id = m.id AND v.active) AS active_version,
             (SELECT count(*)::int FROM model_versions v WHERE v.model_id = m.id) AS versions
-       FROM models m ORDER BY m.id`,
+       FROM models m WHERE ${visibleTo(viewer, '$1')} ORDER BY m.id`,
+    viewerParams(viewer),
   );
   return rows;
 }
 
-/** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when there is no such model. */
+/** The model's owner (null: the platform); UnknownModelError when there is none the viewer may see. */
+export async function visibleModel(db: Pool, modelId: string, viewer: Viewer): Promise<{ tenant_id: string | null }> {
+  const { rows } = await db.query<{ tenant_id: string | null }>(
+    `SELECT m.tenant_id FROM models m WHERE m.id = $${viewerParams(viewer).length + 1} AND ${visibleTo(viewer, '$1')}`,
+    [...viewerParams(viewer), modelId],
+  );
+  if (!rows[0]) throw new UnknownModelError(modelId);
+  return rows[0];
+}
+
+/** The versions of a model, oldest first, each saying whether it is attached in shadow mode; UnknownModelError when the viewer has no such model. */
 export async function listVersions(
   db: Pool,
   modelId: string,
+  viewer: Viewer,
 ): Promise<(ModelVersion & { shadow: boolean; manifest: Record<string, unknown> })[]> {
+  await visibleModel(db, modelId, viewer);
   const { rows } = await db.query<ModelVersion & { shadow: boolean; manifest: Record<string, unknown> }>(
     `SELECT ${VERSION_COLUMNS.split(', ')
       .map((c) => `v.${c}`)
       .join(', ')}, v.manifest,
             EXISTS (SELECT 1 FROM model_shadows s WHERE s.model_id = v.model_id AND s.version = v.version AND NOT v.active) AS shadow
-       FROM models m LEFT JOIN model_versions v ON v.model_id = m.id
-      WHERE m.id = $1 ORDER BY v.created_at, v.version`,
+       FROM model_versions v WHERE v.model_id = $1 ORDER BY v.created_at, v.version`,
     [modelId],
   );
-  if (rows.length === 0) throw new UnknownModelError(modelId);
-  return rows.filter((r) => r.version !== null);
+  return rows;
+}
+
+/** One version of a model, with the name, sha256 and size of each of its files. */
+export async function getVersion(
+  db: Pool,
+  modelId: string,
+  version: string,
+): Promise<
+  ModelVersion & { manifest: Record<string, unknown>; files: { name: string; sha256: string; bytes: number }[] }
+> {
+  const { rows } = await db.query<ModelVersion & { manifest: Record<string, unknown> }>(
+    `SELECT ${VERSION_COLUMNS}, manifest FROM model_versions WHERE model_id = $1 AND version = $2`,
+    [modelId, version],
+  );
+  if (!rows[0]) throw new UnknownVersionError(modelId, version);
+  const files = await db.query<{ name: string; sha256: string; bytes: number }>(
+    'SELECT name, sha256, octet_length(content) AS bytes FROM model_version_files WHERE model_id = $1 AND version = $2 ORDER BY name',
+    [modelId, version],
+  );
+  return { ...rows[0], files: files.rows };
+}
+
+/** A file of a version, byte for byte as registered. */
+export async function versionFile(
+  db: Pool,
+  modelId: string,
+  version: string,
+  name: string,
+): Promise<{ sha256: string; content: Buffer }> {
+  const { rows } = await db.query<{ sha256: string; content: Buffer }>(
+    'SELECT sha256, content FROM model_version_files WHERE model_id = $1 AND version = $2 AND name = $3',
+    [modelId, version, name],
+  );
+  if (!rows[0]) {
+    await getVersion(db, modelId, version); // the version itself may be what is missing
+    throw new ModelRegistryError(`${modelId} ${version} has no file "${name}"`, {
+      code: 'not_found',
+      status: 404,
+      details: { field: 'name' },
+    });
+  }
+  return rows[0];
 }
 
 export async function activeVersion(db: Pick<PoolClient, 'query'>, modelId: string): Promise<ModelVersion | null> {
@@ -260,6 +401,43 @@ export async function activateIfNoneActive(
   return activate(db, modelId, version, true);
 }
 
+/**
+ * Moves a version to `stage`. Production activates it (the one before goes back to staging). The
+ * production version leaves production only when another is promoted, so a model that has served
+ * never stops serving; a version attached in shadow mode is detached before it is archived.
+ */
+export async function setStage(db: Pool, modelId: string, version: string, stage: Stage): Promise<ModelVersion> {
+  if (stage === 'production') return activateVersion(db, modelId, version);
+  return inTransaction(db, async (client) => {
+    await lockModelRow(client, modelId);
+    const { rows } = await client.query<ModelVersion & { shadow: boolean }>(
+      `SELECT ${VERSION_COLUMNS}, EXISTS (SELECT 1 FROM model_shadows s WHERE s.model_id = $1 AND s.version = $2) AS shadow
+         FROM model_versions WHERE model_id = $1 AND version = $2`,
+      [modelId, version],
+    );
+    const current = rows[0];
+    if (!current) throw new UnknownVersionError(modelId, version);
+    if (current.active)
+      throw new StageConflictError(
+        `${modelId} ${version} is in production: promote another version, and this one moves to staging`,
+      );
+    if (stage === 'archived' && current.shadow)
+      throw new StageConflictError(`${modelId} ${version} is attached in shadow mode: detach it before archiving`);
+    const moved = await client.query<ModelVersion>(
+      `UPDATE model_versions SET archived_at = ${stage === 'archived' ? 'COALESCE(archived_at, now())' : 'NULL'}
+        WHERE model_id = $1 AND version = $2 RETURNING ${VERSION_COLUMNS}`,
+      [modelId, version],
+    );
+    return moved.rows[0]!;
+  });
+}
+
+/** Locks the model's row: it serialises activations, stage moves and shadow changes of one model. */
+export async function lockModelRow(client: PoolClient, modelId: string): Promise<void> {
+  const model = await client.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
+  if (model.rowCount === 0) throw new UnknownModelError(modelId);
+}
+
 async function activate(
   db: Pool,
   modelId: string,
@@ -267,20 +445,21 @@ async function activate(
   ifNoneActive: boolean,
 ): Promise<ActivatedVersion | null> {
   return inTransaction(db, async (client) => {
-    // the model row serialises activations of one model: without it, two at once could both leave theirs active
-    const model = await client.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
-    if (model.rowCount === 0) throw new UnknownModelError(modelId);
+    // without the lock, two activations at once could both leave theirs active
+    await lockModelRow(client, modelId);
     const current = await client.query<{ version: string }>(
       'SELECT version FROM model_versions WHERE model_id = $1 AND active',
       [modelId],
     );
     const previous = current.rows[0]?.version ?? null;
     if (ifNoneActive && previous !== null) return null;
-    const exists = await client.query('SELECT 1 FROM model_versions WHERE model_id = $1 AND version = $2', [
-      modelId,
-      version,
-    ]);
-    if (exists.rowCount === 0) throw new UnknownVersionError(modelId, version);
+    const exists = await client.query<{ archived: boolean }>(
+      'SELECT archived_at IS NOT NULL AS archived FROM model_versions WHERE model_id = $1 AND version = $2',
+      [modelId, version],
+    );
+    if (!exists.rows[0]) throw new UnknownVersionError(modelId, version);
+    if (exists.rows[0].archived)
+      throw new StageConflictError(`${modelId} ${version} is archived: move it to staging before production`);
     if (previous !== version) {
       await client.query('UPDATE model_versions SET active = false WHERE model_id = $1 AND active', [modelId]);
       await client.query(

@@ -4,11 +4,11 @@
  * compared with the active version's before it is activated. A model may have several. Attaching
  * and detaching notify like an activation, so scoring processors follow without a restart.
  */
-import { inTransaction, type Pool, type PoolClient } from '../core/postgres.ts';
+import { inTransaction, type Pool } from '../core/postgres.ts';
 import {
   activeVersion,
   ACTIVATED_CHANNEL,
-  UnknownModelError,
+  lockModelRow,
   UnknownVersionError,
   type ModelVersion,
 } from './model-registry.ts';
@@ -33,23 +33,19 @@ export class ShadowOfActiveError extends MillraceError {
   }
 }
 
-async function lockModel(client: PoolClient, modelId: string): Promise<void> {
-  // the model row serialises shadow changes and activations of one model
-  const model = await client.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
-  if (model.rowCount === 0) throw new UnknownModelError(modelId);
-}
-
 /** Attaches `version` in shadow mode (again: changes nothing); the active version cannot shadow itself. */
 export async function attachShadow(db: Pool, modelId: string, version: string): Promise<Shadow> {
   return inTransaction(db, async (client) => {
-    await lockModel(client, modelId);
-    const { rows } = await client.query<{ active: boolean }>(
-      'SELECT active FROM model_versions WHERE model_id = $1 AND version = $2',
+    await lockModelRow(client, modelId);
+    const { rows } = await client.query<{ active: boolean; archived: boolean }>(
+      'SELECT active, archived_at IS NOT NULL AS archived FROM model_versions WHERE model_id = $1 AND version = $2',
       [modelId, version],
     );
     if (!rows[0]) throw new UnknownVersionError(modelId, version);
     if (rows[0].active)
       throw new ShadowOfActiveError(`${modelId} ${version} is the active version: it cannot shadow itself`);
+    if (rows[0].archived)
+      throw new ShadowOfActiveError(`${modelId} ${version} is archived: move it to staging before shadowing it`);
     await client.query('INSERT INTO model_shadows (model_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
       modelId,
       version,
@@ -63,15 +59,20 @@ export async function attachShadow(db: Pool, modelId: string, version: string): 
   });
 }
 
-/** Detaches a shadow version; UnknownVersionError when it is not attached. */
+/** Detaches a shadow version; a not_found error when it is not attached. */
 export async function detachShadow(db: Pool, modelId: string, version: string): Promise<Shadow> {
   return inTransaction(db, async (client) => {
-    await lockModel(client, modelId);
+    await lockModelRow(client, modelId);
     const { rows } = await client.query<Shadow>(
       'DELETE FROM model_shadows WHERE model_id = $1 AND version = $2 RETURNING model_id, version, attached_at',
       [modelId, version],
     );
-    if (!rows[0]) throw new UnknownVersionError(modelId, version);
+    if (!rows[0])
+      throw new MillraceError(`${modelId} ${version} is not attached in shadow mode`, {
+        code: 'not_found',
+        status: 404,
+        details: { field: 'version' },
+      });
     await client.query('SELECT pg_notify($1, $2)', [ACTIVATED_CHANNEL, modelId]);
     return rows[0];
   });

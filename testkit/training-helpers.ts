@@ -37,6 +37,7 @@ export interface TestApi {
 export async function testApi(
   deps: { db: Pool; clickhouse: ClickHouseClient; kafka: Kafka; registry: Registry; log: Logger },
   label: string,
+  config = loadConfig(),
 ): Promise<TestApi> {
   const { db, clickhouse, kafka, registry, log } = deps;
   const producer = new AvroProducer(kafka, registry);
@@ -44,7 +45,7 @@ export async function testApi(
   await Promise.all([producer.connect(), admin.connect()]);
   const uploads = new Uploads(db, await mkdtemp(path.join(tmpdir(), 'millrace-uploads-')), producer, log);
   const app = composeApi(
-    loadConfig(),
+    config,
     { kafka, registry, producer, admin, db, clickhouse },
     {
       log,

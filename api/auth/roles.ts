@@ -8,14 +8,15 @@ export type Role = (typeof ROLES)[number];
  */
 export const TENANT_ROLES = ['admin', 'analyst', 'producer', 'reader'] as const satisfies readonly Role[];
 
-export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys' | 'operate';
+/** `manage_models`: change a model (activate, stage, register); whose models, api/auth/model-access.ts decides. */
+export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys' | 'manage_models' | 'operate';
 
 const grants: Record<Role, readonly Permission[]> = {
-  admin: ['ingest', 'read', 'analytics', 'manage_keys'],
+  admin: ['ingest', 'read', 'analytics', 'manage_keys', 'manage_models'],
   analyst: ['read', 'analytics'],
   producer: ['ingest', 'read'],
   reader: ['read'],
-  operator: ['read', 'operate'],
+  operator: ['read', 'manage_models', 'operate'],
 };
 
 export const permissionsOf = (role: Role): readonly Permission[] => grants[role];

@@ -14,6 +14,7 @@ import { registerKeys } from './keys.ts';
 import { registerMarketQueries } from './market-queries.ts';
 import { registerModelPredictions } from './model-predictions.ts';
 import { registerMe } from './me.ts';
+import { registerModelFiles } from './model-files.ts';
 import { registerModels } from './models.ts';
 import { registerPipelines } from './pipelines.ts';
 import { registerPredictionBulk } from './prediction-bulk.ts';
@@ -44,6 +45,7 @@ const ROUTES: readonly Register[] = [
   registerMarketQueries,
   registerModels,
   registerVersions,
+  registerModelFiles,
   registerShadows,
   registerModelPredictions,
   registerUploads,

@@ -4,7 +4,7 @@ import { REJECTIONS_IN_JOB } from '../../connectors/sources/finance-bulk/bulk.ts
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { itemRoutes } from '../route-spec.ts';
-import { json, RejectionsPageQuery } from '../schemas.ts';
+import { EncodingSchema, json, RejectionsPageQuery } from '../schemas.ts';
 
 const RejectionSchema = z
   .object({
@@ -24,6 +24,7 @@ export const JobSchema = z
     }),
     filename: z.string().nullable(),
     format: z.enum(['csv', 'jsonl']),
+    encoding: EncodingSchema,
     bytes: z.number().int(),
     rows_read: z.number().int(),
     total_rows: z.number().int().nullable(),

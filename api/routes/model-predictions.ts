@@ -29,10 +29,23 @@ const PredictOutput = z
     model_id: z.string(),
     version: z.string().openapi({ description: 'the active version that answered' }),
     predictions: z.array(
-      z.object({
-        label: z.union([z.literal(0), z.literal(1)]),
-        probability: z.number().openapi({ description: 'P(label = 1)' }),
-      }),
+      z.union([
+        z
+          .object({
+            label: z.union([z.literal(0), z.literal(1)]),
+            probability: z.number().openapi({ description: 'P(label = 1)' }),
+          })
+          .openapi({ description: 'a classifier on a dataset of whitelisted tables (label rule: 1 or 0)' }),
+        z
+          .object({
+            label: z.string().openapi({ description: 'the most probable class' }),
+            probabilities: z.record(z.string(), z.number()).openapi({ description: 'each class, by name' }),
+          })
+          .openapi({ description: "a classifier on the tenant's own data" }),
+        z
+          .object({ prediction: z.number() })
+          .openapi({ description: "a regression on the tenant's own data: the target's predicted value" }),
+      ]),
     ),
   })
   .openapi('Predictions');

@@ -35,7 +35,7 @@ export function registerPredictionBulk(
   const maxBytes = settings.uploadMaxBytes;
   app.openapi({ ...bulkRoute(maxBytes), middleware: guards.ingest }, async (c) => {
     const job = await bulk.receive(c.get('principal').tenantId, c.req.raw.body, {
-      filename: c.req.valid('query').filename,
+      ...c.req.valid('query'),
       contentType: c.req.header('content-type'),
       maxBytes,
     });

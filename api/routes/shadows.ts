@@ -7,7 +7,7 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from '../../core/postgres.ts';
 import { compareShadow } from '../../models/comparison.ts';
 import { DRIFT_BUCKETS, scoreDrift } from '../../models/drift.ts';
-import { UnknownModelError, UnknownVersionError } from '../../models/model-registry.ts';
+import { UnknownVersionError, visibleModel } from '../../models/model-registry.ts';
 import { attachShadow, detachShadow, type Shadow } from '../../models/shadows.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
@@ -66,16 +66,18 @@ const ComparisonSchema = z
   .openapi('ShadowComparison');
 
 /** A version of one of the tenant's tabular models (its training lineage names the tenant), else a 404. */
+/**
+ * Checks that `version` of `modelId` is one of the tenant's tabular models. Another tenant's model
+ * is unknown, in the same words as a model that exists nowhere.
+ */
 async function tenantVersion(db: Pool, modelId: string, version: string, tenantId: string): Promise<void> {
-  const { rows } = await db.query<{ kind: string | null; tenant_id: string | null }>(
-    "SELECT manifest ->> 'kind' AS kind, manifest -> 'lineage' ->> 'tenant_id' AS tenant_id FROM model_versions WHERE model_id = $1 AND version = $2",
+  const owner = await visibleModel(db, modelId, { tenantId });
+  const { rows } = await db.query<{ kind: string | null }>(
+    "SELECT manifest ->> 'kind' AS kind FROM model_versions WHERE model_id = $1 AND version = $2",
     [modelId, version],
   );
-  if (!rows[0]) {
-    const { rowCount } = await db.query('SELECT 1 FROM models WHERE id = $1', [modelId]);
-    throw rowCount === 0 ? new UnknownModelError(modelId) : new UnknownVersionError(modelId, version);
-  }
-  if (rows[0].kind !== 'tabular-classifier' || rows[0].tenant_id !== tenantId)
+  if (!rows[0]) throw new UnknownVersionError(modelId, version);
+  if (rows[0].kind !== 'tabular-classifier' || owner.tenant_id !== tenantId)
     throw new ApiError(404, 'not_found', `no tabular model "${modelId}" version "${version}" for this tenant`, 'id');
 }
 
@@ -134,12 +136,12 @@ export function registerShadows(
   { db, clickhouse }: Pick<ApiDeps, 'db' | 'clickhouse'>,
   guards: Guards,
 ): void {
-  app.openapi({ ...attachRoute, middleware: guards.manage_keys }, async (c) => {
+  app.openapi({ ...attachRoute, middleware: guards.manage_models }, async (c) => {
     const { id, version } = c.req.valid('param');
     await tenantVersion(db, id, version, c.get('principal').tenantId);
     return c.json(shadowJson(await attachShadow(db, id, version)), 200);
   });
-  app.openapi({ ...detachRoute, middleware: guards.manage_keys }, async (c) => {
+  app.openapi({ ...detachRoute, middleware: guards.manage_models }, async (c) => {
     const { id, version } = c.req.valid('param');
     await tenantVersion(db, id, version, c.get('principal').tenantId);
     return c.json(shadowJson(await detachShadow(db, id, version)), 200);

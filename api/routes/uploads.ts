@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
-import { FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
+import { EncodingSchema, FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -12,6 +12,7 @@ const UploadSchema = z
     filename: z.string().nullable(),
     format: z.enum(['csv', 'jsonl']),
     delimiter: z.string().nullable(),
+    encoding: EncodingSchema,
     bytes: z.number().int(),
     state: z.enum(['uploaded', 'processing', 'processed', 'failed']),
     columns: z.array(z.string()).nullable(),
@@ -30,7 +31,7 @@ const byId = itemRoutes('catalog', IdParams, [400, 404]);
 /** The upload route names its cap in its summary. */
 const uploadRoute = (maxBytes: number) =>
   route.post('/v1/uploads', {
-    summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, at most ${maxBytes} bytes`,
+    summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, in UTF-8, UTF-16 or windows-1252 (declared with charset, or detected), at most ${maxBytes} bytes`,
     idempotent: false, // a streamed body (api/streamed-bodies.ts)
     request: FileBodyRequest,
     responses: {
@@ -46,10 +47,12 @@ const getRoute = byId.get('/v1/uploads/{id}', {
 });
 
 const columnsRoute = byId.get('/v1/uploads/{id}/columns', {
-  summary: 'The header and each column type, inferred from the first rows, with a few sample rows',
+  summary:
+    'The header and each column type, inferred from the first rows, with a few sample rows and the encoding read',
   responses: {
     200: json(
       z.object({
+        encoding: EncodingSchema,
         columns: z.array(
           z.object({ name: z.string(), type: z.enum(['integer', 'number', 'boolean', 'date', 'string', 'empty']) }),
         ),
@@ -91,7 +94,7 @@ export function registerUploads(
   app.openapi({ ...uploadRoute(settings.uploadMaxBytes), middleware: guards.ingest }, async (c) =>
     c.json(
       await uploads.receive(tenant(c), c.req.raw.body, {
-        filename: c.req.valid('query').filename,
+        ...c.req.valid('query'),
         contentType: c.req.header('content-type'),
         maxBytes,
       }),

@@ -85,3 +85,81 @@ describe('millrace train text-classifier', () => {
     );
   });
 });
+
+/** cars.json as a CSV file: numbers as text, a missing value as an empty field. */
+function carsCsv(dir: string): string {
+  const entry = createRequire(import.meta.url).resolve('vega-datasets');
+  const cars = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'data', 'cars.json'), 'utf8')) as Record<
+    string,
+    string | number | null
+  >[];
+  const columns = Object.keys(cars[0]!);
+  const field = (v: string | number | null) =>
+    v === null ? '' : typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const file = path.join(dir, 'cars.csv');
+  writeFileSync(
+    file,
+    [columns.join(','), ...cars.map((car) => columns.map((c) => field(car[c]!)).join(','))].join('\n'),
+  );
+  return file;
+}
+
+describe('millrace train tabular', () => {
+  it('trains the MLP on a CSV of cars (missing horsepowers) and writes model.onnx with its manifest', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'millrace-train-'));
+    const out = path.join(dir, 'mpg');
+    const { stdout } = await run(
+      'tabular',
+      '--data',
+      carsCsv(dir),
+      '--target',
+      'Miles_per_Gallon',
+      '--task',
+      'regression',
+      '--features',
+      'Cylinders:numeric,Displacement:numeric,Horsepower:numeric,Weight_in_lbs:numeric,Acceleration:numeric,Year:timestamp,Origin:categorical',
+      '--id-column',
+      'Name',
+      '--out',
+      out,
+      '--version',
+      '1',
+    );
+    assert.match(stdout, /trained mpg@1 \(mlp regression, layers 9-32-16-1\) on \d+ rows, \d+ held out, 8 skipped/);
+    const [, r2] = /held out: mae [\d.]+, rmse [\d.]+, r2 ([\d.-]+)/.exec(stdout)!;
+    const [, baselineR2] = /baseline \(training mean\): mae [\d.]+, rmse [\d.]+, r2 ([\d.-]+)/.exec(stdout)!;
+    assert.ok(Number(r2) >= 0.75 && Number(baselineR2) <= 0, stdout);
+    assert.match(stdout, /max \|diff\| [\d.e-]+, 0 label mismatches/);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as {
+      models: { file: string; sha256: string }[];
+      task: string;
+      inputs: { name: string }[];
+    };
+    assert.equal(
+      manifest.models[0]!.sha256,
+      createHash('sha256')
+        .update(readFileSync(path.join(out, 'model.onnx')))
+        .digest('hex'),
+    );
+    assert.equal(manifest.task, 'regression');
+    assert.equal(manifest.inputs.length, 7);
+  });
+
+  it('names a feature kind it does not know', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'millrace-train-'));
+    await assert.rejects(
+      run(
+        'tabular',
+        '--data',
+        carsCsv(dir),
+        '--target',
+        'Origin',
+        '--task',
+        'multiclass',
+        '--features',
+        'Cylinders:int',
+      ),
+      /--features: "Cylinders:int" is not COL:KIND/,
+    );
+  });
+});

@@ -6,6 +6,8 @@
  * dimensions, inputs, outputs, held-out accuracy and macro-F1). Rows without text or label are
  * skipped and counted. `--register` stores the version in the model registry, `--activate` also
  * makes it the one the catalog processor uses (it switches without a restart).
+ *
+ * `millrace train tabular ...`: the multilayer perceptron on a file of rows (./train-tabular.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
@@ -24,6 +26,7 @@ const USAGE =
   'usage: millrace train text-classifier --data FILE --text COL[,COL] --label COL --out DIR [--id ID] [--version V] [--dimensions N] [--epochs N] [--register | --activate]';
 
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === 'tabular') return (await import('./train-tabular.ts')).run(args.slice(1));
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

@@ -1,18 +1,22 @@
 /**
- * Models: the registry's models, a model's versions with their stage (active, shadow, inactive),
- * activating a version or attaching one in shadow mode, a shadow version's comparison with the
- * active one, a version's drift over time (mean probability, actual rate, and the PSI of its
- * probabilities against the first week), and training jobs (training.ts).
+ * Models: the tenant's models and the platform's, a model's versions with their stage
+ * (production, staging, archived; shadow when attached in shadow mode) and files, promoting,
+ * archiving or restoring a version or attaching one in shadow mode (only where the key may change
+ * the model: its tenant's admins, or operators for platform models), a shadow version's comparison
+ * with the active one, a version's drift over time (mean probability, actual rate, and the PSI of
+ * its probabilities against the first week), and training jobs (training.ts).
  */
-import { getJson, postJson, request } from '../lib/api.ts';
+import { authHeaders, failure, getJson, postJson, request } from '../lib/api.ts';
 import { timeChart } from '../lib/charts.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
+import { can } from '../lib/me.ts';
 import { dataTable, num, row } from '../lib/table.ts';
 import type { Page } from './page.ts';
 import { trainingSection } from './training.ts';
 
 interface Model {
   id: string;
+  tenant_id: string | null;
   description: string | null;
   created_at: string;
   active_version: string | null;
@@ -21,6 +25,7 @@ interface Model {
 
 interface Version {
   version: string;
+  stage: 'staging' | 'production' | 'archived';
   active: boolean;
   shadow: boolean;
   created_at: string;
@@ -51,8 +56,7 @@ interface DriftPoint {
 
 const COMPARED = ['rows', 'positive_rate', 'accuracy', 'auc', 'log_loss', 'calibration_error'] as const;
 
-const stage = (v: Pick<Version, 'active' | 'shadow'>): string =>
-  v.active ? 'active' : v.shadow ? 'shadow' : 'inactive';
+const stage = (v: Pick<Version, 'stage' | 'shadow'>): string => (v.shadow ? 'shadow' : v.stage);
 
 const versionPath = (model: string, version: string) =>
   `/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`;
@@ -60,9 +64,12 @@ const versionPath = (model: string, version: string) =>
 export const models: Page = {
   path: 'models',
   title: 'Models',
-  mount(root, signal) {
+  mount(root, signal, me) {
     const error = errorLine();
-    const list = dataTable('models', ['model', 'description', 'active version', 'versions', 'registered']);
+    const list = dataTable('models', ['model', 'description', 'active version', 'versions', 'registered', 'owner']);
+    /** Whether this key may change the model: a tenant's admin its own, an operator the platform's. */
+    const mayChange = (owner: string | null) =>
+      owner === null ? can(me, 'operate') : can(me, 'manage_models') && !can(me, 'operate');
     const versionsTitle = el('h3', { id: 'versions-title' });
     const versions = dataTable('model-versions', ['version', 'stage', 'registered', 'activated', 'held-out AUC', '']);
     const comparisonTitle = el('h3', { id: 'comparison-title' });
@@ -126,12 +133,29 @@ export const models: Page = {
       });
     }
 
-    async function showVersions(model: string): Promise<void> {
+    // a version's graph as the API serves it, through a blob: the key stays in a header
+    async function download(path: string, file: string): Promise<void> {
+      const response = await fetch(`${path}/files/${file}`, { headers: authHeaders(), signal });
+      if (!response.ok) throw await failure(response);
+      const link = el('a', { href: URL.createObjectURL(await response.blob()), download: file });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    }
+
+    /** Every file of a version (its manifest and graphs), each a download. */
+    async function downloadAll(path: string): Promise<void> {
+      const { files } = await getJson<{ files: { name: string }[] }>(path, signal);
+      for (const { name } of files) await download(path, name);
+    }
+
+    async function showVersions(model: string, owner: string | null): Promise<void> {
       const answer = await getJson<{ versions: Version[] }>(`/v1/models/${encodeURIComponent(model)}/versions`, signal);
       detail.hidden = false;
       detail.dataset.model = model;
       versionsTitle.textContent = `Versions of ${model}`;
-      const refresh = () => Promise.all([showModels(), showVersions(model)]);
+      const refresh = () => Promise.all([showModels(), showVersions(model, owner)]);
+      const toStage = (path: string, to: Version['stage']) => () =>
+        postJson(`${path}/stage`, { stage: to }).then(refresh);
       versions.body.replaceChildren(
         ...answer.versions.map((v) => {
           const path = versionPath(model, v.version);
@@ -139,14 +163,19 @@ export const models: Page = {
             'td',
             {},
             act('Drift', () => showDrift(model, v.version)),
+            act('Download', () => downloadAll(path)),
           );
-          if (!v.active) actions.append(act('Activate', () => postJson(`${path}/activate`, {}).then(refresh)));
-          if (!v.active && !v.shadow) actions.append(act('Shadow', () => postJson(`${path}/shadow`, {}).then(refresh)));
-          if (v.shadow)
-            actions.append(
-              act('Compare', () => showComparison(model, v.version)),
-              act('Detach', () => request(`${path}/shadow`, { method: 'DELETE' }).then(refresh)),
-            );
+          if (v.shadow) actions.append(act('Compare', () => showComparison(model, v.version)));
+          if (mayChange(owner)) {
+            if (v.stage === 'staging')
+              actions.append(act('Activate', () => postJson(`${path}/activate`, {}).then(refresh)));
+            if (v.stage === 'staging' && !v.shadow)
+              actions.append(act('Shadow', () => postJson(`${path}/shadow`, {}).then(refresh)));
+            if (v.shadow)
+              actions.append(act('Detach', () => request(`${path}/shadow`, { method: 'DELETE' }).then(refresh)));
+            if (v.stage === 'staging' && !v.shadow) actions.append(act('Archive', toStage(path, 'archived')));
+            if (v.stage === 'archived') actions.append(act('Restore', toStage(path, 'staging')));
+          }
           const tr = row(
             [
               v.version,
@@ -169,10 +198,24 @@ export const models: Page = {
         ...answer.models.map((m) => {
           const open = el(
             'button',
-            { type: 'button', className: 'link', onclick: () => void showVersions(m.id).catch(error.show) },
+            {
+              type: 'button',
+              className: 'link',
+              onclick: () => void showVersions(m.id, m.tenant_id).catch(error.show),
+            },
             m.id,
           );
-          return row([open, m.description, m.active_version, m.versions, isoSecond(m.created_at)], { id: m.id });
+          return row(
+            [
+              open,
+              m.description,
+              m.active_version,
+              m.versions,
+              isoSecond(m.created_at),
+              m.tenant_id === null ? 'platform' : 'tenant',
+            ],
+            { id: m.id },
+          );
         }),
       );
     }

@@ -1,12 +1,14 @@
 /**
- * Quote and history pages -> quotes (cheerio). A page whose layout changed is refused with the
- * selector that is missing, never turned into a zero price; the record then goes to the DLQ and
- * can be parsed again from market.pages.raw after the parser is fixed (`millrace replay`).
+ * Quote and history pages -> quotes (cheerio), and a market-data feed's response -> quotes
+ * (feeds.ts). A page whose layout changed is refused with the selector that is missing, a feed
+ * whose shape changed with what is missing, never turned into a zero price; the record then goes
+ * to the DLQ and can be parsed again from market.pages.raw after the parser is fixed (`millrace replay`).
  */
 import { gunzipSync } from 'node:zlib';
 import { load, type CheerioAPI } from 'cheerio';
 import type { PageRecord, QuoteRecord } from '../../schemas/records/market.ts';
 import { errorKind } from '../../core/errors.ts';
+import { FeedShapeError, isFeedFormat, parseFeed } from './feeds.ts';
 
 export class PageLayoutError extends errorKind('PageLayoutError', { code: 'page_layout' }) {}
 
@@ -42,6 +44,7 @@ function required($: CheerioAPI, selector: string) {
 /** `selectors`: the page layout the parser expects (a layout change is fixed here). */
 export function parsePage(page: PageRecord, selectors: Selectors = SELECTORS): QuoteRecord[] {
   if (page.status !== 200) throw new PageLayoutError(`page answered ${page.status}`);
+  if (page.feed) return feedQuotes(page, page.feed);
   const $ = load(gunzipSync(page.body_gzip).toString('utf8'));
   const quote = (ts: number, close: number): QuoteRecord => ({
     id: `${page.tenant_id}:${page.symbol}:${ts}`,
@@ -75,4 +78,18 @@ export function parsePage(page: PageRecord, selectors: Selectors = SELECTORS): Q
       price(cell(selectors.historyClose), selectors.historyClose),
     );
   });
+}
+
+/** A feed's response -> one quote per bar, with its open, high, low and volume. */
+function feedQuotes(page: PageRecord, format: string): QuoteRecord[] {
+  if (!isFeedFormat(format)) throw new FeedShapeError(`unknown feed format "${format}"`);
+  return parseFeed(format, gunzipSync(page.body_gzip).toString('utf8')).map((bar) => ({
+    id: `${page.tenant_id}:${page.symbol}:${bar.ts}`,
+    tenant_id: page.tenant_id,
+    event_time: page.event_time,
+    source: 'market-parser',
+    symbol: page.symbol,
+    ...bar,
+    source_url: page.url,
+  }));
 }

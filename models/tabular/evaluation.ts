@@ -1,4 +1,4 @@
-/** Binary classification metrics of predicted positive probabilities against 0/1 labels. */
+/** Model metrics: binary classification (probabilities against 0/1 labels), multi-class and regression, with their baselines. */
 
 export interface BinaryMetrics {
   rows: number;
@@ -70,4 +70,104 @@ export function majorityBaseline(labels: ArrayLike<number>, trainingPositiveRate
     labels,
     Array.from({ length: labels.length }, () => trainingPositiveRate),
   );
+}
+
+/** Regression metrics of predictions against the true values. */
+export interface RegressionMetrics {
+  rows: number;
+  mae: number;
+  rmse: number;
+  /** 1 - SSE / SST around the held-out rows' own mean: 0 for that mean, negative for worse. */
+  r2: number;
+}
+
+export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLike<number>): RegressionMetrics {
+  const n = actual.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += actual[i]! / n;
+  let absolute = 0;
+  let squared = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const error = predicted[i]! - actual[i]!;
+    absolute += Math.abs(error);
+    squared += error * error;
+    total += (actual[i]! - mean) ** 2;
+  }
+  return {
+    rows: n,
+    mae: n > 0 ? absolute / n : 0,
+    rmse: n > 0 ? Math.sqrt(squared / n) : 0,
+    r2: total > 0 ? 1 - squared / total : 0,
+  };
+}
+
+/** What always predicting the training mean scores on the same rows. */
+export function meanBaseline(actual: ArrayLike<number>, trainingMean: number): RegressionMetrics {
+  return regressionMetrics(
+    actual,
+    Array.from({ length: actual.length }, () => trainingMean),
+  );
+}
+
+/** Multi-class metrics of class probabilities (rows x classes, row-major) against class indices. */
+export interface MulticlassMetrics {
+  rows: number;
+  classes: number;
+  accuracy: number;
+  /** The unweighted mean over classes of F1; a class never predicted nor present counts 0. */
+  macro_f1: number;
+  log_loss: number;
+}
+
+/** The predicted class: the most probable, the first of equals (as ONNX ArgMax picks). */
+export function argMax(probabilities: ArrayLike<number>, row: number, classes: number): number {
+  let best = 0;
+  for (let k = 1; k < classes; k++)
+    if (probabilities[row * classes + k]! > probabilities[row * classes + best]!) best = k;
+  return best;
+}
+
+export function multiclassMetrics(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  classes: number,
+): MulticlassMetrics {
+  const n = labels.length;
+  const truePositives = new Float64Array(classes);
+  const predictedCounts = new Float64Array(classes);
+  const actualCounts = new Float64Array(classes);
+  let correct = 0;
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i]!;
+    const predicted = argMax(probabilities, i, classes);
+    predictedCounts[predicted]!++;
+    actualCounts[y]!++;
+    if (predicted === y) {
+      correct++;
+      truePositives[y]!++;
+    }
+    loss -= Math.log(Math.min(1 - EPSILON, Math.max(EPSILON, probabilities[i * classes + y]!)));
+  }
+  let f1 = 0;
+  for (let k = 0; k < classes; k++) {
+    const denominator = predictedCounts[k]! + actualCounts[k]!;
+    f1 += denominator > 0 ? (2 * truePositives[k]!) / denominator : 0;
+  }
+  return {
+    rows: n,
+    classes,
+    accuracy: n > 0 ? correct / n : 0,
+    macro_f1: classes > 0 ? f1 / classes : 0,
+    log_loss: n > 0 ? loss / n : 0,
+  };
+}
+
+/** What always predicting the training class frequencies (so the most frequent class) scores on the same rows. */
+export function majorityClassBaseline(labels: ArrayLike<number>, trainingFrequencies: number[]): MulticlassMetrics {
+  const classes = trainingFrequencies.length;
+  const probabilities = new Float64Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) probabilities.set(trainingFrequencies, i * classes);
+  return multiclassMetrics(labels, probabilities, classes);
 }

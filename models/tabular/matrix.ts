@@ -16,3 +16,6 @@ export type Progress = (report: { step: number; of: number; train_log_loss: numb
  * job lease renewal run.
  */
 export const yieldToEventLoop = (): Promise<void> => setImmediate();
+
+/** Whether a standard deviation is no more than the rounding of summing a constant column in float64. */
+export const constantSpread = (std: number, mean: number) => !(std > 1e-9 * Math.max(1, Math.abs(mean)));

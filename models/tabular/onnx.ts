@@ -1,7 +1,8 @@
 /**
  * The tabular models as ONNX graphs of the ai.onnx.ml domain (written with onnx-proto, as
  * models/text-classifier/onnx.ts does): LinearClassifier for logistic regression,
- * TreeEnsembleClassifier for gradient boosting, both with a LOGISTIC post-transform.
+ * TreeEnsembleClassifier for gradient boosting, both with a LOGISTIC post-transform; the
+ * multilayer perceptron in plain operators (models/tabular/mlp-onnx.ts).
  *   input  features       float [N, width]  (models/tabular/encoding.ts)
  *   output label          int64 [N]         0 or 1
  *   output probabilities  float [N, 2]      [P(0), P(1)]
@@ -9,6 +10,8 @@
 import onnxProto from 'onnx-proto';
 import type { GbdtModel } from './gbdt.ts';
 import type { LogisticModel } from './logistic.ts';
+import type { MlpModel } from './mlp.ts';
+import { exportMlpOnnx } from './mlp-onnx.ts';
 import { tensorInfo } from '../onnx-value-info.ts';
 
 const { onnx } = onnxProto;
@@ -17,7 +20,7 @@ const { FLOATS, INTS, STRING, STRINGS } = onnx.AttributeProto.AttributeType;
 type Attribute = onnxProto.onnx.IAttributeProto;
 type Node = onnxProto.onnx.INodeProto;
 
-export type TabularModel = LogisticModel | GbdtModel;
+export type TabularModel = LogisticModel | GbdtModel | MlpModel;
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const attribute = {
@@ -106,6 +109,8 @@ export function exportTabularOnnx(
   width: number,
   meta: { id: string; version: string; columns: string[] },
 ): Uint8Array {
+  // the same inputs and outputs, in plain operators (models/tabular/mlp-onnx.ts)
+  if (model.algorithm === 'mlp') return exportMlpOnnx(model, { meta });
   return onnx.ModelProto.encode({
     irVersion: 8,
     opsetImport: [

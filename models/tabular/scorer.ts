@@ -6,7 +6,7 @@ import type { Pool } from '../../core/postgres.ts';
 import { loadVersion, ModelRegistryError } from '../model-registry.ts';
 import type { RawValue } from './training-datasets.ts';
 import { encodedWidth, encodeInto } from './encoding.ts';
-import type { Prediction } from './predictor.ts';
+import type { BinaryPrediction } from './predictor.ts';
 import { MODEL_FILE, type TabularManifest } from './version.ts';
 
 export class TabularScorer {
@@ -34,7 +34,7 @@ export class TabularScorer {
   }
 
   /** One ONNX run for all rows, each its features in the manifest encoding's order. */
-  async score(rows: readonly RawValue[][]): Promise<Prediction[]> {
+  async score(rows: readonly RawValue[][]): Promise<BinaryPrediction[]> {
     if (rows.length === 0) return [];
     const width = encodedWidth(this.manifest.encoding);
     const X = new Float32Array(rows.length * width);

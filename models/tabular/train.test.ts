@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { predictInProcess } from './algorithms.ts';
+import { ALGORITHMS, parseParams, predictInProcess } from './algorithms.ts';
 import { GBDT_DEFAULTS, trainGbdt } from './gbdt.ts';
 import { LOGISTIC_DEFAULTS, trainLogistic } from './logistic.ts';
 import type { Matrix } from './matrix.ts';
@@ -83,6 +83,15 @@ describe('ONNX graphs decide as the in-process models', () => {
       model.trees.every((t) => t.every((n) => !('feature' in n) || n.feature !== 2)),
       'never splits on the constant column',
     );
+    await assertAgreement(model, data);
+  });
+
+  it('multilayer perceptron (the mlp algorithm): MatMul, Relu and Softmax, label 1 when P(1) > 0.5', async () => {
+    const params = parseParams('mlp', { max_epochs: 15, hidden: [16] });
+    assert.ok(params.success);
+    const model = await ALGORITHMS.mlp.train(data, params.data, quiet);
+    assert.equal(model.algorithm, 'mlp');
+    assert.ok(auc(data.y, predictInProcess(model, data.X, data.width)) > 0.75);
     await assertAgreement(model, data);
   });
 

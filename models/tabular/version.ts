@@ -140,7 +140,10 @@ export async function registerTrained(
   try {
     await writeFile(path.join(dir, MODEL_FILE), onnx);
     await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const registered = await registerVersion(db, dir, { description: manifest.description });
+    const registered = await registerVersion(db, dir, {
+      description: manifest.description,
+      tenantId: manifest.lineage.tenant_id,
+    });
     return { model_id: registered.model_id, version: registered.version, manifest, created: registered.created };
   } catch (error) {
     if (!(error instanceof VersionConflictError) && !isUniqueViolation(error)) throw error;

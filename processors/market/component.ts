@@ -12,8 +12,9 @@ import { processorComponent } from '../component.ts';
 export const marketParserComponent = processorComponent({
   name: 'market-parser',
   description:
-    'Parses the quote and history pages the market retriever stored into quotes, one record per bar (cheerio). ' +
-    'A page whose layout changed goes to the DLQ naming the missing selector, never a zero price; the pages stay on their topic a year, ' +
+    'Parses the quote and history pages the market retriever stored into quotes, one record per bar (cheerio), and the responses of market-data feeds ' +
+    "(Stooq's and Yahoo's CSV downloads, Alpha Vantage's TIME_SERIES_DAILY JSON) into bars with open, high, low and volume. " +
+    'A page whose layout changed goes to the DLQ naming the missing selector, a feed response whose shape changed (a column or key missing or renamed, a rate-limit note, HTML instead of data, a price that is not a number) naming what is missing: never a zero price; the pages stay on their topic a year, ' +
     "so after a parser fix `millrace replay` parses them again without fetching. Quotes are keyed by tenant and symbol, so one symbol's bars stay in order.",
   input: 'market.pages.raw',
   output: 'market.quotes.raw',

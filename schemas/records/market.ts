@@ -1,7 +1,7 @@
 /** The market topics' record types: market.pages.raw, market.quotes.raw, market.quotes.enriched. */
 import type { Envelope, Lineage } from './envelope.ts';
 
-/** A fetched quote or history page (market.pages.raw). */
+/** A fetched quote or history page, or a feed's response (market.pages.raw). */
 export interface PageRecord extends Envelope {
   source: string;
   symbol: string;
@@ -10,6 +10,8 @@ export interface PageRecord extends Envelope {
   status: number;
   content_type: string;
   body_gzip: Buffer;
+  /** the feed format of a feed's response (domain/market/feeds.ts); null or absent for the demo site's pages */
+  feed?: string | null;
 }
 
 /** One bar of one symbol (market.quotes.raw). */

@@ -234,11 +234,11 @@ describe('console product pages', () => {
       const stages = () =>
         page.$$eval('#model-versions tbody tr', (trs) => trs.map((tr) => [tr.dataset.version, tr.dataset.stage]));
       await page.waitForSelector('#model-versions tbody tr');
-      type Version = { version: string; active: boolean; shadow: boolean };
+      type Version = { version: string; stage: string; active: boolean; shadow: boolean };
       const versions = (await apiJson<{ versions: Version[] }>(`/v1/models/${modelId}/versions`)).versions;
       assert.deepEqual(
         await stages(),
-        versions.map((v) => [v.version, v.active ? 'active' : 'inactive']),
+        versions.map((v) => [v.version, v.stage]),
       );
       assert.equal(versions.find((v) => !v.active)!.version, job.model_version, 'the second version is not activated');
 

@@ -18,6 +18,8 @@ export interface HttpExpect {
   field?: string;
   message?: string;
   filename?: string;
+  /** the text encoding a file was read in (uploads, bulk jobs) */
+  encoding?: string;
   /** one per record: `ok` or `field:<name>` */
   results?: string[];
 }
@@ -27,6 +29,8 @@ export interface UploadCase extends Base {
   body: Part[];
   content_type?: string;
   filename?: string;
+  /** sent as ?charset= */
+  charset?: string;
   expect: HttpExpect;
   /** processing the upload with these columns (`["*"]`: all) publishes and rejects so many rows; some reason contains `reason` */
   rows?: { columns: string[]; published: number; rejected: number; reason?: string };
@@ -37,6 +41,8 @@ export interface BulkCase extends Base {
   body: Part[];
   content_type?: string;
   filename?: string;
+  /** sent as ?charset= */
+  charset?: string;
   expect: HttpExpect;
   /** once read, the job accepted and refused so many rows; some refusal names `reason` (field or text) */
   job?: { accepted: number; rejected: number; reason?: string };
@@ -106,7 +112,17 @@ export interface SocketCase extends Base {
   expect: { status?: number; closed_within_ms?: number; no_upload_kept?: boolean; served_meanwhile?: boolean };
 }
 
-export type Case = UploadCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase;
+/** A market-data feed's response (Stooq or Yahoo CSV, Alpha Vantage JSON) through the market parser. */
+export interface FeedCase extends Base {
+  entry: 'feed';
+  /** the feed format the page record names */
+  format: string;
+  body: Part[];
+  /** so many bars (the first, oldest, with this close), or refused with this error class and message substring */
+  expect: { bars: number; first_close?: number } | { error: string; message: string };
+}
+
+export type Case = UploadCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase | FeedCase;
 export type Entry = Case['entry'];
 
 export function loadCorpus(): Case[] {

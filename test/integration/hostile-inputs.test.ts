@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { sign } from 'hono/jwt';
 import type { App } from '../../api/app.ts';
@@ -37,6 +38,7 @@ import { AvroProducer } from '../../core/producer.ts';
 import { Registry } from '../../core/schema-registry.ts';
 import { processorGroupOf, runProcessor } from '../../processors/runtime/index.ts';
 import { passthrough } from '../../processors/passthrough/index.ts';
+import { parsePage } from '../../domain/market/parse-page.ts';
 import { build } from '../fixtures/hostile/payload.ts';
 import {
   batches,
@@ -45,6 +47,7 @@ import {
   pooled,
   type BulkCase,
   type CrawlCase,
+  type FeedCase,
   type HttpCase,
   type HttpExpect,
   type KafkaCase,
@@ -155,6 +158,14 @@ async function request(
   return app.request(url, { method, headers, body: init.body }, ownClient);
 }
 
+/** The query of a file upload: its name and declared charset, when the case has them. */
+function fileQuery(c: { filename?: string; charset?: string }): string {
+  const params = new URLSearchParams();
+  if (c.filename !== undefined) params.set('filename', c.filename);
+  if (c.charset !== undefined) params.set('charset', c.charset);
+  return params.size > 0 ? `?${params}` : '';
+}
+
 /** Compares a response with its expected outcome; returns the differences, none when it matches. */
 async function differences(
   response: Response,
@@ -185,6 +196,8 @@ async function differences(
   }
   if (expect.filename !== undefined && body.filename !== expect.filename)
     problems.push(`filename ${String(body.filename)}, expected ${expect.filename}`);
+  if (expect.encoding !== undefined && body.encoding !== expect.encoding)
+    problems.push(`encoding ${String(body.encoding)}, expected ${expect.encoding}`);
   return { problems, body };
 }
 
@@ -223,7 +236,7 @@ async function stillServes(): Promise<void> {
 describe('hostile inputs', () => {
   it(`the corpus has at least 200 cases, each entry point covered`, () => {
     const counts = Object.fromEntries(
-      ['upload', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket'].map((e) => [
+      ['upload', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket', 'feed'].map((e) => [
         e,
         corpus.filter((c) => c.entry === e).length,
       ]),
@@ -236,9 +249,48 @@ describe('hostile inputs', () => {
     );
   });
 
+  describe('market feed responses through the market parser', () => {
+    /** What parsing the case's response gives, or the differences from what it should. */
+    function runFeed(c: FeedCase): { id: string; problems: string[] } {
+      const page = {
+        id: c.id,
+        tenant_id: tenantA,
+        event_time: Date.now(),
+        source: 'market-retriever',
+        symbol: 'SPX',
+        kind: 'history' as const,
+        url: `https://feeds.example/${c.id}`,
+        status: 200,
+        content_type: 'text/csv',
+        body_gzip: gzipSync(build(c.body)),
+        feed: c.format,
+      };
+      let outcome: string;
+      try {
+        const quotes = parsePage(page);
+        if ('error' in c.expect) outcome = `${quotes.length} bars`;
+        else if (quotes.length !== c.expect.bars) outcome = `${quotes.length} bars, expected ${c.expect.bars}`;
+        else if (quotes.some((q) => !(q.close > 0))) outcome = 'a bar without a positive close';
+        else if (c.expect.first_close !== undefined && quotes[0]?.close !== c.expect.first_close)
+          outcome = `first close ${quotes[0]?.close}, expected ${c.expect.first_close}`;
+        else return { id: c.id, problems: [] };
+      } catch (error) {
+        const { name, message } = error as Error;
+        if ('error' in c.expect && name === c.expect.error && message.includes(c.expect.message))
+          return { id: c.id, problems: [] };
+        outcome = `${name}: ${message}`;
+      }
+      return { id: c.id, problems: [`${outcome}; expected ${JSON.stringify(c.expect)}`] };
+    }
+
+    it(`${casesOf(corpus, 'feed').length} responses: bars, or refused naming what is missing`, () => {
+      assertBatch(casesOf(corpus, 'feed').map(runFeed));
+    });
+  });
+
   describe('uploads', () => {
     async function runUpload(c: UploadCase): Promise<{ id: string; problems: string[] }> {
-      const query = c.filename === undefined ? '' : `?filename=${encodeURIComponent(c.filename)}`;
+      const query = fileQuery(c);
       const response = await request('POST', `/v1/uploads${query}`, {
         key: keys.a_producer,
         body: build(c.body),
@@ -304,7 +356,7 @@ describe('hostile inputs', () => {
 
   describe('POST /v1/predictions/bulk', () => {
     async function runBulk(c: BulkCase): Promise<{ id: string; problems: string[] }> {
-      const query = c.filename === undefined ? '' : `?filename=${encodeURIComponent(c.filename)}`;
+      const query = fileQuery(c);
       const response = await request('POST', `/v1/predictions/bulk${query}`, {
         key: keys.a_producer,
         body: build(c.body),

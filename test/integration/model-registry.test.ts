@@ -91,7 +91,7 @@ describe('registering versions', () => {
     const again = await registerVersion(db, dir);
     assert.deepEqual({ created: again.created, sha256: again.sha256 }, { created: false, sha256: first.sha256 });
     assert.deepEqual(
-      (await listVersions(db, TEST_MODEL)).map((v) => v.version),
+      (await listVersions(db, TEST_MODEL, { operator: true })).map((v) => v.version),
       ['1.0.0'],
     );
 
@@ -111,7 +111,7 @@ describe('registering versions', () => {
   });
 
   it('refuses the same version with other content, a file that is not its manifest one, and stored bytes that changed', async () => {
-    const [registered] = await listVersions(db, TEST_MODEL);
+    const [registered] = await listVersions(db, TEST_MODEL, { operator: true });
     const changed = await versionDir({ id: TEST_MODEL, version: '1.0.0', units: 'statement currency, thousands' });
     await assert.rejects(registerVersion(db, changed), (error: Error) => {
       assert.ok(error instanceof VersionConflictError);
@@ -124,7 +124,7 @@ describe('registering versions', () => {
       return true;
     });
     assert.equal(
-      (await listVersions(db, TEST_MODEL))[0]!.sha256,
+      (await listVersions(db, TEST_MODEL, { operator: true }))[0]!.sha256,
       registered!.sha256,
       'the registered version is untouched',
     );
@@ -137,7 +137,7 @@ describe('registering versions', () => {
       return true;
     });
     assert.deepEqual(
-      (await listVersions(db, TEST_MODEL)).map((v) => v.version),
+      (await listVersions(db, TEST_MODEL, { operator: true })).map((v) => v.version),
       ['1.0.0'],
       'nothing of 1.0.1 stored',
     );
@@ -195,11 +195,11 @@ describe('the API', () => {
     ).app;
     const tenant = `models-${suffix}`;
     await createTenant(db, tenant);
-    for (const role of ['admin', 'reader'] as const) keys[role] = (await createKey(db, tenant, role)).key;
+    for (const role of ['admin', 'reader', 'operator'] as const) keys[role] = (await createKey(db, tenant, role)).key;
   });
   after(() => Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close()]));
 
-  it('lists models and versions to readers; activating takes an admin and names the unknown model or version', async () => {
+  it('lists models and versions to readers; activating a platform model takes an operator and names the unknown model or version', async () => {
     await registerVersion(db, await versionDir({ id: TEST_MODEL, version: '2.0.0' }));
     const listed = (await (await call('/v1/models', keys.reader)).json()) as {
       models: { id: string; active_version: string | null; versions: number }[];
@@ -207,12 +207,16 @@ describe('the API', () => {
     const mine = listed.models.find((m) => m.id === TEST_MODEL);
     assert.deepEqual([mine?.active_version, mine?.versions], ['3.0.0', 3]);
 
-    const activate = (model: string, version: string, key = keys.admin) =>
+    const activate = (model: string, version: string, key = keys.operator) =>
       call(`/v1/models/${model}/versions/${version}/activate`, key, 'POST');
     assert.equal((await activate(TEST_MODEL, '2.0.0', '')).status, 401);
     const forbidden = await activate(TEST_MODEL, '2.0.0', keys.reader);
     assert.equal(forbidden.status, 403);
     assert.equal(((await forbidden.json()) as { error: string }).error, 'forbidden');
+    // a tenant's admin reads the platform's models but never switches them for every tenant
+    const tenantAdmin = await activate(TEST_MODEL, '2.0.0', keys.admin);
+    assert.equal(tenantAdmin.status, 403);
+    assert.match(((await tenantAdmin.json()) as { message: string }).message, /platform model: read-only to tenants/);
 
     const noModel = await activate(`nope-${suffix}`, '2.0.0');
     assert.equal(noModel.status, 404);
@@ -240,7 +244,9 @@ describe('the API', () => {
       {
         model_id: TEST_MODEL,
         version: '2.0.0',
+        stage: 'production',
         active: true,
+        archived_at: null,
         previous_version: '3.0.0',
         sha256: undefined,
         created_at: undefined,

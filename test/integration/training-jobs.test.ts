@@ -107,7 +107,7 @@ describe('training on a dataset whose rule is known', () => {
 
   before(async () => {
     const dataset = await saveDataset(db, api.tenant, 'ruled', DELAY_DATASET as DatasetDefinition);
-    for (const algorithm of ['logistic_regression', 'gradient_boosting'] as const) {
+    for (const algorithm of ['logistic_regression', 'gradient_boosting', 'mlp'] as const) {
       const params = parseParams(algorithm, {});
       assert.ok(params.success);
       trained[algorithm] = await trainOnDataset({
@@ -142,9 +142,11 @@ describe('training on a dataset whose rule is known', () => {
     assert.ok(metrics.calibration_error < 0.05, `calibration error ${metrics.calibration_error}`);
   });
 
-  it('gradient boosting recovers it as well, and both beat the majority-class baseline', () => {
+  it('gradient boosting and the multilayer perceptron recover it as well, and all beat the majority-class baseline', () => {
     const { metrics, baseline } = trained.gradient_boosting!;
     assert.ok(metrics.auc > ruleAuc(flights) - 0.04, `AUC ${metrics.auc} vs the rule's ${ruleAuc(flights)}`);
+    const mlp = trained.mlp!.metrics;
+    assert.ok(mlp.auc > ruleAuc(flights) - 0.04, `mlp AUC ${mlp.auc} vs the rule's ${ruleAuc(flights)}`);
     for (const t of Object.values(trained)) {
       assert.equal(t.baseline.auc, 0.5);
       assert.ok(
@@ -247,7 +249,7 @@ describe('training jobs through the API and a trainer', () => {
         attempts: number;
       };
       assert.deepEqual([finished.status, finished.model_version, finished.attempts], ['succeeded', done.version, 1]);
-      const [version] = await listVersions(db, job.model_id);
+      const [version] = await listVersions(db, job.model_id, { operator: true });
       assert.ok(version?.active);
       const manifest = version.manifest as unknown as TabularManifest;
       assert.equal(manifest.version, done.version);
@@ -464,7 +466,7 @@ describe('a trainer killed mid-training', () => {
         [1, 2],
       );
       assert.equal(events.at(-1)!.event, 'done');
-      const versions = await listVersions(db, job.model_id);
+      const versions = await listVersions(db, job.model_id, { operator: true });
       assert.equal(versions.length, 1, 'one version');
       assert.equal((versions[0]!.manifest as unknown as TabularManifest).lineage.job_id, job.id);
       const { rows } = await db.query<{ status: string; attempts: number }>(

@@ -55,6 +55,50 @@ const post = (url: string, body: unknown) =>
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
   });
 
+/** Windows-1252 bytes of a text (Node's Buffer knows only Latin-1, which lacks € and curly quotes). */
+class TextEncoderCp1252 {
+  private static readonly high = new Map(
+    Array.from({ length: 32 }, (_, i) => [
+      new TextDecoder('windows-1252').decode(Uint8Array.of(0x80 + i), { stream: true }),
+      0x80 + i,
+    ]),
+  );
+  encode(text: string): Uint8Array {
+    return Uint8Array.from([...text].map((c) => TextEncoderCp1252.high.get(c) ?? c.charCodeAt(0)));
+  }
+}
+
+/** The fields of the records of `uploads` on catalog.rows.raw since `from`, by `<upload id>:<row number>`. */
+async function rowsOnTopic(
+  uploadIds: Set<string>,
+  from: { partition: number; offset: string }[],
+  count: number,
+): Promise<Map<string, Record<string, string>>> {
+  const seen = new Map<string, Record<string, string>>();
+  const consumer = kafka.consumer({ groupId: `test-upload-rows-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: ROWS_TOPIC });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) {
+        const { value } = await registry.decode<{
+          upload_id: string;
+          row_number: number;
+          fields: Record<string, string>;
+        }>(message.value);
+        if (uploadIds.has(value.upload_id)) seen.set(`${value.upload_id}:${value.row_number}`, value.fields);
+      }
+    },
+  });
+  for (const p of from) consumer.seek({ topic: ROWS_TOPIC, partition: p.partition, offset: p.offset });
+  try {
+    await eventually(`${count} rows`, () => (seen.size >= count ? true : undefined), 60_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
 async function processed(id: string) {
   return eventually(
     'processing to finish',
@@ -232,20 +276,122 @@ describe('uploads', () => {
     assert.equal(done.published_rows, 2, 'the rows around the 10 MB field are kept');
     assert.equal(done.rejected_rows, 1);
 
+    // a UTF-8 file (its "Crème" is valid UTF-8) with one broken sequence: that row is refused
     const badUtf8 = Buffer.concat([
-      Buffer.from('sku,title\r\na,caf'),
+      Buffer.from('sku,title\r\nc,Crème\r\na,caf'),
       Buffer.from([0xc3, 0x28]),
       Buffer.from('\r\nb,fine\r\n'),
     ]);
-    const enc = (await (await upload(badUtf8)).json()) as { id: string };
+    const enc = (await (await upload(badUtf8)).json()) as { id: string; encoding: string };
+    assert.equal(enc.encoding, 'utf-8');
     await post(`/v1/uploads/${enc.id}/process`, { columns: ['sku', 'title'] });
     assert.deepEqual(
       (({ published_rows, rejected_rows }) => [published_rows, rejected_rows])(await processed(enc.id)),
-      [1, 1],
+      [2, 1],
     );
+    const { rejections } = (await (await get(`/v1/uploads/${enc.id}/rejections`)).json()) as {
+      rejections: { row_number: number; reason: string }[];
+    };
+    assert.deepEqual(rejections, [{ row_number: 2, reason: 'not valid UTF-8' }]);
 
     assert.equal((await get(`/v1/uploads/${randomBytes(4).toString('hex')}`)).status, 400, 'not a uuid');
     assert.equal((await get('/v1/uploads/00000000-0000-4000-8000-000000000000')).status, 404);
+  });
+
+  it('files as people export them (Latin-1, Excel "Unicode text", UTF-8 with BOM, declared) reach the topic decoded', async () => {
+    const rows = [
+      ['SKU-1', 'Café crème', '3,50 €'],
+      ['SKU-2', 'Garçon “naïf”', '12'],
+    ];
+    const text = (delimiter: string) =>
+      `sku${delimiter}title${delimiter}price\r\n${rows.map((r) => r.map(csvField).join(delimiter)).join('\r\n')}\r\n`;
+    const files: { about: string; body: Buffer; contentType?: string; query?: string; encoding: string }[] = [
+      // Windows-1252 has € and curly quotes where Latin-1 has control codes: what Excel saves as "CSV"
+      {
+        about: 'windows-1252, detected',
+        body: Buffer.from(new TextEncoderCp1252().encode(text(';'))),
+        encoding: 'windows-1252',
+      },
+      {
+        about: 'UTF-16LE with BOM, tab-delimited (Excel "Unicode text")',
+        body: Buffer.concat([Buffer.from('fffe', 'hex'), Buffer.from(text('\t'), 'utf16le')]),
+        encoding: 'utf-16le',
+      },
+      { about: 'UTF-8 with BOM', body: Buffer.from(`\uFEFF${text(',')}`), encoding: 'utf-8' },
+      {
+        about: 'UTF-16BE without BOM, declared in the content type',
+        body: Buffer.from(text(','), 'utf16le').swap16(),
+        contentType: 'text/csv; charset=UTF-16BE',
+        encoding: 'utf-16be',
+      },
+      {
+        about: 'Windows-1252 declared as ?charset=latin1 (its WHATWG label)',
+        body: Buffer.from(new TextEncoderCp1252().encode(text(','))),
+        query: '&charset=latin1',
+        encoding: 'windows-1252',
+      },
+    ];
+    const before = await admin.fetchTopicOffsets(ROWS_TOPIC);
+    const ids = new Map<string, string>();
+    for (const f of files) {
+      const response = await app.request(`/v1/uploads?filename=export.csv${f.query ?? ''}`, {
+        method: 'POST',
+        body: f.body,
+        headers: { authorization: `Bearer ${key}`, 'content-type': f.contentType ?? 'text/csv' },
+      });
+      assert.equal(response.status, 201, f.about);
+      const created = (await response.json()) as { id: string; encoding: string };
+      assert.equal(created.encoding, f.encoding, f.about);
+      const columns = (await (await get(`/v1/uploads/${created.id}/columns`)).json()) as {
+        encoding: string;
+        columns: { name: string }[];
+        sample: Record<string, string>[];
+      };
+      assert.equal(columns.encoding, f.encoding, f.about);
+      assert.deepEqual(
+        columns.columns.map((c) => c.name),
+        ['sku', 'title', 'price'],
+        f.about,
+      );
+      assert.deepEqual(columns.sample[0], { sku: 'SKU-1', title: 'Café crème', price: '3,50 €' }, f.about);
+      assert.equal(
+        (await post(`/v1/uploads/${created.id}/process`, { columns: ['sku', 'title', 'price'] })).status,
+        202,
+      );
+      const done = await processed(created.id);
+      assert.deepEqual([done.published_rows, done.rejected_rows], [2, 0], f.about);
+      ids.set(created.id, f.about);
+    }
+    const stored = await rowsOnTopic(new Set(ids.keys()), before, rows.length * files.length);
+    for (const [id, about] of ids)
+      assert.deepEqual(
+        [1, 2].map((n) => stored.get(`${id}:${n}`)),
+        rows.map(([sku, title, price]) => ({ sku, title, price })),
+        about,
+      );
+  });
+
+  it('a declared charset wins: an unknown one is a 400 naming it, bytes invalid in it a 400 naming where', async () => {
+    const refused = async (init: { body: Buffer | string; query?: string; contentType?: string }) => {
+      const response = await app.request(`/v1/uploads?filename=x.csv${init.query ?? ''}`, {
+        method: 'POST',
+        body: init.body,
+        headers: { authorization: `Bearer ${key}`, 'content-type': init.contentType ?? 'text/csv' },
+      });
+      return [response.status, ((await response.json()) as { field?: string; message: string }).message];
+    };
+    assert.deepEqual(await refused({ body: 'a,b\n1,2\n', query: '&charset=klingon' }), [
+      400,
+      'unknown charset "klingon"',
+    ]);
+    assert.deepEqual(await refused({ body: 'a,b\n1,2\n', contentType: 'text/csv; charset=ebcdic-cp-us' }), [
+      400,
+      'unknown charset "ebcdic-cp-us"',
+    ]);
+    assert.deepEqual(
+      await refused({ body: Buffer.from('sku,title\na,Caf\xe9\n', 'latin1'), contentType: 'text/csv; charset=utf-8' }),
+      [400, 'the file is not valid UTF-8, as declared: line 2, byte offset 15'],
+    );
   });
 
   it('a file past the size cap is refused with 413 and nothing is kept', async () => {

@@ -21,6 +21,7 @@ import type { ResolvedTopic } from '../../../core/topic-checks.ts';
 import { readHeader, readRows } from '../uploads/rows.ts';
 import type { Format } from '../uploads/file-shape.ts';
 import { receiveFile, type ReceiveOptions } from '../uploads/spool.ts';
+import type { Encoding } from '../uploads/charset.ts';
 import { UploadError, type UploadStatus } from '../uploads/upload-error.ts';
 import { checkRow, REQUIRED_COLUMNS, StatementInputError, type CheckedStatement } from './statements.ts';
 
@@ -52,6 +53,13 @@ export const STALE_MS = 120_000;
 /** Rejections shown in the job itself; the rest page through `rejections`. */
 export const REJECTIONS_IN_JOB = 100;
 
+/** How a job's file is read: recorded with the job, so a resumed job reads it the same way. */
+interface FileShape {
+  format: Format;
+  delimiter: string;
+  encoding: Encoding;
+}
+
 export type JobState = 'publishing' | 'scoring' | 'completed' | 'failed';
 
 export interface Rejection {
@@ -66,6 +74,8 @@ export interface Job {
   state: JobState;
   filename: string | null;
   format: Format;
+  /** the text encoding the file was read in: declared, or detected */
+  encoding: Encoding;
   bytes: number;
   /** rows read so far; total_rows once every row is read */
   rows_read: number;
@@ -85,6 +95,7 @@ interface JobRow {
   state: JobState;
   filename: string | null;
   format: Format;
+  encoding: Encoding;
   bytes: string;
   rows_read: number;
   total_rows: number | null;
@@ -114,18 +125,19 @@ export class FinanceBulk {
   }
 
   /**
-   * Streams the body to disk (413 past `maxBytes`, 415 when binary, 400 when empty or when a CSV
-   * header lacks a required column, naming it), records the job and starts publishing its rows.
+   * Streams the body to disk (413 past `maxBytes`, 415 when binary, 400 when empty, not valid in
+   * its declared charset, or when a CSV header lacks a required column, naming it), records the
+   * job and starts publishing its rows.
    */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Job> {
     const id = randomUUID();
     const file = this.fileOf(id);
     const discard = () => rm(path.dirname(file), { recursive: true, force: true });
     const received = await receiveFile(body, file, { ...options, Refusal: BulkError });
-    const { bytes, format } = received;
+    const { bytes, format, encoding } = received;
     const delimiter = received.delimiter ?? ',';
     if (format === 'csv') {
-      const header = new Set((await readHeader(file, delimiter)).map((h) => h.toLowerCase()));
+      const header = new Set((await readHeader(file, delimiter, encoding)).map((h) => h.toLowerCase()));
       const missing = REQUIRED_COLUMNS.filter((c) => !header.has(c));
       if (missing.length > 0) {
         await discard();
@@ -137,16 +149,16 @@ export class FinanceBulk {
       }
     }
     await this.db.query(
-      `INSERT INTO finance_jobs (id, tenant_id, filename, format, delimiter, bytes, state) VALUES ($1, $2, $3, $4, $5, $6, 'publishing')`,
-      [id, tenantId, options.filename ?? null, format, delimiter, bytes],
+      `INSERT INTO finance_jobs (id, tenant_id, filename, format, delimiter, encoding, bytes, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'publishing')`,
+      [id, tenantId, options.filename ?? null, format, delimiter, encoding, bytes],
     );
-    this.start(tenantId, id, format, delimiter);
+    this.start(tenantId, id, { format, delimiter, encoding });
     return this.get(tenantId, id);
   }
 
   /** Publishes a job's rows in the background; the file is removed once every row is read. */
-  private start(tenantId: string, id: string, format: Format, delimiter: string): void {
-    const work = this.publish(tenantId, id, format, delimiter)
+  private start(tenantId: string, id: string, shape: FileShape): void {
+    const work = this.publish(tenantId, id, shape)
       .then(() => rm(path.dirname(this.fileOf(id)), { recursive: true, force: true }))
       .catch(async (error: Error) => {
         this.log.error({ job: id, err: error }, 'finance bulk job failed');
@@ -169,22 +181,22 @@ export class FinanceBulk {
    */
   private async resumeIfStale(tenantId: string, id: string): Promise<void> {
     if (this.running.has(id)) return;
-    const { rows } = await this.db.query<{ format: Format; delimiter: string }>(
+    const { rows } = await this.db.query<FileShape>(
       `UPDATE finance_jobs SET updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'publishing' AND updated_at < now() - make_interval(secs => $3)
-       RETURNING format, delimiter`,
+       RETURNING format, delimiter, encoding`,
       [id, tenantId, STALE_MS / 1000],
     );
     const job = rows[0];
     if (!job) return;
     this.log.warn({ job: id }, 'resuming a finance bulk job whose process stopped');
-    this.start(tenantId, id, job.format, job.delimiter);
+    this.start(tenantId, id, job);
   }
 
   /** The job with its counts; a job whose accepted rows are all scored becomes `completed` here. */
   async get(tenantId: string, id: string): Promise<Job> {
     await this.resumeIfStale(tenantId, id);
     const { rows } = await this.db.query<JobRow>(
-      `SELECT j.id, j.state, j.filename, j.format, j.bytes, j.rows_read, j.total_rows, j.error, j.created_at, j.updated_at, j.completed_at,
+      `SELECT j.id, j.state, j.filename, j.format, j.encoding, j.bytes, j.rows_read, j.total_rows, j.error, j.created_at, j.updated_at, j.completed_at,
               (SELECT count(*) FROM finance_statements s WHERE s.job_id = j.id) AS accepted,
               (SELECT count(*) FROM finance_statements s JOIN finance_scores f ON f.tenant_id = s.tenant_id AND f.id = s.id WHERE s.job_id = j.id) AS scored,
               (SELECT count(*) FROM finance_job_rejections r WHERE r.job_id = j.id) AS rejected
@@ -207,6 +219,7 @@ export class FinanceBulk {
       state: row.state,
       filename: row.filename,
       format: row.format,
+      encoding: row.encoding,
       bytes: Number(row.bytes),
       rows_read: row.rows_read,
       total_rows: row.total_rows,
@@ -239,7 +252,7 @@ export class FinanceBulk {
     return rows;
   }
 
-  private async publish(tenantId: string, id: string, format: Format, delimiter: string): Promise<void> {
+  private async publish(tenantId: string, id: string, { format, delimiter, encoding }: FileShape): Promise<void> {
     const topic = this.topic();
     let pending: { row: number; checked: CheckedStatement }[] = [];
     let refused: Rejection[] = [];
@@ -326,7 +339,7 @@ export class FinanceBulk {
       refused = [];
     };
 
-    for await (const row of readRows(this.fileOf(id), format, delimiter)) {
+    for await (const row of readRows(this.fileOf(id), format, delimiter, encoding)) {
       read += 1;
       if ('error' in row) refused.push({ row_number: row.row, field: null, reason: row.error });
       else {

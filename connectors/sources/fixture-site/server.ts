@@ -1,12 +1,14 @@
 /**
  * The fixture web site the crawlers are tested and demonstrated against (there is no internet
- * here): quote and history pages generated from the real prices of stocks.csv, a robots.txt, and
+ * here): quote and history pages generated from the real prices of stocks.csv, market-data feeds
+ * in Stooq's, Yahoo's and Alpha Vantage's formats from the real bars of sp500-2000.csv (feeds.ts), a robots.txt, and
  * misbehaving endpoints (throttling, flaky 5xx, oversized, mislabelled, redirect loops, slow), and
  * an image search engine (images.ts).
  * It counts concurrent requests per client so tests can check the crawler's politeness.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveFeeds } from './feeds.ts';
 import { serveImageSearch } from './images.ts';
 import { loadStocks, type PricePoint } from './stocks.ts';
 
@@ -68,6 +70,7 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
       return n;
     };
     if (await serveImageSearch(url, res)) return;
+    if (serveFeeds(url, res)) return;
     const [, section, name] = url.pathname.split('/');
     switch (section) {
       case 'robots.txt':

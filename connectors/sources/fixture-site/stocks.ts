@@ -11,11 +11,15 @@ export interface PricePoint {
   price: number;
 }
 
-export function loadStocks(): PricePoint[] {
+/** A file of vega-datasets' data folder. */
+export function vegaData(name: string): string {
   // vega-datasets' `exports` hide its data folder from require; find it next to the entry point
   const entry = createRequire(import.meta.url).resolve('vega-datasets');
-  const file = path.join(path.dirname(entry), '..', 'data', 'stocks.csv');
-  const rows = parse(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as {
+  return path.join(path.dirname(entry), '..', 'data', name);
+}
+
+export function loadStocks(): PricePoint[] {
+  const rows = parse(readFileSync(vegaData('stocks.csv'), 'utf8'), { columns: true, skip_empty_lines: true }) as {
     symbol: string;
     date: string;
     price: string;

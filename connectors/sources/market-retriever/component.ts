@@ -14,7 +14,8 @@ export const marketRetrieverComponent = defineComponent({
   kind: 'source',
   name: 'market-retriever',
   description:
-    'Fetches the quote and history pages of every watched symbol into Kafka, as fetched. ' +
+    'Fetches the quote and history pages of every watched symbol into Kafka, as fetched, or, for a symbol watched with a market-data feed ' +
+    '(stooq_csv, yahoo_csv or alpha_vantage_json and its url), that feed once a run, whatever its content type, published with its format. ' +
     'Each symbol is fetched at its own interval: the history pages (one resumable crawl a day, oldest first), then the quote page, ' +
     "so a symbol's bars reach the indicators in time order; each page is published gzip-compressed and keyed by symbol. Parsing happens downstream (market-parser), " +
     'so a parser fix re-reads stored pages instead of fetching again. The watch list (Postgres market_symbols, POST /v1/stocks) is re-read periodically, so added or removed symbols ' +
@@ -51,5 +52,6 @@ export const marketRetrieverComponent = defineComponent({
   example: [
     'npx millrace source market-retriever',
     'curl -s -X POST -H "authorization: Bearer $KEY" -H \'content-type: application/json\' 127.0.0.1:8080/v1/stocks -d \'{"symbol":"MSFT","interval_s":3600}\'',
+    'curl -s -X POST -H "authorization: Bearer $KEY" -H \'content-type: application/json\' 127.0.0.1:8080/v1/stocks -d \'{"symbol":"SPX","feed":{"format":"stooq_csv","url":"http://127.0.0.1:8090/stooq/q/d/l/?s=%5Espx&i=d"}}\'',
   ].join('\n'),
 });

@@ -6,20 +6,27 @@
 import { Cron } from 'croner';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
-import type { MarketRetriever } from './retriever.ts';
+import type { Feed, MarketRetriever } from './retriever.ts';
 
 interface Watched {
   tenant_id: string;
   symbol: string;
   interval_s: number;
+  /** absent: the demo site's pages */
+  feed?: Feed;
 }
 
 export async function watchList(db: Pool): Promise<Watched[]> {
-  const { rows } = await db.query<Watched>(
-    'SELECT tenant_id, symbol, interval_s FROM market_symbols ORDER BY tenant_id, symbol',
+  const { rows } = await db.query<
+    Omit<Watched, 'feed'> & { feed_format: Feed['format'] | 'demo'; feed_url: string | null }
+  >('SELECT tenant_id, symbol, interval_s, feed_format, feed_url FROM market_symbols ORDER BY tenant_id, symbol');
+  return rows.map(({ feed_format, feed_url, ...w }) =>
+    feed_format === 'demo' || !feed_url ? w : { ...w, feed: { format: feed_format, url: feed_url } },
   );
-  return rows;
 }
+
+/** A symbol's schedule changes with its interval or its feed. */
+const planOf = (w: Watched) => `${w.interval_s} ${w.feed?.format ?? 'demo'} ${w.feed?.url ?? ''}`;
 
 export function scheduleRetriever(
   db: Pool,
@@ -27,7 +34,7 @@ export function scheduleRetriever(
   log: Logger,
   refreshMs: number,
 ): { stop(): void } {
-  const jobs = new Map<string, { job: Cron; interval: number }>();
+  const jobs = new Map<string, { job: Cron; plan: string }>();
   const sync = async () => {
     const wanted = await watchList(db);
     const keys = new Set(wanted.map((w) => `${w.tenant_id}/${w.symbol}`));
@@ -39,14 +46,14 @@ export function scheduleRetriever(
     }
     for (const w of wanted) {
       const key = `${w.tenant_id}/${w.symbol}`;
-      if (jobs.get(key)?.interval === w.interval_s) continue;
+      if (jobs.get(key)?.plan === planOf(w)) continue;
       jobs.get(key)?.job.stop();
       const job = new Cron('* * * * * *', { interval: w.interval_s, protect: true }, async () => {
         await retriever
-          .retrieve(w.tenant_id, w.symbol)
+          .retrieve(w.tenant_id, w.symbol, new Date(), w.feed)
           .catch((error: Error) => log.error({ err: error, ...w }, 'retrieve failed'));
       });
-      jobs.set(key, { job, interval: w.interval_s });
+      jobs.set(key, { job, plan: planOf(w) });
       void job.trigger(); // the first run now, not one interval from now
     }
   };

@@ -1,7 +1,8 @@
 /**
- * Streams the rows of an uploaded file, one at a time, never the whole file in memory. CSV: the
- * first record is the header; a record with another field count, broken quoting, an oversized
- * row or bytes that are not UTF-8 is yielded as a rejection with its row number, and reading goes
+ * Streams the rows of an uploaded file, one at a time, never the whole file in memory, decoded
+ * from the encoding it was received in (charset.ts) as it streams. CSV: the first record is the
+ * header; a record with another field count, broken quoting, an oversized row or bytes that are
+ * not valid in the file's encoding is yielded as a rejection with its row number, and reading goes
  * on. JSON lines: each line one object, refused likewise when it is too large, nested too deeply
  * to write back, or holds a number past the double range.
  */
@@ -9,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import type { Format } from './file-shape.ts';
+import { encodingName, toUtf8, type Encoding } from './charset.ts';
 import { errorKind } from '../../../core/errors.ts';
 
 export type Row = { row: number; values: Record<string, string> } | { row: number; error: string };
@@ -42,11 +44,18 @@ function cell(v: unknown): string {
   }
 }
 
-/** The header of a CSV file: its first record, names trimmed, blanks named column_<n>. */
-export async function readHeader(file: string, delimiter: string): Promise<string[]> {
+/** A file's text as UTF-8 bytes, decoded as it streams. */
+const textOf = (file: string, encoding: Encoding) => {
   const source = createReadStream(file);
+  // UTF-8 is read as it is: its broken rows are refused one by one below
+  return { source, text: encoding === 'utf-8' ? source : source.pipe(toUtf8(encoding)) };
+};
+
+/** The header of a CSV file: its first record, names trimmed, blanks named column_<n>. */
+export async function readHeader(file: string, delimiter: string, encoding: Encoding = 'utf-8'): Promise<string[]> {
+  const { source, text } = textOf(file, encoding);
   try {
-    for await (const record of source.pipe(
+    for await (const record of text.pipe(
       parse({ bom: true, delimiter, to_line: 1, relax_column_count: true, max_record_size: PARSER_MAX_RECORD_BYTES }),
     ) as AsyncIterable<string[]>) {
       return headerNames(record);
@@ -61,14 +70,20 @@ export async function readHeader(file: string, delimiter: string): Promise<strin
 
 const headerNames = (record: string[]) => record.map((h, i) => h.trim() || `column_${i + 1}`);
 
-export async function* readRows(file: string, format: Format, delimiter = ','): AsyncGenerator<Row> {
-  if (format === 'jsonl') yield* jsonLines(file);
-  else yield* csvRows(file, delimiter);
+export async function* readRows(
+  file: string,
+  format: Format,
+  delimiter = ',',
+  encoding: Encoding = 'utf-8',
+): AsyncGenerator<Row> {
+  const notValid = `not valid ${encodingName(encoding)}`;
+  if (format === 'jsonl') yield* jsonLines(file, encoding, notValid);
+  else yield* csvRows(file, delimiter, encoding, notValid);
 }
 
-async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
-  const source = createReadStream(file);
-  const parser = source.pipe(
+async function* csvRows(file: string, delimiter: string, encoding: Encoding, notValid: string): AsyncGenerator<Row> {
+  const { source, text } = textOf(file, encoding);
+  const parser = text.pipe(
     parse({
       bom: true,
       delimiter,
@@ -97,7 +112,7 @@ async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
         continue;
       }
       row += 1;
-      if (record.some((v) => v.includes('\uFFFD'))) yield { row, error: 'not valid UTF-8' };
+      if (record.some((v) => v.includes('\uFFFD'))) yield { row, error: notValid };
       else if (record.reduce((bytes, v) => bytes + Buffer.byteLength(v), 0) > MAX_ROW_BYTES)
         yield { row, error: TOO_LONG };
       else if (record.length !== header.length)
@@ -110,39 +125,44 @@ async function* csvRows(file: string, delimiter: string): AsyncGenerator<Row> {
   while (skipped.length > 0) yield { row: ++row, error: `malformed CSV: ${skipped.shift()}` };
 }
 
-async function* jsonLines(file: string): AsyncGenerator<Row> {
+async function* jsonLines(file: string, encoding: Encoding, notValid: string): AsyncGenerator<Row> {
   let row = 0;
-  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
-    const text = row === 0 ? line.replace(/^\uFEFF/, '') : line;
-    if (text.trim() === '') continue;
-    row += 1;
-    if (text.includes('\uFFFD')) {
-      yield { row, error: 'not valid UTF-8' };
-      continue;
+  const { source, text: input } = textOf(file, encoding);
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const text = row === 0 ? line.replace(/^\uFEFF/, '') : line;
+      if (text.trim() === '') continue;
+      row += 1;
+      if (text.includes('\uFFFD')) {
+        yield { row, error: notValid };
+        continue;
+      }
+      if (Buffer.byteLength(text) > MAX_ROW_BYTES) {
+        yield { row, error: TOO_LONG };
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        yield { row, error: `not JSON: ${(error as Error).message}` };
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        yield { row, error: 'not a JSON object' };
+        continue;
+      }
+      let values: Record<string, string>;
+      try {
+        values = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cell(v)]));
+      } catch (error) {
+        if (!(error instanceof RowRefusedError)) throw error;
+        yield { row, error: error.message };
+        continue;
+      }
+      yield { row, values };
     }
-    if (Buffer.byteLength(text) > MAX_ROW_BYTES) {
-      yield { row, error: TOO_LONG };
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      yield { row, error: `not JSON: ${(error as Error).message}` };
-      continue;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      yield { row, error: 'not a JSON object' };
-      continue;
-    }
-    let values: Record<string, string>;
-    try {
-      values = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cell(v)]));
-    } catch (error) {
-      if (!(error instanceof RowRefusedError)) throw error;
-      yield { row, error: error.message };
-      continue;
-    }
-    yield { row, values };
+  } finally {
+    source.destroy();
   }
 }

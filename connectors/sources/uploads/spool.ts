@@ -10,43 +10,83 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { detectDelimiter, detectFormat, type Format } from './file-shape.ts';
 import { refuseMultipart, UploadError, type UploadStatus } from './upload-error.ts';
+import {
+  bomOf,
+  charsetOf,
+  charsetParameter,
+  decodeHead,
+  encodingName,
+  Utf16Scan,
+  Utf8Scan,
+  utf16WithoutBom,
+  type Encoding,
+} from './charset.ts';
 
 /** How much of a file tells its format, delimiter and whether it is text at all. */
 export const HEAD_BYTES = 64 * 1024;
 
 /** The error a refusal is thrown as: UploadError or a subclass with its own codes. */
-export type Refusal = new (status: UploadStatus, message: string) => UploadError;
+export type Refusal = new (status: UploadStatus, message: string, field?: string) => UploadError;
+
+/** What a spooled body turned out to be: its size, encoding, and its first HEAD_BYTES as text. */
+export interface Spooled {
+  bytes: number;
+  encoding: Encoding;
+  head: string;
+}
 
 /**
- * Writes `body` to `file` (its folder made first, removed on refusal): 413 past `maxBytes`, 415
- * when the first HEAD_BYTES hold a NUL byte, 400 when the body breaks off or is empty. Returns the
- * byte count and the first HEAD_BYTES as text.
+ * Writes `body` to `file` (its folder made first, removed on refusal), as received: 413 past
+ * `maxBytes`, 415 when the first HEAD_BYTES hold a NUL byte that UTF-16 does not explain, 400 when
+ * the body breaks off, is empty, or is not valid in the `declared` encoding (naming the line and
+ * byte offset). Without a declared encoding it is told from the bytes (charset.ts), all of them:
+ * one Latin-1 byte deep in a file makes it Windows-1252.
  *
  * @example
  * ```ts
- * const { bytes, head } = await spoolBody(c.req.raw.body, '/data/uploads/<id>/original', { maxBytes: 200 << 20 });
+ * const { bytes, encoding, head } = await spoolBody(c.req.raw.body, '/data/uploads/<id>/original', { maxBytes: 200 << 20 });
  * ```
  */
 export async function spoolBody(
   body: ReadableStream<Uint8Array>,
   file: string,
-  { maxBytes, Refusal = UploadError }: { maxBytes: number; Refusal?: Refusal },
-): Promise<{ bytes: number; head: string }> {
+  { maxBytes, declared, Refusal = UploadError }: { maxBytes: number; declared?: Encoding; Refusal?: Refusal },
+): Promise<Spooled> {
   await mkdir(path.dirname(file), { recursive: true });
   const discard = () => rm(path.dirname(file), { recursive: true, force: true });
   let bytes = 0;
-  let head = '';
+  const headChunks: Buffer[] = [];
+  let head: Buffer | undefined;
+  let utf16: Encoding | undefined;
+  const scan =
+    declared === 'utf-16le' || declared === 'utf-16be'
+      ? new Utf16Scan(declared === 'utf-16be')
+      : declared === 'windows-1252'
+        ? undefined // every byte is a character
+        : new Utf8Scan();
+  /** Once the head is known: UTF-16 (declared, by BOM or by its NULs) or no NUL byte at all. */
+  const settleHead = (): Error | undefined => {
+    head = Buffer.concat(headChunks);
+    const bom = bomOf(head)?.encoding;
+    utf16 = [declared, bom, utf16WithoutBom(head)].find((e) => e === 'utf-16le' || e === 'utf-16be');
+    if ((declared ?? utf16 ?? 'utf-8').startsWith('utf-16') || !head.includes(0)) return undefined;
+    return new Refusal(415, 'the file is binary, not CSV or JSON lines text');
+  };
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       // the first HEAD_BYTES are sniffed, however the body happens to be chunked
-      const sniffed = bytes < HEAD_BYTES ? chunk.subarray(0, HEAD_BYTES - bytes) : undefined;
+      if (bytes < HEAD_BYTES) headChunks.push(chunk.subarray(0, HEAD_BYTES - bytes));
       bytes += chunk.length;
       if (bytes > maxBytes) return done(new Refusal(413, `the file is larger than ${maxBytes} bytes`));
-      if (sniffed) {
-        if (sniffed.includes(0)) return done(new Refusal(415, 'the file is binary, not CSV or JSON lines text'));
-        head += sniffed.toString('utf8');
+      if (!head && bytes >= HEAD_BYTES) {
+        const refused = settleHead();
+        if (refused) return done(refused);
       }
+      scan?.push(chunk);
       done(null, chunk);
+    },
+    flush(done) {
+      done(head ? undefined : settleHead());
     },
   });
   try {
@@ -61,23 +101,47 @@ export async function spoolBody(
       ? error
       : new Refusal(400, `the upload was interrupted: ${(error as Error).message}`);
   }
-  if (bytes === 0 || head.replace(/^\uFEFF/, '').trim() === '') {
+  scan?.end();
+  if (declared && scan?.firstInvalid) {
+    await discard();
+    const { line, offset } = scan.firstInvalid;
+    throw new Refusal(
+      400,
+      `the file is not valid ${encodingName(declared)}, as declared: line ${line}, byte offset ${offset}`,
+      'charset',
+    );
+  }
+  const encoding =
+    declared ??
+    utf16 ??
+    (scan instanceof Utf8Scan && scan.firstInvalid && scan.multiByte === 0 ? 'windows-1252' : 'utf-8');
+  const text = decodeHead(head ?? Buffer.alloc(0), encoding);
+  if (text.includes('\0')) {
+    await discard(); // UTF-32, or UTF-16 with binary in it
+    throw new Refusal(415, 'the file is binary, not CSV or JSON lines text');
+  }
+  if (bytes === 0 || text.replace(/^\uFEFF/, '').trim() === '') {
     await discard();
     throw new Refusal(400, 'the file is empty');
   }
-  return { bytes, head };
+  return { bytes, encoding, head: text };
 }
 
-/** How a file arrives: the name and content type it was sent with, and the cap it is received under. */
+/**
+ * How a file arrives: the name and content type it was sent with, the charset it was declared in
+ * (a `charset` parameter; else the content type's), and the cap it is received under.
+ */
 export interface ReceiveOptions {
   filename?: string;
   contentType?: string;
+  charset?: string;
   maxBytes: number;
 }
 
-/** A file received as a request body: where it is on disk, its size, first bytes, format and (CSV) delimiter. */
+/** A file received as a request body: its size, encoding, first bytes, format and (CSV) delimiter. */
 export interface ReceivedFile {
   bytes: number;
+  encoding: Encoding;
   head: string;
   format: Format;
   /** null for JSON lines */
@@ -85,9 +149,9 @@ export interface ReceivedFile {
 }
 
 /**
- * Receives a file sent as the request body itself: 400 without a body, 415 for a multipart form,
- * then spools it to `file` (spoolBody) and tells its format, from the content type or its first
- * bytes, and a CSV's delimiter.
+ * Receives a file sent as the request body itself: 400 without a body or with a charset that is
+ * unknown or not one of ours, 415 for a multipart form, then spools it to `file` (spoolBody) and
+ * tells its format, from the content type or its first bytes, and a CSV's delimiter.
  *
  * @example
  * ```ts
@@ -97,11 +161,14 @@ export interface ReceivedFile {
 export async function receiveFile(
   body: ReadableStream<Uint8Array> | null,
   file: string,
-  { contentType, maxBytes, Refusal = UploadError }: ReceiveOptions & { Refusal?: Refusal },
+  { contentType, charset, maxBytes, Refusal = UploadError }: ReceiveOptions & { Refusal?: Refusal },
 ): Promise<ReceivedFile> {
   if (!body) throw new Refusal(400, 'the request has no body: send the file as the body');
   refuseMultipart(contentType, Refusal);
-  const { bytes, head } = await spoolBody(body, file, { maxBytes, Refusal });
+  const label = charset ?? charsetParameter(contentType);
+  const declared = label === undefined ? undefined : charsetOf(label);
+  if (typeof declared === 'object') throw new Refusal(400, declared.problem, 'charset');
+  const { bytes, encoding, head } = await spoolBody(body, file, { maxBytes, declared, Refusal });
   const format = detectFormat(head, contentType);
-  return { bytes, head, format, delimiter: format === 'csv' ? detectDelimiter(head) : null };
+  return { bytes, encoding, head, format, delimiter: format === 'csv' ? detectDelimiter(head) : null };
 }

@@ -14,6 +14,7 @@ import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows } from './rows.ts';
 import { inferType, type ColumnType, type Format } from './file-shape.ts';
 import { receiveFile, type ReceiveOptions } from './spool.ts';
+import type { Encoding } from './charset.ts';
 import { UploadError } from './upload-error.ts';
 
 export const ROWS_TOPIC = 'catalog.rows.raw';
@@ -27,6 +28,8 @@ export interface Upload {
   filename: string | null;
   format: Format;
   delimiter: string | null;
+  /** the text encoding it was read in: declared, or detected */
+  encoding: Encoding;
   bytes: number;
   state: 'uploaded' | 'processing' | 'processed' | 'failed';
   columns: string[] | null;
@@ -49,20 +52,23 @@ export class Uploads {
     return path.join(this.dir, id, 'original');
   }
 
-  /** Streams a body to disk, refusing it past `maxBytes` (413) or when it is not text (415). */
+  /**
+   * Streams a body to disk, refusing it past `maxBytes` (413), when it is not text (415) or not
+   * valid in its declared charset (400).
+   */
   async receive(tenantId: string, body: ReadableStream<Uint8Array> | null, options: ReceiveOptions): Promise<Upload> {
     const id = randomUUID();
-    const { bytes, format, delimiter } = await receiveFile(body, this.fileOf(id), options);
+    const { bytes, format, delimiter, encoding } = await receiveFile(body, this.fileOf(id), options);
     await this.db.query(
-      'INSERT INTO uploads (id, tenant_id, filename, format, delimiter, bytes) VALUES ($1, $2, $3, $4, $5, $6)',
-      [id, tenantId, options.filename ?? null, format, delimiter, bytes],
+      'INSERT INTO uploads (id, tenant_id, filename, format, delimiter, encoding, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [id, tenantId, options.filename ?? null, format, delimiter, encoding, bytes],
     );
     return this.get(tenantId, id);
   }
 
   async get(tenantId: string, id: string): Promise<Upload> {
     const { rows } = await this.db.query<Omit<Upload, 'created_at' | 'bytes'> & { created_at: Date; bytes: string }>(
-      `SELECT id, filename, format, delimiter, bytes, state, columns, total_rows, published_rows, rejected_rows, error, created_at
+      `SELECT id, filename, format, delimiter, encoding, bytes, state, columns, total_rows, published_rows, rejected_rows, error, created_at
        FROM uploads WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId],
     );
@@ -71,11 +77,12 @@ export class Uploads {
     return { ...row, bytes: Number(row.bytes), created_at: row.created_at.toISOString() };
   }
 
-  /** The header and each column's type, inferred from the first rows. */
+  /** The header and each column's type, inferred from the first rows, and the encoding they were read in. */
   async columns(
     tenantId: string,
     id: string,
   ): Promise<{
+    encoding: Encoding;
     columns: { name: string; type: ColumnType }[];
     sample: Record<string, string>[];
     rejected_in_sample: number;
@@ -83,16 +90,17 @@ export class Uploads {
     const upload = await this.get(tenantId, id);
     const sample: Record<string, string>[] = [];
     let rejected = 0;
-    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',')) {
+    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',', upload.encoding)) {
       if ('values' in row) sample.push(row.values);
       else rejected += 1;
       if (sample.length >= SAMPLE_ROWS) break;
     }
     const names =
       upload.format === 'csv'
-        ? await readHeader(this.fileOf(id), upload.delimiter ?? ',')
+        ? await readHeader(this.fileOf(id), upload.delimiter ?? ',', upload.encoding)
         : [...new Set(sample.flatMap((r) => Object.keys(r)))];
     return {
+      encoding: upload.encoding,
       columns: names.map((name) => ({ name, type: inferType(sample.map((r) => r[name] ?? '')) })),
       sample: sample.slice(0, 5),
       rejected_in_sample: rejected,
@@ -159,7 +167,7 @@ export class Uploads {
       refused = [];
     };
     const now = Date.now();
-    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',')) {
+    for await (const row of readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',', upload.encoding)) {
       total += 1;
       if ('error' in row) refused.push(row);
       else {
