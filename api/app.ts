@@ -1,7 +1,7 @@
 /**
  * The Hono app. Every request: metrics -> request id -> access log -> security headers -> body limit ->
  * per-IP rate limit -> CORS; protected routes then: authenticate -> per-caller rate limit ->
- * permission -> validation (zod, the same schemas that generate /openapi.json) -> logic.
+ * permission -> Idempotency-Key (POST, PUT) -> validation (zod, the same schemas that generate /openapi.json) -> logic.
  * Every error is JSON `{error, message, field?, request_id}`. The services come built, in one
  * `ApiDeps` (api/compose.ts); this module only wires requests to them.
  */
@@ -19,8 +19,10 @@ import type { ApiDeps, Guards } from './deps.ts';
 import { docsPage } from './docs.ts';
 import { ApiError, errorBody, errorResponse } from './errors.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { idempotency } from './idempotency.ts';
 import { rateLimit } from './rate-limit.ts';
 import { registerRoutes } from './routes/index.ts';
+import { isStreamedBody } from './streamed-bodies.ts';
 
 export type App = OpenAPIHono<AuthEnv>;
 
@@ -57,8 +59,6 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
     },
   });
   // uploads (and bulk predictions) stream to disk, batch scoring streams through, under their own, larger cap (UPLOAD_MAX_BYTES)
-  const streamedBodies = (path: string) =>
-    path === '/v1/uploads' || path === '/v1/predictions/bulk' || /^\/v1\/models\/[^/]+\/batch$/.test(path);
   // a model version's files are read whole (its graphs are loaded to be checked), under the same cap
   const limitModelFiles = bodyLimit({
     maxSize: settings.uploadMaxBytes,
@@ -68,9 +68,8 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
   });
   const modelFiles = (path: string) => /^\/v1\/models\/[^/]+\/versions$/.test(path);
   app.use((c, next) => {
-    if (c.req.method !== 'POST') return limitBody(c, next);
-    if (streamedBodies(c.req.path)) return next();
-    return (modelFiles(c.req.path) ? limitModelFiles : limitBody)(c, next);
+    if (isStreamedBody(c.req.method, c.req.path)) return next();
+    return (c.req.method === 'POST' && modelFiles(c.req.path) ? limitModelFiles : limitBody)(c, next);
   });
   app.use(
     '/v1/*',
@@ -82,17 +81,19 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
   app.use(
     cors({
       origin: settings.corsOrigins.includes('*') ? '*' : [...settings.corsOrigins],
-      exposeHeaders: ['x-request-id', 'retry-after'],
+      exposeHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
     }),
   );
 }
 
-/** The chain in front of a protected route, by the permission it needs. */
-function guardsOf({ db, tokens, settings }: ApiDeps): Guards {
+/** The chain in front of a protected route, by the permission it needs; POST and PUT then honour an Idempotency-Key. */
+function guardsOf({ db, tokens, settings, log }: ApiDeps): Guards {
+  const onceByKey = idempotency({ db, log });
   const guard = (permission: Permission) => [
     authenticate(db, tokens),
     rateLimit(db, settings.rateLimitPerKey, (c) => (c as Context<AuthEnv>).get('principal').subject),
     requirePermission(permission),
+    onceByKey,
   ];
   return {
     read: guard('read'),

@@ -28,12 +28,28 @@ const DESCRIPTIONS = {
   401: 'missing, invalid, expired or revoked credentials',
   403: "the caller's role may not do this",
   404: 'no such resource for this tenant',
-  409: 'conflicts with an existing resource',
+  409: 'conflicts with an existing resource, or a request with the same Idempotency-Key is still running (see Retry-After)',
   413: 'the body is larger than the limit',
-  422: 'well-formed, but what it holds is refused (`message` says why)',
+  422: 'well-formed, but what it holds is refused (`message` says why), or an Idempotency-Key first used for another request (another body or route)',
   429: "rate limited, or the tenant's dashboard queries are at their share (too_many_queries); see Retry-After",
   503: 'the work would take too long now; see Retry-After',
 } as const;
+
+/** An Idempotency-Key: 1 to 255 printable ASCII characters (api/idempotency.ts). */
+export const IDEMPOTENCY_KEY_FORMAT = /^[\x20-\x7e]{1,255}$/;
+
+/** The optional Idempotency-Key request header of a POST or PUT (api/idempotency.ts). */
+export const IdempotencyKeyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(IDEMPOTENCY_KEY_FORMAT, '1 to 255 printable ASCII characters')
+    .optional()
+    .openapi({
+      description:
+        'Safe retries: a repeat with the same key and body within 24 hours answers what the first request answered (header `Idempotent-Replayed: true`) and does nothing; the same key with another body or route is a 422, while the first still runs a 409. Keys are per tenant.',
+      example: '5f0c8a4e-2b1d-4d0e-9c6f-3a7b9e1d2c40',
+    }),
+});
 
 export const RoleSchema = z.enum(ROLES);
 /** The roles an admin may grant over HTTP (never `operator`). */

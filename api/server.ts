@@ -1,4 +1,7 @@
-/** Serves the API on API_HOST:API_PORT with its service connections; `close()` releases them all. */
+/**
+ * Serves the API on API_HOST:API_PORT with its service connections, over HTTPS (HTTP/2 and
+ * HTTP/1.1) when API_TLS_CERT and API_TLS_KEY name a certificate and its key; `close()` releases them all.
+ */
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka } from '../core/kafka.ts';
@@ -8,7 +11,7 @@ import { startDriftMonitor } from '../models/drift-monitor.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/schema-registry.ts';
 import { composeApi } from './compose.ts';
-import { listen } from './listen.ts';
+import { listen, readTlsFiles } from './listen.ts';
 import { attachUploadSockets } from './upload-socket.ts';
 
 export interface RunningApi {
@@ -18,6 +21,9 @@ export interface RunningApi {
 
 export async function startApi(): Promise<RunningApi> {
   const config = loadConfig();
+  // before any connection: a missing or bad certificate stops the start naming the file
+  const tls =
+    config.API_TLS_CERT === undefined ? undefined : readTlsFiles(config.API_TLS_CERT, config.API_TLS_KEY ?? '');
   const log = createLogger('api');
   const kafka = createKafka('millrace-api');
   const registry = new Registry();
@@ -31,6 +37,7 @@ export async function startApi(): Promise<RunningApi> {
     hostname: config.API_HOST,
     port: config.API_PORT,
     requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
+    tls,
   });
   attachUploadSockets(server, { db, tokens: deps.tokens, results: deps.uploadResults, log });
   const resumed = await deps.imageDatasets.resumeUnfinished();
@@ -41,7 +48,7 @@ export async function startApi(): Promise<RunningApi> {
     { ...deps.settings.drift, intervalMs: config.MODEL_DRIFT_INTERVAL_MS },
     log,
   );
-  const url = `http://${config.API_HOST}:${config.API_PORT}`;
+  const url = `${tls ? 'https' : 'http'}://${config.API_HOST}:${config.API_PORT}`;
   log.info({ url }, 'api listening');
   return {
     url,

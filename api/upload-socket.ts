@@ -4,7 +4,7 @@
  * set headers on a WebSocket, so the token may also come as `?access_token=`. Each message is the
  * whole state: a client that reconnects is up to date with its first message.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
@@ -12,6 +12,7 @@ import { httpErrorOf } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
 import { principalOfBearer } from './auth/middleware.ts';
+import type { ApiServer } from './listen.ts';
 import type { Tokens } from './auth/tokens.ts';
 import { can } from './auth/roles.ts';
 
@@ -26,7 +27,7 @@ function refuse(socket: Duplex, status: number, error: string, message: string):
 }
 
 export function attachUploadSockets(
-  server: Server,
+  server: ApiServer,
   deps: { db: Pool; tokens: Tokens; results: UploadResults; log: Logger; intervalMs?: number },
 ): void {
   const wss = new WebSocketServer({ noServer: true });

@@ -35,6 +35,21 @@ describe('config', () => {
     }
   });
 
+  it('takes the TLS certificate and key together, never one alone', () => {
+    const both = parseConfig({ API_TLS_CERT: '/etc/millrace/cert.pem', API_TLS_KEY: '/etc/millrace/key.pem' });
+    assert.equal(both.API_TLS_CERT, '/etc/millrace/cert.pem');
+    assert.equal(both.API_TLS_KEY, '/etc/millrace/key.pem');
+    assert.equal(parseConfig({}).API_TLS_CERT, undefined);
+    assert.throws(
+      () => parseConfig({ API_TLS_CERT: '/etc/millrace/cert.pem' }),
+      /API_TLS_KEY=undefined: expected .*both or neither/,
+    );
+    assert.throws(
+      () => parseConfig({ API_TLS_KEY: '/etc/millrace/key.pem' }),
+      /API_TLS_CERT=undefined: expected .*both or neither/,
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     assert.equal(parseConfig({ API_PORT: '' }).API_PORT, 8080);
   });

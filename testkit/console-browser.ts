@@ -1,18 +1,15 @@
 /**
- * The console's browser tests share this: `millrace api` as a child process, headless Chromium
+ * The console's browser tests share this: `millrace api` as a child process (./api-child.ts), headless Chromium
  * (Debian's) that records every console error and page error, screenshots checked to be PNGs, and
  * what a uPlot chart drew (its legend, the pixels of its axes and plot, the values at its last point).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort } from '../core/free-port.ts';
 import { ensureChromium } from '../infra/chromium.ts';
-import { cli } from './processor-helpers.ts';
+import { startApi } from './api-child.ts';
 
 export interface ConsoleBrowser {
   /** the API's base URL */
@@ -23,40 +20,6 @@ export interface ConsoleBrowser {
   /** a full-page screenshot `<name>.png` in this run's directory (its path is printed) */
   screenshot(name: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-export interface ApiChild {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** `millrace api` with `env` added; resolves once it logs that it listens. */
-export async function startApi(env: Record<string, string> = {}): Promise<ApiChild> {
-  const port = await freePort();
-  const api: ChildProcess = spawn(process.execPath, [cli, 'api'], {
-    // every client here is 127.0.0.1, which other tests' servers count against too; limits have their own tests
-    env: { ...process.env, API_PORT: String(port), RATE_LIMIT_PER_IP: '1000000', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines = createInterface({ input: api.stderr! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the API did not start within 60 s')), 60_000);
-    api.once('exit', (code) => reject(new Error(`the API exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (!line.includes('"api listening"')) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-  return {
-    url,
-    async stop() {
-      if (api.exitCode !== null) return;
-      const exited = new Promise((resolve) => api.once('exit', resolve));
-      api.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** A full-page PNG in `dir`, checked to be one; its path goes to stderr. */

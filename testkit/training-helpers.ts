@@ -19,11 +19,17 @@ export interface TestApi {
   tenant: string;
   keys: { admin: string; analyst: string; reader: string };
   app: App;
-  /** `body` is sent as JSON, `raw` as it is under `contentType`. */
+  /** `body` is sent as JSON, `raw` as it is under `contentType`; `headers` are added. */
   call(
     url: string,
     key: string,
-    init?: { method?: string; body?: unknown; raw?: string | ReadableStream<Uint8Array>; contentType?: string },
+    init?: {
+      method?: string;
+      body?: unknown;
+      raw?: string | ReadableStream<Uint8Array>;
+      contentType?: string;
+      headers?: Record<string, string>;
+    },
   ): Promise<Response>;
   close(): Promise<void>;
 }
@@ -66,7 +72,11 @@ export async function testApi(
           url,
           {
             method: init.method ?? (init.body === undefined && init.raw === undefined ? 'GET' : 'POST'),
-            headers: { authorization: `Bearer ${key}`, 'content-type': init.contentType ?? 'application/json' },
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': init.contentType ?? 'application/json',
+              ...init.headers,
+            },
             body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
             ...(init.raw instanceof ReadableStream ? { duplex: 'half' } : {}),
           },

@@ -31,6 +31,7 @@ export function registerKeys(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'd
   app.openapi(
     route.post('/v1/keys', {
       summary: 'Create an API key; the response is the only time the key is shown',
+      idempotent: false, // the answer is a secret: never kept for a replay
       middleware: guards.manage_keys,
       request: { body: jsonBody(z.object({ role: TenantRoleSchema, label: z.string().max(200).optional() })) },
       responses: { 201: json(z.object({ id: z.string(), key: z.string() }), 'created') },

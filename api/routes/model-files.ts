@@ -29,6 +29,7 @@ const uploadRoute = route.post('/v1/models/{id}/versions', {
     'models[] with file, sha256, inputs and outputs) and one part per file it lists, named by the file. Every graph must load and ' +
     "have exactly the declared inputs and outputs (422 otherwise). The version starts in staging. A tenant's admin registers " +
     "under its tenant's ids (`<tenant>.<name>`), an operator platform models",
+  idempotent: false, // idempotent by itself (the same files again answer 200); a multipart boundary changes between retries
   request: {
     params: params.pick({ id: true }),
     body: {

@@ -62,6 +62,7 @@ const batchRoute = byId.post('/v1/models/{id}/batch', {
     'Score many rows: a JSON-lines body (one row object a line, streamed, up to UPLOAD_MAX_BYTES) gets a JSON-lines answer, ' +
     '`{"line", "label", "probability"}` or `{"line", "error", "field"?, "message"}` for each non-empty line, in order; every row by the ' +
     'version active when the request began (header x-model-version)',
+  idempotent: false, // a streamed body (api/streamed-bodies.ts)
   request: { body: { required: true, content: { 'application/x-ndjson': { schema: z.string() } } } },
   // no content schema: zod-openapi would take a *json* media type for one answer of c.json()
   responses: { 200: { description: 'JSON lines (application/x-ndjson), one answer per non-empty input line' } },

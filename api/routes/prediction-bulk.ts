@@ -18,6 +18,7 @@ const bulkRoute = (maxBytes: number) =>
     summary:
       `Many statements as the request body, CSV with a header (company_id, period, period_end, ${AMOUNTS.join(', ')}, optionally price_level_index) or JSON lines, ` +
       `at most ${maxBytes} bytes: answered at once with a job; each valid row is published to ${STATEMENTS_TOPIC}, each refused one listed with its row number, field and reason`,
+    idempotent: false, // a streamed body (api/streamed-bodies.ts)
     request: FileBodyRequest,
     responses: {
       202: json(JobSchema, 'accepted; follow it at GET /v1/jobs/{id}'),

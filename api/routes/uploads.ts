@@ -32,6 +32,7 @@ const byId = itemRoutes('catalog', IdParams, [400, 404]);
 const uploadRoute = (maxBytes: number) =>
   route.post('/v1/uploads', {
     summary: `Upload a product file as the request body: CSV (any delimiter, quoted fields, BOM, CRLF) or JSON lines, in UTF-8, UTF-16 or windows-1252 (declared with charset, or detected), at most ${maxBytes} bytes`,
+    idempotent: false, // a streamed body (api/streamed-bodies.ts)
     request: FileBodyRequest,
     responses: {
       201: json(UploadSchema, 'stored; next: GET /v1/uploads/{id}/columns'),

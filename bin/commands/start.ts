@@ -34,7 +34,7 @@ export async function run(): Promise<'running'> {
 
   // METRICS_PORT set: role i serves its metrics on METRICS_PORT + 1 + i; unset (0): each is handed a port free now,
   // which it keeps across restarts (one Prometheus target per role)
-  const { METRICS_PORT: metricsBase, METRICS_HOST: metricsHost, API_HOST, API_PORT } = loadConfig();
+  const { METRICS_PORT: metricsBase, METRICS_HOST: metricsHost, API_HOST, API_PORT, API_TLS_CERT } = loadConfig();
   const roles: Role[] = [];
   for (const [i, args] of pipelines.flatMap((p) => p.roles).entries()) {
     const port = metricsBase === 0 ? await freePort(metricsHost) : metricsBase + 1 + i;
@@ -46,7 +46,13 @@ export async function run(): Promise<'running'> {
   const api = await startApi();
   onShutdown('api', () => api.close());
   const targets = {
-    api: [{ targets: [`${scrapeHost(API_HOST)}:${API_PORT}`], labels: { component: 'api' } }],
+    api: [
+      {
+        targets: [`${scrapeHost(API_HOST)}:${API_PORT}`],
+        // an API serving HTTPS (API_TLS_CERT) is scraped over HTTPS: Prometheus reads the scheme from this label
+        labels: { component: 'api', ...(API_TLS_CERT === undefined ? {} : { __scheme__: 'https' }) },
+      },
+    ],
     // processors and sinks serve /metrics; sources and trainers do not (yet)
     roles: roles
       .filter((r) => SERVES_METRICS.has(r.args[0]!))

@@ -42,12 +42,11 @@ import {
   chartState,
   screenshot,
   shown,
-  startApi,
   strokeSpan,
   tableRows,
   valuesAtLastPoint,
-  type ApiChild,
 } from '../../testkit/console-browser.ts';
+import { startApi, type ApiChild } from '../../testkit/api-child.ts';
 import { DELAY_DATASET, insertFlights, ruledFlights } from '../../testkit/training-helpers.ts';
 
 const run = randomBytes(3).toString('hex');

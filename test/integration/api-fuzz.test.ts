@@ -1,9 +1,10 @@
 /**
  * Property-based requests generated from the app's own /openapi.json: for every operation, path
  * parameters, query strings and bodies both shaped by its schemas and garbage, with keys of two
- * tenants, bad credentials and none — 10,000 requests in process. Every response: no 5xx, an
- * x-request-id, a JSON error `{error, message, request_id}` when 4xx, and nothing of tenant B
- * (seeded through the API first) in what anyone else gets back, unless they sent it themselves.
+ * tenants, bad credentials and none, and Idempotency-Keys where documented — 10,000 requests in
+ * process. Every response: no 5xx, an x-request-id, a JSON error `{error, message, request_id}`
+ * when 4xx, and nothing of tenant B (seeded through the API first) in what anyone else gets back,
+ * unless they sent it themselves; a request repeated with its own key gets its first answer again.
  */
 import './hostile-env.ts';
 import assert from 'node:assert/strict';
@@ -93,8 +94,9 @@ async function call(
   auth: Auth,
   body?: string,
   contentType = 'application/json',
+  more: Record<string, string> = {},
 ): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': contentType };
+  const headers: Record<string, string> = { ...more, 'content-type': contentType };
   if (auth !== 'none') headers.authorization = `Bearer ${keys[auth]}`;
   return app.request(url, { method, headers, body }, ownClient);
 }
@@ -183,7 +185,15 @@ interface FuzzRequest {
   query: [string, string][];
   body: string | undefined;
   contentType: string;
+  /** `fresh`: a key of its own, sent twice to see the first answer replayed */
+  idempotencyKey: string | undefined;
 }
+
+/** A key no other request uses, for an operation documenting the Idempotency-Key header. */
+let freshKeys = 0;
+const FRESH = 'fresh';
+/** Repeats answered from a kept answer. */
+let replays = 0;
 
 function requestsFor(op: Operation, doc: OpenApiDoc): fc.Arbitrary<FuzzRequest> {
   const valueOf = (schema: Parameters<typeof arbitraryOf>[0]) =>
@@ -244,7 +254,19 @@ function requestsFor(op: Operation, doc: OpenApiDoc): fc.Arbitrary<FuzzRequest> 
       ),
     },
   );
-  return fc.record({ auth: fc.constantFrom(...AUTHS), params, query, body, contentType });
+  const takesKey = op.parameters.some((p) => p.in === 'header' && p.name === 'idempotency-key');
+  const idempotencyKey = takesKey
+    ? fc.oneof(
+        { weight: 4, arbitrary: fc.constant(undefined) },
+        { weight: 3, arbitrary: fc.constant(FRESH) },
+        // any ASCII a header can carry (no NUL, CR or LF), valid or not
+        {
+          weight: 1,
+          arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 300 }).filter((k) => !/[\0\r\n]/.test(k)),
+        },
+      )
+    : fc.constant(undefined);
+  return fc.record({ auth: fc.constantFrom(...AUTHS), params, query, body, contentType, idempotencyKey });
 }
 
 function urlOf(op: Operation, request: FuzzRequest): string {
@@ -276,7 +298,17 @@ async function textOf(response: Response): Promise<string> {
 /** The properties every response must have; the first one broken, or undefined. */
 async function violation(op: Operation, request: FuzzRequest): Promise<string | undefined> {
   const url = urlOf(op, request);
-  const response = await call(op.method, url, request.auth, request.body, request.contentType);
+  const key = request.idempotencyKey === FRESH ? `fuzz-${run}-${++freshKeys}` : request.idempotencyKey;
+  const send = () =>
+    call(
+      op.method,
+      url,
+      request.auth,
+      request.body,
+      request.contentType,
+      key === undefined ? {} : { 'idempotency-key': key },
+    );
+  const response = await send();
   const text = await textOf(response);
   statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
   const where = `${op.method} ${url.slice(0, 300)} as ${request.auth} (${request.contentType}, body ${JSON.stringify(request.body?.slice(0, 200))})`;
@@ -296,6 +328,18 @@ async function violation(op: Operation, request: FuzzRequest): Promise<string | 
     const sent = `${url} ${Object.values(request.params).join(' ')} ${request.query.flat().join(' ')} ${request.body ?? ''}`;
     const leaked = secretsOfB.find((secret) => text.includes(secret) && !sent.includes(secret));
     if (leaked) return `tenant B's "${leaked}" in the ${response.status} answer to ${where}: ${text.slice(0, 300)}`;
+  }
+  // a request repeated with its own key: the first answer again, marked as replayed; unless that was given
+  // before the key was looked at (credentials, role, rate or body limit, no such route, the key refused)
+  if (request.idempotencyKey === FRESH) {
+    const again = await send();
+    const againText = await textOf(again);
+    const replayed = again.headers.get('idempotent-replayed') === 'true';
+    if (replayed) replays += 1;
+    const unkept =
+      [401, 403, 404, 408, 413, 429].includes(response.status) || text.includes('"field":"idempotency-key"');
+    if (replayed ? again.status !== response.status || againText !== text : again.status !== response.status || !unkept)
+      return `a repeat with Idempotency-Key ${key} answered ${again.status} ${againText.slice(0, 200)} (replayed: ${replayed}), the first ${response.status} ${text.slice(0, 200)}, for ${where}`;
   }
   return undefined;
 }
@@ -335,9 +379,10 @@ describe('API fuzzing from /openapi.json', () => {
     });
     assert.deepEqual(failures.filter(Boolean), [], 'operations whose responses broke a property');
     t.diagnostic(
-      `${sent} requests over ${operations.length} operations; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+      `${sent} requests over ${operations.length} operations; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}; ${replays} repeats replayed`,
     );
     assert.ok(sent >= TOTAL_REQUESTS, `${sent} requests`);
+    assert.ok(replays >= 100, `${replays} repeats with an Idempotency-Key replayed`);
     assert.ok(
       [...statuses].some(([status, n]) => status < 300 && n > TOTAL_REQUESTS / 20),
       'a good share of the requests got through to the logic',

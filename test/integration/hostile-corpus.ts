@@ -76,6 +76,8 @@ export interface HttpCase extends Base {
   body?: string;
   body_statement_number?: string;
   content_type?: string;
+  /** a request sent before this one, with its headers (an Idempotency-Key used first), which must get `status` */
+  first?: { path?: string; auth?: 'a_producer' | 'b_producer'; json?: unknown; body?: string; status: number };
   expect: HttpExpect;
 }
 

@@ -136,6 +136,9 @@ before(async () => {
     $no_claims_jwt: await sign({ kind: 'access', exp: now + 600 }, jwtSecret(loadConfig()), 'HS256'),
     $bad_role_jwt: await sign({ ...claims, role: 'root' }, jwtSecret(loadConfig()), 'HS256'),
     $hs512_jwt: await sign(claims, jwtSecret(loadConfig()), 'HS512'),
+    // Idempotency-Keys are the tenant's for 24 hours: each run uses its own
+    $run: run,
+    $long_idempotency_key: 'k'.repeat(256),
   });
 });
 after(() => Promise.all([producer.disconnect(), admin.disconnect(), db.end(), clickhouse.close()]));
@@ -498,9 +501,24 @@ describe('hostile inputs', () => {
       if (c.body_statement_number)
         body = JSON.stringify(statement()).replace(/"total_assets":[^,]+/, `"total_assets":${c.body_statement_number}`);
       const auth = c.auth ?? 'a_reader';
+      const headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, withTokens(v)]));
+      if (c.first) {
+        const firstBody = c.first.json === undefined ? c.first.body : expandJson(c.first.json);
+        const first = await request(c.method, c.first.path ?? c.path, {
+          key: keys[c.first.auth ?? auth],
+          headers,
+          body: firstBody,
+          contentType: c.content_type ?? (firstBody === undefined ? undefined : 'application/json'),
+        });
+        if (first.status !== c.first.status)
+          return {
+            id: c.id,
+            problems: [`first request: ${first.status}, expected ${c.first.status}: ${await first.text()}`],
+          };
+      }
       const response = await request(c.method, c.path, {
         key: auth === 'none' ? undefined : keys[auth],
-        headers: Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, withTokens(v)])),
+        headers,
         body,
         contentType: c.content_type ?? (body === undefined ? undefined : 'application/json'),
       });

@@ -139,6 +139,40 @@ describe('POST /v1/models/{id}/predict', () => {
     assert.ok(runs < 60, `60 concurrent requests in ${runs} ONNX runs`);
   });
 
+  it(
+    'a prediction retried with its Idempotency-Key is its first answer, even once another version is active',
+    { timeout: 30_000 },
+    async () => {
+      const rows = requestRows(20, 7);
+      const key = `predict-${randomUUID()}`;
+      const withKey = () =>
+        api.call(`/v1/models/${modelId}/predict`, api.keys.reader, {
+          body: { rows },
+          headers: { 'idempotency-key': key },
+        });
+      const first = await withKey();
+      assert.equal(first.status, 200);
+      const firstText = await first.text();
+      assert.equal((JSON.parse(firstText) as PredictBody).version, '1');
+      await activateVersion(db, modelId, '2');
+      await eventually(
+        'version 2 answering',
+        async () => ((await (await predict(rows)).json()) as PredictBody).version === '2' || undefined,
+        20_000,
+      );
+      const retried = await withKey();
+      assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+      assert.equal(await retried.text(), firstText, 'version 1 answer, byte for byte');
+      // back to version 1, for the next test to see a switch
+      await activateVersion(db, modelId, '1');
+      await eventually(
+        'version 1 answering again',
+        async () => ((await (await predict(rows)).json()) as PredictBody).version === '1' || undefined,
+        20_000,
+      );
+    },
+  );
+
   it('switches to a newly activated version without a restart', { timeout: 30_000 }, async () => {
     await activateVersion(db, modelId, '2');
     const rows = requestRows(50, 3);

@@ -52,11 +52,11 @@ describe('Prometheus rules and configuration (promtool)', () => {
     );
   });
 
-  it('promtool check config accepts prometheus.yml with file_sd targets written as millrace start writes them', async () => {
+  it('promtool check config accepts prometheus.yml with file_sd targets written as millrace start writes them (the API over HTTPS)', async () => {
     const config = await preparePrometheus(dir);
     await writeTargets(
       'api',
-      [{ targets: ['127.0.0.1:8080'], labels: { component: 'api' } }],
+      [{ targets: ['127.0.0.1:8080'], labels: { component: 'api', __scheme__: 'https' } }],
       path.join(dir, 'targets'),
     );
     await writeTargets(
