@@ -283,6 +283,8 @@ export class TabularPredictors {
       modelId,
       async (dir) => {
         const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as ServedManifest;
+        if (manifest.kind !== 'tabular-classifier' && manifest.kind !== 'tabular-mlp')
+          return new LoadedVersion(manifest, undefined, this.windowMs); // finance's, say: no model.onnx to load
         const onnx = await readFile(path.join(dir, MODEL_FILE));
         if (manifest.kind === 'tabular-mlp')
           return new LoadedVersion(
@@ -290,7 +292,6 @@ export class TabularPredictors {
             rawScorer(manifest, await PipelineSession.load(onnx, manifest)),
             this.windowMs,
           );
-        if (manifest.kind !== 'tabular-classifier') return new LoadedVersion(manifest, undefined, this.windowMs);
         const session = await InferenceSession.create(onnx, { executionMode: 'sequential', intraOpNumThreads: 1 });
         return new LoadedVersion(manifest, encodedScorer(manifest, session), this.windowMs);
       },
