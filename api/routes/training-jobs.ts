@@ -106,13 +106,18 @@ export const jobJson = (j: TrainingJob) => ({
 /** A page's next_cursor: the last job's created_at (as Postgres writes it) and id, base64url. */
 const encodeCursor = (cursor: JobCursor) => Buffer.from(`${cursor.created_at}|${cursor.id}`).toString('base64url');
 
-const CURSOR = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d(?::\d\d)?)\|([0-9a-f-]{36})$/;
+const CURSOR =
+  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d(?::\d\d)?)\|([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$/;
+const badCursor = () => new ApiError(400, 'invalid_request', 'cursor: not a next_cursor this API gave', 'cursor');
 
 function decodeCursor(cursor: string): JobCursor {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new ApiError(400, 'invalid_request', 'cursor: not a next_cursor this API gave', 'cursor');
+  if (!match) throw badCursor();
   return { created_at: match[1]!, id: match[2]! };
 }
+
+/** Postgres refusing a cursor's time (say, February 30th): datetime_field_overflow, invalid_datetime_format. */
+const isBadTime = (error: unknown) => ['22008', '22007'].includes((error as { code?: string }).code ?? '');
 
 /** Paging of the jobs and runs lists. */
 export const PageQuery = z.object({
@@ -132,13 +137,16 @@ export async function jobPage(
   query: z.output<typeof PageQuery> & { status?: TrainingJob['status'] },
   withMetrics = false,
 ): Promise<{ jobs: TrainingJob[]; next_cursor: string | null }> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const { jobs, next } = await listJobs(db, tenantId, {
     status: query.status,
     // a tenant's model ids are <tenant>.<model>: another tenant's id finds nothing, as an unknown one
     model_id: query.model === undefined || query.model.includes('.') ? query.model : `${tenantId}.${query.model}`,
     withMetrics,
     limit: query.limit,
-    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    after,
+  }).catch((error: unknown) => {
+    throw after && isBadTime(error) ? badCursor() : error;
   });
   return { jobs, next_cursor: next && encodeCursor(next) };
 }

@@ -213,6 +213,11 @@ describe('the jobs list', () => {
       ['status=done', 'status'],
       ['limit=0', 'limit'],
       ['cursor=bm90LWEtY3Vyc29y', 'cursor'],
+      // the shape of one, but a day February does not have
+      [
+        `cursor=${Buffer.from('2026-02-30 00:00:00+00|00000000-0000-4000-8000-000000000000').toString('base64url')}`,
+        'cursor',
+      ],
     ] as const) {
       const response = await api.call(`/v1/training-jobs?${query}`, api.keys.reader);
       assert.equal(response.status, 400, query);
