@@ -174,7 +174,7 @@ const listJobsRoute = route.get('/v1/training-jobs', {
 
 const cancelJobRoute = byId.post('/v1/training-jobs/{id}/cancel', {
   summary:
-    'Cancel a job: a queued one ends cancelled at once (200); a running one is flagged and its trainer stops at its next step, registering nothing (202). One that ended, or has registered its version, is a 409',
+    'Cancel a job: a queued one (or a running one whose trainer died) ends cancelled at once (200); a running one is flagged and its trainer stops at its next step, registering nothing (202). One that ended, or has registered its version, is a 409',
   responses: {
     200: json(JobSchema, 'cancelled'),
     202: json(JobSchema, 'cancel requested: follow its events to cancelled'),

@@ -144,7 +144,7 @@ export async function listJobs(
 }
 
 /**
- * What a cancel did: `cancelled` (it was queued), `cancelling` (it runs: its trainer stops at its
+ * What a cancel did: `cancelled` (it was queued, or its trainer's lease had run out), `cancelling` (it runs: its trainer stops at its
  * next step), `ended` (nothing: it had ended), `registered` (nothing: its trainer registered its
  * version already and is finishing it).
  */
@@ -163,27 +163,33 @@ export async function cancelJob(
   id: string,
 ): Promise<CancelOutcome | null> {
   return inTransaction(db, async (client) => {
-    const { rows } = await client.query<TrainingJob>(
-      'SELECT * FROM training_jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE',
+    const { rows } = await client.query<TrainingJob & { orphaned: boolean }>(
+      `SELECT *, status = 'running' AND lease_until < now() AS orphaned FROM training_jobs
+        WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
       [id, tenantId],
     );
-    const job = rows[0];
-    if (!job) return null;
-    if (job.status === 'queued') {
+    const found = rows[0];
+    if (!found) return null;
+    const { orphaned, ...job } = found;
+    const end = async (reason: string): Promise<CancelOutcome> => {
       const { rows: ended } = await client.query<TrainingJob>(
-        `UPDATE training_jobs SET status = 'cancelled', reason = 'cancelled while queued', cancel_requested_at = now(),
+        `UPDATE training_jobs SET status = 'cancelled', reason = $2, cancel_requested_at = now(), lease_until = NULL,
                 finished_at = now(), updated_at = now() WHERE id = $1 RETURNING *`,
-        [id],
+        [id, reason],
       );
-      await insertEvent(client, publish, job, 'cancelled', { reason: 'cancelled while queued' });
+      await insertEvent(client, publish, job, 'cancelled', { reason });
       return { outcome: 'cancelled', job: ended[0]! };
-    }
+    };
+    if (job.status === 'queued') return end('cancelled while queued');
     if (job.status !== 'running') return { outcome: 'ended', job };
     const { rows: registered } = await client.query<{ version: string }>(
       "SELECT version FROM model_versions WHERE manifest ? 'lineage' AND manifest -> 'lineage' ->> 'job_id' = $1",
       [id],
     );
     if (registered[0]) return { outcome: 'registered', job, version: registered[0].version };
+    // its trainer died (the lease ran out): none is there to stop it, so it ends now; a trainer that
+    // was only slow to renew finds the job no longer its own at its next check, and registers nothing
+    if (orphaned) return end('cancelled while no trainer ran it');
     const { rows: flagged } = await client.query<TrainingJob>(
       `UPDATE training_jobs SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
         WHERE id = $1 RETURNING *`,

@@ -318,6 +318,26 @@ describe('cancelling a job', () => {
   );
 });
 
+describe('cancelling a job whose trainer died', () => {
+  it('ends it at once: no trainer holds it to stop it', async () => {
+    const id = await insertJob({
+      status: 'running',
+      claimed_by: 'dead',
+      lease_until: new Date(Date.now() - 1000),
+      created_at: '2001-04-01Z',
+    });
+    try {
+      const cancelled = await api.call(`/v1/training-jobs/${id}/cancel`, api.keys.analyst, { method: 'POST' });
+      assert.equal(cancelled.status, 200, await cancelled.clone().text());
+      const job = (await cancelled.json()) as Job;
+      assert.deepEqual([job.status, job.reason], ['cancelled', 'cancelled while no trainer ran it']);
+      assert.equal((await eventKinds(`/v1/training-jobs/${id}/events`)).kinds.at(-1), 'cancelled');
+    } finally {
+      await db.query('DELETE FROM training_jobs WHERE id = $1', [id]);
+    }
+  });
+});
+
 describe('registration against a cancel', () => {
   let trained: TrainedModel;
   before(async () => {
