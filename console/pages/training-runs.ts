@@ -33,10 +33,14 @@ const PAGE = 20;
 
 const shown = (value: unknown) => (value === null || value === undefined ? '—' : JSON.stringify(value));
 
-/** The jobs table and the comparison; `follow` opens a job's live view, `refresh` reloads the first page. */
+/**
+ * The jobs table and the comparison; `follow` opens a job's live view, `refresh` reloads the first
+ * page. Cancel buttons show only when `mayCancel`.
+ */
 export function jobsSection(
   signal: AbortSignal,
   follow: (id: string) => void,
+  mayCancel: boolean,
 ): { element: HTMLElement; refresh: () => void } {
   const status = el('select', { id: 'jobs-status' });
   options(status, STATUSES);
@@ -91,7 +95,7 @@ export function jobsSection(
         JSON.stringify(job.params),
         num(job.metrics?.holdout?.auc),
         isoSecond(job.created_at),
-        CANCELLABLE.has(job.status)
+        mayCancel && CANCELLABLE.has(job.status)
           ? el('button', { type: 'button', className: 'cancel-job', onclick: () => void cancel(job) }, 'Cancel')
           : null,
       ],

@@ -34,8 +34,11 @@ const ALGORITHMS = ['gradient_boosting', 'logistic_regression', 'mlp'];
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 const HOLDOUT_METRICS = ['accuracy', 'auc', 'log_loss', 'calibration_error'];
 
-/** The training section; `onDone` runs when a followed job registers its version. */
-export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLElement {
+/**
+ * The training section; `onDone` runs when a followed job registers its version. `mayCancel`: the
+ * key may cancel jobs (the analytics permission, as training needs).
+ */
+export function trainingSection(signal: AbortSignal, onDone: () => void, mayCancel: boolean): HTMLElement {
   const dataset = el('input', { id: 'train-dataset', required: true, placeholder: 'flight-delays' });
   const algorithm = el('select', { id: 'train-algorithm' });
   options(algorithm, ALGORITHMS);
@@ -64,7 +67,7 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
   const metrics = dataTable('job-metrics', ['held-out metric', 'value']);
   metrics.table.hidden = true;
 
-  const jobs = jobsSection(signal, (id) => void open(id));
+  const jobs = jobsSection(signal, (id) => void open(id), mayCancel);
   let follow: AbortController | undefined;
   let chart: uPlot | undefined;
   signal.addEventListener('abort', () => chart?.destroy());

@@ -165,4 +165,27 @@ describe('the Models page: training jobs and runs', () => {
     await browser.screenshot('runs-compared');
     assert.deepEqual(browser.errors, []);
   });
+
+  it('offers Cancel only to a key that may cancel: not to a reader', { timeout: 60_000 }, async () => {
+    const { page } = browser;
+    // running elsewhere, leased for long: no trainer here claims it
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO training_jobs (id, tenant_id, dataset_name, dataset_version, algorithm, params, model_id, status, claimed_by, lease_until)
+       VALUES (gen_random_uuid(), $1, 'delays', 1, 'logistic_regression', '{}', $2, 'running', 'elsewhere', now() + interval '1 hour')
+       RETURNING id`,
+      [tenant, `${tenant}.elsewhere`],
+    );
+    const id = rows[0]!.id;
+    await page.selectOption('#jobs-status', 'running');
+    await page.waitForSelector(`#training-jobs tr[data-id="${id}"] button.cancel-job`);
+    const reader = (await createKey(db, tenant, 'reader')).key;
+    await page.click('#logout');
+    await page.waitForSelector('#login', { state: 'visible' });
+    await logIn(page, browser.url, reader);
+    await page.click('#nav a:has-text("Models")');
+    await page.waitForSelector(`#training-jobs tr[data-id="${id}"][data-status="running"]`);
+    assert.equal(await page.$$eval('#training-jobs button.cancel-job', (buttons) => buttons.length), 0);
+    await browser.screenshot('jobs-reader');
+    assert.deepEqual(browser.errors, []);
+  });
 });
