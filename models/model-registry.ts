@@ -200,6 +200,18 @@ export class StageConflictError extends ModelRegistryError {
   }
 }
 
+export interface RegisterOptions {
+  description?: string;
+  /** The owner of a model created by this registration; null or absent: the platform. */
+  tenantId?: string | null;
+  /**
+   * Runs first in the registration's transaction and may throw to register nothing: a training
+   * job's trainer checks there, under the job's row lock, that the job is still its own and not
+   * cancelled (models/tabular/version.ts).
+   */
+  precondition?: (client: PoolClient) => Promise<void>;
+}
+
 /**
  * Registers the manifest directory `dir` as a version of the model its manifest names (the model
  * is created on first use, owned by `tenantId`, or by the platform when it is null). The same
@@ -209,7 +221,7 @@ export class StageConflictError extends ModelRegistryError {
 export async function registerVersion(
   db: Pool,
   dir: string,
-  options: { description?: string; tenantId?: string | null } = {},
+  options: RegisterOptions = {},
 ): Promise<ModelVersion & { created: boolean }> {
   return registerChecked(db, await readVersionDir(dir), dir, options);
 }
@@ -219,7 +231,7 @@ export async function registerChecked(
   db: Pool,
   { manifest, files, sha256: digest }: CheckedVersion,
   from: string,
-  options: { description?: string; tenantId?: string | null } = {},
+  options: RegisterOptions = {},
 ): Promise<ModelVersion & { created: boolean }> {
   const description = options.description ?? manifest.description ?? null;
   const owner = options.tenantId ?? null;
@@ -229,6 +241,7 @@ export async function registerChecked(
       'id',
     );
   return inTransaction(db, async (client) => {
+    await options.precondition?.(client);
     const model = await client.query(
       `INSERT INTO models (id, description, tenant_id) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET description = COALESCE(EXCLUDED.description, models.description)

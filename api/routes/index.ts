@@ -27,6 +27,7 @@ import { registerTopicRecords } from './topic-records.ts';
 import { registerTopics } from './topics.ts';
 import { registerTrainingDatasets } from './training-datasets.ts';
 import { registerTrainingJobs } from './training-jobs.ts';
+import { registerTrainingRuns } from './training-runs.ts';
 import { registerUploadResults } from './upload-results.ts';
 import { registerUploads } from './uploads.ts';
 import { registerVersions } from './versions.ts';
@@ -60,6 +61,7 @@ const ROUTES: readonly Register[] = [
   registerImageDatasets,
   registerTrainingDatasets,
   registerTrainingJobs,
+  registerTrainingRuns,
   registerDeadLetters,
   registerPipelines,
   registerTopicRecords,

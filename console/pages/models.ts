@@ -227,7 +227,7 @@ export const models: Page = {
       detail,
       compared,
       drift,
-      trainingSection(signal, () => void showModels().catch(error.show)),
+      trainingSection(signal, () => void showModels().catch(error.show), can(me, 'analytics')),
     );
     showModels().catch(error.show);
   },

@@ -1,6 +1,7 @@
 /**
- * Training jobs on the Models page: queue one on a dataset, or open one by id, and follow its
- * events live: status, the train log-loss curve as steps arrive, held-out metrics at the end.
+ * Training jobs on the Models page: queue one on a dataset (with a priority), or open one by id,
+ * and follow its events live: status, the train log-loss curve as steps arrive, held-out metrics
+ * at the end. Below, the tenant's jobs and runs (console/pages/training-runs.ts).
  */
 import type uPlot from 'uplot';
 import { getJson, postJson } from '../lib/api.ts';
@@ -9,6 +10,7 @@ import { el, errorLine, options } from '../lib/dom.ts';
 import { recent, remember } from '../lib/recent.ts';
 import { readEvents } from '../lib/sse.ts';
 import { dataTable, num, row } from '../lib/table.ts';
+import { jobsSection } from './training-runs.ts';
 
 interface TrainingJob {
   id: string;
@@ -28,21 +30,27 @@ interface Progress {
   train_log_loss: number;
 }
 
-const ALGORITHMS = ['gradient_boosting', 'logistic_regression'];
+const ALGORITHMS = ['gradient_boosting', 'logistic_regression', 'mlp'];
+const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 const HOLDOUT_METRICS = ['accuracy', 'auc', 'log_loss', 'calibration_error'];
 
-/** The training section; `onDone` runs when a followed job registers its version. */
-export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLElement {
+/**
+ * The training section; `onDone` runs when a followed job registers its version. `mayCancel`: the
+ * key may cancel jobs (the analytics permission, as training needs).
+ */
+export function trainingSection(signal: AbortSignal, onDone: () => void, mayCancel: boolean): HTMLElement {
   const dataset = el('input', { id: 'train-dataset', required: true, placeholder: 'flight-delays' });
   const algorithm = el('select', { id: 'train-algorithm' });
   options(algorithm, ALGORITHMS);
   const params = el('input', { id: 'train-params', value: '{}', size: 30 });
+  const priority = el('input', { id: 'train-priority', type: 'number', min: '-10', max: '10', value: '0', size: 4 });
   const trainForm = el(
     'form',
     { id: 'train-form' },
     el('label', {}, 'Dataset ', dataset),
     el('label', {}, 'Algorithm ', algorithm),
     el('label', {}, 'Params (JSON) ', params),
+    el('label', {}, 'Priority ', priority),
     el('button', { type: 'submit' }, 'Train'),
   );
   const jobId = el('input', { id: 'job-id', required: true, size: 38 });
@@ -59,6 +67,7 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
   const metrics = dataTable('job-metrics', ['held-out metric', 'value']);
   metrics.table.hidden = true;
 
+  const jobs = jobsSection(signal, (id) => void open(id), mayCancel);
   let follow: AbortController | undefined;
   let chart: uPlot | undefined;
   signal.addEventListener('abort', () => chart?.destroy());
@@ -113,9 +122,11 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
           lossBox.dataset.steps = String(steps.length);
           status.textContent = `running: step ${p.step} of ${p.of}, train log-loss ${num(p.train_log_loss)}`;
         }
-        if (event.event === 'done' || event.event === 'failed')
+        if (event.event === 'started') jobs.refresh();
+        if (TERMINAL.has(event.event))
           void getJson<TrainingJob>(`/v1/training-jobs/${encodeURIComponent(id)}`, stop).then((job) => {
             showJob(job);
+            jobs.refresh();
             if (job.status === 'succeeded') onDone();
           }, error.show);
       });
@@ -133,10 +144,18 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
     } catch {
       return error.show('params: not JSON');
     }
-    const body = { dataset: dataset.value.trim(), algorithm: algorithm.value, params: parsed };
+    const body = {
+      dataset: dataset.value.trim(),
+      algorithm: algorithm.value,
+      params: parsed,
+      priority: Number(priority.value || 0),
+    };
     status.dataset.status = 'queuing';
     status.textContent = 'queuing…';
-    postJson<TrainingJob>('/v1/training-jobs', body, signal).then((job) => open(job.id), error.show);
+    postJson<TrainingJob>('/v1/training-jobs', body, signal).then((job) => {
+      jobs.refresh();
+      return open(job.id);
+    }, error.show);
   });
   jobForm.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -154,5 +173,6 @@ export function trainingSection(signal: AbortSignal, onDone: () => void): HTMLEl
     status,
     lossBox,
     metrics.table,
+    jobs.element,
   );
 }

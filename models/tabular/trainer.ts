@@ -9,6 +9,9 @@
  * a dead trainer is Postgres, not an uncommitted offset: the work loop claims jobs with a lease
  * it renews while training, and a job whose lease ran out is claimed by another instance. A job
  * registers at most one model version, whichever trainer finishes it (models/tabular/version.ts).
+ * A job its tenant cancels stops at its next step and ends `cancelled`; its version is registered
+ * only if the job is still held and not cancelled, checked under its row lock in the registration's
+ * own transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -29,6 +32,9 @@ import {
   claimJob,
   createJob,
   finishJob,
+  holdInTransaction,
+  holdOfJob,
+  type Hold,
   publishWith,
   recordEvent,
   releaseJob,
@@ -69,6 +75,18 @@ export interface RunningTrainer {
 
 /** The training of this job was taken over (lease lost) or this trainer is stopping. */
 class Interrupted extends errorKind('Interrupted', { code: 'interrupted', retriable: true }) {}
+/** The job's tenant cancelled it. */
+class Cancelled extends errorKind('Cancelled', { code: 'cancelled' }) {}
+
+/** How often at most a training step asks Postgres whether its job was cancelled. */
+const CANCEL_CHECK_MS = 250;
+
+/** Throws what ends the training of a job this worker no longer holds as it was. */
+function checkHold(hold: Hold, stopping: boolean): void {
+  if (hold === 'lost') throw new Interrupted('another trainer took the job over');
+  if (hold === 'cancelling') throw new Cancelled('cancelled while running');
+  if (stopping) throw new Interrupted('the trainer is stopping');
+}
 
 /** A job's version: fixed by the job, so a trainer that runs it again names the same version. */
 export const versionForJob = (job: Pick<TrainingJob, 'id' | 'created_at'>) =>
@@ -147,10 +165,13 @@ async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequ
 async function runJob(worker: Worker, job: TrainingJob): Promise<void> {
   const { db, publish, workerId, leaseMs } = worker;
   const jobLog = worker.log.child({ job_id: job.id, worker: workerId });
-  const state = { lost: false };
+  const state: JobState = { hold: 'held', checkedAt: performance.now() };
+  const see = (hold: Hold) => {
+    if (state.hold === 'held') state.hold = hold;
+  };
   const lease = setInterval(() => {
     renewLease(db, job.id, workerId, leaseMs)
-      .then((mine) => (state.lost ||= !mine))
+      .then(see)
       .catch((error: Error) => jobLog.warn({ err: error }, 'cannot renew the lease; trying again'));
   }, leaseMs / 3);
   const fail = async (reason: string) => {
@@ -160,6 +181,19 @@ async function runJob(worker: Worker, job: TrainingJob): Promise<void> {
   try {
     await trainJob(worker, job, jobLog, state, fail);
   } catch (error) {
+    if (error instanceof Cancelled) {
+      jobLog.info({ reason: error.message }, 'training job cancelled');
+      const reason = error.message;
+      await finishJob(
+        db,
+        publish,
+        job,
+        workerId,
+        { status: 'cancelled', reason },
+        { kind: 'cancelled', detail: { reason } },
+      );
+      return;
+    }
     if (error instanceof Interrupted) {
       jobLog.warn({ reason: error.message }, 'training interrupted');
       if (worker.stopping) await releaseJob(db, job.id, workerId);
@@ -173,12 +207,18 @@ async function runJob(worker: Worker, job: TrainingJob): Promise<void> {
   }
 }
 
+/** Whether the job is still this worker's as it was, as last seen, and when its trainer last asked. */
+interface JobState {
+  hold: Hold;
+  checkedAt: number;
+}
+
 /** Trains, evaluates, registers and finishes one job (or finishes it from a version a dead trainer registered). */
 async function trainJob(
   worker: Worker,
   job: TrainingJob,
   jobLog: Logger,
-  state: { lost: boolean },
+  state: JobState,
   fail: (reason: string) => Promise<void>,
 ): Promise<void> {
   const { db, clickhouse, publish, workerId } = worker;
@@ -198,6 +238,8 @@ async function trainJob(
         detail: { model_id, version, metrics: manifest.metrics.holdout },
       },
     );
+  // cancelled while no trainer held it (its trainer died or stopped): it ends now
+  if (job.cancel_requested_at) throw new Cancelled('cancelled while no trainer ran it');
   await event('started', { worker: workerId, attempt: job.attempts });
   const done = await versionOfJob(db, job.id); // a trainer registered it and died before saying so
   if (done) return void (await succeed(done));
@@ -214,8 +256,12 @@ async function trainJob(
     params,
     meta: { id: job.model_id, version },
     progress: async (report) => {
-      if (state.lost || worker.stopping)
-        throw new Interrupted(state.lost ? 'another trainer took the job over' : 'the trainer is stopping');
+      // each step sees a cancel within CANCEL_CHECK_MS, however long the lease
+      if (state.hold === 'held' && performance.now() - state.checkedAt >= CANCEL_CHECK_MS) {
+        state.hold = await holdOfJob(db, job.id, workerId);
+        state.checkedAt = performance.now();
+      }
+      checkHold(state.hold, worker.stopping);
       // about twenty progress events a job
       if (report.step % Math.max(1, Math.floor(report.of / 20)) === 0 || report.step === report.of)
         await event('progress', report);
@@ -227,7 +273,7 @@ async function trainJob(
     onnx_agreement: trained.agreement,
     training_ms: trained.training_ms,
   });
-  if (state.lost) throw new Interrupted('another trainer took the job over');
+  checkHold(state.hold, false);
   const manifest = buildManifest(trained, {
     id: job.model_id,
     version,
@@ -240,7 +286,10 @@ async function trainJob(
       code_version: await codeVersion(),
     },
   });
-  const registered = await registerTrained(db, trained.onnx, manifest);
+  // the job's row lock, held until the version commits, orders this against a cancel
+  const registered = await registerTrained(db, trained.onnx, manifest, async (client) =>
+    checkHold(await holdInTransaction(client, job.id, workerId), false),
+  );
   const activated = await activateIfNoneActive(db, registered.model_id, registered.version);
   await event('registered', {
     model_id: registered.model_id,

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../core/config.ts';
-import type { Pool } from '../../core/postgres.ts';
+import type { Pool, PoolClient } from '../../core/postgres.ts';
 import { registerVersion, VersionConflictError } from '../model-registry.ts';
 import type { DatasetDefinition } from './dataset-spec.ts';
 import type { Encoding } from './encoding.ts';
@@ -129,12 +129,14 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string }).code 
 /**
  * Registers the version, or returns the one its job already registered (another trainer got
  * there first: the registry refuses a second version for one job, and the same version with
- * other bytes).
+ * other bytes). `precondition` runs first in the registration's transaction; what it throws
+ * registers nothing.
  */
 export async function registerTrained(
   db: Pool,
   onnx: Uint8Array,
   manifest: TabularManifest,
+  precondition?: (client: PoolClient) => Promise<void>,
 ): Promise<JobVersion & { created: boolean }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'millrace-trained-'));
   try {
@@ -143,6 +145,7 @@ export async function registerTrained(
     const registered = await registerVersion(db, dir, {
       description: manifest.description,
       tenantId: manifest.lineage.tenant_id,
+      precondition,
     });
     return { model_id: registered.model_id, version: registered.version, manifest, created: registered.created };
   } catch (error) {
