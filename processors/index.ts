@@ -1,7 +1,7 @@
 /** The processors `millrace processor <name>` can run: name -> spec from the command's options. */
 import { createPostgresPool } from '../core/postgres.ts';
 import { catalogClassification } from './catalog/index.ts';
-import { activeGenreModel } from './catalog/active-genre-model.ts';
+import { activeGenreModels } from './catalog/active-genre-model.ts';
 import { financeScoring } from './finance/index.ts';
 import { marketFeatures, marketParser } from './market/index.ts';
 import { modelScoring } from './model-scoring/index.ts';
@@ -27,9 +27,9 @@ const required = (args: ProcessorArgs, name: keyof ProcessorArgs, processor: str
 export const processors: Record<string, ProcessorFactory> = {
   'catalog-classification': (args) => {
     const db = createPostgresPool(3);
-    const model = activeGenreModel(db);
+    const models = activeGenreModels(db);
     return catalogClassification(
-      { db, model: () => model.get() },
+      { db, model: (modelId) => models.get(modelId) },
       { input: args.input ?? 'catalog.rows.raw', output: args.output ?? 'catalog.rows.classified' },
     );
   },

@@ -7,6 +7,7 @@ import { registerAuth } from './auth.ts';
 import { registerCompanies } from './companies.ts';
 import { registerConsole } from './console.ts';
 import { registerDeadLetters } from './dead-letters.ts';
+import { registerGenreModelJobs } from './genre-model-jobs.ts';
 import { registerHealth } from './health.ts';
 import { registerImageDatasets } from './image-datasets.ts';
 import { registerJobs } from './jobs.ts';
@@ -55,6 +56,7 @@ const ROUTES: readonly Register[] = [
   registerCompanies,
   registerJobs,
   registerTaxonomies,
+  registerGenreModelJobs,
   registerUploadResults,
   registerAnalytics,
   (app) => registerConsole(app),

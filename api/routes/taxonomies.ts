@@ -1,6 +1,7 @@
 /** Merchants' taxonomies for the catalog classifier: each PUT makes a new version. */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { loadTaxonomy, saveTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
+import { PLATFORM_GENRE_MODEL } from '../../domain/catalog/genre-models.ts';
+import { loadTaxonomy, saveTaxonomy, type StoredTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { guardedRoutes } from '../route-spec.ts';
@@ -13,8 +14,16 @@ const IdParam = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _, up to 64'),
 });
 const ReferenceSchema = z.object({ text: z.string().min(1).max(10_000), genre: z.string().min(1) });
+const ModelField = z
+  .string()
+  .min(1)
+  .max(200)
+  .openapi({
+    description: `the genre model its rows are classified with: the tenant's own (\`<tenant>.<name>\`, POST /v1/genre-model-jobs) or a platform model; default ${PLATFORM_GENRE_MODEL}`,
+    example: 'acme.films',
+  });
 const BodySchema = taxonomySchema
-  .extend({ references: z.array(ReferenceSchema).max(100_000).default([]) })
+  .extend({ references: z.array(ReferenceSchema).max(100_000).default([]), model: ModelField.optional() })
   .openapi('TaxonomyInput');
 const StoredSchema = z
   .object({
@@ -23,25 +32,34 @@ const StoredSchema = z
     genres: z.array(z.string()),
     attributes: z.record(z.string(), z.array(z.string())),
     references: z.number().int(),
+    model: ModelField,
   })
   .openapi('Taxonomy');
+
+const taxonomyJson = (stored: StoredTaxonomy) => ({
+  id: stored.id,
+  version: stored.version,
+  ...stored.taxonomy,
+  references: stored.references.length,
+  model: stored.model,
+});
 
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
   app.openapi(
     route.put('/v1/taxonomies/{id}', {
-      summary: 'Save a taxonomy (genres, attribute values, labelled reference items) as its next version',
+      summary:
+        'Save a taxonomy (genres, attribute values, labelled reference items, the genre model it classifies with) as its next version',
       middleware: guards.ingest,
       request: { params: IdParam, body: jsonBody(BodySchema) },
       responses: { 201: json(StoredSchema, 'the new version') },
-      errors: [400],
+      errors: [400, 404, 409],
     }),
     async (c) => {
-      const { references, ...taxonomy } = c.req.valid('json');
-      const saved = await saveTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id, taxonomy, references);
-      return c.json(
-        { id: saved.id, version: saved.version, ...saved.taxonomy, references: saved.references.length },
-        201,
-      );
+      const { references, model, ...taxonomy } = c.req.valid('json');
+      const saved = await saveTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id, taxonomy, references, {
+        model,
+      });
+      return c.json(taxonomyJson(saved), 201);
     },
   );
   app.openapi(
@@ -56,10 +74,7 @@ export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDe
       const { id } = c.req.valid('param');
       const { version } = c.req.valid('query');
       const stored = await loadTaxonomy(db, c.get('principal').tenantId, version ? `${id}@${version}` : id);
-      return c.json(
-        { id: stored.id, version: stored.version, ...stored.taxonomy, references: stored.references.length },
-        200,
-      );
+      return c.json(taxonomyJson(stored), 200);
     },
   );
   app.openapi(

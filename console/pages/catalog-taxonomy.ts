@@ -1,6 +1,7 @@
 /**
  * The taxonomy editor of the Catalog page: load a taxonomy (latest or a version), edit its genres,
- * attribute values and reference items as text (lib/taxonomy-text.ts), save it as its next version.
+ * attribute values and reference items as text (lib/taxonomy-text.ts) and the genre model it
+ * classifies with (empty: the platform's), save it as its next version.
  * The loaded version's reference items are kept (fetched whole, not shown as text, so none is
  * rewritten) unless unticked; the items typed are added to them.
  */
@@ -14,10 +15,11 @@ interface StoredTaxonomy {
   genres: string[];
   attributes: Record<string, string[]>;
   references: number;
+  model: string;
 }
 
 const describe = (t: StoredTaxonomy) =>
-  `${t.id} version ${t.version}: ${t.genres.length} genres, ${Object.keys(t.attributes).length} attribute groups, ${t.references} reference items`;
+  `${t.id} version ${t.version}: ${t.genres.length} genres, ${Object.keys(t.attributes).length} attribute groups, ${t.references} reference items, genre model ${t.model}`;
 
 export function taxonomySection(signal: AbortSignal): HTMLElement {
   const error = errorLine();
@@ -27,6 +29,7 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
   const genres = el('textarea', { id: 'tax-genres', rows: 6, cols: 30 });
   const attributes = el('textarea', { id: 'tax-attributes', rows: 6, cols: 40, placeholder: 'mood: dark, light' });
   const references = el('textarea', { id: 'tax-references', rows: 6, cols: 50, placeholder: 'Drama | Heat (1995)' });
+  const model = el('input', { id: 'tax-model', size: 30, placeholder: 'catalog-genre' });
   const keep = el('input', { type: 'checkbox', id: 'tax-keep', checked: true });
   const keepLabel = el('span', { id: 'tax-keep-label' }, 'no reference items loaded');
   /** the reference items of the version last loaded or saved: kept by the next save while ticked */
@@ -48,6 +51,7 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
       el('label', {}, 'Attributes, group: values', el('br'), attributes),
       el('label', {}, 'Reference items to add, genre | text', el('br'), references),
     ),
+    el('p', {}, el('label', {}, 'Genre model ', model)),
     el('p', {}, el('label', {}, keep, ' ', keepLabel)),
     el('button', { type: 'submit' }, 'Save as a new version'),
   );
@@ -67,6 +71,7 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
       genres.value = genresText(t.genres);
       attributes.value = attributesText(t.attributes);
       references.value = '';
+      model.value = t.model;
       keeping(items, `version ${t.version}`);
       show(t, 'Loaded');
     }, error.show);
@@ -75,7 +80,12 @@ export function taxonomySection(signal: AbortSignal): HTMLElement {
     event.preventDefault();
     error.clear();
     const input = fromText(genres.value, attributes.value, references.value);
-    const body = { ...input, references: [...(keep.checked ? kept : []), ...input.references] };
+    const named = model.value.trim();
+    const body = {
+      ...input,
+      references: [...(keep.checked ? kept : []), ...input.references],
+      ...(named ? { model: named } : {}),
+    };
     request<StoredTaxonomy>(`/v1/taxonomies/${encodeURIComponent(id.value.trim())}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

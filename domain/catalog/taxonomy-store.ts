@@ -1,17 +1,20 @@
 /**
- * Taxonomies in Postgres: saving one makes a new version (with its reference items, in one
- * transaction); reading resolves `id` (the latest) or `id@version`.
+ * Taxonomies in Postgres: saving one makes a new version (with its reference items and the genre
+ * model it names, in one transaction); reading resolves `id` (the latest) or `id@version`.
  */
 import { inTransaction, type Pool } from '../../core/postgres.ts';
 import { taxonomySchema, type Taxonomy } from './taxonomy.ts';
 import type { Reference } from './reference-store.ts';
 import { MillraceError } from '../../core/errors.ts';
+import { checkGenreModel, PLATFORM_GENRE_MODEL } from './genre-models.ts';
 
 export interface StoredTaxonomy {
   id: string;
   version: number;
   taxonomy: Taxonomy;
   references: Reference[];
+  /** The genre model its rows are classified with (domain/catalog/genre-models.ts). */
+  model: string;
 }
 
 /** A taxonomy reference that is malformed or names a genre the taxonomy lacks (400), or a taxonomy that does not exist (404). */
@@ -36,7 +39,11 @@ export async function saveTaxonomy(
   id: string,
   taxonomy: Taxonomy,
   references: readonly Reference[],
+  options: { model?: string } = {},
 ): Promise<StoredTaxonomy> {
+  // the platform's model is the default, stored as none: a taxonomy follows whatever default there is
+  const model = options.model === PLATFORM_GENRE_MODEL ? undefined : options.model;
+  if (model !== undefined) await checkGenreModel(db, tenantId, model);
   const unknown = references.find((r) => !taxonomy.genres.includes(r.genre));
   if (unknown)
     throw new TaxonomyNotFoundError(
@@ -46,10 +53,10 @@ export async function saveTaxonomy(
     // serialises concurrent saves of one taxonomy: each gets its own version number
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taxonomy:${tenantId}:${id}`]);
     const { rows } = await client.query<{ version: number }>(
-      `INSERT INTO catalog_taxonomies (tenant_id, id, version, body)
-       SELECT $1, $2, coalesce(max(version), 0) + 1, $3 FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2
+      `INSERT INTO catalog_taxonomies (tenant_id, id, version, body, model_id)
+       SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4 FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2
        RETURNING version`,
-      [tenantId, id, JSON.stringify(taxonomy)],
+      [tenantId, id, JSON.stringify(taxonomy), model ?? null],
     );
     const version = rows[0]!.version;
     if (references.length > 0) {
@@ -59,14 +66,14 @@ export async function saveTaxonomy(
         [tenantId, id, version, JSON.stringify(references)],
       );
     }
-    return { id, version, taxonomy, references: [...references] };
+    return { id, version, taxonomy, references: [...references], model: model ?? PLATFORM_GENRE_MODEL };
   });
 }
 
 export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Promise<StoredTaxonomy> {
   const { id, version } = parseTaxonomyRef(ref);
-  const { rows } = await db.query<{ version: number; body: unknown }>(
-    `SELECT version, body FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2 AND ($3::int IS NULL OR version = $3)
+  const { rows } = await db.query<{ version: number; body: unknown; model_id: string | null }>(
+    `SELECT version, body, model_id FROM catalog_taxonomies WHERE tenant_id = $1 AND id = $2 AND ($3::int IS NULL OR version = $3)
       ORDER BY version DESC LIMIT 1`,
     [tenantId, id, version ?? null],
   );
@@ -76,5 +83,11 @@ export async function loadTaxonomy(db: Pool, tenantId: string, ref: string): Pro
     'SELECT text, genre FROM catalog_references WHERE tenant_id = $1 AND taxonomy_id = $2 AND version = $3',
     [tenantId, id, rows[0].version],
   );
-  return { id, version: rows[0].version, taxonomy: taxonomySchema.parse(rows[0].body), references };
+  return {
+    id,
+    version: rows[0].version,
+    taxonomy: taxonomySchema.parse(rows[0].body),
+    references,
+    model: rows[0].model_id ?? PLATFORM_GENRE_MODEL,
+  };
 }

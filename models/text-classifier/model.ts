@@ -58,6 +58,32 @@ function shuffled<T>(items: T[], seed: number): T[] {
 }
 
 export function train(examples: { text: string; label: string }[], options: TrainOptions = {}): TextModel {
+  const steps = trainingSteps(examples, options);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+/** Examples between two yields of trainInSteps: a few milliseconds of work. */
+const STEP_EXAMPLES = 256;
+
+/**
+ * The same training as `train` (same model, bit for bit), yielding the event loop every few
+ * hundred examples, so a server that trains keeps answering.
+ */
+export async function trainInSteps(
+  examples: { text: string; label: string }[],
+  options: TrainOptions = {},
+): Promise<TextModel> {
+  const steps = trainingSteps(examples, options);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* trainingSteps(
+  examples: { text: string; label: string }[],
+  options: TrainOptions,
+): Generator<void, TextModel, void> {
   const { dimensions = 1 << 18, epochs = 5, learningRate = 0.5, l2 = 1e-6, seed = 1 } = options;
   const labels = [...new Set(examples.map((e) => e.label))].sort();
   const k = labels.length;
@@ -65,6 +91,7 @@ export function train(examples: { text: string; label: string }[], options: Trai
   const g2w = new Float32Array(dimensions * k); // Adagrad accumulators
   const g2b = new Float64Array(k);
   const data = examples.map((e) => ({ x: featurise(e.text, dimensions), y: labels.indexOf(e.label) }));
+  let done = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (const { x, y } of shuffled(data, seed + epoch)) {
       const p = softmax(scores(model, x));
@@ -79,6 +106,7 @@ export function train(examples: { text: string; label: string }[], options: Trai
           model.weights[at]! -= (learningRate * gw) / Math.sqrt(g2w[at]! + 1e-8);
         }
       }
+      if (++done % STEP_EXAMPLES === 0) yield;
     }
   }
   return model;

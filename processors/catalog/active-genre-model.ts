@@ -1,17 +1,20 @@
 /**
- * The catalog processor's genre model: the registry's active version of `catalog-genre`, loaded
- * from Postgres and swapped without a restart when another version is activated (`millrace train
- * ... --activate`, or the models API). On first use the bundled model (CATALOG_GENRE_MODEL_DIR) is
- * registered, and activated if the registry has none.
+ * The catalog processor's genre models: for each model a taxonomy names, the registry's active
+ * version, loaded from Postgres and swapped without a restart when another version is activated
+ * (`millrace train ... --activate`, the models API, a genre model job). Each model is followed
+ * once and shared by every taxonomy naming it. On first use of the platform's `catalog-genre` the
+ * bundled model (CATALOG_GENRE_MODEL_DIR) is registered, and activated if the registry has none.
  */
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Pool } from '../../core/postgres.ts';
 import { followActiveVersion, registerBundledVersion, type ActiveVersionWatch } from '../../models/model-registry.ts';
-import { loadGenreModel, type GenreModel } from './genre-model.ts';
+import { PLATFORM_GENRE_MODEL } from '../../domain/catalog/genre-models.ts';
+import { GenreModelUnavailableError, loadGenreModel, type GenreModel } from './genre-model.ts';
 import { startOnce } from '../../core/start-once.ts';
 
-export const GENRE_MODEL_ID = 'catalog-genre';
+export const GENRE_MODEL_ID = PLATFORM_GENRE_MODEL;
+
 /** A replaced model is released after this long: batches that took it before the swap finish first. */
 const RELEASE_AFTER_MS = 60_000;
 
@@ -21,17 +24,21 @@ export interface ActiveGenreModel {
   close(): Promise<void>;
 }
 
-export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number } = {}): ActiveGenreModel {
+export function activeGenreModel(
+  db: Pool,
+  modelId: string = GENRE_MODEL_ID,
+  options: { checkIntervalMs?: number } = {},
+): ActiveGenreModel {
   let current: GenreModel | undefined;
   let watch: ActiveVersionWatch | undefined;
-  const log = createLogger('catalog-genre-model');
-
+  const log = createLogger('catalog-genre-model', { model_id: modelId });
   // a failed start is retried by the next batch (Postgres away, say)
   const start = startOnce(async () => {
-    await registerBundledVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, 'catalog genre classifier (bundled)');
+    if (modelId === GENRE_MODEL_ID)
+      await registerBundledVersion(db, loadConfig().CATALOG_GENRE_MODEL_DIR, 'catalog genre classifier (bundled)');
     watch = await followActiveVersion(
       db,
-      GENRE_MODEL_ID,
+      modelId,
       (dir) => loadGenreModel(dir, { intraOpNumThreads: 1, interOpNumThreads: 1 }),
       (next) => {
         const previous = current;
@@ -41,17 +48,38 @@ export function activeGenreModel(db: Pool, options: { checkIntervalMs?: number }
       { log, checkIntervalMs: options.checkIntervalMs },
     );
   });
-
   return {
     async get() {
       await start();
-      if (!current) throw new Error(`the model registry has no active version of ${GENRE_MODEL_ID}`);
+      if (!current) throw new GenreModelUnavailableError(`the model registry has no active version of ${modelId}`);
       return current;
     },
     async close() {
       await watch?.close();
       await current?.release();
       current = undefined;
+    },
+  };
+}
+
+export interface ActiveGenreModels {
+  /** The active version of `modelId` (waits for its first load). */
+  get(modelId: string): Promise<GenreModel>;
+  close(): Promise<void>;
+}
+
+/** Every genre model the processor is asked for, each followed from its first use on. */
+export function activeGenreModels(db: Pool, options: { checkIntervalMs?: number } = {}): ActiveGenreModels {
+  const followed = new Map<string, ActiveGenreModel>();
+  return {
+    get(modelId) {
+      let model = followed.get(modelId);
+      if (!model) followed.set(modelId, (model = activeGenreModel(db, modelId, options)));
+      return model.get();
+    },
+    async close() {
+      await Promise.all([...followed.values()].map((m) => m.close()));
+      followed.clear();
     },
   };
 }

@@ -15,8 +15,8 @@ export const catalogClassificationComponent = processorComponent({
   description:
     "Classifies uploaded product rows into one of the merchant's genres, with attribute values from their own lists. " +
     'Rows are grouped by the taxonomy they name (read from Postgres, cached per version; one named without a version is re-read after a minute), ' +
-    'the text is normalised, attribute values matched exactly and fuzzily, and the whole batch scored by the active version of the `catalog-genre` ONNX model ' +
-    "in the model registry, followed without a restart; when the model is unsure, the taxonomy's reference items' nearest neighbours decide. " +
+    'the text is normalised, attribute values matched exactly and fuzzily, and the rows scored, a batch at once, by the active version of the ONNX genre model their taxonomy names ' +
+    "in the model registry (the platform's `catalog-genre` unless the taxonomy names the tenant's own), each followed without a restart; when the model is unsure, the taxonomy's reference items' nearest neighbours decide. " +
     'Each output row names the taxonomy version, the model version and what decided. A row naming no taxonomy, or one that does not exist, goes to the DLQ saying so.',
   input: 'catalog.rows.raw',
   output: 'catalog.rows.classified',

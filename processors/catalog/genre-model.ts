@@ -7,6 +7,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { featurise } from '../../models/text-classifier/features.ts';
+import { errorKind } from '../../core/errors.ts';
+
+/**
+ * The model a taxonomy names cannot classify: no active version, or one that is no text
+ * classifier. Its rows go to the DLQ saying so; another version activated is picked up.
+ */
+export class GenreModelUnavailableError extends errorKind('GenreModelUnavailableError', {
+  code: 'genre_model_unavailable',
+}) {}
 
 export interface GenrePrediction {
   label: string;
@@ -65,6 +74,7 @@ export class GenreModel {
 /** Loads the model `millrace train text-classifier` wrote into `dir`, checking its sha256. */
 export async function loadGenreModel(dir: string, options: InferenceSession.SessionOptions = {}): Promise<GenreModel> {
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
+    kind?: string;
     id: string;
     version: string;
     file: string;
@@ -72,6 +82,11 @@ export async function loadGenreModel(dir: string, options: InferenceSession.Sess
     labels: string[];
     dimensions: number;
   };
+  // a taxonomy may name any model its tenant sees, and a platform model may be of another kind
+  if (manifest.kind !== 'text-classifier')
+    throw new GenreModelUnavailableError(
+      `${manifest.id} ${manifest.version} is not a text classifier (kind ${JSON.stringify(manifest.kind ?? null)})`,
+    );
   const bytes = await readFile(path.join(dir, manifest.file));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== manifest.sha256)

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKey } from '../../api/auth/accounts.ts';
+import { createGenreModelJob } from '../../domain/catalog/genre-model-jobs.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -69,6 +70,7 @@ describe('models per tenant', () => {
   let operatorKey: string;
   let bModel: string;
   let bJob: string;
+  let bGenreJob: string;
 
   before(async () => {
     [a, b] = await Promise.all([testApi(deps, 'tenancy-a'), testApi(deps, 'tenancy-b')]);
@@ -104,6 +106,15 @@ describe('models per tenant', () => {
     });
     assert.equal(job.status, 202, await job.clone().text());
     bJob = ((await job.json()) as { id: string }).id;
+    // a genre model job of B's, as its queued row (what it would train on does not matter here)
+    bGenreJob = (
+      await createGenreModelJob(db, {
+        tenant_id: b.tenant,
+        model_id: `${b.tenant}.films`,
+        upload_id: randomUUID(),
+        params: { text: ['title'], label: 'genre', dimensions: 1024, epochs: 1, seed: 1 },
+      })
+    ).id;
 
     // a platform model: a copy of the bundled genre model under another id
     const source = loadConfig().CATALOG_GENRE_MODEL_DIR;
@@ -145,18 +156,23 @@ describe('models per tenant', () => {
       '/v1/training-jobs/{id}',
       '/v1/training-jobs/{id}/events',
       '/v1/training-datasets/{name}',
+      '/v1/genre-model-jobs/{id}',
     ])
       assert.ok(paths.has(expected), `${expected} is walked`);
 
     // B's namespace, but nothing of B's: A must not tell the two apart
-    const nowhere = { model: `${b.tenant}.nowhere`, job: randomUUID(), dataset: 'nowhere' };
-    const bs = { model: bModel, job: bJob, dataset: 'delays' };
+    const nowhere = { model: `${b.tenant}.nowhere`, job: randomUUID(), genreJob: randomUUID(), dataset: 'nowhere' };
+    const bs = { model: bModel, job: bJob, genreJob: bGenreJob, dataset: 'delays' };
     const url = (p: string, ids: typeof bs) =>
       p
-        .replace('{id}', p.startsWith('/v1/training-jobs') ? ids.job : ids.model)
+        .replace(
+          '{id}',
+          p.startsWith('/v1/training-jobs') ? ids.job : p.startsWith('/v1/genre-model-jobs') ? ids.genreJob : ids.model,
+        )
         .replace('{name}', p.includes('/files/') ? 'manifest.json' : ids.dataset)
         .replace('{version}', '1');
-    const idsIn = (text: string, ids: typeof bs) => text.replaceAll(ids.model, '<model>').replaceAll(ids.job, '<job>');
+    const idsIn = (text: string, ids: typeof bs) =>
+      text.replaceAll(ids.model, '<model>').replaceAll(ids.job, '<job>').replaceAll(ids.genreJob, '<job>');
     const shape = (body: string) => {
       try {
         return { ...(JSON.parse(body) as Record<string, unknown>), request_id: undefined };

@@ -11,7 +11,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
-import { readHeader, readRows } from './rows.ts';
+import { readHeader, readRows, type Row } from './rows.ts';
 import { inferType, type ColumnType, type Format } from './file-shape.ts';
 import { receiveFile, type ReceiveOptions } from './spool.ts';
 import type { Encoding } from './charset.ts';
@@ -46,6 +46,8 @@ export class Uploads {
     private readonly dir: string,
     private readonly producer: AvroProducer,
     private readonly log: Logger,
+    /** Where processed rows go (a test gives its own topic with the same schema). */
+    private readonly topic: string = ROWS_TOPIC,
   ) {}
 
   private fileOf(id: string): string {
@@ -107,6 +109,12 @@ export class Uploads {
     };
   }
 
+  /** The rows of one of the tenant's uploads, read from its file one at a time (404: no such upload). */
+  async rows(tenantId: string, id: string): Promise<AsyncGenerator<Row>> {
+    const upload = await this.get(tenantId, id);
+    return readRows(this.fileOf(id), upload.format, upload.delimiter ?? ',');
+  }
+
   /** Starts publishing the rows in the background; progress is in `get`. */
   async process(tenantId: string, id: string, columns: string[], taxonomy: string | null): Promise<Upload> {
     const { columns: known } = await this.columns(tenantId, id);
@@ -151,7 +159,7 @@ export class Uploads {
     let total = 0;
     const flush = async () => {
       // 500 wide rows make a produce request far past the broker's 1 MB per partition batch
-      for (const chunk of chunkMessages(messages)) await this.producer.sendPrepared(ROWS_TOPIC, chunk);
+      for (const chunk of chunkMessages(messages)) await this.producer.sendPrepared(this.topic, chunk);
       if (refused.length > 0) {
         await this.db.query(
           `INSERT INTO upload_rejections (upload_id, row_number, reason)
@@ -182,7 +190,7 @@ export class Uploads {
           fields,
           taxonomy,
         };
-        const message = await this.producer.prepare(ROWS_TOPIC, { value });
+        const message = await this.producer.prepare(this.topic, { value });
         // the row itself is under MAX_ROW_BYTES, but its column names come along in every record
         if (messageBytes(message) > MAX_RECORD_BYTES)
           refused.push({
