@@ -1,6 +1,6 @@
 /**
  * The API's composition root: the one place that reads the config for the API and builds every
- * service the API process runs (uploads and their results, finance bulk jobs, image datasets,
+ * service the API process runs (uploads and their results, training files, finance bulk jobs, image datasets,
  * analytics, the ingestor, live streams, online predictors, tokens), once, into one `ApiDeps`.
  * api/server.ts serves what it builds; tests build their app through it too.
  */
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { FinanceBulk } from '../connectors/sources/finance-bulk/bulk.ts';
 import { ImageDatasets } from '../connectors/sources/image-search/image-datasets.ts';
+import { TrainingFiles } from '../connectors/sources/training-files/training-files.ts';
 import { UploadResults } from '../connectors/sources/uploads/results.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../core/catalogue.ts';
@@ -107,6 +108,12 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
     streams: { kafka, registry, log, heartbeatMs: 15_000, slowClientMs: 10_000, ...streams },
     uploads,
     uploadResults: new UploadResults(uploads, db, clickhouse),
+    trainingFiles: new TrainingFiles(
+      db,
+      clickhouse,
+      path.join(config.MILLRACE_HOME, 'training-files'),
+      log.child({ component: 'training-files' }),
+    ),
     financeBulk: new FinanceBulk(
       db,
       path.join(config.MILLRACE_HOME, 'finance-bulk'),

@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Kafka } from 'kafkajs';
 import type { FinanceBulk } from '../connectors/sources/finance-bulk/bulk.ts';
 import type { ImageDatasets } from '../connectors/sources/image-search/image-datasets.ts';
+import type { TrainingFiles } from '../connectors/sources/training-files/training-files.ts';
 import type { UploadResults } from '../connectors/sources/uploads/results.ts';
 import type { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
@@ -36,7 +37,7 @@ export interface StreamDeps {
 export interface ApiSettings {
   /** largest JSON body (API_BODY_LIMIT_BYTES) */
   bodyLimitBytes: number;
-  /** largest streamed body: uploads, bulk predictions, batch scoring (UPLOAD_MAX_BYTES) */
+  /** largest streamed body: uploads, training files, bulk predictions, batch scoring (UPLOAD_MAX_BYTES) */
   uploadMaxBytes: number;
   rateLimitPerIp: number;
   rateLimitPerKey: number;
@@ -61,6 +62,7 @@ export interface ApiDeps {
   streams: StreamDeps;
   uploads: Uploads;
   uploadResults: UploadResults;
+  trainingFiles: TrainingFiles;
   financeBulk: FinanceBulk;
   imageDatasets: ImageDatasets;
   /** the one path of dashboard reads: coalescing, the per-tenant cache and fair share (api/query-gate.ts) */

@@ -1,12 +1,16 @@
-/** Shared by the model-platform tests: an app with a fresh tenant, and flights of a known rule in ClickHouse. */
+/**
+ * Shared by the model-platform tests: an app with a fresh tenant (uploads and training files in
+ * temporary folders, any service or setting overridden), and flights of a known rule in ClickHouse.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { App } from '../api/app.ts';
 import { loadConfig } from '../core/config.ts';
-import { composeApi } from '../api/compose.ts';
+import { composeApi, type ApiOverrides } from '../api/compose.ts';
 import { createKey, createTenant } from '../api/auth/accounts.ts';
+import { TrainingFiles } from '../connectors/sources/training-files/training-files.ts';
 import { Uploads } from '../connectors/sources/uploads/uploads.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Kafka } from 'kafkajs';
@@ -26,7 +30,7 @@ export interface TestApi {
     init?: {
       method?: string;
       body?: unknown;
-      raw?: string | ReadableStream<Uint8Array>;
+      raw?: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
       contentType?: string;
       headers?: Record<string, string>;
     },
@@ -38,6 +42,7 @@ export async function testApi(
   deps: { db: Pool; clickhouse: ClickHouseClient; kafka: Kafka; registry: Registry; log: Logger },
   label: string,
   config = loadConfig(),
+  overrides: ApiOverrides = {},
 ): Promise<TestApi> {
   const { db, clickhouse, kafka, registry, log } = deps;
   const producer = new AvroProducer(kafka, registry);
@@ -50,6 +55,13 @@ export async function testApi(
     {
       log,
       uploads,
+      trainingFiles: new TrainingFiles(
+        db,
+        clickhouse,
+        await mkdtemp(path.join(tmpdir(), 'millrace-training-files-')),
+        log,
+      ),
+      ...overrides,
     },
   ).app;
   const tenant = `${label}-${randomBytes(4).toString('hex')}`;

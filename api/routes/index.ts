@@ -27,6 +27,7 @@ import { registerTaxonomies } from './taxonomies.ts';
 import { registerTopicRecords } from './topic-records.ts';
 import { registerTopics } from './topics.ts';
 import { registerTrainingDatasets } from './training-datasets.ts';
+import { registerTrainingFiles } from './training-files.ts';
 import { registerTrainingJobs } from './training-jobs.ts';
 import { registerTrainingRuns } from './training-runs.ts';
 import { registerUploadResults } from './upload-results.ts';
@@ -61,6 +62,7 @@ const ROUTES: readonly Register[] = [
   registerAnalytics,
   (app) => registerConsole(app),
   registerImageDatasets,
+  registerTrainingFiles,
   registerTrainingDatasets,
   registerTrainingJobs,
   registerTrainingRuns,

@@ -27,7 +27,7 @@ import type { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { activateIfNoneActive } from '../model-registry.ts';
 import { ALGORITHMS, parseParams, type Algorithm } from './algorithms.ts';
-import { getDataset, UnknownDatasetError } from './training-datasets.ts';
+import { getDataset, UnknownDatasetError, UploadedDatasetError } from './training-datasets.ts';
 import {
   claimJob,
   createJob,
@@ -106,7 +106,10 @@ interface Worker {
 
 /** A request that names no known algorithm, bad params or no dataset: the DLQ's business, not a retry's. */
 const isRefusal = (error: unknown) =>
-  error instanceof TrainingRefused || error instanceof UnknownDatasetError || error instanceof SyntaxError;
+  error instanceof TrainingRefused ||
+  error instanceof UnknownDatasetError ||
+  error instanceof UploadedDatasetError ||
+  error instanceof SyntaxError;
 
 /** A training request becomes a job row; one that cannot goes to the DLQ saying why. */
 async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequest>): Promise<void> {

@@ -1,4 +1,8 @@
-/** Training datasets in Postgres (sql/postgres/0014_training.sql) and their rows in ClickHouse. */
+/**
+ * Training datasets in Postgres (sql/postgres/0014_training.sql) and their rows in ClickHouse: the
+ * query kind. Datasets built from an uploaded file share the table and the version numbering
+ * (uploaded-datasets.ts); only ready versions are read.
+ */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { inTransaction, type Pool } from '../../core/postgres.ts';
 import { datasetDefinitionSchema, rowsQuery, statsQuery, type DatasetDefinition } from './dataset-spec.ts';
@@ -24,6 +28,17 @@ export class UnknownDatasetError extends MillraceError {
  * Stores `definition` as the next version of the tenant's dataset `name`, unless it equals the
  * latest version (then that one is returned with `created: false`).
  */
+/** A dataset built from a file where a query dataset is needed (the logistic and GBDT trainers read query datasets). */
+export class UploadedDatasetError extends MillraceError {
+  override name = 'UploadedDatasetError';
+  constructor(name: string, version: number, field: string) {
+    super(
+      `training dataset "${name}" version ${version} is built from an uploaded file; this needs a query dataset (table, features, label rule)`,
+      { code: 'invalid_request', status: 400, details: { field } },
+    );
+  }
+}
+
 export async function saveDataset(
   db: Pool,
   tenantId: string,
@@ -33,12 +48,14 @@ export async function saveDataset(
   return inTransaction(db, async (client) => {
     // serialises versions of one dataset name
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training_dataset:${tenantId}:${name}`]);
-    const { rows } = await client.query<Dataset & { same: boolean }>(
-      'SELECT *, definition = $3::jsonb AS same FROM training_datasets WHERE tenant_id = $1 AND name = $2 ORDER BY version DESC LIMIT 1',
+    // the latest of any state and kind: a version number taken by a load (uploaded-datasets.ts) is never reused
+    const { rows } = await client.query<Dataset & { same: boolean; state: string }>(
+      `SELECT *, kind = 'query' AND definition = $3::jsonb AS same FROM training_datasets
+       WHERE tenant_id = $1 AND name = $2 ORDER BY version DESC LIMIT 1`,
       [tenantId, name, JSON.stringify(definition)],
     );
     const latest = rows[0];
-    if (latest?.same) {
+    if (latest?.same && latest.state === 'ready') {
       return {
         tenant_id: latest.tenant_id,
         name: latest.name,
@@ -64,8 +81,8 @@ export async function getDataset(
   version?: number,
   field = 'name',
 ): Promise<Dataset> {
-  const { rows } = await db.query<Dataset>(
-    `SELECT * FROM training_datasets WHERE tenant_id = $1 AND name = $2 ${version === undefined ? '' : 'AND version = $3'} ORDER BY version DESC LIMIT 1`,
+  const { rows } = await db.query<Dataset & { kind: 'query' | 'file' }>(
+    `SELECT * FROM training_datasets WHERE tenant_id = $1 AND name = $2 AND state = 'ready' ${version === undefined ? '' : 'AND version = $3'} ORDER BY version DESC LIMIT 1`,
     version === undefined ? [tenantId, name] : [tenantId, name, version],
   );
   if (!rows[0])
@@ -73,6 +90,7 @@ export async function getDataset(
       `no training dataset "${name}"${version === undefined ? '' : ` version ${version}`} for this tenant`,
       field,
     );
+  if (rows[0].kind !== 'query') throw new UploadedDatasetError(name, rows[0].version, field);
   // stored JSON was validated when saved; parsing again applies defaults added since
   return { ...rows[0], definition: datasetDefinitionSchema.parse(rows[0].definition) };
 }

@@ -37,7 +37,8 @@ export interface Spooled {
 
 /**
  * Writes `body` to `file` (its folder made first, removed on refusal), as received: 413 past
- * `maxBytes`, 415 when the first HEAD_BYTES hold a NUL byte that UTF-16 does not explain, 400 when
+ * `maxBytes`, 415 when the first HEAD_BYTES hold a NUL byte that UTF-16 does not explain (unless
+ * `binary` files are welcome: Parquet; the caller tells a binary one from text then), 400 when
  * the body breaks off, is empty, or is not valid in the `declared` encoding (naming the line and
  * byte offset). Without a declared encoding it is told from the bytes (charset.ts), all of them:
  * one Latin-1 byte deep in a file makes it Windows-1252.
@@ -50,7 +51,12 @@ export interface Spooled {
 export async function spoolBody(
   body: ReadableStream<Uint8Array>,
   file: string,
-  { maxBytes, declared, Refusal = UploadError }: { maxBytes: number; declared?: Encoding; Refusal?: Refusal },
+  {
+    maxBytes,
+    declared,
+    Refusal = UploadError,
+    binary = false,
+  }: { maxBytes: number; declared?: Encoding; Refusal?: Refusal; binary?: boolean },
 ): Promise<Spooled> {
   await mkdir(path.dirname(file), { recursive: true });
   const discard = () => rm(path.dirname(file), { recursive: true, force: true });
@@ -69,7 +75,7 @@ export async function spoolBody(
     head = Buffer.concat(headChunks);
     const bom = bomOf(head)?.encoding;
     utf16 = [declared, bom, utf16WithoutBom(head)].find((e) => e === 'utf-16le' || e === 'utf-16be');
-    if ((declared ?? utf16 ?? 'utf-8').startsWith('utf-16') || !head.includes(0)) return undefined;
+    if (binary || (declared ?? utf16 ?? 'utf-8').startsWith('utf-16') || !head.includes(0)) return undefined;
     return new Refusal(415, 'the file is binary, not CSV or JSON lines text');
   };
   const guard = new Transform({
@@ -116,7 +122,7 @@ export async function spoolBody(
     utf16 ??
     (scan instanceof Utf8Scan && scan.firstInvalid && scan.multiByte === 0 ? 'windows-1252' : 'utf-8');
   const text = decodeHead(head ?? Buffer.alloc(0), encoding);
-  if (text.includes('\0')) {
+  if (!binary && text.includes('\0')) {
     await discard(); // UTF-32, or UTF-16 with binary in it
     throw new Refusal(415, 'the file is binary, not CSV or JSON lines text');
   }
