@@ -48,6 +48,17 @@ export interface BulkCase extends Base {
   job?: { accepted: number; rejected: number; reason?: string };
 }
 
+export interface TrainingFileCase extends Base {
+  entry: 'training-file';
+  body: Part[];
+  content_type?: string;
+  /** the query string, `?` included */
+  query?: string;
+  expect: HttpExpect;
+  /** once inspected: so many rows, so many bad, these columns in order; some bad row's reason contains `reason` */
+  inspection?: { rows: number; bad_rows: number; columns: string[]; reason?: string };
+}
+
 export interface RecordsCase extends Base {
   entry: 'records';
   topic?: string;
@@ -122,7 +133,8 @@ export interface FeedCase extends Base {
   expect: { bars: number; first_close?: number } | { error: string; message: string };
 }
 
-export type Case = UploadCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase | FeedCase;
+export type Case =
+  UploadCase | TrainingFileCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase | FeedCase;
 export type Entry = Case['entry'];
 
 export function loadCorpus(): Case[] {

@@ -1,7 +1,7 @@
 /**
  * Walks the hostile-input corpus (test/fixtures/hostile): every case through its entry point —
- * uploads, POST /v1/topics/{topic}/records, other API routes, raw bytes on Kafka under a running
- * processor, crawl targets, and a real HTTP socket — and checks its outcome exactly. After every
+ * uploads, training files, POST /v1/topics/{topic}/records, other API routes, raw bytes on Kafka
+ * under a running processor, crawl targets, and a real HTTP socket — and checks its outcome exactly. After every
  * batch the platform must still serve (healthz, a valid record accepted) and keep what it had
  * already accepted; at the end every accepted record is read back from Kafka.
  */
@@ -26,6 +26,7 @@ import { runCrawl } from '../../connectors/sources/crawler/crawl.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { FetchError, Fetcher } from '../../domain/crawl/fetcher.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
+import { TrainingFiles } from '../../connectors/sources/training-files/training-files.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { loadCatalogue } from '../../core/catalogue.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
@@ -53,6 +54,7 @@ import {
   type KafkaCase,
   type RecordsCase,
   type SocketCase,
+  type TrainingFileCase,
   type UploadCase,
 } from './hostile-corpus.ts';
 import { eventually, flights } from '../../testkit/helpers.ts';
@@ -67,6 +69,12 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-hostile-')), producer, log);
+const trainingFiles = new TrainingFiles(
+  db,
+  clickhouse,
+  mkdtempSync(path.join(tmpdir(), 'millrace-hostile-training-')),
+  log,
+);
 const topics = loadCatalogue();
 const QUOTES = 'market.quotes.raw';
 
@@ -106,7 +114,7 @@ before(async () => {
   ({ app, deps } = composeApi(
     loadConfig(),
     { kafka, registry, producer, admin, db, clickhouse },
-    { log, checks: {}, topics, uploads },
+    { log, checks: {}, topics, uploads, trainingFiles },
   ));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);
@@ -236,7 +244,7 @@ async function stillServes(): Promise<void> {
 describe('hostile inputs', () => {
   it(`the corpus has at least 200 cases, each entry point covered`, () => {
     const counts = Object.fromEntries(
-      ['upload', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket', 'feed'].map((e) => [
+      ['upload', 'training-file', 'bulk', 'records', 'http', 'kafka', 'crawl', 'socket', 'feed'].map((e) => [
         e,
         corpus.filter((c) => c.entry === e).length,
       ]),
@@ -348,6 +356,44 @@ describe('hostile inputs', () => {
     for (const [i, batch] of batches(casesOf(corpus, 'upload'), 15).entries()) {
       it(`batch ${i + 1}: ${batch.map((c) => c.id.replace('upload-', '')).join(', ')}`, async () => {
         assertBatch(await pooled(batch, 3, runUpload));
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
+        await stillServes();
+      });
+    }
+  });
+
+  describe('POST /v1/training-files', () => {
+    async function runTrainingFile(c: TrainingFileCase): Promise<{ id: string; problems: string[] }> {
+      const response = await request('POST', `/v1/training-files${c.query ?? ''}`, {
+        key: keys.a_admin,
+        body: build(c.body),
+        contentType: c.content_type ?? 'text/csv',
+      });
+      const { problems, body } = await differences(response, c.expect);
+      if (problems.length > 0 || !c.inspection) return { id: c.id, problems };
+      const { id } = body as { id: string };
+      const found = (await (
+        await request('GET', `/v1/training-files/${id}/columns`, { key: keys.a_reader })
+      ).json()) as {
+        rows: number;
+        bad_rows: number;
+        bad: { reason: string }[];
+        columns: { name: string }[];
+      };
+      const wanted = c.inspection;
+      if (found.rows !== wanted.rows || found.bad_rows !== wanted.bad_rows)
+        problems.push(`rows ${found.rows} bad ${found.bad_rows}, expected ${wanted.rows} and ${wanted.bad_rows}`);
+      const names = found.columns.map((col) => col.name);
+      if (JSON.stringify(names) !== JSON.stringify(wanted.columns))
+        problems.push(`columns ${JSON.stringify(names)}, expected ${JSON.stringify(wanted.columns)}`);
+      if (wanted.reason && !found.bad.some((b) => b.reason.includes(wanted.reason!)))
+        problems.push(`no bad row says "${wanted.reason}": ${JSON.stringify(found.bad)}`);
+      return { id: c.id, problems };
+    }
+
+    for (const [i, batch] of batches(casesOf(corpus, 'training-file'), 15).entries()) {
+      it(`batch ${i + 1}: ${batch.map((c) => c.id.replace('tfile-', '')).join(', ')}`, async () => {
+        assertBatch(await pooled(batch, 3, runTrainingFile));
         assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
         await stillServes();
       });
