@@ -22,6 +22,7 @@ import type { ApiDeps } from '../../api/deps.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { createKey, createTenant } from '../../api/auth/accounts.ts';
 import { AMOUNTS } from '../../connectors/sources/finance-bulk/statements.ts';
+import { TrainingFiles } from '../../connectors/sources/training-files/training-files.ts';
 import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -50,6 +51,12 @@ const producer = new AvroProducer(kafka, registry);
 const admin = kafka.admin();
 const log = createLogger('test');
 const uploads = new Uploads(db, mkdtempSync(path.join(tmpdir(), 'millrace-fuzz-')), producer, log);
+const trainingFiles = new TrainingFiles(
+  db,
+  clickhouse,
+  mkdtempSync(path.join(tmpdir(), 'millrace-fuzz-training-')),
+  log,
+);
 let app: App;
 let deps: ApiDeps;
 const statuses = new Map<number, number>();
@@ -107,7 +114,7 @@ async function created<T>(response: Response, what: string): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-/** Gives a tenant a taxonomy, a watched symbol, an upload, a prediction, a key and records, through the API. */
+/** Gives a tenant a taxonomy, a watched symbol, an upload, a training file and its dataset, a prediction, a key and records, through the API. */
 async function seed(tenant: string, auth: Auth, secrets: string[]): Promise<void> {
   const tag = tenant;
   const symbol = `Z${tenant.slice(2).toUpperCase()}`;
@@ -147,7 +154,21 @@ async function seed(tenant: string, auth: Auth, secrets: string[]): Promise<void
     close: 1,
   };
   await created(await call('POST', '/v1/topics/market.quotes.raw/records', auth, JSON.stringify([quote])), 'records');
-  const ids = [`${tag}-tax`, symbol, upload.id, `${tag}-co`, prediction.id, key.id];
+  const trainingFile = await created<{ id: string }>(
+    await call('POST', '/v1/training-files', auth, `${tag}-col,n\n${tag}-a,1\n${tag}-b,2\n`, 'text/csv'),
+    'training file',
+  );
+  const dataset = `${tag}-rows`;
+  await created(
+    await call(
+      'POST',
+      '/v1/training-datasets',
+      auth,
+      JSON.stringify({ name: dataset, source: { file: trainingFile.id }, target: 'n', features: [`${tag}-col`] }),
+    ),
+    'training dataset',
+  );
+  const ids = [`${tag}-tax`, symbol, upload.id, `${tag}-co`, prediction.id, key.id, trainingFile.id, dataset];
   knownIds.push(...ids);
   secrets.push(...ids, `${tag}-`);
 }
@@ -157,7 +178,7 @@ before(async () => {
   ({ app, deps } = composeApi(
     loadConfig(),
     { kafka, registry, producer, admin, db, clickhouse },
-    { log, checks: {}, uploads },
+    { log, checks: {}, uploads, trainingFiles },
   ));
   await createTenant(db, tenantA);
   await createTenant(db, tenantB);

@@ -21,8 +21,13 @@ import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createPostgresPool } from '../../core/postgres.ts';
 import { Registry } from '../../core/schema-registry.ts';
-import { getUploadedDataset, streamUploadedRows } from '../../models/tabular/uploaded-datasets.ts';
-import { vegaDataFile } from '../../testkit/helpers.ts';
+import {
+  getUploadedDataset,
+  reserveVersion,
+  streamUploadedRows,
+  versionRows,
+} from '../../models/tabular/uploaded-datasets.ts';
+import { eventually, vegaDataFile } from '../../testkit/helpers.ts';
 import { testApi, type TestApi } from '../../testkit/training-helpers.ts';
 
 const db = createPostgresPool(4);
@@ -388,6 +393,59 @@ describe('training files and the datasets made from them', () => {
     });
     assert.equal(job.status, 400, 'the logistic and GBDT trainers read query datasets');
     assert.match(((await job.json()) as { message: string }).message, /built from an uploaded file/);
+    const rowsOf = async (version: number) => {
+      const [row] = await (
+        await clickhouse.query({
+          query: `SELECT count() AS n FROM training_rows WHERE ${versionRows(api.tenant, 'cars', version)}`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: string }>();
+      return Number(row!.n);
+    };
+    await eventually(
+      'the failed load deleted its rows',
+      async () => ((await rowsOf(2)) === 0 ? true : undefined),
+      30_000,
+    );
+  });
+
+  it('a load that died midway is never seen, and its version number is not taken again', async () => {
+    const definition = (await getUploadedDataset(db, api.tenant, 'cars')).definition;
+    const crashed = await reserveVersion(db, api.tenant, 'cars', {
+      ...definition,
+      features: definition.features.slice(1),
+    });
+    assert.ok(crashed.created);
+    // half the rows in, then the process died: no markReady, no markFailed
+    await clickhouse.insert({
+      table: 'training_rows',
+      values: [
+        {
+          tenant_id: api.tenant,
+          dataset: 'cars',
+          version: crashed.version,
+          row_number: 1,
+          number_columns: ['Miles_per_Gallon'],
+          numbers: [18],
+          string_columns: [],
+          strings: [],
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    const latest = (await (await api.call('/v1/training-datasets/cars', api.keys.reader)).json()) as {
+      version: number;
+    };
+    assert.equal(latest.version, 1);
+    assert.equal(
+      (await api.call(`/v1/training-datasets/cars?version=${crashed.version}`, api.keys.reader)).status,
+      404,
+    );
+    const next = await api.call('/v1/training-datasets', api.keys.analyst, {
+      body: { name: 'cars', source: { file: ids.jsonl }, target: 'Miles_per_Gallon', features: ['Weight_in_lbs'] },
+    });
+    assert.equal(next.status, 201);
+    assert.equal(((await next.json()) as { version: number }).version, crashed.version + 1);
   });
 
   it("keeps tenants apart: another tenant's file and dataset are 404 everywhere; the same name is its own", async () => {
