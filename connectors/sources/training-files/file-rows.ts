@@ -1,16 +1,20 @@
 /**
  * The rows of a training file, one at a time, every cell as text (an empty one is missing): CSV and
  * JSON lines as the uploads read them (connectors/sources/uploads/rows.ts: a refused row comes with
- * its number and reason), Parquet one row group at a time with hyparquet. A Parquet value becomes
+ * its number and reason), Parquet a row group (or a window of a large one) at a time with hyparquet. A Parquet value becomes
  * the text the same value would have in CSV: numbers as JavaScript writes them, booleans as
  * true/false, times as ISO 8601 (UTC), null as missing, lists and structs as JSON.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { readHeader, readRows, type Row } from '../uploads/rows.ts';
 
 export type TrainingFormat = 'csv' | 'jsonl' | 'parquet';
 export type { Row };
+
+/** Parquet cells decoded into row objects at a time, at most (a row group, or a window of one). */
+const WINDOW_CELLS = 2_000_000;
 
 /** Parquet's 4-byte magic, at the start and at the end of every Parquet file. */
 export const PARQUET_MAGIC = 'PAR1';
@@ -33,17 +37,26 @@ export async function parquetColumns(file: string): Promise<string[]> {
 async function* parquetRows(file: string): AsyncGenerator<Row> {
   const buffer = await asyncBufferFromFile(file);
   const metadata = await parquetMetadataAsync(buffer);
-  let start = 0;
+  const columns = Math.max(1, parquetSchema(metadata).children.length);
+  // a highly compressed group of millions of rows would not fit in memory as objects: a group
+  // past WINDOW_CELLS is read in windows (each one decompresses the group's pages again, so no smaller)
+  const window = Math.max(1000, Math.floor(WINDOW_CELLS / columns));
+  let groupStart = 0;
   for (const group of metadata.row_groups) {
-    const end = start + Number(group.num_rows);
-    const objects = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, compressors });
-    for (const [i, object] of objects.entries()) {
-      yield {
-        row: start + i + 1,
-        values: Object.fromEntries(Object.entries(object).map(([name, v]) => [name, parquetCell(v)])),
-      };
+    const groupEnd = groupStart + Number(group.num_rows);
+    for (let start = groupStart; start < groupEnd; start += window) {
+      const end = Math.min(groupEnd, start + window);
+      const objects = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, compressors });
+      for (const [i, object] of objects.entries()) {
+        yield {
+          row: start + i + 1,
+          values: Object.fromEntries(Object.entries(object).map(([name, v]) => [name, parquetCell(v)])),
+        };
+      }
+      // decoding a window and reading its rows hold the event loop: let the API's other requests through between two
+      await nextTurn();
     }
-    start = end;
+    groupStart = groupEnd;
   }
 }
 
