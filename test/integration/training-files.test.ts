@@ -407,6 +407,16 @@ describe('training files and the datasets made from them', () => {
       async () => ((await rowsOf(2)) === 0 ? true : undefined),
       30_000,
     );
+    // a declared type no value fits: every row refused, nothing shown
+    await refused(
+      { features: ['Origin'], types: { Origin: 'numeric' } },
+      'source.file',
+      /no row of the file can be used: row 1: column "Origin": "USA" is not a number/,
+    );
+    assert.equal(
+      ((await (await api.call('/v1/training-datasets/cars', api.keys.reader)).json()) as { version: number }).version,
+      1,
+    );
   });
 
   it('a load that died midway is never seen, and its version number is not taken again', async () => {
