@@ -8,6 +8,8 @@ import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { sqlValue } from '../../core/clickhouse-sql.ts';
 import { inTransaction, type Pool } from '../../core/postgres.ts';
 import { HOLDOUT_EVERY } from './dataset-spec.ts';
+import type { FeatureColumn, RawRow } from './feature-pipeline.ts';
+import type { RowsTrainingOptions } from './train-rows.ts';
 import { UnknownDatasetError } from './training-datasets.ts';
 
 export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'timestamp', 'text'] as const;
@@ -260,4 +262,36 @@ export async function* streamUploadedRows(
       };
     }
   }
+}
+
+/**
+ * What `trainFromRows` (train-rows.ts: the feature pipeline and the multilayer perceptron) takes,
+ * from a ready uploaded dataset: every row as one flat record (the features and the target under
+ * their column names), the features with their pipeline kinds (text as categorical: the pipeline
+ * keeps its most frequent values, or hashes them), the task, and the row number as the row's id
+ * (which alone decides whether it is held out). The rows are held in memory, as the trainer needs.
+ *
+ * @example
+ * ```ts
+ * const trained = await trainFromRows({ ...(await rowsTrainingInput(clickhouse, dataset)), meta: { id, version } });
+ * ```
+ */
+export async function rowsTrainingInput(
+  clickhouse: ClickHouseClient,
+  dataset: UploadedDataset,
+): Promise<Pick<RowsTrainingOptions, 'rows' | 'target' | 'features' | 'task' | 'rowId'>> {
+  const { target, features, task } = dataset.definition;
+  const rows: RawRow[] = [];
+  const numbers: number[] = [];
+  for await (const row of streamUploadedRows(clickhouse, dataset)) {
+    rows.push({ ...row.features, [target.name]: row.target });
+    numbers.push(row.row_number);
+  }
+  return {
+    rows,
+    target: target.name,
+    features: features.map((f): FeatureColumn => ({ name: f.name, kind: f.type === 'text' ? 'categorical' : f.type })),
+    task,
+    rowId: (_row, index) => String(numbers[index]),
+  };
 }

@@ -24,9 +24,11 @@ import { Registry } from '../../core/schema-registry.ts';
 import {
   getUploadedDataset,
   reserveVersion,
+  rowsTrainingInput,
   streamUploadedRows,
   versionRows,
 } from '../../models/tabular/uploaded-datasets.ts';
+import { trainFromRows } from '../../models/tabular/train-rows.ts';
 import { eventually, vegaDataFile } from '../../testkit/helpers.ts';
 import { testApi, type TestApi } from '../../testkit/training-helpers.ts';
 
@@ -317,6 +319,24 @@ describe('training files and the datasets made from them', () => {
       shown.features.find((f) => f.name === 'Year'),
       { name: 'Year', type: 'timestamp' },
     );
+  });
+
+  it('trains the multilayer perceptron on an uploaded dataset: better than the mean on the held-out cars', async () => {
+    const dataset = await getUploadedDataset(db, api.tenant, 'cars');
+    const input = await rowsTrainingInput(clickhouse, dataset);
+    assert.deepEqual(input.features, [
+      { name: 'Cylinders', kind: 'numeric' },
+      { name: 'Horsepower', kind: 'numeric' },
+      { name: 'Weight_in_lbs', kind: 'numeric' },
+      { name: 'Year', kind: 'timestamp' },
+      { name: 'Origin', kind: 'categorical' },
+      { name: 'Name', kind: 'categorical' },
+    ]);
+    const trained = await trainFromRows({ ...input, params: { seed: 1 }, meta: { id: 'cars-mpg', version: '1' } });
+    assert.equal(trained.train_rows + trained.holdout_rows, dataset.profile.rows);
+    const { rmse } = trained.metrics as { rmse: number };
+    const baseline = (trained.baseline as { rmse: number }).rmse;
+    assert.ok(rmse < baseline * 0.6, `held-out RMSE ${rmse} against the mean's ${baseline}`);
   });
 
   it('classifies by a categorical target with the label balance per class; a declared type overrides the inferred one', async () => {
