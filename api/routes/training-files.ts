@@ -71,6 +71,10 @@ const uploadRoute = (maxBytes: number) =>
       query: z.object({
         filename: FileNameSchema.optional(),
         format: z.enum(['csv', 'jsonl', 'parquet']).optional(),
+        charset: z.string().max(64).optional().openapi({
+          description:
+            "a CSV's or JSON lines' encoding: utf-8, utf-16le, utf-16be, utf-16, windows-1252, iso-8859-1 or latin1; wins over the content type's charset; without either it is detected; the file is kept as UTF-8",
+        }),
         delimiter: z
           .string()
           .length(1)
@@ -112,12 +116,13 @@ export function registerTrainingFiles(
 ): void {
   const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
   app.openapi({ ...uploadRoute(settings.uploadMaxBytes), middleware: guards.analytics }, async (c) => {
-    const { filename, format, delimiter } = c.req.valid('query');
+    const { filename, format, delimiter, charset } = c.req.valid('query');
     return c.json(
       await trainingFiles.receive(tenant(c), c.req.raw.body, {
         filename,
         format,
         delimiter,
+        charset,
         contentType: c.req.header('content-type'),
         maxBytes: settings.uploadMaxBytes,
       }),

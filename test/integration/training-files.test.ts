@@ -193,6 +193,27 @@ describe('training files and the datasets made from them', () => {
     assert.deepEqual(await inspection(api, ids.parquet!), csv);
   });
 
+  it('reads text in UTF-16 or Windows-1252, declared or detected, as the same rows', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csvOf(cars), 'utf16le')]);
+    const sent = await upload(api, new Uint8Array(utf16), 'text/csv');
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.deepEqual(await inspection(api, sent.body.id as string), await inspection(api, ids.csv!));
+    const latin = Buffer.from('city;n\ncafé;1\nnaïve;2\ncafé;3\n', 'latin1');
+    for (const [contentType, query] of [
+      ['text/csv; charset=windows-1252', ''],
+      ['text/csv', '?charset=iso-8859-1'],
+      ['text/csv', ''],
+    ]) {
+      const latinSent = await upload(api, new Uint8Array(latin), contentType!, query);
+      assert.equal(latinSent.status, 201, JSON.stringify(latinSent.body));
+      const city = (await inspection(api, latinSent.body.id as string)).columns[0]!;
+      assert.deepEqual(city.top, [
+        { value: 'café', count: 2 },
+        { value: 'naïve', count: 1 },
+      ]);
+    }
+  });
+
   it('refuses bad rows by number with the reason, and profiles the good ones', async () => {
     const rows = cars.slice(0, 60).map((c) => ({ ...c }));
     rows[4]!.Horsepower = 'abc' as unknown as number; // row 5

@@ -1,13 +1,16 @@
 /**
  * Training files: a tenant's CSV (any delimiter), JSON lines or Parquet file, streamed to disk under
- * the upload cap as every upload is (uploads/spool.ts: past the cap a 413, and nothing kept),
+ * the upload cap as every upload is (uploads/spool.ts: past the cap a 413, and nothing kept; text
+ * in UTF-16 or Windows-1252, declared or detected, is kept as UTF-8),
  * inspected on arrival (inspect.ts) and recorded in Postgres; then made into versions of training
  * datasets, their rows landed in ClickHouse (dataset-load.ts). A version is shown only once all its
  * rows are in (models/tabular/uploaded-datasets.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Pool } from '../../../core/postgres.ts';
@@ -22,6 +25,7 @@ import {
   type UploadedDataset,
   type UploadedDefinition,
 } from '../../../models/tabular/uploaded-datasets.ts';
+import { charsetOf, charsetParameter, toUtf8, type Encoding } from '../uploads/charset.ts';
 import { detectDelimiter, detectFormat } from '../uploads/file-shape.ts';
 import { spoolBody } from '../uploads/spool.ts';
 import { refuseMultipart, UploadError } from '../uploads/upload-error.ts';
@@ -49,6 +53,8 @@ export interface ReceiveTrainingFile {
   format?: TrainingFormat;
   /** a CSV's delimiter, when it is not to be found from the first lines */
   delimiter?: string;
+  /** the text's encoding (a charset label), when neither the content type says it nor it is to be detected */
+  charset?: string;
   maxBytes: number;
 }
 
@@ -66,11 +72,22 @@ export interface FileDatasetInput {
 const MAX_CLASSES = 1000;
 
 /** The format: as declared, else by the content type, else by the first bytes. */
-function formatOf(declared: TrainingFormat | undefined, contentType: string, head: string): TrainingFormat {
+function formatOf(
+  declared: TrainingFormat | undefined,
+  contentType: string,
+  head: string,
+  parquet: boolean,
+): TrainingFormat {
   if (declared) return declared;
-  if (/parquet/i.test(contentType)) return 'parquet';
-  if (head.startsWith(PARQUET_MAGIC)) return 'parquet';
+  if (/parquet/i.test(contentType) || parquet) return 'parquet';
   return detectFormat(head, contentType);
+}
+
+/** Rewrites a text file received in another encoding as UTF-8, in place: every later read is UTF-8. */
+async function keepAsUtf8(file: string, encoding: Encoding): Promise<void> {
+  if (encoding === 'utf-8') return;
+  await pipeline(createReadStream(file), toUtf8(encoding), createWriteStream(`${file}.utf8`));
+  await rename(`${file}.utf8`, file);
 }
 
 /** Whether the file starts and ends with Parquet's magic. */
@@ -146,13 +163,22 @@ export class TrainingFiles {
     refuseMultipart(options.contentType);
     const id = randomUUID();
     const file = this.fileOf(id);
-    const { bytes, head } = await spoolBody(body, file, { maxBytes: options.maxBytes, binary: true });
+    const label = options.charset ?? charsetParameter(options.contentType);
+    const declared = label === undefined ? undefined : charsetOf(label);
+    if (typeof declared === 'object') throw new UploadError(400, declared.problem, 'charset');
+    const { bytes, head, encoding } = await spoolBody(body, file, {
+      maxBytes: options.maxBytes,
+      declared,
+      binary: true,
+    });
     try {
-      const format = formatOf(options.format, options.contentType ?? '', head);
-      if (format === 'parquet' && !(await looksLikeParquet(file, bytes)))
+      const parquet = await looksLikeParquet(file, bytes);
+      const format = formatOf(options.format, options.contentType ?? '', head, parquet);
+      if (format === 'parquet' && !parquet)
         throw new UploadError(400, 'the file is not Parquet: it does not start and end with PAR1', 'format');
       if (format !== 'parquet' && head.includes('\0'))
         throw new UploadError(415, `the file is binary, not ${format === 'csv' ? 'CSV' : 'JSON lines'} text`);
+      if (format !== 'parquet') await keepAsUtf8(file, encoding);
       const delimiter = format === 'csv' ? (options.delimiter ?? detectDelimiter(head)) : null;
       const inspection = await this.inspect(file, format, delimiter);
       await this.db.query(
