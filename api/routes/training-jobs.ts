@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { SSEMessage } from 'hono/streaming';
 import { topicByName } from '../../core/catalogue.ts';
 import { MODEL_ID } from '../../models/model-registry.ts';
-import { getDataset } from '../../models/tabular/training-datasets.ts';
+import { jobDataset } from '../../models/tabular/job-datasets.ts';
 import { ALGORITHM_NAMES, parseParams } from '../../models/tabular/algorithms.ts';
 import {
   cancelJob,
@@ -225,7 +225,7 @@ export function registerTrainingJobs(
       const field = ['params', ...issue.path].join('.');
       throw new ApiError(400, 'invalid_request', `${field}: ${issue.message}`, field);
     }
-    const dataset = await getDataset(db, tenantId, input.dataset, input.dataset_version, 'dataset');
+    const { dataset } = await jobDataset(db, tenantId, input.dataset, input.dataset_version, input.algorithm);
     const job = {
       id: randomUUID(),
       tenant_id: tenantId,

@@ -27,7 +27,7 @@ import type { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { activateIfNoneActive } from '../model-registry.ts';
 import { ALGORITHMS, parseParams, type Algorithm } from './algorithms.ts';
-import { getDataset, UnknownDatasetError, UploadedDatasetError } from './training-datasets.ts';
+import { UnknownDatasetError, UploadedDatasetError } from './training-datasets.ts';
 import {
   claimJob,
   createJob,
@@ -44,7 +44,18 @@ import {
   type TrainingJob,
 } from './training-jobs.ts';
 import { trainOnDataset, TrainingRefused } from './train.ts';
-import { buildManifest, codeVersion, registerTrained, versionOfJob, type JobVersion } from './version.ts';
+import { jobDataset } from './job-datasets.ts';
+import { trainFromRows } from './train-rows.ts';
+import { rowsTrainingInput } from './uploaded-datasets.ts';
+import {
+  buildManifest,
+  buildRowsManifest,
+  codeVersion,
+  registerTrained,
+  versionOfJob,
+  type JobVersion,
+  type TrainedManifest,
+} from './version.ts';
 import { errorKind } from '../../core/errors.ts';
 
 export interface TrainingRequest {
@@ -126,7 +137,7 @@ async function acceptRequest(worker: Worker, record: ConsumedRecord<TrainingRequ
       throw new TrainingRefused(
         `params: ${params.error.issues[0]?.path.join('.')}: ${params.error.issues[0]?.message}`,
       );
-    await getDataset(db, request.tenant_id, request.dataset_name, request.dataset_version);
+    await jobDataset(db, request.tenant_id, request.dataset_name, request.dataset_version, algorithm);
     const job = {
       id: request.id,
       tenant_id: request.tenant_id,
@@ -248,49 +259,87 @@ async function trainJob(
   if (done) return void (await succeed(done));
   if (job.attempts > MAX_ATTEMPTS)
     return await fail(`gave up after ${MAX_ATTEMPTS} attempts: the trainer running it stopped each time`);
-  const dataset = await getDataset(db, job.tenant_id, job.dataset_name, job.dataset_version);
   const algorithm = job.algorithm as Algorithm;
-  const params = ALGORITHMS[algorithm].params.parse(job.params);
+  const source = await jobDataset(db, job.tenant_id, job.dataset_name, job.dataset_version, algorithm);
   const version = versionForJob(job);
-  const trained = await trainOnDataset({
-    clickhouse,
-    dataset,
-    algorithm,
-    params,
-    meta: { id: job.model_id, version },
-    progress: async (report) => {
-      // each step sees a cancel within CANCEL_CHECK_MS, however long the lease
-      if (state.hold === 'held' && performance.now() - state.checkedAt >= CANCEL_CHECK_MS) {
-        state.hold = await holdOfJob(db, job.id, workerId);
-        state.checkedAt = performance.now();
-      }
-      checkHold(state.hold, worker.stopping);
-      // about twenty progress events a job
-      if (report.step % Math.max(1, Math.floor(report.of / 20)) === 0 || report.step === report.of)
-        await event('progress', report);
-    },
-  });
-  await event('evaluated', {
-    metrics: trained.metrics,
-    majority_baseline: trained.baseline,
-    onnx_agreement: trained.agreement,
-    training_ms: trained.training_ms,
-  });
-  checkHold(state.hold, false);
-  const manifest = buildManifest(trained, {
-    id: job.model_id,
-    version,
-    description: `${algorithm} on training dataset ${dataset.name} (tenant ${job.tenant_id})`,
-    lineage: {
-      job_id: job.id,
-      tenant_id: job.tenant_id,
-      dataset: { name: dataset.name, version: dataset.version, definition: dataset.definition },
+  const progress = async (report: { step: number; of: number } & Record<string, number>) => {
+    // each step sees a cancel within CANCEL_CHECK_MS, however long the lease
+    if (state.hold === 'held' && performance.now() - state.checkedAt >= CANCEL_CHECK_MS) {
+      state.hold = await holdOfJob(db, job.id, workerId);
+      state.checkedAt = performance.now();
+    }
+    checkHold(state.hold, worker.stopping);
+    // about twenty progress events a job
+    if (report.step % Math.max(1, Math.floor(report.of / 20)) === 0 || report.step === report.of)
+      await event('progress', report);
+  };
+  const lineage = {
+    job_id: job.id,
+    tenant_id: job.tenant_id,
+    code_version: await codeVersion(),
+  };
+  const description = `${algorithm} on training dataset ${source.dataset.name} (tenant ${job.tenant_id})`;
+  let onnx: Uint8Array;
+  let manifest: TrainedManifest;
+  if (source.kind === 'file') {
+    const { dataset } = source;
+    const { max_categories, ...mlp } = ALGORITHMS.mlp.params.parse(job.params);
+    const trained = await trainFromRows({
+      ...(await rowsTrainingInput(clickhouse, dataset)),
+      params: mlp,
+      pipeline: { max_categories },
+      meta: { id: job.model_id, version },
+      progress: ({ step, of, train_loss, validation_loss }) => progress({ step, of, train_loss, validation_loss }),
+    });
+    await event('evaluated', {
+      metrics: trained.metrics,
+      baseline: trained.baseline,
+      onnx_agreement: trained.agreement,
+      training_ms: trained.training_ms,
+    });
+    onnx = trained.onnx;
+    manifest = buildRowsManifest(trained, {
+      id: job.model_id,
+      version,
+      description,
+      lineage: {
+        ...lineage,
+        dataset: { name: dataset.name, version: dataset.version, definition: dataset.definition },
+        params: { max_categories, ...mlp },
+      },
+    });
+  } else {
+    const { dataset } = source;
+    const params = ALGORITHMS[algorithm].params.parse(job.params);
+    const trained = await trainOnDataset({
+      clickhouse,
+      dataset,
+      algorithm,
       params,
-      code_version: await codeVersion(),
-    },
-  });
+      meta: { id: job.model_id, version },
+      progress,
+    });
+    await event('evaluated', {
+      metrics: trained.metrics,
+      majority_baseline: trained.baseline,
+      onnx_agreement: trained.agreement,
+      training_ms: trained.training_ms,
+    });
+    onnx = trained.onnx;
+    manifest = buildManifest(trained, {
+      id: job.model_id,
+      version,
+      description,
+      lineage: {
+        ...lineage,
+        dataset: { name: dataset.name, version: dataset.version, definition: dataset.definition },
+        params,
+      },
+    });
+  }
+  checkHold(state.hold, false);
   // the job's row lock, held until the version commits, orders this against a cancel
-  const registered = await registerTrained(db, trained.onnx, manifest, async (client) =>
+  const registered = await registerTrained(db, onnx, manifest, async (client) =>
     checkHold(await holdInTransaction(client, job.id, workerId), false),
   );
   const activated = await activateIfNoneActive(db, registered.model_id, registered.version);
@@ -306,8 +355,8 @@ async function trainJob(
     {
       model_id: registered.model_id,
       version: registered.version,
-      auc: trained.metrics.auc,
-      training_ms: trained.training_ms,
+      metrics: manifest.metrics.holdout,
+      training_ms: manifest.metrics.training_ms,
     },
     'training job done',
   );

@@ -16,6 +16,8 @@ import type { DatasetDefinition } from './dataset-spec.ts';
 import type { Encoding } from './encoding.ts';
 import type { BinaryMetrics } from './evaluation.ts';
 import type { TrainedModel } from './train.ts';
+import type { RowsTrainedModel } from './train-rows.ts';
+import type { UploadedDefinition } from './uploaded-datasets.ts';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -110,10 +112,51 @@ export function buildManifest(
   };
 }
 
+/**
+ * A version trained on a tenant's uploaded dataset (train-rows.ts): its graph holds the feature
+ * pipeline and takes raw rows; the manifest says which (inputs, pipeline, classes), how it did
+ * (metrics against a baseline) and where it comes from (the lineage, the file dataset's definition).
+ */
+export type RowsManifest = RowsTrainedModel['manifest'] & {
+  id: string;
+  version: string;
+  description: string;
+  models: { file: string; sha256: string }[];
+  lineage: Omit<Lineage, 'dataset'> & { dataset: { name: string; version: number; definition: UploadedDefinition } };
+};
+
+export function buildRowsManifest(
+  trained: RowsTrainedModel,
+  meta: {
+    id: string;
+    version: string;
+    description: string;
+    lineage: Omit<RowsManifest['lineage'], 'onnx_sha256' | 'train_rows' | 'holdout_rows'>;
+  },
+): RowsManifest {
+  const sha256 = createHash('sha256').update(trained.onnx).digest('hex');
+  return {
+    id: meta.id,
+    version: meta.version,
+    description: meta.description,
+    models: [{ file: MODEL_FILE, sha256 }],
+    ...trained.manifest,
+    lineage: {
+      ...meta.lineage,
+      onnx_sha256: sha256,
+      train_rows: trained.train_rows,
+      holdout_rows: trained.holdout_rows,
+    },
+  };
+}
+
+/** What a training job registers. */
+export type TrainedManifest = TabularManifest | RowsManifest;
+
 export interface JobVersion {
   model_id: string;
   version: string;
-  manifest: TabularManifest;
+  manifest: TrainedManifest;
 }
 
 export async function versionOfJob(db: Pool, jobId: string): Promise<JobVersion | null> {
@@ -135,7 +178,7 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string }).code 
 export async function registerTrained(
   db: Pool,
   onnx: Uint8Array,
-  manifest: TabularManifest,
+  manifest: TrainedManifest,
   precondition?: (client: PoolClient) => Promise<void>,
 ): Promise<JobVersion & { created: boolean }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'millrace-trained-'));

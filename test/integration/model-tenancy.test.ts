@@ -71,6 +71,7 @@ describe('models per tenant', () => {
   let bModel: string;
   let bJob: string;
   let bGenreJob: string;
+  let bFile: string;
 
   before(async () => {
     [a, b] = await Promise.all([testApi(deps, 'tenancy-a'), testApi(deps, 'tenancy-b')]);
@@ -106,6 +107,12 @@ describe('models per tenant', () => {
     });
     assert.equal(job.status, 202, await job.clone().text());
     bJob = ((await job.json()) as { id: string }).id;
+    const file = await b.call('/v1/training-files', b.keys.admin, {
+      raw: 'x,y\n1,2\n3,4\n',
+      contentType: 'text/csv',
+    });
+    assert.equal(file.status, 201, await file.clone().text());
+    bFile = ((await file.json()) as { id: string }).id;
     // a genre model job of B's, as its queued row (what it would train on does not matter here)
     bGenreJob = (
       await createGenreModelJob(db, {
@@ -157,22 +164,39 @@ describe('models per tenant', () => {
       '/v1/training-jobs/{id}/events',
       '/v1/training-datasets/{name}',
       '/v1/genre-model-jobs/{id}',
+      '/v1/training-files/{id}',
+      '/v1/training-files/{id}/columns',
     ])
       assert.ok(paths.has(expected), `${expected} is walked`);
 
     // B's namespace, but nothing of B's: A must not tell the two apart
-    const nowhere = { model: `${b.tenant}.nowhere`, job: randomUUID(), genreJob: randomUUID(), dataset: 'nowhere' };
-    const bs = { model: bModel, job: bJob, genreJob: bGenreJob, dataset: 'delays' };
+    const nowhere = {
+      model: `${b.tenant}.nowhere`,
+      job: randomUUID(),
+      genreJob: randomUUID(),
+      file: randomUUID(),
+      dataset: 'nowhere',
+    };
+    const bs = { model: bModel, job: bJob, genreJob: bGenreJob, file: bFile, dataset: 'delays' };
+    const idOf = (p: string, ids: typeof bs) =>
+      p.startsWith('/v1/training-jobs')
+        ? ids.job
+        : p.startsWith('/v1/genre-model-jobs')
+          ? ids.genreJob
+          : p.startsWith('/v1/training-files')
+            ? ids.file
+            : ids.model;
     const url = (p: string, ids: typeof bs) =>
       p
-        .replace(
-          '{id}',
-          p.startsWith('/v1/training-jobs') ? ids.job : p.startsWith('/v1/genre-model-jobs') ? ids.genreJob : ids.model,
-        )
+        .replace('{id}', idOf(p, ids))
         .replace('{name}', p.includes('/files/') ? 'manifest.json' : ids.dataset)
         .replace('{version}', '1');
     const idsIn = (text: string, ids: typeof bs) =>
-      text.replaceAll(ids.model, '<model>').replaceAll(ids.job, '<job>').replaceAll(ids.genreJob, '<job>');
+      text
+        .replaceAll(ids.model, '<model>')
+        .replaceAll(ids.job, '<job>')
+        .replaceAll(ids.genreJob, '<job>')
+        .replaceAll(ids.file, '<file>');
     const shape = (body: string) => {
       try {
         return { ...(JSON.parse(body) as Record<string, unknown>), request_id: undefined };
