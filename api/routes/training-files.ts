@@ -66,6 +66,7 @@ const byId = itemRoutes('models', z.object({ id: z.uuid() }), [400, 404]);
 
 const uploadRoute = (maxBytes: number) =>
   route.post('/v1/training-files', {
+    idempotent: false, // a streamed body (api/streamed-bodies.ts)
     summary: `Upload a training file as the request body, at most ${maxBytes} bytes: CSV (delimiter found, or ?delimiter=), JSON lines or Parquet (by content type, ?format= or its first bytes); every column's type is inferred and profiled`,
     request: {
       query: z.object({

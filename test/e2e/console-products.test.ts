@@ -550,6 +550,7 @@ describe('console product pages', () => {
         genres: ['Drama', 'Comedy', 'Horror', 'Sci-Fi'],
         attributes: { mood: ['dark', 'light'] },
         references: 2,
+        model: 'catalog-genre', // none named: the platform's
       });
       await page.fill('#tax-version', '1');
       await page.click('#tax-load');

@@ -155,7 +155,7 @@ describe('schemas and who am I', () => {
         tenant_id: `brops-${run}`,
         role: 'operator',
         subject: true,
-        permissions: ['read', 'operate'],
+        permissions: ['read', 'manage_models', 'operate'],
       },
     );
     assert.equal((await app.request('/v1/me')).status, 401);
