@@ -422,6 +422,14 @@ describe('image datasets', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as ManifestLine);
       rmSync(fileOf(id, manifest[0]!)); // as if the crash came between the verdict and the file
+      const lost = await get(`/v1/image-datasets/${id}/images/${manifest[0]!.sha256}`);
+      assert.equal(lost.status, 404, 'no file yet: a 404, not a cut answer');
+      assert.match(((await lost.json()) as { message: string }).message, /not stored yet/);
+      const archived = path.join(root, `lost-${suffix}.tar`);
+      writeFileSync(archived, Buffer.from(await (await get(`/v1/image-datasets/${id}/archive`)).arrayBuffer()));
+      const listed = execFileSync('tar', ['-tf', archived], { encoding: 'utf8' }).trim().split('\n');
+      assert.equal(listed.length, 1 + manifest.length - 1, 'the archive leaves the missing file out');
+      assert.ok(!listed.some((name) => name.includes(manifest[0]!.sha256)));
       const { rows } = await db.query<{ url: string; record_id: string; keyword: string; page_url: string }>(
         'SELECT url, record_id, keyword, page_url FROM image_dataset_candidates WHERE dataset_id = $1',
         [id],

@@ -151,6 +151,12 @@ type CrawlState = 'crawling' | 'paused' | 'cancelled' | 'crawled' | 'failed';
 
 const MANIFEST_PAGE = 1000;
 
+const isFile = (file: string): Promise<boolean> =>
+  stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
 export class ImageDatasets {
   private readonly running = new Map<string, Promise<void>>();
   private readonly restarts = new Set<string>();
@@ -253,7 +259,11 @@ export class ImageDatasets {
       [id, sha256],
     );
     if (!rows[0]) throw new ImageDatasetError(404, `dataset "${id}" has no accepted image ${sha256}`, 'sha256');
-    return { path: path.join(this.deps.root, rows[0].path), format: rows[0].format };
+    const file = path.join(this.deps.root, rows[0].path);
+    // its verdict is written before its file (image-store.ts): between the two, or if the file was lost, it is not there yet
+    if (!(await isFile(file)))
+      throw new ImageDatasetError(404, `image ${sha256} of dataset "${id}" is not stored yet`, 'sha256');
+    return { path: file, format: rows[0].format };
   }
 
   /** The manifest of the accepted images, a page of rows at a time (404 before the first line). */
@@ -304,13 +314,7 @@ export class ImageDatasets {
     for await (const line of await this.manifest(tenantId, id)) {
       const disk = path.join(this.deps.root, tenantId, id, line.file);
       // a verdict whose file is not written yet (its processor stopped in between) waits for its redelivery
-      if (
-        await stat(disk).then(
-          (s) => s.isFile(),
-          () => false,
-        )
-      )
-        found.push({ ...line, disk });
+      if (await isFile(disk)) found.push({ ...line, disk });
       else
         this.deps.log.warn({ dataset: id, sha256: line.sha256 }, 'accepted image not on disk: left out of the archive');
     }
