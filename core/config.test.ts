@@ -20,6 +20,14 @@ describe('config', () => {
     assert.equal(c.LOG_LEVEL, 'debug');
   });
 
+  it("takes the crawler's user agent, MillraceBot by default", () => {
+    assert.match(parseConfig({}).CRAWL_USER_AGENT, /^MillraceBot\//);
+    assert.equal(
+      parseConfig({ CRAWL_USER_AGENT: ' Acme/2.0 (+https://acme.test) ' }).CRAWL_USER_AGENT,
+      'Acme/2.0 (+https://acme.test)',
+    );
+  });
+
   it('reads finance risk thresholds, refusing ones that are not ascending probabilities', () => {
     assert.deepEqual(parseConfig({}).FINANCE_RISK_THRESHOLDS, { medium: 0.01, high: 0.05, critical: 0.2 });
     assert.deepEqual(parseConfig({ FINANCE_RISK_THRESHOLDS: '0.02, 0.1, 0.3' }).FINANCE_RISK_THRESHOLDS, {
@@ -90,6 +98,7 @@ describe('config messages', () => {
     ['LOG_LEVEL', 'loud', 'one of fatal, error, warn, info, debug, trace, silent'],
     ['INFRA_START_TIMEOUT_MS', '10', 'an integer >= 1000'],
     ['POSTGRES_URL', 'mysql://x/y', 'a postgres:// URL ending in a database name'],
+    ['CRAWL_USER_AGENT', 'Bötchen/1.0', 'printable ASCII (a header value)'],
   ] as const) {
     it(`${name}=${value} says it expects ${expected}`, () => {
       assert.throws(

@@ -160,6 +160,14 @@ const envSchema = z
     /** Politeness of the dataset crawler and image downloads, per host: requests started a second (0: no limit) and in flight. */
     CRAWL_RATE_PER_HOST: z.coerce.number({ error: 'a number >= 0' }).min(0, 'a number >= 0').default(5),
     CRAWL_CONCURRENCY_PER_HOST: positiveInt(4),
+    /** The User-Agent every crawler request sends (search pages, images, robots.txt); robots.txt groups are matched against its product token. */
+    CRAWL_USER_AGENT: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .regex(/^[\x20-\x7e]+$/, 'printable ASCII (a header value)')
+      .default('MillraceBot/0.1 (+https://millrace.dev/bot)'),
     /** A trainer's claim on a job lasts this long unless renewed (every third of it); a dead trainer's job is claimed again after it. */
     TRAINER_LEASE_MS: positiveInt(30_000, 1000),
     /** How often an idle trainer looks for claimable jobs besides the requests it consumes (queued elsewhere, or orphaned). */

@@ -1,8 +1,9 @@
 /**
  * Image datasets: create one (keywords in, a crawl starts) or open one of this tab's, follow its
- * crawl live (counts, progress, rejections by reason), see its accepted images, and export the
- * manifest. The gallery fetches each accepted image from the API with the key and shows it as a
- * data: URL (the CSP lets no other host's image in).
+ * crawl live (counts, progress, rejections by reason), pause, resume or cancel it, see its
+ * accepted images, and export the manifest. The gallery fetches each accepted image's thumbnail
+ * (the API's WebP, cacheable for good) with the key and shows it as a data: URL (the CSP lets no
+ * other host's image in).
  */
 import { authHeaders, failure, getJson, postJson } from '../lib/api.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
@@ -29,7 +30,7 @@ interface DatasetStatus {
 }
 
 interface ManifestLine {
-  path: string;
+  file: string;
   sha256: string;
   width: number;
   height: number;
@@ -41,7 +42,9 @@ interface ManifestLine {
 const KIND = 'image-datasets';
 const GALLERY_MAX = 60;
 const CARD_PX = 120;
-const ENDED = new Set(['done', 'failed']);
+/** The thumbnail size the API makes that covers a card. */
+const THUMBNAIL_PX = 128;
+const ENDED = new Set(['done', 'failed', 'cancelled']);
 
 const datasetPath = (id: string) => `/v1/image-datasets/${encodeURIComponent(id)}`;
 
@@ -60,8 +63,8 @@ async function manifest(id: string, signal: AbortSignal): Promise<{ text: string
 }
 
 /**
- * A card as wide as the image is, in proportion, within CARD_PX: the image itself, fetched with the
- * key (never in a URL) and shown as a data: URL, which the CSP allows; its facts below.
+ * A card as wide as the image is, in proportion, within CARD_PX: the image's thumbnail, fetched with
+ * the key (never in a URL) and shown as a data: URL, which the CSP allows; its facts below.
  */
 function card(datasetId: string, image: ManifestLine, signal: AbortSignal): HTMLElement {
   const scale = CARD_PX / Math.max(image.width, image.height, 1);
@@ -73,7 +76,7 @@ function card(datasetId: string, image: ManifestLine, signal: AbortSignal): HTML
   // CSSOM writes, which the CSP allows (style attributes it would not)
   frame.style.width = `${Math.max(Math.round(image.width * scale), 24)}px`;
   frame.style.height = `${Math.max(Math.round(image.height * scale), 24)}px`;
-  void thumbnail(`${datasetPath(datasetId)}/images/${image.sha256}`, signal).then(
+  void thumbnail(`${datasetPath(datasetId)}/images/${image.sha256}/thumbnail?size=${THUMBNAIL_PX}`, signal).then(
     (src) => {
       const img = el('img', { src, alt: `${image.keyword} ${image.format} ${image.width}×${image.height}` });
       img.style.width = frame.style.width;
@@ -145,11 +148,23 @@ export const imageDatasets: Page = {
     const gallery = el('div', { id: 'ds-gallery', className: 'gallery' });
     const galleryNote = el('p', { id: 'ds-gallery-note', className: 'hint' });
     const exportButton = el('button', { type: 'button', id: 'ds-export', disabled: true }, 'Export manifest');
+    const controlButtons = (['pause', 'resume', 'cancel'] as const).map((action) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          id: `ds-${action}`,
+          hidden: true,
+          onclick: () => postJson<DatasetStatus>(`${datasetPath(openId)}/${action}`, {}, signal).then(show, error.show),
+        },
+        action[0]!.toUpperCase() + action.slice(1),
+      ),
+    );
     const detail = el(
       'section',
       { id: 'ds-detail', hidden: true },
       title,
-      el('p', {}, state, ' ', bar),
+      el('p', {}, state, ' ', bar, ' ', ...controlButtons),
       counts.table,
       el('h4', {}, 'Rejections by reason'),
       reasons.table,
@@ -174,6 +189,11 @@ export const imageDatasets: Page = {
       title.textContent = `${s.name} (${s.keywords.map((k) => k.keyword).join(', ')}), created ${isoSecond(s.created_at)}`;
       state.dataset.state = s.state;
       state.textContent = s.error ? `${s.state}: ${s.error}` : s.state;
+      // what the crawl's state allows: pause a crawling one, resume a paused one, cancel either
+      const [pause, resume, cancel] = controlButtons;
+      pause!.hidden = s.state !== 'crawling';
+      resume!.hidden = s.state !== 'paused';
+      cancel!.hidden = s.state !== 'crawling' && s.state !== 'paused';
       bar.max = Math.max(c.found, 1);
       bar.value = c.validated;
       counts.body.replaceChildren(

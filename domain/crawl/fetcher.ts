@@ -1,7 +1,8 @@
 /**
  * The one way crawlers fetch (got-scraping): polite and bounded. Per host: at most `concurrency`
- * requests in flight and `ratePerSecond` starts a second; robots.txt obeyed (fetched once per
- * origin); 429, 5xx, timeouts and network errors retried with capped, jittered back-off
+ * requests in flight and `ratePerSecond` starts a second, and starts at least robots.txt's
+ * `Crawl-delay` apart (capped at `maxCrawlDelayMs`); robots.txt obeyed for the user agent
+ * (CRAWL_USER_AGENT by default; fetched once per origin); 429, 5xx, timeouts and network errors retried with capped, jittered back-off
  * (core/backoff; Retry-After honoured); responses capped at `maxBytes`; content types checked; redirects
  * bounded; targets that are not public http(s) URLs refused (target-guard.ts), redirects included.
  * Every attempt is written to the fetch log.
@@ -21,6 +22,7 @@ export interface FetcherOptions {
   crawl: string;
   log: FetchLog;
   logger: Logger;
+  /** Sent on every request, and matched against robots.txt; CRAWL_USER_AGENT by default. */
   userAgent?: string;
   concurrencyPerHost?: number;
   /** 0 turns the rate limit off (benchmarks). */
@@ -31,6 +33,8 @@ export interface FetcherOptions {
   retries?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** The longest robots.txt Crawl-delay honoured (a larger one is cut to it): a site cannot stall a crawl for days. */
+  maxCrawlDelayMs?: number;
   /** Hosts fetched although they are loopback, private or link-local; CRAWL_ALLOWED_HOSTS by default. */
   allowedHosts?: readonly string[];
 }
@@ -65,18 +69,25 @@ const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const robotsParser = robotsParserModule as unknown as (
   url: string,
   robotsTxt: string,
-) => { isAllowed(url: string, ua?: string): boolean | undefined };
+) => { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined };
+
+/** What an origin's robots.txt says for this user agent (its Crawl-delay goes to `crawlDelayMs`). */
+interface RobotsRules {
+  allowed(url: string): boolean;
+}
 
 export class Fetcher {
   private readonly queues = new Map<string, PQueue>();
   /** When the next request to a host may start: spaces starts evenly, unlike fixed windows. */
   private readonly nextStart = new Map<string, number>();
-  private readonly robots = new Map<string, Promise<(url: string) => boolean>>();
+  private readonly robots = new Map<string, Promise<RobotsRules>>();
+  /** robots.txt's Crawl-delay per host, once read. */
+  private readonly crawlDelayMs = new Map<string, number>();
   private readonly o: Required<Omit<FetcherOptions, 'crawl' | 'log' | 'logger'>>;
 
   constructor(private readonly options: FetcherOptions) {
     this.o = {
-      userAgent: 'MillraceBot/0.1 (+https://millrace.dev/bot)',
+      userAgent: loadConfig().CRAWL_USER_AGENT,
       concurrencyPerHost: 2,
       ratePerSecondPerHost: 5,
       maxBytes: 2 * 1024 * 1024,
@@ -85,6 +96,7 @@ export class Fetcher {
       retries: 3,
       backoffMs: 250,
       maxBackoffMs: 10_000,
+      maxCrawlDelayMs: 60_000,
       allowedHosts: loadConfig().CRAWL_ALLOWED_HOSTS,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as Required<Omit<FetcherOptions, 'crawl' | 'log' | 'logger'>>;
@@ -98,8 +110,8 @@ export class Fetcher {
       this.record(crawl, url, url, 0, 0, 0, 1, 'refused');
       throw new FetchError('refused', `${url.slice(0, 200)}: ${refusal}`);
     }
-    const allowed = await this.robotsFor(new URL(url).origin);
-    if (!allowed(url)) {
+    const robots = await this.robotsFor(new URL(url).origin);
+    if (!robots.allowed(url)) {
       this.record(crawl, url, url, 0, 0, 0, 1, 'robots');
       throw new FetchError('robots', `robots.txt disallows ${url}`);
     }
@@ -217,16 +229,21 @@ export class Fetcher {
     return queue;
   }
 
+  /** Waits for the host's next start: the rate's interval or robots.txt's Crawl-delay, the longer (even with no rate limit). */
   private async waitForSlot(host: string): Promise<void> {
-    if (this.o.ratePerSecondPerHost <= 0) return;
+    const interval = Math.max(
+      this.o.ratePerSecondPerHost > 0 ? 1000 / this.o.ratePerSecondPerHost : 0,
+      this.crawlDelayMs.get(host) ?? 0,
+    );
+    if (interval <= 0) return;
     const now = Date.now();
     const at = Math.max(now, this.nextStart.get(host) ?? 0);
-    this.nextStart.set(host, at + 1000 / this.o.ratePerSecondPerHost);
+    this.nextStart.set(host, at + interval);
     if (at > now) await sleep(at - now);
   }
 
   /** robots.txt of an origin, fetched once: 4xx means no rules, 5xx or no answer means stay out. */
-  private robotsFor(origin: string): Promise<(url: string) => boolean> {
+  private robotsFor(origin: string): Promise<RobotsRules> {
     let rules = this.robots.get(origin);
     if (!rules) {
       const robotsUrl = `${origin}/robots.txt`;
@@ -235,11 +252,16 @@ export class Fetcher {
         .then(
           (fetched) => {
             const parsed = robotsParser(robotsUrl, fetched.body.toString('utf8'));
-            return (url: string) => parsed.isAllowed(url, this.o.userAgent) !== false;
+            const seconds = parsed.getCrawlDelay(this.o.userAgent) ?? 0;
+            const delayMs =
+              Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, this.o.maxCrawlDelayMs) : 0;
+            this.crawlDelayMs.set(new URL(origin).host, delayMs);
+            return { allowed: (url: string) => parsed.isAllowed(url, this.o.userAgent) !== false };
           },
           (error: unknown) => {
             const status = error instanceof FetchError ? error.status : (error as RetryableError).final?.status;
-            return () => status !== undefined && status >= 400 && status < 500;
+            const open = status !== undefined && status >= 400 && status < 500;
+            return { allowed: () => open };
           },
         );
       this.robots.set(origin, rules);

@@ -3,12 +3,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createClickHouse } from '../../core/clickhouse.ts';
+import { loadConfig } from '../../core/config.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 import { createLogger } from '../../core/logger.ts';
 import { runCrawl } from '../../connectors/sources/crawler/crawl.ts';
 import { FetchLog } from '../../domain/crawl/fetch-log.ts';
 import { FetchError, Fetcher, type FetcherOptions } from '../../domain/crawl/fetcher.ts';
-import { HISTORY_PAGE_SIZE, startFixtureSite, type FixtureSite } from '../../connectors/sources/fixture-site/server.ts';
+import {
+  HISTORY_PAGE_SIZE,
+  SLOW_CRAWL_DELAY_S,
+  startFixtureSite,
+  type FixtureSite,
+} from '../../connectors/sources/fixture-site/server.ts';
 import { loadStocks } from '../../connectors/sources/fixture-site/stocks.ts';
 
 const clickhouse = createClickHouse();
@@ -67,6 +73,71 @@ describe('the crawler fetcher against the fixture site', () => {
     assert.equal(site.requests.filter((r) => r.path === '/robots.txt').length - before, 1);
     assert.ok(!site.requests.some((r) => r.path.startsWith('/private')), 'never requested');
   });
+
+  it('sends the configured user agent (CRAWL_USER_AGENT) on every request, robots.txt included', async () => {
+    const agent = loadConfig().CRAWL_USER_AGENT;
+    assert.equal(agent, process.env.CRAWL_USER_AGENT, 'read from the environment');
+    const from = site.requests.length;
+    const f = fetcher(crawlId());
+    await f.fetch(`${site.url}/quotes/IBM`);
+    await f.fetch(`${site.url}/quotes/MSFT`);
+    const seen = site.requests.slice(from);
+    assert.deepEqual(
+      seen.map((r) => r.path),
+      ['/robots.txt', '/quotes/IBM', '/quotes/MSFT'],
+    );
+    assert.deepEqual(new Set(seen.map((r) => r.userAgent)), new Set([agent]));
+  });
+
+  it("matches robots.txt's groups against the user agent", async () => {
+    const slow = fetcher(crawlId(), { userAgent: 'MillraceSlow/2.0 (+https://millrace.dev/bot)' });
+    await assert.rejects(
+      slow.fetch(`${site.url}/history/AAPL?page=1`),
+      (e: unknown) => e instanceof FetchError && e.outcome === 'robots',
+    );
+    assert.equal(
+      (await fetcher(crawlId()).fetch(`${site.url}/history/AAPL?page=1`)).status,
+      200,
+      'the * group allows it',
+    );
+  });
+
+  it(
+    "waits robots.txt's Crawl-delay between requests to a host, even with no rate limit",
+    { timeout: 30_000 },
+    async () => {
+      const crawl = crawlId();
+      const slow = fetcher(crawl, {
+        userAgent: 'MillraceSlow/2.0',
+        ratePerSecondPerHost: 0,
+        concurrencyPerHost: 4,
+      });
+      const from = site.requests.length;
+      await Promise.all(['IBM', 'MSFT', 'AAPL'].map((s) => slow.fetch(`${site.url}/quotes/${s}`)));
+      await log.flush();
+      const result = await clickhouse.query({
+        query: `SELECT url, toUnixTimestamp(fetched_at) AS at FROM fetch_log WHERE crawl = ${quoteString(crawl)} AND url LIKE '%/quotes/%' ORDER BY at`,
+        format: 'JSONEachRow',
+      });
+      const logged = (await result.json<{ url: string; at: number | string }>()).map((r) => Number(r.at));
+      assert.equal(logged.length, 3);
+      // the log keeps whole seconds: starts ≥ 2 s apart are logged at least 1 s apart
+      const loggedGaps = logged.slice(1).map((t, i) => t - logged[i]!);
+      assert.ok(
+        loggedGaps.every((g) => g >= SLOW_CRAWL_DELAY_S - 1),
+        `logged gaps ${loggedGaps.join(',')} s, Crawl-delay ${SLOW_CRAWL_DELAY_S}`,
+      );
+      const arrivals = site.requests
+        .slice(from)
+        .filter((r) => r.path.startsWith('/quotes/'))
+        .map((r) => r.at);
+      const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+      assert.ok(
+        gaps.every((g) => g >= SLOW_CRAWL_DELAY_S * 1000 - 50),
+        `arrival gaps ${gaps.join(',')} ms, Crawl-delay ${SLOW_CRAWL_DELAY_S} s`,
+      );
+    },
+  );
 
   it('retries 429 after Retry-After and 5xx with back-off, logging each attempt', async () => {
     const crawl = crawlId();

@@ -87,8 +87,20 @@ export interface HttpCase extends Base {
   body?: string;
   body_statement_number?: string;
   content_type?: string;
-  /** a request sent before this one, with its headers (an Idempotency-Key used first), which must get `status` */
-  first?: { path?: string; auth?: 'a_producer' | 'b_producer'; json?: unknown; body?: string; status: number };
+  /**
+   * a request sent before this one, with its headers (an Idempotency-Key used first), which must get
+   * `status`; `capture` names a token (`$name`) that takes the `id` it answers, for this case's path
+   */
+  first?: {
+    /** this case's method unless given */
+    method?: string;
+    path?: string;
+    auth?: 'a_producer' | 'b_producer';
+    json?: unknown;
+    body?: string;
+    status: number;
+    capture?: string;
+  };
   expect: HttpExpect;
 }
 

@@ -4,7 +4,9 @@
  * serves generated images, deterministic for a term: valid ones in each format, a tiny one, a
  * truncated one, a resized copy (near-duplicate), a byte-identical copy under another URL, ones
  * whose content type lies, an HTML page posing as a JPEG, and a missing one. `IMAGE_RESULTS` says
- * what each is, so tests can check how each is judged.
+ * what each is, so tests can check how each is judged. Some results name their licence (a
+ * `rel="license"` link, a bare Creative Commons link) and the second page names one for the rest
+ * (`<meta name="license">`): `licenceOfResult` says which each has.
  */
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -27,6 +29,8 @@ export interface ImageResult {
   body: { image: Generated; truncated?: boolean } | { sameBytesAs: number } | { html: string } | { missing: true };
   /** For duplicates: the result it duplicates. */
   duplicates?: number;
+  /** A licence link in the result itself: `rel="license"`, or a bare Creative Commons link. */
+  licence?: { href: string; rel: boolean };
 }
 
 const accepted = (format: Encoding) => ({ verdict: 'accepted', reason: null, format }) as const;
@@ -38,10 +42,20 @@ const image = (pattern: number, width: number, height: number, encoding: Encodin
 
 /** The results of every query, in order: result n is served at /images/<term>/<n>. */
 export const IMAGE_RESULTS: readonly ImageResult[] = [
-  { expect: accepted('png'), contentType: 'image/png', body: image(0, 96, 64, 'png') },
+  {
+    expect: accepted('png'),
+    contentType: 'image/png',
+    body: image(0, 96, 64, 'png'),
+    licence: { href: 'https://creativecommons.org/licenses/by/4.0/', rel: true },
+  },
   { expect: accepted('jpeg'), contentType: 'image/jpeg', body: image(1, 80, 80, 'jpeg') },
   { expect: rejected('format_not_allowed'), contentType: 'image/gif', body: image(2, 64, 64, 'gif') },
-  { expect: accepted('webp'), contentType: 'image/webp', body: image(3, 72, 72, 'webp') },
+  {
+    expect: accepted('webp'),
+    contentType: 'image/webp',
+    body: image(3, 72, 72, 'webp'),
+    licence: { href: 'https://creativecommons.org/licenses/by-sa/4.0/', rel: false },
+  },
   { expect: rejected('too_small'), contentType: 'image/png', body: image(4, 16, 16, 'png') },
   { expect: rejected('corrupt'), contentType: 'image/png', body: { ...image(5, 96, 96, 'png'), truncated: true } },
   // the same picture as result 0, larger: either of the two is kept, the other is a near-duplicate
@@ -56,6 +70,13 @@ export const IMAGE_RESULTS: readonly ImageResult[] = [
   { expect: rejected('download_failed'), contentType: 'text/plain', body: { missing: true } },
   { expect: accepted('webp'), contentType: 'text/plain', body: image(7, 48, 64, 'webp') },
 ];
+
+/** The licence each results page names for its results without one of their own (by page, from 1). */
+const PAGE_LICENCES: readonly (string | null)[] = [null, 'CC0-1.0'];
+
+/** The licence hint the crawler should find for result `n`: its own, else its page's, else null. */
+export const licenceOfResult = (n: number): string | null =>
+  IMAGE_RESULTS[n]?.licence?.href ?? PAGE_LICENCES[Math.floor(n / RESULTS_PAGE_SIZE)] ?? null;
 
 /** A small deterministic PRNG (mulberry32) seeded from text. */
 function random(seed: string): () => number {
@@ -133,15 +154,19 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 export function searchResultsPage(term: string, page: number): string {
   const first = (page - 1) * RESULTS_PAGE_SIZE;
-  const items = IMAGE_RESULTS.slice(first, first + RESULTS_PAGE_SIZE).map((_, i) => {
+  const items = IMAGE_RESULTS.slice(first, first + RESULTS_PAGE_SIZE).map(({ licence }, i) => {
     const href = `/images/${encodeURIComponent(term)}/${first + i}`;
-    return `<li class="result"><a href="${escapeHtml(href)}"><img src="${escapeHtml(href)}?thumb=1" alt="${escapeHtml(term)} ${first + i}"></a></li>`;
+    const credit = licence
+      ? `<a ${licence.rel ? 'rel="license" ' : ''}href="${escapeHtml(licence.href)}">licence</a>`
+      : '';
+    return `<li class="result"><a href="${escapeHtml(href)}"><img src="${escapeHtml(href)}?thumb=1" alt="${escapeHtml(term)} ${first + i}"></a>${credit}</li>`;
   });
+  const licence = PAGE_LICENCES[page - 1];
   const next =
     first + RESULTS_PAGE_SIZE < IMAGE_RESULTS.length
       ? `<a rel="next" href="/search/images?q=${encodeURIComponent(term)}&amp;page=${page + 1}">next</a>`
       : '';
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(term)} - images</title></head><body><ol class="results">${items.join('')}</ol>${next}</body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8">${licence ? `<meta name="license" content="${escapeHtml(licence)}">` : ''}<title>${escapeHtml(term)} - images</title></head><body><ol class="results">${items.join('')}</ol>${next}</body></html>`;
 }
 
 /** Serves `/search/images` and `/images/...`; false when the path is neither. */

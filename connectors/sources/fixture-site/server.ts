@@ -4,7 +4,9 @@
  * in Stooq's, Yahoo's and Alpha Vantage's formats from the real bars of sp500-2000.csv (feeds.ts), a robots.txt, and
  * misbehaving endpoints (throttling, flaky 5xx, oversized, mislabelled, redirect loops, slow), and
  * an image search engine (images.ts).
- * It counts concurrent requests per client so tests can check the crawler's politeness.
+ * It counts concurrent requests per client so tests can check the crawler's politeness, and keeps
+ * each request's user agent. Its robots.txt has a group for the user agent `MillraceSlow`: a
+ * `Crawl-delay` of SLOW_CRAWL_DELAY_S and /history/ kept out, for tests of both.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,11 +15,22 @@ import { serveImageSearch } from './images.ts';
 import { loadStocks, type PricePoint } from './stocks.ts';
 
 export const HISTORY_PAGE_SIZE = 24;
+export const SLOW_CRAWL_DELAY_S = 2;
+const ROBOTS_TXT = [
+  'User-agent: *',
+  'Disallow: /private/',
+  '',
+  'User-agent: MillraceSlow',
+  `Crawl-delay: ${SLOW_CRAWL_DELAY_S}`,
+  'Disallow: /private/',
+  'Disallow: /history/',
+  '',
+].join('\n');
 
 export interface FixtureSite {
   url: string;
-  /** Every request served, in arrival order. */
-  requests: { path: string; at: number }[];
+  /** Every request served, in arrival order, with its User-Agent header. */
+  requests: { path: string; at: number; userAgent: string }[];
   /** The most requests that were in flight at once. */
   maxInFlight(): number;
   close(): Promise<void>;
@@ -74,7 +87,7 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
     const [, section, name] = url.pathname.split('/');
     switch (section) {
       case 'robots.txt':
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nDisallow: /private/\n');
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(ROBOTS_TXT);
         return;
       case 'quotes': {
         const points = bySymbol.get(name ?? '');
@@ -123,7 +136,7 @@ export async function startFixtureSite(port = 0, host = '127.0.0.1'): Promise<Fi
   };
 
   const server = createServer((req, res) => {
-    requests.push({ path: req.url ?? '/', at: Date.now() });
+    requests.push({ path: req.url ?? '/', at: Date.now(), userAgent: req.headers['user-agent'] ?? '' });
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('close', () => (inFlight -= 1));

@@ -11,6 +11,9 @@
  * cannot say a page is finished.) A page fetched and published but not yet logged when the crash
  * came is fetched again, and its images published again with the same record ids; the validate
  * processor keeps one verdict per image URL.
+ *
+ * Pausing and cancelling: before each page the crawl asks `proceed` (the dataset's state in
+ * Postgres), and stops between pages when told to; resuming is a crawl started again.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../../core/logger.ts';
@@ -37,6 +40,8 @@ export interface CrawlDeps {
   searchEndpoints: readonly string[];
   /** Where found images are published (FOUND_TOPIC; benchmarks use a topic of their own). */
   topic?: string;
+  /** Asked before each page: false stops the crawl there (paused or cancelled). */
+  proceed?: () => Promise<boolean>;
 }
 
 /** The id of a found image: the same for the same image URL in the same dataset, however often it is published. */
@@ -46,7 +51,8 @@ export const foundImageId = (datasetId: string, url: string): string =>
 export const searchUrl = (template: string, term: string): string =>
   template.replaceAll('{q}', encodeURIComponent(term));
 
-export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promise<void> {
+/** Crawls until every keyword has its images or its terms run out (true), or `proceed` says stop (false). */
+export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promise<boolean> {
   const { db, producer, fetcher, log } = deps;
   const [{ rows: pages }, { rows: candidates }] = await Promise.all([
     db.query<{ url: string; next_url: string | null }>(
@@ -73,6 +79,7 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
             url = done.get(url) ?? null;
             continue;
           }
+          if (deps.proceed && !(await deps.proceed())) return false;
           const pageUrl: string = url;
           let page;
           try {
@@ -114,7 +121,7 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
             keyword,
             pageUrl,
             results.next,
-            records.map((r) => r.value),
+            records.map((r) => ({ ...r.value, licence: results.licences.get(r.value.url) ?? null })),
           );
           for (const image of fresh) seen.add(image);
           found.set(keyword, (found.get(keyword) ?? 0) + fresh.length);
@@ -123,6 +130,7 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
       }
     }
   }
+  return true;
 }
 
 async function recordPage(
@@ -131,13 +139,14 @@ async function recordPage(
   keyword: string,
   pageUrl: string,
   next: string | null,
-  images: { id: string; url: string }[],
+  images: { id: string; url: string; licence: string | null }[],
 ): Promise<void> {
   await inTransaction(db, async (client) => {
     await client.query(
-      `INSERT INTO image_dataset_candidates (dataset_id, url, record_id, keyword, page_url)
-       SELECT $1, url, record_id, $3, $4 FROM unnest($2::text[], $5::text[]) AS t (url, record_id) ON CONFLICT DO NOTHING`,
-      [datasetId, images.map((i) => i.url), keyword, pageUrl, images.map((i) => i.id)],
+      `INSERT INTO image_dataset_candidates (dataset_id, url, record_id, keyword, page_url, licence)
+       SELECT $1, url, record_id, $3, $4, licence FROM unnest($2::text[], $5::text[], $6::text[]) AS t (url, record_id, licence)
+       ON CONFLICT DO NOTHING`,
+      [datasetId, images.map((i) => i.url), keyword, pageUrl, images.map((i) => i.id), images.map((i) => i.licence)],
     );
     await client.query(
       'INSERT INTO image_dataset_pages (dataset_id, url, keyword, found, next_url) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',

@@ -9,8 +9,13 @@
  * only add a queue to poll. Crawls that were running when an API process stopped are resumed by the
  * next one to start (`resumeUnfinished`), and a Postgres advisory lock held for the length of a crawl
  * keeps two instances from crawling one dataset at once.
+ *
+ * A crawl can be paused, resumed and cancelled: the state is in Postgres, so a paused crawl stays
+ * paused across restarts, and the crawl reads it before each page (crawl-job.ts). Images already
+ * found are still validated by the processor. Answers never show where files are on the server.
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
 import type { Logger } from '../../../core/logger.ts';
@@ -18,19 +23,24 @@ import type { Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { FetchLog } from '../../../domain/crawl/fetch-log.ts';
 import { Fetcher, type FetcherOptions } from '../../../domain/crawl/fetcher.ts';
+import { assignSplits, type Split, type SplitRatios } from '../../../domain/images/dataset-split.ts';
+import { safeSegment, type ArchiveEntry } from '../../../domain/images/dataset-archive.ts';
+import { thumbnailFile, type ThumbnailSize } from '../../../domain/images/thumbnails.ts';
 import { crawlDataset, type CrawlTarget } from './crawl-job.ts';
 import { expandKeyword } from './keywords.ts';
 import { MillraceError } from '../../../core/errors.ts';
 
+const CODES = { 400: 'invalid_request', 404: 'not_found', 409: 'conflict' } as const;
+
 export class ImageDatasetError extends MillraceError {
   override name = 'ImageDatasetError';
   constructor(
-    override readonly status: 400 | 404,
+    override readonly status: 400 | 404 | 409,
     message: string,
     readonly field?: string,
   ) {
     super(message, {
-      code: status === 404 ? 'not_found' : 'invalid_request',
+      code: CODES[status],
       status,
       details: field === undefined ? undefined : { field },
     });
@@ -51,8 +61,11 @@ export interface ImageDatasetInput {
 export interface ImageDatasetStatus {
   id: string;
   name: string;
-  /** crawling -> validating (every page crawled, images being judged) -> done; or failed (the crawl). */
-  state: 'crawling' | 'validating' | 'done' | 'failed';
+  /**
+   * crawling -> validating (every page crawled, images being judged) -> done; or failed (the crawl);
+   * paused (until resumed), cancelled (for good: what was found is still judged).
+   */
+  state: DatasetState;
   error: string | null;
   keywords: { keyword: string; terms: string[] }[];
   per_keyword: number;
@@ -69,19 +82,43 @@ export interface ImageDatasetStatus {
     rejected: { total: number; by_reason: Record<string, number> };
     duplicates: { total: number; exact: number; near: number };
   };
-  folder: string;
   created_at: string;
 }
 
+export const DATASET_STATES = ['crawling', 'paused', 'cancelled', 'validating', 'done', 'failed'] as const;
+export type DatasetState = (typeof DATASET_STATES)[number];
+
+/** An accepted image, as the export lists it. */
 export interface ManifestLine {
-  path: string;
+  /** Its file name, `<sha256>.<ext>` (served at /images/{sha256}). */
+  file: string;
   sha256: string;
+  bytes: number;
   width: number;
   height: number;
   format: string;
   keyword: string;
   source_url: string;
+  /** The results page it was found on. */
+  page_url: string;
+  /** The licence the page gave for it (a URL or a name), null when none. */
+  licence: string | null;
 }
+
+/** An image in an archive: its manifest line, where it is in the archive, and its split. */
+export interface ArchiveLine extends Omit<ManifestLine, 'file'> {
+  path: string;
+  split: Split;
+}
+
+export type CrawlControl = 'pause' | 'resume' | 'cancel';
+
+/** Which crawl states each control applies to, and the state it leaves. */
+const CONTROLS: Record<CrawlControl, { from: readonly CrawlState[]; to: CrawlState }> = {
+  pause: { from: ['crawling'], to: 'paused' },
+  resume: { from: ['paused'], to: 'crawling' },
+  cancel: { from: ['crawling', 'paused'], to: 'cancelled' },
+};
 
 export interface ImageDatasetsDeps {
   db: Pool;
@@ -105,15 +142,24 @@ interface ImageDatasetRow {
   min_width: number;
   min_height: number;
   formats: string[];
-  crawl_state: 'crawling' | 'crawled' | 'failed';
+  crawl_state: CrawlState;
   error: string | null;
   created_at: Date;
 }
 
+type CrawlState = 'crawling' | 'paused' | 'cancelled' | 'crawled' | 'failed';
+
 const MANIFEST_PAGE = 1000;
+
+const isFile = (file: string): Promise<boolean> =>
+  stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 export class ImageDatasets {
   private readonly running = new Map<string, Promise<void>>();
+  private readonly restarts = new Set<string>();
 
   constructor(private readonly deps: ImageDatasetsDeps) {}
 
@@ -173,14 +219,8 @@ export class ImageDatasets {
       verdicts.filter(filter).reduce((s, v) => s + v[of], 0);
     const validated = sum(() => true);
     const rejected = verdicts.filter((v) => v.verdict === 'rejected');
-    const state =
-      row.crawl_state === 'failed'
-        ? 'failed'
-        : row.crawl_state === 'crawling'
-          ? 'crawling'
-          : validated >= found
-            ? 'done'
-            : 'validating';
+    const state: DatasetState =
+      row.crawl_state === 'crawled' ? (validated >= found ? 'done' : 'validating') : row.crawl_state;
     return {
       id: row.id,
       name: row.name,
@@ -207,7 +247,6 @@ export class ImageDatasets {
           near: sum((v) => v.reason === 'near'),
         },
       },
-      folder: path.join(this.deps.root, row.tenant_id, row.id),
       created_at: row.created_at.toISOString(),
     };
   }
@@ -220,34 +259,98 @@ export class ImageDatasets {
       [id, sha256],
     );
     if (!rows[0]) throw new ImageDatasetError(404, `dataset "${id}" has no accepted image ${sha256}`, 'sha256');
-    return { path: path.join(this.deps.root, rows[0].path), format: rows[0].format };
+    const file = path.join(this.deps.root, rows[0].path);
+    // its verdict is written before its file (image-store.ts): between the two, or if the file was lost, it is not there yet
+    if (!(await isFile(file)))
+      throw new ImageDatasetError(404, `image ${sha256} of dataset "${id}" is not stored yet`, 'sha256');
+    return { path: file, format: rows[0].format };
   }
 
   /** The manifest of the accepted images, a page of rows at a time (404 before the first line). */
   async manifest(tenantId: string, id: string): Promise<AsyncIterable<ManifestLine>> {
     await this.row(tenantId, id);
-    const { db, root } = this.deps;
+    const { db } = this.deps;
     return (async function* () {
       for (let after = ''; ;) {
-        const { rows } = await db.query<Omit<ManifestLine, 'source_url'> & { url: string }>(
-          `SELECT url, path, sha256, width, height, format, keyword FROM image_dataset_items
-           WHERE dataset_id = $1 AND verdict = 'accepted' AND url > $2 ORDER BY url LIMIT $3`,
+        const { rows } = await db.query<ManifestLine & { path: string }>(
+          `SELECT i.url AS source_url, i.path, i.sha256, i.bytes, i.width, i.height, i.format, i.keyword,
+                  c.page_url, c.licence
+           FROM image_dataset_items i LEFT JOIN image_dataset_candidates c ON c.dataset_id = i.dataset_id AND c.url = i.url
+           WHERE i.dataset_id = $1 AND i.verdict = 'accepted' AND i.url > $2 ORDER BY i.url LIMIT $3`,
           [id, after, MANIFEST_PAGE],
         );
-        for (const r of rows)
+        for (const { path: relative, ...line } of rows)
           yield {
-            path: path.join(root, r.path),
-            sha256: r.sha256,
-            width: r.width,
-            height: r.height,
-            format: r.format,
-            keyword: r.keyword,
-            source_url: r.url,
+            file: path.basename(relative),
+            sha256: line.sha256,
+            bytes: line.bytes,
+            width: line.width,
+            height: line.height,
+            format: line.format,
+            keyword: line.keyword,
+            source_url: line.source_url,
+            page_url: line.page_url ?? '',
+            licence: line.licence ?? null,
           };
         if (rows.length < MANIFEST_PAGE) return;
-        after = rows.at(-1)!.url;
+        after = rows.at(-1)!.source_url;
       }
     })();
+  }
+
+  /**
+   * What a dataset's archive holds: each accepted image whose file is on disk, with its place
+   * (`<split>/<keyword>/<file>`) and split, and where to read it. The lines are held in memory to
+   * stratify the split (a few hundred bytes an image); the images are read as the archive streams.
+   * 409 when the dataset has no accepted image yet.
+   */
+  async archive(
+    tenantId: string,
+    id: string,
+    seed: number,
+    ratios: SplitRatios,
+  ): Promise<{ lines: ArchiveLine[]; entries: ArchiveEntry[] }> {
+    const found: (ManifestLine & { disk: string })[] = [];
+    for await (const line of await this.manifest(tenantId, id)) {
+      const disk = path.join(this.deps.root, tenantId, id, line.file);
+      // a verdict whose file is not written yet (its processor stopped in between) waits for its redelivery
+      if (await isFile(disk)) found.push({ ...line, disk });
+      else
+        this.deps.log.warn({ dataset: id, sha256: line.sha256 }, 'accepted image not on disk: left out of the archive');
+    }
+    if (found.length === 0) {
+      const { state } = await this.status(tenantId, id);
+      throw new ImageDatasetError(409, `dataset "${id}" has no accepted images to archive (it is ${state})`, 'id');
+    }
+    const splits = assignSplits(found, seed, ratios);
+    const placed = found.map(({ disk, file, ...line }) => {
+      const split = splits.get(line.sha256)!;
+      return { disk, line: { ...line, path: `${split}/${safeSegment(line.keyword)}/${file}`, split } };
+    });
+    return {
+      lines: placed.map((p) => p.line),
+      entries: placed.map((p) => ({ name: p.line.path, file: p.disk })),
+    };
+  }
+
+  /** The thumbnail of an accepted image (made on first asking, then kept): its file. */
+  async thumbnail(tenantId: string, id: string, sha256: string, size: ThumbnailSize): Promise<string> {
+    return thumbnailFile((await this.image(tenantId, id, sha256)).path, sha256, size);
+  }
+
+  /** Pauses, resumes or cancels a dataset's crawl; 409 naming the state when it does not apply. */
+  async control(tenantId: string, id: string, action: CrawlControl): Promise<ImageDatasetStatus> {
+    const { from, to } = CONTROLS[action];
+    const { rowCount } = await this.deps.db.query(
+      'UPDATE image_datasets SET crawl_state = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND crawl_state = ANY($4)',
+      [id, tenantId, to, from],
+    );
+    if (rowCount === 0) {
+      const { state } = await this.status(tenantId, id); // 404 for a dataset the tenant does not have
+      throw new ImageDatasetError(409, `cannot ${action} dataset "${id}": it is ${state}`, 'state');
+    }
+    if (action === 'resume') this.start(id);
+    return this.status(tenantId, id);
   }
 
   /** Starts the crawl of every dataset still crawling (its API process stopped); returns their ids. */
@@ -265,7 +368,11 @@ export class ImageDatasets {
   }
 
   private start(id: string): void {
-    if (this.running.has(id)) return;
+    if (this.running.has(id)) {
+      // resumed while the paused crawl is finishing its page: crawl again once it has stopped
+      this.restarts.add(id);
+      return;
+    }
     const run = this.crawl(id)
       .catch(async (error: Error) => {
         this.deps.log.error({ dataset: id, err: error }, 'dataset crawl failed');
@@ -275,7 +382,10 @@ export class ImageDatasets {
         );
       })
       .catch((error: Error) => this.deps.log.error({ dataset: id, err: error }, 'cannot record the failed crawl'))
-      .finally(() => this.running.delete(id));
+      .finally(() => {
+        this.running.delete(id);
+        if (this.restarts.delete(id)) this.start(id);
+      });
     this.running.set(id, run);
   }
 
@@ -302,8 +412,9 @@ export class ImageDatasets {
         // written as it goes (a crawl's pages are few): a process killed mid-crawl keeps the record of what it fetched
         const fetchLog = new FetchLog(this.deps.clickhouse, 1);
         const fetcher = new Fetcher({ ...this.deps.fetcher, crawl: id, log: fetchLog, logger: log });
+        let finished: boolean;
         try {
-          await crawlDataset(
+          finished = await crawlDataset(
             {
               db,
               producer: this.deps.producer,
@@ -311,6 +422,13 @@ export class ImageDatasets {
               log,
               searchEndpoints: this.deps.searchEndpoints,
               topic: this.deps.topic,
+              proceed: async () => {
+                const { rows: now } = await db.query<{ crawl_state: CrawlState }>(
+                  'SELECT crawl_state FROM image_datasets WHERE id = $1',
+                  [id],
+                );
+                return now[0]?.crawl_state === 'crawling';
+              },
             },
             target,
           );
@@ -319,7 +437,15 @@ export class ImageDatasets {
             .flush()
             .catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
         }
-        await db.query("UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1", [id]);
+        if (!finished) {
+          log.info({ dataset: id }, 'dataset crawl stopped (paused or cancelled)');
+          return;
+        }
+        // unless it was paused or cancelled after its last page
+        await db.query(
+          "UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1 AND crawl_state = 'crawling'",
+          [id],
+        );
         log.info({ dataset: id }, 'dataset crawled');
       } finally {
         await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IMAGE_RESULTS, RESULTS_PAGE_SIZE, searchResultsPage } from '../fixture-site/images.ts';
+import { IMAGE_RESULTS, licenceOfResult, RESULTS_PAGE_SIZE, searchResultsPage } from '../fixture-site/images.ts';
 import { foundImageId, searchUrl } from './crawl-job.ts';
 import { expandKeyword, pluralOf } from './keywords.ts';
 import { parseSearchResults } from './search-results.ts';
@@ -62,6 +62,37 @@ describe('search results pages', () => {
       'http://engine.test/x',
     );
     assert.equal(last.next, null);
+  });
+
+  it("gives each image its licence hint: the result's own, else the page's, else null", () => {
+    const pages = Math.ceil(IMAGE_RESULTS.length / RESULTS_PAGE_SIZE);
+    const licences = Array.from(
+      { length: pages },
+      (_, p) => parseSearchResults(searchResultsPage('okapi', p + 1), 'http://engine.test/s').licences,
+    ).flatMap((m) => [...m.values()]);
+    assert.deepEqual(
+      licences,
+      IMAGE_RESULTS.map((_, n) => licenceOfResult(n)),
+    );
+    assert.deepEqual(
+      new Set(licences),
+      new Set([
+        'https://creativecommons.org/licenses/by/4.0/',
+        'https://creativecommons.org/licenses/by-sa/4.0/',
+        'CC0-1.0',
+        null,
+      ]),
+    );
+    const html = `<html><head><link rel="license" href="/terms"></head><body>
+      <figure><a href="/a.png"><img src="/ta.png"></a><a rel="nofollow license" href="https://example.test/l"></a></figure>
+      <figure><a href="/b.png"><img src="/tb.png"></a></figure></body></html>`;
+    assert.deepEqual(
+      [...parseSearchResults(html, 'http://site.test/').licences],
+      [
+        ['http://site.test/a.png', 'https://example.test/l'],
+        ['http://site.test/b.png', 'http://site.test/terms'],
+      ],
+    );
   });
 
   it('takes lone images by data-src or src, once each, and skips data: and javascript: URLs', () => {
