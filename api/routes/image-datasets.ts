@@ -12,7 +12,7 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { progressStream } from '../polling-sse.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
-import { json, jsonBody, text } from '../schemas.ts';
+import { json, jsonBody, ListPageQuery, text } from '../schemas.ts';
 
 const route = guardedRoutes('crawl');
 
@@ -57,7 +57,7 @@ const StatusSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    state: z.enum(['crawling', 'validating', 'done', 'failed']),
+    state: z.enum(['crawling', 'validating', 'done', 'failed', 'cancelled']),
     error: z.string().nullable(),
     keywords: z.array(z.object({ keyword: z.string(), terms: z.array(z.string()) })),
     per_keyword: z.number().int(),
@@ -119,6 +119,29 @@ const image = itemRoutes('crawl', ImageParams, [400, 404]).get(`${IMAGE_DATASET_
   responses: { 200: { description: 'the image (image/png, image/jpeg, image/webp or image/gif)' } },
 });
 
+const listRoute = route.get(IMAGE_DATASET_PATHS[0], {
+  summary: "The tenant's image datasets, newest first, each with its state and counts; next_cursor goes on",
+  request: { query: ListPageQuery },
+  responses: {
+    200: json(z.object({ datasets: z.array(StatusSchema), next_cursor: z.string().nullable() }), 'a page of datasets'),
+  },
+  errors: [400],
+});
+
+const cancelRoute = byId.post(`${IMAGE_DATASET_PATHS[0]}/{id}/cancel`, {
+  summary:
+    'Cancel a crawl: no search page is fetched after this; the images found so far are still judged and stay downloadable until the dataset is deleted. One whose crawl has ended is a 409',
+  responses: { 200: json(StatusSchema, 'cancelled') },
+  errors: [409],
+});
+
+const deleteRoute = byId.delete(`${IMAGE_DATASET_PATHS[0]}/{id}`, {
+  summary:
+    'Delete a dataset: its folder of images, its rows in Postgres and its fetch log in ClickHouse. One crawling (cancel it first), or whose found images are still being judged, is a 409',
+  responses: { 204: { description: 'deleted' } },
+  errors: [409],
+});
+
 export function registerImageDatasets(
   app: OpenAPIHono<AuthEnv>,
   { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>,
@@ -133,6 +156,16 @@ export function registerImageDatasets(
       'content-type': `image/${found.format}`,
       'cache-control': 'private, max-age=86400, immutable',
     });
+  });
+  app.openapi({ ...listRoute, middleware: guards.read }, async (c) =>
+    c.json(await datasets.list(c.get('principal').tenantId, c.req.valid('query')), 200),
+  );
+  app.openapi({ ...cancelRoute, middleware: guards.ingest }, async (c) =>
+    c.json(await datasets.cancel(c.get('principal').tenantId, c.req.valid('param').id), 200),
+  );
+  app.openapi({ ...deleteRoute, middleware: guards.ingest }, async (c) => {
+    await datasets.remove(c.get('principal').tenantId, c.req.valid('param').id);
+    return c.body(null, 204);
   });
   IMAGE_DATASET_PATHS.forEach((base, i) => {
     const routes = routesAt(base, i > 0);
@@ -149,7 +182,7 @@ export function registerImageDatasets(
         c,
         () => datasets.status(tenantId, id),
         (status) => {
-          const ended = status.state === 'done' || status.state === 'failed';
+          const ended = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
           return { event: ended ? status.state : 'progress', id: String(status.counts.validated), done: ended };
         },
         settings.progressIntervalMs,

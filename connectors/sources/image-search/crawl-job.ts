@@ -37,6 +37,8 @@ export interface CrawlDeps {
   searchEndpoints: readonly string[];
   /** Where found images are published (FOUND_TOPIC; benchmarks use a topic of their own). */
   topic?: string;
+  /** Whether the crawl was cancelled: asked before each search page, none is fetched once it is. */
+  cancelled?: () => Promise<boolean>;
 }
 
 /** The id of a found image: the same for the same image URL in the same dataset, however often it is published. */
@@ -72,6 +74,10 @@ export async function crawlDataset(deps: CrawlDeps, target: CrawlTarget): Promis
           if (done.has(url)) {
             url = done.get(url) ?? null;
             continue;
+          }
+          if (await deps.cancelled?.()) {
+            log.info({ dataset: target.id }, 'crawl cancelled');
+            return;
           }
           const pageUrl: string = url;
           let page;

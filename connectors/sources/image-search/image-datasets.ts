@@ -11,10 +11,13 @@
  * keeps two instances from crawling one dataset at once.
  */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
+import { quoteString } from '../../../core/clickhouse-sql.ts';
+import { cursorTime, keysetPage, pageOf } from '../../../core/keyset-pages.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { Pool } from '../../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { FetchLog } from '../../../domain/crawl/fetch-log.ts';
 import { Fetcher, type FetcherOptions } from '../../../domain/crawl/fetcher.ts';
@@ -25,12 +28,12 @@ import { MillraceError } from '../../../core/errors.ts';
 export class ImageDatasetError extends MillraceError {
   override name = 'ImageDatasetError';
   constructor(
-    override readonly status: 400 | 404,
+    override readonly status: 400 | 404 | 409,
     message: string,
     readonly field?: string,
   ) {
     super(message, {
-      code: status === 404 ? 'not_found' : 'invalid_request',
+      code: ({ 400: 'invalid_request', 404: 'not_found', 409: 'conflict' } as const)[status],
       status,
       details: field === undefined ? undefined : { field },
     });
@@ -51,8 +54,11 @@ export interface ImageDatasetInput {
 export interface ImageDatasetStatus {
   id: string;
   name: string;
-  /** crawling -> validating (every page crawled, images being judged) -> done; or failed (the crawl). */
-  state: 'crawling' | 'validating' | 'done' | 'failed';
+  /**
+   * crawling -> validating (every page crawled, images being judged) -> done; or failed (the
+   * crawl); or cancelled (POST .../cancel: no more pages; the images found so far are still judged).
+   */
+  state: 'crawling' | 'validating' | 'done' | 'failed' | 'cancelled';
   error: string | null;
   keywords: { keyword: string; terms: string[] }[];
   per_keyword: number;
@@ -105,7 +111,7 @@ interface ImageDatasetRow {
   min_width: number;
   min_height: number;
   formats: string[];
-  crawl_state: 'crawling' | 'crawled' | 'failed';
+  crawl_state: 'crawling' | 'crawled' | 'failed' | 'cancelled';
   error: string | null;
   created_at: Date;
 }
@@ -174,8 +180,8 @@ export class ImageDatasets {
     const validated = sum(() => true);
     const rejected = verdicts.filter((v) => v.verdict === 'rejected');
     const state =
-      row.crawl_state === 'failed'
-        ? 'failed'
+      row.crawl_state === 'failed' || row.crawl_state === 'cancelled'
+        ? row.crawl_state
         : row.crawl_state === 'crawling'
           ? 'crawling'
           : validated >= found
@@ -210,6 +216,65 @@ export class ImageDatasets {
       folder: path.join(this.deps.root, row.tenant_id, row.id),
       created_at: row.created_at.toISOString(),
     };
+  }
+
+  /** A page of the tenant's datasets, newest first. */
+  async list(
+    tenantId: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<{ datasets: ImageDatasetStatus[]; next_cursor: string | null }> {
+    const page = keysetPage('created_at', 'id', query, 2);
+    const { rows } = await this.deps.db.query<{ id: string; page_at: string; page_key: string }>(
+      `SELECT id, ${cursorTime('created_at')} AS page_at, id AS page_key FROM image_datasets
+        WHERE tenant_id = $1 AND ${page.where} ${page.orderAndLimit}`,
+      [tenantId, ...page.params],
+    );
+    const { items, next_cursor } = pageOf(rows, query.limit);
+    return { datasets: await Promise.all(items.map(({ id }) => this.status(tenantId, id))), next_cursor };
+  }
+
+  /**
+   * Stops a crawl: no search page is fetched after this (the one being fetched is the last); the
+   * images found so far are still judged, and stay until the dataset is deleted. 409 once the crawl
+   * has ended.
+   */
+  async cancel(tenantId: string, id: string): Promise<ImageDatasetStatus> {
+    const { rowCount } = await this.deps.db.query(
+      "UPDATE image_datasets SET crawl_state = 'cancelled', updated_at = now() WHERE id = $1 AND tenant_id = $2 AND crawl_state = 'crawling'",
+      [id, tenantId],
+    );
+    const status = await this.status(tenantId, id);
+    if (!rowCount)
+      throw new ImageDatasetError(
+        409,
+        `dataset "${id}" is ${status.state}: only a crawl still going can be cancelled`,
+        'id',
+      );
+    return status;
+  }
+
+  /**
+   * Deletes a dataset: its folder of images, its rows in Postgres (pages, candidates, verdicts) and
+   * its crawl's fetch log in ClickHouse. 409 while it is crawling (cancel it first) or while images
+   * it found are still being judged (the validator would write them again).
+   */
+  async remove(tenantId: string, id: string): Promise<void> {
+    const status = await this.status(tenantId, id);
+    if (status.state === 'crawling')
+      throw new ImageDatasetError(409, `dataset "${id}" is crawling: cancel it first (POST .../${id}/cancel)`, 'id');
+    if (status.counts.validated < status.counts.found)
+      throw new ImageDatasetError(
+        409,
+        `dataset "${id}" has ${status.counts.found - status.counts.validated} of ${status.counts.found} images still being judged: delete it once they are`,
+        'id',
+      );
+    await this.deps.clickhouse.command({ query: `ALTER TABLE fetch_log DELETE WHERE crawl = ${quoteString(id)}` });
+    await inTransaction(this.deps.db, async (client) => {
+      for (const table of ['image_dataset_items', 'image_dataset_candidates', 'image_dataset_pages'])
+        await client.query(`DELETE FROM ${table} WHERE dataset_id = $1`, [id]);
+      await client.query('DELETE FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    });
+    await rm(status.folder, { recursive: true, force: true });
   }
 
   /** Where an accepted image of the tenant's dataset is on disk, and its format; 404 for any other. */
@@ -270,7 +335,7 @@ export class ImageDatasets {
       .catch(async (error: Error) => {
         this.deps.log.error({ dataset: id, err: error }, 'dataset crawl failed');
         await this.deps.db.query(
-          "UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1",
+          "UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND crawl_state = 'crawling'",
           [id, error.message],
         );
       })
@@ -311,6 +376,13 @@ export class ImageDatasets {
               log,
               searchEndpoints: this.deps.searchEndpoints,
               topic: this.deps.topic,
+              cancelled: async () => {
+                const { rows } = await db.query<{ crawl_state: string }>(
+                  'SELECT crawl_state FROM image_datasets WHERE id = $1',
+                  [id],
+                );
+                return rows[0]?.crawl_state !== 'crawling';
+              },
             },
             target,
           );
@@ -319,7 +391,11 @@ export class ImageDatasets {
             .flush()
             .catch((error: Error) => log.warn({ dataset: id, err: error }, 'fetch log not written'));
         }
-        await db.query("UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1", [id]);
+        // a cancelled crawl stays cancelled
+        await db.query(
+          "UPDATE image_datasets SET crawl_state = 'crawled', updated_at = now() WHERE id = $1 AND crawl_state = 'crawling'",
+          [id],
+        );
         log.info({ dataset: id }, 'dataset crawled');
       } finally {
         await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
