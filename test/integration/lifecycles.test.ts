@@ -141,6 +141,31 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+describe('/openapi.json', () => {
+  it('documents each list with limit and cursor, each delete and each cancel', async () => {
+    const doc = await json<{ paths: Record<string, Record<string, { parameters?: { name: string }[] }>> }>(
+      app.request('/openapi.json'),
+    );
+    for (const list of ['uploads', 'taxonomies', 'image-datasets', 'training-files', 'training-datasets', 'stocks'])
+      assert.deepEqual(
+        doc.paths[`/v1/${list}`]?.get?.parameters?.map((p) => p.name),
+        ['limit', 'cursor'],
+        list,
+      );
+    for (const item of [
+      '/v1/uploads/{id}',
+      '/v1/taxonomies/{id}',
+      '/v1/image-datasets/{id}',
+      '/v1/training-files/{id}',
+      '/v1/training-datasets/{name}',
+      '/v1/stocks/{symbol}',
+    ])
+      assert.ok(doc.paths[item]?.delete, item);
+    for (const cancel of ['/v1/image-datasets/{id}/cancel', '/v1/jobs/{id}/cancel'])
+      assert.ok(doc.paths[cancel]?.post, cancel);
+  });
+});
+
 describe('uploads and taxonomies', () => {
   const csv = (n: number) => `name,price\n${Array.from({ length: n }, (_, i) => `item ${i},${i}.5`).join('\n')}\n`;
   const upload = async () =>

@@ -364,6 +364,8 @@ export class FinanceBulk {
       refused = [];
     };
 
+    // asked before each batch is claimed and sent: a cancelled job's batch in flight is its last
+    const stopped = () => this.log.info({ job: id, rows: read }, 'finance bulk job cancelled, publishing stopped');
     for await (const row of readRows(this.fileOf(id), format, delimiter, encoding)) {
       read += 1;
       if ('error' in row) refused.push({ row_number: row.row, field: null, reason: row.error });
@@ -376,11 +378,11 @@ export class FinanceBulk {
         }
       }
       if (pending.length + refused.length >= BATCH) {
-        if (await this.isCancelled(id)) return this.log.info({ job: id, rows: read }, 'finance bulk job cancelled');
+        if (await this.isCancelled(id)) return stopped();
         await flush();
       }
     }
-    if (await this.isCancelled(id)) return this.log.info({ job: id, rows: read }, 'finance bulk job cancelled');
+    if (await this.isCancelled(id)) return stopped();
     await flush();
     await this.db.query(
       "UPDATE finance_jobs SET state = 'scoring', total_rows = $2, rows_read = $2, updated_at = now() WHERE id = $1 AND state = 'publishing'",
