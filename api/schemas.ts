@@ -123,3 +123,9 @@ export const RejectionsPageQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** A keyset page of a list, newest first (core/keyset-pages.ts). */
+export const ListPageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(400).optional().openapi({ description: 'next_cursor of the page before' }),
+});

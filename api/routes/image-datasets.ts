@@ -21,7 +21,7 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { progressStream } from '../polling-sse.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
-import { json, jsonBody, text } from '../schemas.ts';
+import { json, jsonBody, ListPageQuery, text } from '../schemas.ts';
 
 const route = guardedRoutes('crawl');
 
@@ -179,6 +179,22 @@ const controls = {
   cancel: control('cancel', 'Cancel the crawl for good (the images found so far are still judged)'),
 };
 
+const listRoute = route.get(IMAGE_DATASET_PATHS[0], {
+  summary: "The tenant's image datasets, newest first, each with its state and counts; next_cursor goes on",
+  request: { query: ListPageQuery },
+  responses: {
+    200: json(z.object({ datasets: z.array(StatusSchema), next_cursor: z.string().nullable() }), 'a page of datasets'),
+  },
+  errors: [400],
+});
+
+const deleteRoute = byId.delete(`${IMAGE_DATASET_PATHS[0]}/{id}`, {
+  summary:
+    'Delete a dataset: its folder of images, its rows in Postgres and its fetch log in ClickHouse. One crawling (cancel it first), or whose found images are still being judged, is a 409',
+  responses: { 204: { description: 'deleted' } },
+  errors: [409],
+});
+
 export function registerImageDatasets(
   app: OpenAPIHono<AuthEnv>,
   { imageDatasets: datasets, settings }: Pick<ApiDeps, 'imageDatasets' | 'settings'>,
@@ -230,6 +246,13 @@ export function registerImageDatasets(
     app.openapi({ ...controls[action], middleware: guards.ingest }, async (c) =>
       c.json(await datasets.control(c.get('principal').tenantId, c.req.valid('param').id, action), 200),
     );
+  app.openapi({ ...listRoute, middleware: guards.read }, async (c) =>
+    c.json(await datasets.list(c.get('principal').tenantId, c.req.valid('query')), 200),
+  );
+  app.openapi({ ...deleteRoute, middleware: guards.ingest }, async (c) => {
+    await datasets.remove(c.get('principal').tenantId, c.req.valid('param').id);
+    return c.body(null, 204);
+  });
   IMAGE_DATASET_PATHS.forEach((base, i) => {
     const routes = routesAt(base, i > 0);
     app.openapi({ ...routes.create, middleware: guards.ingest }, async (c) =>

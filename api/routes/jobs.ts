@@ -18,9 +18,9 @@ export const JobSchema = z
   .object({
     id: z.string(),
     type: z.literal('finance_bulk'),
-    state: z.enum(['publishing', 'scoring', 'completed', 'failed']).openapi({
+    state: z.enum(['publishing', 'scoring', 'completed', 'failed', 'cancelled']).openapi({
       description:
-        'publishing: rows are being read and published; scoring: every row is read, waiting for scores; completed: every accepted row is scored; failed: see error',
+        'publishing: rows are being read and published; scoring: every row is read, waiting for scores; completed: every accepted row is scored; failed: see error; cancelled: stopped while publishing (rows not yet sent never are)',
     }),
     filename: z.string().nullable(),
     format: z.enum(['csv', 'jsonl']),
@@ -57,6 +57,16 @@ export function registerJobs(
       responses: { 200: json(JobSchema, 'the job') },
     }),
     async (c) => c.json(await bulk.get(c.get('principal').tenantId, c.req.valid('param').id), 200),
+  );
+  app.openapi(
+    byId.post('/v1/jobs/{id}/cancel', {
+      summary:
+        'Cancel a bulk job still publishing: rows not yet sent are never sent (those sent are still scored); one whose rows are all read, or that ended, is a 409',
+      middleware: guards.ingest,
+      responses: { 200: json(JobSchema, 'cancelled') },
+      errors: [409],
+    }),
+    async (c) => c.json(await bulk.cancel(c.get('principal').tenantId, c.req.valid('param').id), 200),
   );
   app.openapi(
     byId.get('/v1/jobs/{id}/rejections', {

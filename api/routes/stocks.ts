@@ -8,7 +8,8 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
-import { json, jsonBody } from '../schemas.ts';
+import { json, jsonBody, ListPageQuery } from '../schemas.ts';
+import { cursorTime, keysetPage, pageOf } from '../../core/keyset-pages.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { FEED_FORMATS } from '../../domain/market/feeds.ts';
 
@@ -65,34 +66,64 @@ export function registerStocks(
 ): void {
   app.openapi(
     route.get('/v1/stocks', {
-      summary: 'The watch list',
+      summary: 'The watch list, the symbols added last first; next_cursor goes on',
       middleware: guards.read,
-      responses: { 200: json(z.object({ stocks: z.array(WatchedSchema) }), 'watched symbols') },
+      request: { query: ListPageQuery },
+      responses: {
+        200: json(z.object({ stocks: z.array(WatchedSchema), next_cursor: z.string().nullable() }), 'watched symbols'),
+      },
+      errors: [400],
     }),
     async (c) => {
       const tenantId = c.get('principal').tenantId;
+      const query = c.req.valid('query');
+      const page = keysetPage('added_at', 'symbol', query, 2);
       const rows = await queries.postgres<{
         symbol: string;
         interval_s: number;
         feed_format: string;
         feed_url: string | null;
         added_at: Date;
+        page_at: string;
+        page_key: string;
       }>(
         tenantId,
-        'SELECT symbol, interval_s, feed_format, feed_url, added_at FROM market_symbols WHERE tenant_id = $1 ORDER BY symbol',
-        [tenantId],
+        `SELECT symbol, interval_s, feed_format, feed_url, added_at, ${cursorTime('added_at')} AS page_at, symbol AS page_key
+           FROM market_symbols WHERE tenant_id = $1 AND ${page.where} ${page.orderAndLimit}`,
+        [tenantId, ...page.params],
       );
+      const { items, next_cursor } = pageOf(rows, query.limit);
       return c.json(
         {
-          stocks: rows.map((r) => ({
+          stocks: items.map((r) => ({
             symbol: r.symbol,
             interval_s: r.interval_s,
             feed: { format: r.feed_format, url: shown(r.feed_url) },
             added_at: r.added_at.toISOString(),
           })),
+          next_cursor,
         },
         200,
       );
+    },
+  );
+  app.openapi(
+    route.delete('/v1/stocks/{symbol}', {
+      summary:
+        "Stop watching a symbol: it leaves the watch list and the retriever's schedule drops it at its next refresh of the list, fetching it no more; its quotes stay",
+      middleware: guards.ingest,
+      request: { params: z.object({ symbol: SymbolSchema }) },
+      responses: { 204: { description: 'no longer watched' } },
+      errors: [400, 404],
+    }),
+    async (c) => {
+      const { symbol } = c.req.valid('param');
+      const { rowCount } = await db.query('DELETE FROM market_symbols WHERE tenant_id = $1 AND symbol = $2', [
+        c.get('principal').tenantId,
+        symbol,
+      ]);
+      if (!rowCount) throw new ApiError(404, 'not_found', `${symbol} is not on the watch list`, 'symbol');
+      return c.body(null, 204);
     },
   );
   app.openapi(

@@ -3,9 +3,10 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { PLATFORM_GENRE_MODEL } from '../../domain/catalog/genre-models.ts';
 import { loadTaxonomy, saveTaxonomy, type StoredTaxonomy } from '../../domain/catalog/taxonomy-store.ts';
 import { taxonomySchema } from '../../domain/catalog/taxonomy.ts';
+import { deleteTaxonomy, listTaxonomies } from '../../domain/catalog/taxonomy-lifecycle.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { guardedRoutes } from '../route-spec.ts';
-import { json, jsonBody } from '../schemas.ts';
+import { json, jsonBody, ListPageQuery } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
 const route = guardedRoutes('catalog');
@@ -44,7 +45,54 @@ const taxonomyJson = (stored: StoredTaxonomy) => ({
   model: stored.model,
 });
 
+const ListedSchema = StoredSchema.extend({
+  created_at: z.string().openapi({ description: 'when this version was saved' }),
+});
+
 export function registerTaxonomies(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'>, guards: Guards): void {
+  app.openapi(
+    route.get('/v1/taxonomies', {
+      summary:
+        "The tenant's taxonomies, each at its latest version, the most recently saved first; next_cursor goes on",
+      middleware: guards.read,
+      request: { query: ListPageQuery },
+      responses: {
+        200: json(
+          z.object({ taxonomies: z.array(ListedSchema), next_cursor: z.string().nullable() }),
+          'a page of taxonomies',
+        ),
+      },
+      errors: [400],
+    }),
+    async (c) => {
+      const page = await listTaxonomies(db, c.get('principal').tenantId, c.req.valid('query'));
+      return c.json(
+        {
+          taxonomies: page.taxonomies.map(({ created_at, references, ...stored }) => ({
+            ...taxonomyJson({ ...stored, references: [] }),
+            references,
+            created_at: created_at.toISOString(),
+          })),
+          next_cursor: page.next_cursor,
+        },
+        200,
+      );
+    },
+  );
+  app.openapi(
+    route.delete('/v1/taxonomies/{id}', {
+      summary:
+        'Delete a taxonomy: every version and its reference items. One an upload being processed classifies with is a 409; rows already classified keep its name',
+      middleware: guards.ingest,
+      request: { params: IdParam },
+      responses: { 204: { description: 'deleted' } },
+      errors: [400, 404, 409],
+    }),
+    async (c) => {
+      await deleteTaxonomy(db, c.get('principal').tenantId, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
   app.openapi(
     route.put('/v1/taxonomies/{id}', {
       summary:

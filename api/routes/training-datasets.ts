@@ -13,6 +13,8 @@ import {
   HOLDOUT_EVERY,
 } from '../../models/tabular/dataset-spec.ts';
 import { datasetStats, getDataset, saveDataset, type Dataset } from '../../models/tabular/training-datasets.ts';
+import { deleteDataset, listDatasets } from '../../models/tabular/dataset-lifecycle.ts';
+import type { DatasetDefinition } from '../../models/tabular/dataset-spec.ts';
 import {
   asUploaded,
   COLUMN_TYPES,
@@ -24,7 +26,7 @@ import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
-import { json, jsonBody } from '../schemas.ts';
+import { json, jsonBody, ListPageQuery } from '../schemas.ts';
 import { ColumnProfileSchema, RefusedRowSchema } from './training-files.ts';
 
 const route = guardedRoutes('models');
@@ -192,6 +194,47 @@ export function registerTrainingDatasets(
       return c.json(datasetJson(saved), saved.created ? 201 : 200);
     },
     refuseByShape,
+  );
+  app.openapi(
+    route.get('/v1/training-datasets', {
+      summary:
+        "The tenant's training datasets, each at its latest version, the most recent version first (a query dataset without its row counts: GET /v1/training-datasets/{name}); next_cursor goes on",
+      middleware: guards.read,
+      request: { query: ListPageQuery },
+      responses: {
+        200: json(
+          z.object({
+            datasets: z.array(z.union([DatasetSchema, FileDatasetSchema])),
+            next_cursor: z.string().nullable(),
+          }),
+          'a page of datasets',
+        ),
+      },
+      errors: [400],
+    }),
+    async (c) => {
+      const page = await listDatasets(db, c.get('principal').tenantId, c.req.valid('query'));
+      const datasets = page.datasets.map((d) =>
+        d.kind === 'file'
+          ? fileDatasetJson(asUploaded(d))
+          : datasetJson({ ...d, definition: d.definition as DatasetDefinition }),
+      );
+      return c.json({ datasets, next_cursor: page.next_cursor }, 200);
+    },
+  );
+  app.openapi(
+    route.delete('/v1/training-datasets/{name}', {
+      summary:
+        "Delete a training dataset: every version, the jobs that ended on it, and a file dataset's rows in ClickHouse (training_rows). One a queued or running job trains on (cancel it first) or with a version loading is a 409; registered models keep their lineage",
+      middleware: guards.analytics,
+      request: { params: z.object({ name: NAME }) },
+      responses: { 204: { description: 'deleted' } },
+      errors: [400, 404, 409],
+    }),
+    async (c) => {
+      await deleteDataset(db, clickhouse, c.get('principal').tenantId, c.req.valid('param').name);
+      return c.body(null, 204);
+    },
   );
   app.openapi(
     route.get('/v1/training-datasets/{name}', {

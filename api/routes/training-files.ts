@@ -8,7 +8,7 @@ import { COLUMN_TYPES } from '../../models/tabular/uploaded-datasets.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
-import { FileNameSchema, json } from '../schemas.ts';
+import { FileNameSchema, json, ListPageQuery } from '../schemas.ts';
 
 const ColumnTypeSchema = z.enum(COLUMN_TYPES);
 const TrainingFileSchema = z
@@ -99,6 +99,21 @@ const uploadRoute = (maxBytes: number) =>
     errors: [400, 413],
   });
 
+const listRoute = route.get('/v1/training-files', {
+  summary: "The tenant's training files, newest first; next_cursor goes on",
+  request: { query: ListPageQuery },
+  responses: {
+    200: json(z.object({ files: z.array(TrainingFileSchema), next_cursor: z.string().nullable() }), 'a page of files'),
+  },
+  errors: [400],
+});
+
+const deleteRoute = byId.delete('/v1/training-files/{id}', {
+  summary:
+    'Delete a training file: the file on disk and its row. Datasets made from it keep their rows (landed in ClickHouse when made)',
+  responses: { 204: { description: 'deleted' } },
+});
+
 const getRoute = byId.get('/v1/training-files/{id}', {
   summary: 'A training file: its format, size, row counts and column types',
   responses: { 200: json(TrainingFileSchema, 'the file') },
@@ -129,6 +144,13 @@ export function registerTrainingFiles(
       }),
       201,
     );
+  });
+  app.openapi({ ...listRoute, middleware: guards.read }, async (c) =>
+    c.json(await trainingFiles.list(tenant(c), c.req.valid('query')), 200),
+  );
+  app.openapi({ ...deleteRoute, middleware: guards.analytics }, async (c) => {
+    await trainingFiles.remove(tenant(c), c.req.valid('param').id);
+    return c.body(null, 204);
   });
   app.openapi({ ...getRoute, middleware: guards.read }, async (c) =>
     c.json(await trainingFiles.get(tenant(c), c.req.valid('param').id), 200),

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { AuthEnv } from '../auth/middleware.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 import { guardedRoutes, itemRoutes } from '../route-spec.ts';
-import { EncodingSchema, FileBodyRequest, json, jsonBody, RejectionsPageQuery } from '../schemas.ts';
+import { EncodingSchema, FileBodyRequest, json, jsonBody, ListPageQuery, RejectionsPageQuery } from '../schemas.ts';
 
 const UploadSchema = z
   .object({
@@ -40,6 +40,22 @@ const uploadRoute = (maxBytes: number) =>
     },
     errors: [400, 413],
   });
+
+const listRoute = route.get('/v1/uploads', {
+  summary: "The tenant's uploads, newest first; next_cursor goes on",
+  request: { query: ListPageQuery },
+  responses: {
+    200: json(z.object({ uploads: z.array(UploadSchema), next_cursor: z.string().nullable() }), 'a page of uploads'),
+  },
+  errors: [400],
+});
+
+const deleteRoute = byId.delete('/v1/uploads/{id}', {
+  summary:
+    'Delete an upload: its file, its rows and rejections in Postgres and its classified rows in ClickHouse (catalog_rows). One being processed, or read by a queued or running genre model job, is a 409',
+  responses: { 204: { description: 'deleted' } },
+  errors: [409],
+});
 
 const getRoute = byId.get('/v1/uploads/{id}', {
   summary: 'An upload and its progress',
@@ -86,7 +102,7 @@ const rejectionsRoute = byId.get('/v1/uploads/{id}/rejections', {
 
 export function registerUploads(
   app: OpenAPIHono<AuthEnv>,
-  { uploads, settings }: Pick<ApiDeps, 'uploads' | 'settings'>,
+  { uploads, uploadResults, settings }: Pick<ApiDeps, 'uploads' | 'uploadResults' | 'settings'>,
   guards: Guards,
 ): void {
   const tenant = (c: Context<AuthEnv>) => c.get('principal').tenantId;
@@ -101,6 +117,13 @@ export function registerUploads(
       201,
     ),
   );
+  app.openapi({ ...listRoute, middleware: guards.read }, async (c) =>
+    c.json(await uploads.list(tenant(c), c.req.valid('query')), 200),
+  );
+  app.openapi({ ...deleteRoute, middleware: guards.ingest }, async (c) => {
+    await uploadResults.remove(tenant(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  });
   app.openapi({ ...getRoute, middleware: guards.read }, async (c) =>
     c.json(await uploads.get(tenant(c), c.req.valid('param').id), 200),
   );

@@ -35,6 +35,12 @@ export async function request<T>(path: string, init: RequestInit): Promise<T> {
 
 export const getJson = <T>(path: string, signal?: AbortSignal): Promise<T> => request<T>(path, { signal });
 
+/** DELETE `path`: the answer (204) has no body. */
+export async function deleteItem(path: string, signal?: AbortSignal): Promise<void> {
+  const response = await fetch(path, { method: 'DELETE', headers: authHeaders(), signal });
+  if (!response.ok) throw await failure(response);
+}
+
 export const postJson = <T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> =>
   request<T>(path, {
     method: 'POST',

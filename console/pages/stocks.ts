@@ -3,7 +3,7 @@
  * SMA/EMA overlays and its RSI below, from the bars and indicators the API serves.
  */
 import type uPlot from 'uplot';
-import { getJson, postJson, withQuery } from '../lib/api.ts';
+import { deleteItem, getJson, postJson, withQuery } from '../lib/api.ts';
 import { candles, timeChart } from '../lib/charts.ts';
 import { el, errorLine, isoSecond } from '../lib/dom.ts';
 import { can } from '../lib/me.ts';
@@ -84,7 +84,11 @@ export const stocks: Page = {
       el(
         'table',
         {},
-        el('thead', {}, el('tr', {}, el('th', {}, 'symbol'), el('th', {}, 'every'), el('th', {}, 'added'))),
+        el(
+          'thead',
+          {},
+          el('tr', {}, el('th', {}, 'symbol'), el('th', {}, 'every'), el('th', {}, 'added'), el('th', {})),
+        ),
         watchBody,
       ),
       watchForm,
@@ -155,7 +159,7 @@ export const stocks: Page = {
     };
 
     const loadWatchList = async (prefer?: string) => {
-      const { stocks: list } = await getJson<{ stocks: Watched[] }>('/v1/stocks', signal);
+      const { stocks: list } = await getJson<{ stocks: Watched[] }>('/v1/stocks?limit=200', signal);
       watchBody.replaceChildren(
         ...list.map((w) => {
           const pick = el('button', { type: 'button', className: 'link' }, w.symbol);
@@ -163,12 +167,21 @@ export const stocks: Page = {
             symbol.value = w.symbol;
             void draw();
           });
+          // DELETE /v1/stocks/{symbol} needs ingest, as watching does
+          const stop = el('button', { type: 'button', className: 'link', hidden: !can(me, 'ingest') }, 'Delete');
+          stop.addEventListener('click', () => {
+            error.clear();
+            deleteItem(`/v1/stocks/${encodeURIComponent(w.symbol)}`, signal)
+              .then(() => loadWatchList())
+              .catch((e: unknown) => error.show(e));
+          });
           return el(
             'tr',
             { dataset: { symbol: w.symbol } },
             el('td', {}, pick),
             el('td', {}, `${w.interval_s} s`),
             el('td', {}, isoSecond(w.added_at)),
+            el('td', {}, stop),
           );
         }),
       );

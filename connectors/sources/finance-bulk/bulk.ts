@@ -10,7 +10,8 @@
  * The job's counts are derived, not incremented: accepted = rows claimed by the job, scored = those
  * whose score has reached `finance_scores` in Postgres, rejected = rows in `finance_job_rejections`.
  * States: publishing -> scoring (every row read, accepted ones in Kafka) -> completed (all scored),
- * or failed (with the error; the rows of the batch that could not be published are released).
+ * or failed (with the error; the rows of the batch that could not be published are released), or
+ * cancelled while publishing (`cancel`: the rows not yet sent are never sent; those sent are scored).
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -60,7 +61,7 @@ interface FileShape {
   encoding: Encoding;
 }
 
-export type JobState = 'publishing' | 'scoring' | 'completed' | 'failed';
+export type JobState = 'publishing' | 'scoring' | 'completed' | 'failed' | 'cancelled';
 
 export interface Rejection {
   row_number: number;
@@ -234,6 +235,30 @@ export class FinanceBulk {
     };
   }
 
+  /**
+   * Cancels a job still publishing: the batch being sent, if any, is the last; its file is removed
+   * once the publisher stops. 409 once every row is read (scoring, completed) or the job ended.
+   */
+  async cancel(tenantId: string, id: string): Promise<Job> {
+    const { rowCount } = await this.db.query(
+      "UPDATE finance_jobs SET state = 'cancelled', updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'publishing'",
+      [id, tenantId],
+    );
+    const job = await this.get(tenantId, id);
+    if (!rowCount)
+      throw new BulkError(
+        409,
+        `job "${id}" is ${job.state}: only a job still publishing its rows can be cancelled`,
+        'id',
+      );
+    return job;
+  }
+
+  private async isCancelled(id: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ state: JobState }>('SELECT state FROM finance_jobs WHERE id = $1', [id]);
+    return rows[0]?.state === 'cancelled';
+  }
+
   /** Rejected rows in row order, after row number `afterRow`. */
   async rejections(tenantId: string, id: string, afterRow: number, limit: number): Promise<Rejection[]> {
     const { rowCount } = await this.db.query('SELECT 1 FROM finance_jobs WHERE id = $1 AND tenant_id = $2', [
@@ -339,6 +364,8 @@ export class FinanceBulk {
       refused = [];
     };
 
+    // asked before each batch is claimed and sent: a cancelled job's batch in flight is its last
+    const stopped = () => this.log.info({ job: id, rows: read }, 'finance bulk job cancelled, publishing stopped');
     for await (const row of readRows(this.fileOf(id), format, delimiter, encoding)) {
       read += 1;
       if ('error' in row) refused.push({ row_number: row.row, field: null, reason: row.error });
@@ -350,11 +377,15 @@ export class FinanceBulk {
           refused.push({ row_number: row.row, field: error.field, reason: error.message });
         }
       }
-      if (pending.length + refused.length >= BATCH) await flush();
+      if (pending.length + refused.length >= BATCH) {
+        if (await this.isCancelled(id)) return stopped();
+        await flush();
+      }
     }
+    if (await this.isCancelled(id)) return stopped();
     await flush();
     await this.db.query(
-      "UPDATE finance_jobs SET state = 'scoring', total_rows = $2, rows_read = $2, updated_at = now() WHERE id = $1",
+      "UPDATE finance_jobs SET state = 'scoring', total_rows = $2, rows_read = $2, updated_at = now() WHERE id = $1 AND state = 'publishing'",
       [id, read],
     );
     this.log.info({ job: id, rows: read }, 'finance bulk job published');

@@ -15,11 +15,13 @@
  * found are still validated by the processor. Answers never show where files are on the server.
  */
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
+import { quoteString } from '../../../core/clickhouse-sql.ts';
+import { cursorTime, keysetPage, pageOf } from '../../../core/keyset-pages.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { Pool } from '../../../core/postgres.ts';
+import { inTransaction, type Pool } from '../../../core/postgres.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { FetchLog } from '../../../domain/crawl/fetch-log.ts';
 import { Fetcher, type FetcherOptions } from '../../../domain/crawl/fetcher.ts';
@@ -251,6 +253,45 @@ export class ImageDatasets {
     };
   }
 
+  /** A page of the tenant's datasets, newest first. */
+  async list(
+    tenantId: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<{ datasets: ImageDatasetStatus[]; next_cursor: string | null }> {
+    const page = keysetPage('created_at', 'id', query, 2);
+    const { rows } = await this.deps.db.query<{ id: string; page_at: string; page_key: string }>(
+      `SELECT id, ${cursorTime('created_at')} AS page_at, id AS page_key FROM image_datasets
+        WHERE tenant_id = $1 AND ${page.where} ${page.orderAndLimit}`,
+      [tenantId, ...page.params],
+    );
+    const { items, next_cursor } = pageOf(rows, query.limit);
+    return { datasets: await Promise.all(items.map(({ id }) => this.status(tenantId, id))), next_cursor };
+  }
+
+  /**
+   * Deletes a dataset: its folder of images, its rows in Postgres (pages, candidates, verdicts) and
+   * its crawl's fetch log in ClickHouse. 409 while it is crawling (cancel it first) or while images
+   * it found are still being judged (the validator would write them again).
+   */
+  async remove(tenantId: string, id: string): Promise<void> {
+    const status = await this.status(tenantId, id);
+    if (status.state === 'crawling')
+      throw new ImageDatasetError(409, `dataset "${id}" is crawling: cancel it first (POST .../${id}/cancel)`, 'id');
+    if (status.counts.validated < status.counts.found)
+      throw new ImageDatasetError(
+        409,
+        `dataset "${id}" has ${status.counts.found - status.counts.validated} of ${status.counts.found} images still being judged: delete it once they are`,
+        'id',
+      );
+    await this.deps.clickhouse.command({ query: `ALTER TABLE fetch_log DELETE WHERE crawl = ${quoteString(id)}` });
+    await inTransaction(this.deps.db, async (client) => {
+      for (const table of ['image_dataset_items', 'image_dataset_candidates', 'image_dataset_pages'])
+        await client.query(`DELETE FROM ${table} WHERE dataset_id = $1`, [id]);
+      await client.query('DELETE FROM image_datasets WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    });
+    await rm(path.join(this.deps.root, tenantId, id), { recursive: true, force: true });
+  }
+
   /** Where an accepted image of the tenant's dataset is on disk, and its format; 404 for any other. */
   async image(tenantId: string, id: string, sha256: string): Promise<{ path: string; format: string }> {
     await this.row(tenantId, id);
@@ -377,7 +418,7 @@ export class ImageDatasets {
       .catch(async (error: Error) => {
         this.deps.log.error({ dataset: id, err: error }, 'dataset crawl failed');
         await this.deps.db.query(
-          "UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1",
+          "UPDATE image_datasets SET crawl_state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND crawl_state = 'crawling'",
           [id, error.message],
         );
       })

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient } from '../../../core/clickhouse.ts';
 import type { Logger } from '../../../core/logger.ts';
+import { cursorTime, keysetPage, pageOf } from '../../../core/keyset-pages.ts';
 import type { Pool } from '../../../core/postgres.ts';
 import {
   dropVersionRows,
@@ -137,6 +138,16 @@ interface StoredFile {
   created_at: Date;
 }
 
+const trainingFileOf = ({ inspection, bytes, created_at, ...file }: StoredFile): TrainingFile => ({
+  ...file,
+  bytes: Number(bytes),
+  rows: inspection.rows,
+  good_rows: inspection.good_rows,
+  bad_rows: inspection.bad_rows,
+  columns: inspection.columns.map(({ name, type }) => ({ name, type })),
+  created_at: created_at.toISOString(),
+});
+
 export class TrainingFiles {
   constructor(
     private readonly db: Pool,
@@ -212,16 +223,32 @@ export class TrainingFiles {
   }
 
   async get(tenantId: string, id: string): Promise<TrainingFile> {
-    const { inspection, bytes, created_at, ...file } = await this.stored(tenantId, id);
-    return {
-      ...file,
-      bytes: Number(bytes),
-      rows: inspection.rows,
-      good_rows: inspection.good_rows,
-      bad_rows: inspection.bad_rows,
-      columns: inspection.columns.map(({ name, type }) => ({ name, type })),
-      created_at: created_at.toISOString(),
-    };
+    return trainingFileOf(await this.stored(tenantId, id));
+  }
+
+  /** A page of the tenant's training files, newest first. */
+  async list(
+    tenantId: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<{ files: TrainingFile[]; next_cursor: string | null }> {
+    const page = keysetPage('created_at', 'id', query, 2);
+    const { rows } = await this.db.query<StoredFile & { page_at: string; page_key: string }>(
+      `SELECT id, filename, format, delimiter, bytes, inspection, created_at, ${cursorTime('created_at')} AS page_at, id::text AS page_key
+         FROM training_files WHERE tenant_id = $1 AND ${page.where} ${page.orderAndLimit}`,
+      [tenantId, ...page.params],
+    );
+    const { items, next_cursor } = pageOf(rows, query.limit);
+    return { files: items.map(trainingFileOf), next_cursor };
+  }
+
+  /**
+   * Deletes a training file and its row (404: not the tenant's). Datasets made from it keep their
+   * rows, landed in ClickHouse when they were made; a new dataset can no longer name it.
+   */
+  async remove(tenantId: string, id: string): Promise<void> {
+    await this.stored(tenantId, id);
+    await this.db.query('DELETE FROM training_files WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    await rm(path.dirname(this.fileOf(id)), { recursive: true, force: true });
   }
 
   /** Each column's inferred type and profile, the row counts and the first bad rows. */

@@ -37,6 +37,18 @@ export class UploadResults {
     private readonly clickhouse: ClickHouseClient,
   ) {}
 
+  /**
+   * Deletes an upload (Uploads.remove) with its classified rows in catalog_rows: an ALTER ... DELETE
+   * mutation, which ClickHouse applies in the background (reads stop seeing the rows once it is done).
+   */
+  async remove(tenantId: string, id: string): Promise<void> {
+    await this.uploads.remove(tenantId, id, async () => {
+      await this.clickhouse.command({
+        query: `ALTER TABLE catalog_rows DELETE WHERE tenant_id = ${quoteString(tenantId)} AND upload_id = ${quoteString(id)}`,
+      });
+    });
+  }
+
   async progress(tenantId: string, id: string): Promise<UploadProgress> {
     const upload = await this.uploads.get(tenantId, id);
     const [row] = await (

@@ -5,10 +5,12 @@
  * in Postgres, so any API instance can report it.
  */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Message } from 'kafkajs';
 import type { Logger } from '../../../core/logger.ts';
-import type { Pool } from '../../../core/postgres.ts';
+import { cursorTime, keysetPage, pageOf } from '../../../core/keyset-pages.ts';
+import { inTransaction, type Pool } from '../../../core/postgres.ts';
 import { chunkMessages, messageBytes } from '../../../core/message-chunks.ts';
 import type { AvroProducer } from '../../../core/producer.ts';
 import { readHeader, readRows, type Row } from './rows.ts';
@@ -40,6 +42,15 @@ export interface Upload {
   created_at: string;
 }
 
+const UPLOAD_COLUMNS =
+  'id, filename, format, delimiter, encoding, bytes, state, columns, total_rows, published_rows, rejected_rows, error, created_at';
+type UploadRow = Omit<Upload, 'created_at' | 'bytes'> & { created_at: Date; bytes: string };
+const uploadOf = (row: UploadRow): Upload => ({
+  ...row,
+  bytes: Number(row.bytes),
+  created_at: row.created_at.toISOString(),
+});
+
 export class Uploads {
   constructor(
     private readonly db: Pool,
@@ -69,14 +80,50 @@ export class Uploads {
   }
 
   async get(tenantId: string, id: string): Promise<Upload> {
-    const { rows } = await this.db.query<Omit<Upload, 'created_at' | 'bytes'> & { created_at: Date; bytes: string }>(
-      `SELECT id, filename, format, delimiter, encoding, bytes, state, columns, total_rows, published_rows, rejected_rows, error, created_at
-       FROM uploads WHERE id = $1 AND tenant_id = $2`,
+    const { rows } = await this.db.query<UploadRow>(
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId],
     );
     const row = rows[0];
     if (!row) throw new UploadError(404, `no upload "${id}"`, 'id');
-    return { ...row, bytes: Number(row.bytes), created_at: row.created_at.toISOString() };
+    return uploadOf(row);
+  }
+
+  /** A page of the tenant's uploads, newest first. */
+  async list(
+    tenantId: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<{ uploads: Upload[]; next_cursor: string | null }> {
+    const page = keysetPage('created_at', 'id', query, 2);
+    const { rows } = await this.db.query<UploadRow & { page_at: string; page_key: string }>(
+      `SELECT ${UPLOAD_COLUMNS}, ${cursorTime('created_at')} AS page_at, id AS page_key FROM uploads
+       WHERE tenant_id = $1 AND ${page.where} ${page.orderAndLimit}`,
+      [tenantId, ...page.params],
+    );
+    const { items, next_cursor } = pageOf(rows, query.limit);
+    return { uploads: items.map(uploadOf), next_cursor };
+  }
+
+  /**
+   * Deletes an upload: its classified rows (`dropRows`, ClickHouse), its rejections and row, and
+   * its file. Refused (409) while it is being processed or a genre model job reads it.
+   */
+  async remove(tenantId: string, id: string, dropRows: () => Promise<void>): Promise<void> {
+    const upload = await this.get(tenantId, id);
+    if (upload.state === 'processing')
+      throw new UploadError(409, `upload "${id}" is being processed: delete it once it is processed`, 'id');
+    const { rows: jobs } = await this.db.query<{ id: string; status: string }>(
+      "SELECT id, status FROM genre_model_jobs WHERE tenant_id = $1 AND upload_id = $2 AND status IN ('queued', 'running') LIMIT 1",
+      [tenantId, id],
+    );
+    if (jobs[0])
+      throw new UploadError(409, `upload "${id}" is read by genre model job ${jobs[0].id} (${jobs[0].status})`, 'id');
+    await dropRows();
+    await inTransaction(this.db, async (client) => {
+      await client.query('DELETE FROM upload_rejections WHERE upload_id = $1', [id]);
+      await client.query('DELETE FROM uploads WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+    });
+    await rm(path.dirname(this.fileOf(id)), { recursive: true, force: true });
   }
 
   /** The header and each column's type, inferred from the first rows, and the encoding they were read in. */
@@ -124,8 +171,8 @@ export class Uploads {
         throw new UploadError(400, `column "${c}" is not in the file; it has ${[...names].join(', ')}`, `columns.${i}`);
     });
     const { rowCount } = await this.db.query(
-      "UPDATE uploads SET state = 'processing', columns = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'uploaded'",
-      [id, tenantId, JSON.stringify(columns)],
+      "UPDATE uploads SET state = 'processing', columns = $3, taxonomy = $4, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND state = 'uploaded'",
+      [id, tenantId, JSON.stringify(columns), taxonomy],
     );
     if (!rowCount) throw new UploadError(409, `upload "${id}" is already ${(await this.get(tenantId, id)).state}`);
     void this.publish(tenantId, id, columns, taxonomy).catch(async (error: Error) => {
