@@ -50,7 +50,7 @@ export function registerInvitations(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiD
       middleware: guards.manage_members,
       request: { params: z.object({ id: z.string().min(1).max(100) }) },
       responses: { 204: { description: 'withdrawn' } },
-      errors: [404],
+      errors: [400, 404],
     }),
     async (c) => {
       const { id } = c.req.valid('param');

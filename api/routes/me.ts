@@ -80,7 +80,6 @@ export function registerMe(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps, 'db'
   app.openapi(
     route.post('/v1/me/password', {
       summary: 'Change the password; every other session of the user ends (this one stays)',
-      idempotent: false, // the body holds passwords: never kept for a replay
       middleware: guards.read,
       request: {
         body: jsonBody(z.object({ current: z.string().min(1).max(4096), new: z.string().min(1).max(4096) }).strict()),

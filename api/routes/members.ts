@@ -53,7 +53,7 @@ export function registerMembers(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps,
       middleware: guards.manage_members,
       request: { params: IdParams },
       responses: { 204: { description: 'removed' } },
-      errors: [404, 409],
+      errors: [400, 404, 409],
     }),
     async (c) => {
       await removeMember(db, c.get('principal').tenantId, c.req.valid('param').id);

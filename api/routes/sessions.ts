@@ -52,7 +52,7 @@ export function registerSessions(app: OpenAPIHono<AuthEnv>, { db }: Pick<ApiDeps
       middleware: guards.read,
       request: { params: z.object({ id: z.string().min(1).max(100) }) },
       responses: { 204: { description: 'ended' } },
-      errors: [404],
+      errors: [400, 404],
     }),
     async (c) => {
       const principal = c.get('principal');
