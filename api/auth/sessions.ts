@@ -43,6 +43,12 @@ export async function openSession(
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
     [id, user.tenantId, user.userId, refreshJti, userAgent?.slice(0, 300) ?? null, tokens.refreshTtlS],
   );
+  if (Math.random() < 0.01) {
+    // ended sessions go once no refresh token of theirs can still be valid (it could only be refused)
+    await db.query('DELETE FROM sessions WHERE expires_at < now() OR revoked_at < now() - make_interval(secs => $1)', [
+      tokens.refreshTtlS,
+    ]);
+  }
   return tokens.issue({ tenantId: user.tenantId, role: user.role, subject: `user:${user.userId}` }, { id, refreshJti });
 }
 
