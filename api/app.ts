@@ -78,6 +78,13 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
       return ip === undefined ? undefined : `ip:${ip}`;
     }),
   );
+  // creating an account hashes a password and may create a tenant: a tighter limit of its own per client
+  const signupLimit = rateLimit(db, settings.signupRateLimitPerIp, (c) => {
+    const ip = clientIp(c);
+    return ip === undefined ? undefined : `signup-ip:${ip}`;
+  });
+  app.use('/v1/auth/signup', signupLimit);
+  app.use('/v1/auth/accept-invitation', signupLimit);
   app.use(
     cors({
       origin: settings.corsOrigins.includes('*') ? '*' : [...settings.corsOrigins],
@@ -100,6 +107,7 @@ function guardsOf({ db, tokens, settings, log }: ApiDeps): Guards {
     ingest: guard('ingest'),
     analytics: guard('analytics'),
     manage_keys: guard('manage_keys'),
+    manage_members: guard('manage_members'),
     manage_models: guard('manage_models'),
     operate: guard('operate'),
   };

@@ -55,6 +55,8 @@ export function apiSettingsOf(config: Config): ApiSettings {
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     rateLimitPerIp: config.RATE_LIMIT_PER_IP,
     rateLimitPerKey: config.RATE_LIMIT_PER_KEY,
+    signupMode: config.SIGNUP_MODE,
+    signupRateLimitPerIp: config.SIGNUP_RATE_LIMIT_PER_IP,
     corsOrigins: config.CORS_ORIGINS,
     progressIntervalMs: 1000,
     jobEventPollMs: 250,

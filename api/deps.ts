@@ -19,6 +19,7 @@ import type { TabularPredictors } from '../models/tabular/predictor.ts';
 import type { Analytics } from './analytics/run-query.ts';
 import type { AuthEnv } from './auth/middleware.ts';
 import type { Permission } from './auth/roles.ts';
+import type { SignupMode } from './auth/signup.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Ingestor } from './ingest.ts';
 import type { QueryGate } from './query-gate.ts';
@@ -41,6 +42,9 @@ export interface ApiSettings {
   uploadMaxBytes: number;
   rateLimitPerIp: number;
   rateLimitPerKey: number;
+  /** who may sign up (SIGNUP_MODE), and how often per client IP (SIGNUP_RATE_LIMIT_PER_IP) */
+  signupMode: SignupMode;
+  signupRateLimitPerIp: number;
   corsOrigins: readonly string[];
   /** how often progress streams (uploads, image datasets) poll, and training job events */
   progressIntervalMs: number;

@@ -75,13 +75,13 @@ export function fingerprintOf(method: string, target: string, contentType: strin
 
 /**
  * Why a POST or PUT takes no Idempotency-Key, if it does not: a streamed body (it would have to be
- * held), an answer with a secret shown once (a new API key), which must not be stored, or a model
+ * held), an answer with a secret shown once (a new API key or invitation), which must not be stored, or a model
  * version's files (multipart, whose boundary a retry changes; the same files register once anyway).
  */
 function refusalOf(method: string, path: string): string | undefined {
   if (isStreamedBody(method, path))
     return 'streams its body and takes no Idempotency-Key (streamed requests are not deduplicated)';
-  if (method === 'POST' && path === '/v1/keys')
+  if (method === 'POST' && (path === '/v1/keys' || path === '/v1/invitations'))
     return 'answers with a secret shown once, never stored, so it takes no Idempotency-Key';
   if (method === 'POST' && /^\/v1\/models\/[^/]+\/versions$/.test(path))
     return 'is idempotent by itself (the same files again answer 200) and takes no Idempotency-Key';

@@ -88,6 +88,10 @@ const envSchema = z
     JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
     ACCESS_TOKEN_TTL_S: positiveInt(15 * 60),
     REFRESH_TOKEN_TTL_S: positiveInt(7 * 24 * 60 * 60),
+    /** Who may create a tenant at POST /v1/auth/signup: anyone (open), a holder of a sign-up invitation (invite), nobody (closed). */
+    SIGNUP_MODE: z.enum(['open', 'invite', 'closed'], { error: 'one of open, invite, closed' }).default('closed'),
+    /** Sign-ups and accepted invitations per minute per client IP (each hashes a password and may create a tenant). */
+    SIGNUP_RATE_LIMIT_PER_IP: positiveInt(5),
     /** Requests per minute, per API key (or token subject) and per client IP. */
     RATE_LIMIT_PER_KEY: positiveInt(1200),
     RATE_LIMIT_PER_IP: positiveInt(600),

@@ -5,18 +5,23 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import type { Pool } from '../../core/postgres.ts';
+import type { Pool, PoolClient } from '../../core/postgres.ts';
 import { ROLES, type Role } from './roles.ts';
 import { errorKind } from '../../core/errors.ts';
+import { passwordProblem } from './password-policy.ts';
 
 export interface Principal {
   tenantId: string;
   role: Role;
   /** `key:<id>` or `user:<id>`: what rate limits count against. */
   subject: string;
+  /** a user's session (api/auth/sessions.ts); an API key has none */
+  sessionId?: string;
 }
 
 export class AuthStoreError extends errorKind('AuthStoreError', { code: 'auth_store', status: 400 }) {}
+/** A tenant name or an email someone already has: a 409 that says only that it is taken. */
+export class TakenError extends errorKind('TakenError', { code: 'taken', status: 409 }) {}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const KEY_FORMAT = /^mr_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
@@ -27,19 +32,25 @@ export function assertRole(role: string): Role {
   return role as Role;
 }
 
-export async function createTenant(db: Pool, name: string): Promise<{ id: string; name: string }> {
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
-    throw new AuthStoreError(`tenant name must be 1-63 lower-case letters, digits, '-' or '_'; got "${name}"`);
-  }
+/** Why a tenant name cannot be used, or undefined when it can. */
+export function tenantNameProblem(name: string): string | undefined {
+  return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)
+    ? undefined
+    : `tenant name must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit; got "${name.slice(0, 80)}"`;
+}
+
+export async function createTenant(db: Pool | PoolClient, name: string): Promise<{ id: string; name: string }> {
+  const problem = tenantNameProblem(name);
+  if (problem) throw new AuthStoreError(problem, { details: { field: 'tenant' } });
   const { rows } = await db.query<{ id: string }>(
     'INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (name) DO NOTHING RETURNING id',
     [name],
   );
-  if (rows.length === 0) throw new AuthStoreError(`tenant "${name}" already exists`);
+  if (rows.length === 0) throw new TakenError(`tenant name "${name}" is taken`, { details: { field: 'tenant' } });
   return { id: name, name };
 }
 
-export async function tenantExists(db: Pool, tenantId: string): Promise<boolean> {
+export async function tenantExists(db: Pool | PoolClient, tenantId: string): Promise<boolean> {
   const { rowCount } = await db.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
   return (rowCount ?? 0) > 0;
 }
@@ -110,21 +121,28 @@ export async function revokeKey(db: Pool, tenantId: string, id: string): Promise
   return (rowCount ?? 0) > 0;
 }
 
+/**
+ * A user of the tenant; the password must pass the policy (api/auth/password-policy.ts). Emails are
+ * unique across tenants (login names only the email): a taken one is a 409.
+ */
 export async function createUser(
-  db: Pool,
+  db: Pool | PoolClient,
   tenantId: string,
   email: string,
   password: string,
   role: Role,
+  displayName?: string,
 ): Promise<{ id: string }> {
-  if (password.length < 12) throw new AuthStoreError('password must have at least 12 characters');
+  const problem = passwordProblem(password, email);
+  if (problem) throw new AuthStoreError(problem, { details: { field: 'password' } });
   if (!(await tenantExists(db, tenantId))) throw new AuthStoreError(`no tenant "${tenantId}"`);
   const id = randomUUID();
   const { rowCount } = await db.query(
-    'INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, lower($3), $4, $5) ON CONFLICT (email) DO NOTHING',
-    [id, tenantId, email, await hash(password), role],
+    `INSERT INTO users (id, tenant_id, email, password_hash, role, display_name)
+     VALUES ($1, $2, lower($3), $4, $5, $6) ON CONFLICT (email) DO NOTHING`,
+    [id, tenantId, email, await hash(password), role, displayName ?? null],
   );
-  if (!rowCount) throw new AuthStoreError(`a user with email ${email} already exists`);
+  if (!rowCount) throw new TakenError(`email ${email} is taken`, { details: { field: 'email' } });
   return { id };
 }
 
@@ -138,6 +156,12 @@ export async function principalOfLogin(db: Pool, email: string, password: string
   // verify against a real hash even for an unknown email, so timing does not reveal which emails exist
   const ok = await verify(row?.password_hash ?? DUMMY_HASH, password);
   return row && ok ? { tenantId: row.tenant_id, role: row.role, subject: `user:${row.id}` } : undefined;
+}
+
+/** Whether `password` is the user's (argon2 verify). */
+export async function passwordMatches(db: Pool, userId: string, password: string): Promise<boolean> {
+  const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [userId]);
+  return verify(rows[0]?.password_hash ?? DUMMY_HASH, password);
 }
 
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0dWgLCk2mFfyJx0wgEuJ0B0CkH8dD0aq2W3P7yqFq0o';

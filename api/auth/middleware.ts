@@ -7,6 +7,7 @@ import type { Pool } from '../../core/postgres.ts';
 import { ApiError } from '../errors.ts';
 import { can, type Permission } from './roles.ts';
 import { principalOfKey, type Principal } from './accounts.ts';
+import { principalOfSession } from './sessions.ts';
 import type { Tokens } from './tokens.ts';
 
 export type AuthEnv = { Variables: { principal: Principal; requestId: string } };
@@ -28,11 +29,24 @@ export async function principalOfBearer(db: Pool, tokens: Tokens, token: string 
     if (!principal) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key', undefined, challenge);
     return principal;
   }
+  let claims;
   try {
-    return await tokens.principalOf(token, 'access');
+    claims = await tokens.claimsOf(token, 'access');
   } catch (error) {
     throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
   }
+  // the session and the user are looked up on every request: a removed member, a revoked session
+  // or a changed role counts at once, not when the token expires
+  const principal = await principalOfSession(db, claims);
+  if (!principal)
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'invalid access token: its session has ended (logged out, revoked, or the member removed)',
+      undefined,
+      challenge,
+    );
+  return principal;
 }
 
 export function authenticate(db: Pool, tokens: Tokens): MiddlewareHandler<AuthEnv> {

@@ -8,11 +8,13 @@ export type Role = (typeof ROLES)[number];
  */
 export const TENANT_ROLES = ['admin', 'analyst', 'producer', 'reader'] as const satisfies readonly Role[];
 
+/** `manage_members`: invite, change the role of and remove the tenant's members, and end their sessions. */
 /** `manage_models`: change a model (activate, stage, register); whose models, api/auth/model-access.ts decides. */
-export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys' | 'manage_models' | 'operate';
+export type Permission =
+  'ingest' | 'read' | 'analytics' | 'manage_keys' | 'manage_members' | 'manage_models' | 'operate';
 
 const grants: Record<Role, readonly Permission[]> = {
-  admin: ['ingest', 'read', 'analytics', 'manage_keys', 'manage_models'],
+  admin: ['ingest', 'read', 'analytics', 'manage_keys', 'manage_members', 'manage_models'],
   analyst: ['read', 'analytics'],
   producer: ['ingest', 'read'],
   reader: ['read'],

@@ -10,16 +10,19 @@ import { registerDeadLetters } from './dead-letters.ts';
 import { registerGenreModelJobs } from './genre-model-jobs.ts';
 import { registerHealth } from './health.ts';
 import { registerImageDatasets } from './image-datasets.ts';
+import { registerInvitations } from './invitations.ts';
 import { registerJobs } from './jobs.ts';
 import { registerKeys } from './keys.ts';
 import { registerMarketQueries } from './market-queries.ts';
 import { registerModelPredictions } from './model-predictions.ts';
 import { registerMe } from './me.ts';
+import { registerMembers } from './members.ts';
 import { registerModelFiles } from './model-files.ts';
 import { registerModels } from './models.ts';
 import { registerPipelines } from './pipelines.ts';
 import { registerPredictionBulk } from './prediction-bulk.ts';
 import { registerPredictions } from './predictions.ts';
+import { registerSessions } from './sessions.ts';
 import { registerShadows } from './shadows.ts';
 import { registerStocks } from './stocks.ts';
 import { registerStreams } from './streams.ts';
@@ -40,8 +43,11 @@ type Register = (app: OpenAPIHono<AuthEnv>, deps: ApiDeps, guards: Guards) => vo
 const ROUTES: readonly Register[] = [
   (app, deps) => registerHealth(app as unknown as OpenAPIHono, deps),
   (app, deps) => registerAuth(app as unknown as OpenAPIHono, deps),
-  (app, _deps, guards) => registerMe(app, guards),
+  registerMe,
   registerKeys,
+  registerMembers,
+  registerInvitations,
+  registerSessions,
   registerTopics,
   registerStreams,
   registerStocks,

@@ -1,5 +1,6 @@
 /** Who the session's key is (`GET /v1/me`): the console shows pages and actions by its permissions. */
-export type Permission = 'ingest' | 'read' | 'analytics' | 'manage_keys' | 'manage_models' | 'operate';
+export type Permission =
+  'ingest' | 'read' | 'analytics' | 'manage_keys' | 'manage_members' | 'manage_models' | 'operate';
 
 export interface Me {
   tenant_id: string;

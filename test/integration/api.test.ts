@@ -376,6 +376,8 @@ describe('market watch list', () => {
 
 /** Routes about the platform, not a tenant's data: operators only (their own test walks them). */
 const OPERATOR_ONLY = new Set(['/v1/pipelines']);
+/** A signed-in user's own: an API key has none (403); walked with a user's access token. */
+const USER_ONLY = new Set(['/v1/me/profile']);
 
 describe('tenant isolation', () => {
   it("for every GET route without path parameters in the OpenAPI document, tenant A never sees tenant B's data", async () => {
@@ -392,24 +394,63 @@ describe('tenant isolation', () => {
       201,
     );
     const bIds = (await (await call('/v1/keys', { key: keys['b-admin'] })).json()) as { keys: { id: string }[] };
-    const secrets = [tenantB, marker, ...bIds.keys.map((k) => k.id)];
+    // B's members, sessions and invitations; A walks as a key and as a signed-in admin
+    const password = 'walk the two tenants apart';
+    const bUser = await createUser(db, tenantB, `walk-b-${run}@example.com`, password, 'admin');
+    await createUser(db, tenantA, `walk-a-${run}@example.com`, password, 'admin');
+    const signIn = async (email: string) =>
+      (
+        (await (
+          await call('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email, password }) })
+        ).json()) as {
+          access_token: string;
+        }
+      ).access_token;
+    await signIn(`walk-b-${run}@example.com`);
+    const invited = await call('/v1/invitations', {
+      method: 'POST',
+      key: keys['b-admin'],
+      body: JSON.stringify({ email: `walk-invited-${run}@example.com`, role: 'reader' }),
+    });
+    const bInvitation = ((await invited.json()) as { id: string }).id;
+    const secrets = [
+      tenantB,
+      marker,
+      ...bIds.keys.map((k) => k.id),
+      bUser.id,
+      `walk-b-${run}`,
+      bInvitation,
+      `walk-invited-${run}`,
+    ];
+    const aUser = await signIn(`walk-a-${run}@example.com`);
     // a route that needs query parameters (the ids of two training runs, say) is a 400 without them
     const needsQuery = (path: string) =>
       (doc.paths[path]!.get!.parameters ?? []).some((p) => p.in === 'query' && p.required);
     for (const [path] of routes) {
-      const response = await call(path, { key: keys['a-admin'] });
-      if (needsQuery(path)) {
-        assert.equal(response.status, 400, `${path} without its query parameters`);
-        continue;
+      for (const [caller, key] of [
+        ['key', keys['a-admin']!],
+        ['user', aUser],
+      ] as const) {
+        const response = await call(path, { key });
+        if (needsQuery(path)) {
+          assert.equal(response.status, 400, `${path} without its query parameters`);
+          continue;
+        }
+        if (OPERATOR_ONLY.has(path)) {
+          assert.equal(response.status, 403, `${path} is for operators, not a tenant's admin`);
+          continue;
+        }
+        if (caller === 'key' && USER_ONLY.has(path)) {
+          assert.equal(response.status, 403, `${path} is a user's own`);
+          continue;
+        }
+        assert.equal(response.status, 200, `${path} as a ${caller}`);
+        const text = await response.text();
+        for (const secret of secrets) assert.ok(!text.includes(secret), `${path} shows tenant B's ${secret}`);
       }
-      if (OPERATOR_ONLY.has(path)) {
-        assert.equal(response.status, 403, `${path} is for operators, not a tenant's admin`);
-        continue;
-      }
-      assert.equal(response.status, 200, path);
-      const text = await response.text();
-      for (const secret of secrets) assert.ok(!text.includes(secret), `${path} shows tenant B's ${secret}`);
     }
+    const bSees = await (await call('/v1/sessions', { key: keys['b-admin'] })).text();
+    assert.ok(bSees.includes(bUser.id), "B's own session is listed to B, so its absence above means something");
     const asB = await (await call('/v1/stocks', { key: keys['b-admin'] })).text();
     assert.ok(asB.includes(marker), 'the marker is visible to its own tenant, so its absence above means something');
   });

@@ -104,6 +104,19 @@ export interface HttpCase extends Base {
   expect: HttpExpect;
 }
 
+/**
+ * Sign-up abuse: a request to POST /v1/auth/signup or /v1/auth/accept-invitation of an app whose
+ * SIGNUP_MODE is `mode`. Walked by accounts.test.ts (it needs apps in each mode); `$name` tokens in
+ * `json` are replaced there (`$run`, `$taken_tenant`, `$taken_email`, `$used_invitation`, ...).
+ */
+export interface SignupCase extends Base {
+  entry: 'signup';
+  mode: 'open' | 'invite' | 'closed';
+  path: '/v1/auth/signup' | '/v1/auth/accept-invitation';
+  json: Record<string, unknown>;
+  expect: HttpExpect;
+}
+
 export type KafkaPart =
   Part | { schema_id: number | string } | { flight_avro: { keep?: number; keep_bytes?: number; drop_last?: number } };
 
@@ -146,7 +159,16 @@ export interface FeedCase extends Base {
 }
 
 export type Case =
-  UploadCase | TrainingFileCase | BulkCase | RecordsCase | HttpCase | KafkaCase | CrawlCase | SocketCase | FeedCase;
+  | UploadCase
+  | TrainingFileCase
+  | BulkCase
+  | RecordsCase
+  | HttpCase
+  | KafkaCase
+  | CrawlCase
+  | SocketCase
+  | FeedCase
+  | SignupCase;
 export type Entry = Case['entry'];
 
 export function loadCorpus(): Case[] {

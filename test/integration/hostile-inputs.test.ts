@@ -127,7 +127,10 @@ before(async () => {
 
   const now = Math.floor(Date.now() / 1000);
   const claims = { sub: 'key:hostile', tenant: tenantA, role: 'reader', kind: 'access', iat: now, exp: now + 600 };
-  const issued = await deps.tokens.issue({ subject: 'key:hostile', tenantId: tenantA, role: 'reader' });
+  const issued = await deps.tokens.issue(
+    { subject: 'key:hostile', tenantId: tenantA, role: 'reader' },
+    { id: 'hostile', refreshJti: 'hostile' },
+  );
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   Object.assign(tokens, {
     $key_a: keys.a_reader!,
