@@ -46,7 +46,10 @@ const commands: Record<string, Command> = {
     summary: "Kafka's own tools against the broker: kafka topics|console-consumer|consumer-groups|... [args]",
     load: () => import('./commands/kafka.ts'),
   },
-  tenants: { summary: 'tenants create <name>', load: () => import('./commands/tenants.ts') },
+  tenants: {
+    summary: 'tenants create <name> | tenants erase <name> [--yes]',
+    load: () => import('./commands/tenants.ts'),
+  },
   keys: {
     summary: 'keys create --tenant T --role R: print a new API key | keys revoke --tenant T <id>',
     load: () => import('./commands/keys.ts'),

@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Pool } from '../../core/postgres.ts';
 import { ApiError } from '../errors.ts';
 import { can, type Permission } from './roles.ts';
-import { principalOfKey, type Principal } from './accounts.ts';
+import { principalOfKey, tenantExists, type Principal } from './accounts.ts';
 import type { Tokens } from './tokens.ts';
 
 export type AuthEnv = { Variables: { principal: Principal; requestId: string } };
@@ -28,11 +28,16 @@ export async function principalOfBearer(db: Pool, tokens: Tokens, token: string 
     if (!principal) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key', undefined, challenge);
     return principal;
   }
+  let principal: Principal;
   try {
-    return await tokens.principalOf(token, 'access');
+    principal = await tokens.principalOf(token, 'access');
   } catch (error) {
     throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
   }
+  // a token stays valid until it expires: one of an erased tenant is refused here (API keys are revoked)
+  if (!(await tenantExists(db, principal.tenantId)))
+    throw new ApiError(401, 'unauthorized', 'invalid access token: its tenant no longer exists', undefined, challenge);
+  return principal;
 }
 
 export function authenticate(db: Pool, tokens: Tokens): MiddlewareHandler<AuthEnv> {

@@ -1,6 +1,6 @@
 /** Login with email and password, and refresh: both answer with an access and a refresh token. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { principalOfLogin } from '../auth/accounts.ts';
+import { principalOfLogin, tenantExists, type Principal } from '../auth/accounts.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, json, jsonBody, TokensSchema } from '../schemas.ts';
@@ -34,12 +34,16 @@ export function registerAuth(app: OpenAPIHono, { db, tokens: issuer }: Pick<ApiD
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {
+      let principal: Principal;
       try {
-        const principal = await issuer.principalOf(c.req.valid('json').refresh_token, 'refresh');
-        return c.json(await issuer.issue(principal), 200);
+        principal = await issuer.principalOf(c.req.valid('json').refresh_token, 'refresh');
       } catch (error) {
         throw new ApiError(401, 'unauthorized', `invalid refresh token: ${(error as Error).message}`);
       }
+      // the session of an erased tenant ends here, however long its refresh token had to run
+      if (!(await tenantExists(db, principal.tenantId)))
+        throw new ApiError(401, 'unauthorized', 'invalid refresh token: its tenant no longer exists');
+      return c.json(await issuer.issue(principal), 200);
     },
   );
 }

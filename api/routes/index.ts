@@ -24,6 +24,7 @@ import { registerShadows } from './shadows.ts';
 import { registerStocks } from './stocks.ts';
 import { registerStreams } from './streams.ts';
 import { registerTaxonomies } from './taxonomies.ts';
+import { registerTenantErasure } from './tenant-erasure.ts';
 import { registerTopicRecords } from './topic-records.ts';
 import { registerTopics } from './topics.ts';
 import { registerTrainingDatasets } from './training-datasets.ts';
@@ -42,6 +43,7 @@ const ROUTES: readonly Register[] = [
   (app, deps) => registerAuth(app as unknown as OpenAPIHono, deps),
   (app, _deps, guards) => registerMe(app, guards),
   registerKeys,
+  registerTenantErasure,
   registerTopics,
   registerStreams,
   registerStocks,
