@@ -38,6 +38,22 @@ export interface ErasureDeps {
   scanLimit?: number;
 }
 
+const SCANS_AT_ONCE = 4;
+
+/** `work` on each item, at most `limit` at a time; the results in the items' order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 export interface ErasureReport {
   tenant: string;
   erased_at: string;
@@ -85,11 +101,14 @@ export async function eraseTenant(deps: ErasureDeps, tenant: string): Promise<Er
 
   const policies = await topicPolicies(deps.kafka, deps.topics);
   const tombstones: Tombstones[] = [];
-  const remains: Remaining[] = [];
-  for (const policy of policies) {
-    if (policy.compacted) tombstones.push(await tombstoneTenantKeys(deps.kafka, deps.registry, policy.topic, tenant));
-    else remains.push(await remainingInLog(deps.kafka, deps.registry, policy, tenant, deps.scanLimit ?? 1_000_000));
-  }
+  for (const policy of policies.filter((p) => p.compacted))
+    tombstones.push(await tombstoneTenantKeys(deps.kafka, deps.registry, policy.topic, tenant));
+  // each read joins a throwaway consumer group, most of its time waiting: a few at once
+  const remains = await inParallel(
+    policies.filter((p) => !p.compacted),
+    SCANS_AT_ONCE,
+    (policy) => remainingInLog(deps.kafka, deps.registry, policy, tenant, deps.scanLimit ?? 1_000_000),
+  );
   return {
     tenant,
     erased_at: closed.erasedAt.toISOString(),
