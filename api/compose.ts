@@ -19,6 +19,8 @@ import type { Pool } from '../core/postgres.ts';
 import type { AvroProducer } from '../core/producer.ts';
 import type { Registry } from '../core/schema-registry.ts';
 import { datasetsDirOf } from '../domain/images/image-store.ts';
+import type { ErasureDeps } from '../domain/tenants/erasure.ts';
+import { erasureLayout } from '../domain/tenants/erasure-layout.ts';
 import { TabularPredictors } from '../models/tabular/predictor.ts';
 import { Analytics } from './analytics/run-query.ts';
 import { jwtSecret } from './auth/secret.ts';
@@ -46,6 +48,8 @@ export interface ApiClients {
 export type ApiOverrides = Partial<Omit<ApiDeps, 'settings' | 'streams'>> & {
   settings?: Partial<ApiSettings>;
   streams?: Partial<StreamDeps>;
+  /** dropping a tenant's SQL user when it is erased: infra/sql-users, which only bin/ may hand in */
+  dropSqlUser?: ErasureDeps['dropSqlUser'];
 };
 
 /** The settings of the app and its routes, from the config. */
@@ -77,7 +81,7 @@ export function apiSettingsOf(config: Config): ApiSettings {
  */
 export function buildApiDeps(config: Config, clients: ApiClients, overrides: ApiOverrides = {}): ApiDeps {
   const { kafka, registry, producer, admin, db, clickhouse } = clients;
-  const { settings, streams, ...services } = overrides;
+  const { settings, streams, dropSqlUser, ...services } = overrides;
   const log = services.log ?? createLogger('api');
   const topics = services.topics ?? loadCatalogue();
   const ingestor = services.ingestor ?? new Ingestor(registry, producer, admin);
@@ -140,6 +144,7 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
     analytics: new Analytics(queries),
     // a model loads on its first prediction; its LISTEN connection does not keep a process alive
     predictors: new TabularPredictors(db, log, config.PREDICT_BATCH_WINDOW_MS),
+    erasure: { db, clickhouse, kafka, registry, ...erasureLayout(config, topics), dropSqlUser },
     ...services,
   };
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../core/postgres.ts';
 import type { Registry } from '../core/schema-registry.ts';
 import type { ResolvedTopic } from '../core/topic-checks.ts';
+import type { ErasureDeps } from '../domain/tenants/erasure.ts';
 import type { TabularPredictors } from '../models/tabular/predictor.ts';
 import type { Analytics } from './analytics/run-query.ts';
 import type { AuthEnv } from './auth/middleware.ts';
@@ -73,6 +74,8 @@ export interface ApiDeps {
   queries: QueryGate;
   analytics: Analytics;
   predictors: TabularPredictors;
+  /** what erasing a tenant (DELETE /v1/tenant) reaches */
+  erasure: ErasureDeps;
 }
 
 /** The middleware chain in front of a route, by the permission it needs (authenticate -> per-key limit -> permission). */

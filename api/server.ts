@@ -10,7 +10,7 @@ import { createPostgresPool } from '../core/postgres.ts';
 import { startDriftMonitor } from '../models/drift-monitor.ts';
 import { AvroProducer } from '../core/producer.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { composeApi } from './compose.ts';
+import { composeApi, type ApiOverrides } from './compose.ts';
 import { listen, readTlsFiles } from './listen.ts';
 import { attachUploadSockets } from './upload-socket.ts';
 
@@ -19,7 +19,8 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(): Promise<RunningApi> {
+/** `dropSqlUser`: erasing a tenant drops its SQL user too (bin/commands/api.ts hands in infra/sql-users). */
+export async function startApi(options: Pick<ApiOverrides, 'dropSqlUser'> = {}): Promise<RunningApi> {
   const config = loadConfig();
   // before any connection: a missing or bad certificate stops the start naming the file
   const tls =
@@ -32,7 +33,11 @@ export async function startApi(): Promise<RunningApi> {
   const producer = new AvroProducer(kafka, registry);
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
-  const { app, deps } = composeApi(config, { kafka, registry, producer, admin, db, clickhouse }, { log });
+  const { app, deps } = composeApi(
+    config,
+    { kafka, registry, producer, admin, db, clickhouse },
+    { log, dropSqlUser: options.dropSqlUser },
+  );
   const server = await listen(app.fetch, {
     hostname: config.API_HOST,
     port: config.API_PORT,

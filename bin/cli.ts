@@ -47,7 +47,7 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/kafka.ts'),
   },
   tenants: {
-    summary: 'tenants create <name> | tenants invite <email> (a sign-up invitation)',
+    summary: 'tenants create <name> | tenants invite <email> (a sign-up invitation) | tenants erase <name> [--yes]',
     load: () => import('./commands/tenants.ts'),
   },
   keys: {

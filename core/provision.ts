@@ -16,7 +16,7 @@ import type { ResolvedTopic } from './topic-checks.ts';
 
 // kafkajs is CommonJS whose exports Node cannot list for named ESM imports
 const { ConfigResourceTypes } = kafkajs;
-const DLQ_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+export const DLQ_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 interface TopicPlan {
   name: string;

@@ -42,16 +42,30 @@ export function tenantNameProblem(name: string): string | undefined {
 export async function createTenant(db: Pool | PoolClient, name: string): Promise<{ id: string; name: string }> {
   const problem = tenantNameProblem(name);
   if (problem) throw new AuthStoreError(problem, { details: { field: 'tenant' } });
+  // an erased tenant's name is taken again only once the log can no longer hold its records (domain/tenants/erasure.ts)
   const { rows } = await db.query<{ id: string }>(
-    'INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (name) DO NOTHING RETURNING id',
+    `INSERT INTO tenants (id, name) VALUES ($1, $1)
+     ON CONFLICT (name) DO UPDATE SET erased_at = NULL, name_free_at = NULL, created_at = now()
+       WHERE tenants.erased_at IS NOT NULL AND tenants.name_free_at <= now()
+     RETURNING id`,
     [name],
   );
-  if (rows.length === 0) throw new TakenError(`tenant name "${name}" is taken`, { details: { field: 'tenant' } });
-  return { id: name, name };
+  if (rows.length > 0) return { id: name, name };
+  const { rows: erased } = await db.query<{ name_free_at: Date }>(
+    'SELECT name_free_at FROM tenants WHERE name = $1 AND erased_at IS NOT NULL',
+    [name],
+  );
+  if (erased[0])
+    throw new TakenError(
+      `tenant "${name}" was erased; its name is free again from ${erased[0].name_free_at.toISOString()}, when the log no longer holds its records`,
+      { details: { field: 'tenant' } },
+    );
+  throw new TakenError(`tenant name "${name}" is taken`, { details: { field: 'tenant' } });
 }
 
+/** Whether the tenant exists and is not erased. */
 export async function tenantExists(db: Pool | PoolClient, tenantId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
+  const { rowCount } = await db.query('SELECT 1 FROM tenants WHERE id = $1 AND erased_at IS NULL', [tenantId]);
   return (rowCount ?? 0) > 0;
 }
 

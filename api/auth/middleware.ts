@@ -35,14 +35,14 @@ export async function principalOfBearer(db: Pool, tokens: Tokens, token: string 
   } catch (error) {
     throw new ApiError(401, 'unauthorized', `invalid access token: ${(error as Error).message}`, undefined, challenge);
   }
-  // the session and the user are looked up on every request: a removed member, a revoked session
-  // or a changed role counts at once, not when the token expires
+  // the session and the user are looked up on every request: a removed member, a revoked session,
+  // a changed role or an erased tenant (its sessions deleted) counts at once, not when the token expires
   const principal = await principalOfSession(db, claims);
   if (!principal)
     throw new ApiError(
       401,
       'unauthorized',
-      'invalid access token: its session has ended (logged out, revoked, or the member removed)',
+      'invalid access token: its session has ended (logged out, revoked, the member removed or the tenant erased)',
       undefined,
       challenge,
     );

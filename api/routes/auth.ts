@@ -59,6 +59,7 @@ export function registerAuth(
       responses: { ...tokens, ...errorResponses(400, 401, 429) },
     }),
     async (c) => {
+      // an erased tenant's sessions are deleted with it: its refresh tokens find none
       const claims = await refreshClaims(issuer, c.req.valid('json').refresh_token);
       return c.json(await refreshSession(db, issuer, claims), 200);
     },

@@ -27,6 +27,7 @@ import { registerShadows } from './shadows.ts';
 import { registerStocks } from './stocks.ts';
 import { registerStreams } from './streams.ts';
 import { registerTaxonomies } from './taxonomies.ts';
+import { registerTenantErasure } from './tenant-erasure.ts';
 import { registerTopicRecords } from './topic-records.ts';
 import { registerTopics } from './topics.ts';
 import { registerTrainingDatasets } from './training-datasets.ts';
@@ -48,6 +49,7 @@ const ROUTES: readonly Register[] = [
   registerMembers,
   registerInvitations,
   registerSessions,
+  registerTenantErasure,
   registerTopics,
   registerStreams,
   registerStocks,

@@ -131,3 +131,7 @@ export async function run(args: string[]): Promise<number> {
   );
   return 0;
 }
+
+/** Drops the tenant's SQL user and database, if it has them (erasing a tenant). */
+export const dropTenantSqlUser = (tenant: string): Promise<boolean> =>
+  withServer((server) => dropSqlUser(server, tenant));

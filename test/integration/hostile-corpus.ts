@@ -81,7 +81,7 @@ export interface HttpCase extends Base {
   entry: 'http';
   method: string;
   path: string;
-  auth?: 'none' | 'a_admin' | 'a_producer' | 'a_reader';
+  auth?: 'none' | 'a_admin' | 'a_producer' | 'a_reader' | 'operator';
   headers?: Record<string, string>;
   json?: unknown;
   body?: string;

@@ -121,6 +121,7 @@ before(async () => {
   for (const role of ['admin', 'producer', 'reader'] as const)
     keys[`a_${role}`] = (await createKey(db, tenantA, role)).key;
   keys.b_producer = (await createKey(db, tenantB, 'producer')).key;
+  keys.operator = (await createKey(db, tenantB, 'operator')).key;
   const revoked = await createKey(db, tenantA, 'reader');
   await revokeKey(db, tenantA, revoked.id);
   keys.revoked = revoked.key;
