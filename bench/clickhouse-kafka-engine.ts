@@ -49,6 +49,8 @@ export interface EngineRun {
   /** from the engine table's creation until the target holds `count` distinct rows */
   seconds: number;
   firstRowSeconds: number;
+  /** rows in the table when it was first seen non-empty */
+  firstRows: number;
   /** rows stored, duplicates included (the engine is at-least-once), and sum(delay) over distinct rows */
   stored: number;
   delay: number;
@@ -91,11 +93,12 @@ export async function clickhouseKafkaEngine(
     const one = async (query: string) =>
       (await (await ch.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>())[0]!;
     let firstRowSeconds = 0;
+    let firstRows = 0;
     await eventually(
       'the Kafka engine to fill its table',
       async () => {
         const n = Number((await one(`SELECT count() AS n FROM ${target}`)).n);
-        if (n > 0 && firstRowSeconds === 0) firstRowSeconds = (performance.now() - started) / 1000;
+        if (n > 0 && firstRowSeconds === 0) [firstRowSeconds, firstRows] = [(performance.now() - started) / 1000, n];
         if (n < count) return undefined;
         return Number((await one(`SELECT count() AS n FROM ${target} FINAL`)).n) >= count ? true : undefined;
       },
@@ -104,7 +107,7 @@ export async function clickhouseKafkaEngine(
     const seconds = (performance.now() - started) / 1000;
     const stored = Number((await one(`SELECT count() AS n FROM ${target}`)).n);
     const delay = Number((await one(`SELECT sum(delay) AS d FROM ${target} FINAL`)).d);
-    return { seconds, firstRowSeconds, stored, delay, settings };
+    return { seconds, firstRowSeconds, firstRows, stored, delay, settings };
   } finally {
     for (const table of [view, queue, target])
       await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);

@@ -221,6 +221,17 @@ async function peersOnTheSameRecords(topic: string, delay: number): Promise<void
     });
   };
   const sums = (held: number) => (held === delay ? 'sum(delay) matches' : `sum(delay) ${held}, expected ${delay}`);
+  // rows/s once rows flow: start-up (JVM, plugin scan, group join, the first flush) left out
+  const flowing = ({
+    seconds,
+    firstRowSeconds,
+    firstRows,
+  }: {
+    seconds: number;
+    firstRowSeconds: number;
+    firstRows: number;
+  }) =>
+    `first ${firstRows} rows at ${firstRowSeconds.toFixed(1)} s, then ${Math.round((N - firstRows) / Math.max(0.001, seconds - firstRowSeconds)).toLocaleString('en')}/s`;
   await peer('ClickHouse Kafka engine', async () => {
     const jsonTopic = `bench.peers_${run}.json`;
     await jsonCopy(kafka, jsonTopic, parquetFlights(N), clickhouseRow);
@@ -230,7 +241,7 @@ async function peersOnTheSameRecords(topic: string, delay: number): Promise<void
       'peer: ClickHouse Kafka engine + materialized view (JSON copy)',
       N,
       engine.seconds,
-      `first rows at ${engine.firstRowSeconds.toFixed(1)} s; ${engine.stored} stored; ${sums(engine.delay)}`,
+      `${flowing(engine)}; ${engine.stored} stored; ${sums(engine.delay)}`,
     );
   });
   await peer('Kafka Connect JDBC sink', async () => {
@@ -241,7 +252,7 @@ async function peersOnTheSameRecords(topic: string, delay: number): Promise<void
       'peer: Kafka Connect, Debezium JDBC sink -> Postgres (upsert)',
       N,
       connect.seconds,
-      `first rows at ${connect.firstRowSeconds.toFixed(1)} s; ${sums(connect.delay)}`,
+      `${flowing(connect)}; ${sums(connect.delay)}`,
     );
   });
   extra.peerErrors = errors;

@@ -7,7 +7,8 @@
  * Any step that cannot run rejects with the reason, so the caller can print it and go on.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,9 +25,13 @@ const sh = promisify(execFile);
 export const connectVersions =
   'connect-runtime 3.9.1 (standalone), debezium-connector-jdbc 3.5.0.Final, postgresql 42.7.7, apicurio-registry-utils-converter 2.6.13.Final';
 
-/** The jars' directory, fetched once with mvn (a marker file says the copy finished). */
+/** The jars' directory, fetched once per version of the pom with mvn (a marker file says the copy finished). */
 export async function connectJars(): Promise<string> {
-  const lib = path.join(loadConfig().MILLRACE_HOME, 'bench-lib', 'kafka-connect');
+  const pom = createHash('sha256')
+    .update(readFileSync(path.join(here, 'kafka-connect', 'pom.xml')))
+    .digest('hex')
+    .slice(0, 12);
+  const lib = path.join(loadConfig().MILLRACE_HOME, 'bench-lib', `kafka-connect-${pom}`);
   const done = path.join(lib, '.complete');
   if (existsSync(done)) return lib;
   rmSync(lib, { recursive: true, force: true });
@@ -47,6 +52,8 @@ export interface ConnectRun {
   seconds: number;
   /** from the worker's start until the first row was in the table (JVM start, plugin scan, group join) */
   firstRowSeconds: number;
+  /** rows in the table when it was first seen non-empty */
+  firstRows: number;
   /** sum(delay) over the table, to compare with what was produced */
   delay: number;
   settings: string;
@@ -116,6 +123,9 @@ export async function kafkaConnectJdbcSink(
       'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
       listeners: 'http://127.0.0.1:0',
       'connector.client.config.override.policy': 'All',
+      // plugins found through their ServiceLoader manifests, not a reflective scan of every jar (minutes on
+      // a busy machine); the converters are loaded by class name from the classpath all the same
+      'plugin.discovery': 'service_load',
       'consumer.auto.offset.reset': 'earliest',
     };
     const props = (o: Record<string, string>) =>
@@ -146,14 +156,17 @@ export async function kafkaConnectJdbcSink(
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     worker.stderr!.on('data', (d: Buffer) => log.push(String(d)));
-    const exited = new Promise<never>((_, reject) =>
+    const exited = new Promise<never>((_, reject) => {
+      // no java on the PATH comes as an 'error' event, not an exit
+      worker!.once('error', (error) => reject(new Error(`could not start java: ${error.message}`)));
       worker!.once('exit', (code) =>
         reject(new Error(`the Connect worker exited (${code}): ${log.join('').slice(-1500)}`)),
-      ),
-    );
+      );
+    });
     const rows = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
     let firstRowSeconds = 0;
-    const failed = () => /ERROR .*(Task threw|is being killed|Failed)/.exec(log.join(''));
+    let firstRows = 0;
+    const failed = () => /ERROR .*(Task threw|is being killed)/.exec(log.join(''));
     await Promise.race([
       exited,
       eventually(
@@ -161,7 +174,7 @@ export async function kafkaConnectJdbcSink(
         async () => {
           if (failed()) throw new Error(`the JDBC sink task failed: ${log.join('').slice(-2000)}`);
           const n = await rows();
-          if (n > 0 && firstRowSeconds === 0) firstRowSeconds = (performance.now() - started) / 1000;
+          if (n > 0 && firstRowSeconds === 0) [firstRowSeconds, firstRows] = [(performance.now() - started) / 1000, n];
           return n >= count ? true : undefined;
         },
         1_800_000,
@@ -172,6 +185,7 @@ export async function kafkaConnectJdbcSink(
     return {
       seconds,
       firstRowSeconds,
+      firstRows,
       delay,
       settings: `insert.mode=upsert, primary.key.mode=record_value (tenant_id,id), batch.size=10000, max.poll.records=10000, tasks.max=1`,
     };
