@@ -222,16 +222,11 @@ async function peersOnTheSameRecords(topic: string, delay: number): Promise<void
   };
   const sums = (held: number) => (held === delay ? 'sum(delay) matches' : `sum(delay) ${held}, expected ${delay}`);
   // rows/s once rows flow: start-up (JVM, plugin scan, group join, the first flush) left out
-  const flowing = ({
-    seconds,
-    firstRowSeconds,
-    firstRows,
-  }: {
-    seconds: number;
-    firstRowSeconds: number;
-    firstRows: number;
-  }) =>
-    `first ${firstRows} rows at ${firstRowSeconds.toFixed(1)} s, then ${Math.round((N - firstRows) / Math.max(0.001, seconds - firstRowSeconds)).toLocaleString('en')}/s`;
+  const flowing = (peerRun: { seconds: number; firstRowSeconds: number; firstRows: number }) =>
+    peerRun.firstRows >= N
+      ? `all rows appeared in one flush at ${peerRun.firstRowSeconds.toFixed(1)} s`
+      : `first ${peerRun.firstRows} rows at ${peerRun.firstRowSeconds.toFixed(1)} s, then ` +
+        `${Math.round((N - peerRun.firstRows) / (peerRun.seconds - peerRun.firstRowSeconds)).toLocaleString('en')}/s`;
   await peer('ClickHouse Kafka engine', async () => {
     const jsonTopic = `bench.peers_${run}.json`;
     await jsonCopy(kafka, jsonTopic, parquetFlights(N), clickhouseRow);
