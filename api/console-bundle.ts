@@ -1,13 +1,13 @@
 /**
  * The console's browser code (console/, TypeScript) bundled by esbuild in memory, once, on the
- * first request that needs it: a checkout serves the console with no build step, like tsx runs the
- * server, and no built file can go stale. uPlot's stylesheet lands in app.css, not inline.
+ * first request that needs it: the browser's code is not part of `npm run build` (dist/ is the
+ * server's), so no built console file can go stale. uPlot's stylesheet lands in app.css, not inline.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { packageRoot } from '../core/package-root.ts';
 
-export const CONSOLE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'console');
+export const CONSOLE_DIR = path.join(packageRoot, 'console');
 
 export interface Asset {
   body: Uint8Array<ArrayBuffer>;

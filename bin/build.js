@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * `npm run build` (and `npm ci`, through `prepare`): the product's TypeScript compiled to dist/, one
+ * JavaScript file per source file at the same relative path, relative `.ts` imports rewritten to
+ * `.js`. esbuild strips the types only, as tsx did at run time; `npm run check` does the type check.
+ * bin/millrace.js runs dist/ and refuses to start when a source is newer than the last build.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+export const DIST = path.join(root, 'dist');
+/** Written after a successful build, dated when it began: a source edited during a build is newer. */
+export const STAMP = path.join(DIST, '.built');
+/** The floors the product runs (tests, benchmarks and console/, the browser's code, are not built). */
+const FLOORS = ['schemas', 'core', 'infra', 'models', 'domain', 'processors', 'connectors', 'api', 'bin'];
+
+/** The product's TypeScript sources, tests left out. */
+export function sources() {
+  return FLOORS.flatMap((floor) =>
+    fs
+      .readdirSync(path.join(root, floor), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+      .map((f) => path.join(root, floor, f)),
+  );
+}
+
+/** Why dist/ cannot run as it is (missing, or a source newer than the build), or undefined. */
+export function staleness() {
+  const built = fs.statSync(STAMP, { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined) return 'dist/ has not been built';
+  const newer = sources().find((file) => fs.statSync(file).mtimeMs > built);
+  return newer && `${path.relative(root, newer)} is newer than dist/`;
+}
+
+export async function build() {
+  const { build: esbuild } = await import('esbuild');
+  const started = new Date();
+  fs.rmSync(DIST, { recursive: true, force: true });
+  await esbuild({
+    entryPoints: sources(),
+    outdir: DIST,
+    outbase: root,
+    // bundle, with every import left external, is how esbuild rewrites the relative ones' extensions
+    bundle: true,
+    packages: 'external',
+    plugins: [
+      {
+        name: 'relative-ts-to-js',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => ({
+            path: args.path.replace(/\.ts$/, '.js'),
+            external: true,
+          }));
+        },
+      },
+    ],
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    keepNames: true, // as tsx ran the sources: class and function names (errors, logs) stay as written
+    tsconfig: path.join(root, 'tsconfig.json'),
+    logLevel: 'warning',
+  });
+  fs.writeFileSync(STAMP, '');
+  fs.utimesSync(STAMP, started, started);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await build();
