@@ -38,9 +38,10 @@ export function staleness() {
 export async function build() {
   const { build: esbuild } = await import('esbuild');
   const started = new Date();
-  fs.rmSync(DIST, { recursive: true, force: true });
+  const entryPoints = sources();
+  // written over in place, not emptied first: roles running from dist/ may still import from it
   await esbuild({
-    entryPoints: sources(),
+    entryPoints,
     outdir: DIST,
     outbase: root,
     // bundle, with every import left external, is how esbuild rewrites the relative ones' extensions
@@ -64,6 +65,9 @@ export async function build() {
     tsconfig: path.join(root, 'tsconfig.json'),
     logLevel: 'warning',
   });
+  const built = new Set(entryPoints.map((file) => path.join(DIST, path.relative(root, file)).replace(/\.ts$/, '.js')));
+  for (const file of fs.readdirSync(DIST, { recursive: true, encoding: 'utf8' }))
+    if (file.endsWith('.js') && !built.has(path.join(DIST, file))) fs.rmSync(path.join(DIST, file)); // its source is gone
   fs.writeFileSync(STAMP, '');
   fs.utimesSync(STAMP, started, started);
 }
