@@ -117,7 +117,7 @@ try {
   );
   say(`ratio cli/raw ${(own / raw).toFixed(2)}x (from spawn to exit ${(wall / raw).toFixed(2)}x)`);
 } finally {
-  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.deleteTopics({ topics: topics.flatMap((t) => [t, `${t}.dlq`]) }).catch(() => {}); // flightTopic made a DLQ
   await admin.disconnect();
   rmSync(dir, { recursive: true, force: true });
 }
