@@ -1,21 +1,28 @@
 /**
  * The Postgres sink writer. One transaction per batch: lock the partition's row in sink_offsets,
  * drop rows below the stored position (another member or a previous attempt already wrote them),
- * multi-row upsert on the key, store the new position, commit. The row lock also fences two
- * members that both believe they own a partition during a rebalance: the second waits, then sees
- * the first one's position.
+ * COPY the rows into a staging table, upsert them from there into the target on the key in one
+ * statement, store the new position, commit. The row lock also fences two members that both
+ * believe they own a partition during a rebalance: the second waits, then sees the first one's
+ * position.
  *
- * A row the database refuses (SQLSTATE class 22 data exception or 23 integrity violation) is
- * isolated with savepoints and handed to the DLQ; the rest of its batch is still written.
+ * The staging table is a temporary table of the connection (`ON COMMIT DELETE ROWS`: empty at
+ * every commit, never logged, invisible to other sessions), created on the connection's first batch
+ * with the target's column types, so COPY reads each cell with the column's own input function.
+ *
+ * A row the database refuses (SQLSTATE class 22 data exception or 23 integrity violation, in the
+ * COPY or the upsert) is isolated with savepoints and handed to the DLQ; the rest of its batch is
+ * still written. A cell Postgres cannot hold at all (a NUL byte in text) is refused before COPY.
  */
+import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { createPostgresPool, inClientTransaction } from '../../../core/postgres.ts';
 import { writeOrSplit } from '../runtime/retry.ts';
-import { SinkSpecError, type Cell, type ResolvedSinkSpec } from '../runtime/spec.ts';
-import type { PartitionBatch, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
-
-/** Postgres allows 65,535 parameters in one statement. */
-const MAX_PARAMETERS = 65_535;
+import { SinkSpecError, type ResolvedSinkSpec } from '../runtime/spec.ts';
+import type { PartitionBatch, PreparedRow, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
+import { copyLine, UnstorableCellError } from './copy-text.ts';
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const quoteTable = (table: string): string => table.split('.').map(quoteIdent).join('.');
@@ -33,27 +40,47 @@ function refusal(error: unknown): Error {
   return refused;
 }
 
-const param = (cell: Cell): unknown => (typeof cell === 'bigint' ? cell.toString() : cell);
+/** COPY names the line it stopped at ("COPY stage, line 3, column delay: ..."): that row is the culprit. */
+function copyLineOf(error: Error, rows: readonly unknown[]): number | undefined {
+  const line = /^COPY [^,]+, line (\d+)/.exec((error as pg.DatabaseError).where ?? '')?.[1];
+  return line === undefined || Number(line) > rows.length ? undefined : Number(line) - 1;
+}
+
+/** A row with its COPY line. */
+interface Encoded {
+  row: PreparedRow;
+  line: string;
+}
+
+/** Connections (pool clients are reused) that hold a committed staging table, by its name. */
+const staged = new WeakMap<pg.ClientBase, Set<string>>();
 
 export class PostgresWriter<T> implements SinkWriter {
   readonly authoritative = true;
   private readonly pool: pg.Pool;
-  private readonly upsertPrefix: string;
-  private readonly upsertSuffix: string;
-  private readonly rowsPerStatement: number;
+  /** pg_temp.<name>: one per target table and column list, so writers sharing a pool never meet. */
+  private readonly stage: string;
+  private readonly createStage: string;
+  private readonly copy: string;
+  private readonly upsert: string;
 
   constructor(
     private readonly spec: ResolvedSinkSpec<T>,
     pool?: pg.Pool,
   ) {
     this.pool = pool ?? createPostgresPool(2);
-    const columns = spec.columnNames.map(quoteIdent);
+    const columns = spec.columnNames.map(quoteIdent).join(', ');
+    const target = quoteTable(spec.table);
+    const digest = createHash('sha256').update(`${spec.table}\0${columns}`).digest('hex').slice(0, 16);
+    this.stage = `millrace_stage_${digest}`;
+    this.createStage = `CREATE TEMPORARY TABLE IF NOT EXISTS ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${columns} FROM ${target} WITH NO DATA`;
+    this.copy = `COPY pg_temp.${this.stage} (${columns}) FROM STDIN`;
     const updates = spec.columnNames
       .filter((c) => !spec.key.includes(c))
       .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
-    this.upsertPrefix = `INSERT INTO ${quoteTable(spec.table)} (${columns.join(', ')}) VALUES `;
-    this.upsertSuffix = ` ON CONFLICT (${spec.key.map(quoteIdent).join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
-    this.rowsPerStatement = Math.floor(MAX_PARAMETERS / columns.length);
+    this.upsert =
+      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM pg_temp.${this.stage}` +
+      ` ON CONFLICT (${spec.key.map(quoteIdent).join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
   }
 
   async check(): Promise<void> {
@@ -94,7 +121,10 @@ export class PostgresWriter<T> implements SinkWriter {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      return await inClientTransaction(client, (tx) => this.writeIn(tx, batch, refused));
+      const outcome = await inClientTransaction(client, (tx) => this.writeIn(tx, batch, refused));
+      // committed: the staging table outlives this transaction on this connection
+      staged.set(client, (staged.get(client) ?? new Set()).add(this.stage));
+      return outcome;
     } catch (error) {
       broken = true;
       throw error;
@@ -104,7 +134,7 @@ export class PostgresWriter<T> implements SinkWriter {
     }
   }
 
-  /** The batch's transaction: its position, the upsert (refused rows isolated with savepoints), the new position. */
+  /** The batch's transaction: its position, the rows through the staging table (refused rows isolated with savepoints), the new position. */
   private async writeIn(client: pg.PoolClient, batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
     await client.query(
       `INSERT INTO sink_offsets (sink, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
@@ -119,33 +149,41 @@ export class PostgresWriter<T> implements SinkWriter {
     const stored = locked[0]!.cluster_id === batch.clusterId ? BigInt(locked[0]!.next_offset) : 0n;
     // nothing to write (the row was there already, so the transaction changed nothing and commits as such)
     if (stored >= batch.next) return { durable: stored, written: 0, refused: 0 };
-    const rows = batch.rows.filter((r) => r.offset >= stored);
+    if (!staged.get(client)?.has(this.stage)) await client.query(this.createStage);
     let written = 0;
     let refusedCount = 0;
-    for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
-      await writeOrSplit(
-        rows.slice(i, i + this.rowsPerStatement),
-        async (part) => {
-          await client.query('SAVEPOINT upsert');
-          try {
-            await client.query(
-              this.statement(part.length),
-              part.flatMap((r) => r.cells.map(param)),
-            );
-            await client.query('RELEASE SAVEPOINT upsert');
-            written += part.length;
-          } catch (error) {
-            await client.query('ROLLBACK TO SAVEPOINT upsert');
-            throw error;
-          }
-        },
-        async (row, error) => {
-          refusedCount++;
-          await refused(row, refusal(error));
-        },
-        isDataError,
-      );
+    const refuse = async (row: PreparedRow, error: unknown) => {
+      refusedCount++;
+      await refused(row, refusal(error));
+    };
+    const lines: Encoded[] = [];
+    for (const row of batch.rows) {
+      if (row.offset < stored) continue;
+      // a cell no column can hold is refused now: all rows become durable together at commit anyway
+      const line = lineOf(row);
+      if (line instanceof UnstorableCellError) await refuse(row, line);
+      else lines.push({ row, line });
     }
+    let dirty = false; // the staging table holds a part already upserted in this transaction
+    await writeOrSplit(
+      lines,
+      async (part) => {
+        await client.query('SAVEPOINT upsert');
+        try {
+          if (dirty) await client.query(`TRUNCATE pg_temp.${this.stage}`);
+          await this.copyAndUpsert(client, part);
+          await client.query('RELEASE SAVEPOINT upsert');
+          dirty = true;
+          written += part.length;
+        } catch (error) {
+          await client.query('ROLLBACK TO SAVEPOINT upsert');
+          throw error;
+        }
+      },
+      (item, error) => refuse(item.row, error),
+      isDataError,
+      copyLineOf,
+    );
     await client.query(
       'UPDATE sink_offsets SET next_offset = $4, cluster_id = $5, updated_at = now() WHERE sink = $1 AND topic = $2 AND partition = $3',
       [this.spec.name, batch.topic, batch.partition, batch.next.toString(), batch.clusterId],
@@ -153,16 +191,25 @@ export class PostgresWriter<T> implements SinkWriter {
     return { durable: batch.next, written, refused: refusedCount };
   }
 
-  private statement(rows: number): string {
-    const width = this.spec.columnNames.length;
-    const tuples = Array.from(
-      { length: rows },
-      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
-    );
-    return this.upsertPrefix + tuples.join(', ') + this.upsertSuffix;
+  /** COPY `part` into the staging table, then the one upsert from there into the target. */
+  private async copyAndUpsert(client: pg.PoolClient, part: readonly Encoded[]): Promise<void> {
+    const stream = client.query(copyFrom(this.copy));
+    stream.end(part.map((item) => item.line).join(''));
+    await finished(stream);
+    await client.query(this.upsert);
   }
 
   close(): Promise<void> {
     return this.pool.end();
+  }
+}
+
+/** The row's COPY line, or why it cannot have one. */
+function lineOf(row: PreparedRow): string | UnstorableCellError {
+  try {
+    return copyLine(row.cells);
+  } catch (error) {
+    if (error instanceof UnstorableCellError) return error;
+    throw error;
   }
 }
