@@ -1,18 +1,20 @@
 /**
  * The Postgres sink writer. One transaction per batch: lock the partition's row in sink_offsets,
  * drop rows below the stored position (another member or a previous attempt already wrote them),
- * COPY the rows into a staging table, upsert them from there into the target on the key in one
- * statement, store the new position, commit. The row lock also fences two members that both
+ * write the rows, store the new position, commit. The row lock also fences two members that both
  * believe they own a partition during a rebalance: the second waits, then sees the first one's
  * position.
  *
- * The staging table is a temporary table of the connection (`ON COMMIT DELETE ROWS`: empty at
- * every commit, never logged, invisible to other sessions), created on the connection's first batch
- * with the target's column types, so COPY reads each cell with the column's own input function.
+ * The rows go in with COPY (text format, copy-text.ts), sorted by key: straight into the target
+ * while their keys are new, as a stream's mostly are; once a key is already there, through a
+ * staging table (a temporary table of the connection, `ON COMMIT DELETE ROWS`, with the target's
+ * column types) and one `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE`. Either way the rows and
+ * the position commit together, so a crash anywhere before the commit leaves neither.
  *
  * A row the database refuses (SQLSTATE class 22 data exception or 23 integrity violation, in the
- * COPY or the upsert) is isolated with savepoints and handed to the DLQ; the rest of its batch is
- * still written. A cell Postgres cannot hold at all (a NUL byte in text) is refused before COPY.
+ * COPY or the upsert) is isolated with savepoints (COPY names its line) and handed to the DLQ; the
+ * rest of its batch is still written. A cell Postgres cannot hold at all (a NUL byte in text) is
+ * refused before COPY, with the words Postgres uses for it.
  */
 import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
@@ -50,31 +52,44 @@ function copyLineOf(error: Error, rows: readonly unknown[]): number | undefined 
 interface Encoded {
   row: PreparedRow;
   line: string;
+  /** The key's cells as one string, to sort by. */
+  key: string;
 }
 
-/** Connections (pool clients are reused) that hold a committed staging table, by its name. */
+const UNIQUE_VIOLATION = '23505';
+const UPSERTS_AFTER_A_CONFLICT = 16;
+
+/** Connections (pool clients are reused) that hold a staging table, by its name. */
 const staged = new WeakMap<pg.ClientBase, Set<string>>();
 
 export class PostgresWriter<T> implements SinkWriter {
   readonly authoritative = true;
+  /** Two partitions' batches at once (the pool's two connections): one is encoded while the other's SQL runs. */
+  readonly concurrency = 2;
   private readonly pool: pg.Pool;
   /** pg_temp.<name>: one per target table and column list, so writers sharing a pool never meet. */
   private readonly stage: string;
   private readonly createStage: string;
-  private readonly copy: string;
+  private readonly copyToStage: string;
+  private readonly copyToTarget: string;
   private readonly upsert: string;
+  private readonly keyIndexes: readonly number[];
+  /** Batches left that go straight to the staging table and the upsert, since a recent COPY into the target met existing keys. */
+  private upsertsAhead = 0;
 
   constructor(
     private readonly spec: ResolvedSinkSpec<T>,
     pool?: pg.Pool,
   ) {
     this.pool = pool ?? createPostgresPool(2);
+    this.keyIndexes = spec.key.map((column) => spec.columnNames.indexOf(column));
     const columns = spec.columnNames.map(quoteIdent).join(', ');
     const target = quoteTable(spec.table);
     const digest = createHash('sha256').update(`${spec.table}\0${columns}`).digest('hex').slice(0, 16);
     this.stage = `millrace_stage_${digest}`;
     this.createStage = `CREATE TEMPORARY TABLE IF NOT EXISTS ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${columns} FROM ${target} WITH NO DATA`;
-    this.copy = `COPY pg_temp.${this.stage} (${columns}) FROM STDIN`;
+    this.copyToStage = `COPY pg_temp.${this.stage} (${columns}) FROM STDIN`;
+    this.copyToTarget = `COPY ${target} (${columns}) FROM STDIN`;
     const updates = spec.columnNames
       .filter((c) => !spec.key.includes(c))
       .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
@@ -118,13 +133,17 @@ export class PostgresWriter<T> implements SinkWriter {
   }
 
   async write(batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
+    // encoded before the partition's row is locked: the lock is held for SQL only
+    const lines = batch.rows.map(lineOf);
     const client = await this.pool.connect();
     let broken = false;
     try {
-      const outcome = await inClientTransaction(client, (tx) => this.writeIn(tx, batch, refused));
-      // committed: the staging table outlives this transaction on this connection
-      staged.set(client, (staged.get(client) ?? new Set()).add(this.stage));
-      return outcome;
+      if (!staged.get(client)?.has(this.stage)) {
+        // outside the batch's transaction: committed at once, it lives as long as the connection
+        await client.query(this.createStage);
+        staged.set(client, (staged.get(client) ?? new Set()).add(this.stage));
+      }
+      return await inClientTransaction(client, (tx) => this.writeIn(tx, batch, lines, refused));
     } catch (error) {
       broken = true;
       throw error;
@@ -135,7 +154,12 @@ export class PostgresWriter<T> implements SinkWriter {
   }
 
   /** The batch's transaction: its position, the rows through the staging table (refused rows isolated with savepoints), the new position. */
-  private async writeIn(client: pg.PoolClient, batch: PartitionBatch, refused: RefusedRow): Promise<WriteOutcome> {
+  private async writeIn(
+    client: pg.PoolClient,
+    batch: PartitionBatch,
+    encoded: readonly (string | UnstorableCellError)[],
+    refused: RefusedRow,
+  ): Promise<WriteOutcome> {
     await client.query(
       `INSERT INTO sink_offsets (sink, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
        ON CONFLICT (sink, topic, partition) DO NOTHING`,
@@ -149,7 +173,6 @@ export class PostgresWriter<T> implements SinkWriter {
     const stored = locked[0]!.cluster_id === batch.clusterId ? BigInt(locked[0]!.next_offset) : 0n;
     // nothing to write (the row was there already, so the transaction changed nothing and commits as such)
     if (stored >= batch.next) return { durable: stored, written: 0, refused: 0 };
-    if (!staged.get(client)?.has(this.stage)) await client.query(this.createStage);
     let written = 0;
     let refusedCount = 0;
     const refuse = async (row: PreparedRow, error: unknown) => {
@@ -157,13 +180,15 @@ export class PostgresWriter<T> implements SinkWriter {
       await refused(row, refusal(error));
     };
     const lines: Encoded[] = [];
-    for (const row of batch.rows) {
+    for (const [i, row] of batch.rows.entries()) {
       if (row.offset < stored) continue;
       // a cell no column can hold is refused now: all rows become durable together at commit anyway
-      const line = lineOf(row);
+      const line = encoded[i]!;
       if (line instanceof UnstorableCellError) await refuse(row, line);
-      else lines.push({ row, line });
+      else lines.push({ row, line, key: this.keyIndexes.map((k) => String(row.cells[k])).join('\0') });
     }
+    // in key order, the index takes the rows page after page instead of at random (a fifth less COPY time measured)
+    lines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let dirty = false; // the staging table holds a part already upserted in this transaction
     await writeOrSplit(
       lines,
@@ -191,17 +216,39 @@ export class PostgresWriter<T> implements SinkWriter {
     return { durable: batch.next, written, refused: refusedCount };
   }
 
-  /** COPY `part` into the staging table, then the one upsert from there into the target. */
+  /**
+   * The part's rows into the target. First straight in with COPY, as `\copy` would (a stream's keys
+   * are mostly new); when that meets a key already there (or being inserted by another partition's
+   * transaction), it is rolled back and the rows go through the staging table and the upsert, and
+   * so do the next batches for a while (a table of updates, a replay).
+   */
   private async copyAndUpsert(client: pg.PoolClient, part: readonly Encoded[]): Promise<void> {
-    const stream = client.query(copyFrom(this.copy));
-    stream.end(part.map((item) => item.line).join(''));
-    await finished(stream);
+    const text = part.map((item) => item.line).join('');
+    if (this.upsertsAhead === 0) {
+      await client.query('SAVEPOINT direct');
+      try {
+        await copy(client, this.copyToTarget, text);
+        return;
+      } catch (error) {
+        if ((error as pg.DatabaseError).code !== UNIQUE_VIOLATION) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT direct');
+        this.upsertsAhead = UPSERTS_AFTER_A_CONFLICT;
+      }
+    } else this.upsertsAhead--;
+    await copy(client, this.copyToStage, text);
     await client.query(this.upsert);
   }
 
   close(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/** COPY ... FROM STDIN of `text` (COPY text format lines). */
+async function copy(client: pg.PoolClient, sql: string, text: string): Promise<void> {
+  const stream = client.query(copyFrom(sql));
+  stream.end(text);
+  await finished(stream);
 }
 
 /** The row's COPY line, or why it cannot have one. */
