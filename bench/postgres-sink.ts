@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`);
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
   }
 
