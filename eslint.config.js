@@ -36,7 +36,7 @@ const zones = Object.entries(mayImport).flatMap(([target, allowed]) =>
 );
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.millrace/**'] },
+  { ignores: ['node_modules/**', '.millrace/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

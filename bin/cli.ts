@@ -1,6 +1,7 @@
-/** The single CLI entry: `npx millrace <command> [options]`. */
-import { ConfigError, loadConfig } from '../core/config.ts';
-import { createLogger } from '../core/logger.ts';
+/**
+ * The single CLI entry: `npx millrace <command> [options]`. Every module past this file is imported
+ * when its command runs, so `help` loads the component specs and nothing else.
+ */
 
 interface Command {
   summary: string;
@@ -152,6 +153,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const { ConfigError, loadConfig } = await import('../core/config.ts');
   try {
     loadConfig();
   } catch (error) {
@@ -165,6 +167,7 @@ async function main(argv: string[]): Promise<void> {
     // a finished command exits now rather than waiting on idle keep-alive sockets
     if (outcome !== 'running') process.exit(outcome);
   } catch (error) {
+    const { createLogger } = await import('../core/logger.ts');
     createLogger('cli').error({ command: name, err: error }, 'command failed');
     process.stderr.write(`millrace ${name}: ${(error as Error).message}\n`);
     process.exit(1);

@@ -3,12 +3,10 @@
  * asks `loadConfig()`; nothing else touches `process.env`. Defaults point at the local services
  * that `npm run infra:up` starts, so the embedded default needs no configuration at all.
  */
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
 import { errorKind } from './errors.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { packageRoot as repoRoot } from './package-root.ts';
 
 /** An integer from `min` to `max`; every refusal says so, in the words of `what`. */
 const intFromTo = (min: number, max: number, fallback: number, what = 'an integer') => {

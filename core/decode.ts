@@ -36,29 +36,43 @@ export type Decoded<T> =
  * ```
  */
 export async function decodeMessage<T>(
-  registry: Pick<Registry, 'decode'>,
+  registry: DecodingRegistry,
   topic: string,
   partition: number,
   message: KafkaMessage,
 ): Promise<Decoded<T>> {
-  const source: DlqSource = { topic, partition, message };
   try {
-    const { schemaId, value } = await registry.decode<T>(message.value);
-    const record: ConsumedRecord<T> = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key?.toString() ?? null,
-      schemaId,
-      timestamp: message.timestamp,
-      headers: message.headers ?? {},
-      value,
-    };
-    return { record, source };
+    return decodedOf(topic, partition, message, await registry.decode<T>(message.value));
   } catch (error) {
-    if (!(error instanceof UndecodableError)) throw error; // the registry is down: retry the batch
-    return { dead: { source, error } };
+    return deadOf(topic, partition, message, error);
   }
+}
+
+/** What decoding needs of the registry; `decodeKnown` (optional) decodes without waiting. */
+export type DecodingRegistry = Pick<Registry, 'decode'> & Partial<Pick<Registry, 'decodeKnown'>>;
+
+function decodedOf<T>(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  { schemaId, value }: { schemaId: number; value: T },
+): Decoded<T> {
+  const record: ConsumedRecord<T> = {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    schemaId,
+    timestamp: message.timestamp,
+    headers: message.headers ?? {},
+    value,
+  };
+  return { record, source: { topic, partition, message } };
+}
+
+function deadOf<T>(topic: string, partition: number, message: KafkaMessage, error: unknown): Decoded<T> {
+  if (!(error instanceof UndecodableError)) throw error; // the registry is down: retry the batch
+  return { dead: { source: { topic, partition, message }, error } };
 }
 
 /** A batch decoded: the records in offset order, each one's source at the same index, the dead letters in order. */
@@ -77,14 +91,23 @@ export interface DecodedBatch<T> {
  * ```
  */
 export async function decodeBatch<T>(
-  registry: Pick<Registry, 'decode'>,
+  registry: DecodingRegistry,
   topic: string,
   partition: number,
   messages: readonly KafkaMessage[],
 ): Promise<DecodedBatch<T>> {
   const batch: DecodedBatch<T> = { records: [], sources: [], dead: [] };
   for (const message of messages) {
-    const decoded = await decodeMessage<T>(registry, topic, partition, message);
+    let decoded: Decoded<T>;
+    try {
+      // without a promise per record where the schema is known (all but the first of a batch, as a rule)
+      const known = registry.decodeKnown?.<T>(message.value);
+      decoded = known
+        ? decodedOf(topic, partition, message, known)
+        : await decodeMessage<T>(registry, topic, partition, message);
+    } catch (error) {
+      decoded = deadOf(topic, partition, message, error);
+    }
     if (decoded.dead) {
       batch.dead.push(decoded.dead);
     } else {

@@ -9,12 +9,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { backoff } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
+import { packageRoot } from './package-root.ts';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'millrace.js');
+const cli = path.join(packageRoot, 'bin', 'millrace.js'); // runs the compiled CLI (dist/)
 const STABLE_MS = 60_000;
 const RESTART_BACKOFF = { baseMs: 1_000, capMs: 30_000, jitter: 'equal' } as const;
 

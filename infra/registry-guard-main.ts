@@ -4,7 +4,7 @@
  * registry's address in front of it. They live and die together: the child's exit ends the guard,
  * and a SIGTERM waits for the child's shutdown, so that its port and database are free once we are gone.
  *
- *   node --import tsx infra/registry-guard-main.ts java ... -jar apicurio-registry-app-runner.jar
+ *   node dist/infra/registry-guard-main.js java ... -jar apicurio-registry-app-runner.jar
  */
 import { spawn } from 'node:child_process';
 import { hostAndPort, loadConfig } from '../core/config.ts';

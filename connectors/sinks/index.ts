@@ -9,26 +9,7 @@ import { PostgresWriter } from './postgres/writer.ts';
 import { checkSpec, type SinkSpec } from './runtime/spec.ts';
 import { runSink, type RunningSink, type SinkOptions } from './runtime/run.ts';
 import type { SinkWriter } from './runtime/writer.ts';
-import { classifiedToClickHouse } from './catalog-rows.ts';
-import { scoresToClickHouse, scoresToPostgres } from './finance-scores.ts';
-import { indicatorsToClickHouse, latestToPostgres, quotesToClickHouse } from './market.ts';
-import { modelScoresToClickHouse, shadowScoresToClickHouse } from './model-scores.ts';
-import { flightsToClickHouse, flightsToPostgres } from './samples-flights.ts';
-
-// each spec has its own record type; the registry only needs to run them
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const sinks: Record<string, SinkSpec<any>> = {
-  [flightsToClickHouse.name]: flightsToClickHouse,
-  [flightsToPostgres.name]: flightsToPostgres,
-  [scoresToClickHouse.name]: scoresToClickHouse,
-  [scoresToPostgres.name]: scoresToPostgres,
-  [classifiedToClickHouse.name]: classifiedToClickHouse,
-  [quotesToClickHouse.name]: quotesToClickHouse,
-  [indicatorsToClickHouse.name]: indicatorsToClickHouse,
-  [latestToPostgres.name]: latestToPostgres,
-  [modelScoresToClickHouse.name]: modelScoresToClickHouse,
-  [shadowScoresToClickHouse.name]: shadowScoresToClickHouse,
-};
+export { sinks } from './specs.ts';
 
 export interface SinkOverrides {
   name?: string;

@@ -14,12 +14,12 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../core/config.ts';
+import { packageRoot } from '../../core/package-root.ts';
 import { aptInstall } from '../apt.ts';
 import { home } from '../paths.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = path.join(packageRoot, 'infra', 'prometheus');
 
 /** The alerting rules, their promtool unit tests and the scrape configuration, in the repository. */
 export const prometheusFiles = {

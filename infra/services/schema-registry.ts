@@ -22,7 +22,7 @@ const url = config.SCHEMA_REGISTRY_URL.replace(/\/+$/, '');
 const { host, port } = hostAndPort(url);
 /** Where Apicurio itself listens, behind the guard. */
 export const apicurioAddress = { host: '127.0.0.1', port: port + 1 };
-const guardMain = path.join(config.repoRoot, 'infra', 'registry-guard-main.ts');
+const guardMain = path.join(config.repoRoot, 'dist', 'infra', 'registry-guard-main.js'); // compiled by npm run build
 const appDir = path.join(libDir, `apicurio-${VERSION}`);
 const runnerJar = `apicurio-registry-app-${VERSION}-runner.jar`;
 const archive = path.join(libDir, `apicurio-registry-app-${VERSION}-all.tar.gz`);
@@ -65,13 +65,10 @@ export const registry = processService({
   async prepare() {
     const data = dataDir('registry');
     fs.mkdirSync(data, { recursive: true });
-    // cwd: the checkout, where `--import tsx` resolves
     return {
       cmd: process.execPath,
       cwd: config.repoRoot,
       args: [
-        '--import',
-        'tsx',
         guardMain,
         'java',
         '-Xmx512m',

@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { packageRoot } from '../../core/package-root.ts';
 
 /** The registry id the bundled finance ensembles are registered and scored under. */
 export const FINANCE_MODEL_ID = 'finance.default-probability';
-export const MODELS_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const MODELS_DIR = path.join(packageRoot, 'models', 'finance');
 export const MANIFEST_FILE = 'manifest.json';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

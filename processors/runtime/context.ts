@@ -5,12 +5,15 @@ import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/schema-registry.ts';
 import type { MetricLabels, Replay } from '../../core/runtime.ts';
 import type { PartitionOwners } from './owners.ts';
+import type { OutputEncoders } from './transform.ts';
 import type { ProcessorSpec } from './spec.ts';
 
 export interface ProcessorContext<In, Out extends { id: string }> {
   spec: ProcessorSpec<In, Out>;
   kafka: Kafka;
   registry: Registry;
+  /** The outputs' Avro encoders, looked up once. */
+  encoders: OutputEncoders;
   log: Logger;
   groupId: string;
   /** Named in DLQ headers: `processor.<name>`. */

@@ -29,6 +29,7 @@ import type { ProcessorContext } from './context.ts';
 import { PartitionOwners } from './owners.ts';
 import { processorGroupOf, type ProcessorSpec } from './spec.ts';
 import { ensureChangelog } from './state.ts';
+import { OutputEncoders } from './transform.ts';
 
 export { BatchFailedError } from './transaction.ts';
 
@@ -86,6 +87,7 @@ export async function runProcessor<In, Out extends { id: string }>(
     spec,
     kafka,
     registry,
+    encoders: new OutputEncoders(registry),
     log,
     groupId,
     consumer,

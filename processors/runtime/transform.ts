@@ -8,7 +8,7 @@ import type { KafkaMessage, Message } from 'kafkajs';
 import { deadLetterMessages } from '../../core/dead-letters.ts';
 import { decodeBatch, type ConsumedRecord } from '../../core/decode.ts';
 import type { DeadLetter, DlqSource } from '../../core/dlq.ts';
-import { RecordInvalidError } from '../../core/schema-registry.ts';
+import { RecordInvalidError, type Registry } from '../../core/schema-registry.ts';
 import { valueSubjectOf } from '../../schemas/topic-spec.ts';
 import { recordKeyOf, type ProcessorContext } from './context.ts';
 import { LINEAGE_HEADER, type TransformResult } from './spec.ts';
@@ -64,13 +64,30 @@ async function transformAll<In, Out extends { id: string }>(
   return results;
 }
 
+/** Per output topic, the encoder of its newest schema: looked up on first use, then without waiting. */
+export class OutputEncoders {
+  private readonly encoders = new Map<string, (value: unknown) => Buffer>();
+
+  constructor(private readonly registry: Pick<Registry, 'encoderOf'>) {}
+
+  known(target: string): ((value: unknown) => Buffer) | undefined {
+    return this.encoders.get(target);
+  }
+
+  async load(target: string): Promise<(value: unknown) => Buffer> {
+    const encode = await this.registry.encoderOf(valueSubjectOf(target));
+    this.encoders.set(target, encode);
+    return encode;
+  }
+}
+
 /** One input record's outputs, routed and encoded with lineage headers; a dead letter if the output schema refuses one. */
 async function encodeAll<In, Out extends { id: string }>(
   ctx: ProcessorContext<In, Out>,
   source: DlqSource,
   values: Out[],
 ): Promise<[string, Message][] | DeadLetter> {
-  const { spec, outputs, registry } = ctx;
+  const { spec, outputs, encoders } = ctx;
   const headers = {
     [LINEAGE_HEADER.sourceTopic]: source.topic,
     [LINEAGE_HEADER.sourcePartition]: String(source.partition),
@@ -82,10 +99,8 @@ async function encodeAll<In, Out extends { id: string }>(
       const target = spec.route ? spec.route(value) : spec.output;
       if (!outputs.has(target))
         throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
-      encoded.push([
-        target,
-        { key: recordKeyOf(spec, target, value), value: await registry.encode(valueSubjectOf(target), value), headers },
-      ]);
+      const encode = encoders.known(target) ?? (await encoders.load(target));
+      encoded.push([target, { key: recordKeyOf(spec, target, value), value: encode(value), headers }]);
     }
     return encoded;
   } catch (error) {
