@@ -5,15 +5,21 @@
  *               encoded bytes produced by kafkajs alone, same batching
  *   processor   the runtime with a realistic transform (decode, features, batch ONNX, encode,
  *               exactly-once); baseline: a raw kafkajs consume-then-produce loop over the same topic
- *   sinks       the topic into ClickHouse and into Postgres; baselines: clickhouse-client inserting
- *               the same rows from a file, psql \copy of the same file
+ *   sinks       the topic into ClickHouse and into Postgres; baselines: kafkajs consume-only of the
+ *               same topic (the client's bound), clickhouse-client inserting the same rows from a
+ *               file, psql \copy of the same file (the databases' bounds)
+ *   peers       what a user would run instead, on the same broker and flights (skipped by --no-peers;
+ *               one that cannot run is reported and the run goes on): ClickHouse's Kafka engine with
+ *               a materialized view, fed a JSON copy of the flights (bench/clickhouse-kafka-engine.ts);
+ *               Kafka Connect with Debezium's JDBC sink into Postgres on the Avro topic itself
+ *               (bench/kafka-connect.ts, jars fetched with mvn on first use)
  *   end to end  produce -> processor -> both sinks (each its own process), until the last row is
  *               queryable in ClickHouse; peak RSS of every process; then the latency from produce
  *               to visible in ClickHouse at a fixed offered load
  *   api         bench/api-analytics.ts with 50 connections
  *   check       count and sum(delay) per origin in ClickHouse equal those read from the parquet file
  * Prints a table and writes bench/results/flights-<time>.json.
- * Run (services up: `npm run infra:up && npm run provision`): npm run bench -- flights [N]
+ * Run (services up: `npm run infra:up && npm run provision`): npm run bench -- flights [N] [--no-peers]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,12 +44,16 @@ import { parquetFlights } from '../testkit/flights-parquet.ts';
 import { eventually, flightTopic } from '../testkit/helpers.ts';
 import { waitForCommitted } from '../testkit/processor-helpers.ts';
 import { dropTables, sampleSinks } from '../testkit/sink-helpers.ts';
+import { clickhouseKafkaEngine, clickhouseRow, jsonCopy } from './clickhouse-kafka-engine.ts';
 import { flightsScoring } from './flights-transform.ts';
-import { rawLoop } from './raw-loop.ts';
+import { connectJars, connectVersions, kafkaConnectJdbcSink } from './kafka-connect.ts';
+import { consumeOnly, rawLoop } from './raw-loop.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const N = Number(process.argv[2] ?? 3_000_000);
+const args = process.argv.slice(2);
+const N = Number(args.find((a) => !a.startsWith('--')) ?? 3_000_000);
+const peers = !args.includes('--no-peers');
 const SEND = 5_000; // records per produce request, the same for the platform and the baselines
 const run = randomBytes(3).toString('hex');
 const kafka = createKafka('millrace-bench');
@@ -71,14 +81,16 @@ const save = () => {
 /** Dropping a table of millions of rows can outlast a request timeout while merges run: not a reason to lose the figures. */
 const cleanUp = (table: string) =>
   dropTables(table).catch((error: Error) => say(`could not drop ${table}: ${error.message}`));
+const record = (stage: string, records: number, seconds: number, note?: string) => {
+  rows.push({ stage, records, seconds, perSecond: Math.round(records / seconds), note });
+  say(`${stage}: ${seconds.toFixed(1)} s`);
+  save();
+};
 const time = async <T>(stage: string, records: number, work: () => Promise<T>, note?: string): Promise<T> => {
   say(`${stage}...`);
   const started = performance.now();
   const result = await work();
-  const seconds = (performance.now() - started) / 1000;
-  rows.push({ stage, records, seconds, perSecond: Math.round(records / seconds), note });
-  say(`${stage}: ${seconds.toFixed(1)} s`);
-  save();
+  record(stage, records, (performance.now() - started) / 1000, note);
   return result;
 };
 
@@ -192,6 +204,54 @@ async function directLoads(table: string): Promise<void> {
     ]),
   );
   await sh('rm', ['-f', file]);
+}
+
+/**
+ * The peers on the same flights, each timed by itself from its start (engine table or worker) to
+ * its last row; the JSON copy and the jar fetch come before the clock. A peer that fails is a
+ * finding, printed with its reason: the run goes on.
+ */
+async function peersOnTheSameRecords(topic: string, delay: number): Promise<void> {
+  const errors: Record<string, string> = {};
+  const peer = async (name: string, work: () => Promise<void>) => {
+    say(`${name}...`);
+    await work().catch((error: Error) => {
+      errors[name] = error.message.slice(0, 2_000);
+      say(`${name} could not run: ${error.message.slice(0, 500)}`);
+    });
+  };
+  const sums = (held: number) => (held === delay ? 'sum(delay) matches' : `sum(delay) ${held}, expected ${delay}`);
+  // rows/s once rows flow: start-up (JVM, plugin scan, group join, the first flush) left out
+  const flowing = (peerRun: { seconds: number; firstRowSeconds: number; firstRows: number }) =>
+    peerRun.firstRows >= N
+      ? `all rows appeared in one flush at ${peerRun.firstRowSeconds.toFixed(1)} s`
+      : `first ${peerRun.firstRows} rows at ${peerRun.firstRowSeconds.toFixed(1)} s, then ` +
+        `${Math.round((N - peerRun.firstRows) / (peerRun.seconds - peerRun.firstRowSeconds)).toLocaleString('en')}/s`;
+  await peer('ClickHouse Kafka engine', async () => {
+    const jsonTopic = `bench.peers_${run}.json`;
+    await jsonCopy(kafka, jsonTopic, parquetFlights(N), clickhouseRow);
+    const engine = await clickhouseKafkaEngine(kafka, jsonTopic, N, run);
+    extra.clickhouseKafkaEngine = engine;
+    record(
+      'peer: ClickHouse Kafka engine + materialized view (JSON copy)',
+      N,
+      engine.seconds,
+      `${flowing(engine)}; ${engine.stored} stored; ${sums(engine.delay)}`,
+    );
+  });
+  await peer('Kafka Connect JDBC sink', async () => {
+    await connectJars();
+    const connect = await kafkaConnectJdbcSink(kafka, topic, N, run);
+    extra.kafkaConnect = { versions: connectVersions, ...connect };
+    record(
+      'peer: Kafka Connect, Debezium JDBC sink -> Postgres (upsert)',
+      N,
+      connect.seconds,
+      `${flowing(connect)}; ${sums(connect.delay)}`,
+    );
+  });
+  extra.peerErrors = errors;
+  save();
 }
 
 /** Peak and current RSS (MB) of a process, from /proc. */
@@ -362,6 +422,30 @@ async function endToEnd() {
   return { latency, memory };
 }
 
+/** Each sink's rows/s as a fraction of its bounds and of its peer (Millrace / other). */
+function sinkRatios(): string[] {
+  const rate = (prefix: string) => rows.find((r) => r.stage.startsWith(prefix))?.perSecond;
+  const of = (mine: number | undefined, prefix: string, label: string) => {
+    const other = rate(prefix);
+    return mine && other
+      ? `${(mine / other).toFixed(2)}x ${label} (${other.toLocaleString('en')}/s)`
+      : `${label}: not measured`;
+  };
+  const consume = 'baseline: kafkajs consume-only';
+  const clickhouseSink = rate('sink: Kafka -> ClickHouse');
+  const postgresSink = rate('sink: Kafka -> Postgres');
+  const errors = (extra.peerErrors ?? {}) as Record<string, string>;
+  return [
+    'sinks (Millrace rows/s over each bound and peer):',
+    `  ClickHouse sink ${clickhouseSink?.toLocaleString('en')}/s: ${of(clickhouseSink, consume, 'consume-only')}, ` +
+      `${of(clickhouseSink, 'baseline: clickhouse-client', 'clickhouse-client')}, ${of(clickhouseSink, 'peer: ClickHouse Kafka engine', 'ClickHouse Kafka engine')}`,
+    `  Postgres sink ${postgresSink?.toLocaleString('en')}/s: ${of(postgresSink, consume, 'consume-only')}, ` +
+      `${of(postgresSink, 'baseline: psql', 'psql \\copy')}, ${of(postgresSink, 'peer: Kafka Connect', 'Kafka Connect JDBC sink')}`,
+    ...(peers ? [`  peers: ${connectVersions}`] : ['  peers: skipped (--no-peers)']),
+    ...Object.entries(errors).map(([name, error]) => `  ${name} could not run: ${error.slice(0, 400)}`),
+  ];
+}
+
 async function main(): Promise<void> {
   say(`${N.toLocaleString('en')} flights from flights-3m.parquet`);
   const topic = (await flightTopic(`bench_flights_${run}`, 6)).name;
@@ -393,7 +477,15 @@ async function main(): Promise<void> {
       await sink.stop();
     });
   }
+  await time('baseline: kafkajs consume-only of the same topic (eachBatch, no decode)', N, () =>
+    consumeOnly({ kafka, input: topic, count: N, timeoutMs: 1_800_000 }),
+  );
   await directLoads(sinks.table);
+  if (peers)
+    await peersOnTheSameRecords(
+      topic,
+      [...byOrigin.values()].reduce((sum, o) => sum + o.delay, 0),
+    );
 
   // correctness: per origin, what ClickHouse holds equals what the parquet file says
   const held = await (
@@ -442,6 +534,7 @@ async function main(): Promise<void> {
     '',
     `ratios (baseline / Millrace): ingest ${ratio('ingest', 'baseline: the same bytes')}x, processor ${ratio('processor', 'baseline: raw kafkajs')}x, ` +
       `ClickHouse ${ratio('sink: Kafka -> ClickHouse', 'baseline: clickhouse-client')}x, Postgres ${ratio('sink: Kafka -> Postgres', 'baseline: psql')}x`,
+    ...sinkRatios(),
     `latency produce -> visible in ClickHouse (ms): ${JSON.stringify(extra.latency)}`,
     `memory (MB, RSS): ${JSON.stringify(extra.memory)}`,
     `check: ${JSON.stringify(extra.check)}`,

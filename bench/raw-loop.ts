@@ -1,7 +1,8 @@
 /**
- * The baseline the processor runtime is measured against (bench/flights.ts, bench/runtime.ts): a
- * plain kafkajs loop that fetches a batch and sends its bytes on, with no decoding and no
- * transactions, from the beginning of `input` until `count` records are copied.
+ * The kafkajs baselines (bench/flights.ts, bench/runtime.ts): for the processor runtime, a plain loop
+ * that fetches a batch and sends its bytes on, with no decoding and no transactions, from the
+ * beginning of `input` until `count` records are copied; for a sink, the same fetching with nothing
+ * done to the records (the client's bound on what any sink on kafkajs can read).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -41,5 +42,28 @@ export async function rawLoop({ kafka, input, output, count, sendSize, timeoutMs
   await eventually('the raw loop to copy everything', () => (copied >= count ? true : undefined), timeoutMs);
   const ms = performance.now() - started;
   await Promise.all([consumer.disconnect(), producer.disconnect()]);
+  return ms;
+}
+
+/** Milliseconds from the consumer's start until `count` records of `input` were fetched (eachBatch, no decode). */
+export async function consumeOnly({
+  kafka,
+  input,
+  count,
+  timeoutMs,
+}: Pick<RawLoopOptions, 'kafka' | 'input' | 'count' | 'timeoutMs'>): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-consume-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  let fetched = 0;
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  const started = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      fetched += batch.messages.length;
+    },
+  });
+  await eventually('consume-only to fetch everything', () => (fetched >= count ? true : undefined), timeoutMs);
+  const ms = performance.now() - started;
+  await consumer.disconnect();
   return ms;
 }
