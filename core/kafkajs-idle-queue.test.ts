@@ -2,7 +2,8 @@
  * The patched kafkajs request queue (patches/kafkajs+2.2.4.patch): an idle client arms no timer.
  * As published, every response re-armed a 1 ms timer that re-armed itself for as long as nothing
  * was pending (tulios/kafkajs#1556): about 4.5 % of a core per idle role, most of `millrace start`'s
- * CPU at rest. Requests held back by throttling or the in-flight limit must still go out.
+ * CPU at rest. Requests held back by throttling or the in-flight limit must still go out. And the
+ * request-timeout check of each connection runs every 30th of the timeout (at most 1 s), not every 100 ms.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -11,6 +12,9 @@ import { after, describe, it } from 'node:test';
 interface Queue {
   throttledUntil: number;
   throttleCheckTimeoutId: NodeJS.Timeout | null;
+  requestTimeoutIntervalId?: NodeJS.Timeout;
+  scheduleRequestTimeoutCheck(): void;
+  destroy(): void;
   pending: unknown[];
   push(request: { entry: object; expectResponse: boolean; sendRequest: () => void }): void;
   checkPendingRequests(): void;
@@ -21,10 +25,11 @@ type QueueClass = new (options: object) => Queue;
 const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as QueueClass;
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const queues: Queue[] = [];
-const queue = (maxInFlightRequests: number) => {
+const queue = (maxInFlightRequests: number, requestTimeout = 30_000) => {
   const q = new RequestQueue({
     maxInFlightRequests,
-    requestTimeout: 30_000,
+    requestTimeout,
+    enforceRequestTimeout: true,
     clientId: 't',
     broker: 'b:9092',
     logger: silent,
@@ -33,7 +38,7 @@ const queue = (maxInFlightRequests: number) => {
   return q;
 };
 // unpatched, a queue's timer re-arms itself forever and would keep the test process alive
-after(() => queues.forEach((q) => clearTimeout(q.throttleCheckTimeoutId ?? undefined)));
+after(() => queues.forEach((q) => q.destroy()));
 const request = (correlationId: number, sent: number[]) => ({
   entry: { correlationId, apiKey: 1, apiName: 'Fetch', apiVersion: 11, resolve() {}, reject() {} },
   expectResponse: true,
@@ -77,5 +82,18 @@ describe('kafkajs request queue (patched)', () => {
     q.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
     await sleep(50);
     assert.equal(q.throttleCheckTimeoutId, null);
+  });
+
+  it('checks request timeouts every 30th of the timeout, 100 ms to 1 s', () => {
+    const period = (requestTimeout: number) => {
+      const q = queue(1, requestTimeout);
+      q.scheduleRequestTimeoutCheck();
+      const ms = (q.requestTimeoutIntervalId as unknown as { _idleTimeout: number })._idleTimeout; // its period
+      q.destroy();
+      return ms;
+    };
+    assert.equal(period(30_000), 1_000, 'the default 30 s timeout: once a second');
+    assert.equal(period(6_000), 200);
+    assert.equal(period(1_000), 100);
   });
 });
