@@ -28,6 +28,15 @@ const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Li
 const root = path.join(import.meta.dirname, '..');
 const expected = pipelines.flatMap((p) => p.roles).map((args) => args.slice(0, 2).join(' '));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const print = (line: string) => process.stdout.write(`${line}\n`);
+/** Rows of objects as aligned columns, the keys as the header. */
+function table(rows: readonly Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const keys = Object.keys(rows[0]!);
+  const width = (k: string) => Math.max(k.length, ...rows.map((r) => String(r[k]).length));
+  print(keys.map((k) => k.padEnd(width(k))).join('  '));
+  for (const r of rows) print(keys.map((k) => String(r[k]).padEnd(width(k))).join('  '));
+}
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -125,12 +134,12 @@ async function main(): Promise<void> {
       sleep(60_000).then(() => false),
     ]);
     if (!stopped) start.kill('SIGKILL');
-    console.log(stopped ? 'stopped cleanly' : 'did not stop within 60 s: killed');
+    print(stopped ? 'stopped cleanly' : 'did not stop within 60 s: killed');
   }
 
   async function measure() {
     const readySince = Date.now();
-    let ready: { role: string; name: string; pid: number }[] = [];
+    let ready: { role: string; name: string; pid: number }[];
     for (;;) {
       if (exited) throw new Error(`millrace start exited early:\n${errors.join('\n')}`);
       const pids = [...(await tree(startPid)).keys()];
@@ -194,13 +203,13 @@ async function main(): Promise<void> {
     };
     const loadAverage = load();
 
-    console.log(`at rest: ${elapsed.toFixed(1)} s sampled after ${SETTLE} s settled, load average ${loadAverage}`);
-    console.table(rows);
+    print(`at rest: ${elapsed.toFixed(1)} s sampled after ${SETTLE} s settled, load average ${loadAverage}`);
+    table(rows);
     if (threadRows.length > 0) {
-      console.log('role threads (each role main JS thread; their share of the host process above):');
-      console.table(threadRows);
+      print('role threads (each role main JS thread; their share of the host process above):');
+      table(threadRows);
     }
-    console.log(
+    print(
       `total: ${totals.cpuPercent} % of one core, ${totals.rssMb} MB RSS (peak ${totals.peakRssMb} MB) over ${totals.processes} processes`,
     );
     const file = path.join(root, 'bench', 'results', `idle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -212,7 +221,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-    console.log(`written ${path.relative(root, file)}`);
+    print(`written ${path.relative(root, file)}`);
   }
 }
 
