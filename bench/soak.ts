@@ -1,9 +1,9 @@
 /**
  * `npm run soak -- --minutes N [--rate N]`: the platform of the chaos harness (the flights, finance,
- * catalog and market pipelines and the API, each role its own supervised process) under a steady
+ * catalog and market pipelines and the API, each role a supervised thread of this process) under a steady
  * mixed load for N minutes: the known stream at --rate records/s (70 % flights, 20 % statements,
  * 10 % catalog rows), the market retriever fetching five symbols every 10 s, and a dashboard's
- * query every second (each analytics view, a symbol's bars and the companies in turn). Every 15 s it samples each role's RSS and open file descriptors,
+ * query every second (each analytics view, a symbol's bars and the companies in turn). Every 15 s it samples the RSS and open file descriptors of the process holding every role,
  * every consumer group's lag, dead letters, role restarts and API errors; it prints them a minute at
  * a time and judges over the second half (after warm-up) whether memory and lag stay flat.
  */
@@ -117,19 +117,18 @@ const dashboard = setInterval(() => {
   );
 }, 1_000);
 
-const pidsSeen = new Map<string, Set<number>>();
+const threadsSeen = new Map<string, Set<number>>();
 const samples: Sample[] = [];
 const started = Date.now();
 const members = async (groupId: string) => (await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0;
 async function sample(): Promise<Sample> {
   const rssMb: Record<string, number> = {};
   const fds: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(platform.supervisor.pids())) {
-    if (pid === undefined) continue;
-    pidsSeen.set(name, (pidsSeen.get(name) ?? new Set()).add(pid));
-    const p = proc(pid);
-    if (p) [rssMb[name], fds[name]] = [p.rssMb, p.fds];
+  for (const [name, tid] of Object.entries(platform.supervisor.threads())) {
+    if (tid !== undefined) threadsSeen.set(name, (threadsSeen.get(name) ?? new Set()).add(tid));
   }
+  const p = proc(process.pid);
+  if (p) [rssMb.platform, fds.platform] = [p.rssMb, p.fds];
   const lag: Record<string, number> = {};
   for (const { groupId } of (await admin.listGroups()).groups.filter((g) => g.groupId.startsWith('millrace.'))) {
     if ((await members(groupId)) === 0) continue; // a group of an earlier run, nobody consuming
@@ -145,7 +144,7 @@ async function sample(): Promise<Sample> {
   for (const [topic, mark] of dlqMarks)
     for (const p of await admin.fetchTopicOffsets(topic))
       deadLetters += Number(p.high) - Number(mark.get(p.partition) ?? 0);
-  const restarts = [...pidsSeen.values()].reduce((n, pids) => n + pids.size - 1, 0);
+  const restarts = [...threadsSeen.values()].reduce((n, tids) => n + tids.size - 1, 0);
   return {
     atS: Math.round((Date.now() - started) / 1000),
     rssMb,

@@ -5,6 +5,7 @@
  * stops without `stopped_at` is a process that died.
  */
 import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import type { Counter } from 'prom-client';
 import { lastLoggedError, type Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
@@ -45,7 +46,8 @@ export async function startHeartbeat(
   intervalMs = HEARTBEAT_MS,
 ): Promise<{ stop(): Promise<void> }> {
   const started = new Date();
-  const id = `${hostname()}:${process.pid}:${started.getTime()}`;
+  // roles under `millrace start` are threads of one process: the thread keeps their ids apart
+  const id = `${hostname()}:${process.pid}:${threadId}:${started.getTime()}`;
   const { role, name } = identity;
   let previous = { at: Date.now(), in: 0, out: 0 };
 

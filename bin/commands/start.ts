@@ -1,7 +1,7 @@
 /**
  * `millrace start`: the embedded default in one command: install and start the local services,
- * provision, serve the API, and run every pipeline's processors and sinks as supervised child
- * processes until SIGTERM. The services stay up afterwards (`npx millrace infra down` stops them).
+ * provision, serve the API, and run every pipeline's processors and sinks as supervised worker
+ * threads of this process (core/supervisor.ts) until SIGTERM. The services stay up afterwards (`npx millrace infra down` stops them).
  * The API's and the roles' metrics endpoints are written as Prometheus file_sd targets into
  * $MILLRACE_HOME/prometheus/targets (infra/prometheus/prometheus.yml reads them; emptied on a clean
  * stop, so a deliberate stop does not alert as targets down).

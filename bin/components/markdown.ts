@@ -113,7 +113,7 @@ export function renderComponentsMarkdown(list: readonly ComponentSpec[], pipelin
     '',
     '## Pipelines',
     '',
-    'What `millrace start` runs ([processors/pipelines.ts](../processors/pipelines.ts)), each role a supervised child process:',
+    'What `millrace start` runs ([processors/pipelines.ts](../processors/pipelines.ts)), each role a supervised worker thread:',
     '',
     row(['pipeline', 'roles']),
     row(['---', '---']),

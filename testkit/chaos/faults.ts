@@ -1,5 +1,5 @@
 /**
- * The faults the harness injects: SIGKILL of a running role (processor, sink, source, API), and a
+ * The faults the harness injects: an abrupt kill of a running role's thread (processor, sink, source, API), and a
  * stop then start of a service (the broker, the schema registry, ClickHouse, Postgres) after an
  * outage of a few seconds. Postgres is the machine's cluster, stopped in `immediate` mode: a crash,
  * recovered from its WAL on start.
@@ -24,7 +24,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface InjectedFault {
   kind: FaultKind;
-  /** the role killed (with its pid) or the service stopped */
+  /** the role killed (with its thread id) or the service stopped */
   target: string;
   atMs: number;
   /** how long the service stayed down; 0 for a kill (the supervisor restarts the role) */
@@ -59,17 +59,17 @@ export async function inject(
 ): Promise<InjectedFault> {
   const atMs = Date.now() - startedAt;
   if (kind.startsWith('kill ')) {
-    const pids = platform.supervisor.pids();
-    const alive = platform.roles.filter((r) => r.kind === kind.slice(5) && pids[r.name] !== undefined);
+    const running = platform.supervisor.threads();
+    const alive = platform.roles.filter((r) => r.kind === kind.slice(5) && r.name in running);
     // every role of the kind may be between a kill and its restart: wait for one
     if (alive.length === 0) {
       await new Promise((r) => setTimeout(r, 1_000));
       return inject(kind, platform, downMs, random, startedAt);
     }
     const role = alive[Math.floor(random() * alive.length)]!;
-    const pid = pids[role.name]!;
-    process.kill(pid, 'SIGKILL');
-    return { kind, target: `${role.name} (pid ${pid})`, atMs, downMs: 0 };
+    const tid = running[role.name];
+    await platform.supervisor.kill(role.name);
+    return { kind, target: `${role.name} (thread ${tid})`, atMs, downMs: 0 };
   }
   const service = services[kind as keyof typeof services];
   const down = Date.now();

@@ -1,7 +1,7 @@
 /**
  * The platform under test, as `millrace start` runs it: every role of the chosen pipelines and the
- * API, each its own `millrace` child under core/supervisor (a killed child is started again), so the
- * harness can SIGKILL any of them by name.
+ * API, each its own `millrace` thread under core/supervisor (a killed role is started again), so the
+ * harness can kill any of them by name (the thread ends at once, as a SIGKILLed process would).
  */
 import { createLogger } from '../../core/logger.ts';
 import { supervise, type Role, type Supervisor } from '../../core/supervisor.ts';
