@@ -94,6 +94,7 @@ export async function runSink<T>(
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: writer.concurrency ?? 1,
     eachBatch: (payload) => sinkBatch(ctx, payload),
   });
 

@@ -43,6 +43,11 @@ export interface SinkWriter {
    * skip what already landed (ClickHouse, where dead records at a batch's end leave no row).
    */
   readonly authoritative: boolean;
+  /**
+   * How many partitions' batches write() may be given at once (kafkajs partitionsConsumedConcurrently);
+   * 1 when absent. Each partition's batches still come one at a time, in order.
+   */
+  readonly concurrency?: number;
   /** Verifies the table fits the spec; SinkSpecError when it does not (fatal), anything else is retried. */
   check(): Promise<void>;
   /** The next offset stored per partition of `topic` in this cluster; a partition never written is absent. */
