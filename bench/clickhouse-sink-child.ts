@@ -3,7 +3,8 @@
  * imports the sink from `<root>` (this tree or another, say /work/main), so two versions of the
  * code are measured on the same topic without sharing a module.
  *   node --import tsx bench/clickhouse-sink-child.ts <root> <topic> <table> <name> <maxRows> <maxMs> [N]
- * With N: prints {"ms": ...} once the table holds N rows, timed from the group join, and exits.
+ * With N: prints {"ms": ..., "cpuMs": ...} once the table holds N rows (wall and this process's CPU
+ * time from the group join), and exits.
  * Without: prints "ready" once joined and runs until SIGTERM.
  */
 import path from 'node:path';
@@ -25,6 +26,7 @@ const spec = withOverrides(flightsToClickHouse, {
 const sink = await startSink(spec);
 await sink.joined;
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 if (count === undefined) {
   process.stdout.write('ready\n');
   process.once('SIGTERM', () => void sink.stop().then(() => process.exit(0)));
@@ -36,7 +38,9 @@ if (count === undefined) {
     if (Number(rows[0]!.n) >= Number(count)) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  process.stdout.write(`${JSON.stringify({ ms: performance.now() - started })}\n`);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000; // this process's CPU: steadier than wall time on a shared machine
+  process.stdout.write(`${JSON.stringify({ ms: performance.now() - started, cpuMs })}\n`);
   await sink.stop();
   await clickhouse.close();
   process.exit(0);

@@ -101,13 +101,23 @@ const sinkArgs = (tree: keyof typeof trees, topic: string, table: string, extra:
   ...extra,
 ];
 
-async function consumeOnly(topic: string): Promise<number> {
+interface Timed {
+  ms: number;
+  /** CPU time of the process that did the work, where it is one of ours. */
+  cpuMs?: number;
+}
+
+async function consumeOnly(topic: string): Promise<Timed> {
   const consumer = kafka.consumer({ groupId: `chsink-consume-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let started = 0;
+  let cpuAtStart = process.cpuUsage();
   let seen = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => (started = performance.now()));
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    started = performance.now();
+    cpuAtStart = process.cpuUsage();
+  });
   await consumer.run({
     eachBatch: async ({ batch }) => {
       seen += batch.messages.length;
@@ -115,11 +125,12 @@ async function consumeOnly(topic: string): Promise<number> {
   });
   await eventually('consume-only to read everything', () => (seen >= N ? true : undefined), 600_000);
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
   await consumer.disconnect();
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-async function fileInsert(topic: string): Promise<number> {
+async function fileInsert(topic: string): Promise<Timed> {
   const table = await freshTable('file');
   const file = path.join(tmpdir(), `chsink-${run}.tsv`);
   const out = createWriteStream(file);
@@ -154,18 +165,18 @@ async function fileInsert(topic: string): Promise<number> {
   ]);
   const ms = performance.now() - started;
   await sh('rm', ['-f', file]);
-  return ms;
+  return { ms };
 }
 
-async function sinkThroughput(tree: keyof typeof trees, topic: string): Promise<number> {
+async function sinkThroughput(tree: keyof typeof trees, topic: string): Promise<Timed> {
   const table = await freshTable(tree);
   const proc = child(sinkArgs(tree, topic, table, [String(N)]), `${tree} sink`);
-  const { ms } = JSON.parse(await firstLine(proc)) as { ms: number };
+  const timed = JSON.parse(await firstLine(proc)) as Timed;
   await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
   const rows = await scalar(`SELECT count() AS v FROM ${table}`);
   const ids = await scalar(`SELECT uniqExact(tenant_id, id) AS v FROM ${table}`);
   if (rows !== N || ids !== N) throw new Error(`${tree} sink: ${rows} rows, ${ids} ids, expected ${N}`);
-  return ms;
+  return timed;
 }
 
 async function scoredTopic(): Promise<string> {
@@ -275,23 +286,24 @@ async function main(): Promise<void> {
     topics.push(topic);
     say(`producing ${N} flights to ${topic}...`);
     await produceFlights(kafka, registry, topic, manyFlights(N), 5000);
-    const stages: [string, () => Promise<number>][] = [
+    const stages: [string, () => Promise<Timed>][] = [
       ['consume-only (kafkajs eachBatch, no decode)', () => consumeOnly(topic)],
       ['clickhouse-client INSERT from a TSV file', () => fileInsert(topic)],
       [`sink, ${trees.main}`, () => sinkThroughput('main', topic)],
       [`sink, ${trees.this}`, () => sinkThroughput('this', topic)],
     ];
-    const rows: { stage: string; seconds: number; perSecond: number; load: string }[] = [];
+    const rows: { stage: string; seconds: number; perSecond: number; cpuSeconds?: number; load: string }[] = [];
     for (const [stage, work] of stages) {
       say(`${stage}...`);
-      const ms = await work();
-      rows.push({ stage, seconds: ms / 1000, perSecond: Math.round(N / (ms / 1000)), load: load() });
+      const { ms, cpuMs } = await work();
+      const cpuSeconds = cpuMs === undefined ? undefined : cpuMs / 1000;
+      rows.push({ stage, seconds: ms / 1000, perSecond: Math.round(N / (ms / 1000)), cpuSeconds, load: load() });
       say(`${stage}: ${(ms / 1000).toFixed(2)} s, ${rows.at(-1)!.perSecond} rows/s (load ${load()})`);
     }
     const consume = rows[0]!.perSecond;
     for (const r of rows)
       process.stdout.write(
-        `${r.stage.padEnd(48)} ${r.seconds.toFixed(2).padStart(7)} s ${String(r.perSecond).padStart(9)} rows/s  ${(r.perSecond / consume).toFixed(2)}x consume-only  load ${r.load}\n`,
+        `${r.stage.padEnd(48)} ${r.seconds.toFixed(2).padStart(7)} s ${String(r.perSecond).padStart(9)} rows/s  ${(r.perSecond / consume).toFixed(2)}x consume-only  CPU ${r.cpuSeconds?.toFixed(2) ?? '-'} s  load ${r.load}\n`,
       );
     figures.throughput = rows;
   }
