@@ -23,12 +23,12 @@ export class CombinedInserts {
   private running = false;
 
   /**
-   * @param insert  inserts TabSeparated rows (complete lines)
+   * @param insert  inserts the TabSeparated rows of `texts` (each complete lines), streamed one after the other
    * @param isDataError  the server refused the rows themselves (nothing landed)
    * @param maxRows  an insert combines batches up to about this many rows
    */
   constructor(
-    private readonly insert: (text: string) => Promise<void>,
+    private readonly insert: (texts: string[]) => Promise<void>,
     private readonly isDataError: (error: unknown) => boolean,
     private readonly maxRows = 200_000,
   ) {}
@@ -61,7 +61,7 @@ export class CombinedInserts {
 
   private async insertGroup(group: Pending[]): Promise<void> {
     try {
-      await this.insert(group.length === 1 ? group[0]!.text : group.map((p) => p.text).join(''));
+      await this.insert(group.map((p) => p.text));
       for (const p of group) p.resolve();
     } catch (error) {
       if (group.length === 1 || !this.isDataError(error)) {
