@@ -264,6 +264,8 @@ async function latency(tree: keyof typeof trees) {
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+  const rows = await scalar(`SELECT count() AS v FROM ${table}`);
+  const ids = await scalar(`SELECT uniqExact(id) AS v FROM ${table}`);
   const parts = await scalar(
     `SELECT count() AS v FROM system.parts WHERE database = currentDatabase() AND table = '${table}'`,
   );
@@ -274,6 +276,8 @@ async function latency(tree: keyof typeof trees) {
     max: Math.round(latencies.at(-1)!),
     records: latencies.length,
     sent: sentAt.size,
+    rows,
+    ids,
     partsAfter: parts,
     load: load(),
   };
