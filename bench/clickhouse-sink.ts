@@ -336,7 +336,7 @@ try {
   for (const table of tables) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => {});
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.deleteTopics({ topics: topics.flatMap((t) => [t, `${t}.dlq`]) }).catch(() => {});
   await admin.disconnect();
   await clickhouse.close();
 }
