@@ -44,7 +44,11 @@ export interface ConsumeOptions {
   sessionTimeoutMs?: number;
   /** Default: a fifth of the session timeout, at least 500 ms. */
   heartbeatIntervalMs?: number;
-  /** A fetch waits up to maxMs for about maxRows small records (fetch.max.wait.ms, fetch.min.bytes). */
+  /**
+   * A fetch returns as soon as the broker holds a record (fetch.min.bytes 1), so a caught-up stream
+   * is handled at once and what arrives meanwhile is the next batch; on an idle topic the broker
+   * holds the fetch up to maxMs (fetch.max.wait.ms). Lagging, every fetch comes back full anyway.
+   */
   batch?: { maxRows: number; maxMs: number };
   log: Logger;
   /** The group (re)assigned partitions to this member; called before `joined` resolves. */
@@ -53,9 +57,6 @@ export interface ConsumeOptions {
   onCrash?: (payload: ConsumerCrashEvent['payload']) => void;
   onFatal?: (error: Error) => void;
 }
-
-/** Bytes a fetch waits for before maxMs is up; about `maxRows` small Avro records. */
-const BYTES_PER_ROW_ESTIMATE = 100;
 
 export interface GroupConsumer {
   consumer: Consumer;
@@ -87,9 +88,7 @@ export function groupConsumer(kafka: Kafka, options: ConsumeOptions): GroupConsu
           heartbeatInterval: options.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 5)),
         }
       : {}),
-    ...(batch
-      ? { maxWaitTimeInMs: batch.maxMs, minBytes: Math.min(1024 * 1024, batch.maxRows * BYTES_PER_ROW_ESTIMATE) }
-      : {}),
+    ...(batch ? { maxWaitTimeInMs: batch.maxMs, minBytes: 1 } : {}),
   });
   let markJoined: () => void = () => {};
   const joined = new Promise<void>((resolve) => (markJoined = resolve));

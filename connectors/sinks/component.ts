@@ -64,7 +64,7 @@ export function sinkComponent<T>(sink: SinkSpec<T>): ComponentSpec {
         name: '--max-ms',
         type: 'integer',
         default: String(spec.batch.maxMs),
-        description: 'a quiet topic is written at least this often (ms)',
+        description: 'longest a fetch waits on an idle topic (ms); records are written as soon as they arrive',
         example: '500',
       },
       {

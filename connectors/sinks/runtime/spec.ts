@@ -21,9 +21,10 @@ export interface RecordMeta {
 
 /**
  * What a column function may return. Postgres gets it as a query parameter (Date: timestamptz,
- * bigint: numeric text). ClickHouse gets it in JSONEachRow: Date becomes epoch seconds (a DateTime),
- * bigint a quoted integer (UInt64/Int64), a number into a Float64 column text it reads to the same
- * bits (clickhouse/float-text.ts); for milliseconds map to a number into an Int64 column.
+ * bigint: numeric text). ClickHouse gets it as TabSeparated text (clickhouse/tsv.ts): Date becomes
+ * epoch seconds (a DateTime; with milliseconds into DateTime64, the UTC day into Date), bigint its
+ * digits (UInt64/Int64), a number into a Float64 column text it reads to the same bits
+ * (clickhouse/float-text.ts), null \N; for milliseconds map to a number into an Int64 column.
  */
 export type Cell = string | number | bigint | boolean | Date | null | readonly (string | number | boolean | null)[];
 
@@ -46,9 +47,9 @@ export interface SinkSpec<T = Record<string, unknown>> {
   key: readonly string[];
   columns: ColumnMap<T>;
   /**
-   * A write holds at most maxRows records. Kafka fetches wait up to maxMs for enough bytes to fill
-   * one (the broker's fetch.min.bytes / fetch.max.wait.ms), so a quiet topic is written at least
-   * every maxMs and a busy one in full batches.
+   * A write holds at most maxRows records. A fetch returns as soon as records are there, so a
+   * caught-up topic is written at once (what arrives during a write is the next batch) and a
+   * lagging one in full batches; on an idle topic the broker holds a fetch up to maxMs.
    */
   batch?: { maxRows?: number; maxMs?: number };
   /** Back-off between write attempts while the database is unreachable: initialMs doubling up to maxMs. */
