@@ -9,6 +9,10 @@
  * alone, so the refusal and its "(at row N)" belong to the batch that holds the row. Any other
  * failure fails every batch of the insert: each one's retry reads the table again (it may have
  * landed), as a failed insert of its own would.
+ *
+ * Inserts start at least `minIntervalMs` apart: a caught-up sink fetches a few records at a time, and
+ * an insert per fetch would make a part per fetch (dozens a second) for ClickHouse to merge. Batches
+ * that arrive in the gap join the next insert, which costs a caught-up record at most that long.
  */
 
 interface Pending {
@@ -21,16 +25,19 @@ interface Pending {
 export class CombinedInserts {
   private readonly queue: Pending[] = [];
   private running = false;
+  private lastStart = 0;
 
   /**
    * @param insert  inserts the TabSeparated rows of `texts` (each complete lines), streamed one after the other
    * @param isDataError  the server refused the rows themselves (nothing landed)
    * @param maxRows  an insert combines batches up to about this many rows
+   * @param minIntervalMs  the least time between the starts of two inserts
    */
   constructor(
     private readonly insert: (texts: string[]) => Promise<void>,
     private readonly isDataError: (error: unknown) => boolean,
     private readonly maxRows = 200_000,
+    private readonly minIntervalMs = 100,
   ) {}
 
   /** Resolves once `text` (`rows` complete lines) is inserted, alone or with others. */
@@ -45,6 +52,9 @@ export class CombinedInserts {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        const waitMs = this.lastStart + this.minIntervalMs - Date.now();
+        if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+        this.lastStart = Date.now();
         const group: Pending[] = [];
         let rows = 0;
         while (this.queue.length > 0 && (group.length === 0 || rows + this.queue[0]!.rows <= this.maxRows)) {
