@@ -107,7 +107,9 @@ async function heldProcessor(): Promise<typeof role> {
       return copy(records, context);
     },
   };
-  const processor = await runProcessor(spec, { kafka, registry, log });
+  // its first batch is held inside eachBatch, where kafkajs sends no heartbeat: with the default 30 s
+  // session the broker drops the member while the earlier pages are still being walked on a busy machine
+  const processor = await runProcessor(spec, { kafka, registry, log, sessionTimeoutMs: 300_000 });
   const heartbeat = await startHeartbeat(
     db,
     { role: 'processor', name, groupId: processorGroupOf(name), topics: [input.name] },
