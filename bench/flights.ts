@@ -478,7 +478,7 @@ async function main(): Promise<void> {
     });
   }
   await time('baseline: kafkajs consume-only of the same topic (eachBatch, no decode)', N, () =>
-    consumeOnly({ kafka, input: topic, count: N, timeoutMs: 1_800_000 }),
+    consumeOnly({ kafka, input: topic, count: N, timeoutMs: 1_800_000, partitions: 6 }),
   );
   await directLoads(sinks.table);
   if (peers)

@@ -51,13 +51,16 @@ export async function consumeOnly({
   input,
   count,
   timeoutMs,
-}: Pick<RawLoopOptions, 'kafka' | 'input' | 'count' | 'timeoutMs'>): Promise<number> {
+  partitions,
+}: Pick<RawLoopOptions, 'kafka' | 'input' | 'count' | 'timeoutMs'> & { partitions: number }): Promise<number> {
   const consumer = kafka.consumer({ groupId: `bench-consume-${randomBytes(4).toString('hex')}` });
   await consumer.connect();
   let fetched = 0;
   await consumer.subscribe({ topic: input, fromBeginning: true });
   const started = performance.now();
   await consumer.run({
+    // every partition at once, as the sinks read (kafkajs' default is one at a time)
+    partitionsConsumedConcurrently: partitions,
     eachBatch: async ({ batch }) => {
       fetched += batch.messages.length;
     },
