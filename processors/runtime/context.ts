@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/schema-registry.ts';
 import type { MetricLabels, Replay } from '../../core/runtime.ts';
 import type { PartitionOwners } from './owners.ts';
-import type { OutputEncoders } from './transform.ts';
+import type { OutputEncoders } from './output-encoders.ts';
 import type { ProcessorSpec } from './spec.ts';
 
 export interface ProcessorContext<In, Out extends { id: string }> {

@@ -29,7 +29,7 @@ import type { ProcessorContext } from './context.ts';
 import { PartitionOwners } from './owners.ts';
 import { processorGroupOf, type ProcessorSpec } from './spec.ts';
 import { ensureChangelog } from './state.ts';
-import { OutputEncoders } from './transform.ts';
+import { OutputEncoders } from './output-encoders.ts';
 
 export { BatchFailedError } from './transaction.ts';
 

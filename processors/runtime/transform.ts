@@ -8,8 +8,7 @@ import type { KafkaMessage, Message } from 'kafkajs';
 import { deadLetterMessages } from '../../core/dead-letters.ts';
 import { decodeBatch, type ConsumedRecord } from '../../core/decode.ts';
 import type { DeadLetter, DlqSource } from '../../core/dlq.ts';
-import { RecordInvalidError, type Registry } from '../../core/schema-registry.ts';
-import { valueSubjectOf } from '../../schemas/topic-spec.ts';
+import { RecordInvalidError } from '../../core/schema-registry.ts';
 import { recordKeyOf, type ProcessorContext } from './context.ts';
 import { LINEAGE_HEADER, type TransformResult } from './spec.ts';
 import type { StateStore } from './state.ts';
@@ -62,23 +61,6 @@ async function transformAll<In, Out extends { id: string }>(
     );
   }
   return results;
-}
-
-/** Per output topic, the encoder of its newest schema: looked up on first use, then without waiting. */
-export class OutputEncoders {
-  private readonly encoders = new Map<string, (value: unknown) => Buffer>();
-
-  constructor(private readonly registry: Pick<Registry, 'encoderOf'>) {}
-
-  known(target: string): ((value: unknown) => Buffer) | undefined {
-    return this.encoders.get(target);
-  }
-
-  async load(target: string): Promise<(value: unknown) => Buffer> {
-    const encode = await this.registry.encoderOf(valueSubjectOf(target));
-    this.encoders.set(target, encode);
-    return encode;
-  }
 }
 
 /** One input record's outputs, routed and encoded with lineage headers; a dead letter if the output schema refuses one. */
