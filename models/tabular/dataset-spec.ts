@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { sqlIdentifier, sqlValue } from '../../core/clickhouse-sql.ts';
-import type { RawValue } from './training-datasets.ts';
+
+export type RawValue = number | string;
 
 type ColumnType = 'number' | 'string' | 'time';
 export type FeatureKind = 'numeric' | 'categorical';

@@ -7,7 +7,7 @@
  * version's manifest, so a predicting process encodes exactly as training did.
  */
 import type { FeatureSpec } from './dataset-spec.ts';
-import type { RawValue } from './training-datasets.ts';
+import type { RawValue } from './dataset-spec.ts';
 import { MillraceError } from '../../core/errors.ts';
 
 export type CategoricalEncoding = 'one_hot' | 'ordinal';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Pool } from '../../core/postgres.ts';
 import { loadVersion, ModelRegistryError } from '../model-registry.ts';
-import type { RawValue } from './training-datasets.ts';
+import type { RawValue } from './dataset-spec.ts';
 import { encodedWidth, encodeInto } from './encoding.ts';
 import type { BinaryPrediction } from './predictor.ts';
 import { MODEL_FILE, type TabularManifest } from './version.ts';

@@ -7,8 +7,8 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { ALGORITHMS, predictInProcess, type Algorithm } from './algorithms.ts';
-import { featuresOf } from './dataset-spec.ts';
-import { streamDataset, type Dataset, type RawValue } from './training-datasets.ts';
+import { featuresOf, type RawValue } from './dataset-spec.ts';
+import { streamDataset, type Dataset } from './training-datasets.ts';
 import { encodedColumns, encodedWidth, encodeInto, fitEncoding, type Encoding } from './encoding.ts';
 import type { Matrix, Progress } from './matrix.ts';
 import { binaryMetrics, majorityBaseline, type BinaryMetrics } from './evaluation.ts';

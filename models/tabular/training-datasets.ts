@@ -5,7 +5,13 @@
  */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { inTransaction, type Pool } from '../../core/postgres.ts';
-import { datasetDefinitionSchema, rowsQuery, statsQuery, type DatasetDefinition } from './dataset-spec.ts';
+import {
+  datasetDefinitionSchema,
+  rowsQuery,
+  statsQuery,
+  type DatasetDefinition,
+  type RawValue,
+} from './dataset-spec.ts';
 import { MillraceError } from '../../core/errors.ts';
 
 export interface Dataset {
@@ -107,7 +113,6 @@ export async function datasetStats(
   return { rows: Number(row?.rows ?? 0), positives: Number(row?.positives ?? 0) };
 }
 
-export type RawValue = number | string;
 export interface DatasetRow {
   features: RawValue[];
   label: 0 | 1;
