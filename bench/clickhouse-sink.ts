@@ -23,12 +23,11 @@ import { promisify, parseArgs } from 'node:util';
 import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka, producerDefaults } from '../core/kafka.ts';
-import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { resolveTopic } from '../core/topic-checks.ts';
 import { valueSubjectOf } from '../schemas/topic-spec.ts';
 import { eventually, flightTopic } from '../testkit/helpers.ts';
 import { manyFlights, produceFlights } from '../testkit/processor-helpers.ts';
+import { scoredFlightsTopic } from './flights-transform.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -179,26 +178,13 @@ async function sinkThroughput(tree: keyof typeof trees, topic: string): Promise<
   return timed;
 }
 
-async function scoredTopic(): Promise<string> {
-  const topic = resolveTopic(
-    {
-      name: `test.chsink_scored_${run}.scored`,
-      partitions: 6,
-      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
-      schema: 'flights-scored.avsc',
-    },
-    here,
-  );
-  await provisionTopics(kafka, [topic]);
-  await registerSchemas(registry, [topic]);
-  return topic.name;
-}
-
 /** Produce -> (processor ->) sink -> visible in ClickHouse, at a fixed rate, polled as bench/flights.ts polls. */
 async function latency(tree: keyof typeof trees) {
   const input = (await flightTopic(`chsink_latency`, 6)).name;
   topics.push(input);
-  const sinkTopic = opts['via-processor'] ? await scoredTopic() : input;
+  const sinkTopic = opts['via-processor']
+    ? await scoredFlightsTopic(kafka, registry, `test.chsink_scored_${run}.scored`)
+    : input;
   if (sinkTopic !== input) topics.push(sinkTopic);
   const table = await freshTable(`lat_${tree}`);
   const procs: ChildProcess[] = [];

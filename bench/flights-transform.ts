@@ -4,12 +4,29 @@
  * finance models' graph builder; illustrative weights: the cost is measured, not the accuracy),
  * and emit the flight with its features and delay probability.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { provisionTopics, registerSchemas } from '../core/provision.ts';
+import type { Registry } from '../core/schema-registry.ts';
+import { resolveTopic } from '../core/topic-checks.ts';
 import { Graph } from '../models/finance/graph.ts';
 import type { ProcessorSpec } from '../processors/runtime/index.ts';
 import type { SampleFlight } from '../schemas/records/samples.ts';
 
 export type ScoredFlight = SampleFlight & { hour: number; weekday: number; delay_probability: number };
+
+/** A fresh 6-partition topic for the scored flights (schema flights-scored.avsc, registered): returns its name. */
+export async function scoredFlightsTopic(kafka: Kafka, registry: Registry, name: string): Promise<string> {
+  const topic = resolveTopic(
+    { name, partitions: 6, cleanup: { policy: 'delete', retentionMs: 86_400_000 }, schema: 'flights-scored.avsc' },
+    path.dirname(fileURLToPath(import.meta.url)),
+  );
+  await provisionTopics(kafka, [topic]);
+  await registerSchemas(registry, [topic]);
+  return topic.name;
+}
 
 const FEATURES = ['hour', 'weekday', 'log_distance', 'origin_bucket'] as const;
 

@@ -27,6 +27,7 @@ import { Registry } from '../core/schema-registry.ts';
 import { valueSubjectOf } from '../schemas/topic-spec.ts';
 import { parquetFlights } from '../testkit/flights-parquet.ts';
 import { eventually, flightTopic } from '../testkit/helpers.ts';
+import { consumeOnly } from './raw-loop.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -85,19 +86,6 @@ async function produce(topic: string, file: string): Promise<void> {
   await producer.disconnect();
 }
 
-async function consumeOnly(topic: string): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-${run}-consume` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  const started = performance.now();
-  await consumer.run({ eachBatch: async ({ batch }) => void (seen += batch.messages.length) });
-  await eventually('consume-only to read every record', () => (seen >= N ? true : undefined), 600_000);
-  const ms = performance.now() - started;
-  await consumer.disconnect();
-  return ms;
-}
-
 type SinkModule = Pick<typeof current, 'startSink' | 'withOverrides'>;
 
 /** One sink (this checkout's or another's) from the start of the topic into a fresh table. */
@@ -133,7 +121,10 @@ async function main(): Promise<void> {
   say(`${N} flights into ${topic}, load average ${load}`);
   try {
     await produce(topic, file);
-    record('kafkajs consume-only (eachBatch, no decode)', await consumeOnly(topic));
+    record(
+      'kafkajs consume-only (eachBatch, no decode)',
+      await consumeOnly({ kafka, input: topic, count: N, timeoutMs: 600_000, partitions: 6 }),
+    );
 
     const direct = await freshTable('copy');
     const columns = 'id, tenant_id, event_time, origin, destination, distance, delay, source_partition, source_offset';

@@ -9,20 +9,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { createKafka } from '../core/kafka.ts';
-import { provisionTopics, registerSchemas } from '../core/provision.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { resolveTopic } from '../core/topic-checks.ts';
 import { processorGroupOf, runProcessor } from '../processors/runtime/index.ts';
 import { flightTopic } from '../testkit/helpers.ts';
 import { manyFlights, produceFlights, waitForCommitted } from '../testkit/processor-helpers.ts';
-import { flightsScoring } from './flights-transform.ts';
+import { flightsScoring, scoredFlightsTopic } from './flights-transform.ts';
 import { rawLoop } from './raw-loop.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const SEND = 5_000; // as bench/flights.ts
 const kafka = createKafka('millrace-bench');
 const registry = new Registry();
@@ -31,21 +26,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-
-async function scoredTopic(): Promise<string> {
-  const topic = resolveTopic(
-    {
-      name: `bench.proc_${randomBytes(4).toString('hex')}.scored`,
-      partitions: 6,
-      cleanup: { policy: 'delete', retentionMs: 86_400_000 },
-      schema: 'flights-scored.avsc',
-    },
-    here,
-  );
-  await provisionTopics(kafka, [topic]);
-  await registerSchemas(registry, [topic]);
-  return topic.name;
-}
 
 if (mode === 'fill') {
   const topic = (await flightTopic('proc_in', 6)).name;
@@ -71,7 +51,11 @@ if (mode === 'fill') {
         `${cpuSeconds.toFixed(2)} CPU s ${Math.round(n / cpuSeconds)} rec/CPU-s; load ${before} -> ${load()}\n`,
     );
   };
-  const spec = await flightsScoring(input, await scoredTopic(), `bench-proc-${randomBytes(4).toString('hex')}`);
+  const spec = await flightsScoring(
+    input,
+    await scoredFlightsTopic(kafka, registry, `bench.proc_${randomBytes(4).toString('hex')}.scored`),
+    `bench-proc-${randomBytes(4).toString('hex')}`,
+  );
   await timed('processor', async () => {
     const processor = await runProcessor(spec, { kafka, registry });
     await waitForCommitted(kafka, processorGroupOf(spec.name), input, n, 1_800_000);
