@@ -8,7 +8,11 @@
  * (the supervisor logs each role's thread id), and in total; then stops the platform with SIGTERM.
  * Its own ports (API, metrics, the fixture site) and Prometheus folder keep it apart from anything
  * else running.
- * Run (services up): node --import tsx bench/idle.ts [--seconds 60] [--settle 20]
+ * Run (services up) on databases of its own: the test suites leave watched symbols behind, which
+ * the market retriever fetches on their schedules (the run says so when there are any):
+ *   psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE millrace_idle'
+ *   export CLICKHOUSE_DATABASE=millrace_idle POSTGRES_URL=postgres://postgres@127.0.0.1:5432/millrace_idle
+ *   node bin/millrace.js provision && node --import tsx bench/idle.ts [--seconds 60] [--settle 20]
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -202,8 +206,15 @@ async function main(): Promise<void> {
       peakRssMb: Number(rows.reduce((s, r) => s + r.peakRssMb, 0).toFixed(1)),
     };
     const loadAverage = load();
+    // each watched symbol is fetched on its schedule: records flowing, not rest
+    const [{ watched }] = (await db.query<{ watched: number }>('SELECT count(*)::int AS watched FROM market_symbols'))
+      .rows as [{ watched: number }];
 
     print(`at rest: ${elapsed.toFixed(1)} s sampled after ${SETTLE} s settled, load average ${loadAverage}`);
+    if (watched > 0)
+      print(
+        `NOT AT REST: ${watched} watched symbols are fetched on their schedules (run on databases of its own, see above)`,
+      );
     table(rows);
     if (threadRows.length > 0) {
       print('role threads (each role main JS thread; their share of the host process above):');
@@ -216,7 +227,7 @@ async function main(): Promise<void> {
     await writeFile(
       file,
       JSON.stringify(
-        { at: new Date(), seconds: elapsed, settle: SETTLE, loadAverage, rows, threadRows, totals },
+        { at: new Date(), seconds: elapsed, settle: SETTLE, loadAverage, watched, rows, threadRows, totals },
         null,
         2,
       ),

@@ -48,6 +48,8 @@ export interface Role {
   args: string[];
   /** Added to the inherited environment (e.g. the role's own METRICS_PORT). */
   env?: Record<string, string>;
+  /** A cap on the thread's young generation, in MB (V8's default otherwise). */
+  youngGenerationMb?: number;
 }
 
 export interface Supervisor {
@@ -85,6 +87,7 @@ export function supervise(roles: readonly Role[], log: Logger): Supervisor {
       argv: role.args,
       env: { ...process.env, ...role.env, MILLRACE_RESTARTS: String(total) },
       name: role.name,
+      ...(role.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: role.youngGenerationMb } } : {}),
     });
     const child: { worker: Worker; tid?: number } = { worker };
     children.set(role.name, child);

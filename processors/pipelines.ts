@@ -7,7 +7,16 @@ export interface Pipeline {
   name: string;
   /** `millrace <args>` per role: `processor <name> ...` or `sink <name> ...` */
   roles: string[][];
+  /**
+   * Carries tens of records a minute, never a bulk stream: its roles run with a small young
+   * generation (LOW_VOLUME_YOUNG_GENERATION_MB). At rest that holds about 17 MB less per role
+   * (BENCHMARKS.md, "At rest"); at bulk rates it would cost a processor about 10 % more CPU.
+   */
+  lowVolume?: true;
 }
+
+/** The young generation of a low-volume pipeline's roles, in MB (V8's default lets it grow to 48). */
+export const LOW_VOLUME_YOUNG_GENERATION_MB = 8;
 
 export const pipelines: readonly Pipeline[] = [
   {
@@ -30,6 +39,7 @@ export const pipelines: readonly Pipeline[] = [
   {
     // watched symbols' pages (the demo site serves stocks.csv) -> quotes -> indicators -> ClickHouse and Postgres
     name: 'market.quotes',
+    lowVolume: true,
     roles: [
       ['source', 'fixture-site'],
       ['source', 'market-retriever'],
@@ -43,6 +53,7 @@ export const pipelines: readonly Pipeline[] = [
   {
     // found images -> downloaded, validated, deduplicated -> dataset folders + Postgres (the API crawls, see connectors/sources/image-search)
     name: 'crawl.images',
+    lowVolume: true,
     roles: [['processor', 'image-validation']],
   },
   {
