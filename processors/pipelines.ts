@@ -10,7 +10,7 @@ export interface Pipeline {
   /**
    * Carries tens of records a minute, never a bulk stream: its roles run with a small young
    * generation (LOW_VOLUME_YOUNG_GENERATION_MB). At rest that holds about 17 MB less per role
-   * (BENCHMARKS.md, "At rest"); at bulk rates it would cost a processor about 10 % more CPU.
+   * (BENCHMARKS.md, "Later the same day: latency, rest, start-up"); at bulk rates it would cost a processor about 13 % more CPU.
    */
   lowVolume?: true;
 }
