@@ -9,8 +9,8 @@ export interface Pipeline {
   roles: string[][];
   /**
    * Carries tens of records a minute, never a bulk stream: its roles run with a small young
-   * generation (LOW_VOLUME_YOUNG_GENERATION_MB). At rest that holds about 17 MB less per role
-   * (BENCHMARKS.md, "Later the same day: latency, rest, start-up"); at bulk rates it would cost a processor about 13 % more CPU.
+   * generation (LOW_VOLUME_YOUNG_GENERATION_MB). At rest that holds about 17 MB less per role; at
+   * bulk rates it would cost a processor about 13 % more CPU (BENCHMARKS.md, "Later the same day").
    */
   lowVolume?: true;
 }
