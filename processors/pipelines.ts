@@ -3,6 +3,7 @@
  * (names from processors/index.ts and connectors/sinks/index.ts, with their command-line options).
  * A new pipeline adds an entry here.
  */
+import type { Role } from '../core/supervisor.ts';
 export interface Pipeline {
   name: string;
   /** `millrace <args>` per role: `processor <name> ...` or `sink <name> ...` */
@@ -16,7 +17,7 @@ export interface Pipeline {
 }
 
 /** The young generation of a low-volume pipeline's roles, in MB (V8's default lets it grow to 48). */
-export const LOW_VOLUME_YOUNG_GENERATION_MB = 8;
+const LOW_VOLUME_YOUNG_GENERATION_MB = 8;
 
 export const pipelines: readonly Pipeline[] = [
   {
@@ -79,3 +80,14 @@ export const pipelines: readonly Pipeline[] = [
     roles: [['trainer']],
   },
 ];
+
+/** The supervised roles of `chosen` (every pipeline unless given), as `millrace start` and the chaos harness run them. */
+export function pipelineRoles(chosen: readonly Pipeline[] = pipelines): Role[] {
+  return chosen.flatMap((p) =>
+    p.roles.map((args) => ({
+      name: args.slice(0, 2).join(' '),
+      args,
+      ...(p.lowVolume ? { youngGenerationMb: LOW_VOLUME_YOUNG_GENERATION_MB } : {}),
+    })),
+  );
+}

@@ -16,7 +16,7 @@ import { onShutdown } from '../../core/shutdown.ts';
 import { supervise, type Role } from '../../core/supervisor.ts';
 import { infraUp } from '../../infra/index.ts';
 import { writeTargets } from '../../infra/prometheus/index.ts';
-import { LOW_VOLUME_YOUNG_GENERATION_MB, pipelines } from '../../processors/pipelines.ts';
+import { pipelineRoles } from '../../processors/pipelines.ts';
 import { refreshAfterProvision } from './sql-users.ts';
 
 /** The commands that serve their metrics on METRICS_HOST:METRICS_PORT. */
@@ -36,15 +36,9 @@ export async function run(): Promise<'running'> {
   // which it keeps across restarts (one Prometheus target per role)
   const { METRICS_PORT: metricsBase, METRICS_HOST: metricsHost, API_HOST, API_PORT, API_TLS_CERT } = loadConfig();
   const roles: Role[] = [];
-  const all = pipelines.flatMap((p) => p.roles.map((args) => ({ args, lowVolume: p.lowVolume })));
-  for (const [i, { args, lowVolume }] of all.entries()) {
+  for (const [i, role] of pipelineRoles().entries()) {
     const port = metricsBase === 0 ? await freePort(metricsHost) : metricsBase + 1 + i;
-    roles.push({
-      name: args.slice(0, 2).join(' '),
-      args,
-      env: { METRICS_PORT: String(port) },
-      ...(lowVolume ? { youngGenerationMb: LOW_VOLUME_YOUNG_GENERATION_MB } : {}),
-    });
+    roles.push({ ...role, env: { METRICS_PORT: String(port) } });
   }
   const supervisor = supervise(roles, log);
   onShutdown('pipelines', () => supervisor.stop());

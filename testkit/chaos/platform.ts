@@ -5,7 +5,7 @@
  */
 import { createLogger } from '../../core/logger.ts';
 import { supervise, type Role, type Supervisor } from '../../core/supervisor.ts';
-import { pipelines } from '../../processors/pipelines.ts';
+import { pipelineRoles, pipelines } from '../../processors/pipelines.ts';
 
 export type RoleKind = 'processor' | 'sink' | 'source' | 'api';
 
@@ -22,9 +22,7 @@ export function startPlatform(pipelineNames: readonly string[], apiPort: number)
   // a fault makes every role log errors by the hundred; the harness tells the story (CHAOS_LOG_LEVEL=error to see them)
   const env = { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'fatal' };
   const roles = [
-    ...chosen
-      .flatMap((p) => p.roles)
-      .map((args) => ({ name: args.slice(0, 2).join(' '), args, kind: args[0] as RoleKind, env })),
+    ...pipelineRoles(chosen).map((role) => ({ ...role, kind: role.args[0] as RoleKind, env })),
     { name: 'api', args: ['api'], kind: 'api' as const, env: { ...env, API_PORT: String(apiPort) } },
   ];
   return { supervisor: supervise(roles, createLogger('chaos')), roles, apiUrl: `http://127.0.0.1:${apiPort}` };
