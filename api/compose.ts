@@ -93,6 +93,8 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
       { clickhouse, db },
       {
         cacheTtlMs: config.ANALYTICS_CACHE_TTL_MS,
+        cacheStaleMs: config.ANALYTICS_CACHE_STALE_MS,
+        cacheBytes: config.ANALYTICS_CACHE_MB * 1024 * 1024,
         inFlightPerTenant: config.QUERY_IN_FLIGHT_PER_TENANT,
         queuedPerTenant: config.QUERY_QUEUE_PER_TENANT,
         timeLimitS: config.QUERY_TIME_LIMIT_S,

@@ -4,8 +4,9 @@
  *
  * - identical concurrent queries of one tenant share one round trip (keyed by tenant, SQL and
  *   parameters; never across tenants);
- * - ClickHouse answers are kept per tenant for `cacheTtlMs`; Postgres answers are only shared while
- *   in flight, since a client's own writes there (a prediction, a watched symbol) must show at once;
+ * - ClickHouse answers are kept per tenant for `cacheTtlMs`, then served stale for `cacheStaleMs`
+ *   more while one refresh runs behind them; Postgres answers are only shared while in flight,
+ *   since a client's own writes there (a prediction, a watched symbol) must show at once;
  * - each tenant has `inFlightPerTenant` queries running and `queuedPerTenant` waiting at most (a
  *   p-queue per tenant): a tenant over its share gets a 429 with Retry-After and cannot take the
  *   connections another tenant's queries need;
@@ -27,6 +28,10 @@ import { SharedAnswers, type Source } from './shared-answers.ts';
 export interface QueryGateSettings {
   /** how long a ClickHouse answer is reused for the same tenant and SQL (ANALYTICS_CACHE_TTL_MS); 0: only while in flight */
   cacheTtlMs: number;
+  /** how long past the TTL an answer is still served while a refresh runs (ANALYTICS_CACHE_STALE_MS; default 0) */
+  cacheStaleMs?: number;
+  /** the most bytes of answers (as JSON) the cache holds (ANALYTICS_CACHE_MB; default 64 MB) */
+  cacheBytes?: number;
   /** a tenant's queries running at once (QUERY_IN_FLIGHT_PER_TENANT) */
   inFlightPerTenant: number;
   /** a tenant's queries waiting for one of its slots; one more is a 429 (QUERY_QUEUE_PER_TENANT) */
@@ -64,12 +69,25 @@ const waitSeconds = new Histogram({
 });
 const outcomes = new Counter({
   name: 'millrace_query_gate_total',
-  help: 'Read queries by outcome: queried, shared (joined one in flight), cached, or rejected (tenant over its share)',
+  help: 'Read queries by outcome: queried, shared (joined one in flight), cached, stale (served while a refresh runs), or rejected (tenant over its share)',
   labelNames: ['store', 'outcome'],
   registers: [metricsRegistry],
 });
 
 type Store = 'clickhouse' | 'postgres';
+
+/**
+ * The headers telling a client where a ClickHouse answer came from: `x-cache` (`miss` ran the
+ * query, `shared` joined an identical one in flight, `hit` the per-tenant cache, `stale` the cache
+ * past its TTL while a refresh runs) and, for the last two, `age` in whole seconds as HTTP caches say it.
+ */
+export function cacheHeaders(source: Source, ageMs?: number): Record<string, string> {
+  const headers: Record<string, string> = {
+    'x-cache': { queried: 'miss', shared: 'shared', cached: 'hit', stale: 'stale' }[source],
+  };
+  if (ageMs !== undefined) headers.age = String(Math.floor(ageMs / 1000));
+  return headers;
+}
 
 export class QueryGate {
   private readonly answers: Record<Store, SharedAnswers<unknown>>;
@@ -80,9 +98,14 @@ export class QueryGate {
     private readonly settings: QueryGateSettings,
   ) {
     this.answers = {
-      // bounded memory: at most 200 settled answers, each at most one page (analytics: 10,000 rows)
-      clickhouse: new SharedAnswers(settings.cacheTtlMs, 200),
-      postgres: new SharedAnswers(0),
+      clickhouse: new SharedAnswers({
+        ttlMs: settings.cacheTtlMs,
+        staleMs: settings.cacheStaleMs,
+        maxEntries: 100_000,
+        maxWeight: settings.cacheBytes ?? 64 * 1024 * 1024,
+        weigh: (answer) => JSON.stringify(answer).length,
+      }),
+      postgres: new SharedAnswers({ ttlMs: 0 }),
     };
   }
 
@@ -96,8 +119,8 @@ export class QueryGate {
     view: string,
     sql: string,
     shape: (rows: Record<string, unknown>[]) => R,
-  ): Promise<{ answer: R; source: Source }> {
-    const { value, source } = this.answers.clickhouse.get(JSON.stringify([tenantId, sql]), () =>
+  ): Promise<{ answer: R; source: Source; ageMs?: number }> {
+    const { value, source, ageMs } = this.answers.clickhouse.get(JSON.stringify([tenantId, sql]), () =>
       this.inTurn(tenantId, 'clickhouse', async () => {
         const stop = clickhouseSeconds.startTimer({ view });
         try {
@@ -116,7 +139,7 @@ export class QueryGate {
       }),
     );
     if (source !== 'queried') outcomes.inc({ store: 'clickhouse', outcome: source });
-    return { answer: (await value) as R, source };
+    return { answer: (await value) as R, source, ageMs };
   }
 
   /** The rows of a Postgres query for `tenantId`, shared with an identical one in flight. */

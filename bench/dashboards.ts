@@ -18,7 +18,9 @@
  *   API, cache off     `millrace api` with ANALYTICS_CACHE_TTL_MS=0
  *   direct             the same queries' SQL straight to ClickHouse (@clickhouse/client, the API's
  *                      client settings) or Postgres (pg), as the API would run them
- *   API, cache on      ANALYTICS_CACHE_TTL_MS=5000 (the default)
+ *   API, cache on      ANALYTICS_CACHE_TTL_MS=5000 (the default), ANALYTICS_CACHE_STALE_MS=0
+ *   API, stale         the defaults, 5 s fresh and 30 s stale while refreshed: two rounds on one
+ *                      API process, the first from a cold cache
  *   before, direct     the same questions in the layout before issue 18 (tables sorted by id alone,
  *                      unpartitioned, read with FINAL, no rollups; bars through the market_quotes_daily
  *                      view), copied into a scratch database
@@ -441,6 +443,8 @@ async function requests(ts: Tenant[]): Promise<Request[]> {
 }
 
 interface Figures {
+  /** API answers by x-cache */
+  sources?: Record<string, number>;
   requests: number;
   failed: number;
   perSecond: number;
@@ -490,7 +494,7 @@ async function measure(list: Request[], ask: (r: Request) => Promise<void>): Pro
   };
 }
 
-async function startApi(cacheTtlMs: number): Promise<{ url: string; proc: ChildProcess }> {
+async function startApi(cacheTtlMs: number, cacheStaleMs: number): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(root, 'bin', 'millrace.js'), 'api'], {
     env: {
@@ -498,6 +502,7 @@ async function startApi(cacheTtlMs: number): Promise<{ url: string; proc: ChildP
       LOG_LEVEL: 'warn',
       API_PORT: String(port),
       ANALYTICS_CACHE_TTL_MS: String(cacheTtlMs),
+      ANALYTICS_CACHE_STALE_MS: String(cacheStaleMs),
       // this measures the query path, not the per-key rate limit
       RATE_LIMIT_PER_KEY: '100000000',
       RATE_LIMIT_PER_IP: '100000000',
@@ -513,10 +518,13 @@ async function startApi(cacheTtlMs: number): Promise<{ url: string; proc: ChildP
   return { url, proc };
 }
 
-const viaApi = (url: string) => async (r: Request) => {
+/** Asks the API, counting answers by their x-cache header into `sources`. */
+const viaApi = (url: string, sources: Record<string, number>) => async (r: Request) => {
   const response = await fetch(`${url}${r.path}`, { headers: { authorization: `Bearer ${r.tenant.key}` } });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`${response.status} ${body.slice(0, 200)}`);
+  const source = response.headers.get('x-cache') ?? 'none (Postgres)';
+  sources[source] = (sources[source] ?? 0) + 1;
 };
 
 /** The three fact tables as they were before issue 18, holding the same rows. */
@@ -552,19 +560,26 @@ async function main(): Promise<void> {
   const list = await requests(ts);
   say(`${list.length} requests over ${ts.length} tenants, ${CONNECTIONS} connections, ${SECONDS} s a path`);
 
-  /** The mix through a `millrace api` with the answer cache at `cacheTtlMs`, stopped afterwards. */
-  const throughApi = async (cacheTtlMs: number) => {
-    const api = await startApi(cacheTtlMs);
+  /**
+   * The mix through a `millrace api` with the answer cache at `cacheTtlMs` and `cacheStaleMs`, one
+   * measurement per name in a row on the same process (the first from a cold cache), stopped afterwards.
+   */
+  const paths: Record<string, Figures> = {};
+  const throughApi = async (cacheTtlMs: number, cacheStaleMs: number, ...names: string[]) => {
+    const api = await startApi(cacheTtlMs, cacheStaleMs);
     try {
-      return await measure(list, viaApi(api.url));
+      for (const name of names) {
+        const sources: Record<string, number> = {};
+        paths[name] = { ...(await measure(list, viaApi(api.url, sources))), sources };
+      }
     } finally {
       await stop(api.proc);
     }
   };
-  const paths: Record<string, Figures> = {};
-  paths['API, cache off'] = await throughApi(0);
+  await throughApi(0, 0, 'API, cache off');
   paths['direct (same queries)'] = await measure(list, (r) => r.direct().then(() => undefined));
-  paths['API, cache on (5 s)'] = await throughApi(5_000);
+  await throughApi(5_000, 0, 'API, cache on (5 s)');
+  await throughApi(5_000, 30_000, 'API, 5 s + 30 s stale, cold', 'API, 5 s + 30 s stale, next');
   paths['before issue 18, direct'] = await measure(list, (r) => r.before().then(() => undefined));
   results.paths = paths;
   const off = paths['API, cache off']!;
@@ -580,6 +595,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${name.padEnd(28)}${String(p.requests).padStart(9)}${String(p.failed).padStart(8)}${f(p.perSecond)}${f(p.p50)}${f(p.p99)}\n`,
     );
+    if (p.sources) process.stdout.write(`  x-cache ${JSON.stringify(p.sources)}\n`);
     for (const [label, l] of Object.entries(p.byLabel))
       process.stdout.write(`  ${label.padEnd(26)}${String(l.n).padStart(9)}${''.padStart(17)}${f(l.p50)}${f(l.p99)}\n`);
   }

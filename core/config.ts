@@ -95,6 +95,10 @@ const envSchema = z
     RATE_LIMIT_PER_IP: positiveInt(600),
     /** How long ClickHouse answers (analytics views, market bars and indicators) are reused per tenant and query; 0 turns the cache off. */
     ANALYTICS_CACHE_TTL_MS: positiveInt(5_000, 0),
+    /** How long past its TTL such an answer is still served while one refresh runs behind it (x-cache: stale, with Age); 0: never. */
+    ANALYTICS_CACHE_STALE_MS: positiveInt(30_000, 0),
+    /** Megabytes of ClickHouse answers the cache holds (as JSON), least recently used out first. */
+    ANALYTICS_CACHE_MB: positiveInt(64),
     /** Per tenant, the API's dashboard queries running at once, and waiting for a turn (one more is a 429). */
     QUERY_IN_FLIGHT_PER_TENANT: positiveInt(4),
     QUERY_QUEUE_PER_TENANT: positiveInt(32, 0),

@@ -12,8 +12,8 @@ export class Analytics {
   constructor(private readonly gate: QueryGate) {}
 
   /** The answer and where it came from; the gate's key is the tenant and the SQL of the normalised query. */
-  async run(tenantId: string, query: AnalyticsQuery): Promise<AnalyticsResult & { source: Source }> {
-    const { answer, source } = await this.gate.clickhouse(
+  async run(tenantId: string, query: AnalyticsQuery): Promise<AnalyticsResult & { source: Source; ageMs?: number }> {
+    const { answer, source, ageMs } = await this.gate.clickhouse(
       tenantId,
       query.view,
       analyticsSql(query, tenantId),
@@ -22,6 +22,6 @@ export class Analytics {
         return { rows: rows.slice(0, query.limit), truncated: rows.length > query.limit };
       },
     );
-    return { ...answer, source };
+    return { ...answer, source, ageMs };
   }
 }

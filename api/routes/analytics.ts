@@ -7,6 +7,7 @@ import { MAX_DIMENSIONS, MAX_FILTER_VALUES, normaliseQuery } from '../analytics/
 import { BUCKETS, bucketsOf, VIEW_NAMES, VIEWS, type ViewSpec } from '../analytics/views.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { guardedRoutes } from '../route-spec.ts';
+import { cacheHeaders } from '../query-gate.ts';
 import { json } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
@@ -85,7 +86,7 @@ export function registerAnalytics(
   app.openapi(
     route.get('/v1/analytics/{view}', {
       summary:
-        "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (`x-cache`: `miss` ran the query, `shared` joined an identical one in flight, `hit` came from the short per-tenant cache)",
+        "Aggregates of a view for the caller's tenant, by dimensions and an optional time bucket (`x-cache`: `miss` ran the query, `shared` joined an identical one in flight, `hit` came from the short per-tenant cache, `stale` from that cache past its TTL while a refresh runs; `age`: seconds since the cached answer was queried)",
       middleware: guards.analytics,
       request: {
         params: z.object({ view: z.enum(VIEW_NAMES) }),
@@ -122,11 +123,11 @@ export function registerAnalytics(
     async (c) => {
       const { view } = c.req.valid('param');
       const query = normaliseQuery(view, c.req.valid('query'));
-      const { rows, truncated, source } = await analytics.run(c.get('principal').tenantId, query);
-      c.header('x-cache', { queried: 'miss', shared: 'shared', cached: 'hit' }[source]);
+      const { rows, truncated, source, ageMs } = await analytics.run(c.get('principal').tenantId, query);
       return c.json(
         { view, bucket: query.bucket ?? null, dimensions: query.dimensions, metrics: query.metrics, rows, truncated },
         200,
+        cacheHeaders(source, ageMs),
       );
     },
   );

@@ -9,6 +9,7 @@ import { sqlValue } from '../../core/clickhouse-sql.ts';
 import type { AuthEnv } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { guardedRoutes } from '../route-spec.ts';
+import { cacheHeaders } from '../query-gate.ts';
 import { json } from '../schemas.ts';
 import type { ApiDeps, Guards } from '../deps.ts';
 
@@ -126,10 +127,14 @@ export function registerMarketQueries(
         : `SELECT toString(toMonday(day)) AS date, argMin(open, day) AS open, max(high) AS high, min(low) AS low, argMax(close, day) AS close,
                sum(volume) AS volume, sum(bars) AS bars FROM (${dailyBars(where)}) GROUP BY toMonday(day) ORDER BY toMonday(day)`;
     // ClickHouse's JSON quotes 64-bit integers
-    const { answer: bars } = await queries.clickhouse(tenantId, 'market_quotes', sql, (rows) =>
+    const {
+      answer: bars,
+      source,
+      ageMs,
+    } = await queries.clickhouse(tenantId, 'market_quotes', sql, (rows) =>
       rows.map((b) => ({ ...b, volume: Number(b.volume), bars: Number(b.bars) }) as z.infer<typeof BarSchema>),
     );
-    return c.json({ symbol, interval: query.interval, bars }, 200);
+    return c.json({ symbol, interval: query.interval, bars }, 200, cacheHeaders(source, ageMs));
   });
 
   app.openapi({ ...indicatorsRoute, middleware: guards.read }, async (c) => {
@@ -137,7 +142,11 @@ export function registerMarketQueries(
     const tenantId = c.get('principal').tenantId;
     await watched(tenantId, symbol);
     const { from, to } = dayRange(c.req.valid('query'));
-    const { answer: points } = await queries.clickhouse(
+    const {
+      answer: points,
+      source,
+      ageMs,
+    } = await queries.clickhouse(
       tenantId,
       'market_indicators',
       `SELECT toString(toDate(ts)) AS date, close, return_1, sma20, sma50, ema20, ema50, volatility20, rsi14
@@ -152,6 +161,6 @@ export function registerMarketQueries(
          FROM market_latest WHERE tenant_id = $1 AND symbol = $2`,
       [tenantId, symbol],
     );
-    return c.json({ symbol, latest: latest[0] ?? null, points }, 200);
+    return c.json({ symbol, latest: latest[0] ?? null, points }, 200, cacheHeaders(source, ageMs));
   });
 }

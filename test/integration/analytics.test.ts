@@ -215,8 +215,10 @@ describe('analytics: aggregates', () => {
 
   it('answers are cached per tenant and query (x-cache), and a reader may list the views but not query them', async () => {
     const url = '/v1/analytics/flights?dimensions=destination&metrics=flights';
-    assert.equal((await call(url)).headers.get('x-cache'), 'miss');
-    assert.equal((await call(url)).headers.get('x-cache'), 'hit');
+    const miss = await call(url);
+    assert.deepEqual([miss.headers.get('x-cache'), miss.headers.get('age')], ['miss', null]);
+    const hit = await call(url);
+    assert.deepEqual([hit.headers.get('x-cache'), hit.headers.get('age')], ['hit', '0'], 'a hit says its age');
     assert.equal(
       (await call('/v1/analytics/flights?metrics=flights&dimensions=destination,destination')).headers.get('x-cache'),
       'hit',
