@@ -94,6 +94,7 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
       {
         cacheTtlMs: config.ANALYTICS_CACHE_TTL_MS,
         cacheStaleMs: config.ANALYTICS_CACHE_STALE_MS,
+        refreshConcurrency: config.ANALYTICS_CACHE_REFRESHES,
         cacheBytes: config.ANALYTICS_CACHE_MB * 1024 * 1024,
         inFlightPerTenant: config.QUERY_IN_FLIGHT_PER_TENANT,
         queuedPerTenant: config.QUERY_QUEUE_PER_TENANT,

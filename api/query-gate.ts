@@ -7,8 +7,11 @@
  * - ClickHouse answers are kept per tenant for `cacheTtlMs`, then served stale for `cacheStaleMs`
  *   more while one refresh runs behind them; Postgres answers are only shared while in flight,
  *   since a client's own writes there (a prediction, a watched symbol) must show at once;
+ * - refreshes nobody waits for run `refreshConcurrency` at a time for all tenants, outside the
+ *   tenants' slots: without that bound they would keep ClickHouse busy refreshing every answer
+ *   every TTL while the requests that wait for an answer queue behind them;
  * - each tenant has `inFlightPerTenant` queries running and `queuedPerTenant` waiting at most (a
- *   p-queue per tenant): a tenant over its share gets a 429 with Retry-After and cannot take the
+ *   p-queue per tenant and store): a tenant over its share gets a 429 with Retry-After and cannot take the
  *   connections another tenant's queries need;
  * - a ClickHouse query past its time limit is a 503 with Retry-After.
  *
@@ -26,6 +29,8 @@ import { ApiError } from './errors.ts';
 import { SharedAnswers, type Source } from './shared-answers.ts';
 
 export interface QueryGateSettings {
+  /** refreshes of stale answers running at once, all tenants together (ANALYTICS_CACHE_REFRESHES; default 2) */
+  refreshConcurrency?: number;
   /** how long a ClickHouse answer is reused for the same tenant and SQL (ANALYTICS_CACHE_TTL_MS); 0: only while in flight */
   cacheTtlMs: number;
   /** how long past the TTL an answer is still served while a refresh runs (ANALYTICS_CACHE_STALE_MS; default 0) */
@@ -69,7 +74,7 @@ const waitSeconds = new Histogram({
 });
 const outcomes = new Counter({
   name: 'millrace_query_gate_total',
-  help: 'Read queries by outcome: queried, shared (joined one in flight), cached, stale (served while a refresh runs), or rejected (tenant over its share)',
+  help: 'Read queries by outcome: queried, shared (joined one in flight), cached, stale (served while a refresh runs), refreshed (a refresh started), or rejected (tenant over its share)',
   labelNames: ['store', 'outcome'],
   registers: [metricsRegistry],
 });
@@ -92,6 +97,7 @@ export function cacheHeaders(source: Source, ageMs?: number): Record<string, str
 export class QueryGate {
   private readonly answers: Record<Store, SharedAnswers<unknown>>;
   private readonly queues = new Map<string, PQueue>();
+  private readonly refreshes: PQueue;
 
   constructor(
     private readonly clients: { clickhouse: ClickHouseClient; db: Pool },
@@ -107,6 +113,7 @@ export class QueryGate {
       }),
       postgres: new SharedAnswers({ ttlMs: 0 }),
     };
+    this.refreshes = new PQueue({ concurrency: settings.refreshConcurrency ?? 2 });
   }
 
   /**
@@ -120,24 +127,32 @@ export class QueryGate {
     sql: string,
     shape: (rows: Record<string, unknown>[]) => R,
   ): Promise<{ answer: R; source: Source; ageMs?: number }> {
-    const { value, source, ageMs } = this.answers.clickhouse.get(JSON.stringify([tenantId, sql]), () =>
-      this.inTurn(tenantId, 'clickhouse', async () => {
-        const stop = clickhouseSeconds.startTimer({ view });
-        try {
-          const result = await this.clients.clickhouse.query({
-            query: sql,
-            format: 'JSONEachRow',
-            // log_queries: ClickHouse's own record of each API query (18.16 logs none by default; 24.x does)
-            clickhouse_settings: { max_execution_time: this.settings.timeLimitS, log_queries: 1 },
-          });
-          return shape(await result.json<Record<string, unknown>>());
-        } catch (error) {
-          throw this.timeoutOr(error);
-        } finally {
-          stop();
-        }
-      }),
-    );
+    const query = (refresh: boolean) => async () => {
+      const stop = clickhouseSeconds.startTimer({ view });
+      try {
+        const result = await this.clients.clickhouse.query({
+          query: sql,
+          format: 'JSONEachRow',
+          clickhouse_settings: {
+            max_execution_time: this.settings.timeLimitS,
+            // ClickHouse's own record of each API query (18.16 logs none by default; 24.x does)
+            log_queries: 1,
+            // nobody waits for a refresh: one thread each leaves the other cores to queries someone does
+            ...(refresh ? { max_threads: 1 } : {}),
+          },
+        });
+        return shape(await result.json<Record<string, unknown>>());
+      } catch (error) {
+        throw this.timeoutOr(error);
+      } finally {
+        stop();
+      }
+    };
+    const { value, source, ageMs } = this.answers.clickhouse.get(JSON.stringify([tenantId, sql]), (refresh) => {
+      if (!refresh) return this.inTurn(tenantId, 'clickhouse', query(false));
+      outcomes.inc({ store: 'clickhouse', outcome: 'refreshed' });
+      return this.refreshes.add(query(true));
+    });
     if (source !== 'queried') outcomes.inc({ store: 'clickhouse', outcome: source });
     return { answer: (await value) as R, source, ageMs };
   }
@@ -151,17 +166,22 @@ export class QueryGate {
     return (await value) as T[];
   }
 
-  /** Runs `query` in one of the tenant's slots, or refuses it with a 429 when its queue is full. */
+  /**
+   * Runs `query` in one of the tenant's slots of `store`, or refuses it with a 429 when that queue is
+   * full. Each store has its own: a tenant's slow ClickHouse queries do not hold up its Postgres reads
+   * (a watch-list check, a companies page), which take milliseconds.
+   */
   private inTurn<T>(tenantId: string, store: Store, query: () => Promise<T>): Promise<T> {
     const { inFlightPerTenant, queuedPerTenant } = this.settings;
-    let queue = this.queues.get(tenantId);
+    const key = `${store} ${tenantId}`;
+    let queue = this.queues.get(key);
     if (!queue) {
       const created = new PQueue({ concurrency: inFlightPerTenant });
       // an idle tenant holds no queue
       created.on('idle', () => {
-        if (this.queues.get(tenantId) === created) this.queues.delete(tenantId);
+        if (this.queues.get(key) === created) this.queues.delete(key);
       });
-      this.queues.set(tenantId, (queue = created));
+      this.queues.set(key, (queue = created));
     }
     if (queue.size >= queuedPerTenant) {
       outcomes.inc({ store, outcome: 'rejected' });

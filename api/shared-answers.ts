@@ -51,9 +51,10 @@ export class SharedAnswers<T> {
   /**
    * The answer of `key`: a settled one within its TTL (`cached`) or past it within the stale window
    * (`stale`, a refresh started if none runs), a load in flight (`shared`), or `load()`'s (`queried`).
-   * `ageMs` is how long ago a returned settled answer settled.
+   * `ageMs` is how long ago a returned settled answer settled. `load(true)` is a refresh behind a
+   * stale answer: nobody waits for it.
    */
-  get(key: string, load: () => Promise<T>): { value: Promise<T>; source: Source; ageMs?: number } {
+  get(key: string, load: (refresh: boolean) => Promise<T>): { value: Promise<T>; source: Source; ageMs?: number } {
     const entry = this.entries.get(key) ?? {};
     const ageMs = entry.settled ? this.now() - entry.settled.at : Infinity;
     this.entries.delete(key);
@@ -62,12 +63,12 @@ export class SharedAnswers<T> {
       return { value: Promise.resolve(entry.settled.value), source: 'cached', ageMs };
     if (entry.settled && ageMs < this.ttlMs + this.staleMs) {
       // a failed refresh is not the caller's: it was answered already, and the next one retries
-      if (!entry.loading) this.start(key, entry, load).catch(() => undefined);
+      if (!entry.loading) this.start(key, entry, () => load(true)).catch(() => undefined);
       return { value: Promise.resolve(entry.settled.value), source: 'stale', ageMs };
     }
     this.drop(key, entry);
     if (entry.loading) return { value: entry.loading, source: 'shared' };
-    return { value: this.start(key, entry, load), source: 'queried' };
+    return { value: this.start(key, entry, () => load(false)), source: 'queried' };
   }
 
   private start(key: string, entry: Entry<T>, load: () => Promise<T>): Promise<T> {

@@ -97,6 +97,8 @@ const envSchema = z
     ANALYTICS_CACHE_TTL_MS: positiveInt(5_000, 0),
     /** How long past its TTL such an answer is still served while one refresh runs behind it (x-cache: stale, with Age); 0: never. */
     ANALYTICS_CACHE_STALE_MS: positiveInt(30_000, 0),
+    /** Refreshes of stale answers running at once, all tenants together: ClickHouse's share kept for answers someone waits for. */
+    ANALYTICS_CACHE_REFRESHES: positiveInt(2),
     /** Megabytes of ClickHouse answers the cache holds (as JSON), least recently used out first. */
     ANALYTICS_CACHE_MB: positiveInt(64),
     /** Per tenant, the API's dashboard queries running at once, and waiting for a turn (one more is a 429). */

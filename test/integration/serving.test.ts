@@ -67,14 +67,20 @@ const call = (url: string, tenant = flooder) =>
   app.request(url, { headers: { authorization: `Bearer ${keys[tenant]}` } });
 
 /**
- * Holds every running slot of `tenant` with a 3-second query until `work` is done, so requests of
- * that tenant made meanwhile wait in its queue (or are refused past it).
+ * Holds every running slot of `tenant` in `store` with a 3-second query until `work` is done, so
+ * requests of that tenant to that store made meanwhile wait in its queue (or are refused past it).
  */
-async function whileBusy<T>(tenant: string, work: (held: { done: boolean }) => Promise<T>): Promise<T> {
+async function whileBusy<T>(
+  tenant: string,
+  work: (held: { done: boolean }) => Promise<T>,
+  store: 'clickhouse' | 'postgres' = 'clickhouse',
+): Promise<T> {
   const held = { done: false };
   const holds = Promise.all(
     Array.from({ length: settings.inFlightPerTenant }, (_, i) =>
-      gate.clickhouse(tenant, 'test', `SELECT sleep(3) AS slept, ${i} AS hold`, (rows) => rows),
+      store === 'clickhouse'
+        ? gate.clickhouse(tenant, 'test', `SELECT sleep(3) AS slept, ${i} AS hold`, (rows) => rows)
+        : gate.postgres(tenant, 'SELECT pg_sleep(3), $1::int AS hold', [i]),
     ),
   ).then(() => (held.done = true));
   const result = await work(held);
@@ -135,12 +141,15 @@ describe('coalescing: identical concurrent requests share one query', () => {
   it(`${N} identical companies and predictions lists: one Postgres query each, N - 1 shared`, async () => {
     const shared = () => metric('millrace_query_gate_total', 'store="postgres",outcome="shared"');
     const before = await shared();
-    const responses = await whileBusy(flooder, () =>
-      Promise.all(
-        ['/v1/companies?limit=7', '/v1/predictions?limit=7'].flatMap((url) =>
-          Array.from({ length: N }, () => call(url)),
+    const responses = await whileBusy(
+      flooder,
+      () =>
+        Promise.all(
+          ['/v1/companies?limit=7', '/v1/predictions?limit=7'].flatMap((url) =>
+            Array.from({ length: N }, () => call(url)),
+          ),
         ),
-      ),
+      'postgres',
     );
     assert.deepEqual(
       responses.map((r) => r.status),
@@ -191,6 +200,34 @@ describe('fairness: a tenant over its share waits or gets 429, the others are an
     }
     // the share frees with the slots: the flooder is answered again
     assert.equal((await call(`/v1/analytics/flights?filter=origin:after-${run}`)).status, 200);
+  });
+});
+
+describe('stale while revalidate', () => {
+  it("past its TTL an answer is returned at once, the tenant's slots all held, and refreshed outside them", async () => {
+    const swr = new QueryGate({ clickhouse, db }, { ...settings, cacheTtlMs: 1000, cacheStaleMs: 60_000 });
+    const ask = () => swr.clickhouse(flooder, 'test', `SELECT rand() AS r, '${run}' AS swr`, (rows) => rows[0]?.r);
+    const first = await ask();
+    assert.equal(first.source, 'queried');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const held = { done: false };
+    const holds = Promise.all(
+      Array.from({ length: settings.inFlightPerTenant }, (_, i) =>
+        swr.clickhouse(flooder, 'test', `SELECT sleep(3) AS slept, ${i} AS swr_hold`, (rows) => rows),
+      ),
+    ).then(() => (held.done = true));
+    const stale = await ask();
+    assert.deepEqual([stale.source, stale.answer], ['stale', first.answer]);
+    assert.ok(stale.ageMs !== undefined && stale.ageMs >= 1000, `age ${stale.ageMs}`);
+    let refreshed = stale;
+    while (refreshed.answer === first.answer && !held.done) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      refreshed = await ask();
+    }
+    assert.equal(held.done, false, "the refresh did not wait for the tenant's slots");
+    assert.equal(refreshed.source, 'cached');
+    assert.notEqual(refreshed.answer, first.answer, 'a new answer, from a second query');
+    await holds;
   });
 });
 
