@@ -427,12 +427,21 @@ async function requests(ts: Tenant[]): Promise<Request[]> {
           ),
         });
       } else {
-        const sql = `WITH c AS (SELECT company_id, count(*)::int AS statements, min(period_end)::text AS first_period_end, max(period_end)::text AS last_period_end
-            FROM finance_scores WHERE tenant_id = $1 AND ($2::text IS NULL OR company_id > $2) GROUP BY company_id ORDER BY company_id LIMIT $3)
-          SELECT c.*, l.* FROM c CROSS JOIN LATERAL (SELECT id, period_end, kind, probability, category, scored_at FROM finance_scores s
+        const latest = `SELECT c.*, l.* FROM c CROSS JOIN LATERAL (SELECT id, period_end, kind, probability, category, scored_at FROM finance_scores s
             WHERE s.tenant_id = $1 AND s.company_id = c.company_id ORDER BY period_end DESC, kind, id LIMIT 1) l ORDER BY c.company_id`;
-        const companies = () => db.query(sql, [tenant.id, null, 51]);
-        out.push({ tenant, label: 'companies', path: '/v1/companies?limit=50', direct: companies, before: companies });
+        // as the API reads it: the counts kept by finance_companies (Postgres 0031)
+        const sql = `WITH c AS (SELECT company_id, statements, first_period_end::text AS first_period_end, last_period_end::text AS last_period_end
+            FROM finance_companies WHERE tenant_id = $1 AND ($2::text IS NULL OR company_id > $2) ORDER BY company_id LIMIT $3) ${latest}`;
+        // before 0031: counted from every statement of the tenant
+        const sqlBefore = `WITH c AS (SELECT company_id, count(*)::int AS statements, min(period_end)::text AS first_period_end, max(period_end)::text AS last_period_end
+            FROM finance_scores WHERE tenant_id = $1 AND ($2::text IS NULL OR company_id > $2) GROUP BY company_id ORDER BY company_id LIMIT $3) ${latest}`;
+        out.push({
+          tenant,
+          label: 'companies',
+          path: '/v1/companies?limit=50',
+          direct: () => db.query(sql, [tenant.id, null, 51]),
+          before: () => db.query(sqlBefore, [tenant.id, null, 51]),
+        });
       }
     }
   }

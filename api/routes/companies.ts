@@ -69,12 +69,15 @@ interface CompanyRow {
   latest_scored_at: Date;
 }
 
-/** Companies of `$1` matching `filter` (over alias c), each with its latest prediction. */
+/**
+ * Companies of `$1` matching `filter` (over alias c), each with its latest prediction. The counts
+ * come from finance_companies, which triggers on finance_scores keep (Postgres migration 0031).
+ */
 const companiesSql = (filter: string, limit: string) => `
   WITH c AS (
-    SELECT company_id, count(*)::int AS statements, min(period_end)::text AS first_period_end, max(period_end)::text AS last_period_end
-      FROM finance_scores WHERE tenant_id = $1 AND ${filter}
-     GROUP BY company_id ORDER BY company_id ${limit}
+    SELECT company_id, statements, first_period_end::text AS first_period_end, last_period_end::text AS last_period_end
+      FROM finance_companies WHERE tenant_id = $1 AND ${filter}
+     ORDER BY company_id ${limit}
   )
   SELECT c.*, l.id AS latest_id, l.period_end::text AS latest_period_end, l.kind AS latest_kind, l.probability AS latest_probability,
          l.category AS latest_category, l.scored_at AS latest_scored_at
