@@ -39,7 +39,7 @@ function clientIp(c: Context): string | undefined {
 }
 
 /** Metrics, request id, access log, security headers, body limit, per-IP rate limit and CORS, in that order. */
-function useEdge(app: App, { log, db, settings }: ApiDeps): void {
+function useEdge(app: App, { log, rateCounter, settings }: ApiDeps): void {
   app.use(httpMetrics());
   app.use(requestId());
   app.use(async (c, next) => {
@@ -73,13 +73,13 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
   });
   app.use(
     '/v1/*',
-    rateLimit(db, settings.rateLimitPerIp, (c) => {
+    rateLimit(rateCounter, settings.rateLimitPerIp, (c) => {
       const ip = clientIp(c);
       return ip === undefined ? undefined : `ip:${ip}`;
     }),
   );
   // creating an account hashes a password and may create a tenant: a tighter limit of its own per client
-  const signupLimit = rateLimit(db, settings.signupRateLimitPerIp, (c) => {
+  const signupLimit = rateLimit(rateCounter, settings.signupRateLimitPerIp, (c) => {
     const ip = clientIp(c);
     return ip === undefined ? undefined : `signup-ip:${ip}`;
   });
@@ -94,11 +94,11 @@ function useEdge(app: App, { log, db, settings }: ApiDeps): void {
 }
 
 /** The chain in front of a protected route, by the permission it needs; POST and PUT then honour an Idempotency-Key. */
-function guardsOf({ db, tokens, settings, log }: ApiDeps): Guards {
+function guardsOf({ db, tokens, settings, log, rateCounter }: ApiDeps): Guards {
   const onceByKey = idempotency({ db, log });
   const guard = (permission: Permission) => [
     authenticate(db, tokens),
-    rateLimit(db, settings.rateLimitPerKey, (c) => (c as Context<AuthEnv>).get('principal').subject),
+    rateLimit(rateCounter, settings.rateLimitPerKey, (c) => (c as Context<AuthEnv>).get('principal').subject),
     requirePermission(permission),
     onceByKey,
   ];

@@ -29,6 +29,7 @@ import { createApp, type App } from './app.ts';
 import type { ApiDeps, ApiSettings, StreamDeps } from './deps.ts';
 import { Ingestor } from './ingest.ts';
 import { QueryGate } from './query-gate.ts';
+import { RateCounter } from './rate-limit.ts';
 import { serviceChecks } from './readiness.ts';
 import { statementsTopicOf } from './statements-topic.ts';
 
@@ -145,6 +146,7 @@ export function buildApiDeps(config: Config, clients: ApiClients, overrides: Api
     }),
     queries,
     analytics: new Analytics(queries),
+    rateCounter: services.rateCounter ?? new RateCounter(db),
     // a model loads on its first prediction; its LISTEN connection does not keep a process alive
     predictors: new TabularPredictors(db, log, config.PREDICT_BATCH_WINDOW_MS),
     erasure: { db, clickhouse, kafka, registry, ...erasureLayout(config, topics), dropSqlUser },

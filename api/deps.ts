@@ -24,6 +24,7 @@ import type { SignupMode } from './auth/signup.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Ingestor } from './ingest.ts';
 import type { QueryGate } from './query-gate.ts';
+import type { RateCounter } from './rate-limit.ts';
 import type { Check } from './readiness.ts';
 
 /** What the live streams (GET /v1/streams/{topic}) consume with, and how they pace a client. */
@@ -72,6 +73,8 @@ export interface ApiDeps {
   imageDatasets: ImageDatasets;
   /** the one path of dashboard reads: coalescing, the per-tenant cache and fair share (api/query-gate.ts) */
   queries: QueryGate;
+  /** the request counts of the per-IP and per-key limits, shared with other instances through Postgres */
+  rateCounter: RateCounter;
   analytics: Analytics;
   predictors: TabularPredictors;
   /** what erasing a tenant (DELETE /v1/tenant) reaches */

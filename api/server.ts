@@ -61,6 +61,9 @@ export async function startApi(options: Pick<ApiOverrides, 'dropSqlUser'> = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await driftMonitor.stop();
       await deps.imageDatasets.idle(); // a crawl ends by itself (its pages are few); one cut short would be resumed by the next start
+      await deps.rateCounter
+        .close()
+        .catch((error: unknown) => log.warn({ err: error }, 'last request counts not stored'));
       await Promise.all([producer.disconnect(), admin.disconnect(), clickhouse.close(), db.end()]);
     },
   };

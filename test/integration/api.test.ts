@@ -13,7 +13,7 @@ import { Uploads } from '../../connectors/sources/uploads/uploads.ts';
 import { createKey, createTenant, createUser } from '../../api/auth/accounts.ts';
 import { jwtSecret } from '../../api/auth/secret.ts';
 import { ApiError, errorBody } from '../../api/errors.ts';
-import { rateLimit } from '../../api/rate-limit.ts';
+import { RateCounter, rateLimit } from '../../api/rate-limit.ts';
 import { serviceChecks } from '../../api/readiness.ts';
 import { createClickHouse } from '../../core/clickhouse.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -241,22 +241,43 @@ describe('auth', () => {
     );
   });
 
-  it('over the limit is 429 with Retry-After, counted in Postgres', async () => {
-    const limited = new OpenAPIHono();
+  it('over the limit is 429 with Retry-After; instances share their counts through Postgres', async () => {
     const bucket = `test:${run}`;
-    limited.use(rateLimit(db, 3, () => bucket));
-    limited.get('/', (c) => c.text('ok'));
-    limited.onError((error, c) =>
-      error instanceof ApiError
-        ? (c.header('retry-after', error.headers['retry-after']),
-          c.json(errorBody(c, error.code, error.message), error.status))
-        : c.text('bad', 500),
-    );
+    // flushed by hand below, never by their timers
+    const at = Date.now(); // one window throughout, even across a minute boundary
+    const counters = [new RateCounter(db, 3_600_000, () => at), new RateCounter(db, 3_600_000, () => at)];
+    const [first, second] = counters.map((counter) => {
+      const limited = new OpenAPIHono();
+      limited.use(rateLimit(counter, 3, () => bucket));
+      limited.get('/', (c) => c.text('ok'));
+      limited.onError((error, c) =>
+        error instanceof ApiError
+          ? (c.header('retry-after', error.headers['retry-after']),
+            c.json(errorBody(c, error.code, error.message), error.status))
+          : c.text('bad', 500),
+      );
+      return limited;
+    }) as [OpenAPIHono, OpenAPIHono];
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await limited.request('/')).status);
+    for (let i = 0; i < 5; i++) statuses.push((await first.request('/')).status);
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-    const response = await limited.request('/');
+    const response = await first.request('/');
     assert.ok(Number(response.headers.get('retry-after')) >= 1 && Number(response.headers.get('retry-after')) <= 60);
+    const stored = async () =>
+      (
+        await db.query<{ hits: number }>('SELECT sum(hits)::int AS hits FROM rate_limit_counters WHERE bucket = $1', [
+          bucket,
+        ])
+      ).rows[0]?.hits ?? 0;
+    assert.equal(await stored(), 0, 'nothing written per request');
+    await counters[0]!.flush();
+    assert.equal(await stored(), 6);
+    // the other instance knows of the first's hits once it has flushed its own
+    assert.equal((await second.request('/')).status, 200);
+    await counters[1]!.flush();
+    assert.equal(await stored(), 7);
+    assert.equal((await second.request('/')).status, 429);
+    await Promise.all(counters.map((counter) => counter.close()));
   });
 });
 
