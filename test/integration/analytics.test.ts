@@ -219,6 +219,11 @@ describe('analytics: aggregates', () => {
     assert.deepEqual([miss.headers.get('x-cache'), miss.headers.get('age')], ['miss', null]);
     const hit = await call(url);
     assert.deepEqual([hit.headers.get('x-cache'), hit.headers.get('age')], ['hit', '0'], 'a hit says its age');
+    // the body is sent as the gate keeps it, with the headers every response carries
+    assert.equal(hit.headers.get('content-type'), 'application/json');
+    for (const header of ['x-request-id', 'ratelimit-remaining', 'x-content-type-options'])
+      assert.ok(hit.headers.get(header), `${header} on a cached answer`);
+    assert.deepEqual(await hit.json(), await miss.json());
     assert.equal(
       (await call('/v1/analytics/flights?metrics=flights&dimensions=destination,destination')).headers.get('x-cache'),
       'hit',
