@@ -16,7 +16,7 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/start.ts'),
   },
   infra: {
-    summary: 'local services: infra up|down [service...] | infra status [--json]',
+    summary: 'local services: infra up|down [service...] | infra status [--json]; --cluster: the local cluster',
     load: () => import('./commands/infra.ts'),
   },
   provision: {

@@ -57,6 +57,8 @@ const envSchema = z
     KAFKA_CLIENT_ID: z.string().default('millrace'),
     /** 1 for the single local broker; 3 on a real cluster. */
     KAFKA_REPLICATION_FACTOR: positiveInt(1),
+    /** min.insync.replicas of the topics provision creates when above 1 (the local cluster: 2, with KAFKA_REPLICATION_FACTOR 3). */
+    KAFKA_MIN_INSYNC_REPLICAS: positiveInt(1),
 
     SCHEMA_REGISTRY_URL: httpUrl('http://127.0.0.1:8081/apis/ccompat/v7'),
 

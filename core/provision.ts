@@ -30,11 +30,34 @@ export function cleanupConfig(cleanup: Cleanup): Record<string, string> {
     : { 'cleanup.policy': 'delete', 'retention.ms': String(cleanup.retentionMs) };
 }
 
-/** The topics a catalogue asks for: each topic, and its DLQ (one partition, kept 30 days). */
-export function planTopics(topics: readonly ResolvedTopic[]): TopicPlan[] {
+/** How many copies of each topic, and how many must have a record before acks=all answers. */
+export interface Durability {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+const configuredDurability = (): Durability => {
+  const config = loadConfig();
+  return { replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS };
+};
+
+/**
+ * The topics a catalogue asks for: each topic, and its DLQ (one partition, kept 30 days), with
+ * min.insync.replicas set when more than one replica must hold a record.
+ */
+export function planTopics(
+  topics: readonly ResolvedTopic[],
+  { minInsyncReplicas } = configuredDurability(),
+): TopicPlan[] {
+  const insync: Record<string, string> =
+    minInsyncReplicas > 1 ? { 'min.insync.replicas': String(minInsyncReplicas) } : {};
   return topics.flatMap((t) => [
-    { name: t.name, partitions: t.partitions, config: cleanupConfig(t.cleanup) },
-    { name: t.dlq, partitions: 1, config: cleanupConfig({ policy: 'delete', retentionMs: DLQ_RETENTION_MS }) },
+    { name: t.name, partitions: t.partitions, config: { ...cleanupConfig(t.cleanup), ...insync } },
+    {
+      name: t.dlq,
+      partitions: 1,
+      config: { ...cleanupConfig({ policy: 'delete', retentionMs: DLQ_RETENTION_MS }), ...insync },
+    },
   ]);
 }
 
@@ -44,22 +67,26 @@ export interface TopicChanges {
   reconfigured: string[];
 }
 
-export async function provisionTopics(kafka: Kafka, topics: readonly ResolvedTopic[]): Promise<TopicChanges> {
+/** Creates, grows and reconfigures the catalogue's topics; durability from KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS unless given. */
+export async function provisionTopics(
+  kafka: Kafka,
+  topics: readonly ResolvedTopic[],
+  durability = configuredDurability(),
+): Promise<TopicChanges> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return await applyTopicPlan(admin, planTopics(topics));
+    return await applyTopicPlan(admin, planTopics(topics, durability), durability.replicationFactor);
   } finally {
     await admin.disconnect();
   }
 }
 
-async function applyTopicPlan(admin: Admin, plan: TopicPlan[]): Promise<TopicChanges> {
+async function applyTopicPlan(admin: Admin, plan: TopicPlan[], replicationFactor: number): Promise<TopicChanges> {
   const changes: TopicChanges = { created: [], grown: [], reconfigured: [] };
   const existing = new Set(await admin.listTopics());
   const missing = plan.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {
-    const replicationFactor = loadConfig().KAFKA_REPLICATION_FACTOR;
     const specs: ITopicConfig[] = missing.map((t) => ({
       topic: t.name,
       numPartitions: t.partitions,

@@ -1,5 +1,6 @@
 /**
  * `millrace infra up [service...] | down [service...] | status [--json]` (also `npm run infra:*`);
+ * with `--cluster`, the local cluster's services (infra/cluster.ts) instead of the single node's;
  * `tsx infra/cli.ts ...` runs it directly.
  * Exit code 1 when a service fails to install or start; `status` exits 0 even when some are down.
  */
@@ -30,22 +31,25 @@ function table(rows: ServiceStatus[]): string {
 async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const names = rest.filter((a) => !a.startsWith('--')) as ServiceName[];
+  const setup = { cluster: rest.includes('--cluster') };
   switch (command) {
     case 'up':
-      await infraUp(names.length > 0 ? names : undefined);
+      await infraUp(names.length > 0 ? names : undefined, setup);
       return 0;
     case 'down': {
-      const { stopped } = await infraDown(names.length > 0 ? names : undefined);
+      const { stopped } = await infraDown(names.length > 0 ? names : undefined, setup);
       log.info({ stopped }, 'services stopped');
       return 0;
     }
     case 'status': {
-      const rows = await infraStatus();
+      const rows = await infraStatus(setup);
       process.stdout.write(rest.includes('--json') ? `${JSON.stringify(rows, null, 2)}\n` : table(rows));
       return 0;
     }
     default:
-      process.stderr.write('usage: infra up [service...] | down [service...] | status [--json]\n');
+      process.stderr.write(
+        'usage: infra up [service...] | down [service...] | status [--json]  (--cluster: the local cluster)\n',
+      );
       return 2;
   }
 }

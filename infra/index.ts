@@ -3,16 +3,28 @@
  * them up, or need one down for a while (e.g. a ClickHouse outage).
  */
 import { log } from './log.ts';
-import { type Service, ServiceError, SERVICE_NAMES, type ServiceName } from './service.ts';
+import { clusterServices } from './cluster.ts';
+import { CLUSTER_SERVICE_NAMES, type Service, ServiceError, SERVICE_NAMES, type ServiceName } from './service.ts';
 import { clickhouse } from './services/clickhouse.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
 import { registry } from './services/schema-registry.ts';
 import { MillraceError } from '../core/errors.ts';
 
-export { SERVICE_NAMES, ServiceError, type ServiceName };
+export { CLUSTER_SERVICE_NAMES, SERVICE_NAMES, ServiceError, type ServiceName };
 
-const services: Record<ServiceName, Service> = { postgres, clickhouse, kafka, registry };
+const services = new Map<ServiceName, Service>(
+  [postgres, clickhouse, kafka, registry, ...clusterServices].map((s) => [s.name, s]),
+);
+const ALL_NAMES: readonly ServiceName[] = [...SERVICE_NAMES, ...CLUSTER_SERVICE_NAMES];
+
+/** Which setup a call means when it names no service: the default single node, or the local cluster. */
+export interface Setup {
+  /** the local cluster (infra/cluster.ts) with Postgres and the registry, instead of the single node */
+  cluster?: boolean;
+}
+const namesOf = ({ cluster = false }: Setup): readonly ServiceName[] =>
+  cluster ? ['postgres', 'registry', ...CLUSTER_SERVICE_NAMES] : SERVICE_NAMES;
 
 export interface ServiceStatus {
   service: ServiceName;
@@ -35,14 +47,13 @@ export class InfraError extends MillraceError {
   }
 }
 
-function select(names: readonly string[] = SERVICE_NAMES): Service[] {
-  return names.map((name) => {
-    if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
-      throw new Error(`unknown service "${name}"; known: ${SERVICE_NAMES.join(', ')}`);
-    }
-    return services[name as ServiceName];
-  });
+function serviceNamed(name: string): Service {
+  const service = services.get(name as ServiceName);
+  if (!service) throw new Error(`unknown service "${name}"; known: ${ALL_NAMES.join(', ')}`);
+  return service;
 }
+
+const select = (names: readonly string[]): Service[] => names.map(serviceNamed);
 
 /** Runs `fn` for each service in parallel; throws an InfraError naming every one that failed. */
 async function forEach(list: Service[], fn: (s: Service) => Promise<boolean>): Promise<ServiceName[]> {
@@ -66,16 +77,19 @@ async function ensureStarted(svc: Service): Promise<boolean> {
 }
 
 /** Installs what is missing and starts what is not running; running services are left untouched. */
-export async function infraUp(names?: readonly ServiceName[]): Promise<{ started: ServiceName[] }> {
-  const started = await forEach(select(names), ensureStarted);
+export async function infraUp(names?: readonly ServiceName[], setup: Setup = {}): Promise<{ started: ServiceName[] }> {
+  const started = await forEach(select(names ?? namesOf(setup)), ensureStarted);
   log.info({ started }, started.length > 0 ? 'services started' : 'all services already running');
   return { started };
 }
 
 /** Stops the services infra started (all by default); Postgres, the machine's, keeps running. Data is kept. */
-export async function infraDown(names?: readonly ServiceName[]): Promise<{ stopped: ServiceName[] }> {
+export async function infraDown(
+  names?: readonly ServiceName[],
+  setup: Setup = {},
+): Promise<{ stopped: ServiceName[] }> {
   const stopped = await forEach(
-    select(names).filter((s) => s.owned),
+    select(names ?? namesOf(setup)).filter((s) => s.owned),
     async (s) => {
       const running = (await s.pid()) !== undefined;
       await s.stop();
@@ -87,17 +101,25 @@ export async function infraDown(names?: readonly ServiceName[]): Promise<{ stopp
 
 /** Starts one service (installing it if needed) and waits until it answers; true if it was not running. */
 export async function startService(name: ServiceName): Promise<boolean> {
-  return ensureStarted(services[name]);
+  return ensureStarted(serviceNamed(name));
 }
 
 /** Stops one service infra started. Throws for Postgres, which infra never stops. */
 export async function stopService(name: ServiceName): Promise<void> {
-  await services[name].stop();
+  await serviceNamed(name).stop();
 }
 
-export async function infraStatus(): Promise<ServiceStatus[]> {
+/** SIGKILLs a service infra started, as a crash would (no shutdown of its own); false when it was not running. */
+export async function killService(name: ServiceName): Promise<boolean> {
+  const pid = await serviceNamed(name).pid();
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGKILL');
+  return true;
+}
+
+export async function infraStatus(setup: Setup = {}): Promise<ServiceStatus[]> {
   return Promise.all(
-    select().map(async (s): Promise<ServiceStatus> => {
+    select(namesOf(setup)).map(async (s): Promise<ServiceStatus> => {
       const [up, pid, installed] = await Promise.all([s.health(), s.pid(), s.isInstalled()]);
       const version = up ? await s.version() : undefined;
       let note: string | null = null;

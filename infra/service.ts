@@ -3,7 +3,16 @@ import { tail } from './process.ts';
 import { MillraceError } from '../core/errors.ts';
 
 export const SERVICE_NAMES = ['postgres', 'clickhouse', 'kafka', 'registry'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** The local cluster's own services (infra/cluster.ts); it shares Postgres and the registry. */
+export const CLUSTER_SERVICE_NAMES = [
+  'zookeeper',
+  'kafka-1',
+  'kafka-2',
+  'kafka-3',
+  'clickhouse-1',
+  'clickhouse-2',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number] | (typeof CLUSTER_SERVICE_NAMES)[number];
 
 export interface Service {
   readonly name: ServiceName;

@@ -1,6 +1,7 @@
 /**
  * ClickHouse from the Debian package (18.16), run as our own process with a generated config:
- * never the system service, so data and logs stay under MILLRACE_HOME.
+ * never the system service, so data and logs stay under MILLRACE_HOME. The default setup runs one
+ * server; the cluster (infra/cluster.ts) runs two replicas of one shard coordinated by ZooKeeper.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,20 +9,51 @@ import { hostAndPort, loadConfig } from '../../core/config.ts';
 import { aptInstall, asRoot } from '../apt.ts';
 import { log } from '../log.ts';
 import { processService } from '../managed.ts';
+import type { Service, ServiceName } from '../service.ts';
 import { confDir, dataDir, logFile } from '../paths.ts';
 import { httpGet } from '../probe.ts';
 import { run } from '../process.ts';
 
 const SERVER = '/usr/sbin/clickhouse-server';
-const config = loadConfig();
-const url = config.CLICKHOUSE_URL.replace(/\/+$/, '');
-const { host, port } = hostAndPort(url);
-const tcpPort = config.CLICKHOUSE_TCP_PORT;
-const conf = confDir('clickhouse');
-const configXml = path.join(conf, 'config.xml');
 
-function writeConfig(): void {
-  const data = dataDir('clickhouse');
+/** One replica of a replicated setup: ZooKeeper, its macros, and the cluster it belongs to. */
+export interface ReplicaSpec {
+  /** the `{replica}` macro; the shard is always 1 */
+  replica: string;
+  interserverPort: number;
+  zookeeper: { host: string; port: number };
+  /** every replica of the shard, as `host:tcpPort`, for the `millrace` cluster of remote_servers */
+  replicas: string[];
+}
+
+export interface ClickHouseSpec {
+  name: ServiceName;
+  host: string;
+  httpPort: number;
+  tcpPort: number;
+  replicated?: ReplicaSpec;
+}
+
+/** The parts of config.xml a replica adds (18.16 opens an interserver port only when the tag is present). */
+export function replicaConfigXml(spec: ReplicaSpec, host: string): string {
+  const replicas = spec.replicas
+    .map((r) => {
+      const [rHost, rPort] = r.split(':');
+      return `<replica><host>${rHost}</host><port>${rPort}</port></replica>`;
+    })
+    .join('');
+  return `
+  <interserver_http_port>${spec.interserverPort}</interserver_http_port>
+  <interserver_http_host>${host}</interserver_http_host>
+  <zookeeper><node><host>${spec.zookeeper.host}</host><port>${spec.zookeeper.port}</port></node></zookeeper>
+  <macros><shard>1</shard><replica>${spec.replica}</replica></macros>
+  <remote_servers><millrace><shard><internal_replication>true</internal_replication>${replicas}</shard></millrace></remote_servers>`;
+}
+
+function writeConfig({ name, host, httpPort: port, tcpPort, replicated }: ClickHouseSpec): string {
+  const conf = confDir(name);
+  const configXml = path.join(conf, 'config.xml');
+  const data = dataDir(name);
   fs.mkdirSync(conf, { recursive: true });
   fs.mkdirSync(data, { recursive: true });
   // Logs go to the console, i.e. the one service log file infra keeps. Trailing slashes on the paths
@@ -45,7 +77,7 @@ function writeConfig(): void {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>536870912</mark_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
+  <max_concurrent_queries>100</max_concurrent_queries>${replicated ? replicaConfigXml(replicated, host) : ''}
 </yandex>
 `,
   );
@@ -84,31 +116,48 @@ function writeConfig(): void {
 </yandex>
 `,
   );
+  return configXml;
 }
 
-export const clickhouse = processService({
+/** A ClickHouse server as a service infra starts, stops and health-checks. */
+export function clickHouseServer(spec: ClickHouseSpec): Service {
+  const url = `http://${spec.host}:${spec.httpPort}`;
+  return processService({
+    name: spec.name,
+    host: spec.host,
+    ports: spec.replicated
+      ? [spec.httpPort, spec.tcpPort, spec.replicated.interserverPort]
+      : [spec.httpPort, spec.tcpPort],
+    isInstalled: async () => fs.existsSync(SERVER),
+
+    async install() {
+      const output = logFile(spec.name);
+      log.info({ service: spec.name, output }, 'installing clickhouse-server and clickhouse-client (apt-get)');
+      await aptInstall(['clickhouse-server', 'clickhouse-client'], output);
+      // Where systemd runs, the package starts its own server on the same ports; ours replaces it.
+      await run(asRoot('systemctl', 'disable', '--now', 'clickhouse-server'), output).catch(() => undefined);
+    },
+
+    health: async () => (await httpGet(`${url}/ping`))?.body.trim() === 'Ok.',
+
+    async version() {
+      const res = await httpGet(`${url}/?query=${encodeURIComponent('SELECT version()')}`);
+      return res?.status === 200 ? res.body.trim() : undefined;
+    },
+
+    async prepare() {
+      return { cmd: SERVER, args: [`--config-file=${writeConfig(spec)}`] };
+    },
+  });
+}
+
+const config = loadConfig();
+const { host, port } = hostAndPort(config.CLICKHOUSE_URL.replace(/\/+$/, ''));
+
+/** The single server of the default setup. */
+export const clickhouse = clickHouseServer({
   name: 'clickhouse',
   host,
-  ports: [port, tcpPort],
-  isInstalled: async () => fs.existsSync(SERVER),
-
-  async install() {
-    const output = logFile('clickhouse');
-    log.info({ service: 'clickhouse', output }, 'installing clickhouse-server and clickhouse-client (apt-get)');
-    await aptInstall(['clickhouse-server', 'clickhouse-client'], output);
-    // Where systemd runs, the package starts its own server on the same ports; ours replaces it.
-    await run(asRoot('systemctl', 'disable', '--now', 'clickhouse-server'), output).catch(() => undefined);
-  },
-
-  health: async () => (await httpGet(`${url}/ping`))?.body.trim() === 'Ok.',
-
-  async version() {
-    const res = await httpGet(`${url}/?query=${encodeURIComponent('SELECT version()')}`);
-    return res?.status === 200 ? res.body.trim() : undefined;
-  },
-
-  async prepare() {
-    writeConfig();
-    return { cmd: SERVER, args: [`--config-file=${configXml}`] };
-  },
+  httpPort: port,
+  tcpPort: config.CLICKHOUSE_TCP_PORT,
 });

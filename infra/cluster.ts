@@ -1,0 +1,84 @@
+/**
+ * The local cluster (`millrace infra up --cluster`): three KRaft nodes (each broker and controller,
+ * a quorum of three), ZooKeeper, and two ClickHouse replicas of one shard, beside the default
+ * single-node services on ports of their own, so both setups can exist under one MILLRACE_HOME.
+ * Postgres and the schema registry are shared. Every internal topic has three replicas and
+ * min.insync.replicas is 2: one node may fail without stopping a producer using acks=all.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dataDir } from './paths.ts';
+import type { Service } from './service.ts';
+import { clickHouseServer } from './services/clickhouse.ts';
+import { kafkaNode } from './services/kafka.ts';
+import { zookeeperServer } from './services/zookeeper.ts';
+
+const HOST = '127.0.0.1';
+
+export const CLUSTER = {
+  host: HOST,
+  brokers: [
+    { name: 'kafka-1', id: 1, port: 19092, controllerPort: 19192 },
+    { name: 'kafka-2', id: 2, port: 19093, controllerPort: 19193 },
+    { name: 'kafka-3', id: 3, port: 19094, controllerPort: 19194 },
+  ],
+  zookeeperPort: 12181,
+  clickhouse: [
+    { name: 'clickhouse-1', replica: 'r1', httpPort: 18123, tcpPort: 19001, interserverPort: 19009 },
+    { name: 'clickhouse-2', replica: 'r2', httpPort: 18124, tcpPort: 19002, interserverPort: 19010 },
+  ],
+  replicationFactor: 3,
+  minInsyncReplicas: 2,
+} as const;
+
+/** The cluster's bootstrap list, as KAFKA_BROKERS takes it. */
+export const clusterBrokers = (): string[] => CLUSTER.brokers.map((b) => `${HOST}:${b.port}`);
+/** The HTTP address of each ClickHouse replica. */
+export const clusterClickHouseUrls = (): string[] => CLUSTER.clickhouse.map((c) => `http://${HOST}:${c.httpPort}`);
+
+/** One KRaft cluster id for all three nodes, made once and kept beside their data. */
+function clusterId(): string {
+  const file = path.join(dataDir('kafka-cluster'), 'cluster.id');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, randomBytes(16).toString('base64url'));
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+const voters = CLUSTER.brokers.map((b) => `${b.id}@${HOST}:${b.controllerPort}`).join(',');
+
+export const clusterServices: readonly Service[] = [
+  zookeeperServer(HOST, CLUSTER.zookeeperPort),
+  ...CLUSTER.brokers.map((b) =>
+    kafkaNode({
+      name: b.name,
+      host: HOST,
+      port: b.port,
+      controllerPort: b.controllerPort,
+      nodeId: b.id,
+      voters,
+      replicationFactor: CLUSTER.replicationFactor,
+      minInsyncReplicas: CLUSTER.minInsyncReplicas,
+      clusterId,
+      // a killed node's partitions get new leaders within seconds, not Kafka's default 9 s
+      brokerSessionTimeoutMs: 3000,
+      heap: { min: '256m', max: '512m' },
+    }),
+  ),
+  ...CLUSTER.clickhouse.map((c) =>
+    clickHouseServer({
+      name: c.name,
+      host: HOST,
+      httpPort: c.httpPort,
+      tcpPort: c.tcpPort,
+      replicated: {
+        replica: c.replica,
+        interserverPort: c.interserverPort,
+        zookeeper: { host: HOST, port: CLUSTER.zookeeperPort },
+        replicas: CLUSTER.clickhouse.map((r) => `${HOST}:${r.tcpPort}`),
+      },
+    }),
+  ),
+];
