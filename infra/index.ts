@@ -83,13 +83,16 @@ export async function infraUp(names?: readonly ServiceName[], setup: Setup = {})
   return { started };
 }
 
-/** Stops the services infra started (all by default); Postgres, the machine's, keeps running. Data is kept. */
+/**
+ * Stops the services infra started (all of the setup by default; of the cluster, its own, as the
+ * registry serves the single node too); Postgres, the machine's, keeps running. Data is kept.
+ */
 export async function infraDown(
   names?: readonly ServiceName[],
   setup: Setup = {},
 ): Promise<{ stopped: ServiceName[] }> {
   const stopped = await forEach(
-    select(names ?? namesOf(setup)).filter((s) => s.owned),
+    select(names ?? (setup.cluster ? CLUSTER_SERVICE_NAMES : SERVICE_NAMES)).filter((s) => s.owned),
     async (s) => {
       const running = (await s.pid()) !== undefined;
       await s.stop();

@@ -35,7 +35,11 @@ before(async () => {
   startedHere = CLUSTER_SERVICE_NAMES.filter((name) => !up.has(name));
 });
 after(async () => {
-  if (startedHere.length > 0) await infraDown(startedHere);
+  if (startedHere.length === CLUSTER_SERVICE_NAMES.length) {
+    await infraDown(undefined, { cluster: true });
+    // the registry serves the single node too: `infra down --cluster` leaves it running
+    assert.equal((await infraStatus()).find((s) => s.service === 'registry')?.health, 'up');
+  } else if (startedHere.length > 0) await infraDown(startedHere);
 });
 
 describe('the local cluster', () => {
