@@ -108,10 +108,7 @@ export class SharedAnswers<T> {
   private evict(): void {
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.weight <= this.maxWeight) break;
-      if (entry.settled) {
-        this.drop(key, entry, false);
-        this.forgetIfIdle(key, entry);
-      }
+      if (entry.settled) this.drop(key, entry);
     }
   }
 }
