@@ -11,6 +11,7 @@
  *   REBUILD TABLE samples_flights ENGINE = ReplacingMergeTree(_offset) ORDER BY (tenant_id, id)
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { syncReplicas } from './clickhouse-replicated.ts';
 import { quoteString } from './clickhouse-sql.ts';
 import { errorKind } from './errors.ts';
 
@@ -25,6 +26,18 @@ const SWAPPED = '*swapped*';
 export function parseRebuild(statement: string): { table: string; layout: string } | undefined {
   const match = REBUILD.exec(statement.trim());
   return match ? { table: match[1]!, layout: match[2]!.trim() } : undefined;
+}
+
+/**
+ * On a shard of replicas (clickhouse-replicated.ts) the first replica copies; every other one
+ * creates its `__next` on the same ZooKeeper path, waits until replication brought it the copy, and
+ * swaps before the first does (the first dropping the old table last keeps its path alive until then).
+ */
+export interface Replicas {
+  /** the other replicas, rebuilt in follow mode right before this one swaps */
+  followers?: readonly ClickHouseClient[];
+  /** this is such a replica: nothing is copied here */
+  follow?: boolean;
 }
 
 interface Chunk {
@@ -47,6 +60,7 @@ export class TableRebuild {
     private readonly by: string,
     /** called after each partition is copied (tests use it to stop a rebuild part way) */
     private readonly onChunk: (partition: string) => void | Promise<void> = () => undefined,
+    private readonly replicas: Replicas = {},
   ) {
     this.next = `${table}__next`;
     this.old = `${table}__old`;
@@ -74,6 +88,20 @@ export class TableRebuild {
     // no merges in the copy until it is counted after the swap: a replacing engine would collapse rows
     // (duplicates the old table had not merged yet) and the counts would never agree
     await this.command(`SYSTEM STOP MERGES ${this.next}`);
+    if (this.replicas.follow) await syncReplicas(this.client, 300, [this.table, this.next]);
+    else await this.copyChunks();
+    const [from, to] = await Promise.all([this.count(this.table), this.count(this.next)]);
+    if (from !== to)
+      throw new RebuildError(
+        `rebuild of ${this.table}: refusing to swap, ${this.table} holds ${from} rows and ${this.next} ${to} (is something still writing to ${this.table}? run the migration again once it stopped)`,
+      );
+    for (const follower of this.replicas.followers ?? [])
+      await new TableRebuild(follower, this.table, this.layout, this.by, undefined, { follow: true }).run();
+    await this.command(`RENAME TABLE ${this.table} TO ${this.old}, ${this.next} TO ${this.table}`);
+    return this.finish();
+  }
+
+  private async copyChunks(): Promise<void> {
     for (const chunk of await this.chunks()) {
       // a partition is copied when its copy holds as many rows; one copied earlier that has grown since is copied again
       const [from, to] = await Promise.all([
@@ -84,13 +112,6 @@ export class TableRebuild {
       await this.copy(chunk);
       await this.onChunk(chunk.partition);
     }
-    const [from, to] = await Promise.all([this.count(this.table), this.count(this.next)]);
-    if (from !== to)
-      throw new RebuildError(
-        `rebuild of ${this.table}: refusing to swap, ${this.table} holds ${from} rows and ${this.next} ${to} (is something still writing to ${this.table}? run the migration again once it stopped)`,
-      );
-    await this.command(`RENAME TABLE ${this.table} TO ${this.old}, ${this.next} TO ${this.table}`);
-    return this.finish();
   }
 
   /** The source's partitions, each with the predicate that selects its rows. */
@@ -192,7 +213,8 @@ export class TableRebuild {
   }
 
   private command(query: string): Promise<unknown> {
-    return this.client.command({ query });
+    // a partition copied again after a crash repeats blocks a replicated table would take for duplicates
+    return this.client.command({ query, clickhouse_settings: { insert_deduplicate: 0 } });
   }
 
   private async rows<T>(query: string): Promise<T[]> {

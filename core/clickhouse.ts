@@ -3,17 +3,21 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { loadConfig } from './config.ts';
 
 /**
- * A ClickHouse client for the configured server (CLICKHOUSE_URL, _USER, _PASSWORD), on `database`.
+ * A ClickHouse client for the configured server (CLICKHOUSE_URL, _USER, _PASSWORD), or the one at
+ * `url` (a replica of CLICKHOUSE_REPLICAS), on `database`.
  *
  * @example
  * const clickhouse = createClickHouse();
  * const rows = await (await clickhouse.query({ query: 'SELECT count() AS n FROM samples_flights', format: 'JSONEachRow' })).json();
  * await clickhouse.close();
  */
-export function createClickHouse(database: string = loadConfig().CLICKHOUSE_DATABASE): ClickHouseClient {
+export function createClickHouse(
+  database: string = loadConfig().CLICKHOUSE_DATABASE,
+  url: string = loadConfig().CLICKHOUSE_URL,
+): ClickHouseClient {
   const config = loadConfig();
   return createClient({
-    url: config.CLICKHOUSE_URL,
+    url,
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database,

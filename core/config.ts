@@ -68,6 +68,15 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier')
       .default('millrace'),
+    /**
+     * Every replica of the shard, comma-separated HTTP URLs (the local cluster: http://127.0.0.1:18123,http://127.0.0.1:18124).
+     * Set, tables are created replicated (core/clickhouse-replicated.ts) on each, and sinks read their
+     * positions from a replica that caught up; empty, CLICKHOUSE_URL is a single server.
+     */
+    CLICKHOUSE_REPLICAS: commaList('').refine(
+      (list) => list.every((url) => /^https?:\/\/[^/]+/.test(url)),
+      'a comma-separated list of http(s) URLs',
+    ),
     CLICKHOUSE_USER: z.string().default('default'),
     CLICKHOUSE_PASSWORD: z.string().default(''),
 

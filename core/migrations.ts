@@ -14,6 +14,13 @@ import pg from 'pg';
 import { loadConfig } from './config.ts';
 import { quoteString, sqlIdentifier } from './clickhouse-sql.ts';
 import { parseRebuild, TableRebuild } from './clickhouse-rebuild.ts';
+import {
+  followerAction,
+  replicatedEngine,
+  replicatedStatement,
+  syncReplicas,
+  zookeeperPath,
+} from './clickhouse-replicated.ts';
 import { errorKind } from './errors.ts';
 import { inClientTransaction } from './postgres.ts';
 
@@ -104,40 +111,84 @@ export async function ensureClickHouseDatabase(
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database, [database])}` });
 }
 
+/** The replicated variant (CLICKHOUSE_REPLICAS; core/clickhouse-replicated.ts). */
+export interface ReplicatedMigrations {
+  /** the database's name, part of each table's ZooKeeper path (the same on every replica) */
+  database: string;
+  /** the shard's other replicas: each statement runs there right after the first replica */
+  followers: readonly ClickHouseClient[];
+}
+
 /**
- * Applies sql/clickhouse with `client`'s default database as the target (see sql/README.md).
+ * Applies sql/clickhouse with `client`'s default database as the target (see sql/README.md). With
+ * `replicated`, tables are created replicated and every statement is applied on each replica in
+ * step (followerAction says what the others do); each replica records what it applied.
  *
  * @example
  * const clickhouse = createClickHouse();
  * const applied = await migrateClickHouse(clickhouse);
  */
-export async function migrateClickHouse(client: ClickHouseClient, dir = sqlDir('clickhouse')): Promise<string[]> {
-  const table = TABLE;
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${table} (name String, sha256 String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree() ORDER BY name`,
+export async function migrateClickHouse(
+  client: ClickHouseClient,
+  dir = sqlDir('clickhouse'),
+  replicated?: ReplicatedMigrations,
+): Promise<string[]> {
+  const followers = replicated?.followers ?? [];
+  const [applied, ...followersApplied] = await Promise.all([client, ...followers].map(appliedMigrations));
+  followersApplied.forEach((theirs, i) => {
+    const missing = [...applied!.keys()].filter((name) => !theirs.has(name));
+    if (missing.length > 0)
+      throw new MigrationError(
+        `clickhouse replica ${i + 2} lacks ${missing.join(', ')}, which the first replica applied: a new replica must start from a copy of the others`,
+      );
   });
-  const result = await client.query({ query: `SELECT name, sha256 FROM ${table}`, format: 'JSONEachRow' });
-  const applied = new Map((await result.json<{ name: string; sha256: string }>()).map((r) => [r.name, r.sha256]));
   const done: string[] = [];
   for (const migration of readMigrations(dir)) {
-    if (checkUnchanged(applied, migration, 'clickhouse')) continue;
-    for (const statement of splitStatements(migration.sql)) {
+    if (checkUnchanged(applied!, migration, 'clickhouse')) continue;
+    for (const written of splitStatements(migration.sql)) {
+      const statement = replicated ? replicatedStatement(written, replicated.database, migration.name) : written;
       const rebuild = parseRebuild(statement);
       try {
-        if (rebuild) await new TableRebuild(client, rebuild.table, rebuild.layout, migration.name).run();
-        else await client.command({ query: statement });
+        if (rebuild) {
+          const layout = replicated
+            ? replicatedEngine(rebuild.layout, zookeeperPath(replicated.database, rebuild.table, migration.name))
+            : rebuild.layout;
+          await new TableRebuild(client, rebuild.table, layout, migration.name, undefined, { followers }).run();
+          continue;
+        }
+        // a backfill run again after a crash repeats blocks a replicated table would take for duplicates
+        await client.command({ query: statement, clickhouse_settings: { insert_deduplicate: 0 } });
+        for (const follower of followers) {
+          const action = followerAction(statement);
+          if (action === 'skip') continue;
+          if (action === 'check') await syncReplicas(follower);
+          await follower.command({ query: statement });
+        }
       } catch (error) {
         throw new MigrationError(
-          `clickhouse migration ${migration.name} failed at "${statement.slice(0, 80)}": ${(error as Error).message}`,
+          `clickhouse migration ${migration.name} failed at "${written.slice(0, 80)}": ${(error as Error).message}`,
         );
       }
     }
-    await client.command({
-      query: `INSERT INTO ${table} (name, sha256) VALUES (${quoteString(migration.name)}, ${quoteString(migration.sha256)})`,
-    });
+    // the first replica records last: a crash before it has every replica apply the file again
+    for (const [i, target] of [...followers, client].entries()) {
+      if (i < followers.length && followersApplied[i]!.has(migration.name)) continue;
+      await target.command({
+        query: `INSERT INTO ${TABLE} (name, sha256) VALUES (${quoteString(migration.name)}, ${quoteString(migration.sha256)})`,
+      });
+    }
     done.push(migration.name);
   }
   return done;
+}
+
+/** The migrations `client`'s database records as applied (the record table is each server's own). */
+async function appliedMigrations(client: ClickHouseClient): Promise<Map<string, string>> {
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${TABLE} (name String, sha256 String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree() ORDER BY name`,
+  });
+  const result = await client.query({ query: `SELECT name, sha256 FROM ${TABLE}`, format: 'JSONEachRow' });
+  return new Map((await result.json<{ name: string; sha256: string }>()).map((r) => [r.name, r.sha256]));
 }
 
 function sqlDir(kind: 'postgres' | 'clickhouse'): string {

@@ -163,16 +163,24 @@ export interface ProvisionReport {
  * log.info({ created: report.topics.created }, 'provisioned');
  */
 export async function provisionAll(topics: readonly ResolvedTopic[]): Promise<ProvisionReport> {
-  const bootstrap = createClickHouse('default');
-  await ensureClickHouseDatabase(bootstrap).finally(() => bootstrap.close());
-  const clickhouse = createClickHouse();
+  const { CLICKHOUSE_REPLICAS: replicas, CLICKHOUSE_DATABASE: database } = loadConfig();
+  const urls = replicas.length > 0 ? replicas : [undefined];
+  for (const url of urls) {
+    const bootstrap = createClickHouse('default', url);
+    await ensureClickHouseDatabase(bootstrap).finally(() => bootstrap.close());
+  }
+  const [clickhouse, ...followers] = urls.map((url) => createClickHouse(database, url));
   try {
     const topicChanges = await provisionTopics(createKafka('millrace-provision'), topics);
     const schemas = await registerSchemas(new Registry(undefined, { credentials: provisionCredentials() }), topics);
     const postgres = await migratePostgres();
-    const clickhouseDone = await migrateClickHouse(clickhouse);
+    const clickhouseDone = await migrateClickHouse(
+      clickhouse!,
+      undefined,
+      replicas.length > 0 ? { database, followers } : undefined,
+    );
     return { topics: topicChanges, schemas, migrations: { postgres, clickhouse: clickhouseDone } };
   } finally {
-    await clickhouse.close();
+    await Promise.all([clickhouse!, ...followers].map((c) => c.close()));
   }
 }

@@ -9,12 +9,14 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '../../../core/clickhouse.ts';
+import { loadConfig } from '../../../core/config.ts';
 import { quoteString } from '../../../core/clickhouse-sql.ts';
 import { writeOrSplit } from '../runtime/retry.ts';
 import { CLICKHOUSE_LINEAGE_COLUMNS, SinkSpecError, type ResolvedSinkSpec } from '../runtime/spec.ts';
 import type { PartitionBatch, PreparedRow, RefusedRow, SinkWriter, WriteOutcome } from '../runtime/writer.ts';
 import { cellCheck, type CellCheck } from './column-types.ts';
 import { CombinedInserts } from './combined-inserts.ts';
+import { ClickHouseReplicas } from './replicas.ts';
 import { tsvEncoder, tsvString, type CellEncoder } from './tsv.ts';
 
 /** Error codes of input the server could not take (parse, type, range): the row's fault, not the server's. */
@@ -49,7 +51,11 @@ interface EncodedRow {
 
 export class ClickHouseWriter<T> implements SinkWriter {
   readonly authoritative = false;
-  private readonly client: ClickHouseClient;
+  private readonly replicas: ClickHouseReplicas;
+  /** the table is replicated: what it holds is read from a replica that caught up (replicas.ts) */
+  private replicated = false;
+  /** the replica the high water was last read from, after it caught up */
+  private synced: ClickHouseClient | undefined;
   private types = new Map<string, string>();
   /** Per spec column, in order: the range/null check the server skips, and the TabSeparated encoder. */
   private checks: CellCheck[] = [];
@@ -66,17 +72,23 @@ export class ClickHouseWriter<T> implements SinkWriter {
 
   constructor(
     private readonly spec: ResolvedSinkSpec<T>,
-    client?: ClickHouseClient,
+    client?: ClickHouseClient | ClickHouseReplicas,
   ) {
-    this.client = client ?? createClickHouse();
+    this.replicas =
+      client instanceof ClickHouseReplicas ? client : new ClickHouseReplicas(client ? [client] : replicaClients());
     this.columns = [...CLICKHOUSE_LINEAGE_COLUMNS, ...spec.columnNames];
     this.inserts = new CombinedInserts(async (texts) => {
-      await this.client.insert({
-        table: this.spec.table,
-        values: Readable.from(texts, { objectMode: false }),
-        format: 'TabSeparated',
-        columns: this.columns as [string, ...string[]],
-      });
+      await this.replicas.client
+        .insert({
+          table: this.spec.table,
+          values: Readable.from(texts, { objectMode: false }),
+          format: 'TabSeparated',
+          columns: this.columns as [string, ...string[]],
+        })
+        .catch((error: unknown) => {
+          this.replicas.failed(error);
+          throw error;
+        });
     }, isDataError);
   }
 
@@ -86,8 +98,11 @@ export class ClickHouseWriter<T> implements SinkWriter {
       `SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = ${quoteString(this.spec.table)}`,
     );
     if (!table) throw new SinkSpecError(`${where} does not exist`);
-    if (table.engine !== 'ReplacingMergeTree')
-      throw new SinkSpecError(`${where} must be a ReplacingMergeTree (it is ${table.engine})`);
+    if (!/^(Replicated)?ReplacingMergeTree$/.test(table.engine))
+      throw new SinkSpecError(
+        `${where} must be a ReplacingMergeTree or ReplicatedReplacingMergeTree (it is ${table.engine})`,
+      );
+    this.replicated = table.engine.startsWith('Replicated');
     const sortingKey = table.sorting_key.split(',').map((k) => k.trim());
     const outside = this.spec.key.filter((column) => !sortingKey.includes(column));
     if (outside.length > 0)
@@ -117,6 +132,7 @@ export class ClickHouseWriter<T> implements SinkWriter {
   /** ClickHouse data lives beside the Kafka it was written from (one MILLRACE_HOME), so the cluster is implied. */
   private async readHighWater(topic: string, partitions: readonly number[]): Promise<void> {
     if (partitions.length === 0) return;
+    if (this.replicated) this.synced = await this.replicas.caughtUp(this.spec.table);
     const found = await this.rows<{ partition: number; next: string }>(
       `SELECT _partition AS partition, toString(max(_offset) + 1) AS next FROM ${this.spec.table}
         WHERE _topic = ${quoteString(topic)} AND _partition IN (${partitions.map(Number).join(', ')}) GROUP BY _partition`,
@@ -165,6 +181,8 @@ export class ClickHouseWriter<T> implements SinkWriter {
     const first = batch.rows[0];
     if (!first || first.offset >= below) return batch.rows;
     const last = batch.rows.at(-1)!.offset;
+    if (this.replicated && this.synced !== this.replicas.client)
+      this.synced = await this.replicas.caughtUp(this.spec.table);
     const stored = await this.rows<{ offset: string }>(
       `SELECT toString(_offset) AS offset FROM ${this.spec.table}
         WHERE _topic = ${quoteString(batch.topic)} AND _partition = ${Number(batch.partition)}
@@ -188,10 +206,23 @@ export class ClickHouseWriter<T> implements SinkWriter {
   }
 
   private async rows<R>(query: string): Promise<R[]> {
-    return (await this.client.query({ query, format: 'JSONEachRow' })).json<R>();
+    try {
+      return await (await this.replicas.client.query({ query, format: 'JSONEachRow' })).json<R>();
+    } catch (error) {
+      this.replicas.failed(error);
+      throw error;
+    }
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    await this.replicas.close();
   }
+}
+
+/** A client per replica of CLICKHOUSE_REPLICAS (CLICKHOUSE_URL's first when it is one); CLICKHOUSE_URL alone without them. */
+function replicaClients(): ClickHouseClient[] {
+  const { CLICKHOUSE_URL: url, CLICKHOUSE_REPLICAS: replicas } = loadConfig();
+  const ordered =
+    replicas.length > 0 ? [...replicas.filter((r) => r === url), ...replicas.filter((r) => r !== url)] : [url];
+  return ordered.map((u) => createClickHouse(undefined, u));
 }
