@@ -14,28 +14,10 @@ import { clickHouseServer } from './services/clickhouse.ts';
 import { kafkaNode } from './services/kafka.ts';
 import { zookeeperServer } from './services/zookeeper.ts';
 
-const HOST = '127.0.0.1';
+import { CLUSTER } from './cluster-layout.ts';
+export { CLUSTER, clusterBrokers, clusterClickHouseUrls, clusterEnvironment } from './cluster-layout.ts';
 
-export const CLUSTER = {
-  host: HOST,
-  brokers: [
-    { name: 'kafka-1', id: 1, port: 19092, controllerPort: 19192 },
-    { name: 'kafka-2', id: 2, port: 19093, controllerPort: 19193 },
-    { name: 'kafka-3', id: 3, port: 19094, controllerPort: 19194 },
-  ],
-  zookeeperPort: 12181,
-  clickhouse: [
-    { name: 'clickhouse-1', replica: 'r1', httpPort: 18123, tcpPort: 19001, interserverPort: 19009 },
-    { name: 'clickhouse-2', replica: 'r2', httpPort: 18124, tcpPort: 19002, interserverPort: 19010 },
-  ],
-  replicationFactor: 3,
-  minInsyncReplicas: 2,
-} as const;
-
-/** The cluster's bootstrap list, as KAFKA_BROKERS takes it. */
-export const clusterBrokers = (): string[] => CLUSTER.brokers.map((b) => `${HOST}:${b.port}`);
-/** The HTTP address of each ClickHouse replica. */
-export const clusterClickHouseUrls = (): string[] => CLUSTER.clickhouse.map((c) => `http://${HOST}:${c.httpPort}`);
+const HOST = CLUSTER.host;
 
 /** One KRaft cluster id for all three nodes, made once and kept beside their data. */
 function clusterId(): string {

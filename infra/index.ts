@@ -113,10 +113,15 @@ export async function stopService(name: ServiceName): Promise<void> {
 }
 
 /** SIGKILLs a service infra started, as a crash would (no shutdown of its own); false when it was not running. */
-export async function killService(name: ServiceName): Promise<boolean> {
+export function killService(name: ServiceName): Promise<boolean> {
+  return signalService(name, 'SIGKILL');
+}
+
+/** Sends `signal` to a service infra started (SIGSTOP freezes it as a long GC pause would); false when it was not running. */
+export async function signalService(name: ServiceName, signal: NodeJS.Signals): Promise<boolean> {
   const pid = await serviceNamed(name).pid();
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGKILL');
+  process.kill(pid, signal);
   return true;
 }
 

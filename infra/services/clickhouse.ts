@@ -45,7 +45,9 @@ export function replicaConfigXml(spec: ReplicaSpec, host: string): string {
   return `
   <interserver_http_port>${spec.interserverPort}</interserver_http_port>
   <interserver_http_host>${host}</interserver_http_host>
-  <zookeeper><node><host>${spec.zookeeper.host}</host><port>${spec.zookeeper.port}</port></node></zookeeper>
+  <zookeeper><node><host>${spec.zookeeper.host}</host><port>${spec.zookeeper.port}</port></node><session_timeout_ms>10000</session_timeout_ms></zookeeper>
+  <!-- replicated tables read-only after a ZooKeeper outage look for a new session every 5 s, not 60 -->
+  <merge_tree><zookeeper_session_expiration_check_period>5</zookeeper_session_expiration_check_period></merge_tree>
   <macros><shard>1</shard><replica>${spec.replica}</replica></macros>
   <remote_servers><millrace><shard><internal_replication>true</internal_replication>${replicas}</shard></millrace></remote_servers>`;
 }

@@ -1,15 +1,15 @@
 /**
- * `npm run chaos [-- --records N --faults N --rate N --seed N --only <fault kind>...]`: the chaos harness on the local
+ * `npm run chaos [-- --records N --faults N --rate N --seed N --only <fault kind>... --cluster]`: the chaos harness on the local
  * services (started and installed through infra/ if needed; left running). Prints the table of
  * faults and of every id's whereabouts, writes it as JSON to bench/results/, exits 1 when anything
- * was lost or duplicated. Defaults: 1,000,000 records at 2,000/s with 60 faults.
+ * was lost or duplicated. Defaults: 1,000,000 records at 2,000/s with 60 faults. `--cluster`: on the
+ * local cluster (`infra up --cluster`), with its faults (testkit/chaos/cluster.ts) and the role kills.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS, type FaultKind } from '../../testkit/chaos/faults.ts';
-import { formatReport, runChaos } from '../../testkit/chaos/harness.ts';
+import { clusterEnvironment } from '../../infra/cluster-layout.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,16 +19,22 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     // e.g. --only 'kill processor' --only 'stop broker'
     only: { type: 'string', multiple: true },
+    cluster: { type: 'boolean', default: false },
   },
 });
+// before anything reads the configuration (the harness's modules do as they load)
+if (values.cluster) Object.assign(process.env, clusterEnvironment());
+const { ALL_FAULT_KINDS } = await import('../../testkit/chaos/faults.ts');
+type FaultKind = (typeof ALL_FAULT_KINDS)[number];
+const { formatReport, runChaos } = await import('../../testkit/chaos/harness.ts');
 const number = (name: string, text: string | undefined) => {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer; got ${text}`);
   return n;
 };
 
-const unknown = (values.only ?? []).filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
-if (unknown.length > 0) throw new Error(`--only takes ${FAULT_KINDS.join(', ')}; got ${unknown.join(', ')}`);
+const unknown = (values.only ?? []).filter((k) => !(ALL_FAULT_KINDS as readonly string[]).includes(k));
+if (unknown.length > 0) throw new Error(`--only takes ${ALL_FAULT_KINDS.join(', ')}; got ${unknown.join(', ')}`);
 
 const report = await runChaos({
   kinds: values.only as FaultKind[] | undefined,
@@ -38,12 +44,13 @@ const report = await runChaos({
   outageMs: [2_000, 10_000],
   seed: values.seed === undefined ? undefined : number('seed', values.seed),
   settleMs: 900_000,
+  cluster: values.cluster,
 });
 process.stdout.write(`${formatReport(report)}\n`);
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(
-  path.join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  path.join(dir, `chaos-${values.cluster ? 'cluster-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
   JSON.stringify(report, null, 2),
 );
 process.exit(report.lost === 0 && report.duplicated === 0 ? 0 : 1);

@@ -2,12 +2,15 @@
  * The faults the harness injects: an abrupt kill of a running role's thread (processor, sink, source, API), and a
  * stop then start of a service (the broker, the schema registry, ClickHouse, Postgres) after an
  * outage of a few seconds. Postgres is the machine's cluster, stopped in `immediate` mode: a crash,
- * recovered from its WAL on start.
+ * recovered from its WAL on start. On the local cluster, the role kills and the cluster's own
+ * faults (cluster.ts).
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { startService, stopService, type ServiceName } from '../../infra/index.ts';
+import type { Kafka } from 'kafkajs';
+import { CLUSTER_FAULT_KINDS, injectCluster, type ClusterFaultKind, type Failover, type Progress } from './cluster.ts';
 import type { Platform, RoleKind } from './platform.ts';
 
 export const FAULT_KINDS = [
@@ -20,7 +23,8 @@ export const FAULT_KINDS = [
   'stop clickhouse',
   'stop postgres',
 ] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultKind = (typeof FAULT_KINDS)[number] | ClusterFaultKind;
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS];
 
 export interface InjectedFault {
   kind: FaultKind;
@@ -29,6 +33,16 @@ export interface InjectedFault {
   atMs: number;
   /** how long the service stayed down; 0 for a kill (the supervisor restarts the role) */
   downMs: number;
+  /** a cluster fault's failover times */
+  failover?: Failover;
+}
+
+/** What the cluster's faults need besides the platform. */
+export interface OnCluster {
+  kafka: Kafka;
+  progress: Progress;
+  /** failover measurements still running: the harness awaits them before its report */
+  measuring: Promise<void>[];
 }
 
 const services = {
@@ -38,11 +52,15 @@ const services = {
   'stop postgres': 'postgres',
 } as const;
 
-/** The fault kinds this platform can take (no `kill source` when no source role runs). */
-export function possibleFaults(platform: Platform): FaultKind[] {
-  return FAULT_KINDS.filter(
-    (kind) => !kind.startsWith('kill ') || platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)),
+/**
+ * The fault kinds this platform can take (no `kill source` when no source role runs); on the cluster
+ * the role kills and the cluster's faults, as its services are not the single node's.
+ */
+export function possibleFaults(platform: Platform, cluster = false): FaultKind[] {
+  const kills = FAULT_KINDS.filter(
+    (kind) => kind.startsWith('kill ') && platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)),
   );
+  return cluster ? [...kills, ...CLUSTER_FAULT_KINDS] : [...kills, ...FAULT_KINDS.filter((k) => k.startsWith('stop '))];
 }
 
 async function stopMachinePostgres(): Promise<void> {
@@ -56,15 +74,30 @@ export async function inject(
   downMs: number,
   random: () => number,
   startedAt: number,
+  cluster?: OnCluster,
 ): Promise<InjectedFault> {
   const atMs = Date.now() - startedAt;
+  if ((CLUSTER_FAULT_KINDS as readonly string[]).includes(kind)) {
+    if (!cluster) throw new Error(`${kind} is a fault of the local cluster (run with --cluster)`);
+    const { failover, ...fault } = await injectCluster(
+      kind as ClusterFaultKind,
+      platform,
+      cluster.kafka,
+      downMs,
+      random,
+      cluster.progress,
+    );
+    const injected: InjectedFault = { kind, atMs, ...fault };
+    if (failover) cluster.measuring.push(failover.then((measured) => void (injected.failover = measured)));
+    return injected;
+  }
   if (kind.startsWith('kill ')) {
     const running = platform.supervisor.threads();
     const alive = platform.roles.filter((r) => r.kind === kind.slice(5) && r.name in running);
     // every role of the kind may be between a kill and its restart: wait for one
     if (alive.length === 0) {
       await new Promise((r) => setTimeout(r, 1_000));
-      return inject(kind, platform, downMs, random, startedAt);
+      return inject(kind, platform, downMs, random, startedAt, cluster);
     }
     const role = alive[Math.floor(random() * alive.length)]!;
     const tid = running[role.name];

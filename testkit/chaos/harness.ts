@@ -8,10 +8,13 @@
  * small variant in CI.
  */
 import { randomBytes } from 'node:crypto';
+import { quoteString } from '../../core/clickhouse-sql.ts';
 import { infraUp } from '../../infra/index.ts';
+import { CLUSTER } from '../../infra/cluster.ts';
 import { random as seeded } from '../training-helpers.ts';
 import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
+import { preferredReplica, replicaClients } from './cluster.ts';
 import { startPlatform } from './platform.ts';
 import { freePort } from '../../core/free-port.ts';
 import { closeClients, PIPELINES, prepare, TAXONOMY } from './setup.ts';
@@ -31,6 +34,8 @@ export interface ChaosOptions {
   seed?: number;
   /** how long the platform gets to take in the whole stream after the last fault */
   settleMs?: number;
+  /** on the local cluster (the configuration must point at it: cluster.ts useCluster) with its faults */
+  cluster?: boolean;
   log?: (line: string) => void;
 }
 
@@ -66,7 +71,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const run = randomBytes(3).toString('hex');
   const startedAt = Date.now();
 
-  const { clients, tenant } = await prepare(run);
+  const cluster = options.cluster ?? false;
+  const { clients, tenant } = await prepare(run, cluster);
+  const replicas = cluster ? replicaClients() : [];
 
   const topics = [...new Set(TARGETS.flatMap((t) => (t.kind === 'topic' ? [t.topic] : [])).concat(DLQ_TOPICS))];
   const marks = await markTopics(clients.kafka, topics);
@@ -75,7 +82,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     `run ${run} (seed ${seed}): ${options.records.toLocaleString('en')} records (${JSON.stringify(plan)}) at ${options.perSecond}/s, ${options.faults} faults`,
   );
 
-  const platform = startPlatform(PIPELINES, await freePort());
+  const platform = startPlatform(PIPELINES, await freePort(), cluster ? preferredReplica : undefined);
   // the API's readiness once a second, counted from its first ready answer (its start-up is not an outage)
   let apiPolls = 0;
   let apiUnready = 0;
@@ -100,28 +107,58 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const segment = options.records / (options.faults + 1);
     let sent = 0;
     let begun = 0;
+    let lastCommitAt = 0;
+    const measuring: Promise<void>[] = [];
+    // the run's flights stored, as the replica that answers most says (one may be down)
+    const flightRows = async () => {
+      const counts = await Promise.all(
+        replicas.map((r) =>
+          r
+            .query({
+              query: `SELECT count() AS n FROM samples_flights WHERE tenant_id = ${quoteString(tenant)}`,
+              format: 'JSONEachRow',
+            })
+            .then((q) => q.json<{ n: string }>())
+            .then(
+              (rows) => Number(rows[0]!.n),
+              () => 0,
+            ),
+        ),
+      );
+      return Math.max(0, ...counts);
+    };
     const until = async (ready: () => boolean) => {
       while (!ready()) await new Promise((r) => setTimeout(r, 50));
     };
     const driving = drive(clients.kafka, clients.registry, source, options.perSecond, log, {
       gate: (n) => until(() => begun >= Math.min(options.faults, Math.floor(n / segment))),
-      progress: (n) => (sent = n),
+      progress: (n) => {
+        sent = n;
+        lastCommitAt = Date.now();
+      },
     });
     const faults: InjectedFault[] = [];
-    const kinds = possibleFaults(platform).filter((k) => options.kinds?.includes(k) ?? true);
+    const kinds = possibleFaults(platform, cluster).filter((k) => options.kinds?.includes(k) ?? true);
     for (const kind of faultSchedule(kinds, options.faults, random)) {
       await until(() => sent >= (faults.length + 1) * segment - options.perSecond / 2);
       // a random moment within the next half second of load
       await new Promise((r) => setTimeout(r, random() * 500));
       const [low, high] = options.outageMs;
       begun += 1;
-      const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt);
+      const onCluster = cluster
+        ? { kafka: clients.kafka, progress: { lastCommitAt: () => lastCommitAt, flightRows }, measuring }
+        : undefined;
+      const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt, onCluster);
       faults.push(fault);
       log(
         `fault ${faults.length}/${options.faults} after ${sent.toLocaleString('en')} records: ${kind} ${fault.target}${fault.downMs ? `, down ${(fault.downMs / 1000).toFixed(1)} s` : ''}`,
       );
     }
     const driven = await driving;
+    await Promise.all(measuring);
+    for (const [i, fault] of faults.entries())
+      if (fault.failover)
+        log(`fault ${i + 1} (${fault.kind} ${fault.target}): failover ${JSON.stringify(fault.failover)}`);
     log(
       `driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`,
     );
@@ -153,6 +190,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             [...ids.values()].reduce((a, b) => a + b, 0),
           ),
         );
+      } else if (target.kind === 'clickhouse' && cluster) {
+        // every replica holds every row once: each is counted as stored, once it caught up
+        for (const [i, replica] of replicas.entries()) {
+          await replica.command({
+            query: `SYSTEM SYNC REPLICA ${target.table}`,
+            clickhouse_settings: { receive_timeout: 300 },
+          });
+          const { present, rows } = await tableIds({ ...clients, clickhouse: replica }, target, prefix);
+          tallies.push(
+            tally(`${target.name} (${CLUSTER.clickhouse[i]!.name})`, expected(target.stream), present, rows),
+          );
+        }
       } else {
         const { present, rows } = await tableIds(clients, target, prefix);
         tallies.push(tally(target.name, expected(target.stream), present, rows));
@@ -181,10 +230,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     clearInterval(poller);
     // every service back up, whatever happened, before the roles are asked to stop
-    await infraUp().catch(() => undefined);
+    await infraUp(undefined, { cluster }).catch(() => undefined);
     await platform.supervisor.stop();
     await closeClients(clients);
+    await Promise.all(replicas.map((r) => r.close()));
   }
+}
+
+/** Per kind of cluster fault: fault to first committed produce and to first new row in ClickHouse, min/median/max. */
+function failoverLines(faults: readonly InjectedFault[]): string[] {
+  const measured = faults.filter((f) => f.failover);
+  if (measured.length === 0) return [];
+  const summary = (values: (number | undefined)[]) => {
+    const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+    const missed = values.length - known.length;
+    if (known.length === 0) return `none within 60 s`;
+    const s = (ms: number) => (ms / 1000).toFixed(1);
+    return `${s(known[0]!)} / ${s(known[Math.floor((known.length - 1) / 2)]!)} / ${s(known.at(-1)!)} s${missed ? ` (${missed} not within 60 s)` : ''}`;
+  };
+  const kinds = [...new Set(measured.map((f) => f.kind))];
+  return [
+    '',
+    'failover (min / median / max)     first produce committed         first new row in ClickHouse',
+    ...kinds.map((kind) => {
+      const of = measured.filter((f) => f.kind === kind).map((f) => f.failover!);
+      return `  ${kind.padEnd(30)} ${summary(of.map((f) => f.produceMs)).padEnd(32)} ${summary(of.map((f) => f.clickhouseMs))}`;
+    }),
+  ];
 }
 
 /** The table `npm run chaos` prints. */
@@ -194,13 +266,14 @@ export function formatReport(report: ChaosReport): string {
     `run ${report.run}, seed ${report.seed}, ${report.seconds.toFixed(0)} s`,
     '',
     'faults injected',
-    ...Object.entries(report.faultsByKind).map(([kind, n]) => `  ${kind.padEnd(18)} ${pad(n, 4)}`),
-    `  ${'total'.padEnd(18)} ${pad(report.faults.length, 4)}`,
+    ...Object.entries(report.faultsByKind).map(([kind, n]) => `  ${kind.padEnd(24)} ${pad(n, 4)}`),
+    `  ${'total'.padEnd(24)} ${pad(report.faults.length, 4)}`,
+    ...failoverLines(report.faults),
     '',
-    `${'where'.padEnd(34)} ${pad('records', 9)} ${pad('present', 9)} ${pad('lost', 6)} ${pad('duplicated', 11)}`,
+    `${'where'.padEnd(44)} ${pad('records', 9)} ${pad('present', 9)} ${pad('lost', 6)} ${pad('duplicated', 11)}`,
     ...report.tallies.map(
       (t) =>
-        `${t.target.padEnd(34)} ${pad(t.expected, 9)} ${pad(t.present, 9)} ${pad(t.lost, 6)} ${pad(t.duplicated, 11)}`,
+        `${t.target.padEnd(44)} ${pad(t.expected, 9)} ${pad(t.present, 9)} ${pad(t.lost, 6)} ${pad(t.duplicated, 11)}`,
     ),
     '',
     `dead-lettered: ${report.deadLettered}; driver: ${report.drive.sent} sent in ${report.drive.transactions} transactions, ${report.drive.retried} retried; API not ready in ${report.apiUnready} of ${report.apiPolls} polls`,

@@ -18,8 +18,9 @@ export const TAXONOMY = 'films';
 /** The pipelines the harness and the soak run (the image crawl and training need a person to start them). */
 export const PIPELINES = ['samples.flights', 'finance.scoring', 'catalog.classification', 'market.quotes'];
 
-export async function prepare(run: string): Promise<{ clients: Clients; tenant: string }> {
-  await infraUp();
+/** `cluster`: the local cluster's services (the configuration points at them: cluster.ts useCluster). */
+export async function prepare(run: string, cluster = false): Promise<{ clients: Clients; tenant: string }> {
+  await infraUp(undefined, { cluster });
   await provisionAll(loadCatalogue());
   const clients: Clients = {
     kafka: createKafka('millrace-chaos'),

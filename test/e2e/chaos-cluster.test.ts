@@ -1,0 +1,53 @@
+/**
+ * The chaos harness's CI variant on the local cluster (three KRaft nodes, ZooKeeper, two ClickHouse
+ * replicas): 8,000 records through the flights, finance and catalog pipelines while two faults of
+ * every cluster kind hit it (the flights topic's partition leader and the active controller
+ * SIGKILLed, a node frozen with SIGSTOP past its session timeout, a ClickHouse replica SIGKILLed, a
+ * replica's fetches held back while the ClickHouse sinks restart, ZooKeeper killed), with a kill of a
+ * processor and of a sink. Every id must be once in every topic, in Postgres, and in each replica of
+ * every ClickHouse table. The full run is `npm run chaos -- --cluster`. It stops what it started.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { clusterEnvironment } from '../../infra/cluster-layout.ts';
+
+// before anything reads the configuration: the modules below read it as they load
+Object.assign(process.env, clusterEnvironment());
+const { CLUSTER_FAULT_KINDS } = await import('../../testkit/chaos/cluster.ts');
+const { formatReport, runChaos } = await import('../../testkit/chaos/harness.ts');
+const { CLUSTER_SERVICE_NAMES, infraDown, infraStatus } = await import('../../infra/index.ts');
+
+let wasUp = new Set<string>();
+before(async () => {
+  wasUp = new Set((await infraStatus({ cluster: true })).filter((s) => s.health === 'up').map((s) => s.service));
+});
+after(async () => {
+  const startedHere = CLUSTER_SERVICE_NAMES.filter((name) => !wasUp.has(name));
+  if (startedHere.length > 0) await infraDown(startedHere);
+});
+
+describe('chaos on the cluster', () => {
+  it('loses and duplicates nothing under two faults of every cluster kind', { timeout: 1_200_000 }, async () => {
+    const kinds = [...CLUSTER_FAULT_KINDS, 'kill processor', 'kill sink'] as const;
+    const report = await runChaos({
+      cluster: true,
+      kinds,
+      records: 8_000,
+      faults: 2 * kinds.length,
+      perSecond: 200,
+      outageMs: [4_000, 8_000],
+      settleMs: 300_000,
+    });
+    process.stdout.write(`${formatReport(report)}\n`);
+    for (const kind of kinds) assert.equal(report.faultsByKind[kind], 2, `two faults of kind ${kind}`);
+    for (const t of report.tallies) {
+      assert.equal(t.lost, 0, `${t.target}: ${t.lost} of ${t.expected} ids missing`);
+      assert.equal(t.duplicated, 0, `${t.target}: ${t.duplicated} extra records or rows`);
+    }
+    assert.ok(
+      report.tallies.some((t) => t.target.endsWith('(clickhouse-2)')),
+      'every replica of the ClickHouse tables is counted',
+    );
+    assert.equal(report.deadLettered, 0, 'no record of the run dead-lettered');
+  });
+});
