@@ -55,6 +55,8 @@ const envSchema = z
     KAFKA_BROKERS: hostPortList,
     KAFKA_CONTROLLER_PORT: port(9093),
     KAFKA_CLIENT_ID: z.string().default('millrace'),
+    /** The address the local cluster's services listen on (infra/cluster-layout.ts); the test hosts' harness sets 10.213.0.1. */
+    MILLRACE_CLUSTER_HOST: z.ipv4({ error: 'an IPv4 address' }).default('127.0.0.1'),
     /** 1 for the single local broker; 3 on a real cluster. */
     KAFKA_REPLICATION_FACTOR: positiveInt(1),
     /** min.insync.replicas of the topics provision creates when above 1 (the local cluster: 2, with KAFKA_REPLICATION_FACTOR 3). */

@@ -3,10 +3,17 @@
  * reads the configuration, so a harness can point the configuration at the cluster
  * (clusterEnvironment) before anything loads it.
  */
-const HOST = '127.0.0.1';
+/**
+ * Where every cluster service listens: loopback, or (MILLRACE_CLUSTER_HOST) an address the test
+ * hosts' network namespaces reach too (infra/hosts.ts). Read here, when asked, not through
+ * core/config.ts, since this module must not load the configuration; config.ts validates it all the same.
+ */
+const host = (): string => process.env.MILLRACE_CLUSTER_HOST || '127.0.0.1';
 
 export const CLUSTER = {
-  host: HOST,
+  get host(): string {
+    return host();
+  },
   brokers: [
     { name: 'kafka-1', id: 1, port: 19092, controllerPort: 19192 },
     { name: 'kafka-2', id: 2, port: 19093, controllerPort: 19193 },
@@ -19,12 +26,14 @@ export const CLUSTER = {
   ],
   replicationFactor: 3,
   minInsyncReplicas: 2,
+  /** the controllers fence a silent node after this, and its partitions get new leaders (Kafka's default: 9 s) */
+  brokerSessionTimeoutMs: 3000,
 } as const;
 
 /** The cluster's bootstrap list, as KAFKA_BROKERS takes it. */
-export const clusterBrokers = (): string[] => CLUSTER.brokers.map((b) => `${HOST}:${b.port}`);
+export const clusterBrokers = (): string[] => CLUSTER.brokers.map((b) => `${host()}:${b.port}`);
 /** The HTTP address of each ClickHouse replica. */
-export const clusterClickHouseUrls = (): string[] => CLUSTER.clickhouse.map((c) => `http://${HOST}:${c.httpPort}`);
+export const clusterClickHouseUrls = (): string[] => CLUSTER.clickhouse.map((c) => `http://${host()}:${c.httpPort}`);
 
 /**
  * The configuration that points Millrace at the local cluster: its brokers (topics with three

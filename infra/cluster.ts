@@ -15,6 +15,7 @@ import { kafkaNode } from './services/kafka.ts';
 import { zookeeperServer } from './services/zookeeper.ts';
 
 import { CLUSTER } from './cluster-layout.ts';
+import { HOSTS_NETWORK, SERVICE_ADDRESS } from './hosts.ts';
 export { CLUSTER, clusterBrokers, clusterClickHouseUrls, clusterEnvironment } from './cluster-layout.ts';
 
 const HOST = CLUSTER.host;
@@ -44,8 +45,7 @@ export const clusterServices: readonly Service[] = [
       replicationFactor: CLUSTER.replicationFactor,
       minInsyncReplicas: CLUSTER.minInsyncReplicas,
       clusterId,
-      // a killed node's partitions get new leaders within seconds, not Kafka's default 9 s
-      brokerSessionTimeoutMs: 3000,
+      brokerSessionTimeoutMs: CLUSTER.brokerSessionTimeoutMs,
       heap: { min: '256m', max: '512m' },
     }),
   ),
@@ -61,6 +61,8 @@ export const clusterServices: readonly Service[] = [
         zookeeper: { host: HOST, port: CLUSTER.zookeeperPort },
         replicas: CLUSTER.clickhouse.map((r) => `${HOST}:${r.tcpPort}`),
       },
+      // on the service address, the test hosts' roles connect from their own addresses
+      networks: HOST === SERVICE_ADDRESS ? [HOSTS_NETWORK] : [],
     }),
   ),
 ];

@@ -78,7 +78,16 @@ async function ensureStarted(svc: Service): Promise<boolean> {
 
 /** Installs what is missing and starts what is not running; running services are left untouched. */
 export async function infraUp(names?: readonly ServiceName[], setup: Setup = {}): Promise<{ started: ServiceName[] }> {
-  const started = await forEach(select(names ?? namesOf(setup)), ensureStarted);
+  const list = select(names ?? namesOf(setup));
+  // in parallel, but after what a service starts after when that is among them
+  const waits = (s: Service) => s.startsAfter?.some((name) => list.some((other) => other.name === name)) ?? false;
+  const started = [
+    ...(await forEach(
+      list.filter((s) => !waits(s)),
+      ensureStarted,
+    )),
+    ...(await forEach(list.filter(waits), ensureStarted)),
+  ];
   log.info({ started }, started.length > 0 ? 'services started' : 'all services already running');
   return { started };
 }

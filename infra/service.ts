@@ -21,6 +21,8 @@ export interface Service {
   readonly logFile: string;
   /** False for Postgres: it is the machine's, so `down` leaves it running. */
   readonly owned: boolean;
+  /** Started together with these, it starts once they answer (a ClickHouse replica exits when ZooKeeper does not). */
+  readonly startsAfter?: readonly ServiceName[];
   isInstalled(): Promise<boolean>;
   /** Fetches and unpacks what the service needs; says what it does, as it can take minutes. */
   install(): Promise<void>;

@@ -32,6 +32,8 @@ export interface ClickHouseSpec {
   httpPort: number;
   tcpPort: number;
   replicated?: ReplicaSpec;
+  /** networks besides loopback the default user may connect from (the test hosts', infra/hosts.ts) */
+  networks?: readonly string[];
 }
 
 /** The parts of config.xml a replica adds (18.16 opens an interserver port only when the tag is present). */
@@ -52,7 +54,7 @@ export function replicaConfigXml(spec: ReplicaSpec, host: string): string {
   <remote_servers><millrace><shard><internal_replication>true</internal_replication>${replicas}</shard></millrace></remote_servers>`;
 }
 
-function writeConfig({ name, host, httpPort: port, tcpPort, replicated }: ClickHouseSpec): string {
+function writeConfig({ name, host, httpPort: port, tcpPort, replicated, networks = [] }: ClickHouseSpec): string {
   const conf = confDir(name);
   const configXml = path.join(conf, 'config.xml');
   const data = dataDir(name);
@@ -97,7 +99,7 @@ function writeConfig({ name, host, httpPort: port, tcpPort, replicated }: ClickH
       <password></password>
       <networks>
         <ip>127.0.0.1</ip>
-        <ip>::1</ip>
+        <ip>::1</ip>${networks.map((n) => `\n        <ip>${n}</ip>`).join('')}
       </networks>
       <profile>default</profile>
       <quota>default</quota>
@@ -123,6 +125,12 @@ function writeConfig({ name, host, httpPort: port, tcpPort, replicated }: ClickH
 
 /** A ClickHouse server as a service infra starts, stops and health-checks. */
 export function clickHouseServer(spec: ClickHouseSpec): Service {
+  const service = server(spec);
+  // a replica loading its tables while ZooKeeper does not answer yet exits (18.16)
+  return spec.replicated ? { ...service, startsAfter: ['zookeeper'] } : service;
+}
+
+function server(spec: ClickHouseSpec): Service {
   const url = `http://${spec.host}:${spec.httpPort}`;
   return processService({
     name: spec.name,

@@ -1,15 +1,17 @@
 /**
- * `npm run chaos [-- --records N --faults N --rate N --seed N --only <fault kind>... --cluster]`: the chaos harness on the local
+ * `npm run chaos [-- --records N --faults N --rate N --seed N --only <fault kind>... --cluster [--hosts N]]`: the chaos harness on the local
  * services (started and installed through infra/ if needed; left running). Prints the table of
  * faults and of every id's whereabouts, writes it as JSON to bench/results/, exits 1 when anything
  * was lost or duplicated. Defaults: 1,000,000 records at 2,000/s with 60 faults. `--cluster`: on the
- * local cluster (`infra up --cluster`), with its faults (testkit/chaos/cluster.ts) and the role kills.
+ * local cluster (`infra up --cluster`), with its faults (testkit/chaos/cluster.ts) and the role kills;
+ * `--hosts N` runs the roles on N test hosts too and cuts their links (testkit/chaos/hosts.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { clusterEnvironment } from '../../infra/cluster-layout.ts';
+import { SERVICE_ADDRESS } from '../../infra/hosts.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,9 +22,12 @@ const { values } = parseArgs({
     // e.g. --only 'kill processor' --only 'stop broker'
     only: { type: 'string', multiple: true },
     cluster: { type: 'boolean', default: false },
+    // with --cluster: roles on N test hosts (network namespaces, root only) and `partition host` faults
+    hosts: { type: 'string' },
   },
 });
 // before anything reads the configuration (the harness's modules do as they load)
+if (values.hosts !== undefined) process.env.MILLRACE_CLUSTER_HOST = SERVICE_ADDRESS;
 if (values.cluster) Object.assign(process.env, clusterEnvironment());
 const { ALL_FAULT_KINDS } = await import('../../testkit/chaos/faults.ts');
 type FaultKind = (typeof ALL_FAULT_KINDS)[number];
@@ -45,6 +50,7 @@ const report = await runChaos({
   seed: values.seed === undefined ? undefined : number('seed', values.seed),
   settleMs: 900_000,
   cluster: values.cluster,
+  hosts: values.hosts === undefined ? undefined : number('hosts', values.hosts),
 });
 process.stdout.write(`${formatReport(report)}\n`);
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');

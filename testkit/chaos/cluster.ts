@@ -75,10 +75,12 @@ export async function injectCluster(
     }
     case 'pause broker': {
       const name = `kafka-${1 + Math.floor(random() * CLUSTER.brokers.length)}` as ServiceName;
+      // frozen past the session timeout, so the controllers fence it and move its partitions
+      const frozenMs = Math.max(downMs, CLUSTER.brokerSessionTimeoutMs + 2_000);
       const down = Date.now();
       const failover = measureFailover(down, progress);
       await signalService(name, 'SIGSTOP');
-      await sleep(downMs);
+      await sleep(frozenMs);
       await signalService(name, 'SIGCONT');
       return { target: name, downMs: Date.now() - down, failover };
     }
@@ -162,6 +164,21 @@ async function activeController(): Promise<number> {
   const id = /^LeaderId:\s+(\d+)/m.exec(stdout)?.[1];
   if (id === undefined) throw new Error(`metadata-quorum printed no LeaderId:\n${stdout}`);
   return Number(id);
+}
+
+/** Undoes what a fault cut short may have left (the harness stopped mid-fault): frozen nodes thawed, fetches started. */
+export async function thawCluster(): Promise<void> {
+  for (const broker of CLUSTER.brokers) await signalService(broker.name as ServiceName, 'SIGCONT').catch(() => false);
+  for (const client of replicaClients()) {
+    try {
+      for (const table of await replicatedTables(client))
+        await client.command({ query: `SYSTEM START FETCHES ${table}` });
+    } catch {
+      // a replica that is down has no fetches to start
+    } finally {
+      await client.close();
+    }
+  }
 }
 
 export async function replicatedTables(client: ClickHouseClient): Promise<string[]> {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { startService, stopService, type ServiceName } from '../../infra/index.ts';
 import type { Kafka } from 'kafkajs';
 import { CLUSTER_FAULT_KINDS, injectCluster, type ClusterFaultKind, type Failover, type Progress } from './cluster.ts';
+import type { Hosts } from './hosts.ts';
 import type { Platform, RoleKind } from './platform.ts';
 
 export const FAULT_KINDS = [
@@ -23,8 +24,10 @@ export const FAULT_KINDS = [
   'stop clickhouse',
   'stop postgres',
 ] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number] | ClusterFaultKind;
-export const ALL_FAULT_KINDS: readonly FaultKind[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS];
+/** Of the cluster with test hosts (hosts.ts): one host's link cut for 20-60 s. */
+export const HOST_FAULT_KINDS = ['partition host'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | ClusterFaultKind | (typeof HOST_FAULT_KINDS)[number];
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS, ...HOST_FAULT_KINDS];
 
 export interface InjectedFault {
   kind: FaultKind;
@@ -43,6 +46,8 @@ export interface OnCluster {
   progress: Progress;
   /** failover measurements still running: the harness awaits them before its report */
   measuring: Promise<void>[];
+  /** the test hosts, when roles run on them too */
+  hosts?: Hosts;
 }
 
 const services = {
@@ -56,11 +61,12 @@ const services = {
  * The fault kinds this platform can take (no `kill source` when no source role runs); on the cluster
  * the role kills and the cluster's faults, as its services are not the single node's.
  */
-export function possibleFaults(platform: Platform, cluster = false): FaultKind[] {
+export function possibleFaults(platform: Platform, cluster = false, hosts = false): FaultKind[] {
   const kills = FAULT_KINDS.filter(
     (kind) => kind.startsWith('kill ') && platform.roles.some((r) => r.kind === (kind.slice(5) as RoleKind)),
   );
-  return cluster ? [...kills, ...CLUSTER_FAULT_KINDS] : [...kills, ...FAULT_KINDS.filter((k) => k.startsWith('stop '))];
+  if (!cluster) return [...kills, ...FAULT_KINDS.filter((k) => k.startsWith('stop '))];
+  return [...kills, ...CLUSTER_FAULT_KINDS, ...(hosts ? HOST_FAULT_KINDS : [])];
 }
 
 async function stopMachinePostgres(): Promise<void> {
@@ -77,6 +83,16 @@ export async function inject(
   cluster?: OnCluster,
 ): Promise<InjectedFault> {
   const atMs = Date.now() - startedAt;
+  if (kind === 'partition host') {
+    if (!cluster?.hosts) throw new Error('partition host needs the test hosts (run with --hosts N)');
+    const { hosts } = cluster.hosts;
+    const host = hosts[Math.floor(random() * hosts.length)]!;
+    // 20-60 s: under the consumers' 30 s session timeout (the group waits) and past it (the host's members are replaced)
+    const ms = 20_000 + random() * 40_000;
+    const down = Date.now();
+    await cluster.hosts.partition(host, ms);
+    return { kind, target: `${host.namespace} (${host.address})`, atMs, downMs: Date.now() - down };
+  }
   if ((CLUSTER_FAULT_KINDS as readonly string[]).includes(kind)) {
     if (!cluster) throw new Error(`${kind} is a fault of the local cluster (run with --cluster)`);
     const { failover, ...fault } = await injectCluster(

@@ -9,15 +9,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { quoteString } from '../../core/clickhouse-sql.ts';
-import { infraUp } from '../../infra/index.ts';
+import { hostsDown, hostsUp, SERVICE_ADDRESS } from '../../infra/hosts.ts';
+import { infraDown, infraUp } from '../../infra/index.ts';
 import { CLUSTER } from '../../infra/cluster.ts';
 import { random as seeded } from '../training-helpers.ts';
 import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
-import { preferredReplica, replicaClients } from './cluster.ts';
+import { preferredReplica, replicaClients, thawCluster } from './cluster.ts';
+import { startHosts } from './hosts.ts';
 import { startPlatform } from './platform.ts';
 import { freePort } from '../../core/free-port.ts';
-import { closeClients, PIPELINES, prepare, TAXONOMY } from './setup.ts';
+import { closeClients, PIPELINES, prepare, TAXONOMY, VERIFIED_PIPELINES } from './setup.ts';
 import { idPrefix, planFor, StreamSource, type StreamPlan } from './streams.ts';
 import { DLQ_TOPICS, markTopics, tableIds, tally, TARGETS, topicIds, type Tally } from './verify.ts';
 
@@ -34,8 +36,15 @@ export interface ChaosOptions {
   seed?: number;
   /** how long the platform gets to take in the whole stream after the last fault */
   settleMs?: number;
-  /** on the local cluster (the configuration must point at it: cluster.ts useCluster) with its faults */
+  /** on the local cluster (the configuration must point at it: infra/cluster-layout.ts clusterEnvironment) with its faults */
   cluster?: boolean;
+  /**
+   * With the cluster: this many test hosts (network namespaces, infra/hosts.ts) running the verified
+   * pipelines' roles too, and `partition host` among the faults. The cluster must listen on the
+   * service address (MILLRACE_CLUSTER_HOST=10.213.0.1): it is restarted there first, and stopped,
+   * with the hosts removed, at the end.
+   */
+  hosts?: number;
   log?: (line: string) => void;
 }
 
@@ -64,6 +73,22 @@ function faultSchedule(kinds: readonly FaultKind[], count: number, random: () =>
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const hostCount = options.cluster ? (options.hosts ?? 0) : 0;
+  if (hostCount === 0) return chaosRun(options, 0);
+  if (CLUSTER.host !== SERVICE_ADDRESS) throw new Error(`test hosts need MILLRACE_CLUSTER_HOST=${SERVICE_ADDRESS}`);
+  // the services bind the service address, which must exist first; running ones may be bound elsewhere
+  await infraDown(undefined, { cluster: true });
+  await hostsUp(hostCount);
+  try {
+    return await chaosRun(options, hostCount);
+  } finally {
+    // bound to an address that goes with the hosts
+    await infraDown(undefined, { cluster: true });
+    await hostsDown();
+  }
+}
+
+async function chaosRun(options: ChaosOptions, hostCount: number): Promise<ChaosReport> {
   const log =
     options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`));
   const seed = options.seed ?? randomBytes(4).readUInt32BE();
@@ -83,6 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   );
 
   const platform = startPlatform(PIPELINES, await freePort(), cluster ? preferredReplica : undefined);
+  const hosts = hostCount > 0 ? await startHosts(hostCount, VERIFIED_PIPELINES) : undefined;
   // the API's readiness once a second, counted from its first ready answer (its start-up is not an outage)
   let apiPolls = 0;
   let apiUnready = 0;
@@ -138,7 +164,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
     });
     const faults: InjectedFault[] = [];
-    const kinds = possibleFaults(platform, cluster).filter((k) => options.kinds?.includes(k) ?? true);
+    const kinds = possibleFaults(platform, cluster, hostCount > 0).filter((k) => options.kinds?.includes(k) ?? true);
     for (const kind of faultSchedule(kinds, options.faults, random)) {
       await until(() => sent >= (faults.length + 1) * segment - options.perSecond / 2);
       // a random moment within the next half second of load
@@ -146,7 +172,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const [low, high] = options.outageMs;
       begun += 1;
       const onCluster = cluster
-        ? { kafka: clients.kafka, progress: { lastCommitAt: () => lastCommitAt, flightRows }, measuring }
+        ? { kafka: clients.kafka, progress: { lastCommitAt: () => lastCommitAt, flightRows }, measuring, hosts }
         : undefined;
       const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt, onCluster);
       faults.push(fault);
@@ -231,6 +257,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     clearInterval(poller);
     // every service back up, whatever happened, before the roles are asked to stop
     await infraUp(undefined, { cluster }).catch(() => undefined);
+    if (cluster) await thawCluster();
+    await hosts?.stop();
     await platform.supervisor.stop();
     await closeClients(clients);
     await Promise.all(replicas.map((r) => r.close()));

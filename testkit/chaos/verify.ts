@@ -5,7 +5,7 @@
  * stored (no FINAL: a re-inserted batch would show), Postgres rows by primary key.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 import type { Registry } from '../../core/schema-registry.ts';
@@ -61,14 +61,26 @@ export async function markTopics(kafka: Kafka, topics: readonly string[]): Promi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const marks = await Promise.all(
-      topics.map(
-        async (t) => [t, new Map((await admin.fetchTopicOffsets(t)).map((p) => [p.partition, p.high]))] as const,
-      ),
-    );
+    const marks = await Promise.all(topics.map(async (t) => [t, await endOffsets(admin, t)] as const));
     return new Map(marks);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * A topic's end offsets, asked again (up to five times, a second apart) when kafkajs fails on an
+ * answer lacking the topic: on the cluster, right after a node restarted, ListOffsets can come back
+ * empty and kafkajs then throws a TypeError of its own.
+ */
+async function endOffsets(admin: Admin, topic: string): Promise<Map<number, string>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+    } catch (error) {
+      if (attempt === 5) throw error;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 }
 
