@@ -70,16 +70,33 @@ async function afterFence<In, Out extends { id: string }>(
   );
 }
 
-/** The group's committed offset of one partition, or null when there is none. */
+/**
+ * The group's committed offset of one partition, or null when there is none. Asked as a stable read
+ * (OffsetFetch v7's require_stable, patched into kafkajs): the previous owner's transaction has
+ * ended when the fence returns, but the group coordinator applies its offsets a moment later, and a
+ * plain read in that moment returns the offset before them, so the records they cover would be
+ * processed again (the cluster chaos run found 19 so). While they are pending the coordinator answers
+ * UNSTABLE_OFFSET_COMMIT, and the read is asked again.
+ */
 async function committedOffset<In, Out extends { id: string }>(
   ctx: ProcessorContext<In, Out>,
   topic: string,
   partition: number,
 ): Promise<bigint | null> {
-  const [committed] = await ctx.admin.fetchOffsets({ groupId: ctx.groupId, topics: [topic] });
-  const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
-  return offset === undefined || offset === '-1' ? null : BigInt(offset);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [committed] = await ctx.admin.fetchOffsets({ groupId: ctx.groupId, topics: [topic], requireStable: true });
+      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
+      return offset === undefined || offset === '-1' ? null : BigInt(offset);
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'UNSTABLE_OFFSET_COMMIT' || attempt === UNSTABLE_READS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
+
+/** Reads of a pending offset, 50 ms apart, before the batch fails (and is retried with back-off). */
+const UNSTABLE_READS = 200;
 
 /** Sends the batch's outputs, state changes, dead letters and offset in `txn`; skips records the previous owner committed. */
 async function writeBatch<In, Out extends { id: string }>(

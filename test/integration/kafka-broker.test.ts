@@ -1,7 +1,8 @@
 /**
  * Proves the pinned broker (Kafka 3.9, KRaft) works with kafkajs where Millrace depends on it:
  * transactions (committed visible, aborted invisible under read_committed, offsets sent in the
- * transaction) and consumer groups sharing partitions.
+ * transaction, and not read as committed before the transaction ends when read stably) and consumer
+ * groups sharing partitions.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -99,6 +100,45 @@ describe('kafkajs against the local broker', () => {
       15_000,
     );
     assert.equal(offset, '7');
+  });
+
+  it('offsets a transaction has sent but not ended: a plain read gives the offset before them, a stable read refuses (patched OffsetFetch v7)', async () => {
+    const topic = unique('stable');
+    const groupId = `test-group-${topic}`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '5' }] });
+    const producer = kafka.producer({
+      ...producerDefaults,
+      transactionalId: `test-${topic}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      const txn = await producer.transaction();
+      await txn.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic, partitions: [{ partition: 0, offset: '9' }] }],
+      });
+      const offsetOf = async (requireStable: boolean) =>
+        (await admin.fetchOffsets({ groupId, topics: [topic], requireStable }))[0]!.partitions[0]!.offset;
+      assert.equal(await offsetOf(false), '5', 'the plain read: the offset before the pending commit');
+      await assert.rejects(
+        offsetOf(true),
+        (error: Error & { type?: string }) => error.type === 'UNSTABLE_OFFSET_COMMIT',
+      );
+      await txn.commit();
+      // applied a moment after the commit: asked again until it is
+      const applied = await eventually('the committed offset', async () =>
+        offsetOf(true).then(
+          (offset) => (offset === '9' ? offset : undefined),
+          () => undefined,
+        ),
+      );
+      assert.equal(applied, '9');
+    } finally {
+      await producer.disconnect();
+    }
   });
 
   it('consumer groups: two members share six partitions and every record is read once', async () => {
