@@ -48,6 +48,8 @@ export interface OnCluster {
   measuring: Promise<void>[];
   /** the test hosts, when roles run on them too */
   hosts?: Hosts;
+  /** how long a `partition host` lasts, ms (a random length in the range) */
+  partitionMs: [number, number];
 }
 
 const services = {
@@ -87,8 +89,8 @@ export async function inject(
     if (!cluster?.hosts) throw new Error('partition host needs the test hosts (run with --hosts N)');
     const { hosts } = cluster.hosts;
     const host = hosts[Math.floor(random() * hosts.length)]!;
-    // 20-60 s: under the consumers' 30 s session timeout (the group waits) and past it (the host's members are replaced)
-    const ms = 20_000 + random() * 40_000;
+    const [low, high] = cluster.partitionMs;
+    const ms = low + random() * (high - low);
     const down = Date.now();
     await cluster.hosts.partition(host, ms);
     return { kind, target: `${host.namespace} (${host.address})`, atMs, downMs: Date.now() - down };

@@ -45,6 +45,12 @@ export interface ChaosOptions {
    * with the hosts removed, at the end.
    */
   hosts?: number;
+  /**
+   * How long a test host stays cut off, ms: 20-60 s by default, under the consumers' 30 s session
+   * timeout (the group waits for the host) and past it (its members are replaced and come back as
+   * zombies).
+   */
+  partitionMs?: [number, number];
   log?: (line: string) => void;
 }
 
@@ -172,7 +178,13 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       const [low, high] = options.outageMs;
       begun += 1;
       const onCluster = cluster
-        ? { kafka: clients.kafka, progress: { lastCommitAt: () => lastCommitAt, flightRows }, measuring, hosts }
+        ? {
+            kafka: clients.kafka,
+            progress: { lastCommitAt: () => lastCommitAt, flightRows },
+            measuring,
+            hosts,
+            partitionMs: options.partitionMs ?? [20_000, 60_000],
+          }
         : undefined;
       const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt, onCluster);
       faults.push(fault);
