@@ -54,21 +54,22 @@ export function followerAction(statement: string): 'run' | 'skip' | 'check' {
   return 'run';
 }
 
+/** The replicated tables of `client`'s database. */
+export async function replicatedTables(client: ClickHouseClient): Promise<string[]> {
+  const rows = await (
+    await client.query({
+      query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE 'Replicated%'`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ name: string }>();
+  return rows.map((r) => r.name);
+}
+
 /**
- * Waits until this replica holds every part the shard's replication log names for each replicated
- * table of its database (SYSTEM SYNC REPLICA), within `timeoutS` a table.
+ * Waits until this replica holds every part the shard's replication log names for each of `tables`
+ * (all replicated tables of its database by default), within `timeoutS` a table (SYSTEM SYNC REPLICA).
  */
 export async function syncReplicas(client: ClickHouseClient, timeoutS = 60, tables?: readonly string[]): Promise<void> {
-  const names =
-    tables ??
-    (
-      await (
-        await client.query({
-          query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE 'Replicated%'`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ name: string }>()
-    ).map((t) => t.name);
-  for (const name of names)
+  for (const name of tables ?? (await replicatedTables(client)))
     await client.command({ query: `SYSTEM SYNC REPLICA ${name}`, clickhouse_settings: { receive_timeout: timeoutS } });
 }

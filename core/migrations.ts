@@ -158,9 +158,8 @@ export async function migrateClickHouse(
         }
         // a backfill run again after a crash repeats blocks a replicated table would take for duplicates
         await client.command({ query: statement, clickhouse_settings: { insert_deduplicate: 0 } });
-        for (const follower of followers) {
-          const action = followerAction(statement);
-          if (action === 'skip') continue;
+        const action = followerAction(statement);
+        for (const follower of action === 'skip' ? [] : followers) {
           if (action === 'check') await syncReplicas(follower);
           await follower.command({ query: statement });
         }

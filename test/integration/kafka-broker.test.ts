@@ -7,12 +7,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Admin, EachMessagePayload } from 'kafkajs';
+import type { Admin, EachMessagePayload, Producer } from 'kafkajs';
 import { createKafka, producerDefaults } from '../../core/kafka.ts';
 import { eventually } from '../../testkit/helpers.ts';
 
 const kafka = createKafka('millrace-test');
 const unique = (name: string) => `test.${name}_${randomBytes(4).toString('hex')}.raw`;
+
+/** A connected transactional producer, as Millrace's processors make them. */
+async function transactionalProducer(transactionalId: string): Promise<Producer> {
+  const producer = kafka.producer({ ...producerDefaults, transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return producer;
+}
 
 describe('kafkajs against the local broker', () => {
   let admin: Admin;
@@ -25,13 +32,7 @@ describe('kafkajs against the local broker', () => {
   it('transactions: committed records are read, aborted ones are not (read_committed)', async () => {
     const topic = unique('txn');
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    const producer = kafka.producer({
-      ...producerDefaults,
-      transactionalId: `test-${topic}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer(`test-${topic}`);
     try {
       const aborted = await producer.transaction();
       await aborted.send({ topic, messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
@@ -73,13 +74,7 @@ describe('kafkajs against the local broker', () => {
     await seed.disconnect();
 
     const groupId = `test-eos-${input}`;
-    const producer = kafka.producer({
-      ...producerDefaults,
-      transactionalId: `test-eos-${input}-0`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer(`test-eos-${input}-0`);
     const txn = await producer.transaction();
     await txn.send({ topic: output, messages: [{ value: 'derived' }] });
     await txn.sendOffsets({
@@ -107,13 +102,7 @@ describe('kafkajs against the local broker', () => {
     const groupId = `test-group-${topic}`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '5' }] });
-    const producer = kafka.producer({
-      ...producerDefaults,
-      transactionalId: `test-${topic}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer(`test-${topic}`);
     try {
       const txn = await producer.transaction();
       await txn.sendOffsets({

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { createClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
+import { replicatedTables } from '../../core/clickhouse-replicated.ts';
 import { kafkaToolCommand } from '../../infra/kafka-tools.ts';
 import { CLUSTER, clusterClickHouseUrls } from '../../infra/cluster.ts';
 import { killService, signalService, startService, type ServiceName } from '../../infra/index.ts';
@@ -179,14 +180,4 @@ export async function thawCluster(): Promise<void> {
       await client.close();
     }
   }
-}
-
-export async function replicatedTables(client: ClickHouseClient): Promise<string[]> {
-  const rows = await (
-    await client.query({
-      query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE 'Replicated%'`,
-      format: 'JSONEachRow',
-    })
-  ).json<{ name: string }>();
-  return rows.map((r) => r.name);
 }

@@ -8,6 +8,7 @@
  * small variant in CI.
  */
 import { randomBytes } from 'node:crypto';
+import { syncReplicas } from '../../core/clickhouse-replicated.ts';
 import { quoteString } from '../../core/clickhouse-sql.ts';
 import { hostsDown, hostsUp, SERVICE_ADDRESS } from '../../infra/hosts.ts';
 import { infraDown, infraUp } from '../../infra/index.ts';
@@ -170,6 +171,15 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       },
     });
     const faults: InjectedFault[] = [];
+    const onCluster = cluster
+      ? {
+          kafka: clients.kafka,
+          progress: { lastCommitAt: () => lastCommitAt, flightRows },
+          measuring,
+          hosts,
+          partitionMs: options.partitionMs ?? [20_000, 60_000],
+        }
+      : undefined;
     const kinds = possibleFaults(platform, cluster, hostCount > 0).filter((k) => options.kinds?.includes(k) ?? true);
     for (const kind of faultSchedule(kinds, options.faults, random)) {
       await until(() => sent >= (faults.length + 1) * segment - options.perSecond / 2);
@@ -177,15 +187,6 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       await new Promise((r) => setTimeout(r, random() * 500));
       const [low, high] = options.outageMs;
       begun += 1;
-      const onCluster = cluster
-        ? {
-            kafka: clients.kafka,
-            progress: { lastCommitAt: () => lastCommitAt, flightRows },
-            measuring,
-            hosts,
-            partitionMs: options.partitionMs ?? [20_000, 60_000],
-          }
-        : undefined;
       const fault = await inject(kind, platform, low + random() * (high - low), random, startedAt, onCluster);
       faults.push(fault);
       log(
@@ -231,10 +232,7 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       } else if (target.kind === 'clickhouse' && cluster) {
         // every replica holds every row once: each is counted as stored, once it caught up
         for (const [i, replica] of replicas.entries()) {
-          await replica.command({
-            query: `SYSTEM SYNC REPLICA ${target.table}`,
-            clickhouse_settings: { receive_timeout: 300 },
-          });
+          await syncReplicas(replica, 300, [target.table]);
           const { present, rows } = await tableIds({ ...clients, clickhouse: replica }, target, prefix);
           tallies.push(
             tally(`${target.name} (${CLUSTER.clickhouse[i]!.name})`, expected(target.stream), present, rows),

@@ -6,6 +6,7 @@
  * replica took, and reading it would write those rows again.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { syncReplicas } from '../../../core/clickhouse-replicated.ts';
 
 /** Errors of a replica that did not answer, as opposed to an answer that refused the query. */
 const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|socket hang up|Timeout error/i;
@@ -47,10 +48,7 @@ export class ClickHouseReplicas {
     for (let i = 0; i < this.clients.length; i++) {
       const index = (this.current + i) % this.clients.length;
       try {
-        await this.clients[index]!.command({
-          query: `SYSTEM SYNC REPLICA ${table}`,
-          clickhouse_settings: { receive_timeout: this.syncTimeoutS },
-        });
+        await syncReplicas(this.clients[index]!, this.syncTimeoutS, [table]);
         this.current = index;
         return this.clients[index]!;
       } catch (error) {
