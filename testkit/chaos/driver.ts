@@ -11,6 +11,9 @@ import type { Registry } from '../../core/schema-registry.ts';
 import type { StreamSource } from './streams.ts';
 
 const TICK_MS = 100;
+
+/** Header on every record the driver sends: `<batch>/<try>`, the batch's index and the try that sent it. */
+export const DRIVER_TRY_HEADER = 'millrace.chaos.try';
 const MAX_BATCH = 5_000;
 
 export interface DriveReport {
@@ -74,7 +77,10 @@ export async function drive(
       try {
         const txn = await producer.transaction();
         try {
-          for (const { topic, messages } of batch) await txn.send({ topic, messages, acks: -1 });
+          // which batch and which try a record came from: a record found twice says whether a retry or one send doubled it
+          const headers = { [DRIVER_TRY_HEADER]: `${report.transactions}/${attempt}` };
+          for (const { topic, messages } of batch)
+            await txn.send({ topic, messages: messages.map((m) => ({ ...m, headers })), acks: -1 });
           await txn.commit();
           break;
         } catch (error) {

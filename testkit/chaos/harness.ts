@@ -22,7 +22,7 @@ import { startPlatform } from './platform.ts';
 import { freePort } from '../../core/free-port.ts';
 import { closeClients, PIPELINES, prepare, TAXONOMY, VERIFIED_PIPELINES } from './setup.ts';
 import { idPrefix, planFor, StreamSource, type StreamPlan } from './streams.ts';
-import { DLQ_TOPICS, markTopics, tableIds, tally, TARGETS, topicIds, type Tally } from './verify.ts';
+import { DLQ_TOPICS, markTopics, repeatedIds, tableIds, tally, TARGETS, topicIds, type Tally } from './verify.ts';
 
 export interface ChaosOptions {
   records: number;
@@ -221,14 +221,10 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       const prefix = idPrefix(run, target.stream);
       if (target.kind === 'topic') {
         const ids = await topicIds(clients, target.topic, marks.get(target.topic)!, prefix);
-        tallies.push(
-          tally(
-            target.name,
-            expected(target.stream),
-            ids.size,
-            [...ids.values()].reduce((a, b) => a + b, 0),
-          ),
-        );
+        tallies.push({
+          ...tally(target.name, expected(target.stream), ids.size, [...ids.values()].reduce((n, at) => n + at.length, 0)),
+          repeats: repeatedIds(ids),
+        });
       } else if (target.kind === 'clickhouse' && cluster) {
         // every replica holds every row once: each is counted as stored, once it caught up
         for (const [i, replica] of replicas.entries()) {
@@ -245,7 +241,7 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     }
     let deadLettered = 0;
     for (const topic of DLQ_TOPICS)
-      for (const n of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += n;
+      for (const at of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += at.length;
 
     const faultsByKind = Object.fromEntries(kinds.map((k) => [k, faults.filter((f) => f.kind === k).length]));
     return {
@@ -316,5 +312,6 @@ export function formatReport(report: ChaosReport): string {
     '',
     `dead-lettered: ${report.deadLettered}; driver: ${report.drive.sent} sent in ${report.drive.transactions} transactions, ${report.drive.retried} retried; API not ready in ${report.apiUnready} of ${report.apiPolls} polls`,
     `lost ${report.lost}, duplicated ${report.duplicated}`,
+    ...report.tallies.flatMap((t) => (t.repeats ?? []).map((line) => `  ${t.target}: ${line}`)),
   ].join('\n');
 }

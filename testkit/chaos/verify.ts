@@ -11,6 +11,7 @@ import { quoteString } from '../../core/clickhouse-sql.ts';
 import type { Registry } from '../../core/schema-registry.ts';
 import { dlqTopicOf } from '../../schemas/topic-spec.ts';
 import { readCommitted } from '../processor-helpers.ts';
+import { DRIVER_TRY_HEADER } from './driver.ts';
 import { STREAM_TOPICS, type StreamName } from './streams.ts';
 
 export type Target = { stream: StreamName; name: string } & (
@@ -47,6 +48,8 @@ export interface Tally {
   rows: number;
   lost: number;
   duplicated: number;
+  /** for a topic, the first ids found more than once and where each copy is */
+  repeats?: string[];
 }
 
 export interface Clients {
@@ -84,20 +87,31 @@ async function endOffsets(admin: Admin, topic: string): Promise<Map<number, stri
   }
 }
 
-/** Ids (with their count) among the records written to `topic` since its mark, of the run's prefix. */
+/** Where each id of the run's prefix is among the records written to `topic` since its mark: `partition/offset` per record, with the driver's try when it is there. */
 export async function topicIds(
   clients: Clients,
   topic: string,
   from: ReadonlyMap<number, string>,
   prefix: string,
-): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+): Promise<Map<string, string[]>> {
+  const positions = new Map<string, string[]>();
   for (const record of await readCommitted(clients.kafka, topic, 300_000, from)) {
     // DLQ records carry the original bytes: valid Avro here, as the harness sends only valid records
     const { id } = (await clients.registry.decode<{ id: string }>(record.value)).value;
-    if (id.startsWith(prefix)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    if (!id.startsWith(prefix)) continue;
+    const sentBy = record.headers[DRIVER_TRY_HEADER];
+    const at = `${record.partition}/${record.offset}${sentBy ? ` (try ${sentBy})` : ''}`;
+    positions.set(id, [...(positions.get(id) ?? []), at]);
   }
-  return counts;
+  return positions;
+}
+
+/** The ids found more than once, with where each copy is: what a failing verdict prints. */
+export function repeatedIds(positions: ReadonlyMap<string, string[]>, limit = 20): string[] {
+  return [...positions]
+    .filter(([, at]) => at.length > 1)
+    .slice(0, limit)
+    .map(([id, at]) => `${id} at ${at.join(', ')}`);
 }
 
 /** Distinct ids and rows of the prefix in a sink table. */
