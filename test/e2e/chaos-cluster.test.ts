@@ -41,7 +41,11 @@ describe('chaos on the cluster', () => {
     for (const kind of kinds) assert.equal(report.faultsByKind[kind], 2, `two faults of kind ${kind}`);
     for (const t of report.tallies) {
       assert.equal(t.lost, 0, `${t.target}: ${t.lost} of ${t.expected} ids missing`);
-      assert.equal(t.duplicated, 0, `${t.target}: ${t.duplicated} extra records or rows${t.repeats?.length ? `; ${t.repeats.join('; ')}` : ''}`);
+      assert.equal(
+        t.duplicated,
+        0,
+        `${t.target}: ${t.duplicated} extra records or rows${t.repeats?.length ? `; ${t.repeats.join('; ')}` : ''}`,
+      );
     }
     assert.ok(
       report.tallies.some((t) => t.target.endsWith('(clickhouse-2)')),

@@ -22,7 +22,11 @@ describe('chaos', () => {
     for (const kind of FAULT_KINDS) assert.equal(report.faultsByKind[kind], 2, `two faults of kind ${kind}`);
     for (const t of report.tallies) {
       assert.equal(t.lost, 0, `${t.target}: ${t.lost} of ${t.expected} ids missing`);
-      assert.equal(t.duplicated, 0, `${t.target}: ${t.duplicated} extra records or rows${t.repeats?.length ? `; ${t.repeats.join('; ')}` : ''}`);
+      assert.equal(
+        t.duplicated,
+        0,
+        `${t.target}: ${t.duplicated} extra records or rows${t.repeats?.length ? `; ${t.repeats.join('; ')}` : ''}`,
+      );
     }
     assert.equal(report.deadLettered, 0, 'no record of the run dead-lettered');
   });

@@ -222,7 +222,12 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       if (target.kind === 'topic') {
         const ids = await topicIds(clients, target.topic, marks.get(target.topic)!, prefix);
         tallies.push({
-          ...tally(target.name, expected(target.stream), ids.size, [...ids.values()].reduce((n, at) => n + at.length, 0)),
+          ...tally(
+            target.name,
+            expected(target.stream),
+            ids.size,
+            [...ids.values()].reduce((n, at) => n + at.length, 0),
+          ),
           repeats: repeatedIds(ids),
         });
       } else if (target.kind === 'clickhouse' && cluster) {
@@ -241,7 +246,8 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     }
     let deadLettered = 0;
     for (const topic of DLQ_TOPICS)
-      for (const at of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values()) deadLettered += at.length;
+      for (const at of (await topicIds(clients, topic, marks.get(topic)!, `chaos-${run}-`)).values())
+        deadLettered += at.length;
 
     const faultsByKind = Object.fromEntries(kinds.map((k) => [k, faults.filter((f) => f.kind === k).length]));
     return {

@@ -65,6 +65,11 @@ async function writeSlice<T>(
     const refusedRow = (row: PreparedRow, error: Error) => ctx.toDlq([{ source: row.source, error }]);
     // a replay rewrites on purpose: reading the table's position back would skip it all
     const verify = retrying && !ctx.replay;
+    // Still a member? kafkajs asks the coordinator when the last heartbeat is older than its interval
+    // (after a stall or a cut link, always): a member the group replaced must not insert what the
+    // partition's new owner, having read the table already, writes too (a chaos run found 5,000 rows
+    // twice so). It throws then, and the batch is dropped uncommitted.
+    await payload.heartbeat();
     return ctx.writer.write(
       { clusterId: ctx.clusterId, topic: batch.topic, partition: batch.partition, start, next, rows, verify },
       refusedRow,
