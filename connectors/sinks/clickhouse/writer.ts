@@ -75,7 +75,9 @@ export class ClickHouseWriter<T> implements SinkWriter {
     client?: ClickHouseClient | ClickHouseReplicas,
   ) {
     this.replicas =
-      client instanceof ClickHouseReplicas ? client : new ClickHouseReplicas(client ? [client] : replicaClients());
+      client instanceof ClickHouseReplicas
+        ? client
+        : new ClickHouseReplicas(client ? [client] : replicaClients(spec.consumer.sessionTimeoutMs));
     this.columns = [...CLICKHOUSE_LINEAGE_COLUMNS, ...spec.columnNames];
     this.inserts = new CombinedInserts(async (texts) => {
       await this.replicas.client
@@ -219,10 +221,17 @@ export class ClickHouseWriter<T> implements SinkWriter {
   }
 }
 
-/** A client per replica of CLICKHOUSE_REPLICAS (CLICKHOUSE_URL's first when it is one); CLICKHOUSE_URL alone without them. */
-function replicaClients(): ClickHouseClient[] {
+/**
+ * A client per replica of CLICKHOUSE_REPLICAS (CLICKHOUSE_URL's first when it is one); CLICKHOUSE_URL
+ * alone without them. A silent request is reset after
+ * two thirds of the consumer's session timeout (20 s of the default 30 s; a replica's SYSTEM SYNC
+ * REPLICA answers within 15 s): a member cut off mid-insert has dropped what it had not sent
+ * before the group can give its partition to another member.
+ */
+function replicaClients(sessionTimeoutMs: number): ClickHouseClient[] {
   const { CLICKHOUSE_URL: url, CLICKHOUSE_REPLICAS: replicas } = loadConfig();
   const ordered =
     replicas.length > 0 ? [...replicas.filter((r) => r === url), ...replicas.filter((r) => r !== url)] : [url];
-  return ordered.map((u) => createClickHouse(undefined, u));
+  const resetAfterMs = Math.round((sessionTimeoutMs * 2) / 3);
+  return ordered.map((u) => createClickHouse(undefined, u, { resetAfterMs }));
 }
