@@ -31,7 +31,10 @@ export async function processorBatch<In, Out extends { id: string }>(
     firstOffset: batch.firstOffset(),
     lastOffset,
   });
-  owner.next = nextOffset(lastOffset);
+  // never lowered: a batch skipped whole (below the offset the previous owner committed, fetched
+  // from a stale position) ends below it, and the next batch must still start there
+  const next = nextOffset(lastOffset);
+  if (owner.next === undefined || owner.next === null || next > owner.next) owner.next = next;
   if (ctx.replay) ctx.replayed.set(partition, owner.next);
   // resolve moves the fetch position (without it kafkajs fetches the same batch again); the commit made it durable
   resolveOffset(lastOffset);
