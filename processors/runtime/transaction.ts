@@ -16,7 +16,6 @@ import { processMessages } from './transform.ts';
 import { errorKind } from '../../core/errors.ts';
 
 /** Thrown out of a batch so that kafkajs re-delivers it: always retriable (kafkajs gives up on some). */
-/** Thrown out of a batch so that kafkajs re-delivers it: always retriable (kafkajs gives up on some). */
 export class BatchFailedError extends errorKind('BatchFailedError', { code: 'batch_failed', retriable: true }) {}
 
 /** What the batch needs of kafkajs' batch: where it is, and what to process up to (a replay may stop early). */
@@ -64,7 +63,7 @@ async function afterFence<In, Out extends { id: string }>(
   const { topic, partition } = batch;
   owner.next = await committedOffset(ctx, topic, partition);
   if (ctx.spec.state) owner.state = await restoreState(ctx.kafka, ctx.spec.state.topic, partition, ctx.log);
-  ctx.log.debug(
+  ctx.log.info(
     { topic, partition, committed: String(owner.next), fetchedFrom: batch.firstOffset },
     'partition producer ready',
   );
