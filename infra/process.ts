@@ -28,10 +28,18 @@ export async function run(command: Command, logFile?: string): Promise<void> {
   }
 }
 
-/** Starts a fresh log, keeping the previous run's as `<log>.1`. */
+/**
+ * Starts a fresh log, keeping the previous runs' as `<log>.1` (the last) to `<log>.9`: a chaos run
+ * restarts a service every few minutes, and the minute a verdict asks about is several starts back.
+ */
 export function rotateLog(logFile: string): void {
-  if (fs.existsSync(logFile)) fs.renameSync(logFile, `${logFile}.1`);
+  if (!fs.existsSync(logFile)) return;
+  for (let n = KEPT_LOGS - 1; n >= 1; n--)
+    if (fs.existsSync(`${logFile}.${n}`)) fs.renameSync(`${logFile}.${n}`, `${logFile}.${n + 1}`);
+  fs.renameSync(logFile, `${logFile}.1`);
 }
+
+const KEPT_LOGS = 9;
 
 /**
  * Starts a process that outlives us: its own process group, output appended to `logFile`,
