@@ -97,11 +97,18 @@ describe('kafkajs against the local broker', () => {
     assert.equal(offset, '7');
   });
 
-  it('offsets a transaction has sent but not ended: a plain read gives the offset before them, a stable read refuses (patched OffsetFetch v7)', async () => {
+  it('offsets a transaction has sent but not ended: a plain read gives the offset before them, a stable read refuses, a stable read of another partition answers (patched OffsetFetch v7)', async () => {
     const topic = unique('stable');
     const groupId = `test-group-${topic}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '5' }] });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: [
+        { partition: 0, offset: '5' },
+        { partition: 1, offset: '3' },
+      ],
+    });
     const producer = await transactionalProducer(`test-${topic}`);
     try {
       const txn = await producer.transaction();
@@ -115,6 +122,12 @@ describe('kafkajs against the local broker', () => {
       await assert.rejects(
         offsetOf(true),
         (error: Error & { type?: string }) => error.type === 'UNSTABLE_OFFSET_COMMIT',
+      );
+      const [other] = await admin.fetchOffsets({ groupId, topics: [{ topic, partitions: [1] }], requireStable: true });
+      assert.deepEqual(
+        other!.partitions.map(({ partition, offset }) => ({ partition, offset })),
+        [{ partition: 1, offset: '3' }],
+        'partition 1 alone, asked for alone, has nothing pending',
       );
       await txn.commit();
       // applied a moment after the commit: asked again until it is
