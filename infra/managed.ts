@@ -5,7 +5,7 @@ import { loadConfig } from '../core/config.ts';
 import { log } from './log.ts';
 import { home, logFile, pidFile } from './paths.ts';
 import { portInUse } from './probe.ts';
-import { type Command, rotateLog, runningPid, spawnDetached, stopProcess, waitUntil } from './process.ts';
+import { type Command, rotateLog, runningPid, spawnDetached, stopProcess, tail, waitUntil } from './process.ts';
 import { type Service, ServiceError, type ServiceName } from './service.ts';
 
 export interface ProcessSpec {
@@ -19,6 +19,11 @@ export interface ProcessSpec {
   version(): Promise<string | undefined>;
   /** Writes its config and readies its data folder; returns the command that runs it in the foreground. */
   prepare(): Promise<Command>;
+  /**
+   * Its process exited while starting: given the end of its log, ready one more start and say what
+   * was wrong and what the new start does about it; undefined when there is no remedy.
+   */
+  recover?(logTail: string): string | undefined;
 }
 
 /** Kafka's controlled shutdown and ClickHouse's merges may take a while; after this they are killed. */
@@ -73,14 +78,23 @@ export function processService(spec: ProcessSpec): Service {
           log.warn({ service: spec.name }, 'already answering, but not started by infra; leaving it alone');
           return false;
         }
-        const pid = await launch();
-        await waitHealthy(pid).catch(async (err: unknown) => {
-          // Never leave a half-started process holding the ports.
-          await stopProcess(pid, marker, STOP_GRACE_MS);
-          fs.rmSync(pidPath, { force: true });
-          throw err;
-        });
-        return true;
+        let pid = await launch();
+        let recovering = true;
+        for (;;) {
+          try {
+            await waitHealthy(pid);
+            return true;
+          } catch (err) {
+            // Never leave a half-started process holding the ports.
+            await stopProcess(pid, marker, STOP_GRACE_MS);
+            fs.rmSync(pidPath, { force: true });
+            const remedy = recovering ? spec.recover?.(tail(logPath, 200)) : undefined;
+            if (remedy === undefined) throw err;
+            log.warn({ service: spec.name, log: `${logPath}.1` }, remedy);
+            recovering = false; // once: a remedy that does not work is not tried again
+            pid = await launch();
+          }
+        }
       } catch (err) {
         throw err instanceof ServiceError ? err : fail((err as Error).message);
       }

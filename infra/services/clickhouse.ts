@@ -158,7 +158,27 @@ function server(spec: ClickHouseSpec): Service {
     async prepare() {
       return { cmd: SERVER, args: [`--config-file=${writeConfig(spec)}`] };
     },
+
+    recover: spec.replicated ? (logTail) => restoreFromReplicas(spec.name, logTail) : undefined,
   });
+}
+
+/**
+ * A replica that refuses to start because its parts and ZooKeeper's disagree too much: it counts
+ * local parts ZooKeeper does not know (an insert rolled back as a duplicate, or one whose ZooKeeper
+ * answer was lost, killed before it was cleaned up or checked) and exits when they are too many
+ * (its sanity check at start). ClickHouse's remedy is a start with the force_restore_data flag: such parts are moved to
+ * detached/ (kept, not deleted) and the replica fetches what ZooKeeper lists from the other replica.
+ */
+function restoreFromReplicas(name: ServiceName, logTail: string): string | undefined {
+  const refusal = /The local set of parts of table (\S+) doesn't look like the set of parts in ZooKeeper[^\n]*/.exec(
+    logTail,
+  );
+  if (!refusal) return undefined;
+  const flags = path.join(dataDir(name), 'flags');
+  fs.mkdirSync(flags, { recursive: true });
+  fs.writeFileSync(path.join(flags, 'force_restore_data'), '');
+  return `${refusal[0]}; starting once more with force_restore_data: the parts ZooKeeper does not know go to the table's detached/ folder and the replica fetches the rest from the other replica`;
 }
 
 const config = loadConfig();

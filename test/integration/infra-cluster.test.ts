@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { createClient } from '@clickhouse/client';
@@ -20,8 +22,10 @@ import {
   infraUp,
   killService,
   startService,
+  stopService,
   type ServiceName,
 } from '../../infra/index.ts';
+import { dataDir, logFile } from '../../infra/paths.ts';
 import { eventually } from '../../testkit/helpers.ts';
 
 // kafkajs is CommonJS: its enums come off the default export
@@ -180,6 +184,66 @@ describe('the local cluster', () => {
         'the rows on the second replica',
         async () => ((await count()) === 10 ? true : undefined),
         30_000,
+      );
+    } finally {
+      for (const client of [first!, second!]) {
+        await client.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
+        await client.close();
+      }
+    }
+  });
+
+  it('a replica whose local parts ZooKeeper does not know starts again: those parts detached, the rows from the other replica', async () => {
+    const urls = clusterClickHouseUrls();
+    const [first, second] = urls.map((url) => createClient({ url }));
+    const replica = CLUSTER.clickhouse[1]!.name as ServiceName;
+    const table = `cluster_restore_${run}`;
+    const count = async (client: ReturnType<typeof createClient>) =>
+      Number(
+        (
+          await (
+            await client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
+          ).json<{ n: string }>()
+        )[0]?.n,
+      );
+    try {
+      for (const client of [first!, second!])
+        await client.command({
+          query: `CREATE TABLE ${table} (id UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/default/${table}', '{replica}') ORDER BY id`,
+        });
+      for (const block of [0, 1])
+        await first!.insert({
+          table,
+          values: Array.from({ length: 100 }, (_, i) => ({ id: block * 100 + i })),
+          format: 'JSONEachRow',
+        });
+      await second!.command({ query: `SYSTEM SYNC REPLICA ${table}` });
+      assert.equal(await count(second!), 200);
+
+      // stopped, the replica gets merged-looking parts ZooKeeper never heard of: copies of a part it has
+      await stopService(replica);
+      const dir = path.join(dataDir(replica), 'data', 'default', table);
+      const part = fs.readdirSync(dir).find((name) => /^all_\d+_\d+_\d+$/.test(name))!;
+      for (let n = 0; n < 5; n++)
+        fs.cpSync(path.join(dir, part), path.join(dir, `all_${100 + n}_${100 + n}_1`), { recursive: true });
+
+      assert.equal(await startService(replica), true, 'the replica started');
+      assert.match(
+        fs.readFileSync(`${logFile(replica)}.1`, 'utf8'),
+        /doesn't look like the set of parts in ZooKeeper/,
+        'its first start refused the parts, as ClickHouse does',
+      );
+      const restarted = createClient({ url: urls[1] });
+      try {
+        await restarted.command({ query: `SYSTEM SYNC REPLICA ${table}` });
+        assert.equal(await count(restarted), 200, 'the rows ZooKeeper lists, none of the copies');
+      } finally {
+        await restarted.close();
+      }
+      assert.equal(
+        fs.readdirSync(path.join(dir, 'detached')).filter((name) => name.startsWith('ignored_all_10')).length,
+        5,
+        'the copies kept in detached/',
       );
     } finally {
       for (const client of [first!, second!]) {
