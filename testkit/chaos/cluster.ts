@@ -14,6 +14,9 @@ import { kafkaToolCommand } from '../../infra/kafka-tools.ts';
 import { CLUSTER, clusterClickHouseUrls } from '../../infra/cluster.ts';
 import { killService, signalService, startService, type ServiceName } from '../../infra/index.ts';
 import type { Platform } from './platform.ts';
+import type { Failover, FailoverProbe } from './probe.ts';
+
+export type { Failover } from './probe.ts';
 
 export const CLUSTER_FAULT_KINDS = [
   'kill leader broker',
@@ -37,20 +40,6 @@ export const preferredReplica = (sinkIndex: number): Record<string, string> => (
 export const replicaClients = (database?: string): ClickHouseClient[] =>
   clusterClickHouseUrls().map((url) => createClickHouse(database, url));
 
-/** How long it took the platform to go on after a fault (undefined: not within the wait). */
-export interface Failover {
-  /** fault to the first transaction the driver committed after it */
-  produceMs?: number;
-  /** fault to the first new row of the run's flights in ClickHouse (on any replica) */
-  clickhouseMs?: number;
-}
-
-/** What the harness lends the cluster faults: the moment of the driver's last commit, and the run's flight rows stored. */
-export interface Progress {
-  lastCommitAt(): number;
-  flightRows(): Promise<number>;
-}
-
 export interface ClusterFault {
   target: string;
   downMs: number;
@@ -64,7 +53,7 @@ export async function injectCluster(
   kafka: Kafka,
   downMs: number,
   random: () => number,
-  progress: Progress,
+  probe: FailoverProbe,
 ): Promise<ClusterFault> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   switch (kind) {
@@ -72,22 +61,22 @@ export async function injectCluster(
     case 'kill controller': {
       const id = kind === 'kill controller' ? await activeController() : await leaderOf(kafka, LEADER_OF);
       const name = `kafka-${id}` as ServiceName;
-      return outage(name, downMs, progress, () => killService(name).then(() => undefined));
+      return outage(name, downMs, probe, () => killService(name).then(() => undefined));
     }
     case 'pause broker': {
       const name = `kafka-${1 + Math.floor(random() * CLUSTER.brokers.length)}` as ServiceName;
       // frozen past the session timeout, so the controllers fence it and move its partitions
       const frozenMs = Math.max(downMs, CLUSTER.brokerSessionTimeoutMs + 2_000);
       const down = Date.now();
-      const failover = measureFailover(down, progress);
       await signalService(name, 'SIGSTOP');
+      const failover = probe.measure(down);
       await sleep(frozenMs);
       await signalService(name, 'SIGCONT');
       return { target: name, downMs: Date.now() - down, failover };
     }
     case 'kill clickhouse replica': {
       const replica = CLUSTER.clickhouse[Math.floor(random() * CLUSTER.clickhouse.length)]!;
-      return outage(replica.name as ServiceName, downMs, progress, () =>
+      return outage(replica.name as ServiceName, downMs, probe, () =>
         killService(replica.name as ServiceName).then(() => undefined),
       );
     }
@@ -113,7 +102,7 @@ export async function injectCluster(
       };
     }
     case 'restart zookeeper':
-      return outage('zookeeper', downMs, progress, () => killService('zookeeper').then(() => undefined));
+      return outage('zookeeper', downMs, probe, () => killService('zookeeper').then(() => undefined));
   }
 }
 
@@ -121,30 +110,16 @@ export async function injectCluster(
 async function outage(
   name: ServiceName,
   downMs: number,
-  progress: Progress,
+  probe: FailoverProbe,
   stop: () => Promise<void>,
 ): Promise<ClusterFault> {
   const down = Date.now();
-  const failover = measureFailover(down, progress);
   await stop();
+  // probed once the service is gone: a probe sent before would measure nothing
+  const failover = probe.measure(down);
   await new Promise((r) => setTimeout(r, downMs));
   await startService(name);
   return { target: name, downMs: Date.now() - down, failover };
-}
-
-/** Polls every 100 ms, for at most 60 s, until the driver committed and a new flight row is stored after `at`. */
-async function measureFailover(at: number, progress: Progress): Promise<Failover> {
-  const rowsBefore = await progress.flightRows();
-  const failover: Failover = {};
-  const until = at + 60_000;
-  while (Date.now() < until && (failover.produceMs === undefined || failover.clickhouseMs === undefined)) {
-    if (failover.produceMs === undefined && progress.lastCommitAt() > at)
-      failover.produceMs = progress.lastCommitAt() - at;
-    if (failover.clickhouseMs === undefined && (await progress.flightRows()) > rowsBefore)
-      failover.clickhouseMs = Date.now() - at;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return failover;
 }
 
 async function leaderOf(kafka: Kafka, topic: string): Promise<number> {

@@ -10,7 +10,8 @@ import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { startService, stopService, type ServiceName } from '../../infra/index.ts';
 import type { Kafka } from 'kafkajs';
-import { CLUSTER_FAULT_KINDS, injectCluster, type ClusterFaultKind, type Failover, type Progress } from './cluster.ts';
+import { CLUSTER_FAULT_KINDS, injectCluster, type ClusterFaultKind, type Failover } from './cluster.ts';
+import type { FailoverProbe } from './probe.ts';
 import type { Hosts } from './hosts.ts';
 import type { Platform, RoleKind } from './platform.ts';
 
@@ -43,7 +44,7 @@ export interface InjectedFault {
 /** What the cluster's faults need besides the platform. */
 export interface OnCluster {
   kafka: Kafka;
-  progress: Progress;
+  probe: FailoverProbe;
   /** failover measurements still running: the harness awaits them before its report */
   measuring: Promise<void>[];
   /** the test hosts, when roles run on them too */
@@ -103,7 +104,7 @@ export async function inject(
       cluster.kafka,
       downMs,
       random,
-      cluster.progress,
+      cluster.probe,
     );
     const injected: InjectedFault = { kind, atMs, ...fault };
     if (failover) cluster.measuring.push(failover.then((measured) => void (injected.failover = measured)));

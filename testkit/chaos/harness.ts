@@ -9,7 +9,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { syncReplicas } from '../../core/clickhouse-replicated.ts';
-import { quoteString } from '../../core/clickhouse-sql.ts';
 import { hostsDown, hostsUp, SERVICE_ADDRESS } from '../../infra/hosts.ts';
 import { infraDown, infraUp } from '../../infra/index.ts';
 import { CLUSTER } from '../../infra/cluster.ts';
@@ -18,6 +17,7 @@ import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
 import { preferredReplica, replicaClients, thawCluster } from './cluster.ts';
 import { startHosts } from './hosts.ts';
+import { FailoverProbe } from './probe.ts';
 import { startPlatform } from './platform.ts';
 import { freePort } from '../../core/free-port.ts';
 import { closeClients, PIPELINES, prepare, TAXONOMY, VERIFIED_PIPELINES } from './setup.ts';
@@ -133,6 +133,7 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     apiUnready += ready ? 0 : 1;
   };
 
+  let probe: FailoverProbe | undefined;
   try {
     const source = new StreamSource(run, tenant, plan, TAXONOMY);
     // the stream in faults + 1 segments: fault k comes when segment k is sent, and segment k + 1 waits until it has begun,
@@ -140,26 +141,7 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     const segment = options.records / (options.faults + 1);
     let sent = 0;
     let begun = 0;
-    let lastCommitAt = 0;
     const measuring: Promise<void>[] = [];
-    // the run's flights stored, as the replica that answers most says (one may be down)
-    const flightRows = async () => {
-      const counts = await Promise.all(
-        replicas.map((r) =>
-          r
-            .query({
-              query: `SELECT count() AS n FROM samples_flights WHERE tenant_id = ${quoteString(tenant)}`,
-              format: 'JSONEachRow',
-            })
-            .then((q) => q.json<{ n: string }>())
-            .then(
-              (rows) => Number(rows[0]!.n),
-              () => 0,
-            ),
-        ),
-      );
-      return Math.max(0, ...counts);
-    };
     const until = async (ready: () => boolean) => {
       while (!ready()) await new Promise((r) => setTimeout(r, 50));
     };
@@ -167,14 +149,13 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
       gate: (n) => until(() => begun >= Math.min(options.faults, Math.floor(n / segment))),
       progress: (n) => {
         sent = n;
-        lastCommitAt = Date.now();
       },
     });
     const faults: InjectedFault[] = [];
     const onCluster = cluster
       ? {
           kafka: clients.kafka,
-          progress: { lastCommitAt: () => lastCommitAt, flightRows },
+          probe: (probe = await FailoverProbe.start(clients.registry, run, tenant, replicas)),
           measuring,
           hosts,
           partitionMs: options.partitionMs ?? [20_000, 60_000],
@@ -272,12 +253,13 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     if (cluster) await thawCluster();
     await hosts?.stop();
     await platform.supervisor.stop();
+    await probe?.stop();
     await closeClients(clients);
     await Promise.all(replicas.map((r) => r.close()));
   }
 }
 
-/** Per kind of cluster fault: fault to first committed produce and to first new row in ClickHouse, min/median/max. */
+/** Per kind of cluster fault: fault to the first probe flight acknowledged and to its row in ClickHouse (probe.ts), min/median/max. */
 function failoverLines(faults: readonly InjectedFault[]): string[] {
   const measured = faults.filter((f) => f.failover);
   if (measured.length === 0) return [];
@@ -291,7 +273,7 @@ function failoverLines(faults: readonly InjectedFault[]): string[] {
   const kinds = [...new Set(measured.map((f) => f.kind))];
   return [
     '',
-    'failover (min / median / max)     first produce committed         first new row in ClickHouse',
+    'failover (min / median / max)     first probe acknowledged        its row in ClickHouse',
     ...kinds.map((kind) => {
       const of = measured.filter((f) => f.kind === kind).map((f) => f.failover!);
       return `  ${kind.padEnd(30)} ${summary(of.map((f) => f.produceMs)).padEnd(32)} ${summary(of.map((f) => f.clickhouseMs))}`;
