@@ -58,6 +58,45 @@ function sendTwoPartitions(cluster: object, eosManager: object, topic: string) {
   });
 }
 
+/** What a broker throws for a partition it no longer leads. */
+const notLeader = () =>
+  new KafkaJSProtocolError({
+    type: 'NOT_LEADER_OR_FOLLOWER',
+    code: 6,
+    retriable: true,
+    message: 'This server is not the leader for that topic-partition',
+  });
+
+/** A produce answer with no error for every partition of the request. */
+const answered = ({ topicData }: Produced) => ({
+  topics: topicData.map((t) => ({
+    topicName: t.topic,
+    partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })),
+  })),
+});
+
+/** The cluster kafkajs' send sees: partitions 0 and 1 of one topic, led as `leaders()` says today. */
+function twoPartitionCluster(
+  brokers: Record<1 | 2, object>,
+  leaders: () => Record<number, number>,
+  refreshMetadata: () => Promise<void>,
+) {
+  return {
+    targetTopics: new Set(),
+    addMultipleTargetTopics: async () => {},
+    refreshMetadataIfNecessary: async () => {},
+    refreshMetadata,
+    isConnected: () => true,
+    findTopicPartitionMetadata: () => [0, 1].map((partitionId) => ({ partitionId, leader: leaders()[partitionId] })),
+    findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+      const out: Record<number, number[]> = {};
+      for (const p of partitions.map(Number)) (out[leaders()[p]!] ??= []).push(p);
+      return out;
+    },
+    findBroker: async ({ nodeId }: { nodeId: number }) => brokers[nodeId as 1 | 2],
+  };
+}
+
 /**
  * Broker 2 leads both partitions now, but the producer's metadata still says broker 1 leads
  * partition 0, until broker 1's NOT_LEADER answer makes it refresh.
@@ -71,39 +110,20 @@ function movingCluster() {
     produce: async ({ topicData }: Produced) => {
       const partitions = topicData.flatMap((t) => t.partitions.map((p) => p.partition));
       if (partitions.some((p) => truth[p] !== nodeId)) {
-        throw new KafkaJSProtocolError({
-          type: 'NOT_LEADER_OR_FOLLOWER',
-          code: 6,
-          retriable: true,
-          message: 'This server is not the leader for that topic-partition',
-        });
+        throw notLeader();
       }
       produced[nodeId]!.push(...partitions);
-      return {
-        topics: topicData.map((t) => ({
-          topicName: t.topic,
-          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })),
-        })),
-      };
+      return answered({ topicData });
     },
   });
   const brokers = { 1: broker(1), 2: broker(2) };
-  const cluster = {
-    targetTopics: new Set(),
-    addMultipleTargetTopics: async () => {},
-    refreshMetadataIfNecessary: async () => {},
-    refreshMetadata: async () => {
+  const cluster = twoPartitionCluster(
+    brokers,
+    () => leaders,
+    async () => {
       leaders = { ...truth };
     },
-    isConnected: () => true,
-    findTopicPartitionMetadata: () => [0, 1].map((partitionId) => ({ partitionId, leader: leaders[partitionId] })),
-    findLeaderForPartitions: (_topic: string, partitions: string[]) => {
-      const out: Record<number, number[]> = {};
-      for (const p of partitions.map(Number)) (out[leaders[p]!] ??= []).push(p);
-      return out;
-    },
-    findBroker: async ({ nodeId }: { nodeId: number }) => brokers[nodeId as 1 | 2],
-  };
+  );
   const eosManager = {
     isTransactional: () => false,
     acquireBrokerLock: async () => {},
@@ -129,42 +149,23 @@ function slowAndFailingCluster() {
     produce: async ({ topicData }: Produced) => {
       if (nodeId === 1 && !refused) {
         refused = true;
-        throw new KafkaJSProtocolError({
-          type: 'NOT_LEADER_OR_FOLLOWER',
-          code: 6,
-          retriable: true,
-          message: 'This server is not the leader for that topic-partition',
-        });
+        throw notLeader();
       }
       if (nodeId === 2) await sleep(100);
       for (const p of topicData.flatMap((t) => t.partitions)) {
         const batches = appended[p.partition]!;
         if (!batches.includes(p.firstSequence)) batches.push(p.firstSequence);
       }
-      return {
-        topics: topicData.map((t) => ({
-          topicName: t.topic,
-          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })),
-        })),
-      };
+      return answered({ topicData });
     },
   });
   const brokers = { 1: broker(1), 2: broker(2) };
   const leaders: Record<number, number> = { 0: 1, 1: 2 };
-  const cluster = {
-    targetTopics: new Set(),
-    addMultipleTargetTopics: async () => {},
-    refreshMetadataIfNecessary: async () => {},
-    refreshMetadata: async () => {},
-    isConnected: () => true,
-    findTopicPartitionMetadata: () => [0, 1].map((partitionId) => ({ partitionId, leader: leaders[partitionId] })),
-    findLeaderForPartitions: (_topic: string, partitions: string[]) => {
-      const out: Record<number, number[]> = {};
-      for (const p of partitions.map(Number)) (out[leaders[p]!] ??= []).push(p);
-      return out;
-    },
-    findBroker: async ({ nodeId }: { nodeId: number }) => brokers[nodeId as 1 | 2],
-  };
+  const cluster = twoPartitionCluster(
+    brokers,
+    () => leaders,
+    async () => {},
+  );
   const sequences: Record<number, number> = { 0: 0, 1: 0 };
   const locks = new Map<number, Promise<void>>();
   const released = new Map<number, () => void>();

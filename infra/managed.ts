@@ -55,6 +55,16 @@ export function processService(spec: ProcessSpec): Service {
     return spawnDetached(command, logPath, pidPath);
   }
 
+  async function launchHealthy(): Promise<void> {
+    const pid = await launch();
+    await waitHealthy(pid).catch(async (err: unknown) => {
+      // Never leave a half-started process holding the ports.
+      await stopProcess(pid, marker, STOP_GRACE_MS);
+      fs.rmSync(pidPath, { force: true });
+      throw err;
+    });
+  }
+
   return {
     name: spec.name,
     ports: spec.ports,
@@ -78,23 +88,15 @@ export function processService(spec: ProcessSpec): Service {
           log.warn({ service: spec.name }, 'already answering, but not started by infra; leaving it alone');
           return false;
         }
-        let pid = await launch();
-        let recovering = true;
-        for (;;) {
-          try {
-            await waitHealthy(pid);
-            return true;
-          } catch (err) {
-            // Never leave a half-started process holding the ports.
-            await stopProcess(pid, marker, STOP_GRACE_MS);
-            fs.rmSync(pidPath, { force: true });
-            const remedy = recovering ? spec.recover?.(tail(logPath, 200)) : undefined;
-            if (remedy === undefined) throw err;
-            log.warn({ service: spec.name, log: `${logPath}.1` }, remedy);
-            recovering = false; // once: a remedy that does not work is not tried again
-            pid = await launch();
-          }
+        try {
+          await launchHealthy();
+        } catch (err) {
+          const remedy = spec.recover?.(tail(logPath, 200));
+          if (remedy === undefined) throw err;
+          log.warn({ service: spec.name, log: `${logPath}.1` }, remedy);
+          await launchHealthy(); // once: a remedy that does not work is not tried again
         }
+        return true;
       } catch (err) {
         throw err instanceof ServiceError ? err : fail((err as Error).message);
       }
