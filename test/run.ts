@@ -41,9 +41,18 @@ const testsUnder = (dir: string): string[] => {
   }
 };
 
-/** Unit tests first (they need no service), then the integration and end-to-end suites. */
-function testFiles(): string[] {
-  return [...codeFolders.map((f) => path.join(root, f)), ...suites.map((s) => path.join(here, s))].flatMap(testsUnder);
+/** Unit tests (they need no service), then the integration and end-to-end suites. */
+function testFiles(): { unit: string[]; suites: string[] } {
+  return {
+    unit: codeFolders.map((f) => path.join(root, f)).flatMap(testsUnder),
+    suites: suites.map((s) => path.join(here, s)).flatMap(testsUnder),
+  };
+}
+
+/** Requested files sorted into the two runs: a file under test/ belongs to a suite. */
+function classify(files: string[]): { unit: string[]; suites: string[] } {
+  const inSuite = (f: string) => f.startsWith(here + path.sep);
+  return { unit: files.filter((f) => !inSuite(f)), suites: files.filter(inSuite) };
 }
 
 interface Outcome {
@@ -52,10 +61,14 @@ interface Outcome {
   failed: number;
 }
 
-/** Runs the files with node's test runner: spec to the terminal, TAP to a file for the counts. */
-function runTests(files: string[]): Promise<Outcome> {
+/**
+ * Runs the files with node's test runner, `concurrency` files at a time: spec to the terminal, TAP
+ * to a file for the counts.
+ */
+function runTests(files: string[], concurrency: number): Promise<Outcome> {
+  if (files.length === 0) return Promise.resolve({ code: 0, passed: 0, failed: 0 });
   const tap = path.join(mkdtempSync(path.join(tmpdir(), 'millrace-test-')), 'results.tap');
-  const args = ['--import', 'tsx', '--test', '--test-concurrency=1'];
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`];
   args.push(
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
@@ -63,7 +76,6 @@ function runTests(files: string[]): Promise<Outcome> {
     `--test-reporter-destination=${tap}`,
   );
   return new Promise((resolve) => {
-    // one file at a time: the integration tests share one broker and one machine's two cores
     const child = spawn(process.execPath, [...args, ...files], { stdio: 'inherit' });
     child.on('exit', (code) => {
       const summary = readFileSync(tap, 'utf8');
@@ -75,18 +87,26 @@ function runTests(files: string[]): Promise<Outcome> {
 
 async function main(): Promise<number> {
   const requested = process.argv.slice(2).map((f) => path.resolve(f));
-  const files = requested.length > 0 ? requested : testFiles();
-  const before = await infraStatus();
-  const alreadyUp = new Set(before.filter((s) => s.health === 'up').map((s) => s.service));
-  const { started } = await infraUp();
-  const stopAfter: ServiceName[] = started.filter((s) => !alreadyUp.has(s));
-  let outcome: Outcome;
-  try {
-    await provisionAll(loadCatalogue());
-    outcome = await runTests(files);
-  } finally {
-    if (stopAfter.length > 0) await infraDown(stopAfter);
+  const files = requested.length > 0 ? classify(requested) : testFiles();
+  // unit files need no service: they run (two at a time, each is mostly start-up) while the
+  // services install and start
+  const unit = runTests(files.unit, 2);
+  let suite: Outcome = { code: 0, passed: 0, failed: 0 };
+  if (files.suites.length > 0) {
+    const before = await infraStatus();
+    const alreadyUp = new Set(before.filter((s) => s.health === 'up').map((s) => s.service));
+    const { started } = await infraUp();
+    const stopAfter: ServiceName[] = started.filter((s) => !alreadyUp.has(s));
+    try {
+      await provisionAll(loadCatalogue());
+      await unit; // the suites one at a time, alone: they share one broker and time their faults
+      suite = await runTests(files.suites, 1);
+    } finally {
+      if (stopAfter.length > 0) await infraDown(stopAfter);
+    }
   }
+  const { passed, failed, code } = await unit;
+  const outcome = { code: code || suite.code, passed: passed + suite.passed, failed: failed + suite.failed };
   // the closing line, after the services' shutdown logs
   process.stdout.write(`\ntests: ${outcome.passed} passed, ${outcome.failed} failed\n`);
   return outcome.code;
