@@ -3,7 +3,7 @@
  * columns, keep the latest record per key. What cannot be decoded or mapped is a dead letter.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { decodeMessage, type ConsumedRecord } from '../../../core/decode.ts';
+import { decodeBatch, type ConsumedRecord } from '../../../core/decode.ts';
 import type { DeadLetter } from '../../../core/dlq.ts';
 import type { Registry } from '../../../core/schema-registry.ts';
 import type { RecordMeta, ResolvedSinkSpec } from './spec.ts';
@@ -25,28 +25,33 @@ export async function prepareRows<T>(
 ): Promise<{ rows: PreparedRow[]; dead: DeadRecord[] }> {
   const keyIndexes = spec.key.map((column) => spec.columnNames.indexOf(column));
   const latest = new Map<string, PreparedRow>();
-  const dead: DeadRecord[] = [];
-  for (const message of messages) {
-    const decoded = await decodeMessage<T>(registry, topic, partition, message);
-    if (decoded.dead) {
-      dead.push(decoded.dead);
-      continue;
-    }
+  // one promise per batch, not per record (decodeBatch waits only for a schema it has not seen)
+  const { records, sources, dead } = await decodeBatch<T>(registry, topic, partition, messages);
+  const undecodable = dead.length;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
     try {
-      const cells = cellsOf(spec, decoded.record);
+      const cells = cellsOf(spec, record);
       const id = identityOf(spec, keyIndexes, cells);
       latest.delete(id); // re-inserted below: the map keeps offset order
-      latest.set(id, { offset: BigInt(message.offset), cells, source: decoded.source });
+      latest.set(id, { offset: BigInt(record.offset), cells, source: sources[i]! });
     } catch (error) {
       const reason =
         error instanceof ColumnMappingError
           ? error
           : new ColumnMappingError((error as Error).message, { cause: error });
-      dead.push({ source: decoded.source, error: reason });
+      dead.push({ source: sources[i]!, error: reason });
     }
   }
+  // dead letters in offset order, the undecodable ones among those a column refused
+  if (undecodable > 0 && dead.length > undecodable) dead.sort((a, b) => offsetOrder(a.source.message, b.source.message));
   return { rows: [...latest.values()], dead };
 }
+
+const offsetOrder = (a: { offset: string }, b: { offset: string }) => {
+  const d = BigInt(a.offset) - BigInt(b.offset);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+};
 
 /**
  * The row's identity as one string: each key cell's text behind its length, so no two different
