@@ -52,7 +52,11 @@ export interface SinkSpec<T = Record<string, unknown>> {
    * lagging one in full batches; on an idle topic the broker holds a fetch up to maxMs.
    */
   batch?: { maxRows?: number; maxMs?: number };
-  /** Back-off between write attempts while the database is unreachable: initialMs doubling up to maxMs. */
+  /**
+   * Back-off between write attempts while the database is unreachable: initialMs doubling up to maxMs
+   * (default 30 s; 5 s into ClickHouse, where a refused insert costs the server nothing and a
+   * replicated table read-only after a ZooKeeper restart takes inserts again within seconds).
+   */
   retry?: { initialMs?: number; maxMs?: number };
   /** Consumer tuning; a short session lets a killed sink's partitions move sooner (broker minimum 6 s). */
   consumer?: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number };
@@ -144,7 +148,12 @@ export function checkSpec<T>(spec: SinkSpec<T>): ResolvedSinkSpec<T> {
     },
     retry: {
       initialMs: retryInitial,
-      maxMs: positive(spec.retry?.maxMs, 30_000, `${where}: retry.maxMs`, retryInitial),
+      maxMs: positive(
+        spec.retry?.maxMs,
+        spec.target === 'clickhouse' ? 5_000 : 30_000,
+        `${where}: retry.maxMs`,
+        retryInitial,
+      ),
     },
     consumer: { sessionTimeoutMs, heartbeatIntervalMs },
   };
