@@ -40,7 +40,12 @@ export async function processMessages<In, Out extends { id: string }>(
       throw new Error(
         `transform of ${ctx.spec.name} returned neither an array nor an Error for offset ${source.message.offset}`,
       );
-    const encoded = await encodeAll(ctx, source, result);
+    let encoded = encodeAll(ctx, source, result);
+    // an output's first record: its encoder is looked up once, then every record is encoded without waiting
+    while ('unloaded' in encoded) {
+      await ctx.encoders.load(encoded.unloaded);
+      encoded = encodeAll(ctx, source, result);
+    }
     if ('error' in encoded) dead.push(encoded);
     else for (const [target, message] of encoded) out.get(target)!.push(message);
   }
@@ -63,12 +68,15 @@ async function transformAll<In, Out extends { id: string }>(
   return results;
 }
 
-/** One input record's outputs, routed and encoded with lineage headers; a dead letter if the output schema refuses one. */
-async function encodeAll<In, Out extends { id: string }>(
+/**
+ * One input record's outputs, routed and encoded with lineage headers; a dead letter if the output
+ * schema refuses one; `unloaded` names an output whose encoder is to be looked up first.
+ */
+function encodeAll<In, Out extends { id: string }>(
   ctx: ProcessorContext<In, Out>,
   source: DlqSource,
   values: Out[],
-): Promise<[string, Message][] | DeadLetter> {
+): [string, Message][] | DeadLetter | { unloaded: string } {
   const { spec, outputs, encoders } = ctx;
   const headers = {
     [LINEAGE_HEADER.sourceTopic]: source.topic,
@@ -81,7 +89,8 @@ async function encodeAll<In, Out extends { id: string }>(
       const target = spec.route ? spec.route(value) : spec.output;
       if (!outputs.has(target))
         throw new Error(`transform of ${spec.name} routed a record to ${target}, neither its output nor a side output`);
-      const encode = encoders.known(target) ?? (await encoders.load(target));
+      const encode = encoders.known(target);
+      if (!encode) return { unloaded: target };
       encoded.push([target, { key: recordKeyOf(spec, target, value), value: encode(value), headers }]);
     }
     return encoded;
