@@ -44,7 +44,8 @@ export async function prepareRows<T>(
     }
   }
   // dead letters in offset order, the undecodable ones among those a column refused
-  if (undecodable > 0 && dead.length > undecodable) dead.sort((a, b) => offsetOrder(a.source.message, b.source.message));
+  if (undecodable > 0 && dead.length > undecodable)
+    dead.sort((a, b) => offsetOrder(a.source.message, b.source.message));
   return { rows: [...latest.values()], dead };
 }
 
