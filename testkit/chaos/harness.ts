@@ -178,7 +178,9 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
     await Promise.all(measuring);
     for (const [i, fault] of faults.entries())
       if (fault.failover)
-        log(`fault ${i + 1} (${fault.kind} ${fault.target}): failover ${JSON.stringify(fault.failover)}`);
+        log(
+          `fault ${i + 1} (${fault.kind} ${fault.target}): failover ${JSON.stringify(fault.failover)}${overlapNote(faults, i)}`,
+        );
     log(
       `driver done: ${driven.sent.toLocaleString('en')} records in ${driven.transactions} transactions, ${driven.retried} batches retried, ${driven.seconds.toFixed(0)} s`,
     );
@@ -259,9 +261,30 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
   }
 }
 
+/**
+ * The other faults (numbered from 1) whose time, injection to service back, meets fault i's failover
+ * measure: from the fault until the probe's row is in ClickHouse (60 s when it was not). Such a
+ * figure measures the overlapping fault too (a host cut off while a killed leader's partitions move).
+ */
+export function overlapping(faults: readonly InjectedFault[], i: number): number[] {
+  const fault = faults[i]!;
+  const { produceMs, clickhouseMs } = fault.failover ?? {};
+  const end = fault.atMs + (clickhouseMs ?? Math.max(produceMs ?? 0, 60_000));
+  return faults.flatMap((other, j) =>
+    j !== i && other.atMs <= end && other.atMs + other.downMs >= fault.atMs ? [j + 1] : [],
+  );
+}
+
+const overlapNote = (faults: readonly InjectedFault[], i: number) => {
+  const others = overlapping(faults, i);
+  return others.length > 0 ? `, overlapping fault ${others.join(', ')}` : '';
+};
+
 /** Per kind of cluster fault: fault to the first probe flight acknowledged and to its row in ClickHouse (probe.ts), min/median/max. */
-function failoverLines(faults: readonly InjectedFault[]): string[] {
-  const measured = faults.filter((f) => f.failover);
+export function failoverLines(faults: readonly InjectedFault[]): string[] {
+  const measured = faults.flatMap((f, i) =>
+    f.failover ? [{ ...f, overlapped: overlapping(faults, i).length > 0 }] : [],
+  );
   if (measured.length === 0) return [];
   const summary = (values: (number | undefined)[]) => {
     const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
@@ -275,8 +298,10 @@ function failoverLines(faults: readonly InjectedFault[]): string[] {
     '',
     'failover (min / median / max)     first probe acknowledged        its row in ClickHouse',
     ...kinds.map((kind) => {
-      const of = measured.filter((f) => f.kind === kind).map((f) => f.failover!);
-      return `  ${kind.padEnd(30)} ${summary(of.map((f) => f.produceMs)).padEnd(32)} ${summary(of.map((f) => f.clickhouseMs))}`;
+      const of = measured.filter((f) => f.kind === kind);
+      const overlapped = of.filter((f) => f.overlapped).length;
+      const line = `  ${kind.padEnd(30)} ${summary(of.map((f) => f.failover!.produceMs)).padEnd(32)} ${summary(of.map((f) => f.failover!.clickhouseMs))}`;
+      return overlapped > 0 ? `${line}; ${overlapped} of ${of.length} overlapping another fault` : line;
     }),
   ];
 }
