@@ -34,6 +34,7 @@ export interface InjectedFault {
   kind: FaultKind;
   /** the role killed (with its thread id) or the service stopped */
   target: string;
+  /** when, from the run's start, it went down (a cluster fault may first look up its target for seconds) */
   atMs: number;
   /** how long the service stayed down; 0 for a kill (the supervisor restarts the role) */
   downMs: number;
@@ -94,7 +95,7 @@ export async function inject(
     const ms = low + random() * (high - low);
     const down = Date.now();
     await cluster.hosts.partition(host, ms);
-    return { kind, target: `${host.namespace} (${host.address})`, atMs, downMs: Date.now() - down };
+    return { kind, target: `${host.namespace} (${host.address})`, atMs: down - startedAt, downMs: Date.now() - down };
   }
   if ((CLUSTER_FAULT_KINDS as readonly string[]).includes(kind)) {
     if (!cluster) throw new Error(`${kind} is a fault of the local cluster (run with --cluster)`);
@@ -106,7 +107,8 @@ export async function inject(
       random,
       cluster.probe,
     );
-    const injected: InjectedFault = { kind, atMs, ...fault };
+    // its downMs runs from the moment it went down until now
+    const injected: InjectedFault = { kind, ...fault, atMs: Date.now() - startedAt - fault.downMs };
     if (failover) cluster.measuring.push(failover.then((measured) => void (injected.failover = measured)));
     return injected;
   }
@@ -129,7 +131,7 @@ export async function inject(
   else await stopService(service);
   await new Promise((r) => setTimeout(r, downMs));
   await restart(service);
-  return { kind, target: service, atMs, downMs: Date.now() - down };
+  return { kind, target: service, atMs: down - startedAt, downMs: Date.now() - down };
 }
 
 /**

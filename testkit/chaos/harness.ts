@@ -262,7 +262,7 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
 }
 
 /**
- * The other faults (numbered from 1) whose time, injection to service back, meets fault i's failover
+ * The other faults (numbered from 1) whose time, down to back up, meets fault i's failover
  * measure: from the fault until the probe's row is in ClickHouse (60 s when it was not). Such a
  * figure measures the overlapping fault too (a host cut off while a killed leader's partitions move).
  */
