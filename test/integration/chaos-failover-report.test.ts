@@ -4,46 +4,40 @@ import { describe, test } from 'node:test';
 import type { InjectedFault } from '../../testkit/chaos/faults.ts';
 import { failoverLines, overlapping } from '../../testkit/chaos/harness.ts';
 
-// CI's cluster chaos of 2026-12-07 23:14-23:18, seconds from 23:14:00
+// CI's cluster chaos of 2026-12-07 (2c5bcce): the moments its first faults went down, in seconds from 23:14:00
 const at = (s: number) => s * 1000;
 const faults: InjectedFault[] = [
   {
     kind: 'kill leader broker',
     target: 'kafka-2',
-    atMs: at(42),
+    atMs: at(32.5),
     downMs: 9_500,
     failover: { produceMs: 3_302, clickhouseMs: 51_237 },
   },
-  { kind: 'partition host', target: 'millrace-h2', atMs: at(69), downMs: 27_000 },
+  { kind: 'partition host', target: 'millrace-h2', atMs: at(42), downMs: 27_000 },
   {
     kind: 'pause broker',
     target: 'kafka-1',
-    atMs: at(75),
+    atMs: at(69.3),
     downMs: 5_700,
     failover: { produceMs: 2_617, clickhouseMs: 14_028 },
   },
-  {
-    kind: 'kill clickhouse replica',
-    target: 'clickhouse-1',
-    atMs: at(88),
-    downMs: 7_600,
-    failover: { produceMs: 263, clickhouseMs: 3_604 },
-  },
+  { kind: 'kill clickhouse replica', target: 'clickhouse-1', atMs: at(80.4), downMs: 7_600 },
   {
     kind: 'kill controller',
     target: 'kafka-2',
-    atMs: at(102),
+    atMs: at(91.8),
     downMs: 10_200,
     failover: { produceMs: 6_518, clickhouseMs: 6_647 },
   },
-  { kind: 'kill leader broker', target: 'kafka-3', atMs: at(200), downMs: 14_500, failover: { produceMs: 8_339 } },
+  { kind: 'kill leader broker', target: 'kafka-3', atMs: at(205.5), downMs: 14_500, failover: { produceMs: 8_339 } },
 ];
 
 describe('chaos failover report', () => {
   test('a measure meets the faults that begin before its row is in ClickHouse or are still down when it starts', () => {
-    assert.deepEqual(overlapping(faults, 0), [2, 3, 4]); // the host cut off 27 s after the leader kill, and two more
-    assert.deepEqual(overlapping(faults, 2), [2, 4]); // inside the host partition; the replica kill 13 s later
-    assert.deepEqual(overlapping(faults, 4), []); // 102-108.6 s: the others are over (the replica back at 95.6 s)
+    assert.deepEqual(overlapping(faults, 0), [2, 3, 4]); // the host cut off 9.5 s after the leader kill, and two more
+    assert.deepEqual(overlapping(faults, 2), [4]); // the host back 0.3 s before; the replica killed 11 s after
+    assert.deepEqual(overlapping(faults, 4), []); // 91.8-98.4 s: the replica was back at 88.0 s
     assert.deepEqual(overlapping(faults, 5), []); // no row within 60 s: its measure spans 60 s, alone
   });
 
