@@ -47,9 +47,10 @@ describe('chaos failover report', () => {
     assert.match(row('kill leader broker'), /51\.2 s \(1 not within 60 s\); 1 of 2 overlapping another fault$/);
     assert.match(row('pause broker'), /14\.0 \/ 14\.0 \/ 14\.0 s; 1 of 1 overlapping another fault$/);
     assert.match(row('kill controller'), /6\.6 \/ 6\.6 \/ 6\.6 s$/);
+    // measured only for cluster faults
     assert.equal(
       lines.some((l) => l.includes('partition host')),
       false,
-    ); // measured only for cluster faults
+    );
   });
 });

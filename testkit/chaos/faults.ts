@@ -86,7 +86,6 @@ export async function inject(
   startedAt: number,
   cluster?: OnCluster,
 ): Promise<InjectedFault> {
-  const atMs = Date.now() - startedAt;
   if (kind === 'partition host') {
     if (!cluster?.hosts) throw new Error('partition host needs the test hosts (run with --hosts N)');
     const { hosts } = cluster.hosts;
@@ -123,7 +122,7 @@ export async function inject(
     const role = alive[Math.floor(random() * alive.length)]!;
     const tid = running[role.name];
     await platform.supervisor.kill(role.name);
-    return { kind, target: `${role.name} (thread ${tid})`, atMs, downMs: 0 };
+    return { kind, target: `${role.name} (thread ${tid})`, atMs: Date.now() - startedAt, downMs: 0 };
   }
   const service = services[kind as keyof typeof services];
   const down = Date.now();

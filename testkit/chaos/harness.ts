@@ -17,7 +17,7 @@ import { drive, type DriveReport } from './driver.ts';
 import { inject, possibleFaults, type FaultKind, type InjectedFault } from './faults.ts';
 import { preferredReplica, replicaClients, thawCluster } from './cluster.ts';
 import { startHosts } from './hosts.ts';
-import { FailoverProbe } from './probe.ts';
+import { FAILOVER_WITHIN_MS, FailoverProbe } from './probe.ts';
 import { startPlatform } from './platform.ts';
 import { freePort } from '../../core/free-port.ts';
 import { closeClients, PIPELINES, prepare, TAXONOMY, VERIFIED_PIPELINES } from './setup.ts';
@@ -269,7 +269,8 @@ async function chaosRun(options: ChaosOptions, hostCount: number): Promise<Chaos
 export function overlapping(faults: readonly InjectedFault[], i: number): number[] {
   const fault = faults[i]!;
   const { produceMs, clickhouseMs } = fault.failover ?? {};
-  const end = fault.atMs + (clickhouseMs ?? Math.max(produceMs ?? 0, 60_000));
+  // an acknowledgement may come just after the window, for a probe sent inside it
+  const end = fault.atMs + (clickhouseMs ?? Math.max(produceMs ?? 0, FAILOVER_WITHIN_MS));
   return faults.flatMap((other, j) =>
     j !== i && other.atMs <= end && other.atMs + other.downMs >= fault.atMs ? [j + 1] : [],
   );

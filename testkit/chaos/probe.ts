@@ -24,6 +24,9 @@ const EVERY_MS = 250;
 const MAX_IN_FLIGHT = 4;
 
 /** How long it took the platform to go on after a fault (undefined: not within the wait). */
+/** How long a failover is measured: a probe or a row not there by then is "not within 60 s". */
+export const FAILOVER_WITHIN_MS = 60_000;
+
 export interface Failover {
   /** fault to the first probe record acknowledged (acks=all) */
   produceMs?: number;
@@ -62,7 +65,7 @@ export class FailoverProbe {
   }
 
   /** From `at` (the fault), for at most `withinMs`: probes sent until one is acknowledged, then its row awaited. */
-  async measure(at: number, withinMs = 60_000): Promise<Failover> {
+  async measure(at: number, withinMs = FAILOVER_WITHIN_MS): Promise<Failover> {
     const failover: Failover = {};
     const until = at + withinMs;
     const acked = new Promise<string | undefined>((resolve) => {
