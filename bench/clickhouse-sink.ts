@@ -24,10 +24,10 @@ import { createClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKafka, producerDefaults } from '../core/kafka.ts';
 import { Registry } from '../core/schema-registry.ts';
-import { valueSubjectOf } from '../schemas/topic-spec.ts';
 import { eventually, flightTopic } from '../testkit/helpers.ts';
 import { manyFlights, produceFlights } from '../testkit/processor-helpers.ts';
 import { scoredFlightsTopic } from './flights-transform.ts';
+import { visibleLatency } from './visible-latency.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -178,95 +178,50 @@ async function sinkThroughput(tree: keyof typeof trees, topic: string): Promise<
   return timed;
 }
 
-/** Produce -> (processor ->) sink -> visible in ClickHouse, at a fixed rate, polled as bench/flights.ts polls. */
+/** Produce -> (processor ->) sink -> visible in ClickHouse, at a fixed rate (bench/visible-latency.ts). */
 async function latency(tree: keyof typeof trees) {
   const input = (await flightTopic(`chsink_latency`, 6)).name;
   topics.push(input);
-  const sinkTopic = opts['via-processor']
-    ? await scoredFlightsTopic(kafka, registry, `test.chsink_scored_${run}.scored`)
-    : input;
-  if (sinkTopic !== input) topics.push(sinkTopic);
+  const scoredTopic = opts['via-processor']
+    ? await scoredFlightsTopic(kafka, registry, `test.chsink_scored_${run}_${tree}.scored`)
+    : undefined;
+  if (scoredTopic) topics.push(scoredTopic);
   const table = await freshTable(`lat_${tree}`);
   const procs: ChildProcess[] = [];
-  if (opts['via-processor']) {
-    const processor = child(
-      [path.join(here, 'flights-processor.ts'), input, sinkTopic, `chsink-lat-${run}-${tree}`],
-      'processor',
+  if (scoredTopic)
+    procs.push(
+      child([path.join(here, 'flights-processor.ts'), input, scoredTopic, `chsink-lat-${run}-${tree}`], 'processor'),
     );
-    procs.push(processor);
-  }
-  const sink = child(sinkArgs(tree, sinkTopic, table), `${tree} sink`);
+  const sink = child(sinkArgs(tree, scoredTopic ?? input, table), `${tree} sink`);
   procs.push(sink);
   await firstLine(sink);
-  await new Promise((r) => setTimeout(r, 3000)); // the processor joins its group too
   const producer = kafka.producer({ ...producerDefaults, idempotent: true });
   await producer.connect();
-  const subject = valueSubjectOf(input);
-  const perSecond = Number(opts.rate);
-  const pollMs = Number(opts['poll-ms']);
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const seen = new Map<number, bigint>();
-  let polling = true;
-  const poller = (async () => {
-    const deadline = () => !polling && performance.now() > stoppedAt + 30_000;
-    while ((polling || latencies.length < sentAt.size) && !deadline()) {
-      const where = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
-      const result = await clickhouse.query({
-        query: `SELECT id, _partition, _offset FROM ${table} WHERE id LIKE 'lat-%'${where ? ` AND (${where} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : ''}`,
-        format: 'JSONEachRow',
-      });
-      const now = performance.now();
-      for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
-        const at = sentAt.get(row.id);
-        if (at !== undefined) latencies.push(now - at);
-        if (BigInt(row._offset) > (seen.get(row._partition) ?? -1n)) seen.set(row._partition, BigInt(row._offset));
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-  })();
-  let stoppedAt = Infinity;
-  const tick = 50;
-  const base = manyFlights(1)[0]!;
-  const started = performance.now();
-  for (let t = 0; t < (Number(opts.seconds) * 1000) / tick; t++) {
-    const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => ({ ...base, id: `lat-${t}-${i}` }));
-    const messages = await Promise.all(
-      batch.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })),
+  try {
+    const figures = await visibleLatency({
+      kafka,
+      producer,
+      registry,
+      clickhouse,
+      input,
+      scoredTopic,
+      table,
+      base: manyFlights(1)[0]!,
+      perSecond: Number(opts.rate),
+      seconds: Number(opts.seconds),
+      pollMs: Number(opts['poll-ms']),
+    });
+    const parts = await scalar(
+      `SELECT count() AS v FROM system.parts WHERE active AND database = currentDatabase() AND table = '${table}'`,
     );
-    const at = performance.now();
-    for (const f of batch) sentAt.set(f.id, at);
-    await producer.send({ topic: input, acks: -1, messages });
-    const next = started + (t + 1) * tick;
-    if (next > performance.now()) await new Promise((r) => setTimeout(r, next - performance.now()));
+    return { ...figures, activePartsAfter: parts, load: load() };
+  } finally {
+    await producer.disconnect();
+    for (const proc of procs) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
+    }
   }
-  stoppedAt = performance.now();
-  polling = false;
-  await poller;
-  await producer.disconnect();
-  for (const proc of procs) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
-  }
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
-  const rows = await scalar(`SELECT count() AS v FROM ${table}`);
-  const ids = await scalar(`SELECT uniqExact(id) AS v FROM ${table}`);
-  const parts = await scalar(
-    `SELECT count() AS v FROM system.parts WHERE database = currentDatabase() AND table = '${table}'`,
-  );
-  return {
-    p50: q(0.5),
-    p95: q(0.95),
-    p99: q(0.99),
-    max: Math.round(latencies.at(-1)!),
-    records: latencies.length,
-    sent: sentAt.size,
-    rows,
-    ids,
-    partsAfter: parts,
-    load: load(),
-  };
 }
 
 async function main(): Promise<void> {

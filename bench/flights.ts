@@ -43,6 +43,7 @@ import { eventually, flightTopic } from '../testkit/helpers.ts';
 import { waitForCommitted } from '../testkit/processor-helpers.ts';
 import { dropTables, sampleSinks } from '../testkit/sink-helpers.ts';
 import { clickhouseKafkaEngine, clickhouseRow, jsonCopy } from './clickhouse-kafka-engine.ts';
+import { visibleLatency, type VisibleLatency } from './visible-latency.ts';
 import { flightsScoring, scoredFlightsTopic } from './flights-transform.ts';
 import { connectJars, connectVersions, kafkaConnectJdbcSink } from './kafka-connect.ts';
 import { consumeOnly, rawLoop } from './raw-loop.ts';
@@ -335,60 +336,30 @@ async function endToEnd() {
     1_800_000,
   );
 
-  // latency: records stamped with their send time, visible when a poll of ClickHouse sees them. Each
-  // load under a tenant of its own, first in the table's sorting key, so that a poll reads only the
-  // latency rows (a poll scanning the table's N rows took longer than the latency it measured)
-  const latency: Record<string, { p50: number; p95: number; p99: number; records: number; pollMs: number }> = {};
-  const POLL_MS = 10;
+  // latency (bench/visible-latency.ts), each load under a tenant of its own, first in the table's
+  // sorting key, so that a poll reads only the latency rows (a poll scanning the table's N rows took
+  // longer than the latency it measured)
+  const latency: Record<string, VisibleLatency> = {};
+  const base = [...(await parquetFlights(1).next()).value!][0]!;
   for (const perSecond of [1_000, 10_000]) {
-    const tenant = `bench-latency-${perSecond}`;
-    const seen = new Map<number, bigint>();
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling || latencies.length < sentAt.size) {
-        const where = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
-        const result = await clickhouse.query({
-          query: `SELECT id, _partition, _offset FROM ${sinks.table} WHERE tenant_id = '${tenant}'${where ? ` AND (${where} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : ''}`,
-          format: 'JSONEachRow',
-        });
-        const now = performance.now();
-        for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
-          const at = sentAt.get(row.id);
-          if (at !== undefined) latencies.push(now - at);
-          if (BigInt(row._offset) > (seen.get(row._partition) ?? -1n)) seen.set(row._partition, BigInt(row._offset));
-        }
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
-    })();
-    const seconds = 20;
-    const tick = 50; // ms: sends of perSecond / 20 records
-    const base = [...(await parquetFlights(1).next()).value!][0]!;
-    const started = performance.now();
-    for (let t = 0; t < (seconds * 1000) / tick; t++) {
-      const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => ({
-        ...base,
-        tenant_id: tenant,
-        event_time: Date.now(),
-        id: `lat-${perSecond}-${t}-${i}`,
-      }));
-      const messages = await Promise.all(
-        batch.map(async (f) => ({ key: f.id, value: await registry.encode(subject, f) })),
-      );
-      const at = performance.now();
-      for (const f of batch) sentAt.set(f.id, at);
-      await producer.send({ topic: input, acks: -1, messages });
-      const next = started + (t + 1) * tick;
-      if (next > performance.now()) await new Promise((r) => setTimeout(r, next - performance.now()));
-    }
-    polling = false;
-    await Promise.race([poller, new Promise((r) => setTimeout(r, 60_000))]);
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
-    latency[`${perSecond}/s`] = { p50: q(0.5), p95: q(0.95), p99: q(0.99), records: latencies.length, pollMs: POLL_MS };
+    const figures = await visibleLatency({
+      kafka,
+      producer,
+      registry,
+      clickhouse,
+      input,
+      scoredTopic: output,
+      table: sinks.table,
+      base,
+      tenant: `bench-latency-${perSecond}`,
+      perSecond,
+      seconds: 20,
+      pollMs: 10,
+      graceMs: 60_000,
+    });
+    latency[`${perSecond}/s`] = figures;
     say(
-      `latency at ${perSecond}/s: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${latencies.length} of ${sentAt.size} records`,
+      `latency at ${perSecond}/s: p50 ${figures.p50} ms, p99 ${figures.p99} ms (committed by the processor: p99 ${figures.scored?.p99} ms) over ${figures.records} of ${figures.sent} records`,
     );
   }
   clearInterval(sampler);
