@@ -274,7 +274,11 @@ export class Registry {
   private decodeWith<T>(bytes: Buffer | null, type: avro.Type): { schemaId: number; value: T } {
     const schemaId = bytes!.readInt32BE(1);
     try {
-      return { schemaId, value: type.fromBuffer(bytes!.subarray(5)) as T };
+      // decode at offset 5 rather than fromBuffer(subarray(5)): no Buffer view per record
+      const { value, offset } = type.decode(bytes!, 5);
+      if (offset < 0) throw new Error('truncated buffer');
+      if (offset < bytes!.length) throw new Error('trailing data');
+      return { schemaId, value: value as T };
     } catch (error) {
       throw new UndecodableError(`cannot decode with schema id ${schemaId}: ${(error as Error).message}`);
     }

@@ -4,8 +4,9 @@ import { startAvroConsumer, type ConsumedRecord } from '../../core/consumer.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/logger.ts';
 import { AvroProducer } from '../../core/producer.ts';
-import { RecordInvalidError, Registry } from '../../core/schema-registry.ts';
+import { RecordInvalidError, Registry, UndecodableError } from '../../core/schema-registry.ts';
 import type { ResolvedTopic } from '../../core/topic-checks.ts';
+import { valueSubjectOf } from '../../schemas/topic-spec.ts';
 import { eventually, flights, flightTopic, type Flight } from '../../testkit/helpers.ts';
 
 describe('Avro on Kafka through the registry', () => {
@@ -65,6 +66,27 @@ describe('Avro on Kafka through the registry', () => {
       }
     }
     assert.ok(received.every((r) => r.schemaId === received[0]!.schemaId && r.key === r.value.id));
+  });
+
+  it('a payload cut short or with bytes after the record is undecodable, with or without a wait for its schema', async () => {
+    const [flight] = flights(1);
+    const bytes = await registry.encode(valueSubjectOf(topic.name), flight);
+    assert.deepEqual({ ...(await registry.decode<Flight>(bytes)).value }, flight);
+    for (const [label, bad, reason] of [
+      ['cut short', bytes.subarray(0, bytes.length - 3), /truncated buffer/],
+      ['with a byte after it', Buffer.concat([bytes, Buffer.from([0])]), /trailing data/],
+    ] as const) {
+      await assert.rejects(
+        registry.decode(bad),
+        (e: unknown) => e instanceof UndecodableError && reason.test(String(e)),
+        label,
+      );
+      assert.throws(
+        () => registry.decodeKnown(bad),
+        (e: unknown) => e instanceof UndecodableError && reason.test(String(e)),
+        label,
+      );
+    }
   });
 
   it('a value that does not fit the schema is refused before sending, naming the fields', async () => {

@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { decodeBatch, type ConsumedRecord } from '../../../core/decode.ts';
 import type { DeadLetter } from '../../../core/dlq.ts';
 import type { Registry } from '../../../core/schema-registry.ts';
-import type { RecordMeta, ResolvedSinkSpec } from './spec.ts';
+import type { Cell, RecordMeta, ResolvedSinkSpec } from './spec.ts';
 import type { PreparedRow } from './writer.ts';
 import { errorKind } from '../../../core/errors.ts';
 
@@ -73,11 +73,15 @@ function identityOf<T>(spec: ResolvedSinkSpec<T>, keyIndexes: readonly number[],
 /** The record's cells in the spec's column order; ColumnMappingError for one the target cannot store. */
 function cellsOf<T>(spec: ResolvedSinkSpec<T>, record: ConsumedRecord<T>) {
   const meta: RecordMeta = record; // where the record came from (its value too: no copy per record)
-  return spec.columnNames.map((column) => {
-    const cell = spec.columns[column]!(record.value, meta);
+  const { columnNames, columns } = spec;
+  const cells = new Array<Cell>(columnNames.length);
+  for (let i = 0; i < columnNames.length; i++) {
+    const column = columnNames[i]!;
+    const cell = columns[column]!(record.value, meta);
     if (cell === undefined) throw new ColumnMappingError(`column ${column}: no value`);
     if (typeof cell === 'number' && !Number.isFinite(cell))
       throw new ColumnMappingError(`column ${column}: ${cell} is not a finite number`);
-    return cell;
-  });
+    cells[i] = cell;
+  }
+  return cells;
 }
