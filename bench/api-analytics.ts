@@ -19,6 +19,7 @@ import { createClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { createPostgresPool } from '../core/postgres.ts';
 import { vegaDataFile } from '../testkit/helpers.ts';
 import { freePort } from '../core/free-port.ts';
+import { percentile } from './percentile.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.argv[2] ?? 5);
@@ -30,9 +31,6 @@ const ROUTE = `/v1/analytics/flights?metrics=${QUERY.metrics}&bucket=${QUERY.buc
 const ROUNDS = 3; // the three paths take turns, so a burst of other load on the machine hits all of them
 
 type Sample = { latencies: number[]; seconds: number };
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function seed(tenant: string): Promise<void> {
   const raw = JSON.parse(readFileSync(vegaDataFile('flights-10k.json'), 'utf8')) as {

@@ -53,6 +53,7 @@ import { freePort } from '../core/free-port.ts';
 import { statementStream } from '../testkit/finance-statements.ts';
 import { parquetFlights } from '../testkit/flights-parquet.ts';
 import { eventually, vegaDataFile } from '../testkit/helpers.ts';
+import { percentile } from './percentile.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -465,8 +466,6 @@ interface Figures {
   p99: number;
   byLabel: Record<string, { n: number; p50: number; p99: number }>;
 }
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** CONNECTIONS closed loops for SECONDS, loop i starting at request i * (list / CONNECTIONS). */
 async function measure(list: Request[], ask: (r: Request) => Promise<void>): Promise<Figures> {

@@ -15,6 +15,7 @@ import type { Registry } from '../core/schema-registry.ts';
 import { valueSubjectOf } from '../schemas/topic-spec.ts';
 import type { SampleFlight } from '../schemas/records/samples.ts';
 import { eventually } from '../testkit/helpers.ts';
+import { percentile } from './percentile.ts';
 
 export interface Quantiles {
   p50: number;
@@ -52,10 +53,10 @@ export interface LatencyRun {
   graceMs?: number;
 }
 
-export function quantiles(values: number[]): Quantiles {
+function quantiles(values: number[]): Quantiles {
   values.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(values[Math.min(values.length - 1, Math.floor(p * values.length))] ?? NaN);
-  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), max: Math.round(values.at(-1) ?? NaN) };
+  const q = (p: number) => Math.round(percentile(values, p));
+  return { p50: q(50), p95: q(95), p99: q(99), max: Math.round(values.at(-1) ?? NaN) };
 }
 
 export async function visibleLatency(run: LatencyRun): Promise<VisibleLatency> {
@@ -102,55 +103,58 @@ export async function visibleLatency(run: LatencyRun): Promise<VisibleLatency> {
     await joined;
   }
 
-  const warm = Array.from({ length: 60 }, (_, i) => record(`warm-${label}-${i}`)); // 60 keys reach every partition
-  await send(warm);
-  await eventually(
-    'the warm-up records in ClickHouse',
-    async () => (await count(`id LIKE 'warm-${label}-%'`)).rows >= warm.length || undefined,
-    120_000,
-  );
-
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const seen = new Map<number, bigint>();
-  let sending = true;
-  let stoppedAt = Infinity;
-  const poller = (async () => {
-    const pastGrace = () => !sending && performance.now() > stoppedAt + (run.graceMs ?? 30_000);
-    while ((sending || latencies.length < sentAt.size) && !pastGrace()) {
-      // only rows past those already seen: a poll that rescans the table takes longer than what it measures
-      const after = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
-      const newer = after ? ` AND (${after} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : '';
-      const tenant = run.tenant ? `tenant_id = '${run.tenant}' AND ` : '';
-      const result = await clickhouse.query({
-        query: `SELECT id, _partition, _offset FROM ${table} WHERE ${tenant}id LIKE '${prefix}%'${newer}`,
-        format: 'JSONEachRow',
-      });
-      const now = performance.now();
-      for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
-        const at = sentAt.get(row.id);
-        if (at !== undefined) latencies.push(now - at);
-        if (BigInt(row._offset) > (seen.get(row._partition) ?? -1n)) seen.set(row._partition, BigInt(row._offset));
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-  })();
+  try {
+    const warm = Array.from({ length: 60 }, (_, i) => record(`warm-${label}-${i}`)); // 60 keys reach every partition
+    await send(warm);
+    await eventually(
+      'the warm-up records in ClickHouse',
+      async () => (await count(`id LIKE 'warm-${label}-%'`)).rows >= warm.length || undefined,
+      120_000,
+    );
 
-  const tick = 50; // ms: sends of perSecond / 20 records
-  const started = performance.now();
-  for (let t = 0; t < (run.seconds * 1000) / tick; t++) {
-    const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => record(`${prefix}${t}-${i}`));
-    await send(batch, () => {
-      const at = performance.now();
-      for (const f of batch) sentAt.set(f.id, at);
-    });
-    const next = started + (t + 1) * tick;
-    if (next > performance.now()) await new Promise((r) => setTimeout(r, next - performance.now()));
+    const seen = new Map<number, bigint>();
+    let sending = true;
+    let stoppedAt = Infinity;
+    const tenant = run.tenant ? `tenant_id = '${run.tenant}' AND ` : '';
+    const poller = (async () => {
+      const pastGrace = () => !sending && performance.now() > stoppedAt + (run.graceMs ?? 30_000);
+      while ((sending || latencies.length < sentAt.size) && !pastGrace()) {
+        // only rows past those already seen: a poll that rescans the table takes longer than what it measures
+        const after = [...seen].map(([p, o]) => `(_partition = ${p} AND _offset > ${o})`).join(' OR ');
+        const newer = after ? ` AND (${after} OR _partition NOT IN (${[...seen.keys()].join(',')}))` : '';
+        const result = await clickhouse.query({
+          query: `SELECT id, _partition, _offset FROM ${table} WHERE ${tenant}id LIKE '${prefix}%'${newer}`,
+          format: 'JSONEachRow',
+        });
+        const now = performance.now();
+        for (const row of await result.json<{ id: string; _partition: number; _offset: string }>()) {
+          const at = sentAt.get(row.id);
+          if (at !== undefined) latencies.push(now - at);
+          if (BigInt(row._offset) > (seen.get(row._partition) ?? -1n)) seen.set(row._partition, BigInt(row._offset));
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    })();
+
+    const tick = 50; // ms: sends of perSecond / 20 records
+    const started = performance.now();
+    for (let t = 0; t < (run.seconds * 1000) / tick; t++) {
+      const batch = Array.from({ length: (perSecond * tick) / 1000 }, (_, i) => record(`${prefix}${t}-${i}`));
+      await send(batch, () => {
+        const at = performance.now();
+        for (const f of batch) sentAt.set(f.id, at);
+      });
+      const next = started + (t + 1) * tick;
+      if (next > performance.now()) await new Promise((r) => setTimeout(r, next - performance.now()));
+    }
+    stoppedAt = performance.now();
+    sending = false;
+    await poller;
+  } finally {
+    await watcher?.disconnect();
   }
-  stoppedAt = performance.now();
-  sending = false;
-  await poller;
-  await watcher?.disconnect();
 
   const stored = await count(`id LIKE '${prefix}%'`);
   // a row past the grace is reported as not seen (records < sent); a record stored twice is a failure

@@ -23,10 +23,10 @@ const EVERY_MS = 250;
 /** Probes waiting at once (on a frozen broker each waits out its request timeout); more would only queue on one socket. */
 const MAX_IN_FLIGHT = 4;
 
-/** How long it took the platform to go on after a fault (undefined: not within the wait). */
 /** How long a failover is measured: a probe or a row not there by then is "not within 60 s". */
 export const FAILOVER_WITHIN_MS = 60_000;
 
+/** How long it took the platform to go on after a fault (undefined: not within the wait). */
 export interface Failover {
   /** fault to the first probe record acknowledged (acks=all) */
   produceMs?: number;
